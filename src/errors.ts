@@ -1,0 +1,44 @@
+/**
+ * Every failure caused by bad input is a NetinvertError with a stable `code`.
+ * The message names the file, field, node or input involved and says what to do.
+ * The CLI prints `error [code]: message` and exits 1; it never shows a stack trace for these.
+ */
+export type ErrorCode =
+  // graph construction
+  | 'shape_mismatch'
+  | 'unknown_node'
+  | 'duplicate_name'
+  | 'bad_parameter'
+  | 'graph_cycle'
+  | 'no_inputs'
+  | 'no_outputs'
+  | 'unsupported_op'
+  // evaluation calls
+  | 'bad_argument'
+  // model files
+  | 'bad_model_file'
+  | 'unsupported_format_version'
+  | 'non_finite_weight'
+  | 'file_too_large'
+  // queries (solve)
+  | 'unknown_input'
+  | 'unknown_output'
+  | 'bad_query'
+  | 'bad_bounds';
+
+export class NetinvertError extends Error {
+  readonly code: ErrorCode;
+  /** Optional structured detail: which node, field, file or input. */
+  readonly detail: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, detail: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'NetinvertError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isNetinvertError(e: unknown): e is NetinvertError {
+  return e instanceof NetinvertError;
+}

@@ -1,0 +1,274 @@
+/**
+ * Element-wise add, sub, mul, div of two tensors. Widths must match, or one side has width 1
+ * and is broadcast (ONNX/numpy broadcasting restricted to feature vectors).
+ */
+import { intervalMul, nextDown, nextUp } from '../round.ts';
+import { Scratch, type OpImpl } from './types.ts';
+
+export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
+
+export class BinaryOp implements OpImpl {
+  readonly type = 'binary';
+  readonly params: Float64Array[] = [];
+  private readonly pair = new Float64Array(2);
+  private readonly pair2 = new Float64Array(2);
+  private readonly sumA = new Scratch();
+  private readonly sumB = new Scratch();
+
+  constructor(
+    readonly fn: BinaryFn,
+    readonly width: number,
+    readonly wa: number,
+    readonly wb: number,
+  ) {}
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    const a = ins[0],
+      b = ins[1],
+      w = this.width,
+      wa = this.wa,
+      wb = this.wb;
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    for (let r = 0; r < rows; r++) {
+      const o = r * w,
+        oa = r * wa,
+        ob = r * wb;
+      switch (this.fn) {
+        case 'add':
+          for (let i = 0; i < w; i++) y[o + i] = a[oa + i * sa] + b[ob + i * sb];
+          break;
+        case 'sub':
+          for (let i = 0; i < w; i++) y[o + i] = a[oa + i * sa] - b[ob + i * sb];
+          break;
+        case 'mul':
+          for (let i = 0; i < w; i++) y[o + i] = a[oa + i * sa] * b[ob + i * sb];
+          break;
+        case 'div':
+          for (let i = 0; i < w; i++) y[o + i] = a[oa + i * sa] / b[ob + i * sb];
+          break;
+      }
+    }
+  }
+
+  jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    const a = ins[0],
+      b = ins[1],
+      ta = tIns[0],
+      tb = tIns[1],
+      w = this.width,
+      wa = this.wa,
+      wb = this.wb;
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * w,
+          ota = (r * k + j) * wa,
+          otb = (r * k + j) * wb;
+        for (let i = 0; i < w; i++) {
+          const dA = ta[ota + i * sa],
+            dB = tb[otb + i * sb];
+          switch (this.fn) {
+            case 'add':
+              tOut[o + i] = dA + dB;
+              break;
+            case 'sub':
+              tOut[o + i] = dA - dB;
+              break;
+            case 'mul':
+              tOut[o + i] = dA * b[r * wb + i * sb] + a[r * wa + i * sa] * dB;
+              break;
+            case 'div':
+              // d(a/b) = (da − y·db)/b
+              tOut[o + i] = (dA - y[r * w + i] * dB) / b[r * wb + i * sb];
+              break;
+          }
+        }
+      }
+    }
+  }
+
+  vjp(
+    ins: Float64Array[],
+    y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const a = ins[0],
+      b = ins[1],
+      w = this.width,
+      wa = this.wa,
+      wb = this.wb;
+    const ga = gIns[0],
+      gb = gIns[1];
+    const n = rows * k;
+    // per-row partial sums, so broadcast (width-1) inputs sum over features before writing
+    const pa = ga ? this.sumA.get(n * wa) : null,
+      pb = gb ? this.sumB.get(n * wb) : null;
+    if (pa) pa.fill(0, 0, n * wa);
+    if (pb) pb.fill(0, 0, n * wb);
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < k; j++) {
+        const row = r * k + j,
+          o = row * w;
+        for (let i = 0; i < w; i++) {
+          const g = gOut[o + i];
+          const av = a[r * wa + i * sa],
+            bv = b[r * wb + i * sb];
+          let da: number, db: number;
+          switch (this.fn) {
+            case 'add':
+              da = g;
+              db = g;
+              break;
+            case 'sub':
+              da = g;
+              db = -g;
+              break;
+            case 'mul':
+              da = g * bv;
+              db = g * av;
+              break;
+            default:
+              da = g / bv;
+              db = (-g * y[r * w + i]) / bv;
+          }
+          if (pa) pa[row * wa + i * sa] += da;
+          if (pb) pb[row * wb + i * sb] += db;
+        }
+      }
+    }
+    if (ga && pa) writeOrAdd(pa, ga, n * wa, acc[0]);
+    if (gb && pb) writeOrAdd(pb, gb, n * wb, acc[1]);
+  }
+
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    const w = this.width,
+      wa = this.wa,
+      wb = this.wb,
+      p = this.pair;
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < w; i++) {
+        const ia = r * wa + i * sa,
+          ib = r * wb + i * sb,
+          o = r * w + i;
+        const al = lo[0][ia],
+          ah = hi[0][ia],
+          bl = lo[1][ib],
+          bh = hi[1][ib];
+        switch (this.fn) {
+          case 'add':
+            yLo[o] = nextDown(al + bl);
+            yHi[o] = nextUp(ah + bh);
+            break;
+          case 'sub':
+            yLo[o] = nextDown(al - bh);
+            yHi[o] = nextUp(ah - bl);
+            break;
+          case 'mul':
+            intervalMul(al, ah, bl, bh, p);
+            yLo[o] = p[0];
+            yHi[o] = p[1];
+            break;
+          case 'div':
+            intervalDiv(al, ah, bl, bh, p);
+            yLo[o] = p[0];
+            yHi[o] = p[1];
+            break;
+        }
+      }
+    }
+  }
+
+  jvpBounds(
+    lo: Float64Array[],
+    hi: Float64Array[],
+    yLo: Float64Array,
+    yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    const w = this.width,
+      wa = this.wa,
+      wb = this.wb,
+      p = this.pair,
+      q = this.pair2;
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < k; j++) {
+        const row = r * k + j;
+        for (let i = 0; i < w; i++) {
+          const o = row * w + i,
+            ta = row * wa + i * sa,
+            tb = row * wb + i * sb;
+          const dal = tLo[0][ta],
+            dah = tHi[0][ta],
+            dbl = tLo[1][tb],
+            dbh = tHi[1][tb];
+          switch (this.fn) {
+            case 'add':
+              tOutLo[o] = nextDown(dal + dbl);
+              tOutHi[o] = nextUp(dah + dbh);
+              break;
+            case 'sub':
+              tOutLo[o] = nextDown(dal - dbh);
+              tOutHi[o] = nextUp(dah - dbl);
+              break;
+            case 'mul': {
+              const ia = r * wa + i * sa,
+                ib = r * wb + i * sb;
+              intervalMul(dal, dah, lo[1][ib], hi[1][ib], p);
+              intervalMul(lo[0][ia], hi[0][ia], dbl, dbh, q);
+              tOutLo[o] = nextDown(p[0] + q[0]);
+              tOutHi[o] = nextUp(p[1] + q[1]);
+              break;
+            }
+            default: {
+              // (da − y·db) / b over the boxes
+              const ib = r * wb + i * sb;
+              intervalMul(yLo[r * w + i], yHi[r * w + i], dbl, dbh, q);
+              const nl = nextDown(dal - q[1]),
+                nh = nextUp(dah - q[0]);
+              intervalDiv(nl, nh, lo[1][ib], hi[1][ib], p);
+              tOutLo[o] = p[0];
+              tOutHi[o] = p[1];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function writeOrAdd(src: Float64Array, dst: Float64Array, n: number, acc: boolean): void {
+  if (acc) for (let i = 0; i < n; i++) dst[i] += src[i];
+  else for (let i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/** Sound [al,ah]/[bl,bh]: unbounded when the divisor interval contains 0. */
+export function intervalDiv(al: number, ah: number, bl: number, bh: number, out: Float64Array): void {
+  if (al !== al || ah !== ah || bl !== bl || bh !== bh) {
+    out[0] = NaN;
+    out[1] = NaN;
+    return;
+  }
+  if (bl <= 0 && bh >= 0) {
+    out[0] = -Infinity;
+    out[1] = Infinity;
+    return;
+  }
+  intervalMul(al, ah, nextDown(1 / bh), nextUp(1 / bl), out);
+}

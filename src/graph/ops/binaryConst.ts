@@ -1,0 +1,190 @@
+/**
+ * A tensor combined with a constant vector (or scalar): x+c, x−c, c−x, x·c, x/c, c/x.
+ * Importers produce these from ONNX Add/Sub/Mul/Div with an initializer operand
+ * (PyTorch writes input scaling as x/10, and the bipolar sigmoid as 2·σ(z) − 1).
+ */
+import { intervalMul, nextDown, nextUp } from '../round.ts';
+import { intervalDiv } from './binary.ts';
+import type { BinaryFn } from './binary.ts';
+import type { OpImpl } from './types.ts';
+
+export class BinaryConstOp implements OpImpl {
+  readonly type = 'binary_const';
+  readonly params: Float64Array[] = [];
+  private readonly pair = new Float64Array(2);
+  private readonly pair2 = new Float64Array(2);
+  /** Stride into the constant: 0 for a scalar, 1 for a vector. */
+  private readonly sc: number;
+
+  constructor(
+    readonly fn: BinaryFn,
+    readonly width: number,
+    readonly c: Float64Array,
+    readonly constantFirst: boolean,
+  ) {
+    this.sc = c.length === 1 ? 0 : 1;
+  }
+
+  /** The point derivative ∂y/∂x at element i of a row (x, y its values). */
+  private slope(x: number, y: number, ci: number): number {
+    switch (this.fn) {
+      case 'add':
+        return 1;
+      case 'sub':
+        return this.constantFirst ? -1 : 1;
+      case 'mul':
+        return ci;
+      default:
+        return this.constantFirst ? -y / x : 1 / ci;
+    }
+  }
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    const x = ins[0],
+      w = this.width,
+      c = this.c,
+      sc = this.sc,
+      first = this.constantFirst;
+    for (let r = 0; r < rows; r++) {
+      const o = r * w;
+      for (let i = 0; i < w; i++) {
+        const v = x[o + i],
+          ci = c[i * sc];
+        switch (this.fn) {
+          case 'add':
+            y[o + i] = v + ci;
+            break;
+          case 'sub':
+            y[o + i] = first ? ci - v : v - ci;
+            break;
+          case 'mul':
+            y[o + i] = v * ci;
+            break;
+          case 'div':
+            y[o + i] = first ? ci / v : v / ci;
+            break;
+        }
+      }
+    }
+  }
+
+  jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    const w = this.width,
+      t = tIns[0];
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < w; i++) {
+        const s = this.slope(ins[0][r * w + i], y[r * w + i], this.c[i * this.sc]);
+        for (let j = 0; j < k; j++) {
+          const o = (r * k + j) * w + i;
+          tOut[o] = s * t[o];
+        }
+      }
+    }
+  }
+
+  vjp(
+    ins: Float64Array[],
+    y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const g = gIns[0];
+    if (!g) return;
+    const w = this.width;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < w; i++) {
+        const s = this.slope(ins[0][r * w + i], y[r * w + i], this.c[i * this.sc]);
+        for (let j = 0; j < k; j++) {
+          const o = (r * k + j) * w + i;
+          if (acc[0]) g[o] += s * gOut[o];
+          else g[o] = s * gOut[o];
+        }
+      }
+    }
+  }
+
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    const w = this.width,
+      p = this.pair;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < w; i++) {
+        const o = r * w + i,
+          l = lo[0][o],
+          h = hi[0][o],
+          ci = this.c[i * this.sc];
+        switch (this.fn) {
+          case 'add':
+            yLo[o] = nextDown(l + ci);
+            yHi[o] = nextUp(h + ci);
+            break;
+          case 'sub':
+            if (this.constantFirst) {
+              yLo[o] = nextDown(ci - h);
+              yHi[o] = nextUp(ci - l);
+            } else {
+              yLo[o] = nextDown(l - ci);
+              yHi[o] = nextUp(h - ci);
+            }
+            break;
+          case 'mul':
+            intervalMul(l, h, ci, ci, p);
+            yLo[o] = p[0];
+            yHi[o] = p[1];
+            break;
+          case 'div':
+            if (this.constantFirst) intervalDiv(ci, ci, l, h, p);
+            else intervalDiv(l, h, ci, ci, p);
+            yLo[o] = p[0];
+            yHi[o] = p[1];
+            break;
+        }
+      }
+    }
+  }
+
+  jvpBounds(
+    lo: Float64Array[],
+    hi: Float64Array[],
+    yLo: Float64Array,
+    yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    const w = this.width,
+      p = this.pair,
+      q = this.pair2;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < w; i++) {
+        const e = r * w + i,
+          ci = this.c[i * this.sc];
+        // derivative interval [sl, sh]
+        let sl: number, sh: number;
+        if (this.fn === 'add') sl = sh = 1;
+        else if (this.fn === 'sub') sl = sh = this.constantFirst ? -1 : 1;
+        else if (this.fn === 'mul') sl = sh = ci;
+        else if (!this.constantFirst) {
+          sl = nextDown(1 / ci);
+          sh = nextUp(1 / ci);
+        } else {
+          // d(c/x)/dx = −y/x over the box
+          intervalDiv(yLo[e], yHi[e], lo[0][e], hi[0][e], q);
+          sl = -q[1];
+          sh = -q[0];
+        }
+        for (let j = 0; j < k; j++) {
+          const o = (r * k + j) * w + i;
+          intervalMul(sl, sh, tLo[0][o], tHi[0][o], p);
+          tOutLo[o] = p[0];
+          tOutHi[o] = p[1];
+        }
+      }
+    }
+  }
+}

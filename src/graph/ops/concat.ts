@@ -1,0 +1,75 @@
+/** Concatenation of feature vectors (ONNX Concat on the feature axis, Keras Concatenate). */
+import type { OpImpl } from './types.ts';
+
+export class ConcatOp implements OpImpl {
+  readonly type = 'concat';
+  readonly params: Float64Array[] = [];
+  readonly width: number;
+  constructor(readonly widths: number[]) {
+    this.width = widths.reduce((a, b) => a + b, 0);
+  }
+
+  /** Copy rows of each part into its column range of out. */
+  private gatherParts(parts: Float64Array[], out: Float64Array, n: number): void {
+    const W = this.width;
+    let off = 0;
+    for (let p = 0; p < parts.length; p++) {
+      const w = this.widths[p],
+        src = parts[p];
+      for (let r = 0; r < n; r++) for (let i = 0; i < w; i++) out[r * W + off + i] = src[r * w + i];
+      off += w;
+    }
+  }
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    this.gatherParts(ins, y, rows);
+  }
+  jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    this.gatherParts(tIns, tOut, rows * k);
+  }
+  vjp(
+    _ins: Float64Array[],
+    _y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const W = this.width,
+      n = rows * k;
+    let off = 0;
+    for (let p = 0; p < gIns.length; p++) {
+      const w = this.widths[p],
+        g = gIns[p];
+      if (g) {
+        for (let r = 0; r < n; r++)
+          for (let i = 0; i < w; i++) {
+            const v = gOut[r * W + off + i];
+            if (acc[p]) g[r * w + i] += v;
+            else g[r * w + i] = v;
+          }
+      }
+      off += w;
+    }
+  }
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    this.gatherParts(lo, yLo, rows);
+    this.gatherParts(hi, yHi, rows);
+  }
+  jvpBounds(
+    _lo: Float64Array[],
+    _hi: Float64Array[],
+    _yLo: Float64Array,
+    _yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    this.gatherParts(tLo, tOutLo, rows * k);
+    this.gatherParts(tHi, tOutHi, rows * k);
+  }
+}

@@ -1,0 +1,66 @@
+/** Feature selection y[i] = x[indices[i]] (ONNX Gather/Slice on the feature axis). */
+import type { OpImpl } from './types.ts';
+
+export class GatherOp implements OpImpl {
+  readonly type = 'gather';
+  readonly params: Float64Array[] = [];
+  readonly width: number;
+  constructor(
+    readonly inWidth: number,
+    readonly indices: Int32Array,
+  ) {
+    this.width = indices.length;
+  }
+
+  private pick(x: Float64Array, y: Float64Array, n: number): void {
+    const w = this.width,
+      wi = this.inWidth,
+      idx = this.indices;
+    for (let r = 0; r < n; r++) for (let i = 0; i < w; i++) y[r * w + i] = x[r * wi + idx[i]];
+  }
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    this.pick(ins[0], y, rows);
+  }
+  jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    this.pick(tIns[0], tOut, rows * k);
+  }
+  vjp(
+    _ins: Float64Array[],
+    _y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const g = gIns[0];
+    if (!g) return;
+    const w = this.width,
+      wi = this.inWidth,
+      idx = this.indices,
+      n = rows * k;
+    if (!acc[0]) g.fill(0, 0, n * wi);
+    // an index may repeat: scatter-add
+    for (let r = 0; r < n; r++) for (let i = 0; i < w; i++) g[r * wi + idx[i]] += gOut[r * w + i];
+  }
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    this.pick(lo[0], yLo, rows);
+    this.pick(hi[0], yHi, rows);
+  }
+  jvpBounds(
+    _lo: Float64Array[],
+    _hi: Float64Array[],
+    _yLo: Float64Array,
+    _yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    this.pick(tLo[0], tOutLo, rows * k);
+    this.pick(tHi[0], tOutHi, rows * k);
+  }
+}

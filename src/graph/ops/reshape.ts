@@ -1,0 +1,55 @@
+/**
+ * Reshape / flatten. Every tensor is stored flat per point (row-major), so a reshape that
+ * keeps the element count moves no data: the op copies and records the logical shape.
+ */
+import type { OpImpl } from './types.ts';
+
+export class ReshapeOp implements OpImpl {
+  readonly type = 'reshape';
+  readonly params: Float64Array[] = [];
+  constructor(
+    readonly width: number,
+    readonly shape: number[],
+  ) {}
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    y.set(ins[0].subarray(0, rows * this.width));
+  }
+  jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    tOut.set(tIns[0].subarray(0, rows * k * this.width));
+  }
+  vjp(
+    _ins: Float64Array[],
+    _y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const g = gIns[0];
+    if (!g) return;
+    const n = rows * k * this.width;
+    if (acc[0]) for (let i = 0; i < n; i++) g[i] += gOut[i];
+    else g.set(gOut.subarray(0, n));
+  }
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    yLo.set(lo[0].subarray(0, rows * this.width));
+    yHi.set(hi[0].subarray(0, rows * this.width));
+  }
+  jvpBounds(
+    _lo: Float64Array[],
+    _hi: Float64Array[],
+    _yLo: Float64Array,
+    _yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    tOutLo.set(tLo[0].subarray(0, rows * k * this.width));
+    tOutHi.set(tHi[0].subarray(0, rows * k * this.width));
+  }
+}

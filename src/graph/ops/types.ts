@@ -1,0 +1,77 @@
+/**
+ * The op interface. Every op has its forward pass, its two derivative passes and its two
+ * bound passes side by side in one file (STYLE.md: micrograd).
+ *
+ * Layout conventions (all row-major Float64Array):
+ * - values: `rows × width`, one row per point;
+ * - tangents (forward mode) and cotangents (reverse mode): `rows × k × width`, k directions
+ *   per point, so row r·k + j is direction j at point r;
+ * - intervals: separate lo and hi arrays in the same layouts, one row per box.
+ *
+ * A tangent input that does not depend on the unknowns is passed as a zero buffer, so ops
+ * never branch on it. A cotangent output that is not wanted is passed as null.
+ *
+ * Linear relaxations (CROWN-style back-substitution, for the certify layer) will be added as
+ * an optional method here: it needs only the pre-activation box, which `bounds` already has.
+ */
+export interface OpImpl {
+  readonly type: string;
+  /** Width of the output vector. */
+  readonly width: number;
+  /** Trainable parameters (dense W and b, affine scale and shift). */
+  readonly params: Float64Array[];
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void;
+
+  /** Forward mode: tOut = J·tIn for k directions per point. */
+  jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void;
+
+  /**
+   * Reverse mode: gIns[i] (+)= Jᵢᵀ·gOut for k directions per point; `accumulate[i]` says
+   * whether to add into gIns[i] (it already holds another consumer's share) or overwrite it.
+   */
+  vjp(
+    ins: Float64Array[],
+    y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    accumulate: boolean[],
+    rows: number,
+    k: number,
+  ): void;
+
+  /** Sound interval enclosure of the output over the input boxes, rounded outward. */
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void;
+
+  /**
+   * Interval forward mode: encloses J(x)·t for every x in the input box and every t in the
+   * tangent interval. This bounds the Jacobian over a box (interval Newton, Krawczyk).
+   */
+  jvpBounds(
+    lo: Float64Array[],
+    hi: Float64Array[],
+    yLo: Float64Array,
+    yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void;
+
+  /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
+  vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;
+
+  /** Call after params were changed in place (dense refreshes its transposed copies). */
+  paramsChanged?(): void;
+}
+
+/** Growable scratch buffer owned by an op: never shrinks, so steady-state calls allocate nothing. */
+export class Scratch {
+  private buf = new Float64Array(0);
+  get(n: number): Float64Array {
+    if (this.buf.length < n) this.buf = new Float64Array(Math.max(n, this.buf.length * 2));
+    return this.buf;
+  }
+}

@@ -1,0 +1,107 @@
+/** Element-wise function node: y = f(x), any function of the activation table. */
+import type { UnaryFn } from '../activations/types.ts';
+import { intervalMul } from '../round.ts';
+import { Scratch, type OpImpl } from './types.ts';
+
+export class UnaryOp implements OpImpl {
+  readonly type = 'unary';
+  readonly params: Float64Array[] = [];
+  private readonly d = new Scratch();
+  private readonly dHi = new Scratch();
+  private readonly pair = new Float64Array(2);
+
+  constructor(
+    readonly width: number,
+    readonly fn: UnaryFn,
+  ) {}
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    this.fn.map(ins[0], y, rows * this.width);
+  }
+
+  jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    const w = this.width,
+      n = rows * w;
+    const d = this.d.get(n);
+    this.fn.deriv(ins[0], y, d, n);
+    const t = tIns[0];
+    for (let r = 0; r < rows; r++) {
+      const dr = r * w;
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * w;
+        for (let i = 0; i < w; i++) tOut[o + i] = d[dr + i] * t[o + i];
+      }
+    }
+  }
+
+  vjp(
+    ins: Float64Array[],
+    y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const g = gIns[0];
+    if (!g) return;
+    const w = this.width,
+      n = rows * w;
+    const d = this.d.get(n);
+    this.fn.deriv(ins[0], y, d, n);
+    for (let r = 0; r < rows; r++) {
+      const dr = r * w;
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * w;
+        if (acc[0]) for (let i = 0; i < w; i++) g[o + i] += d[dr + i] * gOut[o + i];
+        else for (let i = 0; i < w; i++) g[o + i] = d[dr + i] * gOut[o + i];
+      }
+    }
+  }
+
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    const n = rows * this.width,
+      p = this.pair,
+      l = lo[0],
+      h = hi[0];
+    for (let i = 0; i < n; i++) {
+      this.fn.range(l[i], h[i], p);
+      yLo[i] = p[0];
+      yHi[i] = p[1];
+    }
+  }
+
+  jvpBounds(
+    lo: Float64Array[],
+    hi: Float64Array[],
+    _yLo: Float64Array,
+    _yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    const w = this.width,
+      n = rows * w,
+      p = this.pair;
+    const dl = this.d.get(n),
+      dh = this.dHi.get(n);
+    for (let i = 0; i < n; i++) {
+      this.fn.dRange(lo[0][i], hi[0][i], p);
+      dl[i] = p[0];
+      dh[i] = p[1];
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * w;
+        for (let i = 0; i < w; i++) {
+          intervalMul(dl[r * w + i], dh[r * w + i], tLo[0][o + i], tHi[0][o + i], p);
+          tOutLo[o + i] = p[0];
+          tOutHi[o + i] = p[1];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A Model is what every importer returns and every solver receives: the graph, its compiled
+ * Network, metadata (names, training ranges, provenance) and a content hash. Nothing
+ * downstream knows which file format it came from.
+ */
+import { Network } from './graph/network.ts';
+import type { GraphDef } from './graph/types.ts';
+
+export interface ModelMetadata {
+  name?: string;
+  description?: string;
+  /** Range of each input feature seen in training (by feature name): default solve bounds. */
+  inputRanges?: Record<string, [number, number]>;
+  /** Range of each output feature seen in training. */
+  outputRanges?: Record<string, [number, number]>;
+  /** Where the model came from: file format, producer (exporter), opset... */
+  source?: { format: string; file?: string; producer?: string; version?: string };
+  /** Non-fatal remarks made while loading (e.g. a dropout layer was dropped). */
+  warnings?: string[];
+  /** Free-form extras kept through save/load. */
+  extra?: Record<string, unknown>;
+}
+
+export interface Model {
+  graph: GraphDef;
+  network: Network;
+  metadata: ModelMetadata;
+  /** Content hash of the graph (weights included), carried by results and certificates. */
+  hash: string;
+}
+
+export function createModel(graph: GraphDef, metadata: ModelMetadata = {}): Model {
+  const net = new Network(graph);
+  return { graph, network: net, metadata, hash: graphHash(graph) };
+}
+
+/**
+ * FNV-1a (64-bit) over a canonical serialisation of the graph, weights included.
+ * Not cryptographic: it identifies a model in results, it does not authenticate one.
+ */
+export function graphHash(graph: GraphDef): string {
+  let h1 = 0x811c9dc5 | 0,
+    h2 = 0xcbf29ce4 | 0;
+  const feed = (s: string): void => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ (c + 0x9e), 0x01000193);
+    }
+  };
+  const bytes = new Uint8Array(8);
+  const view = new DataView(bytes.buffer);
+  const feedNum = (x: number): void => {
+    view.setFloat64(0, x, true);
+    for (let i = 0; i < 8; i++) {
+      h1 = Math.imul(h1 ^ bytes[i], 0x01000193);
+      h2 = Math.imul(h2 ^ (bytes[i] + 0x9e), 0x01000193);
+    }
+  };
+  const walk = (v: unknown): void => {
+    if (v instanceof Float64Array || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
+      feed('[');
+      const a = v as ArrayLike<number>;
+      for (let i = 0; i < a.length; i++) feedNum(a[i]);
+      feed(']');
+    } else if (Array.isArray(v)) {
+      feed('(');
+      v.forEach(walk);
+      feed(')');
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v).sort()) {
+        feed(k);
+        walk((v as Record<string, unknown>)[k]);
+      }
+    } else feed(String(v));
+  };
+  walk(graph);
+  const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
+  return `fnv1a:${hex(h2)}${hex(h1)}`;
+}
