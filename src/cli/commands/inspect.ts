@@ -1,0 +1,43 @@
+/** `netinvert inspect MODEL`: inputs, outputs, layers, parameter count and metadata. */
+import type { Model } from '../../model.ts';
+import { loadModelFile } from '../loadModelFile.ts';
+import type { IO } from '../program.ts';
+
+export function describeModel(model: Model): Record<string, unknown> {
+  const net = model.network;
+  return {
+    name: model.metadata.name ?? null,
+    hash: model.hash,
+    inputs: net.inputNames,
+    outputs: net.outputNames,
+    parameters: net.parameterCount,
+    layers: net.layers(),
+    metadata: model.metadata,
+  };
+}
+
+export function inspectCommand(path: string, opts: { json?: boolean }, io: IO): number {
+  const model = loadModelFile(path);
+  const d = describeModel(model);
+  if (opts.json) {
+    io.out(JSON.stringify(d, null, 2));
+    return 0;
+  }
+  const net = model.network;
+  const md = model.metadata;
+  const lines: string[] = [];
+  lines.push(`model: ${md.name ?? path}   hash: ${model.hash}`);
+  if (md.description) lines.push(md.description);
+  if (md.source) lines.push(`source: ${[md.source.format, md.source.producer, md.source.version].filter(Boolean).join(' ')}`);
+  const range = (r?: [number, number]): string => (r ? `[${r[0]}, ${r[1]}]` : '');
+  lines.push(`inputs (${net.nIn}): ${net.inputNames.map((n) => `${n}${md.inputRanges?.[n] ? ' ' + range(md.inputRanges[n]) : ''}`).join(', ')}`);
+  lines.push(`outputs (${net.nOut}): ${net.outputNames.map((n) => `${n}${md.outputRanges?.[n] ? ' ' + range(md.outputRanges[n]) : ''}`).join(', ')}`);
+  lines.push(`parameters: ${net.parameterCount}`);
+  lines.push('layers:');
+  for (const l of net.layers()) {
+    lines.push(`  ${l.name.padEnd(24)} ${l.type.padEnd(16)} width ${String(l.width).padEnd(5)} ${l.params ? `${l.params} params` : ''}${l.inputs.length ? `  ← ${l.inputs.join(', ')}` : ''}`);
+  }
+  for (const w of md.warnings ?? []) lines.push(`warning: ${w}`);
+  io.out(lines.join('\n'));
+  return 0;
+}

@@ -1,0 +1,48 @@
+/** `netinvert solve MODEL --given … --want …` */
+import { NetinvertError } from '../../errors.ts';
+import type { DistanceKind } from '../../problem/query.ts';
+import { invert } from '../../solve/invert.ts';
+import { loadModelFile } from '../loadModelFile.ts';
+import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { EXIT, type IO } from '../program.ts';
+
+function numOpt(v: unknown, flag: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new NetinvertError('bad_query', `${flag}: "${String(v)}" is not a number`);
+  return x;
+}
+
+export function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): number {
+  const want = parseTargets(opts.want as string[]);
+  if (Object.keys(want).length === 0) {
+    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7)');
+  }
+  const model = loadModelFile(modelPath);
+  const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
+  const distance = String(opts.distance) as DistanceKind;
+  if (!['l2', 'l1', 'linf'].includes(distance)) {
+    throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
+  }
+  const method = String(opts.method);
+  if (method !== 'lm' && method !== 'adam') throw new NetinvertError('bad_query', `--method must be lm or adam (got "${method}")`);
+  const result = invert(
+    model,
+    {
+      given: parseAssignments(opts.given as string[], '--given'),
+      want,
+      bounds: parseBounds(opts.bounds as string[]),
+      ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
+    },
+    {
+      method,
+      atol: numOpt(opts.atol, '--atol'),
+      rtol: numOpt(opts.rtol, '--rtol'),
+      seed: numOpt(opts.seed, '--seed'),
+      maxEvaluations: numOpt(opts.maxEvaluations, '--max-evaluations'),
+      timeLimit: numOpt(opts.timeLimit, '--time-limit'),
+    },
+  );
+  if (opts.json) io.out(JSON.stringify(result, null, 2));
+  else io.out(opts.verbose ? result.fullReport() : result.briefReport());
+  return EXIT[result.status];
+}

@@ -1,0 +1,270 @@
+/**
+ * The inverse query as the user states it, and its validation into a Problem the solvers use.
+ * Everything is checked before any work: unknown names, NaN targets, lo > hi, bounds that
+ * exclude the known values.
+ */
+import { NetinvertError } from '../errors.ts';
+import type { Model } from '../model.ts';
+
+/** A target for one output: a number means "equal to". */
+export type TargetSpec =
+  | number
+  | { eq: number; weight?: number }
+  | { range: [number, number]; weight?: number }
+  | { ge: number; weight?: number }
+  | { le: number; weight?: number };
+
+export type DistanceKind = 'l2' | 'l1' | 'linf';
+
+export interface Query {
+  /** Known inputs by feature name. Every input not named is unknown. */
+  given?: Record<string, number>;
+  /** Targets by output feature name. Outputs not named are free. */
+  want: Record<string, TargetSpec>;
+  /** Bounds per unknown; default: the model's training range, else DEFAULT_BOUND. */
+  bounds?: Record<string, [number, number]>;
+  /** Reference point (some or all unknowns): return the solution closest to it. */
+  closestTo?: Record<string, number>;
+  /** Distance for closestTo: L2 (default), L1 or L∞, each in units of the unknown's box width. */
+  distance?: DistanceKind;
+}
+
+/** Default half-width of the box for an unknown with neither a query bound nor a training range. */
+export const DEFAULT_BOUND = 10;
+/** Default absolute tolerance: |y − t| ≤ atol + rtol·|t|. */
+export const DEFAULT_ATOL = 1e-6;
+export const DEFAULT_RTOL = 1e-6;
+
+export type TargetKind = 'eq' | 'range' | 'ge' | 'le';
+
+export interface Target {
+  output: number;
+  name: string;
+  kind: TargetKind;
+  /** Lower and upper end: eq has lo = hi = value; ge has hi = +∞; le has lo = −∞. */
+  lo: number;
+  hi: number;
+  weight: number;
+}
+
+export type BoundSource = 'query' | 'training range' | 'default';
+
+export interface Problem {
+  model: Model;
+  /** Input feature indices of the unknowns, in input order. */
+  unknowns: number[];
+  unknownNames: string[];
+  /** Full input vector with the known values filled in (unknown slots hold the box midpoint). */
+  base: Float64Array;
+  given: Record<string, number>;
+  lo: Float64Array;
+  hi: Float64Array;
+  boundSource: BoundSource[];
+  targets: Target[];
+  atol: number;
+  rtol: number;
+  reference: Float64Array | null;
+  /** Which unknowns the reference names (others don't count in the distance). */
+  referenceMask: Uint8Array | null;
+  distance: DistanceKind;
+  warnings: string[];
+}
+
+export interface ToleranceOptions {
+  atol?: number;
+  rtol?: number;
+}
+
+function bad(msg: string, detail: Record<string, unknown> = {}): NetinvertError {
+  return new NetinvertError('bad_query', msg, detail);
+}
+
+function finite(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${what} must be a finite number (got ${String(v)})`);
+  return v;
+}
+
+function parseTarget(name: string, output: number, spec: TargetSpec): Target {
+  const at = `target for output "${name}"`;
+  if (typeof spec === 'number') {
+    const v = finite(spec, at);
+    return { output, name, kind: 'eq', lo: v, hi: v, weight: 1 };
+  }
+  if (typeof spec !== 'object' || spec === null) throw bad(`${at} must be a number or an object {eq|range|ge|le}`);
+  const weight = spec.weight === undefined ? 1 : finite(spec.weight, `${at}: weight`);
+  if (!(weight > 0)) throw bad(`${at}: weight must be > 0 (got ${weight})`);
+  if ('eq' in spec) {
+    const v = finite(spec.eq, at);
+    return { output, name, kind: 'eq', lo: v, hi: v, weight };
+  }
+  if ('range' in spec) {
+    if (!Array.isArray(spec.range) || spec.range.length !== 2) throw bad(`${at}: range must be [lo, hi]`);
+    const lo = finite(spec.range[0], `${at}: range low end`),
+      hi = finite(spec.range[1], `${at}: range high end`);
+    if (lo > hi) throw bad(`${at}: range low end ${lo} is above the high end ${hi}`, { output: name });
+    return { output, name, kind: 'range', lo, hi, weight };
+  }
+  if ('ge' in spec) return { output, name, kind: 'ge', lo: finite(spec.ge, at), hi: Infinity, weight };
+  if ('le' in spec) return { output, name, kind: 'le', lo: -Infinity, hi: finite(spec.le, at), weight };
+  throw bad(`${at} must be a number or one of {eq}, {range}, {ge}, {le}`);
+}
+
+/** Validate a query against a model; throws NetinvertError (codes unknown_input, unknown_output, bad_query, bad_bounds). */
+export function buildProblem(model: Model, query: Query, tol: ToleranceOptions = {}): Problem {
+  const net = model.network;
+  if (!query || typeof query !== 'object') throw bad('the query must be an object with at least "want"');
+  const given = query.given ?? {};
+  const want = query.want ?? {};
+  const inputList = net.inputNames.join(', ');
+  const outputList = net.outputNames.join(', ');
+  for (const k of Object.keys(given)) {
+    if (net.inputIndex(k) < 0) {
+      throw new NetinvertError('unknown_input', `given input "${k}" is not an input of the model; its inputs are: ${inputList}`, {
+        input: k,
+      });
+    }
+    finite(given[k], `given value of "${k}"`);
+  }
+  if (Object.keys(want).length === 0) {
+    throw bad(`the query names no target output; say which outputs you want (outputs: ${outputList})`);
+  }
+  const targets: Target[] = [];
+  for (const [k, spec] of Object.entries(want)) {
+    const o = net.outputIndex(k);
+    if (o < 0) {
+      throw new NetinvertError('unknown_output', `target "${k}" is not an output of the model; its outputs are: ${outputList}`, {
+        output: k,
+      });
+    }
+    targets.push(parseTarget(k, o, spec));
+  }
+  const atol = tol.atol ?? DEFAULT_ATOL,
+    rtol = tol.rtol ?? DEFAULT_RTOL;
+  if (!(atol >= 0) || !(rtol >= 0) || !Number.isFinite(atol) || !Number.isFinite(rtol)) {
+    throw bad(`tolerances must be finite and ≥ 0 (atol ${atol}, rtol ${rtol})`);
+  }
+  if (atol === 0 && rtol === 0) throw bad('atol and rtol cannot both be 0: no float64 answer meets a zero tolerance');
+
+  const unknowns: number[] = [];
+  for (let i = 0; i < net.nIn; i++) if (!(net.inputNames[i] in given)) unknowns.push(i);
+  if (unknowns.length === 0) {
+    throw bad('every input is given, so there is nothing to solve for; leave out the inputs you want found');
+  }
+  const unknownNames = unknowns.map((i) => net.inputNames[i]);
+  const n = unknowns.length;
+  const lo = new Float64Array(n),
+    hi = new Float64Array(n);
+  const boundSource: BoundSource[] = [];
+  const qb = query.bounds ?? {};
+  for (const k of Object.keys(qb)) {
+    const idx = net.inputIndex(k);
+    if (idx < 0) {
+      throw new NetinvertError('unknown_input', `bounds name "${k}", which is not an input of the model; its inputs are: ${inputList}`, {
+        input: k,
+      });
+    }
+    const b = qb[k];
+    if (!Array.isArray(b) || b.length !== 2) throw new NetinvertError('bad_bounds', `bounds for "${k}" must be [lo, hi]`, { input: k });
+    const [l, h] = b;
+    if (typeof l !== 'number' || typeof h !== 'number' || Number.isNaN(l) || Number.isNaN(h)) {
+      throw new NetinvertError('bad_bounds', `bounds for "${k}" must be numbers (got ${JSON.stringify(b)})`, { input: k });
+    }
+    if (l > h) throw new NetinvertError('bad_bounds', `bounds for "${k}": lower bound ${l} is above upper bound ${h}`, { input: k });
+    if (!Number.isFinite(l) || !Number.isFinite(h)) {
+      throw new NetinvertError('bad_bounds', `bounds for "${k}" must be finite: the search covers a box`, { input: k });
+    }
+    if (k in given && (given[k] < l || given[k] > h)) {
+      throw new NetinvertError(
+        'bad_bounds',
+        `input "${k}" is given as ${given[k]}, outside its bounds [${l}, ${h}]; widen the bounds or change the value`,
+        { input: k },
+      );
+    }
+  }
+  const ranges = model.metadata.inputRanges ?? {};
+  for (let j = 0; j < n; j++) {
+    const name = unknownNames[j];
+    if (name in qb) {
+      lo[j] = qb[name][0];
+      hi[j] = qb[name][1];
+      boundSource.push('query');
+    } else if (name in ranges) {
+      lo[j] = ranges[name][0];
+      hi[j] = ranges[name][1];
+      boundSource.push('training range');
+    } else {
+      lo[j] = -DEFAULT_BOUND;
+      hi[j] = DEFAULT_BOUND;
+      boundSource.push('default');
+    }
+  }
+  const warnings: string[] = [];
+  const dflt = unknownNames.filter((_, j) => boundSource[j] === 'default');
+  if (dflt.length) {
+    warnings.push(
+      `no bounds given and no training range known for ${dflt.join(', ')}: searched [−${DEFAULT_BOUND}, ${DEFAULT_BOUND}] (set --bounds to change)`,
+    );
+  }
+  const base = new Float64Array(net.nIn);
+  for (let i = 0; i < net.nIn; i++) {
+    const name = net.inputNames[i];
+    if (name in given) base[i] = given[name];
+  }
+  for (let j = 0; j < n; j++) base[unknowns[j]] = 0.5 * (lo[j] + hi[j]);
+
+  let reference: Float64Array | null = null,
+    referenceMask: Uint8Array | null = null;
+  if (query.closestTo && Object.keys(query.closestTo).length) {
+    reference = new Float64Array(n);
+    referenceMask = new Uint8Array(n);
+    for (const [k, v] of Object.entries(query.closestTo)) {
+      const idx = net.inputIndex(k);
+      if (idx < 0) {
+        throw new NetinvertError('unknown_input', `closest-to names "${k}", which is not an input of the model; its inputs are: ${inputList}`, {
+          input: k,
+        });
+      }
+      finite(v, `reference value of "${k}"`);
+      const j = unknowns.indexOf(idx);
+      if (j < 0) {
+        if (v !== given[k]) warnings.push(`reference value of "${k}" is ignored: "${k}" is given as ${given[k]}`);
+        continue;
+      }
+      reference[j] = v;
+      referenceMask[j] = 1;
+    }
+    for (let j = 0; j < n; j++) if (!referenceMask[j]) reference[j] = 0.5 * (lo[j] + hi[j]);
+  }
+  const distance = query.distance ?? 'l2';
+  if (!['l2', 'l1', 'linf'].includes(distance)) throw bad(`distance must be l2, l1 or linf (got ${String(distance)})`);
+  return {
+    model,
+    unknowns,
+    unknownNames,
+    base,
+    given: { ...given },
+    lo,
+    hi,
+    boundSource,
+    targets,
+    atol,
+    rtol,
+    reference,
+    referenceMask,
+    distance,
+    warnings,
+  };
+}
+
+/** Unweighted miss of output value y against a target: 0 when met exactly, else the distance to the target set. */
+export function targetMiss(t: Target, y: number): number {
+  if (y !== y) return Infinity;
+  if (y < t.lo) return t.lo - y;
+  if (y > t.hi) return y - t.hi;
+  return 0;
+}
+
+/** Tolerance allowed for a target (DESIGN.md: atol + rtol·|t| for equalities, atol for ranges). */
+export function targetTolerance(t: Target, atol: number, rtol: number): number {
+  return t.kind === 'eq' ? atol + rtol * Math.abs(t.lo) : atol;
+}

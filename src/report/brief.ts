@@ -1,0 +1,96 @@
+/** Human-readable reports of a SolveResult: briefReport (what the CLI prints) and fullReport (--verbose). */
+import type { Solution, SolveResult } from '../solve/result.ts';
+
+export function fmt(v: number): string {
+  if (v === null || v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-4 && a < 1e7) return String(Number(v.toPrecision(10)));
+  return v.toExponential(3);
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((s, c) => (s ?? '').padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}
+
+function targetText(t: SolveResult['query']['targets'][number]): string {
+  switch (t.kind) {
+    case 'eq':
+      return `= ${fmt(t.lo!)}`;
+    case 'range':
+      return `in [${fmt(t.lo!)}, ${fmt(t.hi!)}]`;
+    case 'ge':
+      return `≥ ${fmt(t.lo!)}`;
+    default:
+      return `≤ ${fmt(t.hi!)}`;
+  }
+}
+
+function solutionBlock(r: SolveResult, s: Solution, title: string): string {
+  const lines: string[] = [title];
+  const rows: string[][] = [['input', 'value', '']];
+  for (const [k, v] of Object.entries(r.query.given)) rows.push([k, fmt(v), 'given']);
+  for (const [k, v] of Object.entries(s.unknowns)) {
+    const ab = s.activeBounds[k];
+    rows.push([k, fmt(v), `solved${ab ? ` (at ${ab} bound)` : ''}`]);
+  }
+  lines.push(indent(table(rows)));
+  const orows: string[][] = [['output', 'network', 'target', 'residual']];
+  const tgt = new Map(r.query.targets.map((t) => [t.output, t]));
+  for (const [k, v] of Object.entries(s.outputs)) {
+    const t = tgt.get(k);
+    orows.push([k, fmt(v), t ? targetText(t) : '(free)', t ? fmt(s.residuals[k]) : '']);
+  }
+  lines.push(indent(table(orows)));
+  const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
+  if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
+  if (s.proof) extra.push('proven unique in its box');
+  lines.push(indent(extra.join(', ')));
+  return lines.join('\n');
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
+}
+
+export function briefReport(r: SolveResult): string {
+  const out: string[] = [];
+  const head = `${r.status.toUpperCase()}: ${r.message}`;
+  out.push(head);
+  if (r.status === 'solved') {
+    const max = 10;
+    r.solutions.slice(0, max).forEach((s, i) => {
+      const title =
+        r.solutionSet.kind === 'continuum'
+          ? `representative ${i + 1} of ${r.solutions.length}`
+          : r.solutions.length > 1
+            ? `solution ${i + 1} of ${r.solutions.length}`
+            : 'solution';
+      out.push(solutionBlock(r, s, title));
+    });
+    if (r.solutions.length > max) out.push(`  … ${r.solutions.length - max} more (use --json)`);
+    if (r.closest) out.push(solutionBlock(r, r.closest, 'closest to the reference'));
+  } else if (r.best) {
+    out.push(solutionBlock(r, r.best, r.status === 'unknown' ? 'best point found so far' : 'closest point found'));
+  }
+  out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join('\n');
+}
+
+export function fullReport(r: SolveResult): string {
+  const out = [briefReport(r), ''];
+  out.push(`method: ${r.method}   model: ${r.model.name ?? ''} ${r.model.hash}`);
+  out.push(`tolerance: |y − t| ≤ ${fmt(r.query.tolerance.atol)} + ${fmt(r.query.tolerance.rtol)}·|t|`);
+  out.push('bounds:');
+  out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
+  if (r.excludedFraction !== undefined) out.push(`fraction of the box proven root-free: ${fmt(r.excludedFraction)}`);
+  const s = r.stats;
+  out.push(`stats: ${s.starts} starts, ${s.iterations} iterations, ${s.evaluations} evaluations, ${s.jacobians} Jacobians, ${s.timeMs.toFixed(2)} ms`);
+  return out.join('\n');
+}

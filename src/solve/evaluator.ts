@@ -1,0 +1,145 @@
+/**
+ * The problem as the solvers see it: unknowns u (rows × n) → weighted residuals r (rows × m)
+ * and their Jacobian (rows × m × n), through the network with the known inputs filled in.
+ *
+ * Residual of target i on output y with weight w (the distance to the target set):
+ *   equality t:      r = w·(y − t)
+ *   range [lo, hi]:  r = w·(y − hi) above, w·(y − lo) below, 0 inside   (≥ and ≤ likewise)
+ * so least squares on r drives every output into its target set, and at a best compromise it
+ * minimises the weighted squared misses.
+ *
+ * It also keeps the budget: evaluations are counted per point (a Jacobian row counts as one
+ * evaluation and one Jacobian), so tests can budget deterministically.
+ */
+import type { Problem } from '../problem/query.ts';
+
+export class Budget {
+  evaluations = 0;
+  jacobians = 0;
+  private readonly deadline: number;
+  constructor(
+    readonly maxEvaluations: number,
+    timeLimitSeconds: number,
+  ) {
+    this.deadline = Number.isFinite(timeLimitSeconds) ? now() + timeLimitSeconds * 1000 : Infinity;
+  }
+  get exhausted(): boolean {
+    return this.evaluations >= this.maxEvaluations || (this.deadline !== Infinity && now() > this.deadline);
+  }
+  /** Evaluations left (never negative). */
+  get left(): number {
+    return Math.max(0, this.maxEvaluations - this.evaluations);
+  }
+}
+
+export function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+export class ProblemEvaluator {
+  readonly n: number;
+  readonly m: number;
+  private X = new Float64Array(0);
+  private Y = new Float64Array(0);
+  private Jy = new Float64Array(0);
+  private readonly targetOutputs: number[];
+
+  constructor(
+    readonly problem: Problem,
+    readonly budget: Budget,
+  ) {
+    this.n = problem.unknowns.length;
+    this.m = problem.targets.length;
+    this.targetOutputs = problem.targets.map((t) => t.output);
+  }
+
+  private fill(U: Float64Array, rows: number): Float64Array {
+    const nIn = this.problem.model.network.nIn,
+      n = this.n,
+      unk = this.problem.unknowns;
+    if (this.X.length < rows * nIn) this.X = new Float64Array(rows * nIn);
+    const X = this.X;
+    for (let r = 0; r < rows; r++) {
+      X.set(this.problem.base, r * nIn);
+      for (let j = 0; j < n; j++) X[r * nIn + unk[j]] = U[r * n + j];
+    }
+    return X;
+  }
+
+  /** Full input vectors for unknown values U. */
+  fullInputs(U: Float64Array, rows: number): Float64Array {
+    return this.fill(U, rows).slice(0, rows * this.problem.model.network.nIn);
+  }
+
+  /** Network outputs at U (rows × nOut). */
+  outputs(U: Float64Array, rows: number, out?: Float64Array): Float64Array {
+    const net = this.problem.model.network;
+    this.budget.evaluations += rows;
+    return net.evaluate(this.fill(U, rows), rows, out);
+  }
+
+  /** Weighted residuals only. */
+  residuals(U: Float64Array, rows: number, R: Float64Array): void {
+    const net = this.problem.model.network;
+    if (this.Y.length < rows * net.nOut) this.Y = new Float64Array(rows * net.nOut);
+    this.outputs(U, rows, this.Y);
+    this.residualsFromOutputs(this.Y, rows, R, null, null);
+  }
+
+  /** Weighted residuals and their Jacobian wrt the unknowns (rows × m × n). */
+  residualsAndJacobian(U: Float64Array, rows: number, R: Float64Array, JR: Float64Array): void {
+    const net = this.problem.model.network;
+    const m = this.m,
+      n = this.n;
+    if (this.Y.length < rows * net.nOut) this.Y = new Float64Array(rows * net.nOut);
+    if (this.Jy.length < rows * m * n) this.Jy = new Float64Array(rows * m * n);
+    this.budget.evaluations += rows;
+    this.budget.jacobians += rows;
+    net.jacobian(this.fill(U, rows), rows, {
+      wrt: this.problem.unknowns,
+      of: this.targetOutputs,
+      out: this.Jy,
+      values: this.Y,
+    });
+    this.residualsFromOutputs(this.Y, rows, R, this.Jy, JR);
+  }
+
+  /** Targeted outputs y (m) and ∂y/∂u (m × n) at one point u, unweighted. */
+  targetOutputsAndJacobian(u: Float64Array, Y: Float64Array, J: Float64Array): void {
+    const net = this.problem.model.network;
+    const vals = new Float64Array(net.nOut);
+    this.budget.evaluations += 1;
+    this.budget.jacobians += 1;
+    net.jacobian(this.fill(u, 1), 1, { wrt: this.problem.unknowns, of: this.targetOutputs, out: J, values: vals });
+    for (let i = 0; i < this.m; i++) Y[i] = vals[this.targetOutputs[i]];
+  }
+
+  /** Map outputs (and output Jacobian) to target residuals (and residual Jacobian). */
+  residualsFromOutputs(Y: Float64Array, rows: number, R: Float64Array, Jy: Float64Array | null, JR: Float64Array | null): void {
+    const m = this.m,
+      n = this.n,
+      nOut = this.problem.model.network.nOut,
+      T = this.problem.targets;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < m; i++) {
+        const t = T[i];
+        const y = Y[r * nOut + t.output];
+        let res: number;
+        let active = 1;
+        if (t.kind === 'eq') res = y - t.lo;
+        else if (y > t.hi) res = y - t.hi;
+        else if (y < t.lo) res = y - t.lo;
+        else {
+          res = 0;
+          active = 0;
+        }
+        R[r * m + i] = t.weight * res;
+        if (Jy && JR) {
+          const o = (r * m + i) * n;
+          const s = active * t.weight;
+          for (let j = 0; j < n; j++) JR[o + j] = s * Jy[o + j];
+        }
+      }
+    }
+  }
+}

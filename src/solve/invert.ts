@@ -1,0 +1,235 @@
+/**
+ * invert(model, query, options): the front door of the solve layer.
+ *
+ *   query → Problem (validated) → one of
+ *     · 1 unknown, 1 equality target, LM: interval Newton over the box (every root, proven);
+ *     · otherwise: multi-start bounded LM (or Adam) over the box;
+ *   → with a reference point: augmented-Lagrangian closest solution;
+ *   → every point verified by a fresh forward pass → the four-outcome answer.
+ */
+import { NetinvertError } from '../errors.ts';
+import type { Model } from '../model.ts';
+import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { briefReport, fullReport } from '../report/brief.ts';
+import { closestFeasible } from './closest.ts';
+import { Budget, ProblemEvaluator, now } from './evaluator.ts';
+import { multiStart } from './multistart.ts';
+import { solveOneDim } from './oneDim.ts';
+import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
+import { distanceToReference, verifySolution } from './verify.ts';
+
+export interface InvertOptions {
+  /** 'lm' (default): bounded Levenberg–Marquardt; 'adam': projected Adam on the inputs (baseline). */
+  method?: 'lm' | 'adam';
+  /** |y − t| ≤ atol + rtol·|t| (defaults 1e-6, 1e-6). */
+  atol?: number;
+  rtol?: number;
+  /** Seed for the quasi-random starts (default 0): the same seed gives the same answer. */
+  seed?: number;
+  /** Work budget in point evaluations (a Jacobian row counts as one). Default 200 000. */
+  maxEvaluations?: number;
+  /** Wall-clock limit in seconds (default: none). Tests budget by evaluations instead. */
+  timeLimit?: number;
+  /** Most multi-start starts (default 256). */
+  maxStarts?: number;
+  /** Most representatives reported for a continuum (default 10). */
+  maxRepresentatives?: number;
+}
+
+export type InvertResult = SolveResult & { briefReport(): string; fullReport(): string };
+
+export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+  const t0 = now();
+  const method = options.method ?? 'lm';
+  if (method !== 'lm' && method !== 'adam') {
+    throw new NetinvertError('bad_query', `unknown method "${String(method)}"; use lm or adam`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new NetinvertError('bad_query', `seed must be an integer (got ${seed})`);
+  const maxEvaluations = options.maxEvaluations ?? 200_000;
+  if (!(maxEvaluations > 0)) throw new NetinvertError('bad_query', `maxEvaluations must be > 0 (got ${maxEvaluations})`);
+  const timeLimit = options.timeLimit ?? Infinity;
+  if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
+  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  const budget = new Budget(maxEvaluations, timeLimit);
+  const ev = new ProblemEvaluator(problem, budget);
+  const warnings = problem.warnings.slice();
+  const n = ev.n;
+
+  let solutions: Solution[] = [];
+  let best: Solution | undefined;
+  let closest: Solution | undefined;
+  let status: Status;
+  let complete = false,
+    proven = false,
+    message = '';
+  let solutionSet: SolveResult['solutionSet'] = { kind: 'none' };
+  let starts = 0,
+    iterations = 0,
+    budgetHit = false,
+    excludedFraction: number | undefined;
+  let methodUsed: string = method;
+
+  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq';
+  let needSearch = true;
+  if (oneDim) {
+    methodUsed = 'interval-newton-1d';
+    const tol = targetTolerance(problem.targets[0], problem.atol, problem.rtol);
+    const r = solveOneDim(problem, budget, tol);
+    excludedFraction = r.excludedFraction;
+    if (r.usedFallback) warnings.push('interval bounds were unavailable on part of the box: sampled and bracketed there (list may be incomplete)');
+    const sols = r.roots.map((root) => {
+      const s = verifySolution(problem, [root.x]);
+      if (root.box) {
+        s.proof = 'unique-root';
+        s.proofBox = { [problem.unknownNames[0]]: root.box };
+      }
+      return s;
+    });
+    solutions = sols.filter((s) => s.meetsTargets);
+    if (solutions.length) {
+      needSearch = false;
+      complete = r.complete && solutions.every((s) => s.proof === 'unique-root');
+      solutionSet = { kind: 'isolated', count: solutions.length };
+    } else if (r.complete && r.excludedWithTolerance) {
+      needSearch = false;
+      status = 'infeasible';
+      proven = true;
+      complete = true;
+    }
+    budgetHit = r.budgetHit;
+    if (needSearch) methodUsed = 'interval-newton-1d + lm';
+  }
+
+  let bestPoint: Float64Array | null = null;
+  if (needSearch) {
+    const out = multiStart(ev, budget, {
+      method,
+      seed,
+      maxStarts: options.maxStarts ?? 256,
+      maxRepresentatives: options.maxRepresentatives ?? 10,
+    });
+    starts = out.starts;
+    iterations = out.iterations;
+    budgetHit = budgetHit || out.budgetHit;
+    bestPoint = out.best?.u ?? null;
+    if (out.isolated.length || out.continuum.length) {
+      const pts = out.continuum.length ? out.continuum : out.isolated;
+      solutions = pts.map((pt) => verifySolution(problem, pt.u, { optimality: pt.optimality })).filter((s) => s.meetsTargets);
+      solutionSet = out.continuum.length
+        ? { kind: 'continuum', dimension: out.continuumDimension, representatives: solutions.length }
+        : { kind: 'isolated', count: solutions.length };
+    }
+    if (out.best && !solutions.length) best = verifySolution(problem, out.best.u, { optimality: out.best.optimality });
+  }
+
+  // closest to the reference: the constrained problem, from several starts
+  if (problem.reference && solutions.length) {
+    const startsAL: Float64Array[] = [clipToBox(problem, problem.reference)];
+    for (const s of solutions.slice(0, 10)) startsAL.push(Float64Array.from(problem.unknownNames.map((nm) => s.unknowns[nm])));
+    let bestSol: Solution | undefined;
+    for (const st of startsAL) {
+      if (budget.exhausted) break;
+      const u = closestFeasible(ev, st);
+      const s = verifySolution(problem, u);
+      if (s.meetsTargets && (!bestSol || s.distance! < bestSol.distance!)) bestSol = s;
+    }
+    for (const s of solutions) if (!bestSol || s.distance! < bestSol.distance!) bestSol = s;
+    closest = bestSol;
+  }
+
+  if (status! === undefined) {
+    if (solutions.length) {
+      status = 'solved';
+      message =
+        solutionSet.kind === 'continuum'
+          ? `a continuum of solutions of dimension ${solutionSet.dimension}: ${solutions.length} representatives`
+          : `${solutions.length} solution${solutions.length > 1 ? 's' : ''}${complete ? ' (proven to be all of them)' : ''}`;
+    } else if (budgetHit) {
+      status = 'unknown';
+      message = 'the budget ran out before any point met the targets; raise --max-evaluations or --time-limit';
+      if (bestPoint) best = verifySolution(problem, bestPoint);
+    } else {
+      status = 'best-compromise';
+      message = 'no input found inside the bounds meets every target; the closest point found is shown (not proven optimal)';
+    }
+  } else {
+    message = 'proven: no input inside the bounds meets the target within tolerance';
+  }
+
+  const net = model.network;
+  const sortKey = (s: Solution): number[] => problem.unknownNames.map((nm) => s.unknowns[nm]);
+  solutions.sort((a, b) => {
+    const ka = sortKey(a),
+      kb = sortKey(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+    return 0;
+  });
+  // training-range warning
+  const ranges = model.metadata.inputRanges;
+  if (ranges) {
+    const outside = new Set<string>();
+    for (const s of [...solutions, ...(best ? [best] : [])]) {
+      for (const [name, v] of Object.entries(s.unknowns)) {
+        const r = ranges[name];
+        if (r && (v < r[0] || v > r[1])) outside.add(name);
+      }
+    }
+    if (outside.size) warnings.push(`solution lies outside the training data range for ${[...outside].join(', ')}: the model is extrapolating there`);
+  }
+  const result: SolveResult = {
+    format: RESULT_FORMAT,
+    version: RESULT_VERSION,
+    model: { hash: model.hash, ...(model.metadata.name ? { name: model.metadata.name } : {}) },
+    status: status!,
+    message,
+    complete,
+    proven,
+    method: methodUsed,
+    query: {
+      given: problem.given,
+      targets: problem.targets.map((t) => ({
+        output: t.name,
+        kind: t.kind,
+        lo: Number.isFinite(t.lo) ? t.lo : null,
+        hi: Number.isFinite(t.hi) ? t.hi : null,
+        weight: t.weight,
+        tolerance: targetTolerance(t, problem.atol, problem.rtol),
+      })),
+      bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
+      tolerance: { atol: problem.atol, rtol: problem.rtol },
+      ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
+      seed,
+    },
+    solutions,
+    solutionSet,
+    ...(best ? { best } : {}),
+    ...(closest ? { closest } : {}),
+    ...(excludedFraction !== undefined ? { excludedFraction } : {}),
+    warnings,
+    stats: { starts, iterations, evaluations: budget.evaluations, jacobians: budget.jacobians, timeMs: now() - t0 },
+  };
+  void net;
+  return withReports(result);
+}
+
+function clipToBox(p: Problem, v: Float64Array): Float64Array {
+  return v.map((x, j) => Math.min(p.hi[j], Math.max(p.lo[j], x)));
+}
+
+function referenceRecord(p: Problem): Record<string, number> {
+  const o: Record<string, number> = {};
+  p.unknownNames.forEach((nm, j) => {
+    if (p.referenceMask![j]) o[nm] = p.reference![j];
+  });
+  return o;
+}
+
+/** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */
+export function withReports(r: SolveResult): InvertResult {
+  Object.defineProperty(r, 'briefReport', { value: () => briefReport(r), enumerable: false });
+  Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
+  return r as InvertResult;
+}
+
+export { distanceToReference };

@@ -1,0 +1,316 @@
+/**
+ * One unknown, one equality target: every root of g(x) = f(x) − t in [lo, hi].
+ *
+ * Interval Newton (Moore 1966; Hansen & Walster, Global Optimization Using Interval Analysis,
+ * ch. 9), batched over a worklist of sub-intervals X:
+ *   - exclude X when t ∉ F(X) (the engine's sound output bounds), or when the Newton image
+ *     N(X) = m − g(m)/G'(X) misses X (G'(X): the engine's sound derivative bounds);
+ *   - when N(X) ⊂ interior(X), X holds exactly one root (existence and uniqueness proof);
+ *   - otherwise shrink X to X ∩ N(X), bisecting when that doesn't halve it.
+ * Sampling and bracketing miss tangent roots and close pairs; this does not: what is not
+ * excluded is either a proven unique root or reported as undecided, and `complete` is true
+ * only when nothing is undecided.
+ *
+ * Where bounds are unavailable (infinite or NaN, e.g. log of a box reaching 0) the interval is
+ * handed to the sampling + bracketing + Brent fallback, and the list is marked incomplete.
+ */
+import { nextDown, nextUp } from '../graph/round.ts';
+import type { Problem } from '../problem/query.ts';
+import type { Budget } from './evaluator.ts';
+
+export interface Root1D {
+  x: number;
+  /** The interval in which the root is proven to exist and be unique (null if not proven). */
+  box: [number, number] | null;
+}
+
+export interface OneDimResult {
+  roots: Root1D[];
+  /** Intervals that could be neither excluded nor proven (tangent or clustered roots). */
+  undecided: [number, number][];
+  /** True when every root is proven unique in its box and the rest of [lo, hi] is proven root-free. */
+  complete: boolean;
+  /** True when every excluded interval was excluded with the tolerance: no point there meets the target. */
+  excludedWithTolerance: boolean;
+  /** Number of intervals excluded. */
+  excluded: number;
+  /** Fraction of [lo, hi] proven to hold no root. */
+  excludedFraction: number;
+  budgetHit: boolean;
+  usedFallback: boolean;
+}
+
+const BATCH = 64;
+const SPLIT = 0.4970703125;
+
+export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneDimResult {
+  const net = problem.model.network;
+  const unk = problem.unknowns[0];
+  const tgt = problem.targets[0];
+  const t = tgt.lo;
+  const nIn = net.nIn;
+  const lo0 = problem.lo[0],
+    hi0 = problem.hi[0];
+  const width0 = hi0 - lo0;
+  const minWidth = Math.max(1e-13 * Math.max(Math.abs(lo0), Math.abs(hi0), 1), width0 * 1e-12);
+
+  const point = (x: number): number => {
+    const X = problem.base.slice();
+    X[unk] = x;
+    budget.evaluations += 1;
+    return net.evaluate(X, 1)[tgt.output] - t;
+  };
+  const deriv = (x: number): number => {
+    const X = problem.base.slice();
+    X[unk] = x;
+    budget.evaluations += 1;
+    budget.jacobians += 1;
+    return net.jacobian(X, 1, { wrt: [unk], of: [tgt.output] }).J[0];
+  };
+
+  const roots: Root1D[] = [];
+  const undecided: [number, number][] = [];
+  let work: [number, number][] = [[lo0, hi0]];
+  let excluded = 0,
+    excludedLen = 0,
+    excludedWithTolerance = true,
+    budgetHit = false,
+    usedFallback = false;
+  const fallback: [number, number][] = [];
+
+  const bLo = new Float64Array(BATCH * nIn),
+    bHi = new Float64Array(BATCH * nIn),
+    bMid = new Float64Array(BATCH * nIn);
+  while (work.length) {
+    if (budget.exhausted) {
+      budgetHit = true;
+      undecided.push(...work);
+      break;
+    }
+    const batch = work.splice(0, BATCH);
+    const k = batch.length;
+    for (let q = 0; q < k; q++) {
+      bLo.set(problem.base, q * nIn);
+      bHi.set(problem.base, q * nIn);
+      bMid.set(problem.base, q * nIn);
+      bLo[q * nIn + unk] = batch[q][0];
+      bHi[q * nIn + unk] = batch[q][1];
+      bMid[q * nIn + unk] = 0.5 * (batch[q][0] + batch[q][1]);
+    }
+    budget.evaluations += 2 * k;
+    budget.jacobians += k;
+    // sound enclosures of f at the midpoints (thin boxes), for the Newton operator
+    const midB = net.bounds(bMid.subarray(0, k * nIn), bMid.subarray(0, k * nIn), k);
+    const jb = net.jacobianBounds(bLo.subarray(0, k * nIn), bHi.subarray(0, k * nIn), k, {
+      wrt: [unk],
+      of: [tgt.output],
+    });
+    const nOut = net.nOut;
+    for (let q = 0; q < k; q++) {
+      const [a, b] = batch[q];
+      const fLo = nextDown(jb.valueLo[q * nOut + tgt.output] - t),
+        fHi = nextUp(jb.valueHi[q * nOut + tgt.output] - t);
+      const dLo = jb.lo[q],
+        dHi = jb.hi[q];
+      if (!(Number.isFinite(fLo) && Number.isFinite(fHi) && Number.isFinite(dLo) && Number.isFinite(dHi))) {
+        fallback.push([a, b]);
+        continue;
+      }
+      // range test, with the tolerance (then no point of X even meets the target)
+      if (fLo > tol || fHi < -tol) {
+        excluded++;
+        excludedLen += b - a;
+        continue;
+      }
+      if (fLo > 0 || fHi < 0) {
+        excluded++;
+        excludedLen += b - a;
+        excludedWithTolerance = false;
+        continue;
+      }
+      if (dLo > 0 || dHi < 0) {
+        // Newton image N = m − g(m)/[dLo, dHi]  (g monotone on X)
+        const mid = 0.5 * (a + b);
+        const gmLo = nextDown(midB.lo[q * nOut + tgt.output] - t),
+          gmHi = nextUp(midB.hi[q * nOut + tgt.output] - t);
+        // quotient [gmLo, gmHi] / [dLo, dHi], divisor sign-definite
+        const c1 = gmLo / dLo,
+          c2 = gmLo / dHi,
+          c3 = gmHi / dLo,
+          c4 = gmHi / dHi;
+        const qLo = nextDown(Math.min(c1, c2, c3, c4)),
+          qHi = nextUp(Math.max(c1, c2, c3, c4));
+        const nLo = nextDown(mid - qHi),
+          nHi = nextUp(mid - qLo);
+        if (nHi < a || nLo > b) {
+          excluded++;
+          excludedLen += b - a;
+          excludedWithTolerance = false;
+          continue;
+        }
+        if (nLo > a && nHi < b) {
+          roots.push({ x: polishRoot(point, deriv, a, b, mid, point(mid)), box: [a, b] });
+          continue;
+        }
+        const na = Math.max(a, nLo),
+          nb = Math.min(b, nHi);
+        if (nb - na < 0.5 * (b - a)) {
+          if (na > a) {
+            excluded++;
+            excludedLen += na - a;
+            excludedWithTolerance = false;
+          }
+          if (nb < b) {
+            excluded++;
+            excludedLen += b - nb;
+            excludedWithTolerance = false;
+          }
+          work.push([na, nb]);
+          continue;
+        }
+      }
+      if (b - a <= minWidth) {
+        undecided.push([a, b]);
+        continue;
+      }
+      // split slightly off-centre so that roots at round numbers don't land on a split point
+      const cut = a + SPLIT * (b - a);
+      work.push([a, cut], [cut, b]);
+    }
+  }
+  roots.sort((p, q) => p.x - q.x);
+  const fallbackRoots: number[] = [];
+  for (const [a, b] of fallback) {
+    usedFallback = true;
+    fallbackRoots.push(...bracketRoots(point, a, b, 200));
+  }
+  for (const x of fallbackRoots) roots.push({ x, box: null });
+  // undecided tiny intervals: report their best point if it meets the tolerance
+  for (const [a, b] of undecided) {
+    const mid = 0.5 * (a + b);
+    if (Math.abs(point(mid)) <= tol && !roots.some((r) => Math.abs(r.x - mid) <= minWidth * 4)) roots.push({ x: mid, box: null });
+  }
+  roots.sort((p, q) => p.x - q.x);
+  const complete = undecided.length === 0 && fallback.length === 0 && !budgetHit;
+  return {
+    roots,
+    undecided,
+    complete,
+    excludedWithTolerance,
+    excluded,
+    excludedFraction: width0 > 0 ? Math.min(1, excludedLen / width0) : 1,
+    budgetHit,
+    usedFallback,
+  };
+}
+
+/**
+ * Newton's method safeguarded by bisection inside [a, b], where a unique root is proven.
+ * Stops at round-off: the root to the last bits the float64 evaluation allows.
+ */
+function polishRoot(
+  g: (x: number) => number,
+  dg: (x: number) => number,
+  a: number,
+  b: number,
+  x0: number,
+  g0: number,
+): number {
+  let ga = g(a);
+  let x = x0,
+    gx = g0;
+  if (ga === 0) return a;
+  for (let i = 0; i < 100; i++) {
+    if (gx === 0) return x;
+    // keep the bracket [a, b] with a sign change
+    if (Math.sign(gx) === Math.sign(ga)) {
+      a = x;
+      ga = gx;
+    } else b = x;
+    const d = dg(x);
+    let xn = x - gx / d;
+    if (!(xn > a && xn < b)) xn = 0.5 * (a + b);
+    if (Math.abs(xn - x) <= 2 * Number.EPSILON * Math.abs(x) || b - a <= 4 * Number.EPSILON * Math.max(Math.abs(a), Math.abs(b))) {
+      const gn = g(xn);
+      return Math.abs(gn) < Math.abs(gx) ? xn : x;
+    }
+    x = xn;
+    gx = g(x);
+  }
+  return x;
+}
+
+/** Fallback: sample, bracket sign changes, refine each by Brent's method (incomplete by nature). */
+export function bracketRoots(g: (x: number) => number, a: number, b: number, samples: number): number[] {
+  const out: number[] = [];
+  let xPrev = a,
+    gPrev = g(a);
+  for (let i = 1; i <= samples; i++) {
+    const x = a + ((b - a) * i) / samples;
+    const gx = g(x);
+    if (gPrev === 0) out.push(xPrev);
+    else if (Number.isFinite(gPrev) && Number.isFinite(gx) && Math.sign(gPrev) !== Math.sign(gx) && gx !== 0) {
+      out.push(brent(g, xPrev, x, gPrev, gx));
+    }
+    xPrev = x;
+    gPrev = gx;
+  }
+  if (gPrev === 0) out.push(xPrev);
+  return out;
+}
+
+/** Brent's root finder (Brent 1973, Algorithms for Minimization without Derivatives, ch. 4). */
+export function brent(f: (x: number) => number, a: number, b: number, fa: number, fb: number): number {
+  let c = a,
+    fc = fa,
+    d = b - a,
+    e = d;
+  for (let i = 0; i < 200; i++) {
+    if (Math.sign(fb) === Math.sign(fc)) {
+      c = a;
+      fc = fa;
+      d = e = b - a;
+    }
+    if (Math.abs(fc) < Math.abs(fb)) {
+      a = b;
+      b = c;
+      c = a;
+      fa = fb;
+      fb = fc;
+      fc = fa;
+    }
+    const tol = 2 * Number.EPSILON * Math.abs(b);
+    const m = 0.5 * (c - b);
+    if (Math.abs(m) <= tol || fb === 0) return b;
+    if (Math.abs(e) >= tol && Math.abs(fa) > Math.abs(fb)) {
+      let p: number, q: number;
+      const s = fb / fa;
+      if (a === c) {
+        p = 2 * m * s;
+        q = 1 - s;
+      } else {
+        const qq = fa / fc,
+          r = fb / fc;
+        p = s * (2 * m * qq * (qq - r) - (b - a) * (r - 1));
+        q = (qq - 1) * (r - 1) * (s - 1);
+      }
+      if (p > 0) q = -q;
+      else p = -p;
+      if (2 * p < Math.min(3 * m * q - Math.abs(tol * q), Math.abs(e * q))) {
+        e = d;
+        d = p / q;
+      } else {
+        d = m;
+        e = m;
+      }
+    } else {
+      d = m;
+      e = m;
+    }
+    a = b;
+    fa = fb;
+    b += Math.abs(d) > tol ? d : m > 0 ? tol : -tol;
+    fb = f(b);
+  }
+  return b;
+}

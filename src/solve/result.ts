@@ -1,0 +1,83 @@
+/**
+ * The answer: plain JSON data with four outcomes (DESIGN.md). A result never says `solved`
+ * for a point it did not verify: every solution is recomputed by a fresh float64 forward
+ * pass, and its residuals come from that pass.
+ */
+import type { BoundSource, DistanceKind, TargetKind } from '../problem/query.ts';
+
+export const RESULT_FORMAT = 'netinvert-result';
+export const RESULT_VERSION = 1;
+
+export type Status = 'solved' | 'best-compromise' | 'infeasible' | 'unknown';
+
+export interface Solution {
+  /** Every input: given and solved. */
+  inputs: Record<string, number>;
+  /** The solved unknowns only. */
+  unknowns: Record<string, number>;
+  /** Every output of the network at `inputs` (fresh float64 forward pass). */
+  outputs: Record<string, number>;
+  /** Per target: output − target value (0 inside a range), unweighted. */
+  residuals: Record<string, number>;
+  /** Largest unweighted miss over the targets. */
+  maxMiss: number;
+  /** Whether every target is met within its tolerance. */
+  meetsTargets: boolean;
+  /** σ_max/σ_min of ∂(targeted outputs)/∂(unknowns) (∞ when rank-deficient). */
+  conditionNumber: number;
+  /** Unknowns sitting on a bound of the box. */
+  activeBounds: Record<string, 'lower' | 'upper'>;
+  /** Projected-gradient optimality of the weighted least-squares cost (box-width units). */
+  optimality: number;
+  /** Distance to the reference point, when one was given. */
+  distance?: number;
+  /** 'unique-root': proven to be the only root in `proofBox` (interval Newton). */
+  proof?: 'unique-root';
+  proofBox?: Record<string, [number, number]>;
+}
+
+export type SolutionSet =
+  | { kind: 'isolated'; count: number }
+  | { kind: 'continuum'; dimension: number; representatives: number }
+  | { kind: 'none' };
+
+export interface SolveStats {
+  starts: number;
+  iterations: number;
+  evaluations: number;
+  jacobians: number;
+  timeMs: number;
+}
+
+export interface SolveResult {
+  format: typeof RESULT_FORMAT;
+  version: number;
+  model: { hash: string; name?: string };
+  status: Status;
+  message: string;
+  /** True only when a proof says the solution list holds every solution in the box. */
+  complete: boolean;
+  /** For best-compromise / infeasible: whether the claim is proven. */
+  proven: boolean;
+  method: string;
+  query: {
+    given: Record<string, number>;
+    targets: { output: string; kind: TargetKind; lo: number | null; hi: number | null; weight: number; tolerance: number }[];
+    bounds: { input: string; lo: number; hi: number; source: BoundSource }[];
+    tolerance: { atol: number; rtol: number };
+    reference?: Record<string, number>;
+    distance?: DistanceKind;
+    seed: number;
+  };
+  /** solved: every distinct solution found (for a continuum: representatives spread over it). */
+  solutions: Solution[];
+  solutionSet: SolutionSet;
+  /** best-compromise / unknown: the closest point found. */
+  best?: Solution;
+  /** With a reference: the solution closest to it. */
+  closest?: Solution;
+  /** Fraction of the box proven to hold no solution (1-D interval search). */
+  excludedFraction?: number;
+  warnings: string[];
+  stats: SolveStats;
+}

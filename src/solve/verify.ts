@@ -1,0 +1,123 @@
+/**
+ * Verification: every reported point is recomputed by a fresh float64 forward pass here, and
+ * only this pass decides whether it meets the targets.
+ */
+import { targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
+import { singularValues } from './linalg.ts';
+import type { Solution } from './result.ts';
+
+export function unknownsOf(problem: Problem, u: ArrayLike<number>): Record<string, number> {
+  const o: Record<string, number> = {};
+  problem.unknownNames.forEach((name, j) => (o[name] = u[j]));
+  return o;
+}
+
+/** Jacobian of the targeted outputs wrt the unknowns at u (m × n), fresh. */
+export function targetJacobian(problem: Problem, u: ArrayLike<number>): Float64Array {
+  const net = problem.model.network;
+  const X = problem.base.slice();
+  problem.unknowns.forEach((idx, j) => (X[idx] = u[j]));
+  return net.jacobian(X, 1, { wrt: problem.unknowns, of: problem.targets.map((t) => t.output) }).J;
+}
+
+export function verifySolution(
+  problem: Problem,
+  u: ArrayLike<number>,
+  extra: { optimality?: number } = {},
+): Solution {
+  const net = problem.model.network;
+  const X = problem.base.slice();
+  const n = problem.unknowns.length;
+  for (let j = 0; j < n; j++) X[problem.unknowns[j]] = u[j];
+  const Y = net.evaluate(X, 1);
+  const inputs: Record<string, number> = {};
+  net.inputNames.forEach((name, i) => (inputs[name] = X[i]));
+  const outputs: Record<string, number> = {};
+  net.outputNames.forEach((name, i) => (outputs[name] = Y[i]));
+  const residuals: Record<string, number> = {};
+  let maxMiss = 0,
+    meets = true;
+  for (const t of problem.targets) {
+    const y = Y[t.output];
+    const miss = targetMiss(t, y);
+    residuals[t.name] = t.kind === 'eq' ? y - t.lo : y > t.hi ? y - t.hi : y < t.lo ? y - t.lo : 0;
+    maxMiss = Math.max(maxMiss, miss);
+    if (!(miss <= targetTolerance(t, problem.atol, problem.rtol))) meets = false;
+  }
+  const m = problem.targets.length;
+  const J = targetJacobian(problem, u);
+  const sv = singularValues(J, m, n);
+  const smax = sv[0] ?? 0,
+    smin = sv[Math.min(m, n) - 1] ?? 0;
+  const conditionNumber = smin > 0 ? smax / smin : Infinity;
+  const activeBounds: Record<string, 'lower' | 'upper'> = {};
+  for (let j = 0; j < n; j++) {
+    if (u[j] <= problem.lo[j]) activeBounds[problem.unknownNames[j]] = 'lower';
+    else if (u[j] >= problem.hi[j]) activeBounds[problem.unknownNames[j]] = 'upper';
+  }
+  const sol: Solution = {
+    inputs,
+    unknowns: unknownsOf(problem, u),
+    outputs,
+    residuals,
+    maxMiss,
+    meetsTargets: meets,
+    conditionNumber,
+    activeBounds,
+    optimality: extra.optimality ?? NaN,
+  };
+  if (problem.reference) sol.distance = distanceToReference(problem, u);
+  return sol;
+}
+
+/**
+ * Dimension of the solution set through u (DESIGN.md): unknowns minus the number of singular
+ * values of the active targets' Jacobian that are significant on the box's scale,
+ * σᵢ·diam(box) > tol. A range or inequality met strictly does not constrain (full-dimensional
+ * there), so only equalities and targets sitting on an end within tolerance count.
+ */
+export function solutionSetDimension(problem: Problem, u: ArrayLike<number>): number {
+  const n = problem.unknowns.length;
+  const net = problem.model.network;
+  const X = problem.base.slice();
+  for (let j = 0; j < n; j++) X[problem.unknowns[j]] = u[j];
+  const Y = net.evaluate(X, 1);
+  const rows: number[] = [];
+  let tol = Infinity;
+  problem.targets.forEach((t, i) => {
+    const tl = targetTolerance(t, problem.atol, problem.rtol);
+    const y = Y[t.output];
+    const onEdge = t.kind === 'eq' || Math.abs(y - t.lo) <= tl || Math.abs(y - t.hi) <= tl;
+    if (onEdge) {
+      rows.push(i);
+      tol = Math.min(tol, tl);
+    }
+  });
+  if (rows.length === 0) return n;
+  const Jall = targetJacobian(problem, u);
+  const J = new Float64Array(rows.length * n);
+  rows.forEach((i, r) => J.set(Jall.subarray(i * n, i * n + n), r * n));
+  let diam = 0;
+  for (let j = 0; j < n; j++) diam += (problem.hi[j] - problem.lo[j]) ** 2;
+  diam = Math.sqrt(diam);
+  const sv = singularValues(J, rows.length, n);
+  let significant = 0;
+  for (const s of sv) if (s * diam > tol) significant++;
+  return n - significant;
+}
+
+/** Distance to the reference in box-width units: L2 (default), L1 or L∞ over the referenced unknowns. */
+export function distanceToReference(problem: Problem, u: ArrayLike<number>): number {
+  const ref = problem.reference!,
+    mask = problem.referenceMask!;
+  let s = 0;
+  for (let j = 0; j < ref.length; j++) {
+    if (!mask[j]) continue;
+    const w = problem.hi[j] - problem.lo[j] || 1;
+    const d = Math.abs(u[j] - ref[j]) / w;
+    if (problem.distance === 'l1') s += d;
+    else if (problem.distance === 'linf') s = Math.max(s, d);
+    else s += d * d;
+  }
+  return problem.distance === 'l2' ? Math.sqrt(s) : s;
+}
