@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../src/cli/program.ts';
+import { parseBounds, parseTargets } from '../src/cli/parse.ts';
+import { saveNativeModel } from '../src/formats/native/load.ts';
+import { saturatingNet } from './problems.ts';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '',
+    err = '';
+  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+const ADD = 'models/seed-add.json';
+
+describe('netinvert solve', () => {
+  it('answers the seed question with exit code 0 and a readable table', async () => {
+    const r = await run(['solve', ADD, '--given', 'a=3', '--want', 'sum=7']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/SOLVED/);
+    expect(r.out).toMatch(/b\s+4\.01\d+\s+solved/);
+    expect(r.out).toMatch(/a\s+3\s+given/);
+    expect(r.out).toMatch(/sum\s+7\s+= 7/);
+  });
+
+  it('--json prints the versioned result', async () => {
+    const r = await run(['solve', ADD, '--given', 'a=3', '--want', 'sum=7', '--json']);
+    const j = JSON.parse(r.out);
+    expect(j.format).toBe('netinvert-result');
+    expect(j.version).toBe(1);
+    expect(j.model.hash).toMatch(/^fnv1a:/);
+    expect(j.status).toBe('solved');
+    expect(j.solutions[0].unknowns.b).toBeCloseTo(4.0118, 3);
+  });
+
+  it('exit 3 for a proven infeasible target', async () => {
+    expect((await run(['solve', ADD, '--given', 'a=3', '--want', 'sum=70'])).code).toBe(3);
+  });
+
+  it('exit 2 for a best compromise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ni-'));
+    const f = join(dir, 'sat.json');
+    writeFileSync(f, saveNativeModel(saturatingNet()));
+    const r = await run(['solve', f, '--want', 'y=2']);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/BEST-COMPROMISE/);
+  });
+
+  it('exit 4 when the budget runs out', async () => {
+    const r = await run(['solve', 'models/seed-4in2out.json', '--given', 'x1=1,x2=2', '--want', 'y1=9.99,y2=0.5', '--max-evaluations', '10']);
+    expect(r.code).toBe(4);
+  });
+
+  it('user mistakes: one clear line, exit 1, no stack trace', async () => {
+    for (const args of [
+      ['solve', ADD, '--given', 'c=3', '--want', 'sum=7'],
+      ['solve', ADD, '--given', 'a=3', '--want', 'sum=seven'],
+      ['solve', 'nope.json', '--want', 'sum=7'],
+      ['solve', ADD, '--given', 'a=3', '--want', 'sum=7', '--bounds', 'b=5:1'],
+      ['solve', ADD, '--given', 'a=3'],
+      ['solve', ADD, '--given', 'a=3', '--want', 'sum=7', '--method', 'sgd'],
+    ]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err).toMatch(/^error \[[a-z_]+\]: /);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).not.toMatch(/at .*\.ts:\d+/);
+    }
+  });
+
+  it('--closest-to and --verbose', async () => {
+    const r = await run([
+      'solve',
+      'models/seed-4in2out.json',
+      '--given',
+      'x1=1,x2=2',
+      '--want',
+      'y1=9.991674991575996',
+      '--closest-to',
+      'x3=9,x4=0',
+      '--verbose',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/closest to the reference/);
+    expect(r.out).toMatch(/stats: /);
+  });
+});
+
+describe('netinvert inspect and demo', () => {
+  it('inspect lists inputs, outputs, layers and parameters', async () => {
+    const r = await run(['inspect', ADD]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/inputs \(2\): a \[0, 10\], b \[0, 10\]/);
+    expect(r.out).toMatch(/parameters: 8/);
+    const j = JSON.parse((await run(['inspect', ADD, '--json'])).out);
+    expect(j.inputs).toEqual(['a', 'b']);
+    expect(j.parameters).toBe(8);
+  });
+
+  it('demo answers both seed questions', async () => {
+    const r = await run(['demo']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/input_2 = b = 4\.01/);
+    expect(r.out).toMatch(/SOLVED: 2 solutions/);
+  });
+});
+
+describe('argument parsing', () => {
+  it('targets: equal, range, inequalities, weights', () => {
+    expect(parseTargets(['y=7', 'z=-1:2', 'p>=0.5,q<=-2', 'w=3@2.5'])).toEqual({
+      y: 7,
+      z: { range: [-1, 2] },
+      p: { ge: 0.5 },
+      q: { le: -2 },
+      w: { eq: 3, weight: 2.5 },
+    });
+    expect(parseBounds(['x[0]=-1:1,x[1]=0:10'])).toEqual({ 'x[0]': [-1, 1], 'x[1]': [0, 10] });
+  });
+});
