@@ -98,10 +98,39 @@ export function matmulABt(
       C[c3 + j] = s3 + bj;
     }
   }
+  // leftover rows (all of them at batch 1): one row × 4 columns, four independent sums
   for (; r < rows; r++) {
     const a0 = r * K,
       c0 = r * cols;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const b0 = j * K,
+        b1 = b0 + K,
+        b2 = b1 + K,
+        b3 = b2 + K;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const x = A[a0 + k];
+        s0 += x * B[b0 + k];
+        s1 += x * B[b1 + k];
+        s2 += x * B[b2 + k];
+        s3 += x * B[b3 + k];
+      }
+      if (bias !== null) {
+        s0 += bias[j];
+        s1 += bias[j + 1];
+        s2 += bias[j + 2];
+        s3 += bias[j + 3];
+      }
+      C[c0 + j] = s0;
+      C[c0 + j + 1] = s1;
+      C[c0 + j + 2] = s2;
+      C[c0 + j + 3] = s3;
+    }
+    for (; j < cols; j++) {
       const b0 = j * K;
       let s = 0;
       for (let k = 0; k < K; k++) s += A[a0 + k] * B[b0 + k];

@@ -65,7 +65,21 @@ export class Network {
   private readonly tHi = new Buffers();
   private readonly zeros = new Buffers();
   private readonly depScratch: Uint8Array;
+  /** dependence(allIn), computed once: the graph never changes. */
+  private depAll: Uint8Array | null = null;
   private readonly hasG: Uint8Array;
+  /** 0…nIn−1 and 0…nOut−1: the default `wrt` and `of`. */
+  private readonly allIn: readonly number[];
+  private readonly allOut: readonly number[];
+  /**
+   * Per-node argument arrays, refilled on every call so the hot paths allocate nothing:
+   * `argA` holds values (ins), `argB` tangents or cotangents, `argAcc` accumulate flags.
+   */
+  private readonly argA: Float64Array[][];
+  private readonly argB: (Float64Array | null)[][];
+  private readonly argAcc: boolean[][];
+  /** dup[n][a]: input a of node n repeats an earlier input of n (x*x), so it must accumulate. */
+  private readonly dup: boolean[][];
 
   constructor(def: GraphDef) {
     const c = compileGraph(def);
@@ -78,6 +92,13 @@ export class Network {
     this.nOut = c.outputFeatures.length;
     this.depScratch = new Uint8Array(this.nodes.length);
     this.hasG = new Uint8Array(this.nodes.length);
+    this.allIn = Object.freeze(range(this.nIn));
+    this.allOut = Object.freeze(range(this.nOut));
+    const none = new Float64Array(0);
+    this.argA = this.nodes.map((nd) => nd.inputs.map(() => none));
+    this.argB = this.nodes.map((nd) => nd.inputs.map((): Float64Array | null => none));
+    this.argAcc = this.nodes.map((nd) => nd.inputs.map(() => false));
+    this.dup = this.nodes.map((nd) => nd.inputs.map((i, a) => nd.inputs.indexOf(i) < a));
   }
 
   /** Index of an input feature by name (−1 if none). */
@@ -147,7 +168,9 @@ export class Network {
     for (let n = 0; n < this.nodes.length; n++) {
       const nd = this.nodes[n];
       if (!nd.impl) continue;
-      const ins = nd.inputs.map((i) => this.vals.get(i, 0));
+      const ins = this.argA[n],
+        src = nd.inputs;
+      for (let a = 0; a < src.length; a++) ins[a] = this.vals.get(src[a], 0);
       nd.impl.forward(ins, this.vals.get(n, rows * nd.width), rows);
     }
   }
@@ -175,8 +198,14 @@ export class Network {
     wrt: readonly number[];
     of: readonly number[];
   } {
-    const wrt = opts.wrt ?? range(this.nIn);
-    const of = opts.of ?? range(this.nOut);
+    const wrt = opts.wrt ?? this.allIn;
+    const of = opts.of ?? this.allOut;
+    if (wrt !== this.allIn) this.checkIndices(wrt, of);
+    else if (of !== this.allOut) this.checkIndices([], of);
+    return { wrt, of };
+  }
+
+  private checkIndices(wrt: readonly number[], of: readonly number[]): void {
     for (const j of wrt) {
       if (!Number.isInteger(j) || j < 0 || j >= this.nIn) {
         throw new NetinvertError('bad_argument', `jacobian: input index ${j} is outside 0..${this.nIn - 1}`);
@@ -187,12 +216,15 @@ export class Network {
         throw new NetinvertError('bad_argument', `jacobian: output index ${o} is outside 0..${this.nOut - 1}`);
       }
     }
-    return { wrt, of };
   }
 
   /** Which nodes depend on the chosen input features. */
   private dependence(wrt: readonly number[]): Uint8Array {
-    const dep = this.depScratch;
+    if (wrt === this.allIn) return (this.depAll ??= this.computeDependence(wrt, new Uint8Array(this.nodes.length)));
+    return this.computeDependence(wrt, this.depScratch);
+  }
+
+  private computeDependence(wrt: readonly number[], dep: Uint8Array): Uint8Array {
     for (let n = 0; n < this.nodes.length; n++) {
       const nd = this.nodes[n];
       if (!nd.impl) {
@@ -247,8 +279,14 @@ export class Network {
         }
         continue;
       }
-      const ins = nd.inputs.map((i) => this.vals.get(i, 0));
-      const tIns = nd.inputs.map((i) => (dep[i] ? this.tans.get(i, 0) : this.zeroBuf(rows * k * this.nodes[i].width)));
+      const ins = this.argA[n],
+        tIns = this.argB[n] as Float64Array[],
+        src = nd.inputs;
+      for (let a = 0; a < src.length; a++) {
+        const i = src[a];
+        ins[a] = this.vals.get(i, 0);
+        tIns[a] = dep[i] ? this.tans.get(i, 0) : this.zeroBuf(rows * k * this.nodes[i].width);
+      }
       nd.impl.jvp(ins, this.vals.get(n, 0), tIns, t, rows, k);
     }
     for (let o = 0; o < m; o++) {
@@ -277,17 +315,23 @@ export class Network {
       }
       for (let r = 0; r < rows; r++) g[(r * m + o) * w + pos] += 1;
     }
-    const acc: boolean[] = [];
     for (let n = this.nodes.length - 1; n >= 0; n--) {
       const nd = this.nodes[n];
       if (!nd.impl || !hasG[n]) continue;
-      const ins = nd.inputs.map((i) => this.vals.get(i, 0));
-      const gIns = nd.inputs.map((i) => (dep[i] ? this.tans.get(i, rows * m * this.nodes[i].width) : null));
-      acc.length = 0;
-      for (const i of nd.inputs) acc.push(hasG[i] === 1);
-      // the same node twice as input (x*x): the second share must accumulate onto the first
-      nd.impl.vjp(ins, this.vals.get(n, 0), this.tans.get(n, 0), gIns, dedupeAcc(nd.inputs, acc), rows, m);
-      for (const i of nd.inputs) if (dep[i]) hasG[i] = 1;
+      const ins = this.argA[n],
+        gIns = this.argB[n],
+        acc = this.argAcc[n],
+        dup = this.dup[n],
+        src = nd.inputs;
+      for (let a = 0; a < src.length; a++) {
+        const i = src[a];
+        ins[a] = this.vals.get(i, 0);
+        gIns[a] = dep[i] ? this.tans.get(i, rows * m * this.nodes[i].width) : null;
+        // the same node twice as input (x*x): the second share must accumulate onto the first
+        acc[a] = hasG[i] === 1 || dup[a];
+      }
+      nd.impl.vjp(ins, this.vals.get(n, 0), this.tans.get(n, 0), gIns, acc, rows, m);
+      for (let a = 0; a < src.length; a++) if (dep[src[a]]) hasG[src[a]] = 1;
     }
     J.fill(0, 0, rows * m * k);
     for (let j = 0; j < k; j++) {

@@ -1,0 +1,47 @@
+/**
+ * Benchmark runner: `npm run bench` runs every bench in BENCHES in order;
+ * `npm run bench -- engine` (or several names) runs only the benches whose name contains
+ * one of the given words. Add a bench by appending { name, description, run } to BENCHES.
+ */
+import { runEngineBench } from './engine.bench.ts';
+import { runSolveBench } from './solve.bench.ts';
+
+export interface Bench {
+  name: string;
+  description: string;
+  run: () => Promise<void>;
+}
+
+export const BENCHES: Bench[] = [
+  {
+    name: 'engine',
+    description: 'forward and input-Jacobian throughput of MLPs, netinvert vs TensorFlow.js cpu/wasm',
+    run: runEngineBench,
+  },
+  {
+    name: 'solve',
+    description: 'seed-query latency and 1,000 random queries on a 4-64-64-2 tanh net, LM vs Adam',
+    run: runSolveBench,
+  },
+];
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv.includes('--list')) {
+    console.log('usage: npm run bench [-- NAME...]\n\nbenches:');
+    for (const b of BENCHES) console.log(`  ${b.name.padEnd(12)} ${b.description}`);
+    return 0;
+  }
+  const words = argv.filter((a) => !a.startsWith('-')).map((a) => a.toLowerCase());
+  const chosen = words.length ? BENCHES.filter((b) => words.some((w) => b.name.toLowerCase().includes(w))) : BENCHES;
+  if (chosen.length === 0) {
+    console.error(`no bench matches ${words.map((w) => `"${w}"`).join(', ')}; benches: ${BENCHES.map((b) => b.name).join(', ')}`);
+    return 1;
+  }
+  for (const b of chosen) {
+    console.log(`\n=== bench: ${b.name} — ${b.description}\n`);
+    await b.run();
+  }
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
