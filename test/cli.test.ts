@@ -71,6 +71,16 @@ describe('netinvert solve', () => {
     }
   });
 
+  it('--prove certifies the list complete and attaches the certificate to --json', async () => {
+    const args = ['solve', 'models/seed-4in2out.json', '--given', 'x1=1,x2=2', '--want', 'y1=9.991674991575996,y2=0.5384203832818371', '--prove'];
+    const r = await run(args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/2 solutions, proven to be all of them/);
+    const j = JSON.parse((await run([...args, '--json'])).out);
+    expect(j.complete).toBe(true);
+    expect(j.certificate.claim).toBe('complete');
+  });
+
   it('--closest-to and --verbose', async () => {
     const r = await run([
       'solve',

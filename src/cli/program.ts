@@ -10,6 +10,7 @@ import type { Status } from '../solve/result.ts';
 import { demoCommand } from './commands/demo.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { solveCommand } from './commands/solve.ts';
+import { defineTrainCommand } from './commands/train.ts';
 
 export interface IO {
   out(s: string): void;
@@ -50,6 +51,8 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .option('--seed <n>', 'seed for the quasi-random starts', '0')
     .option('--max-evaluations <n>', 'work budget in point evaluations', '200000')
     .option('--time-limit <s>', 'wall-clock limit in seconds', '60')
+    .option('--prove', 'after the search, prove: infeasibility, or that the solution list is complete (branch-and-bound)')
+    .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
     .action((model: string, opts: Record<string, unknown>) => {
@@ -64,6 +67,10 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .action((model: string, opts: { json?: boolean }) => {
       code = inspectCommand(model, opts, io);
     });
+
+  defineTrainCommand(program.command('train'), io, (c) => {
+    code = c;
+  });
 
   program
     .command('demo')

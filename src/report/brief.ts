@@ -78,6 +78,7 @@ export function briefReport(r: SolveResult): string {
   } else if (r.best) {
     out.push(solutionBlock(r, r.best, r.status === 'unknown' ? 'best point found so far' : 'closest point found'));
   }
+  if (r.lowerBound !== undefined) out.push(`proven lower bound on the worst-output miss: ${fmt(r.lowerBound)}`);
   out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
@@ -90,6 +91,13 @@ export function fullReport(r: SolveResult): string {
   out.push('bounds:');
   out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
   if (r.excludedFraction !== undefined) out.push(`fraction of the box proven root-free: ${fmt(r.excludedFraction)}`);
+  if (r.certification) {
+    const c = r.certification;
+    out.push(
+      `branch-and-bound: ${c.boxes} boxes, ${fmt(100 * c.excludedFraction)}% of the volume proven empty, ${c.rootBoxes} proven root boxes, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (budget hit)' : ''}`,
+    );
+  }
+  if (r.certificate) out.push(`certificate: ${r.certificate.claim}, ${r.certificate.excluded.length} excluded boxes (verify with verifyCertificate)`);
   const s = r.stats;
   out.push(`stats: ${s.starts} starts, ${s.iterations} iterations, ${s.evaluations} evaluations, ${s.jacobians} Jacobians, ${s.timeMs.toFixed(2)} ms`);
   return out.join('\n');

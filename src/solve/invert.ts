@@ -227,8 +227,10 @@ function referenceRecord(p: Problem): Record<string, number> {
 
 /** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */
 export function withReports(r: SolveResult): InvertResult {
-  Object.defineProperty(r, 'briefReport', { value: () => briefReport(r), enumerable: false });
-  Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
+  if (!Object.prototype.hasOwnProperty.call(r, 'briefReport')) {
+    Object.defineProperty(r, 'briefReport', { value: () => briefReport(r), enumerable: false });
+    Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
+  }
   return r as InvertResult;
 }
 

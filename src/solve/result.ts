@@ -78,6 +78,12 @@ export interface SolveResult {
   closest?: Solution;
   /** Fraction of the box proven to hold no solution (1-D interval search). */
   excludedFraction?: number;
+  /** Proven lower bound on the smallest possible worst-output miss over the box (certify). */
+  lowerBound?: number;
+  /** The proof, when certification made one (infeasible, or a complete list). */
+  certificate?: import('../certify/certificate.ts').Certificate;
+  /** What branch-and-bound did (certify). */
+  certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];
   stats: SolveStats;
 }

@@ -1,6 +1,7 @@
 /** `netinvert solve MODEL --given … --want …` */
 import { NetinvertError } from '../../errors.ts';
 import type { DistanceKind } from '../../problem/query.ts';
+import { certify } from '../../certify/certify.ts';
 import { invert } from '../../solve/invert.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
@@ -25,7 +26,8 @@ export function solveCommand(modelPath: string, opts: Record<string, unknown>, i
   }
   const method = String(opts.method);
   if (method !== 'lm' && method !== 'adam') throw new NetinvertError('bad_query', `--method must be lm or adam (got "${method}")`);
-  const result = invert(
+  const run = opts.prove ? certify : invert;
+  const result = run(
     model,
     {
       given: parseAssignments(opts.given as string[], '--given'),
@@ -40,6 +42,7 @@ export function solveCommand(modelPath: string, opts: Record<string, unknown>, i
       seed: numOpt(opts.seed, '--seed'),
       maxEvaluations: numOpt(opts.maxEvaluations, '--max-evaluations'),
       timeLimit: numOpt(opts.timeLimit, '--time-limit'),
+      maxBoxes: numOpt(opts.maxBoxes, '--max-boxes'),
     },
   );
   if (opts.json) io.out(JSON.stringify(result, null, 2));

@@ -1,0 +1,198 @@
+/**
+ * Krawczyk's operator (Krawczyk 1969; Moore 1977; Neumaier, Interval Methods for Systems of
+ * Equations, 1990, §5.2) for F(x) = y_eq(x) − t on a box X with midpoint c:
+ *     K(X) = c − Y·F(c) + (I − Y·F'(X))·(X − c),    Y ≈ F'(c)⁻¹
+ *   - K(X) ⊂ interior(X)  ⇒  F has exactly one zero in X (existence and uniqueness);
+ *   - K(X) ∩ X = ∅        ⇒  F has no zero in X.
+ * F(c) is enclosed by the engine's bounds on the thin box [c, c]; F'(X) by its interval
+ * Jacobian. Every interval operation here is rounded outward.
+ *
+ * ε-inflation (Rump 1983, "Solving algebraic problems with high accuracy"): around a polished
+ * root x̃, try X = x̃ ± ε·width for a decreasing sequence of ε, keeping the largest box that
+ * verifies, so the proven-unique region is as large as possible and branch-and-bound boxes do
+ * not pile up around the root (the cluster effect).
+ */
+import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
+import type { Problem } from '../problem/query.ts';
+import { cholesky } from '../solve/linalg.ts';
+
+export type KrawczykVerdict = 'unique' | 'none' | 'unknown';
+
+/** Invert a small dense matrix (Gauss–Jordan with partial pivoting). Returns null if singular. */
+export function invertMatrix(A: Float64Array, n: number): Float64Array | null {
+  const M = A.slice(),
+    I = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) I[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]) > Math.abs(M[p * n + c])) p = r;
+    if (M[p * n + c] === 0 || !Number.isFinite(M[p * n + c])) return null;
+    if (p !== c) {
+      for (let k = 0; k < n; k++) {
+        [M[c * n + k], M[p * n + k]] = [M[p * n + k], M[c * n + k]];
+        [I[c * n + k], I[p * n + k]] = [I[p * n + k], I[c * n + k]];
+      }
+    }
+    const d = M[c * n + c];
+    for (let k = 0; k < n; k++) {
+      M[c * n + k] /= d;
+      I[c * n + k] /= d;
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r * n + c];
+      if (f === 0) continue;
+      for (let k = 0; k < n; k++) {
+        M[r * n + k] -= f * M[c * n + k];
+        I[r * n + k] -= f * I[c * n + k];
+      }
+    }
+  }
+  void cholesky;
+  return I;
+}
+
+export interface SquareSystem {
+  problem: Problem;
+  /** Equality targets' output indices (length n) and values. */
+  outputs: number[];
+  values: number[];
+}
+
+export function squareSystem(problem: Problem): SquareSystem | null {
+  const n = problem.unknowns.length;
+  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq')) return null;
+  return { problem, outputs: problem.targets.map((t) => t.output), values: problem.targets.map((t) => t.lo) };
+}
+
+function fullBox(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<number>): { L: Float64Array; H: Float64Array } {
+  const L = p.base.slice(),
+    H = p.base.slice();
+  p.unknowns.forEach((idx, j) => {
+    L[idx] = lo[j];
+    H[idx] = hi[j];
+  });
+  return { L, H };
+}
+
+/** Krawczyk test on the box [lo, hi] of the unknowns. */
+export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array): KrawczykVerdict {
+  const p = sys.problem,
+    net = p.model.network,
+    n = p.unknowns.length;
+  const c = new Float64Array(n);
+  for (let j = 0; j < n; j++) c[j] = 0.5 * lo[j] + 0.5 * hi[j];
+  // point Jacobian at c → Y
+  const cb = fullBox(p, c, c);
+  const Jc = net.jacobian(cb.L, 1, { wrt: p.unknowns, of: sys.outputs }).J;
+  const Y = invertMatrix(Jc, n);
+  if (!Y) return 'unknown';
+  // F(c) enclosure
+  const fc = net.bounds(cb.L, cb.H, 1);
+  const fLo = new Float64Array(n),
+    fHi = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    fLo[i] = nextDown(fc.lo[sys.outputs[i]] - sys.values[i]);
+    fHi[i] = nextUp(fc.hi[sys.outputs[i]] - sys.values[i]);
+  }
+  // F'(X) enclosure
+  const xb = fullBox(p, lo, hi);
+  const jb = net.jacobianBounds(xb.L, xb.H, 1, { wrt: p.unknowns, of: sys.outputs });
+  for (let i = 0; i < n * n; i++) if (!Number.isFinite(jb.lo[i]) || !Number.isFinite(jb.hi[i])) return 'unknown';
+  const pr = new Float64Array(2);
+  // M = I − Y·F'(X)  (interval n×n)
+  const mLo = new Float64Array(n * n),
+    mHi = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      let sl = i === k ? 1 : 0,
+        sh = sl;
+      for (let j = 0; j < n; j++) {
+        const y = Y[i * n + j];
+        intervalMul(y, y, jb.lo[j * n + k], jb.hi[j * n + k], pr);
+        sl = nextDown(sl - pr[1]);
+        sh = nextUp(sh - pr[0]);
+      }
+      mLo[i * n + k] = sl;
+      mHi[i * n + k] = sh;
+    }
+  }
+  let inside = true;
+  for (let i = 0; i < n; i++) {
+    // c − Y·F(c)
+    let kl = c[i],
+      kh = c[i];
+    for (let j = 0; j < n; j++) {
+      const y = Y[i * n + j];
+      intervalMul(y, y, fLo[j], fHi[j], pr);
+      kl = nextDown(kl - pr[1]);
+      kh = nextUp(kh - pr[0]);
+    }
+    // + M·(X − c)
+    for (let k = 0; k < n; k++) {
+      const dl = nextDown(lo[k] - c[k]),
+        dh = nextUp(hi[k] - c[k]);
+      intervalMul(mLo[i * n + k], mHi[i * n + k], dl, dh, pr);
+      kl = nextDown(kl + pr[0]);
+      kh = nextUp(kh + pr[1]);
+    }
+    if (kh < lo[i] || kl > hi[i]) return 'none';
+    if (!(kl > lo[i] && kh < hi[i])) inside = false;
+  }
+  return inside ? 'unique' : 'unknown';
+}
+
+/**
+ * Newton's method from x0 inside [lo, hi] (clamped), for the square system: the root that a
+ * 'unique' box holds. Returns null if it leaves the box or does not converge.
+ */
+export function newtonInBox(sys: SquareSystem, x0: Float64Array, lo: Float64Array, hi: Float64Array): Float64Array | null {
+  const p = sys.problem,
+    net = p.model.network,
+    n = p.unknowns.length;
+  const x = x0.slice();
+  let prevNorm = Infinity;
+  for (let it = 0; it < 60; it++) {
+    const b = fullBox(p, x, x);
+    const { J, Y } = net.jacobian(b.L, 1, { wrt: p.unknowns, of: sys.outputs });
+    const F = sys.outputs.map((o, i) => Y[o] - sys.values[i]);
+    const norm = Math.max(...F.map(Math.abs));
+    const Jinv = invertMatrix(J, n);
+    if (!Jinv) return null;
+    let stepNorm = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += Jinv[i * n + j] * F[j];
+      x[i] -= s;
+      stepNorm = Math.max(stepNorm, Math.abs(s) / Math.max(1e-300, hi[i] - lo[i]));
+      if (x[i] < lo[i] || x[i] > hi[i]) return null;
+    }
+    if (stepNorm < 1e-15 || (norm >= prevNorm && it > 5)) return x;
+    prevNorm = norm;
+  }
+  return x;
+}
+
+/**
+ * ε-inflation around a polished root: the largest box x̃ ± ε·width (ε from 1/8 down to 1e−12,
+ * clipped to the search box) on which Krawczyk proves uniqueness. Null if none verifies.
+ */
+export function inflateRootBox(
+  sys: SquareSystem,
+  root: Float64Array,
+  boxLo: Float64Array,
+  boxHi: Float64Array,
+): { lo: Float64Array; hi: Float64Array } | null {
+  const n = root.length;
+  for (let eps = 0.125; eps >= 1e-12; eps /= 4) {
+    const lo = new Float64Array(n),
+      hi = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const w = (boxHi[j] - boxLo[j]) * eps || eps * Math.max(1, Math.abs(root[j]));
+      lo[j] = Math.max(boxLo[j], root[j] - w);
+      hi[j] = Math.min(boxHi[j], root[j] + w);
+    }
+    if (krawczyk(sys, lo, hi) === 'unique') return { lo, hi };
+  }
+  return null;
+}
