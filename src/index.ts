@@ -22,3 +22,5 @@ export type { CertifyOptions } from './certify/certify.ts';
 export { verifyCertificate } from './certify/certificate.ts';
 export type { Certificate, VerifyResult } from './certify/certificate.ts';
 export { briefReport, fullReport } from './report/brief.ts';
+export { loadKerasModel } from './formats/keras/load.ts';
+export { loadTfjsModel } from './formats/tfjs/load.ts';

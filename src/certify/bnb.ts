@@ -16,6 +16,7 @@
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import { targetTolerance, type Problem } from '../problem/query.ts';
 import type { Budget } from '../solve/evaluator.ts';
+import { linearBounds } from './linear.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
 
 export interface ExcludedBox {
@@ -56,6 +57,8 @@ export interface BnbOptions {
   knownRoots?: Float64Array[];
   /** Smallest box width (box units) below which a box is left undecided. */
   minWidth?: number;
+  /** Also use the linear relaxation (linear.ts) on boxes the mean-value form keeps (default true). */
+  linear?: boolean;
 }
 
 const BATCH = 256;
@@ -119,6 +122,26 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     budget.evaluations += 2 * k;
     budget.jacobians += k;
     const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
+    if (opts.linear !== false) {
+      // boxes the mean-value form did not exclude: try the linear relaxation too
+      const keep: number[] = [];
+      for (let q = 0; q < k; q++) if (!excludedBy(problem, yb, q, nOut, tols)) keep.push(q);
+      if (keep.length) {
+        const kl = new Float64Array(keep.length * nIn),
+          kh = new Float64Array(keep.length * nIn);
+        keep.forEach((q, i) => {
+          kl.set(L.subarray(q * nIn, (q + 1) * nIn), i * nIn);
+          kh.set(H.subarray(q * nIn, (q + 1) * nIn), i * nIn);
+        });
+        const lb = linearBounds(problem, kl, kh, keep.length);
+        keep.forEach((q, i) => {
+          for (let o = 0; o < nOut; o++) {
+            if (lb.lo[i * nOut + o] > yb.lo[q * nOut + o]) yb.lo[q * nOut + o] = lb.lo[i * nOut + o];
+            if (lb.hi[i * nOut + o] < yb.hi[q * nOut + o]) yb.hi[q * nOut + o] = lb.hi[i * nOut + o];
+          }
+        });
+      }
+    }
     for (let q = 0; q < k; q++) {
       const b = batch[q];
       // smallest possible worst-output miss over the box, and tolerance exclusion
@@ -207,6 +230,14 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     budgetHit,
     square: !!sys,
   };
+}
+
+function excludedBy(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[]): boolean {
+  return problem.targets.some((t, i) => {
+    const yl = yb.lo[q * nOut + t.output],
+      yh = yb.hi[q * nOut + t.output];
+    return yl - t.hi > tols[i] || t.lo - yh > tols[i];
+  });
 }
 
 /**

@@ -20,6 +20,8 @@ import { buildCertificate } from './certificate.ts';
 export interface CertifyOptions extends InvertOptions {
   /** Most boxes branch-and-bound may process (default 100 000). */
   maxBoxes?: number;
+  /** Use linear relaxation bounds in branch-and-bound (default true). */
+  linear?: boolean;
 }
 
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
@@ -27,7 +29,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   const budget = new Budget(options.maxEvaluations ?? 2_000_000, options.timeLimit ?? Infinity);
   const known = res.solutions.map((s) => Float64Array.from(problem.unknownNames.map((k) => s.unknowns[k])));
-  const bnb = branchAndBound(problem, budget, { maxBoxes: options.maxBoxes ?? 100_000, knownRoots: known });
+  const bnb = branchAndBound(problem, budget, { maxBoxes: options.maxBoxes ?? 100_000, knownRoots: known, linear: options.linear });
   const r = res as InvertResult;
   r.method = `${r.method} + branch-and-bound`;
   r.certification = {

@@ -3,8 +3,11 @@
  * content, reads bytes with a size cap, and hands them to the browser-safe loaders.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative, isAbsolute } from 'node:path';
 import { NetinvertError } from '../errors.ts';
+import { loadKerasModel } from '../formats/keras/load.ts';
 import { loadNativeModel } from '../formats/native/load.ts';
+import { loadTfjsModel } from '../formats/tfjs/load.ts';
 import type { Model } from '../model.ts';
 
 /** Largest model file read from disk (bytes). */
@@ -23,10 +26,29 @@ export function readBytes(path: string, what = 'model file'): Uint8Array {
 export function loadModelFile(path: string): Model {
   const bytes = readBytes(path);
   const lower = path.toLowerCase();
-  if (lower.endsWith('.json')) return loadNativeModel(bytes, path);
+  if (lower.endsWith('.keras') || lower.endsWith('.h5') || lower.endsWith('.hdf5')) return loadKerasModel(bytes, { file: path });
+  if (lower.endsWith('.json')) {
+    // a TF.js layers model.json has "modelTopology"; anything else is the native format
+    const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 1 << 20)));
+    if (/"modelTopology"\s*:/.test(head) || /"weightsManifest"\s*:/.test(head)) {
+      const dir = dirname(path);
+      return loadTfjsModel(new TextDecoder().decode(bytes), (shard) => readBytes(safeJoin(dir, shard, path), 'weight shard'), { file: path });
+    }
+    return loadNativeModel(bytes, path);
+  }
   throw new NetinvertError(
     'bad_model_file',
-    `${path}: unrecognised model file type; netinvert reads native .json models (ONNX, Keras and TF.js importers are in progress)`,
+    `${path}: unrecognised model file type; netinvert reads .onnx, .keras, .h5, TF.js model.json and native .json models`,
     { file: path },
   );
+}
+
+/** A weight-shard path from a manifest, resolved next to model.json and kept inside its folder. */
+function safeJoin(dir: string, shard: string, model: string): string {
+  const p = normalize(join(dir, shard));
+  const rel = relative(dir, p);
+  if (isAbsolute(shard) || rel.startsWith('..')) {
+    throw new NetinvertError('bad_model_file', `${model}: weight shard path "${shard}" leaves the model's folder; refusing to read it`, { file: model });
+  }
+  return p;
 }

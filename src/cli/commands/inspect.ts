@@ -28,7 +28,7 @@ export function inspectCommand(path: string, opts: { json?: boolean }, io: IO): 
   const lines: string[] = [];
   lines.push(`model: ${md.name ?? path}   hash: ${model.hash}`);
   if (md.description) lines.push(md.description);
-  if (md.source) lines.push(`source: ${[md.source.format, md.source.producer, md.source.version].filter(Boolean).join(' ')}`);
+  if (md.source) lines.push(`source: ${[...new Set([md.source.format, md.source.producer, md.source.version].filter(Boolean))].join(', ')}`);
   const range = (r?: [number, number]): string => (r ? `[${r[0]}, ${r[1]}]` : '');
   lines.push(`inputs (${net.nIn}): ${net.inputNames.map((n) => `${n}${md.inputRanges?.[n] ? ' ' + range(md.inputRanges[n]) : ''}`).join(', ')}`);
   lines.push(`outputs (${net.nOut}): ${net.outputNames.map((n) => `${n}${md.outputRanges?.[n] ? ' ' + range(md.outputRanges[n]) : ''}`).join(', ')}`);
