@@ -24,3 +24,5 @@ export type { Certificate, VerifyResult } from './certify/certificate.ts';
 export { briefReport, fullReport } from './report/brief.ts';
 export { loadKerasModel } from './formats/keras/load.ts';
 export { loadTfjsModel } from './formats/tfjs/load.ts';
+export { trainMlp } from './train/train.ts';
+export { readTrainingCsv } from './train/csv.ts';

@@ -69,6 +69,8 @@ export function graphHash(graph: GraphDef): string {
       feed(')');
     } else if (v && typeof v === 'object') {
       for (const k of Object.keys(v).sort()) {
+        // absent and undefined fields hash alike, so a model hashes the same after save → load
+        if ((v as Record<string, unknown>)[k] === undefined) continue;
         feed(k);
         walk((v as Record<string, unknown>)[k]);
       }

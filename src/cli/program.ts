@@ -10,6 +10,7 @@ import type { Status } from '../solve/result.ts';
 import { demoCommand } from './commands/demo.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { solveCommand } from './commands/solve.ts';
+import { defineTrainCommand } from './commands/train.ts';
 
 export interface IO {
   out(s: string): void;
@@ -66,6 +67,10 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .action((model: string, opts: { json?: boolean }) => {
       code = inspectCommand(model, opts, io);
     });
+
+  defineTrainCommand(program.command('train'), io, (c) => {
+    code = c;
+  });
 
   program
     .command('demo')

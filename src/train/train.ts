@@ -1,0 +1,680 @@
+/**
+ * A small-MLP trainer on the engine's own graph: data in, Model out.
+ *
+ *   standardize (train-split mean/std) → Glorot init (seeded) → Adam on shuffled minibatches,
+ *   early stopping on the validation loss (best weights restored) → optional L-BFGS polish
+ *   of the full training loss → a Model whose first and last nodes undo the scaling, so
+ *   queries and answers are in raw units.
+ *
+ * The loss is the mean squared error of the standardized outputs,
+ *   L(θ) = 1/(N·m) Σ_rows Σ_outputs (y − t)²,
+ * and its gradient comes from Network.parameterGradient with gOut = 2(y − t)/(N·m).
+ * Training runs on the core network (dense and activation nodes only), so the scaling nodes
+ * are never trained.
+ */
+import { NetinvertError } from '../errors.ts';
+import { UNARY_NAMES, makeUnary } from '../graph/activations/index.ts';
+import { Network } from '../graph/network.ts';
+import type { GraphDef, NodeDef } from '../graph/types.ts';
+import { createModel, type Model, type ModelMetadata } from '../model.ts';
+import { mulberry32 } from '../solve/linalg.ts';
+import { lbfgs } from './lbfgs.ts';
+
+/** Row-major tables: inputs rows × nIn, outputs rows × nOut, in raw units. */
+export interface TrainingData {
+  inputs: Float64Array;
+  outputs: Float64Array;
+  inputNames: string[];
+  outputNames: string[];
+}
+
+export interface EpochInfo {
+  /** 'adam': one pass over the training rows; 'lbfgs': one polish iteration. */
+  phase: 'adam' | 'lbfgs';
+  /** 1-based epoch (or L-BFGS iteration). */
+  epoch: number;
+  /** Most epochs (or L-BFGS iterations) of this phase. */
+  epochs: number;
+  /** Full training loss (standardized MSE) after this epoch. */
+  trainLoss: number;
+  /** Validation loss (standardized MSE), or null without a validation split. */
+  valLoss: number | null;
+  /** Epoch whose weights are the best so far. */
+  bestEpoch: number;
+}
+
+export interface TrainOptions {
+  /** Units per hidden layer, e.g. [8, 8]; [] gives a linear model. */
+  hidden: number[];
+  /** Activation of the hidden layers: any engine activation (UNARY_NAMES); '-' reads as '_'. */
+  activation: string;
+  /** Its parameters, e.g. { lambda: 1 } for bipolar_sigmoid. */
+  activationParams?: Record<string, number>;
+  /** Most Adam epochs (default 500). */
+  epochs?: number;
+  /** Minibatch rows (default 32; the last batch of an epoch may be smaller). */
+  batchSize?: number;
+  /** Adam step size (default 0.01; β₁ = 0.9, β₂ = 0.999, ε = 1e-8). */
+  learningRate?: number;
+  /** Fraction of the rows held out for validation (default 0.2; 0 = none). */
+  validationSplit?: number;
+  /** Stop after this many epochs (or L-BFGS iterations) without a better validation loss (default 50). */
+  patience?: number;
+  /** Polish with L-BFGS on the full training loss after Adam (default true). */
+  lbfgs?: boolean;
+  /** Most L-BFGS iterations (default 500). */
+  lbfgsIterations?: number;
+  /** Seed for the initial weights, the split and the shuffles (default 0). */
+  seed?: number;
+  /** Model name stored in the metadata (default "mlp"). */
+  name?: string;
+  /** Where the data came from (stored in metadata.source.file). */
+  file?: string;
+  onEpoch?: (info: EpochInfo) => void;
+}
+
+export interface TrainReport {
+  outputNames: string[];
+  /** Per output, in raw units. */
+  trainRmse: number[];
+  trainR2: number[];
+  /** Per output, in raw units; null without a validation split. */
+  valRmse: number[] | null;
+  valR2: number[] | null;
+  /** Adam epochs run. */
+  epochs: number;
+  /** Epoch whose weights were kept (restored) at the end of the Adam phase. */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  /** L-BFGS polish iterations run (0 when off). */
+  lbfgsIterations: number;
+  /** Why the polish stopped (null when off): converged (gradient, tolerance), budget, validation patience, failed line search. */
+  lbfgsStop: 'gradient' | 'tolerance' | 'max-iterations' | 'validation' | 'line-search' | null;
+  /** Standardized training loss at the initial weights, after Adam (best weights kept) and at the end. */
+  initialTrainLoss: number;
+  trainLossAfterAdam: number;
+  trainLoss: number;
+  /** Standardized validation loss at the end (null without a validation split). */
+  valLoss: number | null;
+  trainRows: number;
+  valRows: number;
+  /** Which rows of the data (0-based) were held out for validation. */
+  validationIndices: number[];
+  parameters: number;
+  seed: number;
+  /** The stored scaling: x_std = (x − inputMean)/inputStd, y = y_std·outputStd + outputMean. */
+  scaling: { inputMean: number[]; inputStd: number[]; outputMean: number[]; outputStd: number[] };
+  warnings: string[];
+}
+
+export const TRAIN_DEFAULTS = {
+  epochs: 500,
+  batchSize: 32,
+  learningRate: 0.01,
+  validationSplit: 0.2,
+  patience: 50,
+  lbfgsIterations: 500,
+  seed: 0,
+};
+
+/** Node names of the trained graph; the prefix keeps them apart from column names. */
+const NODE = {
+  concat: 'mlp/inputs',
+  standardize: 'mlp/standardize',
+  dense: (i: number) => `mlp/dense_${i}`,
+  act: (i: number) => `mlp/act_${i}`,
+  out: 'mlp/dense_out',
+  unstandardize: 'mlp/unstandardize',
+};
+
+function bad(message: string, detail: Record<string, unknown> = {}): never {
+  throw new NetinvertError('bad_argument', message, detail);
+}
+
+/** 'bipolar-sigmoid' → 'bipolar_sigmoid'; the engine's names use underscores. */
+export function normalizeActivation(name: string): string {
+  return name.trim().toLowerCase().replace(/-/g, '_');
+}
+
+// ---------------------------------------------------------------------------------------------
+// graph
+
+interface Layer {
+  units: number;
+  weight: Float64Array;
+  bias: Float64Array;
+}
+
+/** Dense + activation nodes reading `first`; the last dense layer is linear. */
+function mlpNodes(first: string, layers: Layer[], activation: string, params: Record<string, number>): NodeDef[] {
+  const nodes: NodeDef[] = [];
+  let prev = first;
+  layers.forEach((l, i) => {
+    const last = i === layers.length - 1;
+    const dense = last ? NODE.out : NODE.dense(i + 1);
+    nodes.push({ name: dense, op: { type: 'dense', units: l.units, weight: l.weight, bias: l.bias }, inputs: [prev] });
+    prev = dense;
+    if (!last) {
+      nodes.push({ name: NODE.act(i + 1), op: { type: 'unary', fn: activation, params: { ...params } }, inputs: [dense] });
+      prev = NODE.act(i + 1);
+    }
+  });
+  return nodes;
+}
+
+/** The network trained in standardized units: one input "x", no scaling nodes. */
+function coreGraph(nIn: number, layers: Layer[], activation: string, params: Record<string, number>): GraphDef {
+  return {
+    inputs: [{ name: 'x', width: nIn }],
+    nodes: mlpNodes('x', layers, activation, params),
+    outputs: [{ node: NODE.out, name: 'y' }],
+  };
+}
+
+/** The delivered graph: raw inputs → standardize → MLP → unstandardize → raw outputs. */
+function modelGraph(
+  data: TrainingData,
+  layers: Layer[],
+  activation: string,
+  params: Record<string, number>,
+  scaling: TrainReport['scaling'],
+): GraphDef {
+  const copy = (l: Layer): Layer => ({ units: l.units, weight: Float64Array.from(l.weight), bias: Float64Array.from(l.bias) });
+  const inScale = scaling.inputStd.map((s) => 1 / s);
+  const inShift = scaling.inputMean.map((mu, j) => -mu * inScale[j]);
+  const nOut = data.outputNames.length;
+  return {
+    inputs: data.inputNames.map((name) => ({ name, width: 1 })),
+    nodes: [
+      { name: NODE.concat, op: { type: 'concat' }, inputs: data.inputNames.slice() },
+      { name: NODE.standardize, op: { type: 'affine', scale: inScale, shift: inShift }, inputs: [NODE.concat] },
+      ...mlpNodes(NODE.standardize, layers.map(copy), activation, params),
+      {
+        name: NODE.unstandardize,
+        op: { type: 'affine', scale: scaling.outputStd.slice(), shift: scaling.outputMean.slice() },
+        inputs: [NODE.out],
+      },
+    ],
+    outputs:
+      nOut === 1
+        ? [{ node: NODE.unstandardize, name: data.outputNames[0] }]
+        : [{ node: NODE.unstandardize, name: 'outputs', features: data.outputNames.slice() }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the loss
+
+/**
+ * Mean squared error of a network over a table, with its gradient over every parameter of
+ * the network as one flat vector θ (in parameters() order).
+ */
+export class MseObjective {
+  readonly size: number;
+  private readonly params: Float64Array[];
+  private readonly grads: Float64Array[];
+  private readonly nIn: number;
+  private readonly nOut: number;
+  private Xb = new Float64Array(0);
+  private Tb = new Float64Array(0);
+  private Yb = new Float64Array(0);
+  private Gb = new Float64Array(0);
+
+  constructor(
+    readonly net: Network,
+    readonly X: Float64Array,
+    readonly T: Float64Array,
+    readonly rows: number,
+  ) {
+    this.params = net.parameters().map((p) => p.values);
+    this.grads = this.params.map((p) => new Float64Array(p.length));
+    this.size = this.params.reduce((a, p) => a + p.length, 0);
+    this.nIn = net.nIn;
+    this.nOut = net.nOut;
+  }
+
+  /** Copy the network's current parameters into θ. */
+  getParams(theta = new Float64Array(this.size)): Float64Array {
+    let o = 0;
+    for (const p of this.params) {
+      theta.set(p, o);
+      o += p.length;
+    }
+    return theta;
+  }
+
+  /** Write θ into the network (in place) and let it refresh its caches. */
+  setParams(theta: Float64Array): void {
+    let o = 0;
+    for (const p of this.params) {
+      p.set(theta.subarray(o, o + p.length));
+      o += p.length;
+    }
+    this.net.parametersChanged();
+  }
+
+  /** L(θ) over every row. */
+  value(theta: Float64Array): number {
+    this.setParams(theta);
+    return this.loss(this.X, this.T, this.rows, null);
+  }
+
+  /** L(θ) over every row; writes ∇L into grad. */
+  valueAndGradient(theta: Float64Array, grad: Float64Array): number {
+    this.setParams(theta);
+    return this.loss(this.X, this.T, this.rows, grad);
+  }
+
+  /**
+   * L and ∇L at the network's current parameters over the rows idx[from..to): the minibatch
+   * step. Rows are copied into reused buffers.
+   */
+  batchGradient(idx: Uint32Array, from: number, to: number, grad: Float64Array): number {
+    const n = to - from,
+      nIn = this.nIn,
+      nOut = this.nOut;
+    if (this.Xb.length < n * nIn) this.Xb = new Float64Array(n * nIn);
+    if (this.Tb.length < n * nOut) this.Tb = new Float64Array(n * nOut);
+    for (let r = 0; r < n; r++) {
+      const i = idx[from + r];
+      for (let j = 0; j < nIn; j++) this.Xb[r * nIn + j] = this.X[i * nIn + j];
+      for (let o = 0; o < nOut; o++) this.Tb[r * nOut + o] = this.T[i * nOut + o];
+    }
+    return this.loss(this.Xb, this.Tb, n, grad);
+  }
+
+  private loss(X: Float64Array, T: Float64Array, rows: number, grad: Float64Array | null): number {
+    const k = rows * this.nOut;
+    if (this.Yb.length < k) {
+      this.Yb = new Float64Array(k);
+      this.Gb = new Float64Array(k);
+    }
+    const Y = this.net.evaluate(X, rows, this.Yb);
+    let sum = 0;
+    const scale = 2 / k;
+    for (let i = 0; i < k; i++) {
+      const r = Y[i] - T[i];
+      sum += r * r;
+      this.Gb[i] = scale * r;
+    }
+    if (grad) {
+      this.net.parameterGradient(X, rows, this.Gb, this.grads);
+      let o = 0;
+      for (const g of this.grads) {
+        grad.set(g, o);
+        o += g.length;
+      }
+    }
+    return sum / k;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// checks and statistics
+
+function checkData(data: TrainingData): { rows: number; nIn: number; nOut: number } {
+  const nIn = data.inputNames.length,
+    nOut = data.outputNames.length;
+  if (nIn === 0) bad('training needs at least one input column');
+  if (nOut === 0) bad('training needs at least one output column');
+  const seen = new Set<string>();
+  for (const name of [...data.inputNames, ...data.outputNames]) {
+    if (name === '') bad('column names must not be empty');
+    if (seen.has(name)) bad(`column "${name}" is named twice among the inputs and outputs; each column is either an input or an output`, { column: name });
+    if (name.startsWith('mlp/')) bad(`column name "${name}" clashes with the trainer's node names (mlp/…); rename the column`, { column: name });
+    seen.add(name);
+  }
+  if (data.inputs.length % nIn !== 0) bad(`inputs hold ${data.inputs.length} values, not a multiple of ${nIn} input columns`);
+  const rows = data.inputs.length / nIn;
+  if (data.outputs.length !== rows * nOut) {
+    bad(`outputs hold ${data.outputs.length} values; ${rows} rows × ${nOut} output columns = ${rows * nOut} expected`);
+  }
+  const check = (a: Float64Array, w: number, names: string[]): void => {
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i])) bad(`row ${Math.floor(i / w) + 1}, column "${names[i % w]}": ${a[i]} is not a finite number`, { column: names[i % w] });
+    }
+  };
+  check(data.inputs, nIn, data.inputNames);
+  check(data.outputs, nOut, data.outputNames);
+  return { rows, nIn, nOut };
+}
+
+function intOption(v: number, name: string, min: number): number {
+  if (!Number.isInteger(v) || v < min) bad(`${name} must be an integer ≥ ${min} (got ${v})`, { option: name });
+  return v;
+}
+
+/** Mean and (population) standard deviation of each column over the given rows. */
+function columnStats(A: Float64Array, w: number, rows: Uint32Array): { mean: number[]; std: number[]; constant: boolean[] } {
+  const mean = new Array<number>(w).fill(0),
+    std = new Array<number>(w).fill(0);
+  for (const r of rows) for (let j = 0; j < w; j++) mean[j] += A[r * w + j];
+  for (let j = 0; j < w; j++) mean[j] /= rows.length;
+  for (const r of rows) for (let j = 0; j < w; j++) std[j] += (A[r * w + j] - mean[j]) ** 2;
+  const constant: boolean[] = [];
+  for (let j = 0; j < w; j++) {
+    std[j] = Math.sqrt(std[j] / rows.length);
+    // a constant column carries no information: scale 1 keeps the map invertible
+    constant.push(!(std[j] > 1e-12 * Math.max(1, Math.abs(mean[j]))));
+    if (constant[j]) std[j] = 1;
+  }
+  return { mean, std, constant };
+}
+
+function columnRanges(A: Float64Array, w: number, names: string[]): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  names.forEach((name, j) => {
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = j; i < A.length; i += w) {
+      lo = Math.min(lo, A[i]);
+      hi = Math.max(hi, A[i]);
+    }
+    out[name] = [lo, hi];
+  });
+  return out;
+}
+
+function standardizeRows(A: Float64Array, w: number, rows: Uint32Array, mean: number[], std: number[]): Float64Array {
+  const out = new Float64Array(rows.length * w);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < w; j++) out[i * w + j] = (A[r * w + j] - mean[j]) / std[j];
+  });
+  return out;
+}
+
+/** RMSE and R² per output, raw units: predictions are de-standardized, targets raw. */
+function fitMetrics(
+  net: Network,
+  X: Float64Array,
+  rows: Uint32Array,
+  raw: Float64Array,
+  nOut: number,
+  mean: number[],
+  std: number[],
+): { rmse: number[]; r2: number[] } {
+  const Y = net.evaluate(X, rows.length);
+  const rmse: number[] = [],
+    r2: number[] = [];
+  for (let o = 0; o < nOut; o++) {
+    let tMean = 0;
+    for (const r of rows) tMean += raw[r * nOut + o];
+    tMean /= rows.length;
+    let ssRes = 0,
+      ssTot = 0;
+    rows.forEach((r, i) => {
+      const t = raw[r * nOut + o];
+      const y = Y[i * nOut + o] * std[o] + mean[o];
+      ssRes += (y - t) ** 2;
+      ssTot += (t - tMean) ** 2;
+    });
+    rmse.push(Math.sqrt(ssRes / rows.length));
+    // R² is undefined for a constant target column: NaN says so
+    r2.push(ssTot > 0 ? 1 - ssRes / ssTot : NaN);
+  }
+  return { rmse, r2 };
+}
+
+function shuffle(a: Uint32Array, rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/** Glorot/Xavier uniform (Glorot & Bengio 2010): W ~ U(±√(6/(fan_in + fan_out))), b = 0. */
+function glorotLayers(sizes: number[], rand: () => number): Layer[] {
+  const layers: Layer[] = [];
+  for (let i = 1; i < sizes.length; i++) {
+    const fanIn = sizes[i - 1],
+      fanOut = sizes[i];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const weight = new Float64Array(fanIn * fanOut);
+    for (let k = 0; k < weight.length; k++) weight[k] = (2 * rand() - 1) * limit;
+    layers.push({ units: fanOut, weight, bias: new Float64Array(fanOut) });
+  }
+  return layers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+export function trainMlp(data: TrainingData, options: TrainOptions): { model: Model; report: TrainReport } {
+  // validate everything before computing anything
+  const { rows, nIn, nOut } = checkData(data);
+  if (!Array.isArray(options.hidden)) bad('hidden must be a list of layer widths, e.g. [8, 8]');
+  options.hidden.forEach((h, i) => intOption(h, `hidden[${i}]`, 1));
+  const activation = normalizeActivation(options.activation);
+  if (!UNARY_NAMES.includes(activation)) {
+    throw new NetinvertError('unsupported_op', `unknown activation "${options.activation}"; choose one of ${UNARY_NAMES.join(', ')}`, {
+      op: options.activation,
+    });
+  }
+  const actParams = makeUnary(activation, options.activationParams ?? {}).params;
+  const epochs = intOption(options.epochs ?? TRAIN_DEFAULTS.epochs, 'epochs', 0);
+  const batchSize = intOption(options.batchSize ?? TRAIN_DEFAULTS.batchSize, 'batchSize', 1);
+  const lr = options.learningRate ?? TRAIN_DEFAULTS.learningRate;
+  if (!(lr > 0 && Number.isFinite(lr))) bad(`learningRate must be a positive number (got ${lr})`, { option: 'learningRate' });
+  const split = options.validationSplit ?? TRAIN_DEFAULTS.validationSplit;
+  if (!(split >= 0 && split < 1)) bad(`validationSplit must be in [0, 1) (got ${split})`, { option: 'validationSplit' });
+  const patience = options.patience ?? TRAIN_DEFAULTS.patience;
+  if (patience !== Infinity) intOption(patience, 'patience', 1);
+  const useLbfgs = options.lbfgs ?? true;
+  const lbfgsIterations = intOption(options.lbfgsIterations ?? TRAIN_DEFAULTS.lbfgsIterations, 'lbfgsIterations', 0);
+  const seed = options.seed ?? TRAIN_DEFAULTS.seed;
+  if (!Number.isInteger(seed)) bad(`seed must be an integer (got ${seed})`, { option: 'seed' });
+  const valRows = split > 0 ? Math.max(1, Math.round(rows * split)) : 0;
+  const trainRows = rows - valRows;
+  if (trainRows < 2) {
+    bad(`${rows} rows leave ${trainRows} for training after a validation split of ${split}; give more rows or a smaller split`, {
+      rows,
+    });
+  }
+
+  // split, scaling, initial weights: all from one seeded stream
+  const rand = mulberry32(seed);
+  const order = new Uint32Array(rows).map((_, i) => i);
+  shuffle(order, rand);
+  const trainIdx = order.slice(0, trainRows).sort(),
+    valIdx = order.slice(trainRows).sort();
+  const xs = columnStats(data.inputs, nIn, trainIdx),
+    ys = columnStats(data.outputs, nOut, trainIdx);
+  const warnings: string[] = [];
+  data.inputNames.forEach((n, j) => xs.constant[j] && warnings.push(`input "${n}" is constant over the training rows: the model cannot learn its effect`));
+  data.outputNames.forEach((n, j) => ys.constant[j] && warnings.push(`output "${n}" is constant over the training rows`));
+  const Xtr = standardizeRows(data.inputs, nIn, trainIdx, xs.mean, xs.std),
+    Ttr = standardizeRows(data.outputs, nOut, trainIdx, ys.mean, ys.std);
+  const Xva = standardizeRows(data.inputs, nIn, valIdx, xs.mean, xs.std),
+    Tva = standardizeRows(data.outputs, nOut, valIdx, ys.mean, ys.std);
+
+  const layers = glorotLayers([nIn, ...options.hidden, nOut], rand);
+  const net = new Network(coreGraph(nIn, layers, activation, actParams));
+  const train = new MseObjective(net, Xtr, Ttr, trainRows);
+  const val = valRows ? new MseObjective(net, Xva, Tva, valRows) : null;
+  const P = train.size;
+  const theta = train.getParams();
+  const grad = new Float64Array(P);
+  const diverged = (what: string, epoch: number): never =>
+    bad(
+      `training diverged: the ${what} loss is not finite ${epoch === 0 ? 'at the initial weights' : `after epoch ${epoch}`} ` +
+        `with activation "${activation}"; an activation undefined for some pre-activations (log; pow with a fractional exponent) ` +
+        `gives NaN, and a large learning rate can overflow: try a smaller learning rate (--lr) or an activation defined on every real number (tanh, bipolar_sigmoid, relu, ...)`,
+      { activation, epoch },
+    );
+
+  // the monitored loss: validation when there is a split, training otherwise
+  const monitor = (): { trainLoss: number; valLoss: number | null } => {
+    const trainLoss = train.value(theta);
+    return { trainLoss, valLoss: val ? val.value(theta) : null };
+  };
+  const start = monitor();
+  if (!Number.isFinite(start.trainLoss)) diverged('training', 0);
+  if (start.valLoss !== null && !Number.isFinite(start.valLoss)) diverged('validation', 0);
+
+  // Adam (Kingma & Ba 2015) on shuffled minibatches
+  const B1 = 0.9,
+    B2 = 0.999,
+    EPS = 1e-8;
+  const mom = new Float64Array(P),
+    vel = new Float64Array(P);
+  const best = Float64Array.from(theta);
+  let bestLoss = start.valLoss ?? start.trainLoss,
+    bestEpoch = 0,
+    since = 0,
+    step = 0,
+    epoch = 0,
+    stoppedEarly = false;
+  const batchOrder = new Uint32Array(trainRows).map((_, i) => i);
+  for (epoch = 1; epoch <= epochs; epoch++) {
+    shuffle(batchOrder, rand);
+    for (let from = 0; from < trainRows; from += batchSize) {
+      const to = Math.min(trainRows, from + batchSize);
+      train.batchGradient(batchOrder, from, to, grad);
+      step++;
+      const c1 = 1 - B1 ** step,
+        c2 = 1 - B2 ** step;
+      for (let i = 0; i < P; i++) {
+        const g = grad[i];
+        mom[i] = B1 * mom[i] + (1 - B1) * g;
+        vel[i] = B2 * vel[i] + (1 - B2) * g * g;
+        theta[i] -= (lr * (mom[i] / c1)) / (Math.sqrt(vel[i] / c2) + EPS);
+      }
+      train.setParams(theta);
+    }
+    const { trainLoss, valLoss } = monitor();
+    const watched = valLoss ?? trainLoss;
+    if (!Number.isFinite(watched) || !Number.isFinite(trainLoss)) diverged(valLoss === null ? 'training' : 'validation', epoch);
+    if (watched < bestLoss) {
+      bestLoss = watched;
+      bestEpoch = epoch;
+      best.set(theta);
+      since = 0;
+    } else since++;
+    options.onEpoch?.({ phase: 'adam', epoch, epochs, trainLoss, valLoss, bestEpoch });
+    if (since >= patience) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  const epochsRun = Math.min(epoch, epochs);
+  theta.set(best);
+  train.setParams(theta);
+  const trainLossAfterAdam = train.value(theta);
+
+  // L-BFGS polish of the full training loss; with a validation split, the iterate with the
+  // best validation loss is kept (every iterate has a training loss ≤ the start's)
+  let lbfgsRun = 0;
+  let lbfgsStop: TrainReport['lbfgsStop'] = null;
+  if (useLbfgs && lbfgsIterations > 0 && P > 0) {
+    let bestVal = val ? val.value(theta) : 0,
+      bestIter = 0;
+    const keep = Float64Array.from(theta);
+    const r = lbfgs((x, g) => train.valueAndGradient(x, g), theta, {
+      maxIterations: lbfgsIterations,
+      onIteration: (x, f, iter) => {
+        const v = val ? val.value(x) : null;
+        if (v !== null && v < bestVal) {
+          bestVal = v;
+          bestIter = iter;
+          keep.set(x);
+        }
+        if (v === null) keep.set(x);
+        options.onEpoch?.({ phase: 'lbfgs', epoch: iter, epochs: lbfgsIterations, trainLoss: f, valLoss: v, bestEpoch: v === null ? iter : bestIter });
+        return v !== null && iter - bestIter >= patience;
+      },
+    });
+    lbfgsRun = r.iterations;
+    lbfgsStop = r.reason === 'stopped' ? 'validation' : r.reason;
+    theta.set(keep);
+  }
+  train.setParams(theta);
+  const trainLoss = train.value(theta);
+  const valLoss = val ? val.value(theta) : null;
+
+  // report, in raw units, from the core network (the model's scaling nodes are not involved)
+  const tr = fitMetrics(net, Xtr, trainIdx, data.outputs, nOut, ys.mean, ys.std);
+  const va = valRows ? fitMetrics(net, Xva, valIdx, data.outputs, nOut, ys.mean, ys.std) : null;
+  const scaling = { inputMean: xs.mean, inputStd: xs.std, outputMean: ys.mean, outputStd: ys.std };
+  const report: TrainReport = {
+    outputNames: data.outputNames.slice(),
+    trainRmse: tr.rmse,
+    trainR2: tr.r2,
+    valRmse: va ? va.rmse : null,
+    valR2: va ? va.r2 : null,
+    epochs: epochsRun,
+    bestEpoch,
+    stoppedEarly,
+    lbfgsIterations: lbfgsRun,
+    lbfgsStop,
+    initialTrainLoss: start.trainLoss,
+    trainLossAfterAdam,
+    trainLoss,
+    valLoss,
+    trainRows,
+    valRows,
+    validationIndices: Array.from(valIdx),
+    parameters: P,
+    seed,
+    scaling,
+    warnings,
+  };
+
+  const sizes = [nIn, ...options.hidden, nOut].join('-');
+  const actText = activation + (Object.keys(actParams).length ? ` (${Object.entries(actParams).map(([k, v]) => `${k}=${v}`).join(', ')})` : '');
+  const description =
+    `${sizes} MLP trained by netinvert train: ${actText} hidden layers, linear output; ` +
+    `inputs and outputs standardized inside the model (raw units in and out); ` +
+    `Adam (lr ${lr}, batch ${batchSize}) for ${epochsRun} epochs${stoppedEarly ? ` (stopped early, best epoch ${bestEpoch})` : ''}` +
+    `${lbfgsRun ? `, then ${lbfgsRun} L-BFGS iterations` : ''}; ${trainRows} training rows, ${valRows} validation rows; seed ${seed}`;
+  const metadata: ModelMetadata = {
+    name: options.name ?? 'mlp',
+    description,
+    inputRanges: columnRanges(data.inputs, nIn, data.inputNames),
+    outputRanges: columnRanges(data.outputs, nOut, data.outputNames),
+    source: { format: 'netinvert-train', producer: 'netinvert train', ...(options.file ? { file: options.file } : {}) },
+    ...(warnings.length ? { warnings } : {}),
+    extra: {
+      training: {
+        hidden: options.hidden.slice(),
+        activation,
+        activationParams: actParams,
+        epochs: epochsRun,
+        stoppedEarly,
+        lbfgsIterations: lbfgsRun,
+        seed,
+        trainRows,
+        valRows,
+        trainRmse: Object.fromEntries(data.outputNames.map((n, o) => [n, tr.rmse[o]])),
+        trainR2: Object.fromEntries(data.outputNames.map((n, o) => [n, finiteOrNull(tr.r2[o])])),
+        ...(va
+          ? {
+              valRmse: Object.fromEntries(data.outputNames.map((n, o) => [n, va.rmse[o]])),
+              valR2: Object.fromEntries(data.outputNames.map((n, o) => [n, finiteOrNull(va.r2[o])])),
+            }
+          : {}),
+      },
+    },
+  };
+  const model = createModel(modelGraph(data, layersOf(net, layers.length), activation, actParams, scaling), metadata);
+  return { model, report };
+}
+
+/** JSON has no NaN: an undefined R² is stored as null. */
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** The trained dense layers, read back from the core network's live parameters. */
+function layersOf(net: Network, count: number): Layer[] {
+  const ps = net.parameters();
+  const layers: Layer[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = i === count - 1 ? NODE.out : NODE.dense(i + 1);
+    const w = ps.find((p) => p.node === name && p.index === 0)!.values;
+    const b = ps.find((p) => p.node === name && p.index === 1)!.values;
+    layers.push({ units: b.length, weight: w, bias: b });
+  }
+  return layers;
+}
