@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'unsupported_format_version'
   | 'non_finite_weight'
   | 'file_too_large'
+  // model sidecars (friendly names, scalers, bounds)
+  | 'bad_sidecar'
   // queries (solve)
   | 'unknown_input'
   | 'unknown_output'

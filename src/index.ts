@@ -26,3 +26,7 @@ export { loadKerasModel } from './formats/keras/load.ts';
 export { loadTfjsModel } from './formats/tfjs/load.ts';
 export { trainMlp } from './train/train.ts';
 export { readTrainingCsv } from './train/csv.ts';
+export { loadOnnxModel, ONNX_SUPPORTED_OPS } from './formats/onnx/load.ts';
+export type { OnnxLoadOptions } from './formats/onnx/load.ts';
+export { applySidecar, parseSidecar } from './formats/sidecar.ts';
+export type { SidecarFile } from './formats/sidecar.ts';

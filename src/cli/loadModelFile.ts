@@ -8,6 +8,8 @@ import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
 import { loadNativeModel } from '../formats/native/load.ts';
 import { loadTfjsModel } from '../formats/tfjs/load.ts';
+import { loadOnnxModel } from '../formats/onnx/load.ts';
+import { applySidecar, parseSidecar, sidecarPathsFor } from '../formats/sidecar.ts';
 import type { Model } from '../model.ts';
 
 /** Largest model file read from disk (bytes). */
@@ -23,9 +25,21 @@ export function readBytes(path: string, what = 'model file'): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
-export function loadModelFile(path: string): Model {
+/**
+ * Load a model file, then its sidecar (friendly names, scalers, bounds): the one given with
+ * --meta, else `<model>.meta.json` / `<stem>.meta.json` next to it when present.
+ */
+export function loadModelFile(path: string, meta?: string): Model {
+  const model = loadModelFileOnly(path);
+  const sidecar = meta ?? sidecarPathsFor(path).find((p) => existsSync(p));
+  if (!sidecar) return model;
+  return applySidecar(model, parseSidecar(readBytes(sidecar, 'sidecar file'), sidecar), sidecar);
+}
+
+function loadModelFileOnly(path: string): Model {
   const bytes = readBytes(path);
   const lower = path.toLowerCase();
+  if (lower.endsWith('.onnx')) return loadOnnxModel(bytes, { file: path });
   if (lower.endsWith('.keras') || lower.endsWith('.h5') || lower.endsWith('.hdf5')) return loadKerasModel(bytes, { file: path });
   if (lower.endsWith('.json')) {
     // a TF.js layers model.json has "modelTopology"; anything else is the native format

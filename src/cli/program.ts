@@ -39,7 +39,8 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
   program
     .command('solve')
     .description('find the unknown inputs of MODEL that give the wanted outputs')
-    .argument('<model>', 'model file (.json native)')
+    .argument('<model>', 'model file: .onnx, .keras, .h5, TF.js model.json, or native .json')
+    .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
     .option('--given <list>', 'known inputs: name=value,...', collect, [])
     .option('--want <list>', 'targets: y=7, y=lo:hi, y>=v, y<=v; weight with @w', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
@@ -63,8 +64,9 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .command('inspect')
     .description('show the inputs, outputs, layers, parameter count and metadata of MODEL')
     .argument('<model>', 'model file')
+    .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds')
     .option('--json', 'print as JSON')
-    .action((model: string, opts: { json?: boolean }) => {
+    .action((model: string, opts: { json?: boolean; meta?: string }) => {
       code = inspectCommand(model, opts, io);
     });
 

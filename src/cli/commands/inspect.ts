@@ -16,8 +16,8 @@ export function describeModel(model: Model): Record<string, unknown> {
   };
 }
 
-export function inspectCommand(path: string, opts: { json?: boolean }, io: IO): number {
-  const model = loadModelFile(path);
+export function inspectCommand(path: string, opts: { json?: boolean; meta?: string }, io: IO): number {
+  const model = loadModelFile(path, opts.meta);
   const d = describeModel(model);
   if (opts.json) {
     io.out(JSON.stringify(d, null, 2));

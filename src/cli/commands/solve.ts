@@ -18,7 +18,7 @@ export function solveCommand(modelPath: string, opts: Record<string, unknown>, i
   if (Object.keys(want).length === 0) {
     throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7)');
   }
-  const model = loadModelFile(modelPath);
+  const model = loadModelFile(modelPath, opts.meta as string | undefined);
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
   const distance = String(opts.distance) as DistanceKind;
   if (!['l2', 'l1', 'linf'].includes(distance)) {

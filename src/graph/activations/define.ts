@@ -46,10 +46,16 @@ export function piecewiseMonotoneRange(
     out[1] = NaN;
     return;
   }
-  const ga = g(lo),
-    gb = g(hi);
-  const ea = err(lo, ga),
-    eb = err(hi, gb);
+  // A box may reach ±∞ after an overflow upstream. Where g is NaN at ±∞ itself (x·σ(x),
+  // x/(1+|x|)...), g at the largest finite double bounds the box's other (finite) points.
+  let a = lo,
+    b = hi,
+    ga = g(a),
+    gb = g(b);
+  if (ga !== ga && a === -Infinity) ga = g((a = -Number.MAX_VALUE));
+  if (gb !== gb && b === Infinity) gb = g((b = Number.MAX_VALUE));
+  const ea = err(a, ga),
+    eb = err(b, gb);
   let mn = Math.min(lowerOf(ga, ea), lowerOf(gb, eb));
   let mx = Math.max(upperOf(ga, ea), upperOf(gb, eb));
   for (let i = 0; i < crits.length; i++) {
@@ -63,17 +69,22 @@ export function piecewiseMonotoneRange(
   out[1] = mx;
 }
 
-/** A lower bound on the true value of a computed v with absolute error ≤ e. */
+/**
+ * A lower bound on the true value of a computed v with absolute error ≤ e. An error bound of
+ * NaN (0·∞ in an error model, far out in a tail) bounds nothing: the result is then −∞.
+ */
 export function lowerOf(v: number, e: number): number {
   if (v === Infinity) return Number.MAX_VALUE;
   if (v === -Infinity || v !== v) return v;
+  if (e !== e) return -Infinity;
   return nextDown(v - e);
 }
 
-/** An upper bound on the true value of a computed v with absolute error ≤ e. */
+/** An upper bound on the true value of a computed v with absolute error ≤ e (NaN e: +∞). */
 export function upperOf(v: number, e: number): number {
   if (v === -Infinity) return -Number.MAX_VALUE;
   if (v === Infinity || v !== v) return v;
+  if (e !== e) return Infinity;
   return nextUp(v + e);
 }
 

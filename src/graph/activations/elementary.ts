@@ -131,7 +131,9 @@ export function pow(p: number): UnaryFn {
 /** 1/x: the constant-first division c/x of ONNX Div and Keras is c · reciprocal(x). */
 export const reciprocal: UnaryFn = (() => {
   const g = pow(-1);
-  return { ...g, name: 'reciprocal', f: (x: number) => 1 / x, df: (x: number) => -1 / (x * x) };
+  const df = (x: number): number => -1 / (x * x);
+  // dfSide too, so that it equals df (the spread would keep pow's p·x^(p−1), 1 ulp apart)
+  return { ...g, name: 'reciprocal', f: (x: number) => 1 / x, df, dfSide: df };
 })();
 
 const TWO_PI = 2 * Math.PI;

@@ -2,10 +2,10 @@
 import { defineUnary, exactCrit } from './define.ts';
 import type { UnaryFn } from './types.ts';
 
-/** relu'(0) = 0, as in PyTorch and TF. */
+/** relu'(0) = 0, as in PyTorch and TF. NaN passes through (a NaN > 0 test alone would give 0). */
 export const relu: UnaryFn = defineUnary({
   name: 'relu',
-  f: (x) => (x > 0 ? x : 0),
+  f: (x) => (x > 0 || x !== x ? x : 0),
   df: (x) => (x > 0 ? 1 : 0),
   dfSide: (x, side) => (x > 0 || (x === 0 && side > 0) ? 1 : 0),
   kinks: [0],
@@ -14,7 +14,7 @@ export const relu: UnaryFn = defineUnary({
   map(x, y, n) {
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      y[i] = v > 0 ? v : 0;
+      y[i] = v > 0 || v !== v ? v : 0;
     }
   },
   deriv(x, _y, d, n) {

@@ -106,7 +106,8 @@ function geluTanhD(x: number): number {
   const s = sigmoidScalar(2 * u),
     t = sigmoidScalar(-2 * u);
   const du = GELU_C * (1 + 3 * 0.044715 * x * x);
-  return s + x * 2 * du * s * t;
+  // once s·t underflows the second term is 0, even where x·du has overflowed (0·∞ would be NaN)
+  return s * t === 0 ? s : s + x * 2 * du * s * t;
 }
 function geluTanhD2(x: number): number {
   const h = 1e-5 * Math.max(1, Math.abs(x));

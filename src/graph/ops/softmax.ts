@@ -35,8 +35,9 @@ export class SoftmaxOp implements OpImpl {
       let s = 0;
       for (let i = 0; i < w; i++) s += Math.exp(x[o + i] - m);
       if (this.log) {
-        const ls = m + Math.log(s);
-        for (let i = 0; i < w; i++) y[o + i] = x[o + i] - ls;
+        // (x − m) − log s, not x − (m + log s): rounding m + log s would cost |m|·u absolutely
+        const ls = Math.log(s);
+        for (let i = 0; i < w; i++) y[o + i] = x[o + i] - m - ls;
       } else {
         for (let i = 0; i < w; i++) y[o + i] = Math.exp(x[o + i] - m) / s;
       }

@@ -1,0 +1,253 @@
+/**
+ * Hostile and broken ONNX files. Each case must end in a coded NetinvertError whose message
+ * starts with the file name: no crash, no hang, no raw protobufjs exception, and no allocation
+ * sized by a header that the bytes do not back.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NetinvertError, type ErrorCode } from '../src/errors.ts';
+import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { buildModel, floatTensor, node, rng, valueInfo, type ModelSpec } from './onnx-builder.ts';
+
+const GOOD = new Uint8Array(readFileSync(join(__dirname, '..', '..', 'shared', 'fixtures', 'onnx-torch', 'net_Calcite_ST.onnx')));
+
+/** Load, expecting a NetinvertError; returns it. */
+function refused(bytes: Uint8Array, file = 'hostile.onnx'): NetinvertError {
+  try {
+    loadOnnxModel(bytes, { file });
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetinvertError);
+    expect((e as Error).message.startsWith(`${file}: `)).toBe(true);
+    return e as NetinvertError;
+  }
+  throw new Error('expected the file to be refused');
+}
+
+function expectRefused(bytes: Uint8Array, code: ErrorCode, message: RegExp): NetinvertError {
+  const e = refused(bytes);
+  expect(e.code).toBe(code);
+  expect(e.message).toMatch(message);
+  return e;
+}
+
+/** A tiny valid model: y = relu(x·W + b), x of width 2. */
+function mlp(over: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    inputs: [valueInfo('x', ['N', 2])],
+    outputs: [valueInfo('y', ['N', 3])],
+    initializers: [floatTensor('W', [2, 3], [1, 2, 3, 4, 5, 6]), floatTensor('b', [3], [0.1, 0.2, 0.3])],
+    nodes: [node('Gemm', ['x', 'W', 'b'], ['h'], {}, 'fc'), node('Relu', ['h'], ['y'], {}, 'act')],
+    ...over,
+  };
+}
+
+describe('hostile and broken ONNX files', () => {
+  it('the reference model itself loads (so each refusal below is caused by its one defect)', () => {
+    expect(loadOnnxModel(buildModel(mlp())).network.nOut).toBe(3);
+    expect(loadOnnxModel(GOOD).network.nIn).toBe(12);
+  });
+
+  it('truncated file: every cut of a real model is refused with bad_model_file', () => {
+    for (const cut of [1, 10, 100, 1000, 50_000, GOOD.length - 1000, GOOD.length - 1]) {
+      const e = refused(GOOD.subarray(0, cut));
+      expect(e.code).toBe('bad_model_file');
+    }
+    expect(refused(GOOD.subarray(0, GOOD.length >> 1)).message).toMatch(/truncated|corrupt/);
+  });
+
+  it('random bytes: refused with a coded error, never a raw exception', () => {
+    const next = rng(42);
+    for (let k = 0; k < 50; k++) {
+      const bytes = Uint8Array.from({ length: 1 + Math.floor(next(0, 4000)) }, () => Math.floor(next(0, 256)));
+      const e = refused(bytes);
+      expect(['bad_model_file', 'unsupported_format_version', 'no_inputs', 'file_too_large']).toContain(e.code);
+    }
+  });
+
+  it('empty file', () => {
+    expectRefused(new Uint8Array(0), 'bad_model_file', /empty/);
+    expectRefused(new ArrayBuffer(0) as unknown as Uint8Array, 'bad_model_file', /empty/);
+  });
+
+  it('an initializer declaring a billion floats but holding a few bytes is refused before allocation', () => {
+    const lying = { name: 'W', dims: [1_000_000_000], dataType: 1, rawData: new Uint8Array(8) };
+    const t0 = performance.now();
+    const e = expectRefused(buildModel(mlp({ initializers: [lying, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /declares shape \[1000000000\]/);
+    expect(e.message).toMatch(/initializer "W"/);
+    expect(e.message).toMatch(/holds 8 bytes/);
+    // the typed-field form, and a product of dims above 2^53
+    const typed = { name: 'W', dims: [1_000_000_000], dataType: 1, floatData: [1, 2] };
+    expectRefused(buildModel(mlp({ initializers: [typed, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /holds 2 values/);
+    const huge = { name: 'W', dims: [4_000_000_000, 4_000_000_000], dataType: 1, rawData: new Uint8Array(4) };
+    expectRefused(buildModel(mlp({ initializers: [huge, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /truncated or corrupt/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a graph input declaring 10^12 features is refused before any buffer is sized by it', () => {
+    const spec = mlp({ inputs: [valueInfo('x', ['N', 1_000_000, 1_000_000])] });
+    expectRefused(buildModel(spec), 'file_too_large', /graph input "x"/);
+  });
+
+  it('a small file that would expand into a huge graph is refused (per tensor, and in total)', () => {
+    // Concat doubling the width: the 9th would hold 2^25 values per point
+    const nodes = [node('Concat', ['x', 'x'], ['c0'], { axis: { i: 1 } })];
+    for (let k = 1; k < 12; k++) nodes.push(node('Concat', [`c${k - 1}`, `c${k - 1}`], [`c${k}`], { axis: { i: 1 } }));
+    nodes.push(node('Relu', ['c11'], ['y']));
+    const doubling = { inputs: [valueInfo('x', ['N', 1 << 16])], outputs: [valueInfo('y', ['N', 1 << 28])], nodes };
+    expectRefused(buildModel(doubling), 'file_too_large', /above netinvert's limit/);
+    // 100 Tanh nodes on a 2^20-wide input: each node is allowed, their evaluation buffers are not
+    const tnodes = [node('Tanh', ['x'], ['t0'])];
+    for (let k = 1; k < 100; k++) tnodes.push(node('Tanh', [`t${k - 1}`], [`t${k}`]));
+    const many = { inputs: [valueInfo('x', ['N', 1 << 20])], outputs: [valueInfo('t99', ['N', 1 << 20])], nodes: tnodes };
+    expectRefused(buildModel(many), 'file_too_large', /converted graph would hold more than/);
+  });
+
+  it('NaN or Inf weights are refused (non_finite_weight), naming the initializer', () => {
+    const nan = mlp({ initializers: [floatTensor('W', [2, 3], [1, 2, NaN, 4, 5, 6], true), floatTensor('b', [3], [0, 0, 0])] });
+    const e = expectRefused(buildModel(nan), 'non_finite_weight', /initializer "W"\[2\] is NaN/);
+    expect(e.message).toMatch(/node "fc" \(Gemm\)/);
+    const inf = mlp({ initializers: [floatTensor('W', [2, 3], [1, 2, 3, 4, 5, 6]), floatTensor('b', [3], [0, Infinity, 0])] });
+    expectRefused(buildModel(inf), 'non_finite_weight', /initializer "b"\[1\] is Infinity/);
+  });
+
+  it('a model with no inputs (only initializers) is refused with no_inputs', () => {
+    const spec: ModelSpec = {
+      inputs: [valueInfo('W', [2, 3])],
+      outputs: [valueInfo('y', [2, 3])],
+      initializers: [floatTensor('W', [2, 3], [1, 2, 3, 4, 5, 6])],
+      nodes: [node('Relu', ['W'], ['y'])],
+      irVersion: 3,
+    };
+    expectRefused(buildModel(spec), 'no_inputs', /no inputs/);
+    expectRefused(buildModel({ ...spec, inputs: [] }), 'no_inputs', /no inputs/);
+  });
+
+  it('mismatched shapes: a Gemm weight that does not fit the input width', () => {
+    const e = expectRefused(
+      buildModel(mlp({ inputs: [valueInfo('x', ['N', 5])] })),
+      'shape_mismatch',
+      /node "fc" \(Gemm\): weight "W" has shape \[2, 3\].*takes 2 input features, but input "x" has 5/,
+    );
+    expect(e.detail).toMatchObject({ node: 'fc', op: 'Gemm', file: 'hostile.onnx' });
+  });
+
+  it('an unknown op is refused by name, with its node and what to do', () => {
+    const spec = mlp();
+    spec.nodes[1] = node('FrobnicateV2', ['h'], ['y'], {}, 'mystery_node');
+    const e = expectRefused(buildModel(spec), 'unsupported_op', /node "mystery_node" \(FrobnicateV2\): op "FrobnicateV2" is not supported/);
+    expect(e.message).toMatch(/Re-export/);
+    expect(e.detail).toMatchObject({ node: 'mystery_node', op: 'FrobnicateV2' });
+    // an op from another domain, too
+    spec.nodes[1] = { ...node('Scaler', ['h'], ['y'], {}, 'ml_node'), domain: 'ai.onnx.ml' };
+    expectRefused(buildModel(spec), 'unsupported_op', /"Scaler" from domain "ai.onnx.ml"/);
+  });
+
+  it('a cyclic graph is refused with graph_cycle, naming the nodes on the cycle', () => {
+    const spec = mlp({
+      nodes: [node('Add', ['x2', 'c'], ['a'], {}, 'n1'), node('Relu', ['a'], ['b'], {}, 'n2'), node('Identity', ['b'], ['c'], {}, 'n3'), node('Relu', ['b'], ['y'])],
+      inputs: [valueInfo('x2', ['N', 3])],
+      initializers: [],
+    });
+    const t0 = performance.now();
+    const e = expectRefused(buildModel(spec), 'graph_cycle', /cycle through node "n1" \(Add\), node "n2" \(Relu\), node "n3" \(Identity\)/);
+    expect(e.detail).toMatchObject({ nodes: ['n1', 'n2', 'n3', 'y'] });
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('int64 values above 2^53 are refused: in dims (as Long objects) and in int64 data', () => {
+    const big = { low: 0, high: 0x00400000 }; // 2^54
+    const dims = { name: 'W', dims: [big as unknown as number, 3], dataType: 1, rawData: new Uint8Array(24) };
+    expectRefused(buildModel(mlp({ initializers: [dims, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /initializer "W" dims\[0\].*above 2\^53/);
+
+    const raw = new Uint8Array(16);
+    const dv = new DataView(raw.buffer);
+    dv.setBigInt64(0, 0n, true);
+    dv.setBigInt64(8, 2n ** 60n, true);
+    const spec: ModelSpec = {
+      inputs: [valueInfo('x', ['N', 6])],
+      outputs: [valueInfo('y', ['N', 6])],
+      initializers: [{ name: 'shape', dims: [2], dataType: 7, rawData: raw }],
+      nodes: [node('Reshape', ['x', 'shape'], ['y'], {}, 'rs')],
+    };
+    const e = expectRefused(buildModel(spec), 'bad_model_file', /initializer "shape"\[1\].*above 2\^53/);
+    expect(e.message).toMatch(/node "rs" \(Reshape\)/);
+  });
+
+  it('external data is refused with a clear message and the fix', () => {
+    const ext = {
+      name: 'W',
+      dims: [2, 3],
+      dataType: 1,
+      dataLocation: 1,
+      externalData: [
+        { key: 'location', value: 'weights.bin' },
+        { key: 'offset', value: '0' },
+      ],
+    };
+    const e = expectRefused(
+      buildModel(mlp({ initializers: [ext, floatTensor('b', [3], [0, 0, 0])] })),
+      'bad_model_file',
+      /initializer "W" keeps its values in an external data file \("weights.bin"\)/,
+    );
+    expect(e.message).toMatch(/save_as_external_data=False/);
+  });
+
+  it('opsets outside 6..22 are refused with unsupported_format_version', () => {
+    expectRefused(buildModel(mlp({ opset: 5 })), 'unsupported_format_version', /opset 5; netinvert reads opsets 6 to 22/);
+    expectRefused(buildModel(mlp({ opset: 23 })), 'unsupported_format_version', /opset 23/);
+  });
+
+  it('a node reading a tensor nothing defines, and a non-float input, are refused', () => {
+    const dangling = mlp();
+    dangling.nodes[1] = node('Relu', ['nowhere'], ['y'], {}, 'act');
+    expectRefused(buildModel(dangling), 'unknown_node', /node "act" \(Relu\) reads tensor "nowhere"/);
+    expectRefused(buildModel(mlp({ inputs: [valueInfo('x', ['N', 2], 7)] })), 'unsupported_op', /input "x" has element type int64/);
+    expectRefused(buildModel(mlp({ inputs: [valueInfo('x', ['N', 'F'])] })), 'shape_mismatch', /unknown \("F"\) dimension at axis 1/);
+  });
+
+  it('deeply nested subgraphs (stack exhaustion in the decoder) give a coded error', () => {
+    // Model.graph → Graph.node → Node.attribute → Attribute.g → Graph.node → ... 20 000 deep,
+    // written as length-delimited headers from the outside in
+    const varint = (n: number): number[] => {
+      const out: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+      out.push(n);
+      return out;
+    };
+    const tags: number[] = [0x3a]; // ModelProto.graph
+    for (let d = 0; d < 20_000; d++) tags.push(0x0a, 0x2a, 0x32); // graph.node, node.attribute, attribute.g
+    const lens = new Array<number>(tags.length);
+    let inner = 0;
+    for (let k = tags.length - 1; k >= 0; k--) {
+      lens[k] = inner;
+      inner += 1 + varint(inner).length;
+    }
+    const bytes = Uint8Array.from(tags.flatMap((t, k) => [t, ...varint(lens[k])]));
+    const e = refused(bytes);
+    expect(['bad_model_file', 'no_inputs']).toContain(e.code);
+  });
+
+  it('fuzz: byte flips and cuts of a valid file load or give a coded error, never a raw exception', () => {
+    const base = buildModel(mlp());
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.nat(base.length),
+        (flips, cut) => {
+          const b = base.slice(0, Math.max(1, cut));
+          for (const [i, v] of flips) if (i < b.length) b[i] = v;
+          try {
+            const m = loadOnnxModel(b, { file: 'fuzz.onnx' });
+            const y = m.network.evaluate(new Float64Array(m.network.nIn), 1);
+            return y.length === m.network.nOut;
+          } catch (e) {
+            return e instanceof NetinvertError && e.message.startsWith('fuzz.onnx: ');
+          }
+        },
+      ),
+      { seed: 20240611, numRuns: 400 },
+    );
+  });
+});
