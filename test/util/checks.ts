@@ -92,9 +92,9 @@ export function samplePoints(lo: ArrayLike<number>, hi: ArrayLike<number>, extra
 
 /**
  * Allowed distance of a computed point Jacobian entry J from the interval enclosing the true
- * Jacobian: the computed J carries rounding error of its own. The batched derivatives of the
- * tanh family work from y = tanh(·) as (1 − y)(1 + y), accurate to a few ulps of 1 in absolute
- * terms but not relatively in the tails, so the allowance is absolute for |J| ≤ 1.
+ * Jacobian: the computed J carries rounding error of its own, and sums of products along
+ * the chain rule can cancel, so the allowance is absolute for |J| ≤ 1 (errors of order
+ * ε·Σ|terms|), relative above.
  */
 export function jacobianRounding(J: number): number {
   return 1e-14 * Math.max(1, Math.abs(J));

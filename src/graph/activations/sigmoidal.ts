@@ -78,10 +78,19 @@ export const tanh: UnaryFn = defineUnary({
   map(x, y, n) {
     for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
   },
-  deriv(_x, y, d, n) {
+  // (1 − t)(1 + t) from y is exact enough near 0; in the tails it loses relative accuracy
+  // (t rounds towards ±1), so there use 4e/(1+e)² with e = e^{−2|x|}.
+  deriv(x, y, d, n) {
     for (let i = 0; i < n; i++) {
-      const t = y[i];
-      d[i] = (1 - t) * (1 + t);
+      const ax = Math.abs(x[i]);
+      if (ax < 0.5) {
+        const t = y[i];
+        d[i] = (1 - t) * (1 + t);
+      } else {
+        const e = Math.exp(-2 * ax);
+        const q = 1 + e;
+        d[i] = (4 * e) / (q * q);
+      }
     }
   },
 });
@@ -105,10 +114,17 @@ export function bipolarSigmoid(lambda = 1): UnaryFn {
     map(x, y, n) {
       for (let i = 0; i < n; i++) y[i] = Math.tanh(h * x[i]);
     },
-    deriv(_x, y, d, n) {
+    deriv(x, y, d, n) {
       for (let i = 0; i < n; i++) {
-        const t = y[i];
-        d[i] = h * (1 - t) * (1 + t);
+        const az = lambda * Math.abs(x[i]);
+        if (az < 1) {
+          const t = y[i];
+          d[i] = h * (1 - t) * (1 + t);
+        } else {
+          const e = Math.exp(-az);
+          const q = 1 + e;
+          d[i] = (2 * lambda * e) / (q * q);
+        }
       }
     },
   });
