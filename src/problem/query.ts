@@ -144,6 +144,16 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     throw bad(`tolerances must be finite and ≥ 0 (atol ${atol}, rtol ${rtol})`);
   }
   if (atol === 0 && rtol === 0) throw bad('atol and rtol cannot both be 0: no float64 answer meets a zero tolerance');
+  const floorWarnings: string[] = [];
+  let atolUsed = atol,
+    rtolUsed = rtol;
+  if (isFloat32Model(model) && (atol < FLOAT32_FLOOR || rtol < FLOAT32_FLOOR)) {
+    atolUsed = Math.max(atol, FLOAT32_FLOOR);
+    rtolUsed = Math.max(rtol, FLOAT32_FLOOR);
+    floorWarnings.push(
+      `the model's weights are float32 (${model.metadata.source?.format}); the framework that made it computes in float32, so a tolerance below ${FLOAT32_FLOOR.toExponential(2)} (atol and rtol) is not meaningful: raised to that floor`,
+    );
+  }
 
   const unknowns: number[] = [];
   for (let i = 0; i < net.nIn; i++) if (!(net.inputNames[i] in given)) unknowns.push(i);
@@ -198,7 +208,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
       boundSource.push('default');
     }
   }
-  const warnings: string[] = [];
+  const warnings: string[] = [...floorWarnings];
   const dflt = unknownNames.filter((_, j) => boundSource[j] === 'default');
   if (dflt.length) {
     warnings.push(
@@ -247,13 +257,29 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     hi,
     boundSource,
     targets,
-    atol,
-    rtol,
+    atol: atolUsed,
+    rtol: rtolUsed,
     reference,
     referenceMask,
     distance,
     warnings,
   };
+}
+
+/**
+ * Tolerance floor for float32 models (DESIGN.md, Numerics): 2⁻²⁰ ≈ 9.5e−7, i.e. 8 float32 ulps,
+ * both absolute and relative. We evaluate in float64, but the model's own framework evaluates in
+ * float32, so agreement beyond this is not a property of the model.
+ */
+export const FLOAT32_FLOOR = 2 ** -20;
+
+const FLOAT32_FORMATS = new Set(['onnx', 'keras', 'keras-h5', 'tfjs-layers']);
+
+/** Was this model exported with float32 weights (the importers' formats, unless marked otherwise)? */
+export function isFloat32Model(model: Model): boolean {
+  const extra = model.metadata.extra as { precision?: string } | undefined;
+  if (extra?.precision === 'float64') return false;
+  return FLOAT32_FORMATS.has(model.metadata.source?.format ?? '') || extra?.precision === 'float32';
 }
 
 /** Unweighted miss of output value y against a target: 0 when met exactly, else the distance to the target set. */

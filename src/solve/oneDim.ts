@@ -14,7 +14,7 @@
  * Where bounds are unavailable (infinite or NaN, e.g. log of a box reaching 0) the interval is
  * handed to the sampling + bracketing + Brent fallback, and the list is marked incomplete.
  */
-import { nextDown, nextUp } from '../graph/round.ts';
+import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import type { Problem } from '../problem/query.ts';
 import type { Budget } from './evaluator.ts';
 
@@ -78,6 +78,7 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
     usedFallback = false;
   const fallback: [number, number][] = [];
 
+  const pr = new Float64Array(2);
   const bLo = new Float64Array(BATCH * nIn),
     bHi = new Float64Array(BATCH * nIn),
     bMid = new Float64Array(BATCH * nIn);
@@ -108,13 +109,24 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
     const nOut = net.nOut;
     for (let q = 0; q < k; q++) {
       const [a, b] = batch[q];
-      const fLo = nextDown(jb.valueLo[q * nOut + tgt.output] - t),
+      let fLo = nextDown(jb.valueLo[q * nOut + tgt.output] - t),
         fHi = nextUp(jb.valueHi[q * nOut + tgt.output] - t);
       const dLo = jb.lo[q],
         dHi = jb.hi[q];
       if (!(Number.isFinite(fLo) && Number.isFinite(fHi) && Number.isFinite(dLo) && Number.isFinite(dHi))) {
         fallback.push([a, b]);
         continue;
+      }
+      // mean-value form f(X) ⊆ f(c) + F'(X)·(X − c): overestimates quadratically, not linearly
+      {
+        const c = 0.5 * (a + b);
+        const mLo = nextDown(midB.lo[q * nOut + tgt.output] - t),
+          mHi = nextUp(midB.hi[q * nOut + tgt.output] - t);
+        intervalMul(dLo, dHi, nextDown(a - c), nextUp(b - c), pr);
+        const mvLo = nextDown(mLo + pr[0]),
+          mvHi = nextUp(mHi + pr[1]);
+        if (mvLo > fLo) fLo = mvLo;
+        if (mvHi < fHi) fHi = mvHi;
       }
       // range test, with the tolerance (then no point of X even meets the target)
       if (fLo > tol || fHi < -tol) {
