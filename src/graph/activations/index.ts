@@ -73,6 +73,8 @@ export const UNARY_NAMES: readonly string[] = Object.keys(UNARY_TABLE);
  * `where` names the node for error messages.
  */
 export function makeUnary(name: string, params: UnaryParams = {}, where = ''): { fn: UnaryFn; params: UnaryParams } {
+  // accept the hyphenated spelling too (bipolar-sigmoid, leaky-relu)
+  if (typeof name === 'string' && name.includes('-')) name = name.replace(/-/g, '_');
   const at = where ? ` at node "${where}"` : '';
   const entry = Object.prototype.hasOwnProperty.call(UNARY_TABLE, name) ? UNARY_TABLE[name] : undefined;
   if (!entry) {
