@@ -29,7 +29,15 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   const budget = new Budget(options.maxEvaluations ?? 2_000_000, options.timeLimit ?? Infinity);
   const known = res.solutions.map((s) => Float64Array.from(problem.unknownNames.map((k) => s.unknowns[k])));
-  const bnb = branchAndBound(problem, budget, { maxBoxes: options.maxBoxes ?? 100_000, knownRoots: known, linear: options.linear });
+  // With solutions already found and no square system, no proof of completeness is possible:
+  // branch-and-bound only measures the volume proven empty, so give it a small budget.
+  const square = problem.targets.length === problem.unknowns.length && problem.targets.every((t) => t.kind === 'eq');
+  const maxBoxes = options.maxBoxes ?? 100_000;
+  const bnb = branchAndBound(problem, budget, {
+    maxBoxes: res.status === 'solved' && !square ? Math.min(maxBoxes, 2000) : maxBoxes,
+    knownRoots: known,
+    linear: options.linear,
+  });
   const r = res as InvertResult;
   r.method = `${r.method} + branch-and-bound`;
   r.certification = {
