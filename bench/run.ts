@@ -5,6 +5,8 @@
  */
 import { runEngineBench } from './engine.bench.ts';
 import { runSolveBench } from './solve.bench.ts';
+import { runCertifyBench } from './certify.bench.ts';
+import { runMilpBench } from './milp.bench.ts';
 
 export interface Bench {
   name: string;
@@ -22,6 +24,16 @@ export const BENCHES: Bench[] = [
     name: 'solve',
     description: 'seed-query latency and 1,000 random queries on a 4-64-64-2 tanh net, LM vs Adam',
     run: runSolveBench,
+  },
+  {
+    name: 'certify',
+    description: 'time to certify the seed nets and ReLU nets, branch-and-bound vs MILP, linear vs interval bound widths',
+    run: runCertifyBench,
+  },
+  {
+    name: 'milp',
+    description: 'exact MILP (HiGHS) on ReLU nets: max output, feasibility, proven infeasibility, vs a grid search',
+    run: runMilpBench,
   },
 ];
 

@@ -188,3 +188,65 @@ describe('soundness property: never infeasible or complete when a grid finds a m
     );
   });
 });
+
+describe('soundness property: a list claimed complete holds every root a dense Newton sweep finds', () => {
+  it('random 2-in/2-out tanh and sigmoid nets', () => {
+    let claims = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -2.5, max: 2.5, noNaN: true }), { minLength: 14, maxLength: 14 }).map((a) => a.map((x) => (x >= 0 ? x + 0.3 : x - 0.3))),
+        fc.constantFrom('tanh', 'sigmoid', 'softplus'),
+        fc.double({ min: -0.9, max: 0.9, noNaN: true }),
+        fc.double({ min: -0.9, max: 0.9, noNaN: true }),
+        (w, act, u, v) => {
+          const model = createModel({
+            inputs: [{ name: 'x', width: 2 }],
+            nodes: [
+              { name: 'h', op: { type: 'dense', units: 3, weight: w.slice(0, 6), bias: w.slice(6, 9) }, inputs: ['x'] },
+              { name: 'a', op: { type: 'unary', fn: act }, inputs: ['h'] },
+              { name: 'y', op: { type: 'dense', units: 2, weight: w.slice(8, 14), bias: [0, 0] }, inputs: ['a'] },
+            ],
+            outputs: [{ node: 'y', name: 'y', features: ['y1', 'y2'] }],
+          });
+          const f = (x: number[]): number[] => Array.from(model.network.evaluate(Float64Array.from(x), 1));
+          const t = f([u, v]);
+          // non-degenerate systems only: a Jacobian that is significant at the tolerance's scale
+          const J0 = model.network.jacobian(Float64Array.from([u, v]), 1).J;
+          if (!(Math.abs(J0[0] * J0[3] - J0[1] * J0[2]) > 1e-3)) return;
+          const r = certify(model, { want: { y1: t[0], y2: t[1] }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } }, { maxBoxes: 4000 });
+          if (!r.complete) return; // only claims are checked
+          claims++;
+          // independent oracle: plain Newton with a finite-difference Jacobian from a 15×15 grid
+          const roots: number[][] = [];
+          for (let i = 0; i < 15; i++)
+            for (let j = 0; j < 15; j++) {
+              let x = [-1 + (2 * i) / 14, -1 + (2 * j) / 14];
+              for (let it = 0; it < 40; it++) {
+                const F = f(x).map((y, k) => y - t[k]);
+                const h = 1e-7;
+                const J = [0, 1].map((c) => {
+                  const xp = x.slice();
+                  xp[c] += h;
+                  return f(xp).map((y, k) => (y - t[k] - F[k]) / h);
+                });
+                const det = J[0][0] * J[1][1] - J[1][0] * J[0][1];
+                if (!Number.isFinite(det) || Math.abs(det) < 1e-14) break;
+                const dx = [(J[1][1] * F[0] - J[1][0] * F[1]) / det, (-J[0][1] * F[0] + J[0][0] * F[1]) / det];
+                x = [x[0] - dx[0], x[1] - dx[1]];
+                if (Math.abs(x[0]) > 3 || Math.abs(x[1]) > 3) break;
+              }
+              const F = f(x).map((y, k) => y - t[k]);
+              if (Math.max(...F.map(Math.abs)) < 1e-10 && Math.abs(x[0]) <= 1 - 1e-6 && Math.abs(x[1]) <= 1 - 1e-6) roots.push(x);
+            }
+          for (const x of roots) {
+            const near = r.solutions.some((s) => Math.abs(s.unknowns['x[0]'] - x[0]) < 1e-5 && Math.abs(s.unknowns['x[1]'] - x[1]) < 1e-5);
+            expect(near, `root ${x} missing from a list claimed complete: ${JSON.stringify(r.solutions.map((s) => s.unknowns))}`).toBe(true);
+          }
+        },
+      ),
+      { seed: 99, numRuns: 20 },
+    );
+    // the property must actually have checked some completeness claims
+    expect(claims).toBeGreaterThan(5);
+  });
+});

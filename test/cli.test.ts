@@ -81,6 +81,26 @@ describe('netinvert solve', () => {
     expect(j.certificate.claim).toBe('complete');
   });
 
+  it('--method milp on a ReLU net: exact feasibility, proven infeasibility, and a clear refusal for smooth nets', async () => {
+    const { reluNet } = await import('../bench/certify.bench.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'ni-'));
+    const f = join(dir, 'relu.json');
+    const net = reluNet([2, 8, 8, 1], 1);
+    writeFileSync(f, saveNativeModel(net));
+    // a reachable target: the output at a known point
+    const y = net.network.evaluate(new Float64Array([0.3, -0.4]), 1)[0];
+    const ok = await run(['solve', f, '--want', `y=${y}`, '--bounds', 'x[0]=-1:1,x[1]=-1:1', '--method', 'milp', '--json']);
+    expect(ok.code).toBe(0);
+    const j = JSON.parse(ok.out);
+    const s = j.solutions[0];
+    expect(Math.abs(net.network.evaluate(new Float64Array([s.unknowns['x[0]'], s.unknowns['x[1]']]), 1)[0] - y)).toBeLessThanOrEqual(2e-6);
+    const no = await run(['solve', f, '--want', 'y=100', '--bounds', 'x[0]=-1:1,x[1]=-1:1', '--method', 'milp']);
+    expect(no.code).toBe(3);
+    const smooth = await run(['solve', ADD, '--given', 'a=3', '--want', 'sum=7', '--method', 'milp']);
+    expect(smooth.code).toBe(1);
+    expect(smooth.err).toMatch(/piecewise-linear.*bipolar_sigmoid/);
+  });
+
   it('--closest-to and --verbose', async () => {
     const r = await run([
       'solve',

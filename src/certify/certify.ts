@@ -13,7 +13,7 @@ import { buildProblem, type Query } from '../problem/query.ts';
 import { Budget } from '../solve/evaluator.ts';
 import { invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
-import { verifySolution } from '../solve/verify.ts';
+import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
 import { branchAndBound } from './bnb.ts';
 import { buildCertificate } from './certificate.ts';
 
@@ -63,7 +63,9 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
     r.certificate = buildCertificate(problem, bnb, 'infeasible');
     return withReports(r);
   }
-  if (bnb.square) {
+  // A square system whose solutions form a continuum at the tolerance's scale (insignificant
+  // singular values) has no isolated-root list to prove complete.
+  if (bnb.square && r.solutionSet.kind !== 'continuum' && !bnb.roots.some((rb) => solutionSetDimension(problem, rb.root) > 0)) {
     // every proven root becomes a solution (dedupe against the search's)
     const sols: Solution[] = [];
     for (const rb of bnb.roots) {

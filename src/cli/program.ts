@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { NetinvertError } from '../errors.ts';
 import type { Status } from '../solve/result.ts';
+import { defineBatchCommand } from './commands/batch.ts';
 import { demoCommand } from './commands/demo.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { solveCommand } from './commands/solve.ts';
@@ -46,7 +47,7 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
     .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
-    .option('--method <m>', 'lm (bounded Levenberg–Marquardt) or adam', 'lm')
+    .option('--method <m>', 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', 'lm')
     .option('--atol <x>', 'absolute tolerance', '1e-6')
     .option('--rtol <x>', 'relative tolerance', '1e-6')
     .option('--seed <n>', 'seed for the quasi-random starts', '0')
@@ -56,8 +57,8 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
-    .action((model: string, opts: Record<string, unknown>) => {
-      code = solveCommand(model, opts, io);
+    .action(async (model: string, opts: Record<string, unknown>) => {
+      code = await solveCommand(model, opts, io);
     });
 
   program
@@ -71,6 +72,10 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     });
 
   defineTrainCommand(program.command('train'), io, (c) => {
+    code = c;
+  });
+
+  defineBatchCommand(program.command('batch'), io, (c) => {
     code = c;
   });
 

@@ -13,7 +13,7 @@ function numOpt(v: unknown, flag: string): number {
   return x;
 }
 
-export function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): number {
+export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
   const want = parseTargets(opts.want as string[]);
   if (Object.keys(want).length === 0) {
     throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7)');
@@ -25,9 +25,16 @@ export function solveCommand(modelPath: string, opts: Record<string, unknown>, i
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
   }
   const method = String(opts.method);
-  if (method !== 'lm' && method !== 'adam') throw new NetinvertError('bad_query', `--method must be lm or adam (got "${method}")`);
-  const run = opts.prove ? certify : invert;
-  const result = run(
+  if (method !== 'lm' && method !== 'adam' && method !== 'milp') {
+    throw new NetinvertError('bad_query', `--method must be lm, adam or milp (got "${method}")`);
+  }
+  const run =
+    method === 'milp'
+      ? (await import('../../certify/milp-solve.ts')).invertMilp
+      : opts.prove
+        ? certify
+        : invert;
+  const result = await run(
     model,
     {
       given: parseAssignments(opts.given as string[], '--given'),
@@ -36,7 +43,7 @@ export function solveCommand(modelPath: string, opts: Record<string, unknown>, i
       ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
     },
     {
-      method,
+      method: method === 'milp' ? 'lm' : method,
       atol: numOpt(opts.atol, '--atol'),
       rtol: numOpt(opts.rtol, '--rtol'),
       seed: numOpt(opts.seed, '--seed'),

@@ -1,0 +1,155 @@
+/**
+ * Certification benchmark (issue 5):
+ *  1. time to certify the seed nets (3 + b = 7 unique; the 4-in/2-out list complete) and a
+ *     2-16-16-1 ReLU net (max-output target just out of reach: infeasible, with certificate),
+ *     and to verify each certificate independently;
+ *  2. branch-and-bound against the MILP path on the ReLU nets, same queries, same process;
+ *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes).
+ * Medians of repeated runs; nothing is asserted.
+ */
+import { certify } from '../src/certify/certify.ts';
+import { verifyCertificate } from '../src/certify/certificate.ts';
+import { linearBounds } from '../src/certify/linear.ts';
+import { createModel, type Model } from '../src/model.ts';
+import { buildProblem, type Query } from '../src/problem/query.ts';
+import { mulberry32 } from '../src/solve/linalg.ts';
+import { loadNativeModel } from '../src/formats/native/load.ts';
+import { readFileSync } from 'node:fs';
+
+function median(a: number[]): number {
+  const s = a.slice().sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timeIt(fn: () => void, reps: number): number {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+export function reluNet(widths: number[], seed: number, act = 'relu'): Model {
+  const rand = mulberry32(seed);
+  const nodes: Model['graph']['nodes'] = [];
+  let prev = 'x';
+  for (let l = 1; l < widths.length; l++) {
+    const a = widths[l - 1],
+      b = widths[l];
+    const s = Math.sqrt(6 / (a + b));
+    nodes.push({
+      name: `d${l}`,
+      op: { type: 'dense', units: b, weight: Array.from({ length: a * b }, () => (2 * rand() - 1) * s), bias: Array.from({ length: b }, () => 0.1 * (2 * rand() - 1)) },
+      inputs: [prev],
+    });
+    prev = `d${l}`;
+    if (l < widths.length - 1) {
+      nodes.push({ name: `a${l}`, op: { type: 'unary', fn: act }, inputs: [prev] });
+      prev = `a${l}`;
+    }
+  }
+  return createModel({ inputs: [{ name: 'x', width: widths[0] }], nodes, outputs: [{ node: prev, name: 'y' }] });
+}
+
+function gridMax(model: Model, N = 401): number {
+  const X = new Float64Array(N * N * 2);
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) X.set([-1 + (2 * i) / (N - 1), -1 + (2 * j) / (N - 1)], (i * N + j) * 2);
+  const Y = model.network.evaluate(X, N * N);
+  let m = -Infinity;
+  for (const v of Y) m = Math.max(m, v);
+  return m;
+}
+
+type MilpModule = {
+  solveMilp: (p: ReturnType<typeof buildProblem>, o: { kind: 'feasibility' }, opts: { timeLimit: number }) => Promise<{ status: string; provenInfeasible: boolean; timeMs: number }>;
+};
+
+export async function runCertifyBench(): Promise<void> {
+  const load = (n: string): Model => loadNativeModel(readFileSync(new URL(`../models/${n}`, import.meta.url), 'utf8'), n);
+  const add = load('seed-add.json'),
+    m4 = load('seed-4in2out.json');
+  const rows: string[][] = [['problem', 'outcome', 'boxes', 'certify ms', 'verify ms']];
+  const run = (name: string, model: Model, q: Query): void => {
+    const r = certify(model, q);
+    const ms = timeIt(() => certify(model, q), 5);
+    const vms = r.certificate ? timeIt(() => verifyCertificate(model, r.certificate!), 3) : NaN;
+    const ok = r.certificate ? verifyCertificate(model, r.certificate).valid : false;
+    rows.push([name, `${r.status}${r.complete ? ', complete' : ''}${ok ? ', verified' : ''}`, String(r.certification?.boxes ?? 0), ms.toFixed(2), vms.toFixed(2)]);
+  };
+  run('seed add: 3 + b = 7', add, { given: { a: 3 }, want: { sum: 7 } });
+  run('seed add: 3 + b = 70', add, { given: { a: 3 }, want: { sum: 70 } });
+  run('seed 4-in/2-out', m4, { given: { x1: 1, x2: 2 }, want: { y1: 9.991674991575996, y2: 0.5384203832818371 } });
+  const relu = [reluNet([2, 8, 8, 1], 1), reluNet([2, 16, 16, 1], 2)];
+  const names = ['2-8-8-1 relu', '2-16-16-1 relu'];
+  const gmax = relu.map((m) => gridMax(m));
+  relu.forEach((m, i) => run(`${names[i]}: y = grid max + 0.05`, m, { want: { y: gmax[i] + 0.05 }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } }));
+  printTable(rows);
+
+  // branch-and-bound against MILP, same queries
+  let milp: MilpModule | null = null;
+  try {
+    milp = (await import('../src/certify/milp.ts')) as unknown as MilpModule;
+  } catch (e) {
+    console.log(`\nMILP path unavailable: ${(e as Error).message}`);
+  }
+  if (milp) {
+    const mrows: string[][] = [['net', 'target', 'B&B ms', 'B&B outcome', 'MILP ms', 'MILP outcome', 'B&B / MILP']];
+    for (let i = 0; i < relu.length; i++) {
+      for (const off of [0.05, -0.05]) {
+        const q: Query = { want: { y: gmax[i] + off }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } };
+        const r = certify(relu[i], q);
+        const bms = timeIt(() => certify(relu[i], q), 3);
+        const p = buildProblem(relu[i], q);
+        let mres = await milp.solveMilp(p, { kind: 'feasibility' }, { timeLimit: 30 });
+        const mt: number[] = [];
+        for (let k = 0; k < 3; k++) {
+          const t0 = performance.now();
+          mres = await milp.solveMilp(p, { kind: 'feasibility' }, { timeLimit: 30 });
+          mt.push(performance.now() - t0);
+        }
+        const mms = median(mt);
+        mrows.push([
+          names[i],
+          `max ${off > 0 ? '+' : '−'} 0.05`,
+          bms.toFixed(1),
+          r.status,
+          mms.toFixed(1),
+          `${mres.status}${mres.provenInfeasible ? ' (proven)' : ''}`,
+          (bms / mms).toFixed(2),
+        ]);
+      }
+    }
+    console.log('\nbranch-and-bound vs MILP (HiGHS), ReLU nets, box [−1, 1]²:');
+    printTable(mrows);
+  }
+
+  // linear vs interval bound widths
+  console.log('\nlinear-relaxation bound width / interval bound width (mean over 200 random boxes):');
+  const wrows: string[][] = [['net', 'activation', 'mean ratio']];
+  for (const act of ['relu', 'tanh', 'sigmoid', 'gelu']) {
+    const m = reluNet([2, 16, 16, 1], 9, act);
+    const p = buildProblem(m, { want: { y: 0 }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } });
+    const rand = mulberry32(4);
+    let s = 0;
+    const K = 200;
+    for (let k = 0; k < K; k++) {
+      const c = [2 * rand() - 1, 2 * rand() - 1],
+        r = 0.02 + 0.3 * rand();
+      const L = new Float64Array([c[0] - r, c[1] - r]),
+        H = new Float64Array([c[0] + r, c[1] + r]);
+      const ib = m.network.bounds(L, H, 1);
+      const lb = linearBounds(p, L.slice(), H.slice(), 1);
+      s += (lb.hi[0] - lb.lo[0]) / (ib.hi[0] - ib.lo[0]);
+    }
+    wrows.push(['2-16-16-1', act, (s / K).toFixed(3)]);
+  }
+  printTable(wrows);
+}
+
+function printTable(rows: string[][]): void {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log('  ' + r.map((s, c) => s.padEnd(w[c])).join('  '));
+}

@@ -1,0 +1,593 @@
+/**
+ * The exact MILP encoding of a piecewise-linear network (Tjeng, Xiao & Tedrake, "Evaluating
+ * robustness of neural networks with mixed integer programming", ICLR 2019).
+ *
+ * Every tensor feature becomes an affine expression c0 + Σ cⱼ·xⱼ over MILP columns: linear ops
+ * (dense, affine, concat, gather, reshape, add/sub, scaling by constants) only compose
+ * expressions and add no column. Every supported activation is written as
+ *
+ *     f(x) = c + a·x + Σᵢ sᵢ·relu(pᵢ·x + qᵢ)            (exact for every x)
+ *
+ * and each relu term w ↦ relu(w) with bounds L ≤ w ≤ U gets the big-M encoding
+ *
+ *     y ≥ w,   y ≤ w − L·(1 − δ),   y ≤ U·δ,   0 ≤ y ≤ U,   δ ∈ {0, 1}
+ *
+ * unless its state never changes (U ≤ 0: relu = 0; L ≥ 0: relu = w), which costs no binary.
+ * L and U come from interval arithmetic over the columns' bounds (outward rounded), tightened by
+ * the caller's LP-based bound tightening where it can.
+ */
+import { NetinvertError } from '../errors.ts';
+import { makeUnary } from '../graph/activations/index.ts';
+import { gamma, nextDown, nextUp } from '../graph/round.ts';
+import type { GraphDef, NodeDef } from '../graph/types.ts';
+
+/** c0 + Σ coefs[k]·x[cols[k]], columns ascending and distinct. */
+export interface LinExpr {
+  c0: number;
+  cols: number[];
+  coefs: number[];
+}
+
+export type ColumnRole = 'input' | 'relu' | 'binary' | 'aux';
+
+/** How a column's value follows from earlier columns at a network point (for MIP starts). */
+export type ColumnDef = { kind: 'relu' | 'step' | 'expr'; e: LinExpr } | null;
+
+/**
+ * Relative widening of every interval bound on top of the dot-product rounding bound γₙ: covers
+ * the rounding made while composing the coefficients of a few linear layers into one expression.
+ */
+const COMPOSE_REL = 1e-15;
+
+/** An expression with more terms than this is replaced by a column and an equality row. */
+export const MAX_INLINE_TERMS = 64;
+
+export interface MilpTolerances {
+  /** HiGHS primal feasibility tolerance: every row may be missed by this much. */
+  primal: number;
+  /** HiGHS integrality tolerance: a binary may sit this far from 0 or 1. */
+  integrality: number;
+}
+
+/** The MILP under construction: columns with bounds, rows in CSR form. */
+export class MilpBuilder {
+  readonly colLo: number[] = [];
+  readonly colHi: number[] = [];
+  readonly colRole: ColumnRole[] = [];
+  /**
+   * How far the MILP value of a column may sit from the network quantity it stands for, when
+   * HiGHS meets rows and integrality only within its tolerances (used by the proof margin).
+   */
+  readonly colErr: number[] = [];
+  readonly colDef: ColumnDef[] = [];
+  readonly rowLo: number[] = [];
+  readonly rowHi: number[] = [];
+  readonly rowStart: number[] = [0];
+  readonly rowIdx: number[] = [];
+  readonly rowVal: number[] = [];
+  private acc = new Float64Array(64);
+  private mark = new Int32Array(64);
+  private stamp = 0;
+
+  constructor(readonly tol: MilpTolerances) {}
+
+  get numCols(): number {
+    return this.colLo.length;
+  }
+  get numRows(): number {
+    return this.rowLo.length;
+  }
+
+  addCol(lo: number, hi: number, role: ColumnRole, err = 0, def: ColumnDef = null): number {
+    this.colLo.push(lo);
+    this.colHi.push(hi);
+    this.colRole.push(role);
+    this.colErr.push(err);
+    this.colDef.push(def);
+    return this.colLo.length - 1;
+  }
+
+  /** Value of an expression given column values. */
+  static value(e: LinExpr, x: ArrayLike<number>): number {
+    let v = e.c0;
+    for (let k = 0; k < e.cols.length; k++) v += e.coefs[k] * x[e.cols[k]];
+    return v;
+  }
+
+  /**
+   * Every column's value at a network point: the first columns (the unknowns) from u, the
+   * others from their definitions; columns without one are left at 0 for the caller to fill.
+   */
+  columnValues(u: ArrayLike<number>): Float64Array {
+    const x = new Float64Array(this.numCols);
+    for (let j = 0; j < x.length; j++) {
+      const d = this.colDef[j];
+      let v: number;
+      if (this.colRole[j] === 'input') v = u[j];
+      else if (!d) continue;
+      else {
+        const w = MilpBuilder.value(d.e, x);
+        v = d.kind === 'relu' ? Math.max(0, w) : d.kind === 'step' ? (w > 0 ? 1 : 0) : w;
+      }
+      x[j] = Math.min(this.colHi[j], Math.max(this.colLo[j], v));
+    }
+    return x;
+  }
+
+  /** lo ≤ Σ coefs·x[cols] ≤ hi (cols distinct). */
+  addRow(lo: number, hi: number, cols: number[], coefs: number[]): number {
+    for (let k = 0; k < cols.length; k++) {
+      if (coefs[k] === 0) continue;
+      this.rowIdx.push(cols[k]);
+      this.rowVal.push(coefs[k]);
+    }
+    this.rowLo.push(lo);
+    this.rowHi.push(hi);
+    this.rowStart.push(this.rowIdx.length);
+    return this.rowLo.length - 1;
+  }
+
+  /** lo ≤ expr + Σ extra ≤ hi, the extra columns being new (not in expr). */
+  addExprRow(lo: number, hi: number, e: LinExpr, sign: 1 | -1, extraCols: number[], extraCoefs: number[]): number {
+    const cols = e.cols.concat(extraCols);
+    const coefs = e.coefs.map((c) => sign * c).concat(extraCoefs);
+    const c0 = sign * e.c0;
+    return this.addRow(lo === -Infinity ? lo : lo - c0, hi === Infinity ? hi : hi - c0, cols, coefs);
+  }
+
+  static constant(c: number): LinExpr {
+    return { c0: c, cols: [], coefs: [] };
+  }
+
+  static column(j: number): LinExpr {
+    return { c0: 0, cols: [j], coefs: [1] };
+  }
+
+  /** c + Σ aₖ·eₖ, with exact zero coefficients dropped. */
+  combine(parts: readonly (readonly [number, LinExpr])[], c: number): LinExpr {
+    const n = this.numCols;
+    if (this.acc.length < n) {
+      const size = Math.max(n, this.acc.length * 2);
+      this.acc = new Float64Array(size);
+      this.mark = new Int32Array(size);
+      this.stamp = 0;
+    }
+    const stamp = ++this.stamp,
+      acc = this.acc,
+      mark = this.mark;
+    const touched: number[] = [];
+    let c0 = c;
+    for (const [a, e] of parts) {
+      if (a === 0) continue;
+      c0 += a * e.c0;
+      for (let k = 0; k < e.cols.length; k++) {
+        const j = e.cols[k];
+        if (mark[j] !== stamp) {
+          mark[j] = stamp;
+          acc[j] = 0;
+          touched.push(j);
+        }
+        acc[j] += a * e.coefs[k];
+      }
+    }
+    touched.sort((x, y) => x - y);
+    const cols: number[] = [],
+      coefs: number[] = [];
+    for (const j of touched) {
+      if (acc[j] !== 0) {
+        cols.push(j);
+        coefs.push(acc[j]);
+      }
+    }
+    return { c0, cols, coefs };
+  }
+
+  /** Sound bounds of an expression over the columns' boxes, rounded outward. */
+  interval(e: LinExpr): [number, number] {
+    let lo = e.c0,
+      hi = e.c0,
+      mag = Math.abs(e.c0);
+    for (let k = 0; k < e.cols.length; k++) {
+      const c = e.coefs[k],
+        j = e.cols[k];
+      const a = c * this.colLo[j],
+        b = c * this.colHi[j];
+      if (a < b) {
+        lo += a;
+        hi += b;
+      } else {
+        lo += b;
+        hi += a;
+      }
+      mag += Math.max(Math.abs(a), Math.abs(b));
+    }
+    const slack = (gamma(e.cols.length + 2) + COMPOSE_REL) * mag;
+    return [nextDown(lo - slack), nextUp(hi + slack)];
+  }
+
+  /** Bound on |MILP value − network value| of an expression (Σ |cⱼ|·errⱼ). */
+  error(e: LinExpr): number {
+    let s = 0;
+    for (let k = 0; k < e.cols.length; k++) s += Math.abs(e.coefs[k]) * this.colErr[e.cols[k]];
+    return s;
+  }
+
+  /** Whether an expression reads only input columns (its interval bound is then exact). */
+  inputOnly(e: LinExpr): boolean {
+    for (const j of e.cols) if (this.colRole[j] !== 'input') return false;
+    return true;
+  }
+
+  /** Replace an expression by a new column m (bounds lo..hi) tied to it by the row m − e = 0. */
+  materialize(e: LinExpr, lo?: number, hi?: number): LinExpr {
+    const [l, h] = this.interval(e);
+    const m = this.addCol(Math.max(l, lo ?? -Infinity), Math.min(h, hi ?? Infinity), 'aux', this.error(e) + this.tol.primal, { kind: 'expr', e });
+    this.addExprRow(0, 0, e, -1, [m], [1]);
+    return MilpBuilder.column(m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Piecewise-linear activations as sums of relu terms
+// ---------------------------------------------------------------------------------------------
+
+/** f(x) = c + a·x + Σ sᵢ·relu(pᵢ·x + qᵢ); `ordered`: the terms' kinks are nested (δ₂ ≤ δ₁). */
+interface PwlForm {
+  c: number;
+  a: number;
+  terms: { s: number; p: number; q: number }[];
+  ordered: boolean;
+}
+
+/** The activations the MILP encodes exactly, with their relu-sum forms. */
+const PWL_FORMS: Record<string, (p: Record<string, number>) => PwlForm> = {
+  identity: () => ({ c: 0, a: 1, terms: [], ordered: false }),
+  relu: () => ({ c: 0, a: 0, terms: [{ s: 1, p: 1, q: 0 }], ordered: false }),
+  // αx + (1 − α)·relu(x): x for x > 0, αx otherwise, for any α
+  leaky_relu: (p) => ({ c: 0, a: p.alpha, terms: p.alpha === 1 ? [] : [{ s: 1 - p.alpha, p: 1, q: 0 }], ordered: false }),
+  abs: () => ({ c: 0, a: -1, terms: [{ s: 2, p: 1, q: 0 }], ordered: false }),
+  max_const: (p) => ({ c: p.c, a: 0, terms: [{ s: 1, p: 1, q: -p.c }], ordered: false }),
+  min_const: (p) => ({ c: p.c, a: 0, terms: [{ s: -1, p: -1, q: p.c }], ordered: false }),
+  // clip(x, lo, hi) = lo + relu(x − lo) − relu(x − hi); x ≥ hi implies x ≥ lo
+  clip: (p) => clipForm(p.min, p.max, 1, 0),
+  hard_tanh: (p) => clipForm(p.min, p.max, 1, 0),
+  // clip(slope·x + offset, 0, 1)
+  hard_sigmoid: (p) => clipForm(0, 1, p.slope, p.offset),
+};
+
+function clipForm(lo: number, hi: number, p: number, q: number): PwlForm {
+  if (lo === hi) return { c: lo, a: 0, terms: [], ordered: false };
+  return {
+    c: lo,
+    a: 0,
+    terms: [
+      { s: 1, p, q: q - lo },
+      { s: -1, p, q: q - hi },
+    ],
+    ordered: true,
+  };
+}
+
+/** Activation names the MILP path encodes exactly. */
+export const PWL_UNARY: readonly string[] = Object.keys(PWL_FORMS);
+
+/** Why a node is not piecewise-linear (the op to name), or null when it is. */
+function nonPwlOp(nd: NodeDef): string | null {
+  const op = nd.op;
+  switch (op.type) {
+    case 'dense':
+    case 'affine':
+    case 'concat':
+    case 'gather':
+    case 'reshape':
+      return null;
+    case 'binary':
+      return op.fn === 'add' || op.fn === 'sub' ? null : `binary ${op.fn}`;
+    case 'binary_const':
+      return op.fn === 'div' && op.constantFirst ? 'binary_const div (constant ÷ x)' : null;
+    case 'unary':
+      return Object.prototype.hasOwnProperty.call(PWL_FORMS, op.fn) ? null : op.fn;
+    default:
+      return String((op as { type: unknown }).type);
+  }
+}
+
+/** Names of the nodes the given graph nodes (or inputs) depend on, themselves included. */
+export function dependencies(graph: GraphDef, roots: readonly string[]): Set<string> {
+  const byName = new Map(graph.nodes.map((nd) => [nd.name, nd]));
+  const seen = new Set<string>();
+  const stack = roots.slice();
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const nd = byName.get(n);
+    if (nd) stack.push(...nd.inputs);
+  }
+  return seen;
+}
+
+/**
+ * Whether the MILP can encode the graph exactly: every node is linear (dense, affine, concat,
+ * gather, reshape, add/sub of tensors, add/sub/mul/div by constants) or a piecewise-linear
+ * activation (relu, leaky_relu, abs, hard_tanh, clip, hard_sigmoid, max_const, min_const,
+ * identity). With `outputs` (node names), only the nodes those outputs depend on are checked.
+ */
+export function isPiecewiseLinear(
+  graph: GraphDef,
+  outputs?: readonly string[],
+): { ok: true } | { ok: false; node: string; op: string } {
+  const need = outputs ? dependencies(graph, outputs) : null;
+  for (const nd of graph.nodes) {
+    if (need && !need.has(nd.name)) continue;
+    const op = nonPwlOp(nd);
+    if (op !== null) return { ok: false, node: nd.name, op };
+  }
+  return { ok: true };
+}
+
+export function assertPiecewiseLinear(graph: GraphDef, outputs?: readonly string[]): void {
+  const r = isPiecewiseLinear(graph, outputs);
+  if (!r.ok) {
+    throw new NetinvertError(
+      'unsupported_op',
+      `node "${r.node}": op "${r.op}" is not piecewise-linear, so the exact MILP cannot encode it; ` +
+        `use branch-and-bound (certify) instead, or a net built from ${PWL_UNARY.join(', ')} and linear layers`,
+      { node: r.node, op: r.op },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The graph walk
+// ---------------------------------------------------------------------------------------------
+
+/** A pre-activation whose bounds the caller may tighten (LP-based bound tightening). */
+export interface PreActivation {
+  expr: LinExpr;
+  lo: number;
+  hi: number;
+}
+
+export interface EncodeOptions {
+  /** Input feature indices of the unknowns; they become columns 0…n−1 with bounds lo..hi. */
+  unknowns: readonly number[];
+  lo: ArrayLike<number>;
+  hi: ArrayLike<number>;
+  /** Full input vector: the known inputs' values. */
+  base: ArrayLike<number>;
+  /** Names of the graph nodes (or inputs) whose values are needed. */
+  roots: readonly string[];
+  /**
+   * Called once per activation node, before its terms are encoded, with the pre-activations that
+   * straddle a kink and read more than input columns. It may shrink their lo/hi in place (only to
+   * values that remain sound bounds).
+   */
+  tighten?: (pre: PreActivation[]) => void;
+}
+
+export interface BinaryInfo {
+  /** Column of δ. */
+  col: number;
+  /** Column of y = relu(w). */
+  y: number;
+  /** Bounds of w used for M. */
+  lo: number;
+  hi: number;
+  node: string;
+}
+
+export interface Encoding {
+  builder: MilpBuilder;
+  /** The value expressions of every encoded node and input, by name. */
+  values: Map<string, LinExpr[]>;
+  binaries: BinaryInfo[];
+  /** Relu terms (kinks) encoded, stable ones included. */
+  neurons: number;
+  /** Relu terms whose state never changes over the box: no binary. */
+  stableNeurons: number;
+}
+
+function nodeOrder(graph: GraphDef, need: Set<string>): NodeDef[] {
+  const done = new Set(graph.inputs.map((i) => i.name));
+  const pending = graph.nodes.filter((nd) => need.has(nd.name));
+  const order: NodeDef[] = [];
+  while (pending.length) {
+    const k = pending.findIndex((nd) => nd.inputs.every((i) => done.has(i)));
+    if (k < 0) throw new NetinvertError('graph_cycle', `the graph has a cycle through "${pending[0].name}"`, { node: pending[0].name });
+    const [nd] = pending.splice(k, 1);
+    done.add(nd.name);
+    order.push(nd);
+  }
+  return order;
+}
+
+/**
+ * Encode the nodes that `roots` depend on. The graph must have passed isPiecewiseLinear and
+ * compiled (shapes checked) already.
+ */
+export function encodeGraph(graph: GraphDef, builder: MilpBuilder, opts: EncodeOptions): Encoding {
+  const values = new Map<string, LinExpr[]>();
+  const binaries: BinaryInfo[] = [];
+  let neurons = 0,
+    stableNeurons = 0;
+  const tol = builder.tol;
+
+  // unknowns first: column j is unknown j
+  const unknownCol = new Map<number, number>();
+  opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', tol.primal)));
+  let offset = 0;
+  for (const inp of graph.inputs) {
+    const exprs: LinExpr[] = [];
+    for (let i = 0; i < inp.width; i++) {
+      const col = unknownCol.get(offset + i);
+      exprs.push(col === undefined ? MilpBuilder.constant(opts.base[offset + i]) : MilpBuilder.column(col));
+    }
+    values.set(inp.name, exprs);
+    offset += inp.width;
+  }
+
+  const need = dependencies(graph, opts.roots);
+  const range = new Float64Array(2);
+
+  /** relu(w) for w in [lo, hi]: an expression, with a binary when the state can change. */
+  const reluTerm = (w: LinExpr, lo: number, hi: number, node: string): { expr: LinExpr; delta: number } => {
+    neurons++;
+    if (hi <= 0) {
+      stableNeurons++;
+      return { expr: MilpBuilder.constant(0), delta: -1 };
+    }
+    if (lo >= 0) {
+      stableNeurons++;
+      return { expr: w, delta: -1 };
+    }
+    const err = builder.error(w) + 2 * tol.primal + tol.integrality * Math.max(hi, -lo);
+    const y = builder.addCol(0, hi, 'relu', err, { kind: 'relu', e: w });
+    const d = builder.addCol(0, 1, 'binary', 0, { kind: 'step', e: w });
+    builder.addExprRow(0, Infinity, w, -1, [y], [1]); //                    y − w ≥ 0
+    builder.addExprRow(-Infinity, -lo, w, -1, [y, d], [1, -lo]); //         y − w − L·δ ≤ −L
+    builder.addRow(-Infinity, 0, [y, d], [1, -hi]); //                      y − U·δ ≤ 0
+    binaries.push({ col: d, y, lo, hi, node });
+    return { expr: MilpBuilder.column(y), delta: d };
+  };
+
+  for (const nd of nodeOrder(graph, need)) {
+    const unsupported = nonPwlOp(nd);
+    if (unsupported !== null) {
+      throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${unsupported}" is not piecewise-linear`, { node: nd.name, op: unsupported });
+    }
+    const ins = nd.inputs.map((i) => values.get(i)!);
+    const x = ins[0];
+    const op = nd.op;
+    let out: LinExpr[];
+    switch (op.type) {
+      case 'dense': {
+        const W = op.weight,
+          b = op.bias ?? null,
+          units = op.units;
+        out = [];
+        for (let k = 0; k < units; k++) {
+          const parts: [number, LinExpr][] = [];
+          for (let i = 0; i < x.length; i++) parts.push([W[i * units + k], x[i]]);
+          out.push(builder.combine(parts, b ? b[k] : 0));
+        }
+        break;
+      }
+      case 'affine': {
+        const s = op.scale,
+          t = op.shift;
+        out = x.map((e, i) => builder.combine([[s[i], e]], t[i]));
+        break;
+      }
+      case 'binary': {
+        const [a, b] = ins;
+        const w = Math.max(a.length, b.length),
+          sb = op.fn === 'sub' ? -1 : 1;
+        out = [];
+        for (let i = 0; i < w; i++) out.push(builder.combine([[1, a[a.length === 1 ? 0 : i]], [sb, b[b.length === 1 ? 0 : i]]], 0));
+        break;
+      }
+      case 'binary_const': {
+        const c = op.constant;
+        const ci = (i: number): number => c[c.length === 1 ? 0 : i];
+        out = x.map((e, i) => {
+          switch (op.fn) {
+            case 'add':
+              return builder.combine([[1, e]], ci(i));
+            case 'sub':
+              return op.constantFirst ? builder.combine([[-1, e]], ci(i)) : builder.combine([[1, e]], -ci(i));
+            case 'mul':
+              return builder.combine([[ci(i), e]], 0);
+            default:
+              return builder.combine([[1 / ci(i), e]], 0);
+          }
+        });
+        break;
+      }
+      case 'concat':
+        out = ins.flat();
+        break;
+      case 'gather':
+        out = op.indices.map((i) => x[i]);
+        break;
+      case 'reshape':
+        out = x.slice();
+        break;
+      case 'unary': {
+        const { fn, params } = makeUnary(op.fn, op.params ?? {}, nd.name);
+        const form = PWL_FORMS[op.fn](params);
+        // bounds of each pre-activation, tightened by the caller where a kink lies inside
+        const pre: PreActivation[] = x.map((e) => {
+          const [lo, hi] = builder.interval(e);
+          return { expr: e, lo, hi };
+        });
+        const straddles = (p: PreActivation): boolean =>
+          form.terms.some((t) => {
+            const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
+            return l < 0 && h > 0;
+          });
+        const loose = pre.filter((p) => straddles(p) && !builder.inputOnly(p.expr));
+        if (loose.length && opts.tighten) opts.tighten(loose);
+        out = pre.map((p) => {
+          const parts: [number, LinExpr][] = [[form.a, p.expr]];
+          const deltas: number[] = [];
+          for (const t of form.terms) {
+            const w = builder.combine([[t.p, p.expr]], t.q);
+            const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
+            const r = reluTerm(w, l, h, nd.name);
+            parts.push([t.s, r.expr]);
+            deltas.push(r.delta);
+          }
+          // nested kinks (clip): the upper kink active implies the lower one active, δ₂ ≤ δ₁
+          if (form.ordered && deltas[0] >= 0 && deltas[1] >= 0) builder.addRow(-Infinity, 0, [deltas[0], deltas[1]], [-1, 1]);
+          let e = builder.combine(parts, form.c);
+          if (form.terms.length > 1 && e.cols.length > 0) {
+            // a bounded activation: a column carries its true range, tighter than the sum's
+            fn.range(p.lo, p.hi, range);
+            e = builder.materialize(e, range[0], range[1]);
+          } else if (e.cols.length > MAX_INLINE_TERMS) e = builder.materialize(e);
+          return e;
+        });
+        break;
+      }
+      default:
+        throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${op.type}" is not piecewise-linear`, { node: nd.name, op: op.type });
+    }
+    values.set(nd.name, out);
+  }
+  return { builder, values, binaries, neurons, stableNeurons };
+}
+
+/** Sound bounds of p·x + q for x in [lo, hi]. */
+function termBounds(p: number, q: number, lo: number, hi: number): [number, number] {
+  const a = p * lo,
+    b = p * hi;
+  const l = Math.min(a, b),
+    h = Math.max(a, b);
+  if (q === 0 && (p === 1 || p === -1)) return [l, h];
+  return [nextDown(nextDown(l) + q), nextUp(nextUp(h) + q)];
+}
+
+/** For each output feature of the graph, in order: the node (or input) it reads and the position. */
+export function outputFeatureNodes(graph: GraphDef): { node: string; pos: number }[] {
+  const width = new Map<string, number>(graph.inputs.map((i) => [i.name, i.width]));
+  for (const nd of nodeOrder(graph, new Set(graph.nodes.map((n) => n.name)))) {
+    const w = nd.inputs.map((i) => width.get(i)!);
+    const op = nd.op;
+    width.set(
+      nd.name,
+      op.type === 'dense'
+        ? op.units
+        : op.type === 'concat'
+          ? w.reduce((a, b) => a + b, 0)
+          : op.type === 'gather'
+            ? op.indices.length
+            : op.type === 'binary'
+              ? Math.max(w[0], w[1])
+              : w[0],
+    );
+  }
+  const out: { node: string; pos: number }[] = [];
+  for (const o of graph.outputs) for (let p = 0; p < width.get(o.node)!; p++) out.push({ node: o.node, pos: p });
+  return out;
+}

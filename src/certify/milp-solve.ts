@@ -1,0 +1,115 @@
+/**
+ * invertMilp(model, query, options): the `--method milp` front door for piecewise-linear nets
+ * (ReLU, leaky ReLU, hard-tanh, clip, max/min with constants, abs).
+ *
+ *   - feasibility (or, with a reference, the closest point in L1 / L∞) solved exactly by HiGHS
+ *     (milp.ts); the point is verified by a fresh forward pass like every other answer;
+ *   - a MILP "infeasible" is `proven` only when its margin clearly exceeds HiGHS's tolerances;
+ *     otherwise branch-and-bound (certify) is run to confirm or refute it;
+ *   - a time limit gives `unknown`.
+ * Async because HiGHS is WebAssembly loaded on first use. Kept out of src/index.ts (the highs
+ * package carries a Node-only import that breaks browser bundles); import it from
+ * 'netinvert/milp'.
+ */
+import { NetinvertError } from '../errors.ts';
+import type { Model } from '../model.ts';
+import { buildProblem, type Query } from '../problem/query.ts';
+import { withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
+import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../solve/result.ts';
+import { targetTolerance } from '../problem/query.ts';
+import { verifySolution } from '../solve/verify.ts';
+import { certify } from './certify.ts';
+import { isPiecewiseLinear, solveMilp } from './milp.ts';
+
+export interface MilpInvertOptions extends InvertOptions {
+  maxBoxes?: number;
+}
+
+export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
+  const t0 = performance.now();
+  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  // the graph nodes behind the targeted output features (only those must be piecewise-linear)
+  const widthOf = new Map(model.network.layers().map((l) => [l.name, l.width]));
+  const featureNode: string[] = [];
+  for (const o of model.graph.outputs) for (let i = 0; i < (widthOf.get(o.node) ?? 0); i++) featureNode.push(o.node);
+  const outputs = [...new Set(problem.targets.map((t) => featureNode[t.output]))];
+  const pwl = isPiecewiseLinear(model.graph, outputs);
+  if (!pwl.ok) {
+    throw new NetinvertError(
+      'unsupported_op',
+      `--method milp needs a piecewise-linear net (relu, leaky relu, hard-tanh, clip, max/min, abs); node "${pwl.node}" is ${pwl.op}. Use --method lm (with --prove for proofs) for smooth nets`,
+      { node: pwl.node, op: pwl.op },
+    );
+  }
+  const warnings = problem.warnings.slice();
+  let objective: Parameters<typeof solveMilp>[1] = { kind: 'feasibility' };
+  if (problem.reference) {
+    if (problem.distance === 'l2') warnings.push('the MILP path measures distance in L1 (L2 is not linear); pass --distance l1 or linf to choose');
+    objective = { kind: 'closest', norm: problem.distance === 'linf' ? 'linf' : 'l1' };
+  }
+  const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : 60;
+  const m = await solveMilp(problem, objective, { timeLimit });
+  let solutions: Solution[] = [];
+  let best: Solution | undefined;
+  let status: SolveResult['status'];
+  let proven = false,
+    message = m.message;
+  if (m.status === 'solved' && m.unknowns) {
+    const s = verifySolution(problem, m.unknowns);
+    solutions = s.meetsTargets ? [s] : [];
+    status = s.meetsTargets ? 'solved' : 'unknown';
+    message = s.meetsTargets
+      ? problem.reference
+        ? `the closest solution (MILP, ${objective.kind === 'closest' ? objective.norm : ''} distance ${m.objective?.toPrecision(6)})`
+        : 'a solution (MILP feasibility; other solutions may exist)'
+      : `the MILP point failed the forward-pass check: ${m.message}`;
+  } else if (m.status === 'infeasible') {
+    if (m.unknowns) best = verifySolution(problem, m.unknowns);
+    if (m.provenInfeasible) {
+      status = 'infeasible';
+      proven = true;
+      message = 'proven by MILP (with a margin well beyond HiGHS\'s tolerances): no input inside the bounds meets the targets';
+    } else {
+      // not clear of HiGHS's tolerances: branch-and-bound decides
+      const c = certify(model, query, { ...options, maxBoxes: options.maxBoxes });
+      c.method = `milp + ${c.method}`;
+      c.warnings.push(`MILP said infeasible within its tolerances (${m.message}); confirmed by branch-and-bound instead`);
+      return c;
+    }
+  } else {
+    status = 'unknown';
+    if (m.unknowns) best = verifySolution(problem, m.unknowns);
+  }
+  const result: SolveResult = {
+    format: RESULT_FORMAT,
+    version: RESULT_VERSION,
+    model: { hash: model.hash, ...(model.metadata.name ? { name: model.metadata.name } : {}) },
+    status,
+    message,
+    complete: status === 'infeasible' && proven,
+    proven,
+    method: 'milp (HiGHS)',
+    query: {
+      given: problem.given,
+      targets: problem.targets.map((t) => ({
+        output: t.name,
+        kind: t.kind,
+        lo: Number.isFinite(t.lo) ? t.lo : null,
+        hi: Number.isFinite(t.hi) ? t.hi : null,
+        weight: t.weight,
+        tolerance: targetTolerance(t, problem.atol, problem.rtol),
+      })),
+      bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
+      tolerance: { atol: problem.atol, rtol: problem.rtol },
+      ...(problem.reference ? { distance: problem.distance } : {}),
+      seed: options.seed ?? 0,
+    },
+    solutions,
+    solutionSet: solutions.length ? { kind: 'isolated', count: solutions.length } : { kind: 'none' },
+    ...(problem.reference && solutions.length ? { closest: solutions[0] } : {}),
+    ...(best ? { best } : {}),
+    warnings,
+    stats: { starts: 0, iterations: 0, evaluations: 0, jacobians: 0, timeMs: performance.now() - t0 },
+  };
+  return withReports(result);
+}
