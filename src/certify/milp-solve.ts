@@ -14,9 +14,8 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
-import { withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
+import { queryRecord, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../solve/result.ts';
-import { targetTolerance } from '../problem/query.ts';
 import { verifySolution } from '../solve/verify.ts';
 import { certify } from './certify.ts';
 import { isPiecewiseLinear, solveMilp } from './milp.ts';
@@ -89,21 +88,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     complete: status === 'infeasible' && proven,
     proven,
     method: 'milp (HiGHS)',
-    query: {
-      given: problem.given,
-      targets: problem.targets.map((t) => ({
-        output: t.name,
-        kind: t.kind,
-        lo: Number.isFinite(t.lo) ? t.lo : null,
-        hi: Number.isFinite(t.hi) ? t.hi : null,
-        weight: t.weight,
-        tolerance: targetTolerance(t, problem.atol, problem.rtol),
-      })),
-      bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
-      tolerance: { atol: problem.atol, rtol: problem.rtol },
-      ...(problem.reference ? { distance: problem.distance } : {}),
-      seed: options.seed ?? 0,
-    },
+    query: queryRecord(problem, options.seed ?? 0),
     solutions,
     solutionSet: solutions.length ? { kind: 'isolated', count: solutions.length } : { kind: 'none' },
     ...(problem.reference && solutions.length ? { closest: solutions[0] } : {}),

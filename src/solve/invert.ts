@@ -186,21 +186,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     complete,
     proven,
     method: methodUsed,
-    query: {
-      given: problem.given,
-      targets: problem.targets.map((t) => ({
-        output: t.name,
-        kind: t.kind,
-        lo: Number.isFinite(t.lo) ? t.lo : null,
-        hi: Number.isFinite(t.hi) ? t.hi : null,
-        weight: t.weight,
-        tolerance: targetTolerance(t, problem.atol, problem.rtol),
-      })),
-      bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
-      tolerance: { atol: problem.atol, rtol: problem.rtol },
-      ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
-      seed,
-    },
+    query: queryRecord(problem, seed),
     solutions,
     solutionSet,
     ...(best ? { best } : {}),
@@ -211,6 +197,25 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
   };
   void net;
   return withReports(result);
+}
+
+/** The query as the result states it: targets with their tolerances, bounds with their sources. */
+export function queryRecord(problem: Problem, seed: number): SolveResult['query'] {
+  return {
+    given: problem.given,
+    targets: problem.targets.map((t) => ({
+      output: t.name,
+      kind: t.kind,
+      lo: Number.isFinite(t.lo) ? t.lo : null,
+      hi: Number.isFinite(t.hi) ? t.hi : null,
+      weight: t.weight,
+      tolerance: targetTolerance(t, problem.atol, problem.rtol),
+    })),
+    bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
+    tolerance: { atol: problem.atol, rtol: problem.rtol },
+    ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
+    seed,
+  };
 }
 
 function clipToBox(p: Problem, v: Float64Array): Float64Array {
