@@ -156,7 +156,7 @@ describe('netinvert batch: answers', () => {
     const dir = tmp();
     const q = file(dir, 'q.csv', `x1,x2,y1,y2\n1,2,${Y1},${Y2}\n1,2,100,\n`);
     expect((await run(['batch', FOUR, q, '-o', join(dir, 'a.csv')])).code).toBe(2);
-    expect((await run(['batch', FOUR, q, '-o', join(dir, 'b.csv'), '--max-evaluations', '10'])).code).toBe(4);
+    expect((await run(['batch', FOUR, q, '-o', join(dir, 'b.csv'), '--max-evaluations', '3'])).code).toBe(4);
   });
 
   it('target cells use the --want syntax without the name', () => {

@@ -50,7 +50,7 @@ describe('netinvert solve', () => {
   });
 
   it('exit 4 when the budget runs out', async () => {
-    const r = await run(['solve', 'models/seed-4in2out.json', '--given', 'x1=1,x2=2', '--want', 'y1=9.99,y2=0.5', '--max-evaluations', '10']);
+    const r = await run(['solve', 'models/seed-4in2out.json', '--given', 'x1=1,x2=2', '--want', 'y1=9.99,y2=0.5', '--max-evaluations', '3']);
     expect(r.code).toBe(4);
   });
 

@@ -64,6 +64,7 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
   const continuumAll: FinalPoint[] = [];
   let continuumDimension = 0;
   let best: FinalPoint | null = null;
+  const evalsAtStart = budget.evaluations;
   let starts = 0,
     iterations = 0,
     budgetHit = false,
@@ -73,7 +74,11 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
       budgetHit = true;
       break;
     }
-    const k = Math.min(opts.maxStarts - starts, round === 0 ? 8 + 4 * n : 8 * (1 + round) + 4 * n);
+    let k = Math.min(opts.maxStarts - starts, round === 0 ? 8 + 4 * n : 8 * (1 + round) + 4 * n);
+    // adapt the round to the budget: no more starts than the evaluations left can carry, at the
+    // cost per start measured so far (a first guess of 50 before any start has run)
+    const perStart = starts > 0 ? Math.max(1, (budget.evaluations - evalsAtStart) / starts) : 50;
+    k = Math.max(1, Math.min(k, Math.floor(budget.left / perStart)));
     const S = nextStarts(k);
     starts += k;
     const res =
