@@ -58,6 +58,24 @@ describe('solve on genuine exported models', () => {
     });
   }
 
+  it('many unknowns: 784 pixels of a genuine MNIST classifier reach an exact logit, inside [0, 1]', () => {
+    const model = loadOnnxModel(bytes(`${F}/onnx-tf2onnx/mnist_model.onnx`), { file: 'mnist_model.onnx' });
+    const net = model.network;
+    const bounds = Object.fromEntries(net.inputNames.map((nm) => [nm, [0, 1] as [number, number]]));
+    const out = net.outputNames[3];
+    const r = invert(model, { want: { [out]: 20 }, bounds }, { maxEvaluations: 5000 });
+    expect(r.status).toBe('solved');
+    expect(r.solutionSet.kind).toBe('continuum');
+    for (const s of r.solutions) {
+      const x = Float64Array.from(net.inputNames.map((nm) => s.inputs[nm]));
+      for (const v of x) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+      expect(Math.abs(net.evaluate(x, 1)[3] - 20)).toBeLessThanOrEqual(FLOAT32_FLOOR * 21);
+    }
+  });
+
   it('a tolerance below the float32 floor is raised, with a warning', () => {
     const model = cases[1][1]();
     const r = invert(model, { given: {}, want: { [model.network.outputNames[0]]: 150 } }, { atol: 1e-12, rtol: 0, maxEvaluations: 20_000 });

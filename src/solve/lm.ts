@@ -16,7 +16,7 @@
  *
  * Every start's Jacobian at its trial point is computed in one batched engine call.
  */
-import { BoxQP } from './linalg.ts';
+import { BoxQP, cholesky, choleskySolve } from './linalg.ts';
 import type { ProblemEvaluator } from './evaluator.ts';
 
 export type LMStop = 'converged' | 'stationary' | 'small-step' | 'max-iterations' | 'budget' | 'singular';
@@ -109,8 +109,11 @@ export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations
     }
   }
 
-  const qp = new BoxQP(n);
-  const H = new Float64Array(n * n),
+  // Many unknowns (an image, say): the n×n box QP is too costly, so take the damped step in its
+  // m×m dual form on the variables not held at a bound, then project onto the box.
+  const large = n > LARGE_N;
+  const qp = new BoxQP(large ? 0 : n);
+  const H = new Float64Array(large ? 0 : n * n),
     g = new Float64Array(n),
     l = new Float64Array(n),
     u = new Float64Array(n),
@@ -126,7 +129,8 @@ export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations
     for (let r = 0; r < rows; r++) {
       if (done[r]) continue;
       // gradient, projected-gradient optimality and the convergence tests
-      normalEquations(J, R, r, m, n, H, g);
+      if (large) gradientOnly(J, R, r, m, n, g);
+      else normalEquations(J, R, r, m, n, H, g);
       const opt = projectedGradient(g, x, r, n, lo, hi, width);
       optimality[r] = opt;
       const rn = Math.sqrt(2 * cost[r]);
@@ -141,13 +145,22 @@ export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations
         continue;
       }
       // damped, box-constrained Gauss–Newton step
-      for (let j = 0; j < n; j++) {
+      if (large) {
+        if (!dualStep(J, R, r, m, n, g, x, lo, hi, D, lambda[r], step)) {
+          lambda[r] *= 10;
+          if (lambda[r] > 1e20) {
+            done[r] = 1;
+            stop[r] = 'singular';
+          }
+          continue;
+        }
+      } else for (let j = 0; j < n; j++) {
         const d = D[r * n + j];
         H[j * n + j] += lambda[r] * d * d;
         l[j] = lo[j] - x[r * n + j];
         u[j] = hi[j] - x[r * n + j];
       }
-      if (!qp.solve(H, g, l, u, step)) {
+      if (!large && !qp.solve(H, g, l, u, step)) {
         lambda[r] *= 10;
         if (lambda[r] > 1e20) {
           done[r] = 1;
@@ -217,7 +230,8 @@ export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations
   }
   // final optimality and active bounds
   for (let r = 0; r < rows; r++) {
-    normalEquations(J, R, r, m, n, H, g);
+    if (large) gradientOnly(J, R, r, m, n, g);
+    else normalEquations(J, R, r, m, n, H, g);
     optimality[r] = projectedGradient(g, x, r, n, lo, hi, width);
     for (let j = 0; j < n; j++) {
       const v = x[r * n + j];
@@ -225,6 +239,74 @@ export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations
     }
   }
   return { rows, x, cost, iterations, stop, optimality, active };
+}
+
+/** Above this many unknowns LM uses the dual-form projected step instead of the exact box QP. */
+export const LARGE_N = 48;
+
+/** g = Jᵀr for row r. */
+function gradientOnly(J: Float64Array, R: Float64Array, r: number, m: number, n: number, g: Float64Array): void {
+  g.fill(0);
+  for (let i = 0; i < m; i++) {
+    const o = (r * m + i) * n,
+      ri = R[r * m + i];
+    for (let a = 0; a < n; a++) g[a] += J[o + a] * ri;
+  }
+}
+
+/**
+ * The damped step on the free variables in dual form (push-through identity):
+ *   p_F = −D_F⁻²·J_Fᵀ·(J_F·D_F⁻²·J_Fᵀ + λI)⁻¹·r,
+ * an m×m solve, with the variables held at a bound (gradient pointing out of the box) fixed,
+ * then the step projected onto the box. Used only when n is large, where the exact box QP
+ * costs O(n³).
+ */
+function dualStep(
+  J: Float64Array,
+  R: Float64Array,
+  r: number,
+  m: number,
+  n: number,
+  g: Float64Array,
+  x: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  D: Float64Array,
+  lambda: number,
+  step: Float64Array,
+): boolean {
+  const A = new Float64Array(m * m),
+    w = new Float64Array(m);
+  const free = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const v = x[r * n + j];
+    free[j] = (v <= lo[j] && g[j] > 0) || (v >= hi[j] && g[j] < 0) ? 0 : 1;
+  }
+  for (let a = 0; a < m; a++) {
+    const oa = (r * m + a) * n;
+    for (let b = 0; b <= a; b++) {
+      const ob = (r * m + b) * n;
+      let s = 0;
+      for (let j = 0; j < n; j++) if (free[j]) s += (J[oa + j] * J[ob + j]) / (D[r * n + j] * D[r * n + j]);
+      A[a * m + b] = A[b * m + a] = s;
+    }
+    A[a * m + a] += lambda;
+    w[a] = R[r * m + a];
+  }
+  if (!cholesky(A, m)) return false;
+  choleskySolve(A, m, w);
+  for (let j = 0; j < n; j++) {
+    if (!free[j]) {
+      step[j] = 0;
+      continue;
+    }
+    let s = 0;
+    for (let a = 0; a < m; a++) s += J[(r * m + a) * n + j] * w[a];
+    const v = x[r * n + j];
+    const pj = -s / (D[r * n + j] * D[r * n + j]);
+    step[j] = Math.min(hi[j], Math.max(lo[j], v + pj)) - v;
+  }
+  return true;
 }
 
 function halfNorm2(R: Float64Array, off: number, m: number): number {

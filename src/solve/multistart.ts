@@ -74,7 +74,8 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
       budgetHit = true;
       break;
     }
-    let k = Math.min(opts.maxStarts - starts, round === 0 ? 8 + 4 * n : 8 * (1 + round) + 4 * n);
+    const nn = Math.min(n, 8);
+    let k = Math.min(opts.maxStarts - starts, round === 0 ? 8 + 4 * nn : 8 * (1 + round) + 4 * nn);
     // adapt the round to the budget: no more starts than the evaluations left can carry, at the
     // cost per start measured so far (a first guess of 50 before any start has run)
     const perStart = starts > 0 ? Math.max(1, (budget.evaluations - evalsAtStart) / starts) : 50;
