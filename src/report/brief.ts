@@ -31,25 +31,36 @@ function targetText(t: SolveResult['query']['targets'][number]): string {
 function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   const lines: string[] = [title];
   const rows: string[][] = [['input', 'value', '']];
-  for (const [k, v] of Object.entries(r.query.given)) rows.push([k, fmt(v), 'given']);
-  for (const [k, v] of Object.entries(s.unknowns)) {
+  const given = Object.entries(r.query.given),
+    unknown = Object.entries(s.unknowns);
+  for (const [k, v] of given.slice(0, MAX_ROWS)) rows.push([k, fmt(v), 'given']);
+  for (const [k, v] of unknown.slice(0, MAX_ROWS)) {
     const ab = s.activeBounds[k];
     rows.push([k, fmt(v), `solved${ab ? ` (at ${ab} bound)` : ''}`]);
   }
   lines.push(indent(table(rows)));
+  const hidden = Math.max(0, given.length - MAX_ROWS) + Math.max(0, unknown.length - MAX_ROWS);
+  if (hidden) lines.push(indent(`… ${hidden} more inputs (use --json for all)`));
   const orows: string[][] = [['output', 'network', 'target', 'residual']];
   const tgt = new Map(r.query.targets.map((t) => [t.output, t]));
-  for (const [k, v] of Object.entries(s.outputs)) {
+  const outs = Object.entries(s.outputs);
+  // targeted outputs first, then free ones up to the row limit
+  const shown = [...outs.filter(([k]) => tgt.has(k)), ...outs.filter(([k]) => !tgt.has(k))].slice(0, Math.max(MAX_ROWS, tgt.size));
+  for (const [k, v] of shown) {
     const t = tgt.get(k);
     orows.push([k, fmt(v), t ? targetText(t) : '(free)', t ? fmt(s.residuals[k]) : '']);
   }
   lines.push(indent(table(orows)));
+  if (outs.length > shown.length) lines.push(indent(`… ${outs.length - shown.length} more outputs (use --json for all)`));
   const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   return lines.join('\n');
 }
+
+/** Inputs or outputs listed per solution in the text report; --json has them all. */
+const MAX_ROWS = 16;
 
 function indent(s: string): string {
   return s
