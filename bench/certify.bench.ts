@@ -4,11 +4,13 @@
  *     2-16-16-1 ReLU net (max-output target just out of reach: infeasible, with certificate),
  *     and to verify each certificate independently;
  *  2. branch-and-bound against the MILP path on the ReLU nets, same queries, same process;
- *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes).
+ *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes), for
+ *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts).
  * Medians of repeated runs; nothing is asserted.
  */
 import { certify } from '../src/certify/certify.ts';
 import { verifyCertificate } from '../src/certify/certificate.ts';
+import { crownBounds } from '../src/certify/crown.ts';
 import { linearBounds } from '../src/certify/linear.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Query } from '../src/problem/query.ts';
@@ -126,25 +128,37 @@ export async function runCertifyBench(): Promise<void> {
     printTable(mrows);
   }
 
-  // linear vs interval bound widths
+  // linear vs interval bound widths: forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts)
   console.log('\nlinear-relaxation bound width / interval bound width (mean over 200 random boxes):');
-  const wrows: string[][] = [['net', 'activation', 'mean ratio']];
-  for (const act of ['relu', 'tanh', 'sigmoid', 'gelu']) {
-    const m = reluNet([2, 16, 16, 1], 9, act);
-    const p = buildProblem(m, { want: { y: 0 }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } });
-    const rand = mulberry32(4);
-    let s = 0;
-    const K = 200;
-    for (let k = 0; k < K; k++) {
-      const c = [2 * rand() - 1, 2 * rand() - 1],
-        r = 0.02 + 0.3 * rand();
-      const L = new Float64Array([c[0] - r, c[1] - r]),
-        H = new Float64Array([c[0] + r, c[1] + r]);
-      const ib = m.network.bounds(L, H, 1);
-      const lb = linearBounds(p, L.slice(), H.slice(), 1);
-      s += (lb.hi[0] - lb.lo[0]) / (ib.hi[0] - ib.lo[0]);
+  const wrows: string[][] = [['net', 'activation', 'bounds', 'mean ratio', 'ms / box']];
+  for (const widths of [[2, 16, 16, 1], [2, 16, 16, 16, 1]]) {
+    for (const act of ['relu', 'tanh', 'sigmoid', 'gelu']) {
+      const m = reluNet(widths, 9, act);
+      const p = buildProblem(m, { want: { y: 0 }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } });
+      const rand = mulberry32(4);
+      const K = 200;
+      const boxes: { L: Float64Array; H: Float64Array }[] = [];
+      for (let k = 0; k < K; k++) {
+        const c = [2 * rand() - 1, 2 * rand() - 1],
+          r = 0.02 + 0.3 * rand();
+        boxes.push({ L: new Float64Array([c[0] - r, c[1] - r]), H: new Float64Array([c[0] + r, c[1] + r]) });
+      }
+      const kinds = [
+        ['forward linear', linearBounds],
+        ['CROWN', crownBounds],
+      ] as const;
+      for (const [name, fn] of kinds) {
+        let s = 0;
+        const t0 = performance.now();
+        for (const { L, H } of boxes) {
+          const ib = m.network.bounds(L, H, 1);
+          const lb = fn(p, L.slice(), H.slice(), 1);
+          s += (lb.hi[0] - lb.lo[0]) / (ib.hi[0] - ib.lo[0]);
+        }
+        const ms = (performance.now() - t0) / K;
+        wrows.push([widths.join('-'), act, name, (s / K).toFixed(3), ms.toFixed(3)]);
+      }
     }
-    wrows.push(['2-16-16-1', act, (s / K).toFixed(3)]);
   }
   printTable(wrows);
 }

@@ -12,12 +12,26 @@
  *   - otherwise split along the unknown with the largest (interval Jacobian × width), or the widest
  *     in box units, slightly off-centre.
  * What remains when the budget runs out is reported, with the fraction of volume proven empty.
+ *
+ * Boxes the mean-value form keeps are bounded again with linear relaxations (CROWN
+ * back-substitution, crown.ts, by default). Those bounds can be much sharper than what the
+ * certificate verifier reproduces: it re-checks each excluded box with plain intervals on at
+ * most 2^12 bisection pieces (certificate.ts). So claims that rest on the relaxation alone are
+ * checked the way verifyCertificate will check them before any certificate can be built:
+ *   - a root-free box by range: one verifier evaluation, at once;
+ *   - a tolerance exclusion: when the search is otherwise finished (nothing undecided, budget
+ *     left), each such box is re-checked with the verifier's own subdivision; a box it cannot
+ *     confirm is withdrawn and split, and its pieces are searched with the mean-value form only
+ *     (`plain`), whose smaller boxes the verifier can follow. Runs that end undecided or out of
+ *     budget build no certificate and skip the check.
  */
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import { targetTolerance, type Problem } from '../problem/query.ts';
 import type { Budget } from '../solve/evaluator.ts';
+import { crownBounds } from './crown.ts';
 import { linearBounds } from './linear.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
+import { verifierBounds } from './verifier.ts';
 
 export interface ExcludedBox {
   lo: number[];
@@ -57,14 +71,27 @@ export interface BnbOptions {
   knownRoots?: Float64Array[];
   /** Smallest box width (box units) below which a box is left undecided. */
   minWidth?: number;
-  /** Also use the linear relaxation (linear.ts) on boxes the mean-value form keeps (default true). */
+  /** Also use linear relaxations on boxes the mean-value form keeps (default true). */
   linear?: boolean;
+  /**
+   * Which relaxation, when `linear` is on: CROWN back-substitution (crown.ts, the default), the
+   * forward symbolic bounds (linear.ts), or both intersected.
+   */
+  relaxation?: 'crown' | 'forward' | 'both';
+  /**
+   * Confirm every tolerance exclusion with the independent verifier before finishing (default
+   * true), withdrawing and splitting the boxes it cannot follow, so that certificates verify.
+   */
+  verifyExclusions?: boolean;
 }
 
 const BATCH = 256;
 const SPLIT = 0.4970703125;
 
 export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOptions): BnbResult {
+  // Certificates must be ones the independent verifier can re-check: every tolerance exclusion
+  // is confirmed by it (its own subdivision) before the search ends, unless turned off.
+  const verifyAll = opts.verifyExclusions !== false;
   const net = problem.model.network;
   const n = problem.unknowns.length,
     nIn = net.nIn,
@@ -93,124 +120,193 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   let lowerBound = Infinity;
   let boxes = 0,
     budgetHit = false;
-  let work: { lo: number[]; hi: number[] }[] = [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
+  // `plain`: searched with the mean-value form only (a relaxation claim there was withdrawn)
+  type WorkBox = { lo: number[]; hi: number[]; plain?: boolean };
+  let work: WorkBox[] = [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn);
   const vol = (b: { lo: number[]; hi: number[] }): number => b.lo.reduce((a, l, j) => a * ((b.hi[j] - l) / W[j]), 1);
 
-  while (work.length) {
-    if (boxes >= opts.maxBoxes || budget.exhausted) {
-      budgetHit = true;
-      undecided.push(...work);
-      work = [];
-      break;
-    }
-    // drop boxes entirely inside a proven-unique region
-    work = work.filter((b) => !roots.some((r) => boxInside(b, r)));
-    if (!work.length) break;
-    const batch = work.splice(0, BATCH);
-    const k = batch.length;
-    boxes += k;
-    for (let q = 0; q < k; q++) {
-      L.set(problem.base, q * nIn);
-      H.set(problem.base, q * nIn);
-      for (let j = 0; j < n; j++) {
-        L[q * nIn + problem.unknowns[j]] = batch[q].lo[j];
-        H[q * nIn + problem.unknowns[j]] = batch[q].hi[j];
+  // tolerance exclusions that rest on the relaxation alone, not yet confirmed by the verifier
+  let unchecked: { rec: ExcludedBox; cands: { i: number; lo: number; hi: number }[] }[] = [];
+  const split = (b: WorkBox): void => {
+    const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
+    const d = widths.indexOf(Math.max(...widths));
+    const cut = b.lo[d] + SPLIT * (b.hi[d] - b.lo[d]);
+    const a: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() },
+      c: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() };
+    if (b.plain) a.plain = c.plain = true;
+    a.hi[d] = cut;
+    c.lo[d] = cut;
+    work.push(a, c);
+  };
+
+  for (;;) {
+    while (work.length) {
+      if (boxes >= opts.maxBoxes || budget.exhausted) {
+        budgetHit = true;
+        undecided.push(...work.map((b) => ({ lo: b.lo, hi: b.hi })));
+        work = [];
+        break;
       }
-    }
-    budget.evaluations += 2 * k;
-    budget.jacobians += k;
-    const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
-    if (opts.linear !== false) {
-      // boxes the mean-value form did not exclude: try the linear relaxation too
-      const keep: number[] = [];
-      for (let q = 0; q < k; q++) if (!excludedBy(problem, yb, q, nOut, tols)) keep.push(q);
-      if (keep.length) {
-        const kl = new Float64Array(keep.length * nIn),
-          kh = new Float64Array(keep.length * nIn);
-        keep.forEach((q, i) => {
-          kl.set(L.subarray(q * nIn, (q + 1) * nIn), i * nIn);
-          kh.set(H.subarray(q * nIn, (q + 1) * nIn), i * nIn);
-        });
-        const lb = linearBounds(problem, kl, kh, keep.length);
-        keep.forEach((q, i) => {
-          for (let o = 0; o < nOut; o++) {
-            if (lb.lo[i * nOut + o] > yb.lo[q * nOut + o]) yb.lo[q * nOut + o] = lb.lo[i * nOut + o];
-            if (lb.hi[i * nOut + o] < yb.hi[q * nOut + o]) yb.hi[q * nOut + o] = lb.hi[i * nOut + o];
+      // drop boxes entirely inside a proven-unique region
+      work = work.filter((b) => !roots.some((r) => boxInside(b, r)));
+      if (!work.length) break;
+      const batch = work.splice(0, BATCH);
+      const k = batch.length;
+      boxes += k;
+      for (let q = 0; q < k; q++) {
+        L.set(problem.base, q * nIn);
+        H.set(problem.base, q * nIn);
+        for (let j = 0; j < n; j++) {
+          L[q * nIn + problem.unknowns[j]] = batch[q].lo[j];
+          H[q * nIn + problem.unknowns[j]] = batch[q].hi[j];
+        }
+      }
+      budget.evaluations += 2 * k;
+      budget.jacobians += k;
+      const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
+      // the mean-value bounds alone, to tell which claims rest on the relaxation
+      const mv = { lo: yb.lo.slice(), hi: yb.hi.slice() };
+      if (opts.linear !== false) {
+        // boxes the mean-value form did not exclude: try the linear relaxation too
+        const keep: number[] = [];
+        for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, yb, q, nOut, tols)) keep.push(q);
+        if (keep.length) {
+          const kl = new Float64Array(keep.length * nIn),
+            kh = new Float64Array(keep.length * nIn);
+          keep.forEach((q, i) => {
+            kl.set(L.subarray(q * nIn, (q + 1) * nIn), i * nIn);
+            kh.set(H.subarray(q * nIn, (q + 1) * nIn), i * nIn);
+          });
+          const rx = opts.relaxation ?? 'crown';
+          const lbs: { lo: Float64Array; hi: Float64Array }[] = [];
+          if (rx !== 'forward') lbs.push(crownBounds(problem, kl, kh, keep.length, targetOutputs));
+          if (rx !== 'crown') lbs.push(linearBounds(problem, kl, kh, keep.length));
+          for (const lb of lbs) {
+            keep.forEach((q, i) => {
+              for (let o = 0; o < nOut; o++) {
+                if (lb.lo[i * nOut + o] > yb.lo[q * nOut + o]) yb.lo[q * nOut + o] = lb.lo[i * nOut + o];
+                if (lb.hi[i * nOut + o] < yb.hi[q * nOut + o]) yb.hi[q * nOut + o] = lb.hi[i * nOut + o];
+              }
+            });
           }
+        }
+      }
+      for (let q = 0; q < k; q++) {
+        const b = batch[q];
+        // smallest possible worst-output miss over the box, and tolerance exclusion
+        let boxLB = 0,
+          exclTarget = -1,
+          zeroOut = false;
+        const exclCandidates: number[] = [];
+        let zeroOutMv = false;
+        problem.targets.forEach((t, i) => {
+          const yl = yb.lo[q * nOut + t.output],
+            yh = yb.hi[q * nOut + t.output];
+          const miss = yl > t.hi ? nextDown(yl - t.hi) : yh < t.lo ? nextDown(t.lo - yh) : 0;
+          if (!(miss >= 0)) return; // NaN bounds: no information
+          boxLB = Math.max(boxLB, miss);
+          if (miss > tols[i]) exclCandidates.push(i);
+          if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
+          const ml = mv.lo[q * nOut + t.output],
+            mh = mv.hi[q * nOut + t.output];
+          if (t.kind === 'eq' && (ml > t.lo || mh < t.lo)) zeroOutMv = true;
         });
-      }
-    }
-    for (let q = 0; q < k; q++) {
-      const b = batch[q];
-      // smallest possible worst-output miss over the box, and tolerance exclusion
-      let boxLB = 0,
-        exclTarget = -1,
-        zeroOut = false;
-      problem.targets.forEach((t, i) => {
-        const yl = yb.lo[q * nOut + t.output],
-          yh = yb.hi[q * nOut + t.output];
-        const miss = yl > t.hi ? nextDown(yl - t.hi) : yh < t.lo ? nextDown(t.lo - yh) : 0;
-        if (!(miss >= 0)) return; // NaN bounds: no information
-        boxLB = Math.max(boxLB, miss);
-        if (miss > tols[i] && exclTarget < 0) exclTarget = i;
-        if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
-      });
-      if (exclTarget >= 0) {
-        const t = problem.targets[exclTarget];
-        excluded.push({
-          lo: b.lo,
-          hi: b.hi,
-          target: exclTarget,
-          outputLo: yb.lo[q * nOut + t.output],
-          outputHi: yb.hi[q * nOut + t.output],
-        });
-        excludedVol += vol(b);
-        lowerBound = Math.min(lowerBound, boxLB);
-        continue;
-      }
-      if (sys && zeroOut) {
-        rootFree.push({ lo: b.lo, hi: b.hi, reason: 'range' });
-        lowerBound = Math.min(lowerBound, boxLB);
-        continue;
-      }
-      let splitDim = -1;
-      if (sys) {
-        const lo = Float64Array.from(b.lo),
-          hi = Float64Array.from(b.hi);
-        budget.evaluations += 2;
-        budget.jacobians += 1;
-        const v = krawczyk(sys, lo, hi);
-        if (v === 'none') {
-          rootFree.push({ lo: b.lo, hi: b.hi, reason: 'krawczyk' });
+        // prefer a target the mean-value form excludes on its own; else the claim rests on the relaxation
+        const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, nOut, tols, i)) ?? -1;
+        const relaxOnly = mvTarget < 0 && exclCandidates.length > 0;
+        exclTarget = mvTarget >= 0 ? mvTarget : (exclCandidates[0] ?? -1);
+        // a root-free claim by range that rests on the relaxation: one verifier evaluation decides
+        if (zeroOut && !zeroOutMv && sys && exclTarget < 0) {
+          budget.evaluations += 1;
+          if (!verifierRangeRootFree(problem, b)) zeroOut = false;
+        }
+        if (exclTarget >= 0) {
+          const t = problem.targets[exclTarget];
+          const rec: ExcludedBox = {
+            lo: b.lo,
+            hi: b.hi,
+            target: exclTarget,
+            outputLo: yb.lo[q * nOut + t.output],
+            outputHi: yb.hi[q * nOut + t.output],
+          };
+          excluded.push(rec);
+          if (relaxOnly || verifyAll) {
+            // the claim rests on the relaxation (or, with verifyAll, on the mean-value form):
+            // re-checked before any certificate (below)
+            unchecked.push({
+              rec,
+              cands: exclCandidates.map((i) => ({ i, lo: yb.lo[q * nOut + problem.targets[i].output], hi: yb.hi[q * nOut + problem.targets[i].output] })),
+            });
+          }
+          excludedVol += vol(b);
           lowerBound = Math.min(lowerBound, boxLB);
           continue;
         }
-        if (v === 'unique') {
-          const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
-          const r = newtonInBox(sys, mid, lo, hi);
-          if (r) {
-            roots.push({ lo: b.lo, hi: b.hi, root: Array.from(r) });
-            lowerBound = Math.min(lowerBound, 0);
+        if (sys && zeroOut) {
+          rootFree.push({ lo: b.lo, hi: b.hi, reason: 'range' });
+          lowerBound = Math.min(lowerBound, boxLB);
+          continue;
+        }
+        if (sys) {
+          const lo = Float64Array.from(b.lo),
+            hi = Float64Array.from(b.hi);
+          budget.evaluations += 2;
+          budget.jacobians += 1;
+          const v = krawczyk(sys, lo, hi);
+          if (v === 'none') {
+            rootFree.push({ lo: b.lo, hi: b.hi, reason: 'krawczyk' });
+            lowerBound = Math.min(lowerBound, boxLB);
             continue;
           }
+          if (v === 'unique') {
+            const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
+            const r = newtonInBox(sys, mid, lo, hi);
+            if (r) {
+              roots.push({ lo: b.lo, hi: b.hi, root: Array.from(r) });
+              lowerBound = Math.min(lowerBound, 0);
+              continue;
+            }
+          }
         }
+        // split
+        const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
+        if (Math.max(...widths) <= minWidth) {
+          undecided.push({ lo: b.lo, hi: b.hi });
+          lowerBound = Math.min(lowerBound, boxLB);
+          continue;
+        }
+        split(b);
       }
-      // split
-      const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
-      if (Math.max(...widths) <= minWidth) {
-        undecided.push(b);
-        lowerBound = Math.min(lowerBound, boxLB);
-        continue;
+    }
+    // Everything decided: a certificate may be built from these boxes, so every claim resting on
+    // the relaxation alone must be one the verifier confirms. Those it does not are withdrawn and
+    // split; their pieces are searched again (and claimed when the verifier can follow).
+    if (budgetHit || undecided.length || !unchecked.length) break;
+    const failed = new Set<ExcludedBox>();
+    for (const u of unchecked) {
+      if (budget.exhausted) {
+        budgetHit = true;
+        break;
       }
-      if (splitDim < 0) splitDim = widths.indexOf(Math.max(...widths));
-      const cut = b.lo[splitDim] + SPLIT * (b.hi[splitDim] - b.lo[splitDim]);
-      const a = { lo: b.lo.slice(), hi: b.hi.slice() },
-        c = { lo: b.lo.slice(), hi: b.hi.slice() };
-      a.hi[splitDim] = cut;
-      c.lo[splitDim] = cut;
-      work.push(a, c);
+      const calls = { n: 0 };
+      const ok = u.cands.find((c) => verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls));
+      budget.evaluations += calls.n;
+      if (ok) {
+        u.rec.target = ok.i;
+        u.rec.outputLo = ok.lo;
+        u.rec.outputHi = ok.hi;
+      } else failed.add(u.rec);
+    }
+    unchecked = [];
+    if (budgetHit || !failed.size) break;
+    for (let i = excluded.length - 1; i >= 0; i--) {
+      const e = excluded[i];
+      if (!failed.has(e)) continue;
+      excluded.splice(i, 1);
+      excludedVol -= vol(e);
+      split({ lo: e.lo, hi: e.hi, plain: true });
     }
   }
   for (const u of undecided) {
@@ -232,12 +328,83 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   };
 }
 
-function excludedBy(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[]): boolean {
-  return problem.targets.some((t, i) => {
-    const yl = yb.lo[q * nOut + t.output],
-      yh = yb.hi[q * nOut + t.output];
-    return yl - t.hi > tols[i] || t.lo - yh > tols[i];
+/**
+ * Depth to which the certificate verifier subdivides an excluded box (certificate.ts MAX_DEPTH;
+ * must not exceed it, or B&B would claim boxes the verifier rejects).
+ */
+const VERIFY_DEPTH = 12;
+
+function fullBox(problem: Problem, b: { lo: number[]; hi: number[] }): { L: Float64Array; H: Float64Array } {
+  const L = Float64Array.from(problem.base),
+    H = Float64Array.from(problem.base);
+  problem.unknowns.forEach((idx, j) => {
+    L[idx] = b.lo[j];
+    H[idx] = b.hi[j];
   });
+  return { L, H };
+}
+
+/**
+ * Does the independent verifier show that target `ti` is missed (beyond `tol`) on box b? The
+ * same test verifyCertificate makes: verifierBounds, bisecting the widest unknown (in query-box
+ * units) at its midpoint, down to `depth` levels.
+ */
+function verifierExcludes(
+  problem: Problem,
+  b: { lo: number[]; hi: number[] },
+  ti: number,
+  tol: number,
+  W: number[],
+  depth: number,
+  calls: { n: number },
+): boolean {
+  const t = problem.targets[ti];
+  const tlo = Number.isFinite(t.lo) ? t.lo - tol : -Infinity,
+    thi = Number.isFinite(t.hi) ? t.hi + tol : Infinity;
+  const n = b.lo.length;
+  const rec = (bx: { lo: number[]; hi: number[] }, d: number): boolean => {
+    const { L, H } = fullBox(problem, bx);
+    const yb = verifierBounds(problem.model.graph, L, H);
+    calls.n++;
+    if (yb.lo[t.output] > thi || yb.hi[t.output] < tlo) return true;
+    if (d >= depth) return false;
+    let j = 0;
+    for (let e = 1; e < n; e++) if ((bx.hi[e] - bx.lo[e]) / W[e] > (bx.hi[j] - bx.lo[j]) / W[j]) j = e;
+    const mid = 0.5 * (bx.lo[j] + bx.hi[j]);
+    const a = { lo: bx.lo.slice(), hi: bx.hi.slice() },
+      c = { lo: bx.lo.slice(), hi: bx.hi.slice() };
+    a.hi[j] = mid;
+    c.lo[j] = mid;
+    return rec(a, d + 1) && rec(c, d + 1);
+  };
+  try {
+    return rec(b, 0);
+  } catch {
+    return false;
+  }
+}
+
+/** The verifier's check of a root-free box by range: one evaluation, some equality target missed. */
+function verifierRangeRootFree(problem: Problem, b: { lo: number[]; hi: number[] }): boolean {
+  const { L, H } = fullBox(problem, b);
+  try {
+    const yb = verifierBounds(problem.model.graph, L, H);
+    return problem.targets.some((t) => yb.lo[t.output] > t.lo || yb.hi[t.output] < t.lo);
+  } catch {
+    return false;
+  }
+}
+
+function excludedBy(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[]): boolean {
+  return problem.targets.some((_, i) => misses(problem, yb, q, nOut, tols, i));
+}
+
+/** Does box q's enclosure of target i's output miss the target by more than its tolerance? */
+function misses(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[], i: number): boolean {
+  const t = problem.targets[i];
+  const yl = yb.lo[q * nOut + t.output],
+    yh = yb.hi[q * nOut + t.output];
+  return yl - t.hi > tols[i] || t.lo - yh > tols[i];
 }
 
 /**
