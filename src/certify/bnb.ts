@@ -129,9 +129,24 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
 
   // tolerance exclusions that rest on the relaxation alone, not yet confirmed by the verifier
   let unchecked: { rec: ExcludedBox; cands: { i: number; lo: number; hi: number }[] }[] = [];
-  const split = (b: WorkBox): void => {
+  // Split the most influential unknown: the largest smear (Kearfott 1996, §5.1), i.e. the width of
+  // its interval times the largest |∂y/∂x| over the box; the widest in box units when that is
+  // not available (or not finite).
+  const split = (b: WorkBox, smear?: ArrayLike<number>): void => {
     const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
-    const d = widths.indexOf(Math.max(...widths));
+    let d = widths.indexOf(Math.max(...widths));
+    if (smear) {
+      let best = -1;
+      for (let j = 0; j < widths.length; j++) {
+        const v = smear[j];
+        if (!(Number.isFinite(v) && widths[j] > 0)) {
+          best = -1;
+          break;
+        }
+        if (best < 0 || v > smear[best]) best = j;
+      }
+      if (best >= 0 && smear[best] > 0) d = best;
+    }
     const cut = b.lo[d] + SPLIT * (b.hi[d] - b.lo[d]);
     const a: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() },
       c: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() };
@@ -277,7 +292,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           lowerBound = Math.min(lowerBound, boxLB);
           continue;
         }
-        split(b);
+        split(b, yb.smear.subarray(q * n, q * n + n));
       }
     }
     // Everything decided: a certificate may be built from these boxes, so every claim resting on
@@ -420,13 +435,22 @@ export function meanValueBounds(
   H: Float64Array,
   k: number,
   outputs: number[],
-): { lo: Float64Array; hi: Float64Array } {
+): { lo: Float64Array; hi: Float64Array; smear: Float64Array } {
   const net = problem.model.network;
   const nIn = net.nIn,
     nOut = net.nOut,
     n = problem.unknowns.length,
     m = outputs.length;
   const jb = net.jacobianBounds(L, H, k, { wrt: problem.unknowns, of: outputs });
+  // smear of each unknown: width × max |∂y/∂x| over the targeted outputs
+  const smear = new Float64Array(k * n);
+  for (let q = 0; q < k; q++)
+    for (let j = 0; j < n; j++) {
+      const u = problem.unknowns[j];
+      let g = 0;
+      for (let i = 0; i < m; i++) g = Math.max(g, Math.abs(jb.lo[(q * m + i) * n + j]), Math.abs(jb.hi[(q * m + i) * n + j]));
+      smear[q * n + j] = g * (H[q * nIn + u] - L[q * nIn + u]);
+    }
   const C = new Float64Array(k * nIn);
   for (let i = 0; i < k * nIn; i++) C[i] = 0.5 * L[i] + 0.5 * H[i];
   const cb = net.bounds(C, C, k);
@@ -451,7 +475,7 @@ export function meanValueBounds(
       if (sh < hi[q * nOut + o]) hi[q * nOut + o] = sh;
     }
   }
-  return { lo, hi };
+  return { lo, hi, smear };
 }
 
 function inside(x: ArrayLike<number>, lo: number[], hi: number[]): boolean {
