@@ -8,9 +8,8 @@
  * Kinks (relu at 0...): `df` returns the derivative PyTorch uses there, `dfSide` the one-sided
  * limits, and `dRange` includes both one-sided values whenever the kink lies in [lo, hi].
  *
- * A later linear relaxation (CROWN, Zhang et al. 2018) adds an optional `relax` here: given
- * [lo, hi], a pair of lines enclosing the function on it. The op interface already carries the
- * pre-activation box, which is all that needs.
+ * Linear relaxations (CROWN, Zhang et al. 2018) need no per-function code: certify/linear.ts
+ * (relaxUnary) derives sound enclosing lines on [lo, hi] from `range` and `dRange`.
  */
 export interface UnaryFn {
   readonly name: string;

@@ -11,8 +11,9 @@
  * A tangent input that does not depend on the unknowns is passed as a zero buffer, so ops
  * never branch on it. A cotangent output that is not wanted is passed as null.
  *
- * Linear relaxations (CROWN-style back-substitution, for the certify layer) will be added as
- * an optional method here: it needs only the pre-activation box, which `bounds` already has.
+ * Linear relaxations live in the certify layer (certify/linear.ts forward, certify/crown.ts
+ * back-substitution): they need only each op's data and its input box, which `bounds` already
+ * computes, and element-wise relaxation lines come from UnaryFn.range/dRange alone.
  */
 export interface OpImpl {
   readonly type: string;
