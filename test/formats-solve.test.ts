@@ -79,7 +79,7 @@ describe('solve on genuine exported models', () => {
   it('a tolerance below the float32 floor is raised, with a warning', () => {
     const model = cases[1][1]();
     const r = invert(model, { given: {}, want: { [model.network.outputNames[0]]: 150 } }, { atol: 1e-12, rtol: 0, maxEvaluations: 20_000 });
-    expect(r.query.tolerance).toEqual({ atol: FLOAT32_FLOOR, rtol: FLOAT32_FLOOR });
+    expect(r.query.tolerance).toEqual({ atol: FLOAT32_FLOOR, rtol: FLOAT32_FLOOR, float32Floor: FLOAT32_FLOOR });
     expect(r.warnings.join(' ')).toMatch(/float32/);
   });
 

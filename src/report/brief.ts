@@ -98,7 +98,12 @@ export function briefReport(r: SolveResult): string {
 export function fullReport(r: SolveResult): string {
   const out = [briefReport(r), ''];
   out.push(`method: ${r.method}   model: ${r.model.name ?? ''} ${r.model.hash}`);
-  out.push(`tolerance: |y − t| ≤ ${fmt(r.query.tolerance.atol)} + ${fmt(r.query.tolerance.rtol)}·|t|`);
+  out.push(
+    `tolerance: |y − t| ≤ ${fmt(r.query.tolerance.atol)} + ${fmt(r.query.tolerance.rtol)}·|t|` +
+      (r.query.tolerance.float32Floor !== undefined
+        ? ` (float32 model: its own framework agrees with this float64 evaluation only to about ${fmt(r.query.tolerance.float32Floor)}, the floor for both)`
+        : ''),
+  );
   out.push('bounds:');
   out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
   if (r.excludedFraction !== undefined) out.push(`fraction of the box proven root-free: ${fmt(r.excludedFraction)}`);

@@ -9,7 +9,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { buildProblem, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
@@ -212,7 +212,7 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
       tolerance: targetTolerance(t, problem.atol, problem.rtol),
     })),
     bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
-    tolerance: { atol: problem.atol, rtol: problem.rtol },
+    tolerance: { atol: problem.atol, rtol: problem.rtol, ...(isFloat32Model(problem.model) ? { float32Floor: FLOAT32_FLOOR } : {}) },
     ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
     seed,
   };

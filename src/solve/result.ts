@@ -64,7 +64,8 @@ export interface SolveResult {
     given: Record<string, number>;
     targets: { output: string; kind: TargetKind; lo: number | null; hi: number | null; weight: number; tolerance: number }[];
     bounds: { input: string; lo: number; hi: number; source: BoundSource }[];
-    tolerance: { atol: number; rtol: number };
+    /** float32Floor: present for float32-exported models, the smallest tolerance that means anything for them. */
+    tolerance: { atol: number; rtol: number; float32Floor?: number };
     reference?: Record<string, number>;
     distance?: DistanceKind;
     seed: number;
