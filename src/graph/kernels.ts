@@ -4,18 +4,90 @@
  * replace this module without touching any op.
  *
  * Layout: row-major Float64Array. "rows" are points (or point × direction).
+ *
+ * matmulABt dispatches: products large enough to pay for copying the operands into and out of
+ * WebAssembly memory go to the f64x2 SIMD kernel (wasm/kernel.ts, source in assembly/matmul.ts)
+ * where the platform has WebAssembly SIMD; everything else, and everything under
+ * setKernel('js'), runs the register-blocked JS kernel below.
+ *
+ * Soundness of the interval code (interval.ts) does not depend on which kernel runs. It adds
+ * γ_n·Σ|terms| for each dot product of length n, the bound of Higham §3.1, which holds for the
+ * floating-point sum of the n products taken in ANY order (any binary summation tree), with no
+ * fused multiply-add. The JS kernel sums k = 0…K−1 left to right; the wasm kernel sums the even
+ * and the odd k in the two f64x2 lanes, adds the lanes, then the last term when K is odd. Both
+ * are summation trees of ordinary rounded products, so both meet the bound, and their results
+ * differ only by rounding. A kernel that used FMA or a wider accumulator would need its own
+ * argument; do not add one without it.
  */
+import { getWasmKernel } from './wasm/kernel.ts';
+
+/** 'auto': the wasm kernel for large products where available (default); 'js': always the JS kernel. */
+export type KernelChoice = 'js' | 'auto';
+let kernelChoice: KernelChoice = 'auto';
+let lastKernel: 'js' | 'wasm' = 'js';
+
+/** Choose the matmul kernel for the whole process (benchmarks and tests; no environment lookup). */
+export function setKernel(k: KernelChoice): void {
+  kernelChoice = k;
+}
+export function getKernel(): KernelChoice {
+  return kernelChoice;
+}
+/** Which kernel the last matmulABt call ran (for tests). */
+export function lastMatmulKernel(): 'js' | 'wasm' {
+  return lastKernel;
+}
+/** Whether the wasm SIMD kernel loaded on this platform. */
+export function wasmKernelAvailable(): boolean {
+  return getWasmKernel() !== null;
+}
+
+/**
+ * Products with rows·K·cols below this run in JS: there the call and the copies into and out of
+ * wasm memory (rows·K + cols·K + rows·cols values) cost more than the arithmetic saved.
+ * Measured (Node 20, one core, f64): wasm/JS is 0.4–0.8 at 2^6–2^8 (1×8×8, 4×8×8), about 1 at
+ * 2^9 (1×16×16, 32×4×4), 1.4–2 at 2^10 (1×32×32, 64×4×4), 3–4 from 2^13, 5.4 at 1024×256×256.
+ */
+export const WASM_MIN_WORK = 2 ** 10;
+
+/** Whether matmulABt would use the wasm kernel for this shape (under the current setKernel). */
+export function usesWasm(rows: number, K: number, cols: number): boolean {
+  return kernelChoice === 'auto' && rows * K * cols >= WASM_MIN_WORK && getWasmKernel() !== null;
+}
 
 /**
  * C[r, j] = Σ_k A[r, k] · B[j, k] (+ bias[j]):  C = A·Bᵀ (+ bias).
- * A is rows×K, B is cols×K, C is rows×cols.
+ * A is rows×K, B is cols×K, C is rows×cols. With `accumulate`, C += A·Bᵀ instead (bias ignored).
+ * Only the first rows·K, cols·K, cols values of A, B, bias are read and the first rows·cols of C
+ * written. Runs the wasm SIMD kernel when usesWasm(rows, K, cols), else matmulABtJs.
+ */
+export function matmulABt(
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  rows: number,
+  K: number,
+  cols: number,
+  bias: Float64Array | null,
+  accumulate = false,
+): void {
+  if (usesWasm(rows, K, cols) && getWasmKernel()!.matmulABt(A, B, C, rows, K, cols, bias, accumulate)) {
+    lastKernel = 'wasm';
+    return;
+  }
+  lastKernel = 'js';
+  matmulABtJs(A, B, C, rows, K, cols, bias, accumulate);
+}
+
+/**
+ * The JS kernel of matmulABt (same contract), whatever setKernel says.
  *
  * Register-blocked 4 rows × 2 columns: the eight running sums stay in registers and every
  * load of A and B feeds several multiply-adds. This is the dot-product form, so the dense
  * op stores Wᵀ for the forward pass and W for the backward pass; both read rows contiguously.
  * With `accumulate`, C += A·Bᵀ instead (bias ignored).
  */
-export function matmulABt(
+export function matmulABtJs(
   A: Float64Array,
   B: Float64Array,
   C: Float64Array,
