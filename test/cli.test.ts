@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../src/cli/program.ts';
@@ -116,6 +116,38 @@ describe('netinvert solve', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/closest to the reference/);
     expect(r.out).toMatch(/stats: /);
+  });
+});
+
+describe('sidecars through the CLI', () => {
+  it('a sidecar next to a genuine ONNX file gives friendly names, raw units and default bounds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ni-'));
+    const model = join(dir, 'net.onnx');
+    writeFileSync(model, readFileSync('../shared/fixtures/onnx-tf2onnx/keras_linear_131_relu.onnx'));
+    // the model sees x_model = (x_raw − 50)/10 and emits y_model; raw y = 100·y_model + 5
+    writeFileSync(
+      join(dir, 'net.onnx.meta.json'),
+      JSON.stringify({
+        format: 'netinvert-sidecar',
+        version: 1,
+        inputs: { 'dense_input:0': { features: ['temperature'], scaler: { mean: 50, std: 10 }, bounds: { temperature: [30, 70] } } },
+        outputs: { dense_1: { features: ['yield'], scaler: { mean: 5, std: 100 } } },
+      }),
+    );
+    const insp = await run(['inspect', model]);
+    expect(insp.code).toBe(0);
+    expect(insp.out).toMatch(/inputs \(1\): temperature \[30, 70\]/);
+    expect(insp.out).toMatch(/outputs \(1\): yield/);
+    // a reachable target in raw units: the raw output at temperature = 55
+    const plain = (await import('../src/formats/onnx/load.ts')).loadOnnxModel(new Uint8Array(readFileSync(model)));
+    const yModel = plain.network.evaluate(new Float64Array([(55 - 50) / 10]), 1)[0];
+    const yRaw = 100 * yModel + 5;
+    const r = await run(['solve', model, '--want', `yield=${yRaw}`, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.query.bounds[0]).toMatchObject({ input: 'temperature', lo: 30, hi: 70, source: 'training range' });
+    expect(j.solutions.some((s: { unknowns: { temperature: number } }) => Math.abs(s.unknowns.temperature - 55) < 1e-4)).toBe(true);
+    for (const s of j.solutions) expect(Math.abs(s.outputs.yield - yRaw)).toBeLessThanOrEqual(2e-6 * (1 + Math.abs(yRaw)));
   });
 });
 
