@@ -324,11 +324,8 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       split({ lo: e.lo, hi: e.hi, plain: true });
     }
   }
-  for (const u of undecided) {
-    // undecided boxes: their miss lower bound counts too (recomputed cheaply as 0: unknown)
-    void u;
-    lowerBound = Math.min(lowerBound, 0);
-  }
+  // undecided boxes may hold a solution: the lower bound can be no more than 0 then
+  if (undecided.length) lowerBound = Math.min(lowerBound, 0);
   if (roots.length) lowerBound = Math.min(lowerBound, 0);
   return {
     excluded,
@@ -488,4 +485,3 @@ function boxInside(b: { lo: number[]; hi: number[] }, r: { lo: number[]; hi: num
   return true;
 }
 
-export { nextUp };

@@ -14,7 +14,6 @@
  */
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import type { Problem } from '../problem/query.ts';
-import { cholesky } from '../solve/linalg.ts';
 
 export type KrawczykVerdict = 'unique' | 'none' | 'unknown';
 
@@ -48,7 +47,6 @@ export function invertMatrix(A: Float64Array, n: number): Float64Array | null {
       }
     }
   }
-  void cholesky;
   return I;
 }
 

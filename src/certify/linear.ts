@@ -183,8 +183,7 @@ function propagate(problem: Problem, cg: CompiledGraph, L: Float64Array, H: Floa
     S = n + 1;
   const forms: Forms[] = [];
   const g = gamma(64);
-  const pr = new Float64Array(2),
-    rel = new Float64Array(4);
+  const rel = new Float64Array(4);
   for (let ni = 0; ni < cg.nodes.length; ni++) {
     const nd = cg.nodes[ni];
     if (!nd.impl) {
@@ -226,6 +225,8 @@ function propagate(problem: Problem, cg: CompiledGraph, L: Float64Array, H: Floa
           b = impl.b as Float64Array | null,
           K = impl.inWidth as number;
         const x = ins[0];
+        // rounding of a K-term dot product (plus bias): γ_{K+2}, not the generic γ_64
+        const gK = gamma(K + 2);
         for (let o = 0; o < w; o++) {
           const oo = o * S;
           for (let s = 0; s < S; s++) {
@@ -248,11 +249,11 @@ function propagate(problem: Problem, cg: CompiledGraph, L: Float64Array, H: Floa
               out.L[oo + s] = sl;
               out.U[oo + s] = su;
               // coefficient rounding error → constant
-              out.L[oo + n] -= nextUp(g * al);
-              out.U[oo + n] += nextUp(g * au);
+              out.L[oo + n] -= nextUp(gK * al);
+              out.U[oo + n] += nextUp(gK * au);
             } else {
-              out.L[oo + n] = nextDown(nextDown(out.L[oo + n] + sl + bias) - nextUp(g * (al + Math.abs(bias))));
-              out.U[oo + n] = nextUp(nextUp(out.U[oo + n] + su + bias) + nextUp(g * (au + Math.abs(bias))));
+              out.L[oo + n] = nextDown(nextDown(out.L[oo + n] + sl + bias) - nextUp(gK * (al + Math.abs(bias))));
+              out.U[oo + n] = nextUp(nextUp(out.U[oo + n] + su + bias) + nextUp(gK * (au + Math.abs(bias))));
             }
           }
         }
@@ -375,7 +376,6 @@ function propagate(problem: Problem, cg: CompiledGraph, L: Float64Array, H: Floa
         out.hi[i] = nHi[i];
       }
     }
-    void pr;
     forms.push(out);
   }
   return forms;

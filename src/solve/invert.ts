@@ -157,7 +157,6 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     message = 'proven: no input inside the bounds meets the target within tolerance';
   }
 
-  const net = model.network;
   const sortKey = (s: Solution): number[] => problem.unknownNames.map((nm) => s.unknowns[nm]);
   solutions.sort((a, b) => {
     const ka = sortKey(a),
@@ -195,7 +194,6 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     warnings,
     stats: { starts, iterations, evaluations: budget.evaluations, jacobians: budget.jacobians, timeMs: now() - t0 },
   };
-  void net;
   return withReports(result);
 }
 
