@@ -73,7 +73,7 @@ describe('hostile and broken ONNX files', () => {
 
   it('an initializer declaring a billion floats but holding a few bytes is refused before allocation', () => {
     const lying = { name: 'W', dims: [1_000_000_000], dataType: 1, rawData: new Uint8Array(8) };
-    const t0 = performance.now();
+    // (no timing assertion: a loader that allocated 4 GB or hung would fail or hit the test timeout)
     const e = expectRefused(buildModel(mlp({ initializers: [lying, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /declares shape \[1000000000\]/);
     expect(e.message).toMatch(/initializer "W"/);
     expect(e.message).toMatch(/holds 8 bytes/);
@@ -82,7 +82,6 @@ describe('hostile and broken ONNX files', () => {
     expectRefused(buildModel(mlp({ initializers: [typed, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /holds 2 values/);
     const huge = { name: 'W', dims: [4_000_000_000, 4_000_000_000], dataType: 1, rawData: new Uint8Array(4) };
     expectRefused(buildModel(mlp({ initializers: [huge, floatTensor('b', [3], [0, 0, 0])] })), 'bad_model_file', /truncated or corrupt/);
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('a graph input declaring 10^12 features is refused before any buffer is sized by it', () => {
@@ -150,10 +149,9 @@ describe('hostile and broken ONNX files', () => {
       inputs: [valueInfo('x2', ['N', 3])],
       initializers: [],
     });
-    const t0 = performance.now();
+    // (a loader that looped on the cycle would hit the test timeout)
     const e = expectRefused(buildModel(spec), 'graph_cycle', /cycle through node "n1" \(Add\), node "n2" \(Relu\), node "n3" \(Identity\)/);
     expect(e.detail).toMatchObject({ nodes: ['n1', 'n2', 'n3', 'y'] });
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('int64 values above 2^53 are refused: in dims (as Long objects) and in int64 data', () => {
