@@ -10,6 +10,7 @@
  * - report the median seconds per call over the runs.
  * A function that takes longer than `minS` per call is called once per run.
  */
+import { mulberry32 } from '../src/solve/linalg.ts';
 
 export interface MeasureOptions {
   /** Minimum seconds per run. */
@@ -63,17 +64,8 @@ export function measure(fn: () => void, opts: MeasureOptions = {}): Timing {
   return { perCall: samples[mid], samples, calls: calls[mid] };
 }
 
-/** Mulberry32: a small, fast, seeded PRNG giving uniform numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for the benchmarks' weights: the project's mulberry32. */
+export const rng = mulberry32;
 
 export interface Column {
   title: string;
