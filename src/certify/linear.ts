@@ -77,8 +77,15 @@ function constForms(n: number, lo: Float64Array, hi: Float64Array): Forms {
  * Sound relaxation lines of f on [l, u]: a_L z + b_L ≤ f(z) ≤ a_U z + b_U.
  * Written into out = [aL, bL, aU, bU].
  */
+// scratch pairs, reused across calls (these run per neuron per box: no allocation there)
+const RELAX_PAIR = new Float64Array(2);
+const OFF_R = new Float64Array(2),
+  OFF_D = new Float64Array(2),
+  OFF_C = new Float64Array(2),
+  OFF_M = new Float64Array(2);
+
 export function relaxUnary(fn: UnaryFn, l: number, u: number, out: Float64Array): void {
-  const pr = new Float64Array(2);
+  const pr = RELAX_PAIR;
   if (!(u > l)) {
     fn.range(l, u, pr);
     out[0] = 0;
@@ -119,10 +126,10 @@ const PIECES = 8;
 
 /** Sound [min, max] of g(z) = f(z) − a·z over [l, u]. */
 function offsetRange(fn: UnaryFn, a: number, l: number, u: number): [number, number] {
-  const pr = new Float64Array(2),
-    pd = new Float64Array(2),
-    pc = new Float64Array(2),
-    pm = new Float64Array(2);
+  const pr = OFF_R,
+    pd = OFF_D,
+    pc = OFF_C,
+    pm = OFF_M;
   let gmin = Infinity,
     gmax = -Infinity;
   for (let p = 0; p < PIECES; p++) {
