@@ -25,6 +25,8 @@ export { briefReport, fullReport } from './report/brief.ts';
 export { loadKerasModel } from './formats/keras/load.ts';
 export { loadTfjsModel } from './formats/tfjs/load.ts';
 export { trainMlp } from './train/train.ts';
+export { learnInverse, inverseWarmStart, checkInverse, inverseInfo, INVERSE_DEFAULTS } from './train/inverse.ts';
+export type { LearnInverseSpec, LearnInverseReport, InverseInfo } from './train/inverse.ts';
 export { readTrainingCsv } from './train/csv.ts';
 export { loadOnnxModel, ONNX_SUPPORTED_OPS } from './formats/onnx/load.ts';
 export type { OnnxLoadOptions } from './formats/onnx/load.ts';

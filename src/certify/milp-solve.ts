@@ -47,7 +47,9 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     objective = { kind: 'closest', norm: problem.distance === 'linf' ? 'linf' : 'l1' };
   }
   const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : 60;
-  const m = await solveMilp(problem, objective, { timeLimit });
+  // a warm start (e.g. from a learned inverse) is offered to HiGHS as its first incumbent
+  const start = options.warmStart && options.warmStart.length === problem.unknowns.length ? Array.from(options.warmStart) : undefined;
+  const m = await solveMilp(problem, objective, { timeLimit, ...(start ? { start } : {}) });
   let solutions: Solution[] = [];
   let best: Solution | undefined;
   let status: SolveResult['status'];

@@ -10,6 +10,7 @@ import type { Status } from '../solve/result.ts';
 import { defineBatchCommand } from './commands/batch.ts';
 import { demoCommand } from './commands/demo.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { defineLearnInverseCommand } from './commands/learnInverse.ts';
 import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
 
@@ -57,6 +58,7 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
+    .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
     .action(async (model: string, opts: Record<string, unknown>) => {
       code = await solveCommand(model, opts, io);
     });
@@ -72,6 +74,10 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     });
 
   defineTrainCommand(program.command('train'), io, (c) => {
+    code = c;
+  });
+
+  defineLearnInverseCommand(program.command('learn-inverse'), io, (c) => {
     code = c;
   });
 

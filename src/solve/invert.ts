@@ -34,6 +34,12 @@ export interface InvertOptions {
   maxStarts?: number;
   /** Most representatives reported for a continuum (default 10). */
   maxRepresentatives?: number;
+  /**
+   * A first start for the multi-start search: unknown values in problem.unknowns order (e.g.
+   * inverseWarmStart's prediction from a learned inverse), clipped to the box. The search goes on
+   * as usual after it and every answer is verified. The 1-D interval-Newton path does not use it.
+   */
+  warmStart?: Float64Array | number[];
 }
 
 export type InvertResult = SolveResult & { briefReport(): string; fullReport(): string };
@@ -55,6 +61,14 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
   const ev = new ProblemEvaluator(problem, budget);
   const warnings = problem.warnings.slice();
   const n = ev.n;
+  let warmStart: Float64Array | undefined;
+  if (options.warmStart !== undefined) {
+    const w = options.warmStart;
+    if (w.length !== n || !Array.from(w).every(Number.isFinite)) {
+      throw new NetinvertError('bad_query', `warmStart must hold ${n} finite numbers (one per unknown: ${problem.unknownNames.join(', ')}), got ${w.length}`);
+    }
+    warmStart = clipToBox(problem, Float64Array.from(w));
+  }
 
   let solutions: Solution[] = [];
   let best: Solution | undefined;
@@ -102,12 +116,14 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
   }
 
   let bestPoint: Float64Array | null = null;
+  if (warmStart && !needSearch) warnings.push('the warm start was not needed: interval Newton searched the whole box (1 unknown, 1 equality target)');
   if (needSearch) {
     const out = multiStart(ev, budget, {
       method,
       seed,
       maxStarts: options.maxStarts ?? 256,
       maxRepresentatives: options.maxRepresentatives ?? 10,
+      ...(warmStart ? { warmStart } : {}),
     });
     starts = out.starts;
     iterations = out.iterations;

@@ -41,6 +41,8 @@ export interface MultiStartOptions {
   seed: number;
   maxStarts: number;
   maxRepresentatives: number;
+  /** A first start (unknowns in problem order, inside the box), e.g. a learned inverse's prediction: row 0 of round 0. */
+  warmStart?: Float64Array;
 }
 
 export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStartOptions): MultiStartOutcome {
@@ -80,7 +82,15 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
     // cost per start measured so far (a first guess of 50 before any start has run)
     const perStart = starts > 0 ? Math.max(1, (budget.evaluations - evalsAtStart) / starts) : 50;
     k = Math.max(1, Math.min(k, Math.floor(budget.left / perStart)));
-    const S = nextStarts(k);
+    let S = nextStarts(k);
+    if (round === 0 && opts.warmStart) {
+      // the warm start replaces the round's last quasi-random start and runs first
+      const W = new Float64Array(k * n);
+      W.set(opts.warmStart);
+      W.set(S.subarray(0, (k - 1) * n), n);
+      S = W;
+      index--;
+    }
     starts += k;
     const res =
       opts.method === 'adam'

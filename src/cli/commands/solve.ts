@@ -3,7 +3,10 @@ import { NetinvertError } from '../../errors.ts';
 import type { DistanceKind } from '../../problem/query.ts';
 import { certify } from '../../certify/certify.ts';
 import { invert } from '../../solve/invert.ts';
-import { loadModelFile } from '../loadModelFile.ts';
+import { loadNativeModel } from '../../formats/native/load.ts';
+import { buildProblem, type Query } from '../../problem/query.ts';
+import { inverseWarmStart } from '../../train/inverse.ts';
+import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
 import { EXIT, type IO } from '../program.ts';
 
@@ -34,15 +37,23 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
       : opts.prove
         ? certify
         : invert;
+  const query: Query = {
+    given: parseAssignments(opts.given as string[], '--given'),
+    want,
+    bounds: parseBounds(opts.bounds as string[]),
+    ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
+  };
+  let warmStart: Float64Array | undefined;
+  if (typeof opts.warmStart === 'string') {
+    const path = opts.warmStart;
+    const inverse = loadNativeModel(readBytes(path, 'warm-start inverse'), path);
+    warmStart = inverseWarmStart(inverse, buildProblem(model, query, { atol: numOpt(opts.atol, '--atol'), rtol: numOpt(opts.rtol, '--rtol') }));
+  }
   const result = await run(
     model,
+    query,
     {
-      given: parseAssignments(opts.given as string[], '--given'),
-      want,
-      bounds: parseBounds(opts.bounds as string[]),
-      ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
-    },
-    {
+      ...(warmStart ? { warmStart } : {}),
       method: method === 'milp' ? 'lm' : method,
       atol: numOpt(opts.atol, '--atol'),
       rtol: numOpt(opts.rtol, '--rtol'),
