@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import * as hdf5 from 'jsfive';
+import { expectRowsClose, thrownNetinvertError } from './util/expect.ts';
 import { describe, expect, it } from 'vitest';
-import { NetinvertError } from '../src/errors.ts';
 import { loadKerasModel } from '../src/formats/keras/load.ts';
 import { erf, nextDown, nextUp } from '../src/index.ts';
 import type { Model } from '../src/model.ts';
@@ -77,32 +77,7 @@ function evaluate(model: Model, rows: number[][]): number[][] {
   return rows.map((_, r) => Array.from(Y.subarray(r * nOut, (r + 1) * nOut)));
 }
 
-/**
- * 1e-5 relative, against the larger of |expected| and 1e-3 of the row's scale (values that
- * cancel to near zero carry the absolute float32 error of their terms).
- */
-function expectClose(actual: number[][], expected: number[][], rel = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((row, r) => {
-    expect(row.length).toBe(expected[r].length);
-    const scale = Math.max(...expected[r].map(Math.abs), 1e-30);
-    row.forEach((v, i) => {
-      const e = expected[r][i];
-      const tol = rel * Math.max(Math.abs(e), 1e-3 * scale);
-      if (!(Math.abs(v - e) <= tol)) throw new Error(`row ${r} [${i}]: got ${v}, expected ${e} (tolerance ${tol})`);
-    });
-  });
-}
 
-function codeOf(fn: () => unknown): NetinvertError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NetinvertError);
-    return e as NetinvertError;
-  }
-  throw new Error('expected a NetinvertError');
-}
 
 /** A .keras archive around `config`, reusing a genuine weights file (Keras 3.3.3 by default). */
 function makeKeras(config: object, opts: { weightsFrom?: string; version?: string } = {}): Uint8Array {
@@ -166,7 +141,7 @@ describe('genuine Keras fixtures', () => {
   it.each(['keras-h5/LeakyReLU_0_inputs_and_outputs.h5', 'keras-h5/ReLU_2_inputs_and_outputs.h5'])(
     '%s is refused: reference data, not a model',
     (file) => {
-      const e = codeOf(() => load(file));
+      const e = thrownNetinvertError(() => load(file));
       expect(e.code).toBe('bad_model_file');
       expect(e.message).toContain(file.split('/')[1]);
       expect(e.message).toMatch(/test data.*not a Keras model/);
@@ -187,7 +162,7 @@ describe('reference outputs saved by the Keras test generator', () => {
     const m = load('keras-h5/LeakyReLU_0_model.h5');
     const ref = reference('LeakyReLU_0', 'leaky_re_lu_1');
     expect(m.graph.nodes.find((n) => n.name === 'leaky_re_lu_1')?.op).toEqual({ type: 'unary', fn: 'leaky_relu', params: { alpha: 0.5 } });
-    expectClose(evaluate(m, ref.x), ref.y);
+    expectRowsClose(evaluate(m, ref.x), ref.y);
   });
 
   it('ReLU_2 (ReLU max_value 1.4, negative_slope 0.2, threshold 0.2) matches to 1e-5', () => {
@@ -198,7 +173,7 @@ describe('reference outputs saved by the Keras test generator', () => {
     const pre = ref.pre.flat();
     expect(pre.some((z) => z <= t)).toBe(true);
     expect(pre.some((z) => z > t)).toBe(true);
-    expectClose(evaluate(m, ref.x), ref.y);
+    expectRowsClose(evaluate(m, ref.x), ref.y);
   });
 });
 
@@ -215,7 +190,7 @@ describe('hand computation from the raw weights', () => {
     }
     const xs = inputs(4, 4);
     const want = xs.map((x) => Array.from({ length: 6 }, (_, j) => x.reduce((s, xi, i) => s + xi * (6 * i + j), j)));
-    expectClose(evaluate(m, xs), want, 1e-12);
+    expectRowsClose(evaluate(m, xs), want, 1e-12);
   });
 
   it('mlp_14.h5 (tf.keras 2.2.4, functional Model): Dense→relu→Dense→relu→Dropout', () => {
@@ -237,7 +212,7 @@ describe('hand computation from the raw weights', () => {
     const b16 = w.get('model_weights/dense_16/dense_16/bias:0')!;
     const b17 = w.get('model_weights/dense_17/dense_17/bias:0')!;
     const xs = inputs(6, 3);
-    expectClose(evaluate(m, xs), xs.map((x) => relu(dense(relu(dense(x, k16, b16)), k17, b17))));
+    expectRowsClose(evaluate(m, xs), xs.map((x) => relu(dense(relu(dense(x, k16, b16)), k17, b17))));
   });
 
   it('KerasTestNetwork.h5 (Keras 1.2.1, Dense 5→45×6→5) is read with its Keras 1 key names', () => {
@@ -253,7 +228,7 @@ describe('hand computation from the raw weights', () => {
       }
       return h;
     });
-    expectClose(evaluate(m, xs), want);
+    expectRowsClose(evaluate(m, xs), want);
   });
 
   const act = (name: string) =>
@@ -284,7 +259,7 @@ describe('hand computation from the raw weights', () => {
     layers.forEach((l, i) => i > 0 && expect(l.W.shape[0]).toBe(layers[i - 1].W.shape[1]));
     const xs = inputs(5, m.network.nIn);
     const want = xs.map((x) => layers.reduce((h, l, i) => dense(h, l.W, l.b).map(act(acts[i])), x));
-    expectClose(evaluate(m, xs), want);
+    expectRowsClose(evaluate(m, xs), want);
   });
 
   it('idaes_keras_model.keras: weights stored under Windows backslash names (layers\\dense)', () => {
@@ -339,23 +314,23 @@ describe('Dense activations (weights of keras_linear_131_relu.keras: Dense 1→3
   const expected = (f: (z: number) => number): number[][] => xs.map((x) => dense(dense(x, W0, b0).map(f), W1, b1));
 
   it.each(Object.keys(ACTIVATIONS))('%s', (name) => {
-    expectClose(evaluate(model(name), xs), expected(ACTIVATIONS[name]), 1e-12);
+    expectRowsClose(evaluate(model(name), xs), expected(ACTIVATIONS[name]), 1e-12);
   });
 
   it('hard_sigmoid follows the file: Keras 2 (tf.keras 2.15 .keras) uses 0.2x + 0.5', () => {
     const m = model('hard_sigmoid', '2.15.0');
-    expectClose(evaluate(m, xs), expected((z) => Math.min(1, Math.max(0, 0.2 * z + 0.5))), 1e-12);
+    expectRowsClose(evaluate(m, xs), expected((z) => Math.min(1, Math.max(0, 0.2 * z + 0.5))), 1e-12);
   });
 
   it('gelu with approximate: true (serialized function object) uses the tanh form', () => {
     const m = model({ module: 'keras.activations', class_name: 'gelu', config: { approximate: true }, registered_name: null });
     const c = Math.sqrt(2 / Math.PI);
-    expectClose(evaluate(m, xs), expected((z) => 0.5 * z * (1 + Math.tanh(c * (z + 0.044715 * z ** 3)))), 1e-12);
+    expectRowsClose(evaluate(m, xs), expected((z) => 0.5 * z * (1 + Math.tanh(c * (z + 0.044715 * z ** 3)))), 1e-12);
   });
 
   it('a serialized {class_name: "function", config: "tanh"} activation reads as tanh', () => {
     const m = model({ module: 'builtins', class_name: 'function', config: 'tanh', registered_name: 'function' });
-    expectClose(evaluate(m, xs), expected(Math.tanh), 1e-12);
+    expectRowsClose(evaluate(m, xs), expected(Math.tanh), 1e-12);
   });
 
   it('softmax and log_softmax over the 3 units', () => {
@@ -366,13 +341,13 @@ describe('Dense activations (weights of keras_linear_131_relu.keras: Dense 1→3
       return e.map((z) => z / s);
     };
     const m = loadKerasModel(makeKeras(sequential([1], [layer('Dense', 'd0', { units: 3, activation: 'softmax' })])), { file: 'sm.keras' });
-    expectClose(evaluate(m, xs), xs.map((x) => sm(dense(x, W0, b0))), 1e-12);
+    expectRowsClose(evaluate(m, xs), xs.map((x) => sm(dense(x, W0, b0))), 1e-12);
     const ml = loadKerasModel(makeKeras(sequential([1], [layer('Dense', 'd0', { units: 3, activation: 'log_softmax' })])), { file: 'lsm.keras' });
-    expectClose(evaluate(ml, xs), xs.map((x) => sm(dense(x, W0, b0)).map(Math.log)), 1e-12);
+    expectRowsClose(evaluate(ml, xs), xs.map((x) => sm(dense(x, W0, b0)).map(Math.log)), 1e-12);
   });
 
   it('an unknown activation is refused, naming it, the layer and the file', () => {
-    const e = codeOf(() => model('tanh_shrink_custom'));
+    const e = thrownNetinvertError(() => model('tanh_shrink_custom'));
     expect(e.code).toBe('unsupported_op');
     expect(e.message).toMatch(/built\.keras.*"d0" \(Dense\).*tanh_shrink_custom/);
   });
@@ -447,7 +422,7 @@ describe('activation layers (weightless; probes at the kinks)', () => {
     const s = x[0].map((v) => v / (1 + Math.abs(v)));
     const e = s.map(Math.exp);
     const sum = e.reduce((a, b) => a + b, 0);
-    expectClose(evaluate(m, x), [e.map((v) => v / sum)], 1e-14);
+    expectRowsClose(evaluate(m, x), [e.map((v) => v / sum)], 1e-14);
     expect(m.metadata.warnings).toHaveLength(3);
     expect(m.metadata.warnings!.join('\n')).toMatch(/"drop" \(Dropout\)[\s\S]*"noise" \(GaussianNoise\)[\s\S]*"adrop" \(AlphaDropout\)/);
   });
@@ -472,7 +447,7 @@ describe('activation layers (weightless; probes at the kinks)', () => {
     expect(m.network.outputNames).toEqual(['norm[0]', 'norm[1]', 'norm[2]', 'norm[3]', 'norm[4]', 'norm[5]']);
     const mean = [1, 2, 3, 4, 5, 6],
       sd = [2, 2, 2, 1, 1, 1];
-    expectClose(evaluate(m, x), [x[0].map((v, i) => (0.5 * v - 1 - mean[i]) / sd[i])], 1e-14);
+    expectRowsClose(evaluate(m, x), [x[0].map((v, i) => (0.5 * v - 1 - mean[i]) / sd[i])], 1e-14);
   });
 
   it('Flatten with data_format channels_first moves the channel axis last', () => {
@@ -535,6 +510,6 @@ describe('Keras 3 functional model (inbound_nodes as {args, kwargs}) with merges
     expect(m.network.inputNames).toEqual(['inp[0]', 'inp[1]']);
     expect(m.network.outputNames.slice(0, 8)).toEqual(Array.from({ length: 8 }, (_, i) => `joined[${i}]`));
     expect(m.network.outputNames.slice(8)).toEqual(['third[0]', 'third[1]', 'third[2]']);
-    expectClose(evaluate(m, xs), want, 1e-12);
+    expectRowsClose(evaluate(m, xs), want, 1e-12);
   });
 });

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NetinvertError } from '../src/errors.ts';
+import { expectRowsClose, thrownNetinvertError } from './util/expect.ts';
 import { loadTfjsModel } from '../src/formats/tfjs/load.ts';
 import type { Model } from '../src/model.ts';
 
@@ -88,32 +88,7 @@ async function tfjsPredict(m: tf.LayersModel, perInput: number[][][]): Promise<n
   return Array.from({ length: rows }, (_, r) => flat.flatMap((f) => f.slice((r * f.length) / rows, ((r + 1) * f.length) / rows)));
 }
 
-/**
- * 1e-5 relative, against the larger of |expected| and 1e-3 of the row's scale (values that
- * cancel to near zero carry the absolute float32 error of their terms).
- */
-function expectClose(actual: number[][], expected: number[][], rel = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((row, r) => {
-    expect(row.length).toBe(expected[r].length);
-    const scale = Math.max(...expected[r].map(Math.abs), 1e-30);
-    row.forEach((v, i) => {
-      const e = expected[r][i];
-      const tol = rel * Math.max(Math.abs(e), 1e-3 * scale);
-      if (!(Math.abs(v - e) <= tol)) throw new Error(`row ${r} [${i}]: got ${v}, expected ${e} (tolerance ${tol})`);
-    });
-  });
-}
 
-function errorOf(fn: () => unknown): NetinvertError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NetinvertError);
-    return e as NetinvertError;
-  }
-  throw new Error('expected a NetinvertError');
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -139,7 +114,7 @@ describe('genuine TF.js fixtures', () => {
     expect(shapes('mlp.ys-shapes.json')).toEqual([[1, 8]]);
     const xs: number[] = JSON.parse(readFileSync(new URL('mlp.xs-data.json', SHARED), 'utf8')).flat();
     const ys: number[] = JSON.parse(readFileSync(new URL('mlp.ys-data.json', SHARED), 'utf8')).flat();
-    expectClose(evaluate(m, [[xs]]), [ys]);
+    expectRowsClose(evaluate(m, [[xs]]), [ys]);
   });
 
   it.each(['mlp', 'abalone-node-trainedModel'])('%s agrees with tfjs predict on random inputs (1e-5)', async (dir) => {
@@ -147,7 +122,7 @@ describe('genuine TF.js fixtures', () => {
     const m = load(files, `${dir}/model.json`);
     const ref = await tfjsModel(files);
     const xs = randomInputs(m, 12, 11);
-    expectClose(evaluate(m, xs), await tfjsPredict(ref, xs));
+    expectRowsClose(evaluate(m, xs), await tfjsPredict(ref, xs));
   });
 
   it('abalone: dict-style Sequential, sigmoid layers, weight shapes from the manifest', () => {
@@ -182,7 +157,7 @@ describe('genuine TF.js fixtures', () => {
     const want = xs[0].map((x) =>
       layers.reduce((h, l) => Array.from({ length: l.m }, (_, j) => l.act(h.reduce((s, v, i) => s + v * l.W[i * l.m + j], l.b[j]))), x),
     );
-    expectClose(evaluate(m, xs), want);
+    expectRowsClose(evaluate(m, xs), want);
   });
 });
 
@@ -209,11 +184,11 @@ describe('fixtures saved by @tensorflow/tfjs (test/fixtures/tfjs)', () => {
     expect(m.graph.outputs.map((o) => o.name ?? o.node)).toEqual(Object.keys(io.outputs));
     const saved = Object.values(io.outputs);
     const expected = saved[0].map((_, r) => saved.flatMap((o) => o[r]));
-    expectClose(evaluate(m, Object.values(io.inputs)), expected);
+    expectRowsClose(evaluate(m, Object.values(io.inputs)), expected);
 
     const ref = await tfjsModel(files);
     const xs = randomInputs(m, 16, 100 + name.length, 3);
-    expectClose(evaluate(m, xs), await tfjsPredict(ref, xs));
+    expectRowsClose(evaluate(m, xs), await tfjsPredict(ref, xs));
   });
 
   it('batchnorm: BatchNormalization folds into the Dense before it; after an activation it stays affine', () => {
@@ -296,7 +271,7 @@ describe('model.json variants', () => {
     });
     const q: Files = { json: JSON.stringify(mj), shards: new Map([['weights.bin', Uint8Array.from(chunks)]]) };
     const m = load(q, 'quantized.json');
-    expectClose(evaluate(m, xs), await tfjsPredict(await tfjsModel(q), xs));
+    expectRowsClose(evaluate(m, xs), await tfjsPredict(await tfjsModel(q), xs));
   });
 });
 
@@ -323,13 +298,13 @@ describe('TF.js refusals', () => {
   const files = readDir(SHARED, 'abalone-node-trainedModel');
 
   it('a graph model is refused with what to convert to', () => {
-    const e = errorOf(() => loadTfjsModel({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }, () => new Uint8Array(), { file: 'g.json' }));
+    const e = thrownNetinvertError(() => loadTfjsModel({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }, () => new Uint8Array(), { file: 'g.json' }));
     expect(e.code).toBe('unsupported_format_version');
     expect(e.message).toMatch(/g\.json.*graph model.*tfjs_layers_model/);
   });
 
   it('a missing shard names the shard and says where it belongs', () => {
-    const e = errorOf(() =>
+    const e = thrownNetinvertError(() =>
       loadTfjsModel(files.json, () => {
         throw new Error('ENOENT: no such file');
       }, { file: 'abalone/model.json' }),
@@ -341,7 +316,7 @@ describe('TF.js refusals', () => {
   it('int32 weights are refused, naming the weight', () => {
     const mj = JSON.parse(files.json);
     mj.weightsManifest[0].weights[0].dtype = 'int32';
-    const e = errorOf(() => loadTfjsModel(mj, (p) => files.shards.get(p)!, { file: 'int.json' }));
+    const e = thrownNetinvertError(() => loadTfjsModel(mj, (p) => files.shards.get(p)!, { file: 'int.json' }));
     expect(e.code).toBe('bad_model_file');
     expect(e.message).toMatch(/int\.json.*"dense_Dense1\/kernel" of layer "dense_Dense1" \(Dense\).*int32.*float32/);
   });
@@ -350,7 +325,7 @@ describe('TF.js refusals', () => {
     const mj = JSON.parse(files.json);
     mj.weightsManifest[0].weights[2].name = 'other/kernel';
     mj.weightsManifest[0].weights[3].name = 'other/bias';
-    const e = errorOf(() => loadTfjsModel(mj, (p) => files.shards.get(p)!, { file: 'w.json' }));
+    const e = thrownNetinvertError(() => loadTfjsModel(mj, (p) => files.shards.get(p)!, { file: 'w.json' }));
     expect(e.code).toBe('bad_model_file');
     expect(e.message).toMatch(/w\.json.*"dense_Dense2" \(Dense\).*dense_Dense2\/kernel/);
   });

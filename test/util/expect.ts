@@ -64,3 +64,32 @@ export interface ErrorCase {
   code: ErrorCode;
   mentions: string[];
 }
+
+/**
+ * Row-wise closeness of framework outputs: 1e-5 relative, against the larger of |expected| and
+ * 1e-3 of the row's scale (values that cancel to near zero carry the absolute float32 error of
+ * their terms). Shared by the Keras and TF.js importer tests.
+ */
+export function expectRowsClose(actual: number[][], expected: number[][], rel = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((row, r) => {
+    expect(row.length).toBe(expected[r].length);
+    const scale = Math.max(...expected[r].map(Math.abs), 1e-30);
+    row.forEach((v, i) => {
+      const e = expected[r][i];
+      const tol = rel * Math.max(Math.abs(e), 1e-3 * scale);
+      if (!(Math.abs(v - e) <= tol)) throw new Error(`row ${r} [${i}]: got ${v}, expected ${e} (tolerance ${tol})`);
+    });
+  });
+}
+
+/** The NetinvertError that fn throws (fails the test if it throws anything else, or nothing). */
+export function thrownNetinvertError(fn: () => unknown): NetinvertError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetinvertError);
+    return e as NetinvertError;
+  }
+  throw new Error('expected a NetinvertError');
+}
