@@ -26,7 +26,9 @@ export type ErrorCode =
   | 'unknown_input'
   | 'unknown_output'
   | 'bad_query'
-  | 'bad_bounds';
+  | 'bad_bounds'
+  // batch: an answers file started with another model, queries file or options
+  | 'resume_mismatch';
 
 export class NetinvertError extends Error {
   readonly code: ErrorCode;

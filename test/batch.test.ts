@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
-import { batchCommand, batchExitCode, csvLine, EXIT_INTERRUPTED, parseTargetCell, scanCsvRecords } from '../src/cli/commands/batch.ts';
+import { csvLine } from '../src/cli/batch/answers.ts';
+import { parseTargetCell } from '../src/cli/batch/queries.ts';
+import { readAnswerRecords } from '../src/cli/batch/resume.ts';
+import { batchCommand, batchExitCode, EXIT_INTERRUPTED } from '../src/cli/batch/run.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
 import { certify } from '../src/certify/certify.ts';
 import { invert } from '../src/solve/invert.ts';
@@ -217,11 +220,17 @@ describe('netinvert batch: the queries header is checked up front', () => {
 });
 
 describe('netinvert batch: written as it goes, resumable', () => {
-  async function full(dir: string): Promise<{ q: string; text: string }> {
+  async function full(dir: string): Promise<{ q: string; text: string; meta: string }> {
     const q = file(dir, 'q.csv', FOUR_QUERIES);
     const a = join(dir, 'full.csv');
     expect((await run(['batch', FOUR, q, '-o', a])).code).toBe(1);
-    return { q, text: readFileSync(a, 'utf8') };
+    return { q, text: readFileSync(a, 'utf8'), meta: readFileSync(`${a}.meta.json`, 'utf8') };
+  }
+
+  /** An answers file with the given text, and the meta file the run that wrote it left next to it. */
+  function answersFile(dir: string, name: string, text: string, meta: string): string {
+    file(dir, `${name}.meta.json`, meta);
+    return file(dir, name, text);
   }
 
   it('the mixed batch: quoted ids, several rows per query, every status', async () => {
@@ -254,7 +263,7 @@ describe('netinvert batch: written as it goes, resumable', () => {
 
   it('--resume after a cut at every line end and mid-line gives the uninterrupted file', async () => {
     const dir = tmp();
-    const { q, text } = await full(dir);
+    const { q, text, meta } = await full(dir);
     const ends: number[] = [];
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') ends.push(i + 1);
     const starts = [0, ...ends.slice(0, -1)];
@@ -268,7 +277,7 @@ describe('netinvert batch: written as it goes, resumable', () => {
     cuts.add(questions + 3);
     let n = 0;
     for (const cut of [...cuts].sort((x, y) => x - y)) {
-      const a = file(dir, `cut${n++}.csv`, text.slice(0, cut));
+      const a = answersFile(dir, `cut${n++}.csv`, text.slice(0, cut), meta);
       const r = await run(['batch', FOUR, q, '-o', a, '--resume']);
       expect(r.code, `cut at ${cut}`).toBe(1);
       expect(readFileSync(a, 'utf8'), `cut at ${cut}`).toBe(text);
@@ -278,15 +287,15 @@ describe('netinvert batch: written as it goes, resumable', () => {
 
   it('--resume skips the ids already answered, and redoes a query whose rows were cut short', async () => {
     const dir = tmp();
-    const { q, text } = await full(dir);
+    const { q, text, meta } = await full(dir);
     const lines = text.split('\n');
     // header + both rows of "two, sols" + the row of "one ""1d""": 2 ids done
-    let a = file(dir, 'a.csv', lines.slice(0, 4).join('\n') + '\n');
+    let a = answersFile(dir, 'a.csv', lines.slice(0, 4).join('\n') + '\n', meta);
     let r = await run(['batch', FOUR, q, '-o', a, '--resume']);
     expect(r.out).toMatch(/5 of 5 queries answered \(2 answered by an earlier run, 3 now\)/);
     expect(readFileSync(a, 'utf8')).toBe(text);
     // header + the first row of "two, sols" only: that query is answered again
-    a = file(dir, 'b.csv', lines.slice(0, 2).join('\n') + '\n');
+    a = answersFile(dir, 'b.csv', lines.slice(0, 2).join('\n') + '\n', meta);
     r = await run(['batch', FOUR, q, '-o', a, '--resume']);
     expect(r.err).toMatch(/discarding the incomplete answer of id "two, sols"/);
     expect(r.out).toMatch(/\(0 answered by an earlier run, 5 now\)/);
@@ -397,9 +406,9 @@ describe('netinvert batch: written as it goes, resumable', () => {
     const fields = ['plain', 'a,b', 'say "hi"', 'two\nlines', ' edge', ''];
     const line = csvLine(fields);
     expect(line).toBe('plain,"a,b","say ""hi""","two\nlines"," edge",\n');
-    const { records, tail } = scanCsvRecords(line + 'partial,"unfinished', 'x.csv');
+    const { records, tail } = readAnswerRecords(Buffer.from(line + 'partial,"unfinished'), 'x.csv');
     expect(records.map((r) => r.fields)).toEqual([fields]);
-    expect(tail).toBe(line.length);
+    expect(tail).toBe(Buffer.byteLength(line));
     expect(parse(line)).toEqual([fields]);
   });
 });

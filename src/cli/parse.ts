@@ -36,28 +36,36 @@ export function parseAssignments(list: string[], flag: string): Record<string, n
 export function parseTargets(list: string[]): Record<string, TargetSpec> {
   const out: Record<string, TargetSpec> = {};
   for (const raw of items(list)) {
-    let it = raw,
-      weight: number | undefined;
-    const at = it.lastIndexOf('@');
-    if (at > 0) {
-      weight = num(it.slice(at + 1), `--want ${raw}: weight`);
-      it = it.slice(0, at);
-    }
-    const m = /^(.+?)(>=|<=|=)(.+)$/.exec(it);
+    const m = /^(.+?)(>=|<=|=)(.+)$/.exec(raw);
     if (!m) throw new NetinvertError('bad_query', `--want: expected name=value, name=lo:hi, name>=v or name<=v, got "${raw}"`);
-    const name = m[1].trim(),
-      op = m[2],
-      rhs = m[3].trim();
-    const w = weight === undefined ? {} : { weight };
-    if (op === '>=') out[name] = { ge: num(rhs, `--want ${name}`), ...w };
-    else if (op === '<=') out[name] = { le: num(rhs, `--want ${name}`), ...w };
-    else {
-      const c = rhs.indexOf(':', 1);
-      if (c > 0) out[name] = { range: [num(rhs.slice(0, c), `--want ${name} low end`), num(rhs.slice(c + 1), `--want ${name} high end`)], ...w };
-      else out[name] = weight === undefined ? num(rhs, `--want ${name}`) : { eq: num(rhs, `--want ${name}`), weight };
-    }
+    const name = m[1].trim();
+    out[name] = parseTarget(m[2] + m[3], `--want ${name}`);
   }
   return out;
+}
+
+/**
+ * One target without its name: "=7", "=0.1:0.3" (range), ">=0.5", "<=2", each with an optional
+ * weight suffix "@w". `what` names the target in errors ("--want sum", or a batch cell).
+ */
+export function parseTarget(spec: string, what: string): TargetSpec {
+  let it = spec,
+    weight: number | undefined;
+  const at = it.lastIndexOf('@');
+  if (at > 0) {
+    weight = num(it.slice(at + 1), `${what}: weight`);
+    it = it.slice(0, at);
+  }
+  const m = /^\s*(>=|<=|=)(.+)$/.exec(it);
+  if (!m) throw new NetinvertError('bad_query', `${what}: expected =value, =lo:hi, >=v or <=v, got "${spec}"`);
+  const op = m[1],
+    rhs = m[2].trim();
+  const w = weight === undefined ? {} : { weight };
+  if (op === '>=') return { ge: num(rhs, what), ...w };
+  if (op === '<=') return { le: num(rhs, what), ...w };
+  const c = rhs.indexOf(':', 1);
+  if (c > 0) return { range: [num(rhs.slice(0, c), `${what} low end`), num(rhs.slice(c + 1), `${what} high end`)], ...w };
+  return weight === undefined ? num(rhs, what) : { eq: num(rhs, what), weight };
 }
 
 /** --bounds x3=-1:1,x4=0:10 */

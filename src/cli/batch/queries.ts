@@ -1,0 +1,248 @@
+/**
+ * The batch queries file: a header row, then one query per row.
+ *
+ *   id              optional; any text, unique per file. Default: the 1-based data-row number.
+ *   <input>         a model input: the known value; an empty cell means "unknown, solve for it".
+ *   <output>        a model output: its target in the --want syntax without the name (parsed by
+ *                   cli/parse.ts, the grammar --want uses): 7 (equal), 0.1:0.3 (range), >=0.5,
+ *                   <=2, each with an optional weight @w (e.g. 7@2). Empty leaves the output free.
+ *   closest:<input> optional reference value for an unknown input: the answer is the solution
+ *                   closest to the reference (as `solve --closest-to`).
+ *
+ * The header is checked against the model before anything runs: a column that is none of these,
+ * or a second column for the same id, input, output or reference, is an error naming the column,
+ * the file and the model's inputs and outputs. A bad cell makes only its own row an error row.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { CsvError, parse } from 'csv-parse/browser/esm/sync';
+import { NetinvertError } from '../../errors.ts';
+import type { Model } from '../../model.ts';
+import type { Query, TargetSpec } from '../../problem/query.ts';
+import { parseTarget } from '../parse.ts';
+import type { Settings } from './options.ts';
+
+/** Largest queries file read (bytes). */
+export const MAX_QUERIES_BYTES = 256 * 1024 * 1024;
+
+/** Where each kind of column sits in the queries file. */
+export interface Layout {
+  file: string;
+  width: number;
+  idCol: number;
+  inputs: { col: number; name: string }[];
+  outputs: { col: number; name: string }[];
+  closest: { col: number; name: string }[];
+}
+
+export interface QueryRow {
+  /** 1-based data-row number. */
+  row: number;
+  /** Line of the file where the row ends (1-based, as an editor shows it). */
+  line: number;
+  id: string;
+  cells: string[];
+}
+
+/** The queries file's bytes (they are also hashed into the answers' meta file). */
+export function readQueriesBytes(path: string): Buffer {
+  const bad = (message: string): never => {
+    throw new NetinvertError('bad_argument', message, { file: path });
+  };
+  if (!existsSync(path)) bad(`${path}: no such queries file; check the path`);
+  const st = statSync(path);
+  if (!st.isFile()) bad(`${path}: not a file`);
+  if (st.size > MAX_QUERIES_BYTES) {
+    throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${MAX_QUERIES_BYTES}-byte limit for a queries file`, { file: path });
+  }
+  return readFileSync(path);
+}
+
+interface ParsedRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** What a header column stands for: the same key twice is the same column given twice. */
+function columnKey(h: string, net: Model['network']): string {
+  if (h === 'id') return 'id';
+  if (h.startsWith('closest:')) return `closest:${h.slice('closest:'.length).trim()}`;
+  return net.inputIndex(h) >= 0 ? `input:${h}` : `output:${h}`;
+}
+
+/** Parse the queries CSV; check the header against the model and the ids for uniqueness. */
+export function readQueries(text: string, model: Model, file: string): { layout: Layout; rows: QueryRow[] } {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const net = model.network;
+  const features = `the model's inputs are: ${net.inputNames.join(', ')}; its outputs are: ${net.outputNames.join(', ')}`;
+  if (body.trim() === '') {
+    throw new NetinvertError('bad_query', `${file}: the queries file is empty; expected a header row (id, input and output names) and one row per query`, {
+      file,
+    });
+  }
+  let records: ParsedRecord[];
+  try {
+    records = parse(body, { info: true, skip_empty_lines: true, trim: true, relax_column_count: true }) as unknown as ParsedRecord[];
+  } catch (e) {
+    if (e instanceof CsvError) {
+      const line = (e as unknown as { lines?: number }).lines;
+      throw new NetinvertError('bad_query', `${file}${line ? `, line ${line}` : ''}: not valid CSV (${e.message}); check the quoting`, { file, line });
+    }
+    throw e;
+  }
+  const header = records[0].record;
+  const layout: Layout = { file, width: header.length, idCol: -1, inputs: [], outputs: [], closest: [] };
+  const seen = new Map<string, string>();
+  const unknown: string[] = [];
+  header.forEach((h, col) => {
+    if (h === '') {
+      throw new NetinvertError('bad_query', `${file}, line 1: column ${col + 1} has no name; name every column (id, an input, an output or closest:<input>)`, {
+        file,
+        column: col + 1,
+      });
+    }
+    const key = columnKey(h, net);
+    const first = seen.get(key);
+    if (first === h) {
+      throw new NetinvertError('bad_query', `${file}, line 1: column "${h}" appears twice in the header; give each column once`, { file, column: h });
+    }
+    if (first !== undefined) {
+      // two spellings of one column (closest:b and "closest: b"): which would win is a silent guess
+      throw new NetinvertError(
+        'bad_query',
+        `${file}, line 1: column "${h}" names the same input (${key.slice(key.indexOf(':') + 1)}) as column "${first}"; give each column once`,
+        { file, column: h },
+      );
+    }
+    seen.set(key, h);
+    if (h === 'id') {
+      layout.idCol = col;
+      return;
+    }
+    if (h.startsWith('closest:')) {
+      const name = h.slice('closest:'.length).trim();
+      if (net.inputIndex(name) < 0) {
+        throw new NetinvertError(
+          'unknown_input',
+          `${file}, line 1: column "${h}" names "${name}", which is not an input of the model; ${features}`,
+          { file, column: h, input: name },
+        );
+      }
+      layout.closest.push({ col, name });
+      return;
+    }
+    const isIn = net.inputIndex(h) >= 0,
+      isOut = net.outputIndex(h) >= 0;
+    if (isIn && isOut) {
+      throw new NetinvertError('bad_query', `${file}, line 1: column "${h}" is both an input and an output of the model, so the column is ambiguous`, {
+        file,
+        column: h,
+      });
+    }
+    if (isIn) layout.inputs.push({ col, name: h });
+    else if (isOut) layout.outputs.push({ col, name: h });
+    else unknown.push(h);
+  });
+  if (unknown.length) {
+    const list = unknown.map((c) => `"${c}"`).join(', ');
+    throw new NetinvertError(
+      'bad_query',
+      `${file}, line 1: ${unknown.length === 1 ? 'column' : 'columns'} ${list} ${unknown.length === 1 ? 'is' : 'are'} not an input or output of the model ` +
+        `(nor id or closest:<input>); ${features}`,
+      { file, column: unknown[0], columns: unknown },
+    );
+  }
+  if (!layout.outputs.length) {
+    throw new NetinvertError(
+      'bad_query',
+      `${file}, line 1: no column names an output, so no query has a target; add a column per output you want (outputs: ${net.outputNames.join(', ')})`,
+      { file },
+    );
+  }
+  const rows: QueryRow[] = [];
+  const ids = new Map<string, number>();
+  for (let r = 1; r < records.length; r++) {
+    const { record, info } = records[r];
+    let id = String(r);
+    if (layout.idCol >= 0) {
+      id = record[layout.idCol] ?? '';
+      if (id === '') {
+        throw new NetinvertError('bad_query', `${file}, row ${r} (line ${info.lines}): the id cell is empty; give every row an id, or drop the id column to number the rows`, {
+          file,
+          row: r,
+          line: info.lines,
+        });
+      }
+    }
+    const prev = ids.get(id);
+    if (prev !== undefined) {
+      throw new NetinvertError('bad_query', `${file}, row ${r} (line ${info.lines}): id "${id}" is already used by row ${prev}; ids must be unique (answers and --resume go by id)`, {
+        file,
+        row: r,
+        line: info.lines,
+        id,
+      });
+    }
+    ids.set(id, r);
+    rows.push({ row: r, line: info.lines, id, cells: record });
+  }
+  return { layout, rows };
+}
+
+function cellNumber(s: string, where: string, what: string): number {
+  const t = s.trim();
+  const v = t === '' ? NaN : Number(t);
+  if (!Number.isFinite(v)) throw new NetinvertError('bad_query', `${where}: "${s}" is not a finite number; ${what}`);
+  return v;
+}
+
+/**
+ * A target cell: the --want syntax without the name (7, 0.1:0.3, >=0.5, <=2, each with an
+ * optional @w), parsed by the same grammar as --want (cli/parse.ts); "=7" is accepted too.
+ */
+export function parseTargetCell(cell: string, where: string): TargetSpec {
+  const t = cell.trim();
+  try {
+    return parseTarget(/^(>=|<=|=)/.test(t) ? t : `=${t}`, where);
+  } catch (e) {
+    if (!(e instanceof NetinvertError)) throw e;
+    throw new NetinvertError(e.code, `${e.message}; a target is 7, lo:hi, >=v or <=v, with an optional weight @w`, e.detail);
+  }
+}
+
+export function hasReference(layout: Layout, q: QueryRow): boolean {
+  return layout.closest.some(({ col }) => (q.cells[col] ?? '') !== '');
+}
+
+/** The query of one row; throws NetinvertError naming the row and column. */
+export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
+  const at = `row ${q.row} (line ${q.line})`;
+  if (q.cells.length !== layout.width) {
+    throw new NetinvertError('bad_query', `${at}: ${q.cells.length} cells, but the header has ${layout.width} columns`, { row: q.row });
+  }
+  const given: Record<string, number> = {};
+  for (const { col, name } of layout.inputs) {
+    const cell = q.cells[col];
+    if (cell !== '') given[name] = cellNumber(cell, `${at}, column "${name}"`, 'an input cell holds a known value, or stays empty for an unknown');
+  }
+  const want: Record<string, TargetSpec> = {};
+  for (const { col, name } of layout.outputs) {
+    const cell = q.cells[col];
+    if (cell !== '') want[name] = parseTargetCell(cell, `${at}, column "${name}"`);
+  }
+  if (!Object.keys(want).length) {
+    throw new NetinvertError('bad_query', `${at}: every output cell is empty, so the query has no target; fill in at least one of ${layout.outputs.map((o) => o.name).join(', ')}`, {
+      row: q.row,
+    });
+  }
+  const closestTo: Record<string, number> = {};
+  for (const { col, name } of layout.closest) {
+    const cell = q.cells[col];
+    if (cell !== '') closestTo[name] = cellNumber(cell, `${at}, column "closest:${name}"`, 'a reference cell holds a number, or stays empty');
+  }
+  return {
+    given,
+    want,
+    bounds: s.bounds,
+    ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance } : {}),
+  };
+}

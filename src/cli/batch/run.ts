@@ -1,0 +1,244 @@
+/**
+ * The batch run: check everything up front, open the answers (a file, resumed or fresh, or
+ * standard output), then answer the queries in file order, writing each query's rows as soon as
+ * they are known (DESIGN.md, "Bad input and untrusted files").
+ *
+ * SIGINT/SIGTERM stop the batch after the current query; the file is left consistent and the
+ * command returns 130. Exit code otherwise: 0 if every query is solved; 1 if any row is an error;
+ * else the largest of the codes of the statuses present (2 best-compromise, 3 infeasible,
+ * 4 unknown). Queries answered by an earlier run count too.
+ */
+import { existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { certify } from '../../certify/certify.ts';
+import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp-encode.ts';
+import { NetinvertError } from '../../errors.ts';
+import type { Model } from '../../model.ts';
+import type { Query } from '../../problem/query.ts';
+import { invert, type InvertResult } from '../../solve/invert.ts';
+import { loadModelFile } from '../loadModelFile.ts';
+import { EXIT, type IO } from '../program.ts';
+import { answerRows, answersHeader, AnswersFile, AnswersStdout, csvLine, errorRow, type AnswersSink, type RowStatus } from './answers.ts';
+import { readSettings, type Settings } from './options.ts';
+import { hasReference, readQueries, readQueriesBytes, rowQuery, type Layout } from './queries.ts';
+import { batchMeta, checkMeta, metaPath, readExistingAnswers, readMeta, resumeCommand, writeMeta, type ExistingAnswers } from './resume.ts';
+
+/** Exit code of an interrupted batch (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** Where the progress line goes: anything with write(). */
+export interface ProgressSink {
+  write(s: string): unknown;
+}
+
+/** Test and embedding hooks. */
+export interface BatchHooks {
+  /** Stop after the current query when this is aborted (as SIGINT does). */
+  signal?: AbortSignal;
+  /** Install SIGINT/SIGTERM handlers for the run (default true). */
+  handleSignals?: boolean;
+  /** Progress line sink (default: stderr when it is a terminal, else none). */
+  progress?: ProgressSink | null;
+  /** Least time between progress lines (default 1000 ms). */
+  progressEveryMs?: number;
+  /** Called after each query's rows are on disk. */
+  onAnswered?: (id: string, answeredThisRun: number) => void;
+}
+
+function defaultProgress(): ProgressSink | null {
+  return typeof process !== 'undefined' && process.stderr.isTTY ? process.stderr : null;
+}
+
+function bad(message: string, detail: Record<string, unknown> = {}): never {
+  throw new NetinvertError('bad_argument', message, detail);
+}
+
+/** 0 if every query is solved; 1 if any is an error; else the largest code among the statuses present. */
+export function batchExitCode(statuses: Iterable<RowStatus>): number {
+  let code = 0;
+  for (const s of statuses) {
+    if (s === 'error') return EXIT.error;
+    code = Math.max(code, EXIT[s] ?? EXIT.error);
+  }
+  return code;
+}
+
+const STATUS_ORDER: RowStatus[] = ['solved', 'best-compromise', 'infeasible', 'unknown', 'error'];
+
+function counts(statuses: Iterable<RowStatus>): string {
+  const c = new Map<RowStatus, number>();
+  for (const s of statuses) c.set(s, (c.get(s) ?? 0) + 1);
+  const parts = STATUS_ORDER.filter((s) => c.has(s)).map((s) => `${c.get(s)} ${s}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * --method milp encodes only piecewise-linear nets: check the nodes behind the output columns
+ * once, up front, rather than failing every row the same way.
+ */
+function assertMilpLayout(model: Model, layout: Layout): void {
+  const feature = outputFeatureNodes(model.graph);
+  const nodes = [...new Set(layout.outputs.map((o) => feature[model.network.outputIndex(o.name)].node))];
+  const r = isPiecewiseLinear(model.graph, nodes);
+  if (!r.ok) {
+    throw new NetinvertError(
+      'unsupported_op',
+      `--method milp needs a piecewise-linear net (relu, leaky relu, hard-tanh, clip, max/min, abs); node "${r.node}", behind the output columns of ${layout.file}, ` +
+        `is ${r.op}. Use --method lm (with --prove for proofs) for smooth nets`,
+      { node: r.node, op: r.op, file: layout.file },
+    );
+  }
+}
+
+/** One query through the chosen solver: MILP (async, loaded on first use), certify with --prove, else invert. */
+async function solver(s: Settings): Promise<(model: Model, query: Query) => Promise<InvertResult>> {
+  const options = {
+    method: s.method === 'milp' ? ('lm' as const) : s.method,
+    atol: s.atol,
+    rtol: s.rtol,
+    seed: s.seed,
+    maxEvaluations: s.maxEvaluations,
+    timeLimit: s.timeLimit,
+    maxBoxes: s.maxBoxes,
+  };
+  if (s.method === 'milp') {
+    const { invertMilp } = await import('../../certify/milp-solve.ts');
+    return (model, query) => invertMilp(model, query, options);
+  }
+  const run = s.prove ? certify : invert;
+  return async (model, query) => run(model, query, options);
+}
+
+export async function batchCommand(
+  modelPath: string,
+  queriesPath: string,
+  opts: Record<string, unknown>,
+  io: IO,
+  hooks: BatchHooks = {},
+): Promise<number> {
+  const t0 = Date.now();
+  if (typeof opts.out !== 'string' || opts.out.trim() === '') bad('say where to write the answers with -o (e.g. -o answers.csv, or -o - for standard output)');
+  const out = opts.out;
+  const toStdout = out === '-';
+  if (toStdout && opts.resume) {
+    bad('--resume continues an answers file, and -o - writes the answers to standard output, where there is nothing to continue; give -o a file');
+  }
+  const modelMeta = opts.meta as string | undefined;
+  const model = loadModelFile(modelPath, modelMeta);
+  const s = readSettings(opts, model);
+  const queriesBytes = readQueriesBytes(queriesPath);
+  const { layout, rows } = readQueries(queriesBytes.toString('utf8'), model, queriesPath);
+  if (s.method === 'milp') assertMilpLayout(model, layout);
+  const header = answersHeader(model);
+  const run = await solver(s);
+
+  // the answers: standard output, or a file (fresh, or resumed)
+  let existing: ExistingAnswers = { answered: new Map(), keepBytes: 0, hasHeader: false, dropped: [] };
+  let sink: AnswersSink;
+  if (toStdout) sink = new AnswersStdout(io.out);
+  else {
+    const present = existsSync(out);
+    if (present && !statSync(out).isFile()) bad(`${out}: not a file; give -o a file path`, { file: out });
+    const meta = batchMeta(model, modelPath, queriesPath, queriesBytes, s);
+    if (present && statSync(out).size > 0) {
+      if (!opts.resume) {
+        bad(`${out} already exists and is not empty; pass --resume to continue it, or remove the file to start over`, { file: out });
+      }
+      existing = readExistingAnswers(readFileSync(out), header, out, layout, rows);
+      // answers computed with another model, queries file or options must not be continued
+      if (existing.answered.size) checkMeta(readMeta(metaPath(out), out), meta, out);
+    }
+    if (!existing.answered.size) writeMeta(metaPath(out), meta);
+    if (existing.dropped.length) io.err(`${out}: discarding ${existing.dropped.join(' and ')}; it will be answered again`);
+    if (present) {
+      try {
+        truncateSync(out, existing.keepBytes);
+      } catch (e) {
+        bad(`${out}: cannot write the answers (${(e as Error).message}); check that the file is writable`, { file: out });
+      }
+    }
+    sink = new AnswersFile(out);
+  }
+
+  const statuses = new Map<string, RowStatus>(existing.answered);
+  const pending = rows.filter((q) => !existing.answered.has(q.id));
+  const skipped = rows.length - pending.length;
+
+  let stop = false;
+  const onSignal = (): void => {
+    stop = true;
+  };
+  const handleSignals = hooks.handleSignals ?? true;
+  if (handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  const stopped = (): boolean => stop || hooks.signal?.aborted === true;
+
+  const progress = hooks.progress === undefined ? defaultProgress() : hooks.progress;
+  const every = hooks.progressEveryMs ?? 1000;
+  let lastProgress = Date.now(),
+    progressShown = false;
+  let answeredNow = 0;
+
+  try {
+    if (!existing.hasHeader) sink.append(csvLine(header));
+    for (const q of pending) {
+      if (stopped()) break;
+      // let a pending SIGINT/SIGTERM reach its handler: a query may run synchronously
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stopped()) break;
+      let lines: string[][];
+      let status: RowStatus;
+      try {
+        const result = await run(model, rowQuery(layout, q, s));
+        lines = answerRows(model, q.id, result, hasReference(layout, q));
+        status = result.status;
+      } catch (e) {
+        const msg =
+          e instanceof NetinvertError
+            ? `error [${e.code}]: ${e.message.startsWith('row ') ? '' : `row ${q.row} (line ${q.line}): `}${e.message}`
+            : `internal error: ${(e as Error)?.message ?? String(e)} (please report this)`;
+        lines = [errorRow(model, q.id, msg)];
+        status = 'error';
+      }
+      sink.append(lines.map(csvLine).join(''));
+      statuses.set(q.id, status);
+      answeredNow++;
+      hooks.onAnswered?.(q.id, answeredNow);
+      if (progress && Date.now() - lastProgress >= every) {
+        lastProgress = Date.now();
+        progressShown = true;
+        progress.write(`\r\x1b[Kbatch: ${statuses.size}/${rows.length} queries (${counts(statuses.values())}), ${seconds(Date.now() - t0)}`);
+      }
+    }
+  } finally {
+    sink.close();
+    if (handleSignals) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    if (progress && progressShown) progress.write('\r\x1b[K');
+  }
+
+  const interrupted = statuses.size < rows.length;
+  const earlier = opts.resume ? ` (${skipped} answered by an earlier run, ${answeredNow} now)` : '';
+  // with -o - standard output carries the CSV alone: the summary goes to stderr
+  const summary = toStdout ? (t: string) => io.err(t) : (t: string) => io.out(t);
+  summary(
+    `batch: ${statuses.size} of ${rows.length} ${rows.length === 1 ? 'query' : 'queries'} answered${earlier} in ${seconds(Date.now() - t0)}: ` +
+      `${counts(statuses.values())} → ${sink.name}`,
+  );
+  if (interrupted) {
+    io.err(
+      toStdout
+        ? `interrupted: ${statuses.size} of ${rows.length} queries were answered on standard output; answers written there cannot be resumed: ` +
+            'run again, or write them to a file (-o answers.csv) to be able to finish an interrupted run with --resume'
+        : `interrupted: ${statuses.size} of ${rows.length} queries are answered in ${out}; to answer the other ${rows.length - statuses.size}, run:\n` +
+            `  ${resumeCommand(modelPath, queriesPath, out, modelMeta, s)}`,
+    );
+    return EXIT_INTERRUPTED;
+  }
+  return batchExitCode(statuses.values());
+}
