@@ -28,7 +28,11 @@ export type ErrorCode =
   | 'bad_query'
   | 'bad_bounds'
   // batch: an answers file started with another model, queries file or options
-  | 'resume_mismatch';
+  | 'resume_mismatch'
+  // forward passes by name (predict, netinvert eval)
+  | 'missing_input'
+  // the command line itself: unknown option or command, missing argument (commander's parse errors)
+  | 'bad_usage';
 
 export class NetinvertError extends Error {
   readonly code: ErrorCode;

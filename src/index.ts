@@ -14,6 +14,7 @@ export type { Model, ModelMetadata } from './model.ts';
 export { loadNativeModel, saveNativeModel } from './formats/native/load.ts';
 export type { NativeModelFile } from './formats/native/format.ts';
 export { invert } from './solve/invert.ts';
+export { predict, predictMany } from './solve/predict.ts';
 export type { InvertOptions, InvertResult } from './solve/invert.ts';
 export type { SolveResult, Solution, Status, SolutionSet, SolveStats } from './solve/result.ts';
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';

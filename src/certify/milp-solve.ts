@@ -80,6 +80,10 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
   } else {
     status = 'unknown';
     if (m.unknowns) best = verifySolution(problem, m.unknowns);
+    if (m.status === 'time-limit') {
+      message = timeoutMessage(timeLimit, m.bound, best, !!problem.reference);
+      warnings.push(`HiGHS: ${m.message}`);
+    }
   }
   const result: SolveResult = {
     format: RESULT_FORMAT,
@@ -99,4 +103,20 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     stats: { starts: 0, iterations: 0, evaluations: 0, jacobians: 0, timeMs: performance.now() - t0 },
   };
   return withReports(result);
+}
+
+/** What a MILP time-out means, in words, and what to try next (the HiGHS detail goes to the warnings). */
+function timeoutMessage(timeLimit: number, bound: number | undefined, best: Solution | undefined, closest: boolean): string {
+  const next =
+    `Try a longer --time-limit (now ${timeLimit} s)` +
+    (closest ? '' : ', --prove (branch-and-bound: it can prove that no input meets the targets, or list the solutions)') +
+    ', or --method lm (a fast search for a point, without proofs)';
+  if (best?.meetsTargets) {
+    return `the time limit (${timeLimit} s) ran out before HiGHS proved its best point ${closest ? 'the closest' : 'optimal'}; that point meets the targets (below). ${next}`;
+  }
+  const sofar =
+    bound !== undefined && bound > 0
+      ? `so far HiGHS bounds the miss of every input below by ${bound.toExponential(3)} beyond the tolerance, not yet a proof`
+      : 'nothing is ruled out yet';
+  return `the time limit (${timeLimit} s) ran out before HiGHS either found an input meeting the targets or proved that none exists; ${sofar}. ${next}`;
 }

@@ -527,7 +527,7 @@ class MilpRun {
       const bound = this.dualBound();
       if (!this.primalFeasible()) {
         return st === S.timeLimit
-          ? this.finish({ status: 'time-limit', provenInfeasible: false, bound, message: `time limit reached with no feasible point; ${this.describe()}` })
+          ? this.finish({ status: 'time-limit', provenInfeasible: false, bound, message: `time limit reached before HiGHS found a point meeting the targets; ${this.describe()}` })
           : this.finish({ status: 'error', provenInfeasible: false, message: 'HiGHS reported optimal without a primal solution' });
       }
       const x = this.fixedPiece(this.model.getSolution().colValue);
@@ -674,7 +674,9 @@ class MilpRun {
         provenInfeasible: false,
         ...(point ? { unknowns: point.u, objective: point.sol.maxMiss } : {}),
         bound,
-        message: `time limit reached: no point meeting the targets found, worst excess ≥ ${bound.toExponential(3)} (not above the margin ${margin.toExponential(3)}); ${this.describe()}`,
+        message:
+          `time limit reached before HiGHS found a point meeting the targets or proved that none exists ` +
+          `(its lower bound on the smallest miss beyond tolerance is ${lb > 0 ? lb.toExponential(3) : '0: nothing ruled out yet'}; a proof needs more than ${margin.toExponential(3)}); ${this.describe()}`,
       });
     }
     if (sInc > TOL.primal || (from === 'hard' && lb > 0)) {

@@ -2,7 +2,7 @@
  * Path-reading front of the importers (Node only): picks the format from the file name and
  * content, reads bytes with a size cap, and hands them to the browser-safe loaders.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, isAbsolute } from 'node:path';
 import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
@@ -18,11 +18,32 @@ export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 export function readBytes(path: string, what = 'model file'): Uint8Array {
   if (!existsSync(path)) throw new NetinvertError('bad_model_file', `${path}: no such ${what}; check the path`, { file: path });
   const st = statSync(path);
-  if (!st.isFile()) throw new NetinvertError('bad_model_file', `${path}: not a file`, { file: path });
+  if (st.isDirectory()) {
+    const hint =
+      what === 'model file'
+        ? `pass the model file inside it${modelFilesIn(path)} (netinvert reads .onnx, .keras, .h5, a TF.js model.json with its shards next to it, or a native .json)`
+        : `pass the ${what} itself`;
+    throw new NetinvertError('bad_model_file', `${path} is a folder, not a ${what}; ${hint}`, { file: path });
+  }
+  if (!st.isFile()) throw new NetinvertError('bad_model_file', `${path}: not a regular file; pass the ${what} itself`, { file: path });
   if (st.size > MAX_MODEL_BYTES) {
     throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${MAX_MODEL_BYTES}-byte limit`, { file: path });
   }
   return new Uint8Array(readFileSync(path));
+}
+
+/** ", e.g. dir/model.json" when the folder holds files that look like models (a few named). */
+function modelFilesIn(dir: string): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => /\.(onnx|keras|h5|hdf5|json)$/i.test(n) && !/\.meta\.json$/i.test(n));
+  } catch {
+    return '';
+  }
+  if (!names.length) return '';
+  names.sort((a, b) => Number(b === 'model.json') - Number(a === 'model.json') || a.localeCompare(b));
+  const shown = names.slice(0, 3).map((n) => join(dir, n));
+  return `, e.g. ${shown.join(' or ')}${names.length > 3 ? ` (${names.length} candidates)` : ''}`;
 }
 
 /**

@@ -10,8 +10,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await runCli(process.argv.slice(2), {
-  out: (s) => process.stdout.write(s + '\n'),
-  err: (s) => process.stderr.write(s + '\n'),
-});
+const code = await runCli(
+  process.argv.slice(2),
+  {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+  },
+  { interruptible: true },
+);
 process.exitCode = code;

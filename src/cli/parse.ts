@@ -17,6 +17,13 @@ function items(list: string[]): string[] {
     .filter((s) => s !== '');
 }
 
+/** A name may appear once per flag (repeated flags included): the last one must not silently win. */
+function once(seen: Record<string, unknown>, name: string, flag: string): void {
+  if (Object.hasOwn(seen, name)) {
+    throw new NetinvertError('duplicate_name', `${flag}: "${name}" is given twice; give each name once`, { flag, name });
+  }
+}
+
 /** --given a=3,b=4 */
 export function parseAssignments(list: string[], flag: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -24,6 +31,7 @@ export function parseAssignments(list: string[], flag: string): Record<string, n
     const i = it.indexOf('=');
     if (i <= 0) throw new NetinvertError('bad_query', `${flag}: expected name=value, got "${it}"`);
     const name = it.slice(0, i).trim();
+    once(out, name, flag);
     out[name] = num(it.slice(i + 1), `${flag} ${name}`);
   }
   return out;
@@ -39,6 +47,7 @@ export function parseTargets(list: string[]): Record<string, TargetSpec> {
     const m = /^(.+?)(>=|<=|=)(.+)$/.exec(raw);
     if (!m) throw new NetinvertError('bad_query', `--want: expected name=value, name=lo:hi, name>=v or name<=v, got "${raw}"`);
     const name = m[1].trim();
+    once(out, name, '--want');
     out[name] = parseTarget(m[2] + m[3], `--want ${name}`);
   }
   return out;
@@ -76,6 +85,7 @@ export function parseBounds(list: string[]): Record<string, [number, number]> {
     if (i <= 0) throw new NetinvertError('bad_bounds', `--bounds: expected name=lo:hi, got "${it}"`);
     const name = it.slice(0, i).trim(),
       rhs = it.slice(i + 1);
+    once(out, name, '--bounds');
     const c = rhs.indexOf(':', 1);
     if (c <= 0) throw new NetinvertError('bad_bounds', `--bounds ${name}: expected lo:hi, got "${rhs}"`);
     out[name] = [num(rhs.slice(0, c), `--bounds ${name} low end`), num(rhs.slice(c + 1), `--bounds ${name} high end`)];

@@ -4,15 +4,18 @@
  *
  * Exit codes (DESIGN.md): 0 solved, 1 error, 2 best-compromise, 3 infeasible, 4 unknown.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NetinvertError } from '../errors.ts';
 import type { Status } from '../solve/result.ts';
 import { defineBatchCommand } from './commands/batch.ts';
 import { demoCommand } from './commands/demo.ts';
+import { defineEvalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { defineLearnInverseCommand } from './commands/learnInverse.ts';
 import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
+import { InternalError, solveInterruptibly } from './interruptible.ts';
 
 export interface IO {
   out(s: string): void;
@@ -29,14 +32,59 @@ export const EXIT: Record<Status | 'error', number> = {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-export async function runCli(argv: string[], io: IO): Promise<number> {
+export interface CliOptions {
+  /**
+   * Run `solve` in a worker thread so that Ctrl-C prints an "interrupted" line and exits 130
+   * (main.ts sets this; in-process callers such as tests leave it off).
+   */
+  interruptible?: boolean;
+}
+
+/** The package's version, from package.json (the CLI is Node-only, so it may read files). */
+export function packageVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+const examples = (lines: string[]): string => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+
+/** Is --json among the options (before a "--" that ends them)? Errors are then printed as JSON. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Query flags that --query replaces: given together, which should win is unclear, so both are refused. */
+const QUERY_FLAGS: [string, string][] = [
+  ['given', '--given'],
+  ['want', '--want'],
+  ['bounds', '--bounds'],
+  ['closestTo', '--closest-to'],
+  ['distance', '--distance'],
+];
+
+export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Promise<number> {
   let code = 0;
+  const json = wantsJson(argv);
   const program = new Command();
   program
     .name('netinvert')
     .description('Invert trained neural networks: find the inputs that give the outputs you want, or prove none exist.')
+    .version(packageVersion(), '-V, --version', 'print the version number')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    // commander's own error text is replaced by one coded line (below)
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()), outputError: () => {} })
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert solve models/seed-add.json --given a=3 --want sum=7',
+        'netinvert eval models/seed-add.json --given a=3,b=4',
+        'netinvert solve --help        (each command has its own help and examples)',
+      ]),
+    );
 
   program
     .command('solve')
@@ -59,9 +107,35 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
     .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
-    .action(async (model: string, opts: Record<string, unknown>) => {
-      code = await solveCommand(model, opts, io);
+    .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance; see docs/query-file.md) instead of the query flags')
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert solve models/seed-add.json --given a=3 --want sum=7',
+        'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --want y1=9.99,y2=0.54 --prove',
+        'netinvert solve model.onnx --want "y>=0.9" --bounds x=-1:1 --method milp --time-limit 120',
+        'netinvert solve models/seed-add.json --query q.json --json',
+      ]) +
+        '\n\nWith --query the file holds the whole query: --given, --want, --bounds, --closest-to and --distance are refused alongside it.' +
+        '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
+    )
+    .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {
+      if (typeof opts.query === 'string') {
+        const both = QUERY_FLAGS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, f]) => f);
+        if (both.length) {
+          throw new NetinvertError(
+            'bad_usage',
+            `--query ${opts.query} holds the whole query, so ${both.join(', ')} cannot be given with it; put ${both.length === 1 ? 'that' : 'those'} in the file, or leave out --query`,
+            { flags: both },
+          );
+        }
+      }
+      code = cli.interruptible ? await solveInterruptibly(model, opts, io) : await solveCommand(model, opts, io);
     });
+
+  defineEvalCommand(program.command('eval'), io, (c) => {
+    code = c;
+  });
 
   program
     .command('inspect')
@@ -69,17 +143,30 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     .argument('<model>', 'model file')
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds')
     .option('--json', 'print as JSON')
+    .addHelpText('after', examples(['netinvert inspect models/seed-add.json', 'netinvert inspect model.onnx --meta model.meta.json --json']))
     .action((model: string, opts: { json?: boolean; meta?: string }) => {
       code = inspectCommand(model, opts, io);
     });
 
   defineTrainCommand(program.command('train'), io, (c) => {
     code = c;
-  });
+  }).addHelpText(
+    'after',
+    examples([
+      'netinvert train data/add.csv --inputs a,b --outputs sum --hidden 2 --activation bipolar-sigmoid -o add.json',
+      'netinvert train data.csv --inputs x1,x2,x3 --outputs y --hidden 16,16 --seed 1 -o model.json',
+    ]),
+  );
 
   defineLearnInverseCommand(program.command('learn-inverse'), io, (c) => {
     code = c;
-  });
+  }).addHelpText(
+    'after',
+    examples([
+      'netinvert learn-inverse models/seed-add.json --known a --targets sum -o inverse.json',
+      'netinvert solve models/seed-add.json --given a=3 --want sum=7 --warm-start inverse.json',
+    ]),
+  );
 
   defineBatchCommand(program.command('batch'), io, (c) => {
     code = c;
@@ -88,6 +175,7 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
   program
     .command('demo')
     .description("answer the seed question with the shipped example nets (what `npm start` runs)")
+    .addHelpText('after', examples(['netinvert demo']))
     .action(() => {
       code = demoCommand(io);
     });
@@ -96,16 +184,32 @@ export async function runCli(argv: string[], io: IO): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
+    let err = e;
     if (e instanceof CommanderError) {
-      // help and version exit 0; usage errors were already printed by commander
-      return e.exitCode === 0 ? 0 : EXIT.error;
+      // --help and --version exit 0; help shown for a bare `netinvert` exits 1. Both were printed.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return e.exitCode;
+      err = usageError(e, argv);
     }
-    if (e instanceof NetinvertError) {
-      io.err(`error [${e.code}]: ${e.message}`);
+    if (err instanceof NetinvertError) {
+      if (json) io.out(JSON.stringify({ error: { code: err.code, message: err.message, detail: err.detail } }, null, 2));
+      else io.err(`error [${err.code}]: ${err.message}`);
       return EXIT.error;
     }
-    io.err(`internal error: ${(e as Error)?.message ?? String(e)} (please report this; set NETINVERT_DEBUG=1 for a stack trace)`);
-    if (typeof process !== 'undefined' && process.env.NETINVERT_DEBUG) io.err(String((e as Error)?.stack));
+    const message = (err as Error)?.message ?? String(err);
+    const stack = err instanceof InternalError ? err.workerStack : String((err as Error)?.stack);
+    if (json) io.out(JSON.stringify({ error: { code: 'internal', message: `${message} (please report this)` } }, null, 2));
+    else io.err(`internal error: ${message} (please report this; set NETINVERT_DEBUG=1 for a stack trace)`);
+    if (typeof process !== 'undefined' && process.env.NETINVERT_DEBUG) io.err(stack);
     return EXIT.error;
   }
+}
+
+/** commander's parse error ("error: unknown option '--x'\n(Did you mean --y?)") as one coded line. */
+function usageError(e: CommanderError, argv: string[]): NetinvertError {
+  const text = e.message
+    .replace(/^error:\s*/, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  const command = ['solve', 'eval', 'inspect', 'train', 'learn-inverse', 'batch', 'demo'].find((c) => argv[0] === c);
+  return new NetinvertError('bad_usage', `${text}; see netinvert ${command ? `${command} ` : ''}--help`, { commanderCode: e.code });
 }

@@ -16,6 +16,25 @@ export function describeModel(model: Model): Record<string, unknown> {
   };
 }
 
+/** Width that name lists are folded to (an item longer than that gets a line of its own). */
+export const FOLD_WIDTH = 100;
+
+/** "head: a, b, c, …" folded into lines of at most `width` characters, continuation lines indented. */
+export function fold(head: string, items: readonly string[], width = FOLD_WIDTH): string[] {
+  const indent = '    ';
+  const lines: string[] = [];
+  let line = head.trimEnd();
+  items.forEach((it, i) => {
+    const piece = it + (i < items.length - 1 ? ',' : '');
+    if (line.length + 1 + piece.length > width && line.trim() !== '') {
+      lines.push(line);
+      line = indent + piece;
+    } else line += ' ' + piece;
+  });
+  lines.push(line);
+  return lines;
+}
+
 export function inspectCommand(path: string, opts: { json?: boolean; meta?: string }, io: IO): number {
   const model = loadModelFile(path, opts.meta);
   const d = describeModel(model);
@@ -30,8 +49,8 @@ export function inspectCommand(path: string, opts: { json?: boolean; meta?: stri
   if (md.description) lines.push(md.description);
   if (md.source) lines.push(`source: ${[...new Set([md.source.format, md.source.producer, md.source.version].filter(Boolean))].join(', ')}`);
   const range = (r?: [number, number]): string => (r ? `[${r[0]}, ${r[1]}]` : '');
-  lines.push(`inputs (${net.nIn}): ${net.inputNames.map((n) => `${n}${md.inputRanges?.[n] ? ' ' + range(md.inputRanges[n]) : ''}`).join(', ')}`);
-  lines.push(`outputs (${net.nOut}): ${net.outputNames.map((n) => `${n}${md.outputRanges?.[n] ? ' ' + range(md.outputRanges[n]) : ''}`).join(', ')}`);
+  lines.push(...fold(`inputs (${net.nIn}): `, net.inputNames.map((n) => `${n}${md.inputRanges?.[n] ? ' ' + range(md.inputRanges[n]) : ''}`)));
+  lines.push(...fold(`outputs (${net.nOut}): `, net.outputNames.map((n) => `${n}${md.outputRanges?.[n] ? ' ' + range(md.outputRanges[n]) : ''}`)));
   lines.push(`parameters: ${net.parameterCount}`);
   lines.push('layers:');
   for (const l of net.layers()) {

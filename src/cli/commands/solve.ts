@@ -8,6 +8,7 @@ import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { parseQueryFile } from '../queryFile.ts';
 import { EXIT, type IO } from '../program.ts';
 
 function numOpt(v: unknown, flag: string): number {
@@ -16,33 +17,42 @@ function numOpt(v: unknown, flag: string): number {
   return x;
 }
 
-export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+/** The query: from --query FILE, or from the flags (program.ts refuses both at once). */
+function queryOf(opts: Record<string, unknown>): Query {
+  if (typeof opts.query === 'string') {
+    const file = opts.query;
+    return parseQueryFile(new TextDecoder().decode(readBytes(file, 'query file')), file);
+  }
   const want = parseTargets(opts.want as string[]);
   if (Object.keys(want).length === 0) {
-    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7)');
+    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7), or give a query file with --query');
   }
-  const model = loadModelFile(modelPath, opts.meta as string | undefined);
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
   const distance = String(opts.distance) as DistanceKind;
   if (!['l2', 'l1', 'linf'].includes(distance)) {
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
   }
+  return {
+    given: parseAssignments(opts.given as string[], '--given'),
+    want,
+    bounds: parseBounds(opts.bounds as string[]),
+    ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
+  };
+}
+
+export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
   const method = String(opts.method);
   if (method !== 'lm' && method !== 'adam' && method !== 'milp') {
     throw new NetinvertError('bad_query', `--method must be lm, adam or milp (got "${method}")`);
   }
+  const query = queryOf(opts);
+  const model = loadModelFile(modelPath, opts.meta as string | undefined);
   const run =
     method === 'milp'
       ? (await import('../../certify/milp-solve.ts')).invertMilp
       : opts.prove
         ? certify
         : invert;
-  const query: Query = {
-    given: parseAssignments(opts.given as string[], '--given'),
-    want,
-    bounds: parseBounds(opts.bounds as string[]),
-    ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
-  };
   let warmStart: Float64Array | undefined;
   if (typeof opts.warmStart === 'string') {
     const path = opts.warmStart;
