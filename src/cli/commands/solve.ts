@@ -21,7 +21,15 @@ function numOpt(v: unknown, flag: string): number {
 function queryOf(opts: Record<string, unknown>): Query {
   if (typeof opts.query === 'string') {
     const file = opts.query;
-    return parseQueryFile(new TextDecoder().decode(readBytes(file, 'query file')), file);
+    let bytes: Uint8Array;
+    try {
+      bytes = readBytes(file, 'query file');
+    } catch (e) {
+      // readBytes speaks of model files' codes; a query file that cannot be read is a bad query
+      if (e instanceof NetinvertError) throw new NetinvertError('bad_query', e.message, e.detail);
+      throw e;
+    }
+    return parseQueryFile(new TextDecoder().decode(bytes), file);
   }
   const want = parseTargets(opts.want as string[]);
   if (Object.keys(want).length === 0) {
