@@ -9,7 +9,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { predictMany } from '../../solve/predict.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
-import { csvLine } from './batch.ts';
+import { csvLine } from '../batch/answers.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments } from '../parse.ts';
 import type { IO } from '../program.ts';
