@@ -32,7 +32,10 @@ export type ErrorCode =
   // forward passes by name (predict, netinvert eval)
   | 'missing_input'
   // the command line itself: unknown option or command, missing argument (commander's parse errors)
-  | 'bad_usage';
+  | 'bad_usage'
+  // VNNLIB property files: malformed text, or a construct outside the supported subset
+  | 'vnnlib_syntax'
+  | 'vnnlib_unsupported';
 
 export class NetinvertError extends Error {
   readonly code: ErrorCode;
