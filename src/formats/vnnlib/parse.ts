@@ -216,7 +216,8 @@ function roundDown(r: Rat): number {
 }
 
 function roundUp(r: Rat): number {
-  return -roundDown(rneg(r));
+  const v = -roundDown(rneg(r));
+  return v === 0 ? 0 : v; // +0, not −0, for an exact zero
 }
 
 /** The double nearest to r (ties to the even significand) and a bound on |r − it|. */
