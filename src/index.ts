@@ -33,3 +33,7 @@ export { loadOnnxModel, ONNX_SUPPORTED_OPS } from './formats/onnx/load.ts';
 export type { OnnxLoadOptions } from './formats/onnx/load.ts';
 export { applySidecar, parseSidecar } from './formats/sidecar.ts';
 export type { SidecarFile } from './formats/sidecar.ts';
+export { parseVnnlib } from './formats/vnnlib/parse.ts';
+export type { VnnlibSpec, VnnlibBox, VnnlibLinearConstraint, VnnlibRelation } from './formats/vnnlib/types.ts';
+export { loadNnetModel } from './formats/nnet/load.ts';
+export type { NnetLoadOptions } from './formats/nnet/load.ts';

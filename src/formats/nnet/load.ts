@@ -130,6 +130,7 @@ export function loadNnetModel(data: string | Uint8Array | ArrayBuffer, options: 
     fail(file, layerLine, 'layer sizes', `need ${weights} weights, more than a file of ${text.length} characters can hold`);
   }
   values('symmetric flag', 1);
+  const minAt = lines[at].no;
   const mins = values('input minimums', inputSize);
   const maxs = values('input maximums', inputSize);
   const means = values('means', inputSize + 1);
@@ -139,7 +140,7 @@ export function loadNnetModel(data: string | Uint8Array | ArrayBuffer, options: 
     if (r === 0) fail(file, rangeAt, `ranges[${k}]`, 'is 0; a normalization range must be non-zero');
   });
   mins.forEach((lo, k) => {
-    if (!(lo <= maxs[k])) fail(file, rangeAt - 3, `input minimums[${k}]`, `${lo} is above the maximum ${maxs[k]}`);
+    if (!(lo <= maxs[k])) fail(file, minAt, `input minimums[${k}]`, `${lo} is above the maximum ${maxs[k]}`);
   });
 
   const graph: GraphDef = { inputs: [{ name: 'input', width: inputSize }], nodes: [], outputs: [] };
