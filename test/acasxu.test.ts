@@ -77,6 +77,48 @@ describe('vendored ACAS Xu data', () => {
   });
 });
 
+describe('sampling agrees with the published answers (parser + importer + spec semantics end to end)', () => {
+  it('no sampled point of a "holds" instance is unsafe; sampled counterexamples appear only in "violated" ones', () => {
+    const published = new Map<string, string>();
+    for (const r of readFileSync(join(ACAS, 'published', 'nnenum.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const [, onnx, vnnlib, , result] = r.split(',');
+      published.set(`${onnx.split('/').pop()},${vnnlib.split('/').pop()}`, result);
+    }
+    const models = new Map(NETS.map((f) => [f, loadOnnxModel(new Uint8Array(readFileSync(join(ACAS, 'onnx', f))), { file: f })]));
+    const N = 500;
+    const X = new Float64Array(N * 5);
+    let violatedFound = 0;
+    for (const inst of INSTANCES) {
+      const spec = SPECS.get(inst.vnnlib)!;
+      const r = rng(5);
+      for (let p = 0; p < N; p++) {
+        const b = spec.inputBoxes[p % spec.inputBoxes.length];
+        for (let i = 0; i < 5; i++) X[p * 5 + i] = b.lo[i] + r.next() * (b.hi[i] - b.lo[i]);
+      }
+      const Y = models.get(inst.onnx)!.network.evaluate(X, N);
+      let unsafe = 0;
+      for (let p = 0; p < N; p++) {
+        // the unsafe set: some clause whose every constraint Σ c_j·y_j + c0 (rel) 0 holds
+        const hit = spec.outputDnf.some((cl) =>
+          cl.every((c) => {
+            let v = c.constant;
+            for (let j = 0; j < 5; j++) v += c.coeffs[j] * Y[p * 5 + j];
+            return c.relation === '<=' ? v <= 0 : c.relation === '>=' ? v >= 0 : v === 0;
+          }),
+        );
+        if (hit) unsafe++;
+      }
+      const answer = published.get(`${inst.onnx},${inst.vnnlib}`);
+      if (unsafe > 0) {
+        expect(answer, `${inst.onnx} ${inst.vnnlib}: ${unsafe} sampled counterexamples, published ${answer}`).toBe('violated');
+        violatedFound++;
+      }
+    }
+    // random sampling is not complete, but it must find some of the 47 published violations
+    expect(violatedFound).toBeGreaterThan(0);
+  });
+});
+
 describe('every ACAS Xu ONNX net loads and matches onnxruntime-web in its property boxes', () => {
   for (const [n, file] of NETS.entries()) {
     it(file, async () => {
