@@ -13,7 +13,7 @@ export { createModel, graphHash } from './model.ts';
 export type { Model, ModelMetadata } from './model.ts';
 export { loadNativeModel, saveNativeModel } from './formats/native/load.ts';
 export type { NativeModelFile } from './formats/native/format.ts';
-export { invert } from './solve/invert.ts';
+export { invert, INVERT_DEFAULTS } from './solve/invert.ts';
 export { predict, predictMany } from './solve/predict.ts';
 export type { InvertOptions, InvertResult } from './solve/invert.ts';
 export type { SolveResult, Solution, Status, SolutionSet, SolveStats } from './solve/result.ts';

@@ -27,11 +27,18 @@ export interface Model {
   metadata: ModelMetadata;
   /** Content hash of the graph (weights included), carried by results and certificates. */
   hash: string;
+  /**
+   * Flat input feature names in model order (a vector input `x` of width n gives `x[0]` … `x[n-1]`,
+   * or the names a sidecar gave): the names queries use. The same list as `network.inputNames`.
+   */
+  readonly inputNames: readonly string[];
+  /** Flat output feature names in model order; the same list as `network.outputNames`. */
+  readonly outputNames: readonly string[];
 }
 
 export function createModel(graph: GraphDef, metadata: ModelMetadata = {}): Model {
   const net = new Network(graph);
-  return { graph, network: net, metadata, hash: graphHash(graph) };
+  return { graph, network: net, metadata, hash: graphHash(graph), inputNames: net.inputNames, outputNames: net.outputNames };
 }
 
 /**

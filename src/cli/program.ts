@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NetinvertError } from '../errors.ts';
 import type { Status } from '../solve/result.ts';
+import { INVERT_DEFAULTS } from '../solve/invert.ts';
 import { defineBatchCommand } from './commands/batch.ts';
 import { demoCommand } from './commands/demo.ts';
 import { defineEvalCommand } from './commands/eval.ts';
@@ -101,7 +102,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--rtol <x>', 'relative tolerance', '1e-6')
     .option('--seed <n>', 'seed for the quasi-random starts', '0')
     .option('--max-evaluations <n>', 'work budget in point evaluations', '200000')
-    .option('--time-limit <s>', 'wall-clock limit in seconds', '60')
+    .option('--time-limit <s>', 'wall-clock limit in seconds', String(INVERT_DEFAULTS.timeLimit))
     .option('--prove', 'after the search, prove: infeasibility, or that the solution list is complete (branch-and-bound)')
     .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
     .option('--json', 'print the result as JSON')

@@ -9,7 +9,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import { buildProblem, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { buildProblem, DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
@@ -17,6 +17,23 @@ import { multiStart } from './multistart.ts';
 import { solveOneDim } from './oneDim.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
 import { distanceToReference, verifySolution } from './verify.ts';
+
+/**
+ * The defaults of every invert() option, one place for the library and the CLI (whose flags
+ * take their defaults from here). atol/rtol come from problem/query.ts.
+ */
+export const INVERT_DEFAULTS = Object.freeze({
+  method: 'lm' as const,
+  atol: DEFAULT_ATOL,
+  rtol: DEFAULT_RTOL,
+  seed: 0,
+  /** Work budget in point evaluations (a Jacobian row counts as one). */
+  maxEvaluations: 200_000,
+  /** Wall-clock limit in seconds. */
+  timeLimit: 60,
+  maxStarts: 256,
+  maxRepresentatives: 10,
+});
 
 export interface InvertOptions {
   /** 'lm' (default): bounded Levenberg–Marquardt; 'adam': projected Adam on the inputs (baseline). */
@@ -28,7 +45,10 @@ export interface InvertOptions {
   seed?: number;
   /** Work budget in point evaluations (a Jacobian row counts as one). Default 200 000. */
   maxEvaluations?: number;
-  /** Wall-clock limit in seconds (default: none). Tests budget by evaluations instead. */
+  /**
+   * Wall-clock limit in seconds (default 60, as the CLI's --time-limit; Infinity for none).
+   * Tests budget by evaluations instead.
+   */
   timeLimit?: number;
   /** Most multi-start starts (default 256). */
   maxStarts?: number;
@@ -46,15 +66,15 @@ export type InvertResult = SolveResult & { briefReport(): string; fullReport(): 
 
 export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
   const t0 = now();
-  const method = options.method ?? 'lm';
+  const method = options.method ?? INVERT_DEFAULTS.method;
   if (method !== 'lm' && method !== 'adam') {
     throw new NetinvertError('bad_query', `unknown method "${String(method)}"; use lm or adam`);
   }
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? INVERT_DEFAULTS.seed;
   if (!Number.isInteger(seed)) throw new NetinvertError('bad_query', `seed must be an integer (got ${seed})`);
-  const maxEvaluations = options.maxEvaluations ?? 200_000;
+  const maxEvaluations = options.maxEvaluations ?? INVERT_DEFAULTS.maxEvaluations;
   if (!(maxEvaluations > 0)) throw new NetinvertError('bad_query', `maxEvaluations must be > 0 (got ${maxEvaluations})`);
-  const timeLimit = options.timeLimit ?? Infinity;
+  const timeLimit = options.timeLimit ?? INVERT_DEFAULTS.timeLimit;
   if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   const budget = new Budget(maxEvaluations, timeLimit);
@@ -121,8 +141,8 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     const out = multiStart(ev, budget, {
       method,
       seed,
-      maxStarts: options.maxStarts ?? 256,
-      maxRepresentatives: options.maxRepresentatives ?? 10,
+      maxStarts: options.maxStarts ?? INVERT_DEFAULTS.maxStarts,
+      maxRepresentatives: options.maxRepresentatives ?? INVERT_DEFAULTS.maxRepresentatives,
       ...(warmStart ? { warmStart } : {}),
     });
     starts = out.starts;
