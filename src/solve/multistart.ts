@@ -2,12 +2,23 @@
  * Multi-start: quasi-random starts (Halton, with a seeded Cranley–Patterson shift) over the
  * box, run as one batch per round through bounded LM (or Adam), then merged.
  *
- * - Rounds grow until a round finds nothing new (isolated solutions), the continuum is
- *   covered (enough spread representatives), or the evaluation budget runs out. Counting
- *   evaluations, not time, keeps tests deterministic.
- * - LM polishes each point to round-off (it is Gauss–Newton near a root), and two points are
- *   merged only when the points between them (¼, ½, ¾) also meet the targets: a fixed radius
- *   would split a double root and merge close ones.
+ * - Round 0 takes Halton points. Later rounds place their starts away from everything seen:
+ *   from a pool of Halton candidates, farthest-point selection (Gonzalez 1985) against every
+ *   earlier start and every root found, so new starts fill the gaps between the basins already
+ *   explored instead of landing again in a found root's basin.
+ * - Rounds go on while new roots keep appearing: isolated roots stop only after a round that
+ *   found nothing new AND once the Bayesian estimate of the number of roots (Boender &
+ *   Rinnooy Kan 1987, "Bayesian stopping rules for multistart global optimization methods",
+ *   Math. Programming 37: with N runs that reached a root and w distinct roots, the posterior
+ *   mean number of roots is w(N − 1)/(N − w − 2)) is below w + ½; a continuum stops once
+ *   covered (enough spread representatives); everything stops when the evaluation budget runs
+ *   out. Counting evaluations, not time, keeps tests deterministic.
+ * - LM polishes each point to round-off (it is Gauss–Newton near a root). Two isolated points
+ *   are the same root only when they lie within each other's position uncertainty
+ *   ‖r‖/σ_min(J) (Newton's error estimate, J in box-width units), with a floor at round-off:
+ *   two distinct roots a hair apart at a fold stay two. (A test on the midpoints, which this
+ *   replaced, merged such pairs: their midpoints meet a 1e-6 tolerance.) Continuum points
+ *   closer than a scale-aware tolerance (samePoint) are one point.
  */
 import type { Problem } from '../problem/query.ts';
 import { targetMiss, targetTolerance } from '../problem/query.ts';
@@ -15,7 +26,7 @@ import { adamBatch } from './adam.ts';
 import type { Budget, ProblemEvaluator } from './evaluator.ts';
 import { PRIMES, halton, mulberry32 } from './linalg.ts';
 import { levenbergMarquardt } from './lm.ts';
-import { solutionSetDimension } from './verify.ts';
+import { rootUncertainty, samePoint, sameRoot, solutionSetDimension } from './verify.ts';
 
 export interface FinalPoint {
   u: Float64Array;
@@ -51,13 +62,44 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
   const rand = mulberry32(opts.seed);
   const shift = Array.from({ length: n }, () => rand());
   let index = 1;
-  const nextStarts = (k: number): Float64Array => {
+  const width = new Float64Array(n);
+  for (let j = 0; j < n; j++) width[j] = p.hi[j] - p.lo[j] || 1;
+  const halton1 = (S: Float64Array, q: number): void => {
+    for (let j = 0; j < n; j++) {
+      const h = (halton(index, PRIMES[j % PRIMES.length]) + shift[j]) % 1;
+      S[q * n + j] = p.lo[j] + h * (p.hi[j] - p.lo[j]);
+    }
+    index++;
+  };
+  // every start run so far and every root found (box-width units): later starts keep away from them
+  const seen: Float64Array[] = [];
+  const nextStarts = (k: number, spreadOut: boolean): Float64Array => {
     const S = new Float64Array(k * n);
-    for (let q = 0; q < k; q++, index++) {
+    if (!spreadOut || n > SPREAD_MAX_N || seen.length === 0) {
+      for (let q = 0; q < k; q++) halton1(S, q);
+      return S;
+    }
+    // farthest-point selection from a Halton pool (Gonzalez 1985)
+    const P = POOL_FACTOR * k;
+    const pool = new Float64Array(P * n);
+    for (let q = 0; q < P; q++) halton1(pool, q);
+    const dmin = new Float64Array(P).fill(Infinity);
+    const dist2 = (q: number, v: Float64Array): number => {
+      let d = 0;
       for (let j = 0; j < n; j++) {
-        const h = (halton(index, PRIMES[j % PRIMES.length]) + shift[j]) % 1;
-        S[q * n + j] = p.lo[j] + h * (p.hi[j] - p.lo[j]);
+        const e = (pool[q * n + j] - v[j]) / width[j];
+        d += e * e;
       }
+      return d;
+    };
+    for (let q = 0; q < P; q++) for (const v of seen) dmin[q] = Math.min(dmin[q], dist2(q, v));
+    for (let c = 0; c < k; c++) {
+      let bi = 0;
+      for (let q = 1; q < P; q++) if (dmin[q] > dmin[bi]) bi = q;
+      const v = pool.slice(bi * n, bi * n + n);
+      S.set(v, c * n);
+      dmin[bi] = -1;
+      for (let q = 0; q < P; q++) if (dmin[q] >= 0) dmin[q] = Math.min(dmin[q], dist2(q, v));
     }
     return S;
   };
@@ -70,7 +112,9 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
   let starts = 0,
     iterations = 0,
     budgetHit = false,
-    quietRounds = 0;
+    quietRounds = 0,
+    rootRuns = 0;
+  const isoDelta: number[] = [];
   for (let round = 0; starts < opts.maxStarts; round++) {
     if (budget.exhausted) {
       budgetHit = true;
@@ -82,7 +126,7 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
     // cost per start measured so far (a first guess of 50 before any start has run)
     const perStart = starts > 0 ? Math.max(1, (budget.evaluations - evalsAtStart) / starts) : 50;
     k = Math.max(1, Math.min(k, Math.floor(budget.left / perStart)));
-    let S = nextStarts(k);
+    let S = nextStarts(k, round > 0);
     if (round === 0 && opts.warmStart) {
       // the warm start replaces the round's last quasi-random start and runs first
       const W = new Float64Array(k * n);
@@ -92,6 +136,7 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
       index--;
     }
     starts += k;
+    if (n <= SPREAD_MAX_N) for (let q = 0; q < k; q++) seen.push(S.slice(q * n, q * n + n));
     const res =
       opts.method === 'adam'
         ? adamBatch(ev, S, k)
@@ -106,28 +151,39 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
       const dim = solutionSetDimension(p, pt.u);
       if (dim > 0) {
         continuumDimension = Math.max(continuumDimension, dim);
-        continuumAll.push(pt);
-        foundNew = true;
+        if (!continuumAll.some((c) => samePoint(p, c.u, pt.u))) {
+          continuumAll.push(pt);
+          foundNew = true;
+        }
         continue;
       }
+      rootRuns++;
+      const delta = rootUncertainty(p, pt.u);
       let merged = false;
       for (let s = 0; s < isolated.length; s++) {
-        if (sameComponent(ev, isolated[s].u, pt.u)) {
-          if (pt.cost < isolated[s].cost) isolated[s] = pt;
+        if (sameRoot(p, isolated[s].u, isoDelta[s], pt.u, delta)) {
+          if (pt.cost < isolated[s].cost) {
+            isolated[s] = pt;
+            isoDelta[s] = delta;
+          }
           merged = true;
           break;
         }
       }
       if (!merged) {
         isolated.push(pt);
+        isoDelta.push(delta);
+        if (n <= SPREAD_MAX_N) seen.push(pt.u);
         foundNew = true;
       }
     }
     if (budgetHit) break;
     if (continuumAll.length >= 4 * opts.maxRepresentatives) break;
     quietRounds = foundNew ? 0 : quietRounds + 1;
-    // isolated solutions: stop once a whole round finds nothing new (after ≥ 2 rounds)
-    if (round >= 1 && quietRounds >= 1 && continuumAll.length === 0) break;
+    // isolated solutions: stop once a whole round finds nothing new (after ≥ 2 rounds) and the
+    // Bayesian estimate of the number of roots is within ½ of the number found (Boender &
+    // Rinnooy Kan 1987), so a query whose roots keep appearing gets more rounds
+    if (round >= 1 && quietRounds >= 1 && continuumAll.length === 0 && rootsLikelyAllFound(isolated.length, rootRuns)) break;
     if (round >= 1 && continuumAll.length >= opts.maxRepresentatives) break;
   }
   const continuum = spread(continuumAll, opts.maxRepresentatives, p);
@@ -142,15 +198,22 @@ export function meetsAt(ev: ProblemEvaluator, u: Float64Array): boolean {
   return true;
 }
 
-function sameComponent(ev: ProblemEvaluator, a: Float64Array, b: Float64Array): boolean {
-  const n = a.length;
-  const mid = new Float64Array(n);
-  for (const f of [0.5, 0.25, 0.75]) {
-    for (let j = 0; j < n; j++) mid[j] = a[j] + f * (b[j] - a[j]);
-    if (!meetsAt(ev, mid)) return false;
-  }
-  return true;
+/** Later rounds pick their starts from a pool this many times the round's size. */
+const POOL_FACTOR = 4;
+/** Above this many unknowns the starts stay plain Halton points (the distances would cost more than they save). */
+const SPREAD_MAX_N = 48;
+
+/**
+ * Boender & Rinnooy Kan (1987): after N local searches that found w distinct minima (here:
+ * runs that reached a root, distinct roots), the posterior expected number of minima is
+ * w(N − 1)/(N − w − 2); stop once it is below w + ½.
+ */
+export function rootsLikelyAllFound(w: number, N: number): boolean {
+  if (w === 0) return true;
+  if (N <= w + 2) return false;
+  return (w * (N - 1)) / (N - w - 2) < w + 0.5;
 }
+
 
 /** Farthest-point selection (Gonzalez 1985) in box-width units: representatives spread over the set. */
 function spread(points: FinalPoint[], k: number, p: Problem): FinalPoint[] {

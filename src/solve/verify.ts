@@ -121,3 +121,66 @@ export function distanceToReference(problem: Problem, u: ArrayLike<number>): num
   }
   return problem.distance === 'l2' ? Math.sqrt(s) : s;
 }
+
+/**
+ * Are a and b the same point up to round-off? Per unknown |aⱼ − bⱼ| ≤ 1e-9·widthⱼ + 8ε·max(|aⱼ|, |bⱼ|):
+ * a tolerance on the box's scale (and on the values' own scale for wide boxes far from 0), far
+ * below any distance at which two solutions mean different things and far above the round-off
+ * (≈ 1e-15 relative) at which two runs polishing the same point differ.
+ */
+export function samePoint(problem: Problem, a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let j = 0; j < problem.unknowns.length; j++) {
+    const w = problem.hi[j] - problem.lo[j] || 1;
+    const tol = SAME_POINT_RTOL * w + 8 * Number.EPSILON * Math.max(Math.abs(a[j]), Math.abs(b[j]));
+    if (!(Math.abs(a[j] - b[j]) <= tol)) return false;
+  }
+  return true;
+}
+
+/** Relative (to the box width) distance below which two solutions are one (samePoint). */
+export const SAME_POINT_RTOL = 1e-9;
+
+/**
+ * How far (box-width units) the exact root may lie from u: Newton's estimate ‖r‖/σ_min(J·W),
+ * r the misses of the targets that bind at u (as solutionSetDimension counts them), floored at
+ * round-off (a residual of 4ε per unit of target size).
+ */
+export function rootUncertainty(p: Problem, u: ArrayLike<number>): number {
+  const n = u.length;
+  const X = p.base.slice();
+  for (let j = 0; j < n; j++) X[p.unknowns[j]] = u[j];
+  const Y = p.model.network.evaluate(X, 1);
+  const Jall = targetJacobian(p, u);
+  const rowsJ: number[] = [];
+  let r2 = 0;
+  p.targets.forEach((t, i) => {
+    const y = Y[t.output];
+    const tl = targetTolerance(t, p.atol, p.rtol);
+    const end = t.kind === 'eq' ? t.lo : Math.abs(y - t.lo) <= Math.abs(y - t.hi) ? t.lo : t.hi;
+    if (t.kind !== 'eq' && !(Math.abs(y - end) <= tl)) return;
+    rowsJ.push(i);
+    const floor = 4 * Number.EPSILON * Math.max(1, Math.abs(end), Math.abs(y));
+    r2 += Math.max(Math.abs(y - end), floor) ** 2;
+  });
+  if (!rowsJ.length) return Infinity;
+  const J = new Float64Array(rowsJ.length * n);
+  rowsJ.forEach((i, r) => {
+    for (let j = 0; j < n; j++) J[r * n + j] = Jall[i * n + j] * (p.hi[j] - p.lo[j] || 1);
+  });
+  const sv = singularValues(J, rowsJ.length, n);
+  const smin = sv[Math.min(rowsJ.length, n) - 1] ?? 0;
+  return smin > 0 ? Math.sqrt(r2) / smin : Infinity;
+}
+
+/** Two isolated points within this many times their summed position uncertainties are one root. */
+export const MERGE_FACTOR = 10;
+
+/**
+ * Are a and b (isolated roots, with their rootUncertainty δa, δb) the same root? Within
+ * MERGE_FACTOR·(δa + δb) in box-width units, or samePoint.
+ */
+export function sameRoot(p: Problem, a: ArrayLike<number>, da: number, b: ArrayLike<number>, db: number): boolean {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += ((a[j] - b[j]) / (p.hi[j] - p.lo[j] || 1)) ** 2;
+  return Math.sqrt(s) <= MERGE_FACTOR * (da + db) || samePoint(p, a, b);
+}
