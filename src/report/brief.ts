@@ -31,16 +31,27 @@ function targetText(t: SolveResult['query']['targets'][number]): string {
 function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   const lines: string[] = [title];
   const rows: string[][] = [['input', 'value', '']];
-  const given = Object.entries(r.query.given),
-    unknown = Object.entries(s.unknowns);
-  for (const [k, v] of given.slice(0, MAX_ROWS)) rows.push([k, fmt(v), 'given']);
-  for (const [k, v] of unknown.slice(0, MAX_ROWS)) {
-    const ab = s.activeBounds[k];
-    rows.push([k, fmt(v), `solved${ab ? ` (at ${ab} bound)` : ''}`]);
+  // in model order (s.inputs is); at most MAX_ROWS given and MAX_ROWS solved ones
+  let shownGiven = 0,
+    shownSolved = 0,
+    hidden = 0;
+  for (const [k, v] of Object.entries(s.inputs)) {
+    const isGiven = !(k in s.unknowns);
+    if (isGiven ? shownGiven >= MAX_ROWS : shownSolved >= MAX_ROWS) {
+      hidden++;
+      continue;
+    }
+    if (isGiven) {
+      shownGiven++;
+      rows.push([k, fmt(v), 'given']);
+    } else {
+      shownSolved++;
+      const ab = s.activeBounds[k];
+      rows.push([k, fmt(v), `solved${ab ? ` (at ${ab} bound)` : ''}`]);
+    }
   }
   lines.push(indent(table(rows)));
-  const hidden = Math.max(0, given.length - MAX_ROWS) + Math.max(0, unknown.length - MAX_ROWS);
-  if (hidden) lines.push(indent(`… ${hidden} more inputs (use --json for all)`));
+  if (hidden) lines.push(indent(`… ${plural(hidden, 'more input')} (use --json for all)`));
   const orows: string[][] = [['output', 'network', 'target', 'residual']];
   const tgt = new Map(r.query.targets.map((t) => [t.output, t]));
   const outs = Object.entries(s.outputs);
@@ -51,12 +62,17 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
     orows.push([k, fmt(v), t ? targetText(t) : '(free)', t ? fmt(s.residuals[k]) : '']);
   }
   lines.push(indent(table(orows)));
-  if (outs.length > shown.length) lines.push(indent(`… ${outs.length - shown.length} more outputs (use --json for all)`));
+  if (outs.length > shown.length) lines.push(indent(`… ${plural(outs.length - shown.length, 'more output')} (use --json for all)`));
   const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   return lines.join('\n');
+}
+
+/** "1 box", "2 boxes": a count and its noun, singular or plural. */
+export function plural(n: number, noun: string, nouns = /(s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
 }
 
 /** Inputs or outputs listed per solution in the text report; --json has them all. */
@@ -75,17 +91,21 @@ export function briefReport(r: SolveResult): string {
   out.push(head);
   if (r.status === 'solved') {
     const max = 10;
+    // the closest solution is listed first (invert orders it so); say so on its title
+    const closestFirst = r.closest !== undefined && r.solutions.length > 0 && sameUnknowns(r.solutions[0], r.closest);
+    const norm = r.query.distance ? `${r.query.distance.toUpperCase()} ` : '';
     r.solutions.slice(0, max).forEach((s, i) => {
-      const title =
+      let title =
         r.solutionSet.kind === 'continuum'
           ? `representative ${i + 1} of ${r.solutions.length}`
           : r.solutions.length > 1
             ? `solution ${i + 1} of ${r.solutions.length}`
             : 'solution';
+      if (i === 0 && closestFirst) title += ` — the closest to the reference (${norm}distance ${fmt(r.closest!.distance!)})`;
       out.push(solutionBlock(r, s, title));
     });
     if (r.solutions.length > max) out.push(`  … ${r.solutions.length - max} more (use --json)`);
-    if (r.closest) out.push(solutionBlock(r, r.closest, 'closest to the reference'));
+    if (r.closest && !closestFirst) out.push(solutionBlock(r, r.closest, 'closest to the reference'));
   } else if (r.best) {
     out.push(solutionBlock(r, r.best, r.status === 'unknown' ? 'best point found so far' : 'closest point found'));
   }
@@ -93,6 +113,11 @@ export function briefReport(r: SolveResult): string {
   out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
+}
+
+function sameUnknowns(a: Solution, b: Solution): boolean {
+  const ka = Object.keys(a.unknowns);
+  return ka.length === Object.keys(b.unknowns).length && ka.every((k) => a.unknowns[k] === b.unknowns[k]);
 }
 
 export function fullReport(r: SolveResult): string {
@@ -110,11 +135,13 @@ export function fullReport(r: SolveResult): string {
   if (r.certification) {
     const c = r.certification;
     out.push(
-      `branch-and-bound: ${c.boxes} boxes, ${fmt(100 * c.excludedFraction)}% of the volume proven empty, ${c.rootBoxes} proven root boxes, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (budget hit)' : ''}`,
+      `branch-and-bound: ${plural(c.boxes, 'box')}, ${fmt(100 * c.excludedFraction)}% of the volume proven empty, ${plural(c.rootBoxes, 'proven root box', 'proven root boxes')}, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (budget hit)' : ''}`,
     );
   }
-  if (r.certificate) out.push(`certificate: ${r.certificate.claim}, ${r.certificate.excluded.length} excluded boxes (verify with verifyCertificate)`);
+  if (r.certificate) out.push(`certificate: ${r.certificate.claim}, ${plural(r.certificate.excluded.length, 'excluded box', 'excluded boxes')} (verify with verifyCertificate)`);
   const s = r.stats;
-  out.push(`stats: ${s.starts} starts, ${s.iterations} iterations, ${s.evaluations} evaluations, ${s.jacobians} Jacobians, ${s.timeMs.toFixed(2)} ms`);
+  out.push(
+    `stats: ${plural(s.starts, 'start')}, ${plural(s.iterations, 'iteration')}, ${plural(s.evaluations, 'evaluation')}, ${plural(s.jacobians, 'Jacobian')}, ${s.timeMs.toFixed(2)} ms`,
+  );
   return out.join('\n');
 }

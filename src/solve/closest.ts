@@ -1,26 +1,38 @@
 /**
  * The solution closest to a reference point, solved as the constrained problem it is:
  *     minimise dist(u, ref)  subject to  targets met,  lo ≤ u ≤ hi
- * by an augmented Lagrangian (Hestenes 1969; Powell 1969; Nocedal & Wright §17.3–17.4), whose
- * inner problems are least squares and go to the same bounded LM:
- *     residuals = [ √ωⱼ·(uⱼ − refⱼ)/widthⱼ ;  √ρ·(cᵢ + μᵢ/ρ) (equalities) ;  √ρ·max(0, gᵢ + μᵢ/ρ) (g ≤ 0) ]
+ * with dᵢ = (uᵢ − refᵢ)/widthᵢ over the referenced unknowns, in an exact formulation per norm:
+ *   L2:  minimise ½‖d‖²                                     (residual rows dⱼ)
+ *   L∞:  minimise ½t²   s.t.  dⱼ − t ≤ 0,  −dⱼ − t ≤ 0,  t ∈ [0, tmax]      (epigraph variable t)
+ *   L1:  minimise ½(Σⱼ pⱼ + nⱼ)²   s.t.  dⱼ − pⱼ + nⱼ = 0,  pⱼ, nⱼ ∈ [0, tmax]   (split variables)
+ * (½t² and ½(Σ p + n)² have the minimisers of t and Σ p + n, which are ≥ 0, and make the
+ * objective a least-squares residual.) The extra variables are bounded like the unknowns, so
+ * every subproblem is a box-constrained least-squares problem over (u, t) or (u, p, n).
+ * Constraints go in by an augmented Lagrangian (Hestenes 1969; Powell 1969; Nocedal & Wright
+ * §17.3–17.4), whose inner problems are least squares and go to the same bounded LM:
+ *     residuals = [ objective rows ;  √ρ·(cᵢ + μᵢ/ρ) (equalities) ;  √ρ·max(0, gᵢ + μᵢ/ρ) (g ≤ 0) ]
  * Multipliers: μ ← μ + ρc (equalities), μ ← max(0, μ + ρg) (inequalities); ρ grows ×10 when
- * the violation does not shrink by 4×.
- * L2 uses ωⱼ = 1. L1 and L∞ use iteratively reweighted least squares on the same residuals
- * (ωⱼ = 1/max(|dⱼ|, ε) for L1; ωⱼ ∝ |dⱼ|^(p−2) with p rising to 32 for L∞), a local method:
- * the result is verified, and compared across several starts.
+ * the violation does not shrink by 4×. A local method on a nonconvex set: the caller runs it
+ * from several starts and verifies every result.
  */
 import type { Problem } from '../problem/query.ts';
 import { targetTolerance } from '../problem/query.ts';
 import type { ProblemEvaluator } from './evaluator.ts';
 import { lmCore } from './lm.ts';
 
+/** A constraint g(z) = 0 ('eq') or g(z) ≤ 0 ('le'). */
 interface Constraint {
-  /** target index */
-  t: number;
-  /** 'eq': y − value = 0; 'lo': lo − y ≤ 0; 'hi': y − hi ≤ 0 */
-  kind: 'eq' | 'lo' | 'hi';
+  type: 'eq' | 'le';
+  /** Target constraint: target index and which end ('eq': y − t; 'lo': lo − y; 'hi': y − hi). */
+  target?: { t: number; kind: 'eq' | 'lo' | 'hi' };
+  /** Linear constraint Σ coef·z[idx] + c0 (the distance constraints). */
+  idx?: number[];
+  coef?: number[];
+  c0?: number;
 }
+
+/** Violation below which the distance constraints (box-width units) count as met. */
+const DISTANCE_TOL = 1e-10;
 
 export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOuter = 40): Float64Array {
   const p: Problem = ev.problem;
@@ -30,110 +42,171 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
     mask = p.referenceMask!;
   const width = new Float64Array(n);
   for (let j = 0; j < n; j++) width[j] = p.hi[j] - p.lo[j] || 1;
+  const refd: number[] = [];
+  for (let j = 0; j < n; j++) if (mask[j]) refd.push(j);
+  const nm = refd.length;
+  // largest possible |dⱼ| inside the box: the extra variables' upper bound
+  const dmax = (j: number): number => Math.max(Math.abs(p.lo[j] - ref[j]), Math.abs(p.hi[j] - ref[j])) / width[j];
+  const norm = p.distance;
+  const ne = norm === 'linf' ? 1 : norm === 'l1' ? 2 * nm : 0;
+  const N = n + ne;
+  const lo = new Float64Array(N),
+    hi = new Float64Array(N);
+  lo.set(p.lo);
+  hi.set(p.hi);
+  if (norm === 'linf') hi[n] = Math.max(0, ...refd.map(dmax));
+  if (norm === 'l1') refd.forEach((j, k) => (hi[n + 2 * k] = hi[n + 2 * k + 1] = dmax(j)));
+
   const cons: Constraint[] = [];
   p.targets.forEach((t, i) => {
-    if (t.kind === 'eq') cons.push({ t: i, kind: 'eq' });
+    if (t.kind === 'eq') cons.push({ type: 'eq', target: { t: i, kind: 'eq' } });
     else {
-      if (Number.isFinite(t.lo)) cons.push({ t: i, kind: 'lo' });
-      if (Number.isFinite(t.hi)) cons.push({ t: i, kind: 'hi' });
+      if (Number.isFinite(t.lo)) cons.push({ type: 'le', target: { t: i, kind: 'lo' } });
+      if (Number.isFinite(t.hi)) cons.push({ type: 'le', target: { t: i, kind: 'hi' } });
+    }
+  });
+  const nTargetCons = cons.length;
+  refd.forEach((j, k) => {
+    const s = 1 / width[j],
+      c0 = -ref[j] / width[j];
+    if (norm === 'linf') {
+      // dⱼ − t ≤ 0 and −dⱼ − t ≤ 0
+      cons.push({ type: 'le', idx: [j, n], coef: [s, -1], c0 });
+      cons.push({ type: 'le', idx: [j, n], coef: [-s, -1], c0: -c0 });
+    } else if (norm === 'l1') {
+      // dⱼ − pⱼ + nⱼ = 0
+      cons.push({ type: 'eq', idx: [j, n + 2 * k, n + 2 * k + 1], coef: [s, -1, 1], c0 });
     }
   });
   const nc = cons.length;
+  const nObj = norm === 'l2' ? nm : 1;
+  const M = nObj + nc;
+
   const mu = new Float64Array(nc);
-  const omega = new Float64Array(n).fill(1);
   let rho = 10;
-  let u = start.slice();
-  let lastViol = Infinity;
-  // Raw output Jacobian of the targets via the evaluator with unit weights: the evaluator's
-  // residual for target i is wᵢ(y − …); divide the weight back out.
+  // start: u clipped into the box, the extra variables at their tightest feasible values
+  let z = new Float64Array(N);
+  for (let j = 0; j < n; j++) z[j] = Math.min(p.hi[j], Math.max(p.lo[j], start[j]));
+  const dOf = (Z: Float64Array, o: number, j: number): number => (Z[o + j] - ref[j]) / width[j];
+  if (norm === 'linf') z[n] = Math.min(hi[n], Math.max(0, ...refd.map((j) => Math.abs(dOf(z, 0, j)))));
+  if (norm === 'l1') {
+    refd.forEach((j, k) => {
+      const d = dOf(z, 0, j);
+      z[n + 2 * k] = Math.max(0, d);
+      z[n + 2 * k + 1] = Math.max(0, -d);
+    });
+  }
+
+  // targeted outputs and their Jacobian wrt u, per point
   const Rt = new Float64Array(m),
     Jt = new Float64Array(m * n);
-  const outputsAt = (U: Float64Array, k: number, Y: Float64Array, JY: Float64Array): void => {
-    // y and ∂y/∂u per target for k points
+  let Y = new Float64Array(0),
+    JY = new Float64Array(0);
+  const outputsAt = (Z: Float64Array, k: number): void => {
+    if (Y.length < k * m) {
+      Y = new Float64Array(k * m);
+      JY = new Float64Array(k * m * n);
+    }
     for (let q = 0; q < k; q++) {
-      ev.targetOutputsAndJacobian(U.subarray(q * n, q * n + n), Rt, Jt);
+      ev.targetOutputsAndJacobian(Z.subarray(q * N, q * N + n), Rt, Jt);
       for (let i = 0; i < m; i++) {
         Y[q * m + i] = Rt[i];
         for (let j = 0; j < n; j++) JY[(q * m + i) * n + j] = Jt[i * n + j];
       }
     }
   };
-  const Y1 = new Float64Array(m),
-    JY1 = new Float64Array(m * n);
-  let pNorm = 2;
+  /** g(z) of constraint c at point q (after outputsAt). */
+  const gOf = (c: Constraint, Z: Float64Array, q: number): number => {
+    if (c.target) {
+      const t = p.targets[c.target.t];
+      const y = Y[q * m + c.target.t];
+      return c.target.kind === 'eq' ? y - t.lo : c.target.kind === 'lo' ? t.lo - y : y - t.hi;
+    }
+    let g = c.c0!;
+    for (let a = 0; a < c.idx!.length; a++) g += c.coef![a] * Z[q * N + c.idx![a]];
+    return g;
+  };
+
+  let lastViol = Infinity;
   for (let outer = 0; outer < maxOuter; outer++) {
     if (ev.budget.exhausted) break;
-    const M = n + nc;
+    const sr = Math.sqrt(rho);
     const res = lmCore(
       {
-        n,
+        n: N,
         m: M,
-        lo: p.lo,
-        hi: p.hi,
+        lo,
+        hi,
         exhausted: () => ev.budget.exhausted,
-        evaluate(U, k, R, J) {
-          const Y = new Float64Array(k * m),
-            JY = new Float64Array(k * m * n);
-          outputsAt(U, k, Y, JY);
-          J.fill(0, 0, k * M * n);
+        evaluate(Z, k, R, J) {
+          outputsAt(Z, k);
+          J.fill(0, 0, k * M * N);
           for (let q = 0; q < k; q++) {
-            for (let j = 0; j < n; j++) {
-              const s = mask[j] ? Math.sqrt(omega[j]) / width[j] : 0;
-              R[q * M + j] = s * (U[q * n + j] - ref[j]);
-              J[(q * M + j) * n + j] = s;
+            const o = q * N;
+            // objective rows
+            if (norm === 'l2') {
+              refd.forEach((j, r) => {
+                R[q * M + r] = dOf(Z, o, j);
+                J[(q * M + r) * N + j] = 1 / width[j];
+              });
+            } else if (norm === 'linf') {
+              R[q * M] = Z[o + n];
+              J[q * M * N + n] = 1;
+            } else {
+              let s = 0;
+              for (let e = n; e < N; e++) {
+                s += Z[o + e];
+                J[q * M * N + e] = 1;
+              }
+              R[q * M] = s;
             }
-            const sr = Math.sqrt(rho);
-            cons.forEach((c, ci) => {
-              const t = p.targets[c.t];
-              const y = Y[q * m + c.t];
-              const g = c.kind === 'eq' ? y - t.lo : c.kind === 'lo' ? t.lo - y : y - t.hi;
-              const sign = c.kind === 'lo' ? -1 : 1;
-              let v = g + mu[ci] / rho;
+            // constraint rows
+            for (let ci = 0; ci < nc; ci++) {
+              const c = cons[ci];
+              let v = gOf(c, Z, q) + mu[ci] / rho;
               let active = 1;
-              if (c.kind !== 'eq' && v < 0) {
+              if (c.type === 'le' && v < 0) {
                 v = 0;
                 active = 0;
               }
-              const row = q * M + n + ci;
+              const row = q * M + nObj + ci;
               R[row] = sr * v;
-              for (let j = 0; j < n; j++) J[row * n + j] = active * sr * sign * JY[(q * m + c.t) * n + j];
-            });
+              if (!active) continue;
+              if (c.target) {
+                const sign = c.target.kind === 'lo' ? -1 : 1;
+                for (let j = 0; j < n; j++) J[row * N + j] = sr * sign * JY[(q * m + c.target.t) * n + j];
+              } else for (let a = 0; a < c.idx!.length; a++) J[row * N + c.idx![a]] = sr * c.coef![a];
+            }
           }
         },
       },
-      u,
+      z,
       1,
       100,
     );
-    u = res.x.slice(0, n);
-    // constraint values at u
-    outputsAt(u, 1, Y1, JY1);
+    let step = 0;
+    for (let j = 0; j < n; j++) step = Math.max(step, Math.abs(res.x[j] - z[j]) / width[j]);
+    z = res.x.slice(0, N);
+    // violations and multiplier updates at z
+    outputsAt(z, 1);
     let viol = 0,
+      dviol = 0,
       tolMin = Infinity;
-    cons.forEach((c, ci) => {
-      const t = p.targets[c.t];
-      const y = Y1[c.t];
-      const g = c.kind === 'eq' ? y - t.lo : c.kind === 'lo' ? t.lo - y : y - t.hi;
-      tolMin = Math.min(tolMin, targetTolerance(t, p.atol, p.rtol));
-      viol = Math.max(viol, c.kind === 'eq' ? Math.abs(g) : Math.max(0, g));
-      mu[ci] = c.kind === 'eq' ? mu[ci] + rho * g : Math.max(0, mu[ci] + rho * g);
-    });
-    // reweighting for L1 / L∞
-    if (p.distance !== 'l2') {
-      if (p.distance === 'linf' && outer % 4 === 3 && pNorm < 32) pNorm *= 2;
-      let dmax = 0;
-      for (let j = 0; j < n; j++) if (mask[j]) dmax = Math.max(dmax, Math.abs(u[j] - ref[j]) / width[j]);
-      for (let j = 0; j < n; j++) {
-        const d = Math.abs(u[j] - ref[j]) / width[j];
-        omega[j] =
-          p.distance === 'l1'
-            ? 1 / Math.max(d, 1e-9)
-            : Math.pow(Math.max(d, 1e-9) / Math.max(dmax, 1e-9), Math.max(0, (p.distance === 'linf' ? Math.max(pNorm, 4) : 2) - 2));
-      }
+    for (let ci = 0; ci < nc; ci++) {
+      const c = cons[ci];
+      const g = gOf(c, z, 0);
+      const v = c.type === 'eq' ? Math.abs(g) : Math.max(0, g);
+      if (ci < nTargetCons) {
+        tolMin = Math.min(tolMin, targetTolerance(p.targets[c.target!.t], p.atol, p.rtol));
+        viol = Math.max(viol, v);
+      } else dviol = Math.max(dviol, v);
+      mu[ci] = c.type === 'eq' ? mu[ci] + rho * g : Math.max(0, mu[ci] + rho * g);
     }
-    if (viol <= 0.01 * tolMin && outer >= 3 && Math.abs(viol - lastViol) <= 0.01 * tolMin) break;
-    if (viol > 0.25 * lastViol) rho = Math.min(rho * 10, 1e12);
-    lastViol = viol;
+    const total = Math.max(viol / tolMin, dviol / DISTANCE_TOL);
+    // converged: constraints met and the point no longer moving as the multipliers settle
+    if (viol <= 0.01 * tolMin && dviol <= DISTANCE_TOL && outer >= 3 && step <= 1e-9) break;
+    if (total > 0.25 * lastViol) rho = Math.min(rho * 10, 1e12);
+    lastViol = total;
   }
-  return u;
+  return z.slice(0, n);
 }

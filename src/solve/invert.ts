@@ -16,7 +16,7 @@ import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
 import { solveOneDim } from './oneDim.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
-import { distanceToReference, verifySolution } from './verify.ts';
+import { distanceToReference, rootUncertainty, samePoint, sameRoot, verifySolution } from './verify.ts';
 
 /**
  * The defaults of every invert() option, one place for the library and the CLI (whose flags
@@ -172,6 +172,36 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     }
     for (const s of solutions) if (!bestSol || s.distance! < bestSol.distance!) bestSol = s;
     closest = bestSol;
+    // the closest point is a solution too: list it (once) among the solutions
+    if (closest && !solutions.includes(closest)) {
+      const u = unknownVector(problem, closest);
+      const isolated = solutionSet.kind === 'isolated';
+      const dc = isolated ? rootUncertainty(problem, u) : 0;
+      const same = solutions.find((s) => {
+        const v = unknownVector(problem, s);
+        return isolated ? sameRoot(problem, v, rootUncertainty(problem, v), u, dc) : samePoint(problem, v, u);
+      });
+      if (same) closest = same;
+      else {
+        solutions.push(closest);
+        const cap = options.maxRepresentatives ?? INVERT_DEFAULTS.maxRepresentatives;
+        if (solutionSet.kind === 'continuum' && solutions.length > cap) {
+          // over the cap: drop the representative nearest the closest point (the most redundant one)
+          let drop = -1,
+            dmin = Infinity;
+          solutions.forEach((s, i) => {
+            if (s === closest) return;
+            const d = distanceBetween(problem, unknownVector(problem, s), u);
+            if (d < dmin) {
+              dmin = d;
+              drop = i;
+            }
+          });
+          solutions.splice(drop, 1);
+        }
+        solutionSet = isolated ? { kind: 'isolated', count: solutions.length } : solutionSet.kind === 'continuum' ? { ...solutionSet, representatives: solutions.length } : solutionSet;
+      }
+    }
   }
 
   if (status! === undefined) {
@@ -179,8 +209,8 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
       status = 'solved';
       message =
         solutionSet.kind === 'continuum'
-          ? `a continuum of solutions of dimension ${solutionSet.dimension}: ${solutions.length} representatives`
-          : `${solutions.length} solution${solutions.length > 1 ? 's' : ''}${complete ? ' (proven to be all of them)' : ''}`;
+          ? `a continuum of solutions of dimension ${solutionSet.dimension}: ${solutions.length} representative${solutions.length === 1 ? '' : 's'}${closest ? ', the first one closest to the reference' : ''}`
+          : `${solutions.length} solution${solutions.length === 1 ? '' : 's'}${complete ? ' (proven to be all of them)' : ''}${closest && solutions.length > 1 ? ', the first one closest to the reference' : ''}`;
     } else if (budgetHit) {
       status = 'unknown';
       message = 'the budget ran out before any point met the targets; raise --max-evaluations or --time-limit';
@@ -193,8 +223,11 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     message = 'proven: no input inside the bounds meets the target within tolerance';
   }
 
+  // order: with a reference, the closest first, then by distance; otherwise by the unknowns' values
   const sortKey = (s: Solution): number[] => problem.unknownNames.map((nm) => s.unknowns[nm]);
   solutions.sort((a, b) => {
+    if (closest && (a === closest || b === closest)) return a === closest ? -1 : 1;
+    if (problem.reference && a.distance !== b.distance) return a.distance! - b.distance!;
     const ka = sortKey(a),
       kb = sortKey(b);
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
@@ -250,6 +283,17 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
     ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
     seed,
   };
+}
+
+function unknownVector(p: Problem, s: Solution): Float64Array {
+  return Float64Array.from(p.unknownNames.map((nm) => s.unknowns[nm]));
+}
+
+/** Euclidean distance in box-width units. */
+function distanceBetween(p: Problem, a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  for (let j = 0; j < a.length; j++) d += ((a[j] - b[j]) / (p.hi[j] - p.lo[j] || 1)) ** 2;
+  return Math.sqrt(d);
 }
 
 function clipToBox(p: Problem, v: Float64Array): Float64Array {
