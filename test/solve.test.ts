@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { invert, type InvertOptions } from '../src/solve/invert.ts';
+import { invert, INVERT_DEFAULTS, type InvertOptions } from '../src/solve/invert.ts';
+import { buildProblem } from '../src/problem/query.ts';
+import { samePoint } from '../src/solve/verify.ts';
+import { runCli } from '../src/cli/program.ts';
 import { NetinvertError } from '../src/errors.ts';
 import { createModel } from '../src/model.ts';
 import {
@@ -314,5 +317,79 @@ describe('rank-deficient square system', () => {
   });
   it('four-root net targets come from the even function', () => {
     expect(evenE(3)).toBeLessThan(evenE(1));
+  });
+});
+
+describe('duplicates are merged (scale-aware tolerance)', () => {
+  it('a continuum whose runs all end at one corner gives one representative, not ten copies 1e-15 apart', () => {
+    // y = tanh(x0) + tanh(x1) = 2·tanh(1) on [0, 1]²: only the corner (1, 1) reaches it (tanh is
+    // increasing), but the Jacobian has rank 1 < 2 unknowns, so the set is reported as a continuum
+    const model = createModel({
+      inputs: [{ name: 'x', width: 2 }],
+      nodes: [
+        { name: 't', op: { type: 'unary', fn: 'tanh' }, inputs: ['x'] },
+        { name: 'y', op: { type: 'dense', units: 1, weight: [1, 1], bias: [0] }, inputs: ['t'] },
+      ],
+      outputs: [{ node: 'y', name: 'y' }],
+    });
+    const r = invert(model, { want: { y: 2 * Math.tanh(1) }, bounds: { 'x[0]': [0, 1], 'x[1]': [0, 1] } });
+    expect(r.status).toBe('solved');
+    expect(r.solutions).toHaveLength(1);
+    expect(r.solutions[0].unknowns['x[0]']).toBeCloseTo(1, 6);
+    expect(r.solutions[0].unknowns['x[1]']).toBeCloseTo(1, 6);
+    expect(r.message).toMatch(/1 representative\b/);
+  });
+
+  it('samePoint: 5e-15 apart is one point, 1e-6 of the box apart is two', () => {
+    const p = buildProblem(loadShipped('seed-4in2out.json'), { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS });
+    expect(samePoint(p, [3, 4], [3 + 5e-15, 4])).toBe(true);
+    expect(samePoint(p, [3, 4], [3 + 1e-5, 4])).toBe(false);
+    // scale-aware: a 1e-15-relative difference on a value of 1e6 is round-off too
+    expect(samePoint(p, [1e6, 4], [1e6 * (1 + 1e-15), 4])).toBe(true);
+  });
+});
+
+describe('defaults', () => {
+  it('Model lists its flat feature names in model order', () => {
+    const m = loadShipped('seed-4in2out.json');
+    expect(m.inputNames).toEqual(['x1', 'x2', 'x3', 'x4']);
+    expect(m.outputNames).toEqual(['y1', 'y2']);
+    const v = createModel({
+      inputs: [{ name: 'x', width: 3 }],
+      nodes: [{ name: 'y', op: { type: 'dense', units: 2, weight: [1, 0, 0, 1, 1, 1], bias: [0, 0] }, inputs: ['x'] }],
+      outputs: [{ node: 'y', name: 'y' }],
+    });
+    expect(v.inputNames).toEqual(['x[0]', 'x[1]', 'x[2]']);
+    expect(v.outputNames).toEqual(['y[0]', 'y[1]']);
+  });
+
+  it('invert has the CLI default time limit: with the clock 61 s on, the search stops (status unknown)', () => {
+    expect(INVERT_DEFAULTS.timeLimit).toBe(60);
+    const real = performance.now.bind(performance);
+    let calls = 0;
+    // a clock that moves 61 s between any two readings
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => real() + 61_000 * calls++);
+    try {
+      const r = invert(loadShipped('seed-4in2out.json'), { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS });
+      expect(r.status).toBe('unknown');
+    } finally {
+      spy.mockRestore();
+    }
+    // and an explicit timeLimit: Infinity turns it off
+    let calls2 = 0;
+    const spy2 = vi.spyOn(performance, 'now').mockImplementation(() => real() + 61_000 * calls2++);
+    try {
+      const r = invert(loadShipped('seed-4in2out.json'), { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS }, { timeLimit: Infinity });
+      expect(r.status).toBe('solved');
+    } finally {
+      spy2.mockRestore();
+    }
+  });
+
+  it("the CLI's --time-limit default is invert's", async () => {
+    let out = '';
+    await runCli(['solve', '--help'], { out: (s) => (out += s + '\n'), err: (s) => (out += s + '\n') });
+    const line = out.split('\n').find((l) => l.includes('--time-limit'))!;
+    expect(line).toContain(`(default: "${INVERT_DEFAULTS.timeLimit}")`);
   });
 });
