@@ -1,7 +1,8 @@
 /**
  * Root-miss rate of the default multi-start search (no --prove), issue "Ship it" §3.5.
  *
- *   npx tsx bench/rootmiss.ts            # 2,000 queries (NETINVERT_ROOTMISS_QUERIES to change)
+ *   npx tsx bench/rootmiss.ts            # 2,000 queries on net 0
+ *   NETINVERT_ROOTMISS_QUERIES=500 NETINVERT_ROOTMISS_NETS=3 NETINVERT_ROOTMISS_FIRST_NET=1 npx tsx bench/rootmiss.ts
  *
  * Net: 3-32-32-2 tanh MLP, Glorot-uniform weights scaled by GAIN (so the map folds and a query
  * has several isolated roots), biases uniform in [−0.5, 0.5], seeded by the project's mulberry32.
@@ -91,7 +92,8 @@ export function measureRootMiss(net: Model, count: number, querySeed: number): R
 function main(): void {
   const N = Number(process.env.NETINVERT_ROOTMISS_QUERIES ?? 2000);
   const nets = Number(process.env.NETINVERT_ROOTMISS_NETS ?? 1);
-  for (let k = 0; k < nets; k++) {
+  const first = Number(process.env.NETINVERT_ROOTMISS_FIRST_NET ?? 0);
+  for (let k = first; k < first + nets; k++) {
     const net = rootMissNet(1000 + k);
     const s = measureRootMiss(net, N, 77 + k);
     console.log(
