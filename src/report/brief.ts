@@ -93,7 +93,7 @@ export function briefReport(r: SolveResult): string {
     const max = 10;
     // the closest solution is listed first (invert orders it so); say so on its title
     const closestFirst = r.closest !== undefined && r.solutions.length > 0 && sameUnknowns(r.solutions[0], r.closest);
-    const norm = r.query.distance ? `${r.query.distance.toUpperCase()} ` : '';
+    const norm = r.query.distance ? `${{ l2: 'L2', l1: 'L1', linf: 'L∞' }[r.query.distance]} ` : '';
     r.solutions.slice(0, max).forEach((s, i) => {
       let title =
         r.solutionSet.kind === 'continuum'
