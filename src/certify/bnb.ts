@@ -27,7 +27,7 @@
  */
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import { targetTolerance, type Problem } from '../problem/query.ts';
-import type { Budget } from '../solve/evaluator.ts';
+import { now, type Budget } from '../solve/evaluator.ts';
 import { crownBounds } from './crown.ts';
 import { linearBounds } from './linear.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
@@ -62,6 +62,10 @@ export interface BnbResult {
   lowerBound: number;
   boxes: number;
   budgetHit: boolean;
+  /** Which budget ran out, when one did. */
+  budgetReason?: 'boxes' | 'evaluations' | 'time';
+  /** Milliseconds spent in the independent verifier's own checks (what verifyCertificate will repeat). */
+  verifyMs: number;
   square: boolean;
 }
 
@@ -83,6 +87,11 @@ export interface BnbOptions {
    * true), withdrawing and splitting the boxes it cannot follow, so that certificates verify.
    */
   verifyExclusions?: boolean;
+  /**
+   * The time (now(), ms) the budget's time limit ends, when it has one: batches are sized from
+   * the measured time per box so that the last one ends near it, not a whole batch past it.
+   */
+  deadline?: number;
 }
 
 const BATCH = 256;
@@ -97,6 +106,8 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     nIn = net.nIn,
     nOut = net.nOut;
   const W = Array.from(problem.hi, (h, j) => h - problem.lo[j] || 1);
+  // a zero-width unknown (lo = hi) counts 1 in every volume: its boxes are all the width there is
+  const degenerate = Array.from(problem.hi, (h, j) => h === problem.lo[j]);
   const totalVol = 1;
   const sys: SquareSystem | null = squareSystem(problem);
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
@@ -105,9 +116,14 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
 
   const roots: RootBox[] = [];
   // proven-unique regions around the roots the search found (ε-inflation)
+  let verifyMs = 0,
+    msPerBox = 0;
   if (sys) {
     for (const r of opts.knownRoots ?? []) {
+      if (budget.exhausted) break;
       if (roots.some((b) => inside(r, b.lo, b.hi))) continue;
+      budget.evaluations += 20;
+      budget.jacobians += 10;
       const box = inflateRootBox(sys, r, problem.lo, problem.hi);
       if (box) roots.push({ lo: Array.from(box.lo), hi: Array.from(box.hi), root: Array.from(r) });
     }
@@ -125,7 +141,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   let work: WorkBox[] = [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn);
-  const vol = (b: { lo: number[]; hi: number[] }): number => b.lo.reduce((a, l, j) => a * ((b.hi[j] - l) / W[j]), 1);
+  const vol = (b: { lo: number[]; hi: number[] }): number => b.lo.reduce((a, l, j) => a * (degenerate[j] ? 1 : (b.hi[j] - l) / W[j]), 1);
 
   // tolerance exclusions that rest on the relaxation alone, not yet confirmed by the verifier
   let unchecked: { rec: ExcludedBox; cands: { i: number; lo: number; hi: number }[] }[] = [];
@@ -167,7 +183,11 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       // drop boxes entirely inside a proven-unique region
       work = work.filter((b) => !roots.some((r) => boxInside(b, r)));
       if (!work.length) break;
-      const batch = work.splice(0, BATCH);
+      // with a deadline, a batch no larger than the time left allows (so the limit holds to about one box)
+      let kMax = BATCH;
+      if (opts.deadline !== undefined && msPerBox > 0) kMax = Math.max(1, Math.min(BATCH, Math.floor((opts.deadline - now()) / msPerBox)));
+      const tBatch = now();
+      const batch = work.splice(0, Math.min(kMax, opts.maxBoxes - boxes));
       const k = batch.length;
       boxes += k;
       for (let q = 0; q < k; q++) {
@@ -215,7 +235,6 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           exclTarget = -1,
           zeroOut = false;
         const exclCandidates: number[] = [];
-        let zeroOutMv = false;
         problem.targets.forEach((t, i) => {
           const yl = yb.lo[q * nOut + t.output],
             yh = yb.hi[q * nOut + t.output];
@@ -224,18 +243,19 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           boxLB = Math.max(boxLB, miss);
           if (miss > tols[i]) exclCandidates.push(i);
           if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
-          const ml = mv.lo[q * nOut + t.output],
-            mh = mv.hi[q * nOut + t.output];
-          if (t.kind === 'eq' && (ml > t.lo || mh < t.lo)) zeroOutMv = true;
         });
         // prefer a target the mean-value form excludes on its own; else the claim rests on the relaxation
         const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, nOut, tols, i)) ?? -1;
         const relaxOnly = mvTarget < 0 && exclCandidates.length > 0;
         exclTarget = mvTarget >= 0 ? mvTarget : (exclCandidates[0] ?? -1);
-        // a root-free claim by range that rests on the relaxation: one verifier evaluation decides
-        if (zeroOut && !zeroOutMv && sys && exclTarget < 0) {
+        // A root-free claim by range, whether it rests on the relaxation or on the mean-value form:
+        // the verifier re-checks it with one plain interval evaluation, so one evaluation decides
+        // here too (otherwise Krawczyk or splitting settles the box).
+        if (zeroOut && sys && exclTarget < 0) {
           budget.evaluations += 1;
+          const tv = now();
           if (!verifierRangeRootFree(problem, b)) zeroOut = false;
+          verifyMs += now() - tv;
         }
         if (exclTarget >= 0) {
           const t = problem.targets[exclTarget];
@@ -294,6 +314,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
         }
         split(b, yb.smear.subarray(q * n, q * n + n));
       }
+      msPerBox = (now() - tBatch) / k;
     }
     // Everything decided: a certificate may be built from these boxes, so every claim resting on
     // the relaxation alone must be one the verifier confirms. Those it does not are withdrawn and
@@ -306,7 +327,9 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
         break;
       }
       const calls = { n: 0 };
+      const tv = now();
       const ok = u.cands.find((c) => verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls));
+      verifyMs += now() - tv;
       budget.evaluations += calls.n;
       if (ok) {
         u.rec.target = ok.i;
@@ -327,15 +350,20 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // undecided boxes may hold a solution: the lower bound can be no more than 0 then
   if (undecided.length) lowerBound = Math.min(lowerBound, 0);
   if (roots.length) lowerBound = Math.min(lowerBound, 0);
+  let excludedFraction = Math.min(1, excludedVol / totalVol);
+  // never 1 while something is left: rounding in the volume sum must not claim the whole box
+  if (excludedFraction >= 1 && (undecided.length || budgetHit)) excludedFraction = 1 - 2 ** -53;
   return {
     excluded,
     rootFree,
     roots,
     undecided,
-    excludedFraction: Math.min(1, excludedVol / totalVol),
+    excludedFraction,
     lowerBound: lowerBound === Infinity ? -Infinity : lowerBound,
     boxes,
     budgetHit,
+    ...(budgetHit ? { budgetReason: boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
+    verifyMs,
     square: !!sys,
   };
 }

@@ -7,15 +7,29 @@
  *     adds any root the search missed, and proves the list complete when nothing is left;
  *   - otherwise reports the fraction of the box proven empty, and a proven lower bound on the
  *     best possible worst-output miss where one can be had.
+ *
+ * Rules that keep the claims honest:
+ *   - every certificate is re-checked by verifyCertificate before it is returned; one it rejects
+ *     is never emitted: the claim is withdrawn (status not proven, `complete: false`) and the
+ *     message gives the verifier's reason;
+ *   - a box proven to hold a root never feeds "infeasible", and a list is never "complete" while
+ *     a proven root is missing from it — when no float64 point meets a tolerance below the
+ *     resolution of float64, the result says so (unknown, with the best point);
+ *   - the time limit covers the whole call: the search gets half of it, branch-and-bound what the
+ *     search left, and a certificate is verified only if the time left allows it;
+ *   - a proof cut short says so in the message, with the fraction proven (never rounded up).
  */
+import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import { buildProblem, type Query } from '../problem/query.ts';
-import { Budget } from '../solve/evaluator.ts';
+import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { formatPercent } from '../report/percent.ts';
+import { Budget, now } from '../solve/evaluator.ts';
 import { invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
-import { branchAndBound } from './bnb.ts';
-import { buildCertificate } from './certificate.ts';
+import { branchAndBound, type BnbResult } from './bnb.ts';
+import { buildCertificate, verifyCertificate, type Certificate } from './certificate.ts';
+import { nearestFloatRoot, squareSystem } from './krawczyk.ts';
 
 export interface CertifyOptions extends InvertOptions {
   /** Most boxes branch-and-bound may process (default 100 000). */
@@ -24,10 +38,21 @@ export interface CertifyOptions extends InvertOptions {
   linear?: boolean;
 }
 
+/** Share of the time limit the search (invert) may use; the proof gets the rest. */
+const SEARCH_SHARE = 0.5;
+/** Share of the time limit kept back from branch-and-bound for verifying the certificate. */
+const VERIFY_SHARE = 0.1;
+
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
-  const res = invert(model, query, options);
+  const t0 = now();
+  const timeLimit = options.timeLimit ?? Infinity;
+  if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
+  const deadline = t0 + 1000 * timeLimit;
+  const secondsLeft = (share = 0): number => (Number.isFinite(timeLimit) ? Math.max(0, (deadline - now()) / 1000 - share * timeLimit) : Infinity);
+  const res = invert(model, query, { ...options, timeLimit: Number.isFinite(timeLimit) ? timeLimit * SEARCH_SHARE : timeLimit });
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  const budget = new Budget(options.maxEvaluations ?? 2_000_000, options.timeLimit ?? Infinity);
+  const proofSeconds = secondsLeft(VERIFY_SHARE);
+  const budget = new Budget(options.maxEvaluations ?? 2_000_000, proofSeconds);
   const known = res.solutions.map((s) => Float64Array.from(problem.unknownNames.map((k) => s.unknowns[k])));
   // With solutions already found and no square system, no proof of completeness is possible:
   // branch-and-bound only measures the volume proven empty, so give it a small budget.
@@ -37,6 +62,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
     maxBoxes: res.status === 'solved' && !square ? Math.min(maxBoxes, 2000) : maxBoxes,
     knownRoots: known,
     linear: options.linear,
+    ...(Number.isFinite(proofSeconds) ? { deadline: now() + 1000 * proofSeconds } : {}),
   });
   const r = res as InvertResult;
   r.method = `${r.method} + branch-and-bound`;
@@ -51,26 +77,41 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   r.stats.jacobians += budget.jacobians;
   const nothingLeft = bnb.undecided.length === 0 && !bnb.budgetHit;
   if (bnb.lowerBound > 0) r.lowerBound = bnb.lowerBound;
+  // what invert claimed on its own (1-D interval Newton) stands under --prove only with a verified certificate
+  const searchClaim = r.status === 'infeasible' ? 'infeasible' : r.complete ? 'complete' : null;
+  let claim: 'infeasible' | 'complete' | null = null;
+  const notes: string[] = [];
+  let unresolvedOnly = false;
 
   if (nothingLeft && bnb.roots.length === 0 && bnb.rootFree.length === 0) {
-    // every box excluded with the tolerance
-    r.status = 'infeasible';
-    r.proven = true;
-    r.complete = true;
-    r.solutions = [];
-    r.solutionSet = { kind: 'none' };
-    r.message = `proven: no input inside the bounds meets the targets within tolerance (${bnb.excluded.length} boxes, certificate attached)`;
-    r.certificate = buildCertificate(problem, bnb, 'infeasible');
-    return withReports(r);
-  }
-  // A square system whose solutions form a continuum at the tolerance's scale (insignificant
-  // singular values) has no isolated-root list to prove complete.
-  if (bnb.square && r.solutionSet.kind !== 'continuum' && !bnb.roots.some((rb) => solutionSetDimension(problem, rb.root) > 0)) {
-    // every proven root becomes a solution (dedupe against the search's)
+    if (r.solutions.length) {
+      // cannot happen with sound bounds; never claim infeasible over a verified solution
+      r.warnings.push('branch-and-bound excluded a box holding a verified solution: no proof is claimed (please report this)');
+    } else claim = 'infeasible';
+  } else if (bnb.square && r.solutionSet.kind !== 'continuum' && !bnb.roots.some((rb) => solutionSetDimension(problem, rb.root) > 0)) {
+    // A square system whose solutions form a continuum at the tolerance's scale (insignificant
+    // singular values) has no isolated-root list to prove complete; otherwise every proven root
+    // becomes a solution (deduplicated against the search's).
+    const sys = squareSystem(problem)!;
+    const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
+    const clusters = r.solutions.filter((s) => s.cluster);
+    const inCluster = (x: ArrayLike<number>): boolean =>
+      clusters.some((c) => problem.unknownNames.every((k, j) => c.cluster!.extent[k][0] <= x[j] && x[j] <= c.cluster!.extent[k][1]));
     const sols: Solution[] = [];
+    const unresolved: { box: { lo: number[]; hi: number[] }; best: Solution }[] = [];
     for (const rb of bnb.roots) {
-      const s = verifySolution(problem, rb.root);
-      if (!s.meetsTargets) continue;
+      if (inCluster(rb.root)) continue; // the cluster stands for it
+      let s = verifySolution(problem, rb.root);
+      if (!s.meetsTargets) {
+        // a tolerance near float64's resolution: look among the neighbouring floats
+        const f = nearestFloatRoot(sys, rb.root, rb.lo, rb.hi, tols);
+        s = verifySolution(problem, f.x);
+      }
+      if (!s.meetsTargets) {
+        // proven to exist, but no float64 point found meets the tolerance: never dropped silently
+        unresolved.push({ box: rb, best: s });
+        continue;
+      }
       s.proof = 'unique-root';
       s.proofBox = Object.fromEntries(problem.unknownNames.map((k, j) => [k, [rb.lo[j], rb.hi[j]] as [number, number]]));
       const dup = sols.some((o) => problem.unknownNames.every((k, j) => o.proofBox![k][0] <= rb.root[j] && rb.root[j] <= o.proofBox![k][1]));
@@ -79,22 +120,114 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
     // keep search solutions not inside any proven box (unproven, so the list is not complete)
     for (const s of r.solutions) {
       const inBox = bnb.roots.some((rb) => problem.unknownNames.every((k, j) => rb.lo[j] <= s.unknowns[k] && s.unknowns[k] <= rb.hi[j]));
-      if (!inBox) sols.push(s);
+      if (!inBox || s.cluster) sols.push(s);
     }
+    const unresolvedMsg = unresolved.length ? unresolvedText(problem, unresolved, tols) : '';
     if (sols.length) {
       const allProven = sols.every((s) => s.proof === 'unique-root');
       r.solutions = sols;
       r.status = 'solved';
-      r.solutionSet = { kind: 'isolated', count: sols.length };
-      r.complete = nothingLeft && allProven;
+      const nClusters = sols.filter((s) => s.cluster).length;
+      r.solutionSet = { kind: 'isolated', count: sols.length, ...(nClusters ? { clusters: nClusters } : {}) };
+      r.complete = false;
       r.best = undefined;
       delete r.best;
-      r.message = `${sols.length} solution${sols.length > 1 ? 's' : ''}${r.complete ? ', proven to be all of them (certificate attached)' : ''}`;
-      if (r.complete) r.certificate = buildCertificate(problem, bnb, 'complete');
+      r.message = `${sols.length} solution${sols.length > 1 ? 's' : ''}`;
+      if (nothingLeft && allProven && !unresolved.length) claim = 'complete';
+      if (unresolvedMsg) notes.push(unresolvedMsg);
+    } else if (unresolved.length) {
+      r.solutions = [];
+      r.status = 'unknown';
+      r.proven = false;
+      r.complete = false;
+      r.solutionSet = { kind: 'none' };
+      r.best = unresolved.reduce((p, q) => (q.best.maxMiss < p.best.maxMiss ? q : p)).best;
+      r.message = unresolvedMsg;
+      unresolvedOnly = true;
     }
   }
-  if (!r.complete && r.status === 'solved') {
-    r.message += `; ${(100 * bnb.excludedFraction).toFixed(1)}% of the box proven to hold no solution`;
+
+  if (claim) {
+    const cert = buildCertificate(problem, bnb, claim);
+    const verdict = verifyInTime(model, cert, bnb, deadline, timeLimit);
+    if (verdict.valid) {
+      r.certificate = cert;
+      if (claim === 'infeasible') {
+        r.status = 'infeasible';
+        r.proven = true;
+        r.complete = true;
+        r.solutions = [];
+        r.solutionSet = { kind: 'none' };
+        r.message = `proven: no input inside the bounds meets the targets within tolerance (${bnb.excluded.length} boxes, certificate attached)`;
+      } else {
+        r.complete = true;
+        r.message += ', proven to be all of them (certificate attached)';
+      }
+    } else {
+      claim = null;
+      notes.push(`not proven: ${verdict.reason}`);
+    }
   }
+  if (!claim) withdraw(r, searchClaim);
+  if (!claim && !unresolvedOnly) notes.push(coverage(bnb));
+  if (notes.length) r.message += `; ${notes.join('; ')}`;
+  r.stats.timeMs = now() - t0;
   return withReports(r);
+}
+
+/**
+ * verifyCertificate, when the time left allows it: its cost is about what branch-and-bound
+ * already spent in the verifier's own checks (bnb.verifyMs). When the limit would be overrun
+ * by more than a small margin the certificate is not emitted, and the reason says so.
+ */
+function verifyInTime(model: Model, cert: Certificate, bnb: BnbResult, deadline: number, timeLimit: number): { valid: boolean; reason: string } {
+  if (Number.isFinite(timeLimit)) {
+    const margin = Math.max(50, 0.05 * timeLimit * 1000);
+    if (now() + 1.2 * bnb.verifyMs > deadline + margin) {
+      return { valid: false, reason: 'the time limit ran out before the certificate could be re-checked by the independent verifier (raise --time-limit)' };
+    }
+  }
+  try {
+    const v = verifyCertificate(model, cert);
+    return v.valid ? v : { valid: false, reason: `the independent verifier rejected the certificate (${v.reason})` };
+  } catch (e) {
+    return { valid: false, reason: `the independent verifier failed: ${(e as Error).message}` };
+  }
+}
+
+/** No verified certificate: a claim the search made on its own is withdrawn too (--prove means checked). */
+function withdraw(r: InvertResult, searchClaim: 'infeasible' | 'complete' | null): void {
+  r.certificate = undefined;
+  delete r.certificate;
+  if (r.complete) r.complete = false;
+  if (searchClaim === 'infeasible' && r.status === 'infeasible') {
+    r.status = r.best ? 'best-compromise' : 'unknown';
+    r.proven = false;
+    r.message =
+      r.status === 'best-compromise'
+        ? 'no input found inside the bounds meets every target; the closest point found is shown'
+        : 'no input found inside the bounds meets every target';
+  }
+  if (r.status === 'solved') r.message = r.message.replace(/ \(proven to be all of them\)/, '');
+}
+
+/** What branch-and-bound covered, and why it stopped: for the message (and so the text report). */
+function coverage(bnb: BnbResult): string {
+  const pct = formatPercent(bnb.excludedFraction);
+  const und = `${bnb.undecided.length} box${bnb.undecided.length === 1 ? '' : 'es'} undecided`;
+  if (bnb.budgetHit) {
+    const why = bnb.budgetReason === 'time' ? 'time limit' : bnb.budgetReason === 'boxes' ? 'box limit, --max-boxes' : 'evaluation limit, --max-evaluations';
+    return `the proof ran out of budget (${why}) after ${bnb.boxes} boxes: ${pct} of the box proven to hold no solution, ${und}`;
+  }
+  return `${pct} of the box proven to hold no solution${bnb.undecided.length ? `, ${und}` : ''}`;
+}
+
+function unresolvedText(problem: Problem, unresolved: { box: { lo: number[]; hi: number[] }; best: Solution }[], tols: number[]): string {
+  const u = unresolved.reduce((p, q) => (q.best.maxMiss < p.best.maxMiss ? q : p));
+  const box = problem.unknownNames.map((k, j) => `${k} in [${u.box.lo[j]}, ${u.box.hi[j]}]`).join(', ');
+  return (
+    `${unresolved.length === 1 ? 'a root is' : `${unresolved.length} roots are`} proven to exist (${box}${unresolved.length > 1 ? '; …' : ''}), ` +
+    `but no float64 input found there meets the tolerance ${Math.min(...tols).toExponential(2)}: the closest misses by ${u.best.maxMiss.toExponential(2)}, ` +
+    `about the resolution of float64 for these outputs; raise --atol/--rtol above it`
+  );
 }

@@ -194,3 +194,59 @@ export function inflateRootBox(
   }
   return null;
 }
+
+/**
+ * The float64 point nearest to meeting every equality of the system, around a root Krawczyk
+ * proved to exist: coordinate search over the neighbouring floats (up to `scan` on each side,
+ * a few sweeps), on the worst ratio |F_i(x)| / tol_i, inside [lo, hi]. For tolerances near the
+ * resolution of float64, where Newton's polished point can miss by an ulp or two.
+ */
+export function nearestFloatRoot(
+  sys: SquareSystem,
+  x0: ArrayLike<number>,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  tols: number[],
+  scan = 16,
+): { x: Float64Array; ratio: number } {
+  const p = sys.problem,
+    net = p.model.network,
+    n = p.unknowns.length,
+    nIn = net.nIn,
+    nOut = net.nOut;
+  const rows = 2 * scan;
+  const X = new Float64Array(rows * nIn);
+  const ratioAt = (Y: Float64Array, r: number): number => {
+    let w = 0;
+    for (let i = 0; i < n; i++) w = Math.max(w, Math.abs(Y[r * nOut + sys.outputs[i]] - sys.values[i]) / tols[i]);
+    return w;
+  };
+  const x = Float64Array.from(x0);
+  const one = fullBox(p, x, x).L;
+  let best = ratioAt(net.evaluate(one, 1), 0);
+  for (let sweep = 0; sweep < 4 && best > 1; sweep++) {
+    let improved = false;
+    for (let j = 0; j < n && best > 1; j++) {
+      const cand = new Float64Array(rows);
+      let k = 0;
+      for (let u = x[j], s = 0; s < scan; s++) cand[k++] = u = nextUp(u);
+      for (let u = x[j], s = 0; s < scan; s++) cand[k++] = u = nextDown(u);
+      for (let r = 0; r < rows; r++) {
+        const row = fullBox(p, x, x).L;
+        row[p.unknowns[j]] = Math.min(hi[j], Math.max(lo[j], cand[r]));
+        X.set(row, r * nIn);
+      }
+      const Y = net.evaluate(X, rows);
+      for (let r = 0; r < rows; r++) {
+        const w = ratioAt(Y, r);
+        if (w < best) {
+          best = w;
+          x[j] = X[r * nIn + p.unknowns[j]];
+          improved = true;
+        }
+      }
+    }
+    if (!improved) break;
+  }
+  return { x, ratio: best };
+}

@@ -1,5 +1,6 @@
 /** Human-readable reports of a SolveResult: briefReport (what the CLI prints) and fullReport (--verbose). */
 import type { Solution, SolveResult } from '../solve/result.ts';
+import { formatPercent } from './percent.ts';
 
 export function fmt(v: number): string {
   if (v === null || v === undefined) return '—';
@@ -67,12 +68,23 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
+  if (s.cluster) lines.push(indent(clusterText(s)));
   return lines.join('\n');
 }
 
 /** "1 box", "2 boxes": a count and its noun, singular or plural. */
 export function plural(n: number, noun: string, nouns = /(s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`): string {
   return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+/** A solution that stands for a cluster: its extent, and whether every point of it is proven to meet the targets. */
+function clusterText(s: Solution): string {
+  const ext = Object.entries(s.cluster!.extent)
+    .map(([k, [lo, hi]]) => `${k} in [${fmt(lo)}, ${fmt(hi)}]`)
+    .join(', ');
+  return s.cluster!.everyPoint
+    ? `a solution interval: every ${ext} meets the targets (proven); the point above is its best`
+    : `a cluster of solutions that could not be told apart (a tangent or flat target), all within ${ext}; the point above is its best`;
 }
 
 /** Inputs or outputs listed per solution in the text report; --json has them all. */
@@ -131,11 +143,11 @@ export function fullReport(r: SolveResult): string {
   );
   out.push('bounds:');
   out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
-  if (r.excludedFraction !== undefined) out.push(`fraction of the box proven root-free: ${fmt(r.excludedFraction)}`);
+  if (r.excludedFraction !== undefined) out.push(`box proven root-free: ${formatPercent(r.excludedFraction)}`);
   if (r.certification) {
     const c = r.certification;
     out.push(
-      `branch-and-bound: ${plural(c.boxes, 'box')}, ${fmt(100 * c.excludedFraction)}% of the volume proven empty, ${plural(c.rootBoxes, 'proven root box', 'proven root boxes')}, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (budget hit)' : ''}`,
+      `branch-and-bound: ${plural(c.boxes, 'box')}, ${formatPercent(c.excludedFraction)} of the volume proven empty, ${plural(c.rootBoxes, 'proven root box', 'proven root boxes')}, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (ran out of budget before finishing)' : ''}`,
     );
   }
   if (r.certificate) out.push(`certificate: ${r.certificate.claim}, ${plural(r.certificate.excluded.length, 'excluded box', 'excluded boxes')} (verify with verifyCertificate)`);

@@ -120,16 +120,37 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
       }
       return s;
     });
+    // clusters (tangent or flat targets, unresolvable pieces): one solution each, with its extent
+    for (const c of r.clusters) {
+      if (!c.meets) continue;
+      const s = verifySolution(problem, [c.x]);
+      // (a zero-width "cluster" is just its point)
+      if (c.hi > c.lo) s.cluster = { extent: { [problem.unknownNames[0]]: [c.lo, c.hi] }, everyPoint: c.everyPoint };
+      sols.push(s);
+    }
     solutions = sols.filter((s) => s.meetsTargets);
+    const clusters = solutions.filter((s) => s.cluster).length;
+    const unresolved = unresolvedText(problem, r.unresolved, tol);
     if (solutions.length) {
+      if (unresolved) warnings.push(unresolved);
       needSearch = false;
       complete = r.complete && solutions.every((s) => s.proof === 'unique-root');
-      solutionSet = { kind: 'isolated', count: solutions.length };
-    } else if (r.complete && r.excludedWithTolerance) {
+      solutionSet = { kind: 'isolated', count: solutions.length, ...(clusters ? { clusters } : {}) };
+    } else if (r.unresolved.length) {
+      // A root is proven to exist, but no float64 point meets so small a tolerance: never
+      // "infeasible"; unknown, with the reason and the best point.
+      needSearch = false;
+      status = 'unknown';
+      const u = r.unresolved.reduce((p, q) => (q.miss < p.miss ? q : p));
+      best = verifySolution(problem, [u.x]);
+      message = unresolved!;
+    } else if (r.complete && r.excludedWithTolerance && r.roots.length === 0 && r.clusters.length === 0) {
       needSearch = false;
       status = 'infeasible';
       proven = true;
       complete = true;
+      // the closest point interval Newton saw (certify needs it should its proof be withdrawn)
+      if (r.best) best = verifySolution(problem, [r.best.x]);
     }
     budgetHit = r.budgetHit;
     if (needSearch) methodUsed = 'interval-newton-1d + lm';
@@ -204,7 +225,9 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     }
   }
 
-  if (status! === undefined) {
+  if (status! === 'unknown') {
+    // set above (a proven root no float64 point resolves)
+  } else if (status! === undefined) {
     if (solutions.length) {
       status = 'solved';
       message =
@@ -315,6 +338,21 @@ export function withReports(r: SolveResult): InvertResult {
     Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
   }
   return r as InvertResult;
+}
+
+/**
+ * The reason a proven root gave no solution: the tolerance is below what float64 resolves for
+ * this output near the root (null when there is no such root).
+ */
+export function unresolvedText(problem: Problem, unresolved: { box: [number, number]; x: number; miss: number }[], tol: number): string | null {
+  if (!unresolved.length) return null;
+  const u = unresolved.reduce((p, q) => (q.miss < p.miss ? q : p));
+  const name = problem.unknownNames[0];
+  return (
+    `${unresolved.length === 1 ? 'a root is' : `${unresolved.length} roots are`} proven to exist (${name} in [${u.box[0]}, ${u.box[1]}]${unresolved.length > 1 ? ', …' : ''}), ` +
+    `but no float64 input there meets the tolerance ${tol.toExponential(2)}: the closest gives a miss of ${u.miss.toExponential(2)}, ` +
+    `the resolution of float64 for this output; raise --atol/--rtol above it`
+  );
 }
 
 export { distanceToReference };

@@ -13,6 +13,17 @@
  *
  * Where bounds are unavailable (infinite or NaN, e.g. log of a box reaching 0) the interval is
  * handed to the sampling + bracketing + Brent fallback, and the list is marked incomplete.
+ *
+ * Tangent and flat targets: an interval whose enclosure of g lies within ±tol is a proven
+ * "plateau piece" — every point of it meets the target — and is not split further. Plateau pieces
+ * and undecided leftovers (near-tangent roots, roots closer than float64 separates, or intervals
+ * the budget left) are merged into clusters, each reported once with its extent and its best
+ * point (cf. the "boundary"/"pending" boxes of interval solvers, Kearfott 1996, §4.3), so a
+ * tangent target gives one solution interval, not thousands of points.
+ *
+ * A proven root whose polished point misses a tolerance below float64 resolution is searched for
+ * among the neighbouring floats; if none meets the tolerance the root is reported as unresolved —
+ * it exists, so the target is never called infeasible.
  */
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import type { Problem } from '../problem/query.ts';
@@ -24,8 +35,28 @@ export interface Root1D {
   box: [number, number] | null;
 }
 
+/** A cluster of solutions: near-tangent roots, a plateau, or roots float64 cannot separate. */
+export interface Cluster1D {
+  lo: number;
+  hi: number;
+  /** The best point found in [lo, hi] (smallest |g| by a float64 forward pass). */
+  x: number;
+  /** |g(x)| ≤ tol: the cluster holds a solution. */
+  meets: boolean;
+  /** Every point of [lo, hi] is proven (interval enclosure within ±tol) to meet the target. */
+  everyPoint: boolean;
+}
+
 export interface OneDimResult {
+  /** Roots whose point meets the tolerance: proven unique in `box`, or (box null) from the fallback. */
   roots: Root1D[];
+  /**
+   * Roots proven to exist (and be unique) in `box`, but at which no float64 point found meets the
+   * tolerance (it is below what float64 resolves for this output): `x` is the best point, `miss` its |g|.
+   */
+  unresolved: { box: [number, number]; x: number; miss: number }[];
+  /** Clusters of solutions (plateau pieces and undecided leftovers merged), each with its best point. */
+  clusters: Cluster1D[];
   /** Intervals that could be neither excluded nor proven (tangent or clustered roots). */
   undecided: [number, number][];
   /** True when every root is proven unique in its box and the rest of [lo, hi] is proven root-free. */
@@ -38,9 +69,15 @@ export interface OneDimResult {
   excludedFraction: number;
   budgetHit: boolean;
   usedFallback: boolean;
+  /** The point with the smallest |g| seen (midpoint enclosures), for a best-compromise report. */
+  best: { x: number; miss: number } | null;
 }
 
 const BATCH = 64;
+/** Most clusters reported; beyond it, nearby clusters are merged (wider gaps) until this many remain. */
+const MAX_CLUSTERS = 64;
+/** Floats tried on each side of a polished root that misses a tolerance below float64 resolution. */
+const ULP_SCAN = 32;
 const SPLIT = 0.4970703125;
 
 export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneDimResult {
@@ -68,8 +105,13 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
     return net.jacobian(X, 1, { wrt: [unk], of: [tgt.output] }).J[0];
   };
 
+  const proven: [number, number][] = [];
   const roots: Root1D[] = [];
   const undecided: [number, number][] = [];
+  // plateau pieces: every point proven to meet the target
+  const plateau: [number, number][] = [];
+  let bestX = NaN,
+    bestMiss = Infinity;
   let work: [number, number][] = [[lo0, hi0]];
   let excluded = 0,
     excludedLen = 0,
@@ -122,6 +164,11 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
         const c = 0.5 * (a + b);
         const mLo = nextDown(midB.lo[q * nOut + tgt.output] - t),
           mHi = nextUp(midB.hi[q * nOut + tgt.output] - t);
+        const gm = Math.abs(0.5 * mLo + 0.5 * mHi);
+        if (gm < bestMiss) {
+          bestMiss = gm;
+          bestX = c;
+        }
         intervalMul(dLo, dHi, nextDown(a - c), nextUp(b - c), pr);
         const mvLo = nextDown(mLo + pr[0]),
           mvHi = nextUp(mHi + pr[1]);
@@ -161,7 +208,12 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
           continue;
         }
         if (nLo > a && nHi < b) {
-          roots.push({ x: polishRoot(point, deriv, a, b, mid, point(mid)), box: [a, b] });
+          proven.push([a, b]);
+          continue;
+        }
+        if (fLo >= -tol && fHi <= tol) {
+          // every point of X meets the target (monotone, but flatter than the tolerance)
+          plateau.push([a, b]);
           continue;
         }
         const na = Math.max(a, nLo),
@@ -181,6 +233,11 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
           continue;
         }
       }
+      if (fLo >= -tol && fHi <= tol) {
+        // a plateau piece: every point of X meets the target; splitting cannot tell its roots apart
+        plateau.push([a, b]);
+        continue;
+      }
       if (b - a <= minWidth) {
         undecided.push([a, b]);
         continue;
@@ -190,30 +247,158 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
       work.push([a, cut], [cut, b]);
     }
   }
-  roots.sort((p, q) => p.x - q.x);
+  // proven roots: polish; where the polished point misses a tolerance below float64 resolution,
+  // look among the neighbouring floats; a proven root is never dropped
+  const unresolved: OneDimResult['unresolved'] = [];
+  for (const [a, b] of proven) {
+    const mid = 0.5 * (a + b);
+    let x = polishRoot(point, deriv, a, b, mid, point(mid));
+    let gx = Math.abs(point(x));
+    if (!(gx <= tol)) {
+      const f = bestFloatNear(point, a, b, x, gx);
+      x = f.x;
+      gx = f.miss;
+    }
+    if (gx <= tol) roots.push({ x, box: [a, b] });
+    else unresolved.push({ box: [a, b], x, miss: gx });
+  }
   const fallbackRoots: number[] = [];
   for (const [a, b] of fallback) {
     usedFallback = true;
     fallbackRoots.push(...bracketRoots(point, a, b, 200));
   }
   for (const x of fallbackRoots) roots.push({ x, box: null });
-  // undecided tiny intervals: report their best point if it meets the tolerance
-  for (const [a, b] of undecided) {
-    const mid = 0.5 * (a + b);
-    if (Math.abs(point(mid)) <= tol && !roots.some((r) => Math.abs(r.x - mid) <= minWidth * 4)) roots.push({ x: mid, box: null });
+  const clusters = makeClusters(point, plateau, undecided, tol, Math.max(4 * minWidth, 1e-9 * width0), bestX);
+  // a proven root inside a cluster that holds solutions is part of it: the cluster stands for it
+  const kept = roots.filter((r) => !clusters.some((c) => c.meets && r.x >= c.lo && r.x <= c.hi));
+  for (const c of clusters) {
+    if (!c.meets) continue;
+    for (const r of roots) if (r.x >= c.lo && r.x <= c.hi && Math.abs(point(r.x)) < Math.abs(point(c.x))) c.x = r.x;
   }
-  roots.sort((p, q) => p.x - q.x);
-  const complete = undecided.length === 0 && fallback.length === 0 && !budgetHit;
+  kept.sort((p, q) => p.x - q.x);
+  const complete = undecided.length === 0 && plateau.length === 0 && fallback.length === 0 && unresolved.length === 0 && !budgetHit;
   return {
-    roots,
+    roots: kept,
+    unresolved,
+    clusters,
     undecided,
     complete,
     excludedWithTolerance,
     excluded,
-    excludedFraction: width0 > 0 ? Math.min(1, excludedLen / width0) : 1,
+    excludedFraction: width0 > 0 ? Math.min(1, excludedLen / width0) : excluded > 0 ? 1 : 0,
     budgetHit,
     usedFallback,
+    best: Number.isFinite(bestMiss) ? { x: bestX, miss: bestMiss } : null,
   };
+}
+
+/**
+ * Merge plateau pieces and undecided intervals into clusters: sorted by position, neighbours
+ * closer than `gap` join; the gap grows ×16 until at most MAX_CLUSTERS remain. Each cluster's best
+ * point is the smallest |g| among (up to 33) member midpoints; it holds a solution if that meets
+ * the tolerance. `everyPoint` when all members are plateau pieces, touching end to end.
+ */
+function makeClusters(
+  g: (x: number) => number,
+  plateau: [number, number][],
+  undecided: [number, number][],
+  tol: number,
+  gap0: number,
+  hint: number,
+): Cluster1D[] {
+  type Piece = { lo: number; hi: number; every: boolean };
+  const pieces: Piece[] = [
+    ...plateau.map(([lo, hi]) => ({ lo, hi, every: true })),
+    ...undecided.map(([lo, hi]) => ({ lo, hi, every: false })),
+  ].sort((p, q) => p.lo - q.lo);
+  if (!pieces.length) return [];
+  let groups: Piece[][] = [];
+  for (let gap = gap0; ; gap *= 16) {
+    groups = [];
+    let cur: Piece[] = [pieces[0]],
+      hi = pieces[0].hi;
+    for (let i = 1; i < pieces.length; i++) {
+      const p = pieces[i];
+      if (p.lo - hi <= gap) cur.push(p);
+      else {
+        groups.push(cur);
+        cur = [p];
+      }
+      hi = Math.max(hi, p.hi);
+    }
+    groups.push(cur);
+    if (groups.length <= MAX_CLUSTERS || !Number.isFinite(gap)) break;
+  }
+  return groups.map((grp) => {
+    let every = true,
+      reach = grp[0].lo;
+    for (const p of grp) {
+      if (!p.every || p.lo > reach) every = false;
+      reach = Math.max(reach, p.hi);
+    }
+    const stride = Math.max(1, Math.ceil(grp.length / 33));
+    let x = NaN,
+      miss = Infinity;
+    const cands: number[] = [];
+    for (let i = 0; i < grp.length; i += stride) cands.push(0.5 * (grp[i].lo + grp[i].hi));
+    // the best midpoint the search saw, when it lies in this cluster (the bottom of a tangent)
+    if (hint >= grp[0].lo && hint <= reach) cands.push(hint);
+    for (const m of cands) {
+      const gm = Math.abs(g(m));
+      if (gm < miss || x !== x) {
+        miss = gm;
+        x = m;
+      }
+    }
+    return { lo: grp[0].lo, hi: reach, x, meets: miss <= tol, everyPoint: every };
+  });
+}
+
+/**
+ * The float64 point with the smallest |g| near a proven root in [a, b]: bisection on the floats
+ * down to adjacent ones (a sign change is proven to lie in [a, b]), then ULP_SCAN floats on each
+ * side of the best point (the forward pass's rounding makes g jagged at this scale).
+ */
+function bestFloatNear(g: (x: number) => number, a: number, b: number, x0: number, m0: number): { x: number; miss: number } {
+  let x = x0,
+    miss = m0;
+  const consider = (u: number, gu: number): void => {
+    if (Math.abs(gu) < miss) {
+      miss = Math.abs(gu);
+      x = u;
+    }
+  };
+  let lo = a,
+    hi = b,
+    glo = g(a);
+  const ghi = g(b);
+  consider(lo, glo);
+  consider(hi, ghi);
+  if (Math.sign(glo) * Math.sign(ghi) < 0) {
+    for (let i = 0; i < 2200; i++) {
+      const m = lo + 0.5 * (hi - lo);
+      if (!(m > lo && m < hi)) break;
+      const gm = g(m);
+      consider(m, gm);
+      if (gm === 0) break;
+      if (Math.sign(gm) === Math.sign(glo)) {
+        lo = m;
+        glo = gm;
+      } else hi = m;
+    }
+  }
+  const c = x;
+  for (let u = c, k = 0; k < ULP_SCAN; k++) {
+    u = nextUp(u);
+    if (u > b) break;
+    consider(u, g(u));
+  }
+  for (let u = c, k = 0; k < ULP_SCAN; k++) {
+    u = nextDown(u);
+    if (u < a) break;
+    consider(u, g(u));
+  }
+  return { x, miss };
 }
 
 /**

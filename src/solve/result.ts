@@ -34,10 +34,20 @@ export interface Solution {
   /** 'unique-root': proven to be the only root in `proofBox` (interval Newton). */
   proof?: 'unique-root';
   proofBox?: Record<string, [number, number]>;
+  /**
+   * Present when this solution stands for a cluster of solutions rather than one point: a
+   * near-tangent root, a plateau, or roots closer together than float64 can tell apart. `extent`
+   * holds every root of the cluster (per unknown, [lo, hi]); the solution's own point is the best
+   * one found in it. `everyPoint: true` means every point of the extent is proven (interval
+   * bounds) to meet the targets; false means only that the solutions found there could not be
+   * separated.
+   */
+  cluster?: { extent: Record<string, [number, number]>; everyPoint: boolean };
 }
 
 export type SolutionSet =
-  | { kind: 'isolated'; count: number }
+  /** `clusters`: how many of the `count` solutions stand for a cluster (Solution.cluster), when any do. */
+  | { kind: 'isolated'; count: number; clusters?: number }
   | { kind: 'continuum'; dimension: number; representatives: number }
   | { kind: 'none' };
 
