@@ -81,7 +81,8 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   const searchClaim = r.status === 'infeasible' ? 'infeasible' : r.complete ? 'complete' : null;
   let claim: 'infeasible' | 'complete' | null = null;
   const notes: string[] = [];
-  let unresolvedOnly = false;
+  let unresolvedOnly = false,
+    unconfirmed = false;
 
   if (nothingLeft && bnb.roots.length === 0 && bnb.rootFree.length === 0) {
     if (r.solutions.length) {
@@ -165,11 +166,14 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
       }
     } else {
       claim = null;
-      notes.push(`not proven: ${verdict.reason}`);
+      unconfirmed = true;
+      notes.push(
+        `not proven: ${verdict.reason}; branch-and-bound's own bounds excluded ${formatPercent(bnb.excludedFraction)} of the box, which stays unconfirmed`,
+      );
     }
   }
   if (!claim) withdraw(r, searchClaim);
-  if (!claim && !unresolvedOnly) notes.push(coverage(bnb));
+  if (!claim && !unresolvedOnly && !unconfirmed) notes.push(coverage(bnb));
   if (notes.length) r.message += `; ${notes.join('; ')}`;
   r.stats.timeMs = now() - t0;
   return withReports(r);

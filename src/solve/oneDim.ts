@@ -356,7 +356,7 @@ function makeClusters(
 
 /**
  * The float64 point with the smallest |g| near a proven root in [a, b]: bisection on the floats
- * down to adjacent ones (a sign change is proven to lie in [a, b]), then ULP_SCAN floats on each
+ * down to adjacent ones (at most 200 halvings; a sign change is proven to lie in [a, b]), then ULP_SCAN floats on each
  * side of the best point (the forward pass's rounding makes g jagged at this scale).
  */
 function bestFloatNear(g: (x: number) => number, a: number, b: number, x0: number, m0: number): { x: number; miss: number } {
@@ -375,7 +375,7 @@ function bestFloatNear(g: (x: number) => number, a: number, b: number, x0: numbe
   consider(lo, glo);
   consider(hi, ghi);
   if (Math.sign(glo) * Math.sign(ghi) < 0) {
-    for (let i = 0; i < 2200; i++) {
+    for (let i = 0; i < 200; i++) {
       const m = lo + 0.5 * (hi - lo);
       if (!(m > lo && m < hi)) break;
       const gm = g(m);
