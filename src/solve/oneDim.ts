@@ -78,6 +78,8 @@ const BATCH = 64;
 const MAX_CLUSTERS = 64;
 /** Floats tried on each side of a polished root that misses a tolerance below float64 resolution. */
 const ULP_SCAN = 32;
+/** Bisection levels a piece that meets the target throughout may still be split, looking for proofs of simple roots. */
+const PLATEAU_DEPTH = 8;
 const SPLIT = 0.4970703125;
 
 export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneDimResult {
@@ -112,7 +114,8 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
   const plateau: [number, number][] = [];
   let bestX = NaN,
     bestMiss = Infinity;
-  let work: [number, number][] = [[lo0, hi0]];
+  // [a, b, plateau depth]: how many times X's ancestors were already found to meet the target throughout
+  let work: [number, number, number][] = [[lo0, hi0, 0]];
   let excluded = 0,
     excludedLen = 0,
     excludedWithTolerance = true,
@@ -127,7 +130,7 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
   while (work.length) {
     if (budget.exhausted) {
       budgetHit = true;
-      undecided.push(...work);
+      for (const [a, b] of work) undecided.push([a, b]);
       break;
     }
     const batch = work.splice(0, BATCH);
@@ -211,11 +214,6 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
           proven.push([a, b]);
           continue;
         }
-        if (fLo >= -tol && fHi <= tol) {
-          // every point of X meets the target (monotone, but flatter than the tolerance)
-          plateau.push([a, b]);
-          continue;
-        }
         const na = Math.max(a, nLo),
           nb = Math.min(b, nHi);
         if (nb - na < 0.5 * (b - a)) {
@@ -229,14 +227,20 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
             excludedLen += b - nb;
             excludedWithTolerance = false;
           }
-          work.push([na, nb]);
+          work.push([na, nb, batch[q][2]]);
           continue;
         }
       }
+      let pd = batch[q][2];
       if (fLo >= -tol && fHi <= tol) {
-        // a plateau piece: every point of X meets the target; splitting cannot tell its roots apart
-        plateau.push([a, b]);
-        continue;
+        // Every point of X meets the target, and Newton makes no headway here (g not monotone
+        // on X, or flat at the level of its rounding). Split on for PLATEAU_DEPTH more levels —
+        // a simple root inside is usually proven by then — and then X is a plateau piece: one
+        // piece of a solution set whose roots splitting cannot tell apart.
+        if (++pd > PLATEAU_DEPTH || b - a <= minWidth) {
+          plateau.push([a, b]);
+          continue;
+        }
       }
       if (b - a <= minWidth) {
         undecided.push([a, b]);
@@ -244,7 +248,7 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
       }
       // split slightly off-centre so that roots at round numbers don't land on a split point
       const cut = a + SPLIT * (b - a);
-      work.push([a, cut], [cut, b]);
+      work.push([a, cut, pd], [cut, b, pd]);
     }
   }
   // proven roots: polish; where the polished point misses a tolerance below float64 resolution,
@@ -339,15 +343,26 @@ function makeClusters(
     const stride = Math.max(1, Math.ceil(grp.length / 33));
     let x = NaN,
       miss = Infinity;
-    const cands: number[] = [];
+    const cands: number[] = [grp[0].lo, reach];
     for (let i = 0; i < grp.length; i += stride) cands.push(0.5 * (grp[i].lo + grp[i].hi));
     // the best midpoint the search saw, when it lies in this cluster (the bottom of a tangent)
     if (hint >= grp[0].lo && hint <= reach) cands.push(hint);
-    for (const m of cands) {
-      const gm = Math.abs(g(m));
+    cands.sort((p, q) => p - q);
+    const gs = cands.map(g);
+    // where g changes sign between two candidates, a root lies between them: Brent finds it
+    for (let i = 1; i < cands.length; i++) {
+      if (Number.isFinite(gs[i - 1]) && Number.isFinite(gs[i]) && gs[i - 1] * gs[i] < 0) {
+        const r = brent(g, cands[i - 1], cands[i], gs[i - 1], gs[i]);
+        cands.push(r);
+        gs.push(g(r));
+        break;
+      }
+    }
+    for (let i = 0; i < cands.length; i++) {
+      const gm = Math.abs(gs[i]);
       if (gm < miss || x !== x) {
         miss = gm;
-        x = m;
+        x = cands[i];
       }
     }
     return { lo: grp[0].lo, hi: reach, x, meets: miss <= tol, everyPoint: every };
