@@ -49,7 +49,8 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
   const deadline = t0 + 1000 * timeLimit;
   const secondsLeft = (share = 0): number => (Number.isFinite(timeLimit) ? Math.max(0, (deadline - now()) / 1000 - share * timeLimit) : Infinity);
-  const res = invert(model, query, { ...options, timeLimit: Number.isFinite(timeLimit) ? timeLimit * SEARCH_SHARE : timeLimit });
+  // (no limit given: invert keeps its own default, if it has one)
+  const res = invert(model, query, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   const proofSeconds = secondsLeft(VERIFY_SHARE);
   const budget = new Budget(options.maxEvaluations ?? 2_000_000, proofSeconds);
