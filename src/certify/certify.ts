@@ -24,7 +24,7 @@ import type { Model } from '../model.ts';
 import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
 import { formatPercent } from '../report/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
-import { invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
+import { INVERT_DEFAULTS, invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
 import { branchAndBound, type BnbResult } from './bnb.ts';
@@ -45,11 +45,11 @@ const VERIFY_SHARE = 0.1;
 
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
   const t0 = now();
-  const timeLimit = options.timeLimit ?? Infinity;
+  // the same default as invert's, for the whole call
+  const timeLimit = options.timeLimit ?? INVERT_DEFAULTS.timeLimit;
   if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
   const deadline = t0 + 1000 * timeLimit;
   const secondsLeft = (share = 0): number => (Number.isFinite(timeLimit) ? Math.max(0, (deadline - now()) / 1000 - share * timeLimit) : Infinity);
-  // (no limit given: invert keeps its own default, if it has one)
   const res = invert(model, query, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   const proofSeconds = secondsLeft(VERIFY_SHARE);
