@@ -284,3 +284,56 @@ describe('certify emits certificates its verifier accepts', () => {
     expect(verifyCertificate(model, c, { ...q, given: { [names[0]]: 0.5 } }).valid).toBe(false);
   });
 });
+
+describe('netinvert check-certificate and solve --certificate', () => {
+  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const { runCli } = await import('../src/cli/program.ts');
+    let out = '',
+      err = '';
+    const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+    return { code, out, err };
+  }
+  const ADD = 'models/seed-add.json';
+
+  it('writes a certificate that check-certificate accepts (exit 0), and rejects a tampered one (exit 1, with the reason)', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'netinvert-cert-'));
+    const file = join(dir, 'cert.json');
+    const s = await cli(['solve', ADD, '--given', 'a=3', '--want', 'sum=70', '--certificate', file]);
+    expect(s.code).toBe(3);
+    const c = await cli(['check-certificate', ADD, file]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/^valid/m);
+    // the auditor sees what was proven
+    expect(c.out).toMatch(/given: a = 3/);
+    expect(c.out).toMatch(/targets: sum = 70/);
+    expect(c.out).toMatch(/b in \[0, 10\]/);
+    const cert = JSON.parse(readFileSync(file, 'utf8'));
+    cert.query.targets[0].lo = cert.query.targets[0].hi = 7;
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify(cert));
+    const b = await cli(['check-certificate', ADD, bad]);
+    expect(b.code).toBe(1);
+    expect(b.out).toMatch(/^invalid: .*may meet its target/m);
+    // not JSON: a coded error naming the file
+    writeFileSync(bad, '{ nope');
+    const j = await cli(['check-certificate', ADD, bad]);
+    expect(j.code).toBe(1);
+    expect(j.err).toMatch(/error \[bad_certificate\]: .*bad\.json/);
+  });
+
+  it('a completeness certificate from --certificate verifies too', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'netinvert-cert-')), 'c.json');
+    const s = await cli(['solve', ADD, '--given', 'a=3', '--want', 'sum=7', '--certificate', file]);
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/proven to be all of them/);
+    const c = await cli(['check-certificate', ADD, file]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/complete/);
+  });
+});
