@@ -662,7 +662,8 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
     if (ck.krawczyk(r.lo, r.hi) !== 'unique') {
       // fallback: the engine's Krawczyk test (its interval Jacobian is sometimes sharper)
       if (engineSys === undefined) {
-        engineSys = squareSystem(
+        try {
+          engineSys = squareSystem(
           buildProblem(
             model,
             {
@@ -672,7 +673,10 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
             },
             { atol: p.atol, rtol: p.rtol },
           ),
-        );
+          );
+        } catch {
+          engineSys = null;
+        }
       }
       if (!engineSys || krawczyk(engineSys, r.lo, r.hi) !== 'unique') return fail(`Krawczyk does not prove root box ${checked} holds a unique root`, checked, independent);
       independent = false;
