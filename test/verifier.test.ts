@@ -9,7 +9,7 @@ import { certify } from '../src/certify/certify.ts';
 import { covers, verifyCertificate, type Certificate } from '../src/certify/certificate.ts';
 import { verifierBounds, VerifierNet } from '../src/certify/verifier.ts';
 import { createModel, type Model } from '../src/model.ts';
-import { bisect, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
+import { bisect, FOUR_IN_TARGETS, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
@@ -270,6 +270,19 @@ describe('certify emits certificates its verifier accepts', () => {
     const over: Certificate = { ...clone(merged), roots: [roots[0], roots[1]], rootFree: [...big.slice(0, 3), { lo: [e], hi: [4], reason: 'krawczyk' }] };
     expect(verifyCertificate(model, over).valid).toBe(false);
     expect(r).toBeGreaterThan(1);
+  });
+
+  it('completeness certificates are checked entirely by the independent verifier (its own Krawczyk test)', () => {
+    const cases: [Model, { given?: Record<string, number>; want: Record<string, number> }][] = [
+      [loadShipped('seed-add.json'), { given: { a: 3 }, want: { sum: 7 } }],
+      [loadShipped('seed-4in2out.json'), { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS }],
+      [threeRootNet(), { want: { y: 0 } }],
+    ];
+    for (const [model, q] of cases) {
+      const r = certify(model, q);
+      expect(r.complete).toBe(true);
+      expect(verifyCertificate(model, r.certificate!, q)).toMatchObject({ valid: true, independent: true });
+    }
   });
 
   it('verifyCertificate(model, cert, query) checks the certificate is for exactly that query', () => {
