@@ -330,6 +330,11 @@ describe('netinvert check-certificate and solve --certificate', () => {
     const b = await cli(['check-certificate', ADD, bad]);
     expect(b.code).toBe(1);
     expect(b.out).toMatch(/^invalid: .*may meet its target/m);
+    // an unwritable certificate path: a coded error naming it
+    const nowhere = join(dir, 'no-such-folder', 'c.json');
+    const w = await cli(['solve', ADD, '--given', 'a=3', '--want', 'sum=70', '--certificate', nowhere]);
+    expect(w.code).toBe(1);
+    expect(w.err).toMatch(/error \[bad_argument\]: .*no-such-folder.*cannot write the certificate/);
     // not JSON: a coded error naming the file
     writeFileSync(bad, '{ nope');
     const j = await cli(['check-certificate', ADD, bad]);

@@ -85,7 +85,13 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
   );
   if (certPath) {
     if (result.certificate) {
-      writeFileSync(certPath, JSON.stringify(result.certificate) + '\n');
+      try {
+        writeFileSync(certPath, JSON.stringify(result.certificate) + '\n');
+      } catch (e) {
+        throw new NetinvertError('bad_argument', `${certPath}: cannot write the certificate (${(e as Error).message}); check that the folder exists and is writable`, {
+          file: certPath,
+        });
+      }
       io.err(`certificate written to ${certPath} (check it with: netinvert check-certificate ${modelPath} ${certPath})`);
     } else {
       io.err(`no certificate written to ${certPath}: ${result.status === 'infeasible' || result.complete ? 'this method gives no certificate' : 'nothing was proven (a certificate needs an infeasible or complete answer)'}`);
