@@ -8,7 +8,7 @@
  *     misses its target by more than the tolerance, so no input there meets the targets;
  *   - 'complete' (square systems of equalities): `excluded`, `rootFree` and `roots` boxes cover
  *     the query box; `excluded` and `rootFree` boxes hold no exact root, each `roots` box holds
- *     exactly one (Krawczyk), and its `root` lies in it and meets the targets.
+ *     exactly one (Krawczyk), and its `root` lies in it and is not shown to miss the targets.
  * Nothing else: no stored tolerance, no stored output bounds. Tolerances are derived from atol
  * and rtol with the rule of DESIGN.md (|y − t| ≤ atol + rtol·|t| for equalities, atol for
  * ranges and inequalities), rounded against the claim.
@@ -202,9 +202,6 @@ interface VTarget {
   /** thresholds for 'missed beyond tolerance': y < missLo or y > missHi (rounded outward) */
   missLo: number;
   missHi: number;
-  /** thresholds for 'met within tolerance' (rounded inward) */
-  metLo: number;
-  metHi: number;
 }
 
 interface Parsed {
@@ -295,9 +292,8 @@ function parse(model: Model, cert: unknown): Parsed {
       if (t.lo !== null) throw new Invalid(`${at}: a ≤ target has lo = null`);
       lo = -Infinity;
     } else throw new Invalid(`${at}.kind must be eq, range, ge or le (got ${JSON.stringify(kind)})`);
-    // tolerance (DESIGN.md): atol + rtol·|t| for equalities, atol otherwise; up for misses, down for meets
+    // tolerance (DESIGN.md): atol + rtol·|t| for equalities, atol otherwise; rounded up (a miss must exceed it)
     const tolUp = kind === 'eq' ? up(atol + up(rtol * Math.abs(lo))) : atol;
-    const tolDn = kind === 'eq' ? Math.max(0, dn(atol + dn(rtol * Math.abs(lo)))) : atol;
     targets.push({
       output: o,
       name: t.output as string,
@@ -306,8 +302,6 @@ function parse(model: Model, cert: unknown): Parsed {
       hi,
       missLo: lo === -Infinity ? -Infinity : dn(lo - tolUp),
       missHi: hi === Infinity ? Infinity : up(hi + tolUp),
-      metLo: lo === -Infinity ? -Infinity : up(lo - tolDn),
-      metHi: hi === Infinity ? Infinity : dn(hi + tolDn),
     });
   });
   // boxes
@@ -551,10 +545,15 @@ class Checker {
     return this.prove(lo, aHi, kind, ti, depth + 1) && this.prove(cLo, hi, kind, ti, depth + 1);
   }
 
-  /** Does the point meet every target within tolerance (the verifier's own evaluation)? */
-  meets(x: Float64Array): boolean {
+  /**
+   * Is the point consistent with meeting every target: not shown to miss any by more than its
+   * tolerance (the verifier's own evaluation)? A listed root is only the float approximation of
+   * the exact root that Krawczyk proves in its box; with a tolerance below the evaluation's own
+   * rounding (atol ~1e-14) "meets" cannot be proven, but a root moved off the root is caught.
+   */
+  consistent(x: Float64Array): boolean {
     this.natural(x, x);
-    for (const t of this.p.targets) if (!(this.yl[t.output] >= t.metLo && this.yh[t.output] <= t.metHi)) return false;
+    for (let i = 0; i < this.p.targets.length; i++) if (this.misses(i)) return false;
     return true;
   }
 }
@@ -657,7 +656,7 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   let independent = true;
   let engineSys: ReturnType<typeof squareSystem> | undefined;
   for (const r of p.roots) {
-    if (!ck.meets(r.root)) return fail(`the root of root box ${checked} does not meet the targets within tolerance`, checked);
+    if (!ck.consistent(r.root)) return fail(`the root of root box ${checked} misses the targets by more than the tolerance`, checked);
     ck.meanValue(r.lo, r.hi);
     if (ck.krawczyk(r.lo, r.hi) !== 'unique') {
       // fallback: the engine's Krawczyk test (its interval Jacobian is sometimes sharper)
