@@ -285,6 +285,19 @@ describe('certify emits certificates its verifier accepts', () => {
     }
   });
 
+  it('a tolerance below the verifier\'s own rounding (atol 1e-14, rtol 0): the listed roots are accepted, moved ones are not', () => {
+    // fuzz seed 1 case 31: "the root … does not meet the targets" although Krawczyk proves the exact root
+    const model = loadShipped('seed-4in2out.json');
+    const q = { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS };
+    const r = certify(model, q, { atol: 1e-14, rtol: 0 });
+    expect(r.complete).toBe(true);
+    expect(verifyCertificate(model, r.certificate!, { ...q, atol: 1e-14, rtol: 0 })).toMatchObject({ valid: true });
+    const moved = clone(r.certificate!);
+    const rb = moved.roots![0];
+    rb.root[0] = rb.root[0] + 0.25 * (rb.hi[0] - rb.root[0]);
+    expect(verifyCertificate(model, moved).valid).toBe(false);
+  });
+
   it('verifyCertificate(model, cert, query) checks the certificate is for exactly that query', () => {
     const model = saturatingNet();
     const q = { want: { y: 2 } };
