@@ -182,6 +182,13 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .argument('<certificate>', 'certificate JSON file')
     .option('--meta <file>', 'sidecar JSON the model was solved with (default: <model>.meta.json if present)')
     .option('--json', 'print the verdict as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert solve models/seed-add.json --given a=3 --want sum=70 --certificate proof.json',
+        'netinvert check-certificate models/seed-add.json proof.json',
+      ]),
+    )
     .action((model: string, cert: string, opts: { meta?: string; json?: boolean }) => {
       code = checkCertificateCommand(model, cert, opts, io);
     });
