@@ -35,7 +35,9 @@ export type ErrorCode =
   | 'bad_usage'
   // VNNLIB property files: malformed text, or a construct outside the supported subset
   | 'vnnlib_syntax'
-  | 'vnnlib_unsupported';
+  | 'vnnlib_unsupported'
+  // certificates (check-certificate, solve --certificate)
+  | 'bad_certificate';
 
 export class NetinvertError extends Error {
   readonly code: ErrorCode;

@@ -21,7 +21,7 @@ export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { certify } from './certify/certify.ts';
 export type { CertifyOptions } from './certify/certify.ts';
 export { verifyCertificate } from './certify/certificate.ts';
-export type { Certificate, VerifyResult } from './certify/certificate.ts';
+export type { Certificate, CertificateQuery, VerifyResult } from './certify/certificate.ts';
 export { briefReport, fullReport } from './report/brief.ts';
 export { loadKerasModel } from './formats/keras/load.ts';
 export { loadTfjsModel } from './formats/tfjs/load.ts';

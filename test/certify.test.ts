@@ -98,11 +98,11 @@ describe('infeasible with a certificate', () => {
     expect(verifyCertificate(model, removed).reason).toMatch(/cover/);
     // a bound nudged: the target moved down into reach
     const nudged = clone(good);
-    nudged.targets[0].lo = nudged.targets[0].hi = evenE(0) - 1e-3;
+    nudged.query.targets[0].lo = nudged.query.targets[0].hi = evenE(0) - 1e-3;
     expect(verifyCertificate(model, nudged).valid).toBe(false);
     // a box's face nudged inward leaves a gap
     const gap = clone(good);
-    const e = gap.excluded.find((b) => b.hi[0] < gap.box.hi[0])!;
+    const e = gap.excluded.find((b) => b.hi[0] < gap.query.box.hi[0])!;
     e.hi[0] -= 1e-6;
     expect(verifyCertificate(model, gap).valid).toBe(false);
     // another model

@@ -1,251 +1,1042 @@
 /**
- * The independent interval verifier for certificates (DESIGN.md, Soundness): a small, naive
- * interval evaluator that reads the GraphDef directly and shares no code with the engine's
- * bound code (src/graph/ops, interval.ts, round.ts, activations' range functions).
+ * The independent interval verifier for certificates (DESIGN.md, Soundness): a small interval
+ * evaluator that reads the GraphDef directly and shares no code with the engine's bound code
+ * (src/graph/ops, interval.ts, round.ts, activations' range functions, certify/crown.ts,
+ * linear.ts, bnb.ts, krawczyk.ts). It computes
+ *   - value enclosures of every output over a box (natural interval extension), and
+ *   - value and first-derivative enclosures together (forward-mode interval JVP, one tangent per
+ *     unknown), from which certificate.ts builds its own mean-value form and Krawczyk operator.
  *
- * Deliberately simple, not fast:
- *   - each interval operation is followed by a step outward to the adjacent float, done through a
- *     DataView (its own implementation), plus a relative widening of 2⁻⁴⁴ for library functions;
- *   - dense layers use the endpoint form Σ (w > 0 ? w·[lo] : w·[hi]) with a widening per term;
- *   - element-wise functions are bounded from their values at the box ends, using monotonicity
- *     on stated pieces and hard-coded enclosures of interior extrema.
- * Scalar function values (Math.*, and the erf approximation that defines gelu) are the model's
- * definition, not bound code, and are evaluated directly.
+ * Soundness in floating point:
+ *   - every sum and product is stepped outward: fl(x ± (φ|x| + η)) with φ = 2⁻⁵³(1 + 2⁻⁵²),
+ *     η = 2⁻¹⁰⁷⁴ is at or beyond the neighbouring float (Rump, Zimmermann, Boldo & Melquiond,
+ *     "Computing predecessor and successor in rounding to nearest", BIT 49, 2009);
+ *   - dense layers carry the a-priori error bound of a floating-point dot product,
+ *     |fl(Σ aᵢbᵢ) − Σ aᵢbᵢ| ≤ γₘ Σ|aᵢbᵢ|, γₘ = mu/(1 − mu) (Higham, Accuracy and Stability of
+ *     Numerical Algorithms, 2nd ed., §3.1, eq. 3.5), taken as 2(m + 4)u plus m·η for underflow;
+ *   - element-wise functions are evaluated in stable forms (softplus = max(z,0) + log1p(e^−|z|),
+ *     gelu = x·½erfc(−x/√2), bipolar sigmoid = tanh(λx/2), elu via expm1, tanh' = 4e/(1+e)²
+ *     with e = e^−2|x|), each value widened by a relative slack REL·(k + condition number of the
+ *     rounded argument) and an absolute 2⁻¹⁰²² for underflow; ranges come from the values at
+ *     the interval ends plus enclosures of the interior extrema (each function is monotone
+ *     between its listed critical points);
+ *   - NaN never survives: a bound that would be NaN becomes −∞ / +∞ (no claim can rest on it).
+ * Scalar erf/erfc values (Cody's rational approximations, graph/activations/special.ts) are the
+ * model's definition of gelu and erf, not bound code; they are used with the same slack.
+ *
+ * Everything is compiled once per graph into flat Float64Array slots: evaluating a box
+ * allocates nothing.
  */
-import { erf as erfScalar } from '../graph/activations/special.ts';
+import { erf as erfScalar, erfc } from '../graph/activations/special.ts';
 import type { GraphDef, NodeDef } from '../graph/types.ts';
 
-type I = [number, number];
+// ---------------------------------------------------------------- outward rounding
 
-const dv = new DataView(new ArrayBuffer(8));
+const PHI = 2 ** -53 * (1 + 2 ** -52);
+const ETA = 2 ** -1074;
+const MAXF = Number.MAX_VALUE;
 
-/** Adjacent float above x (independent of round.ts). */
-function succ(x: number): number {
-  if (Number.isNaN(x) || x === Infinity) return x;
-  if (x === 0) return 5e-324;
-  dv.setFloat64(0, x);
-  let b = dv.getBigInt64(0);
-  b += x > 0 ? 1n : -1n;
-  dv.setBigInt64(0, b);
-  return dv.getFloat64(0);
+/** A float ≥ x (at least its successor); NaN → +∞. */
+export function up(x: number): number {
+  const r = x + (Math.abs(x) * PHI + ETA);
+  if (r === r) return r;
+  return x === -Infinity ? -MAXF : Infinity;
 }
-function pred(x: number): number {
-  return -succ(-x);
+/** A float ≤ x (at least its predecessor); NaN → −∞. */
+export function dn(x: number): number {
+  const r = x - (Math.abs(x) * PHI + ETA);
+  if (r === r) return r;
+  return x === Infinity ? MAXF : -Infinity;
 }
+
+/** Relative slack for library function values (fdlibm and Cody are within a few ulps). */
 const REL = 2 ** -44;
-function dn(x: number): number {
-  return pred(x - Math.abs(x) * REL);
-}
-function upw(x: number): number {
-  return succ(x + Math.abs(x) * REL);
-}
-function hull(vals: number[]): I {
-  if (vals.some((v) => Number.isNaN(v))) return [NaN, NaN];
-  return [dn(Math.min(...vals)), upw(Math.max(...vals))];
+/** Absolute slack for underflow in library function values. */
+const TINY = 2 ** -1022;
+
+// point enclosure registers (module-level: no allocation)
+let PL = 0,
+  PH = 0;
+/** Enclose a computed function value v whose absolute error is at most err. */
+function pt(v: number, err: number): void {
+  const e = err + TINY;
+  PL = dn(v - e);
+  PH = up(v + e);
 }
 
-function mulI(a: I, b: I): I {
-  const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]].map((v) => (Number.isNaN(v) ? 0 : v));
-  return [pred(Math.min(...p)), succ(Math.max(...p))];
+// interval product register
+let ML = 0,
+  MH = 0;
+/** [al, ah]·[bl, bh], outward; 0·∞ counts as 0 (set semantics). */
+function imul(al: number, ah: number, bl: number, bh: number): void {
+  let p1 = al * bl,
+    p2 = al * bh,
+    p3 = ah * bl,
+    p4 = ah * bh;
+  if (p1 !== p1) p1 = 0;
+  if (p2 !== p2) p2 = 0;
+  if (p3 !== p3) p3 = 0;
+  if (p4 !== p4) p4 = 0;
+  ML = dn(Math.min(p1, p2, p3, p4));
+  MH = up(Math.max(p1, p2, p3, p4));
 }
 
-function sigmoid(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+// ---------------------------------------------------------------- element-wise functions
+
+function sig(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+const INV_SQRT_2PI = 0.3989422804014327;
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** Point enclosure of an element-wise function at a float x: sets PL, PH. */
+type PointFn = (x: number) => void;
+
+/**
+ * Range over [l, h] of a function that is monotone between the critical points `crit` (each
+ * known to within ±delta), with enclosures [critLo, critHi] of its values there. Sets PL, PH.
+ */
+interface Shape {
+  pe: PointFn;
+  crit: number[];
+  delta: number;
+  critLo: number[];
+  critHi: number[];
+}
+function shapeRange(s: Shape, l: number, h: number): void {
+  if (!(l <= h)) {
+    PL = -Infinity;
+    PH = Infinity;
+    return;
+  }
+  s.pe(l);
+  let lo = PL,
+    hi = PH;
+  s.pe(h);
+  if (PL < lo) lo = PL;
+  if (PH > hi) hi = PH;
+  for (let i = 0; i < s.crit.length; i++) {
+    const c = s.crit[i];
+    if (c + s.delta >= l && c - s.delta <= h) {
+      if (s.critLo[i] < lo) lo = s.critLo[i];
+      if (s.critHi[i] > hi) hi = s.critHi[i];
+    }
+  }
+  PL = lo === lo ? lo : -Infinity;
+  PH = hi === hi ? hi : Infinity;
 }
 
-/** f increasing on ℝ. */
-const inc = (f: (x: number) => number) => (a: I): I => hull([f(a[0]), f(a[1])]);
+/** A shape whose critical values are enclosed from the point enclosure plus `slack`. */
+function shape(pe: PointFn, crit: number[], delta = 0, slack = 0): Shape {
+  const critLo: number[] = [],
+    critHi: number[] = [];
+  for (const c of crit) {
+    pe(c);
+    critLo.push(dn(PL - slack));
+    critHi.push(up(PH + slack));
+  }
+  return { pe, crit, delta, critLo, critHi };
+}
 
-/** f with a single interior minimum at xs (value fs, enclosure given low), monotone on each side. */
-const valley = (f: (x: number) => number, xs: number, fsLow: number) => (a: I): I => {
-  const v = [f(a[0]), f(a[1])];
-  const r = hull(v);
-  if (a[0] <= xs + 1e-3 && a[1] >= xs - 1e-3) r[0] = Math.min(r[0], fsLow);
-  return r;
+/** Root of g on [a, b] (g(a), g(b) of opposite signs) by bisection to full precision. */
+function bisectRoot(g: (x: number) => number, a: number, b: number): number {
+  let ga = g(a);
+  for (let i = 0; i < 200; i++) {
+    const m = 0.5 * (a + b);
+    if (m <= a || m >= b) break;
+    const gm = g(m);
+    if ((gm < 0) === (ga < 0)) {
+      a = m;
+      ga = gm;
+    } else b = m;
+  }
+  return 0.5 * (a + b);
+}
+
+// derivatives (scalar) used only to locate critical points
+const siluD = (x: number): number => sig(x) * (1 + x * sig(-x));
+const geluPhi = (x: number): number => 0.5 * erfc(-x * Math.SQRT1_2);
+const geluD = (x: number): number => geluPhi(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+const gtU = (x: number): number => GELU_C * (x + 0.044715 * x * x * x);
+const geluTanhD = (x: number): number => {
+  const u = gtU(x),
+    s = sig(2 * u),
+    t = sig(-2 * u);
+  return s * t === 0 ? s : s + x * 2 * GELU_C * (1 + 3 * 0.044715 * x * x) * s * t;
 };
+const numD = (g: (x: number) => number) => (x: number): number => (g(x + 1e-5) - g(x - 1e-5)) / 2e-5;
 
-function unaryInterval(fn: string, p: Record<string, number>, a: I): I {
+// critical points (located numerically; the delta around each covers the location error)
+const SILU_MIN = bisectRoot(siluD, -2, -1);
+/** silu'' = σ(x)σ(−x)(2 − x·tanh(x/2)): extremes of silu' at ±the root of x·tanh(x/2) = 2. */
+const SILU_D_EXT = bisectRoot((x) => x * Math.tanh(x / 2) - 2, 2, 3);
+const GELU_MIN = bisectRoot(geluD, -1, -0.5);
+/** gelu'' = φ(x)(2 − x²): extremes of gelu' at ±√2. */
+const GELU_D_EXT = Math.SQRT2;
+const GT_MIN = bisectRoot(geluTanhD, -1, -0.5);
+const GT_D_MAX = bisectRoot(numD(geluTanhD), 1, 2);
+const GT_D_MIN = bisectRoot(numD(geluTanhD), -2, -1);
+
+interface Unary {
+  /** Range over [l, h]: sets PL, PH. */
+  range(l: number, h: number): void;
+  /** Derivative range over [l, h] (both one-sided derivatives at kinks): sets PL, PH. */
+  deriv(l: number, h: number): void;
+}
+
+const fromShapes = (v: Shape, d: Shape): Unary => ({
+  range: (l, h) => shapeRange(v, l, h),
+  deriv: (l, h) => shapeRange(d, l, h),
+});
+
+function setIv(l: number, h: number): void {
+  PL = l;
+  PH = h;
+}
+
+function makeUnary(fn: string, p: Record<string, number>): Unary {
   switch (fn) {
     case 'identity':
-      return [a[0], a[1]];
+      return { range: setIv, deriv: () => setIv(1, 1) };
     case 'sigmoid':
-      return inc(sigmoid)(a);
-    case 'bipolar_sigmoid': {
-      const lam = p.lambda ?? 1;
-      return inc((x) => 2 / (1 + Math.exp(-lam * x)) - 1)(a);
-    }
+      return fromShapes(
+        shape((x) => {
+          const v = sig(x);
+          pt(v, Math.abs(v) * REL * (4 + Math.abs(x)));
+        }, []),
+        shape((x) => {
+          const v = sig(x) * sig(-x);
+          pt(v, Math.abs(v) * REL * (6 + 2 * Math.abs(x)));
+        }, [0]),
+      );
     case 'tanh':
-      return inc(Math.tanh)(a);
+    case 'bipolar_sigmoid': {
+      // bipolar sigmoid 2/(1+e^{−λx}) − 1 = tanh(λx/2); tanh' = sech² = 4e/(1+e)², e = e^{−2|z|}
+      const h = fn === 'tanh' ? 1 : (p.lambda ?? 1) / 2;
+      if (!(h > 0)) throw new Error(`verifier: bipolar_sigmoid needs lambda > 0`);
+      return fromShapes(
+        shape((x) => {
+          const z = h * x;
+          const v = Math.tanh(z);
+          pt(v, Math.abs(v) * REL * 4);
+        }, []),
+        shape((x) => {
+          const z = h * x;
+          const e = Math.exp(-2 * Math.abs(z));
+          const q = 1 + e;
+          const v = (h * 4 * e) / (q * q);
+          pt(v, Math.abs(v) * REL * (10 + 2 * Math.abs(z)));
+        }, [0]),
+      );
+    }
     case 'relu':
-      return [Math.max(0, a[0]), Math.max(0, a[1])];
+      return {
+        range: (l, h) => setIv(Math.max(0, l), Math.max(0, h)),
+        deriv: (l, h) => (l > 0 ? setIv(1, 1) : h < 0 ? setIv(0, 0) : setIv(0, 1)),
+      };
     case 'leaky_relu': {
-      const al = p.alpha ?? 0.01;
-      const f = (x: number): number => (x > 0 ? x : al * x);
-      const v = [f(a[0]), f(a[1])];
-      if (a[0] < 0 && a[1] > 0) v.push(0);
-      return hull(v);
+      const a = p.alpha ?? 0.01;
+      const pe = (x: number): void => pt(x > 0 ? x : a * x, x > 0 ? 0 : Math.abs(a * x) * REL);
+      const s = shape(pe, [0]);
+      return {
+        range: (l, h) => shapeRange(s, l, h),
+        deriv: (l, h) => (l > 0 ? setIv(1, 1) : h < 0 ? setIv(a, a) : setIv(Math.min(a, 1), Math.max(a, 1))),
+      };
     }
     case 'elu':
     case 'selu': {
       const al = fn === 'selu' ? 1.6732632423543772 : (p.alpha ?? 1);
       const sc = fn === 'selu' ? 1.0507009873554805 : 1;
-      const f = (x: number): number => (x > 0 ? sc * x : sc * al * (Math.exp(x) - 1));
-      const v = [f(a[0]), f(a[1])];
-      if (a[0] < 0 && a[1] > 0) v.push(0);
-      return hull(v);
+      const s = shape((x) => {
+        const v = x > 0 ? sc * x : sc * al * Math.expm1(x);
+        pt(v, Math.abs(v) * REL * 4);
+      }, [0]);
+      // derivative: sc for x > 0, sc·α·eˣ for x < 0 (monotone), both at 0
+      const dNeg = (x: number): void => {
+        const v = sc * al * Math.exp(x);
+        pt(v, Math.abs(v) * REL * 4);
+      };
+      return {
+        range: (l, h) => shapeRange(s, l, h),
+        deriv: (l, h) => {
+          if (!(l <= h)) return setIv(-Infinity, Infinity);
+          let lo = Infinity,
+            hi = -Infinity;
+          if (h >= 0) {
+            lo = hi = sc;
+          }
+          if (l <= 0) {
+            dNeg(l);
+            lo = Math.min(lo, PL);
+            hi = Math.max(hi, PH);
+            dNeg(Math.min(h, 0));
+            lo = Math.min(lo, PL);
+            hi = Math.max(hi, PH);
+          }
+          setIv(lo === lo ? lo : -Infinity, hi === hi ? hi : Infinity);
+        },
+      };
     }
     case 'softplus': {
       const b = p.beta ?? 1;
-      return inc((x) => (b * x > 30 ? x : Math.log(1 + Math.exp(b * x)) / b))(a);
+      if (!(b > 0)) throw new Error(`verifier: softplus needs beta > 0`);
+      return fromShapes(
+        shape((x) => {
+          const z = b * x;
+          const v = (Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)))) / b;
+          pt(v, Math.abs(v) * REL * (6 + Math.abs(z)) + TINY / b);
+        }, []),
+        shape((x) => {
+          const z = b * x;
+          const v = sig(z);
+          pt(v, Math.abs(v) * REL * (6 + Math.abs(z)));
+        }, []),
+      );
     }
     case 'softsign':
-      return inc((x) => x / (1 + Math.abs(x)))(a);
+      return fromShapes(
+        shape((x) => {
+          const v = x / (1 + Math.abs(x));
+          pt(v, Math.abs(v) * REL * 3);
+        }, []),
+        shape((x) => {
+          const q = 1 + Math.abs(x);
+          const v = 1 / (q * q);
+          pt(v, Math.abs(v) * REL * 4);
+        }, [0]),
+      );
     case 'silu':
-      return valley((x) => x * sigmoid(x), -1.2784645427610738, -0.278465)(a);
+      return fromShapes(
+        shape(
+          (x) => {
+            const v = x * sig(x);
+            pt(v, Math.abs(v) * REL * (5 + Math.abs(x)));
+          },
+          [SILU_MIN],
+          1e-6,
+          1e-9,
+        ),
+        shape(
+          (x) => {
+            const s = sig(x),
+              t = sig(-x);
+            const v = s * (1 + x * t);
+            pt(v, s * (1 + Math.abs(x) * t) * REL * (8 + 2 * Math.abs(x)));
+          },
+          [-SILU_D_EXT, SILU_D_EXT],
+          1e-6,
+          1e-9,
+        ),
+      );
     case 'gelu':
-      return valley((x) => 0.5 * x * (1 + erfScalar(x / Math.SQRT2)), -0.7517915247, -0.169972)(a);
+      // x·Φ(x), Φ(x) = ½erfc(−x/√2): no cancellation in either tail
+      return fromShapes(
+        shape(
+          (x) => {
+            const v = x * geluPhi(x);
+            pt(v, Math.abs(v) * REL * (8 + x * x));
+          },
+          [GELU_MIN],
+          1e-6,
+          1e-9,
+        ),
+        shape(
+          (x) => {
+            const ph = geluPhi(x),
+              d = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+            const v = ph + x * d;
+            pt(v, (ph + Math.abs(x) * d) * REL * (10 + x * x));
+          },
+          [-GELU_D_EXT, GELU_D_EXT],
+          1e-6,
+          1e-9,
+        ),
+      );
     case 'gelu_tanh':
-      return valley(
-        (x) => 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))),
-        -0.7524614221,
-        -0.170041,
-      )(a);
+      // ½x(1 + tanh u) = x·σ(2u), u = √(2/π)(x + 0.044715x³): no cancellation for x < 0
+      return fromShapes(
+        shape(
+          (x) => {
+            const u = gtU(x);
+            const v = x * sig(2 * u);
+            pt(v, Math.abs(v) * REL * (10 + 4 * Math.abs(u)));
+          },
+          [GT_MIN],
+          1e-6,
+          1e-9,
+        ),
+        shape(
+          (x) => {
+            const u = gtU(x),
+              s = sig(2 * u),
+              t = sig(-2 * u);
+            const second = s * t === 0 ? 0 : x * 2 * GELU_C * (1 + 3 * 0.044715 * x * x) * s * t;
+            const v = s + second;
+            pt(v, (s + Math.abs(second)) * REL * (12 + 4 * Math.abs(u)));
+          },
+          [GT_D_MIN, GT_D_MAX],
+          1e-4,
+          1e-7,
+        ),
+      );
     case 'hard_tanh':
     case 'clip': {
       const lo = p.min ?? -1,
         hi = p.max ?? 1;
+      if (!(lo <= hi)) throw new Error(`verifier: clip needs min ≤ max`);
       const c = (x: number): number => Math.min(hi, Math.max(lo, x));
-      return [c(a[0]), c(a[1])];
+      return {
+        range: (l, h) => setIv(c(l), c(h)),
+        deriv: (l, h) => (l > lo && h < hi ? setIv(1, 1) : h < lo || l > hi ? setIv(0, 0) : setIv(0, 1)),
+      };
     }
     case 'hard_sigmoid': {
       const s = p.slope ?? 0.2,
         o = p.offset ?? 0.5;
+      if (!(s > 0)) throw new Error(`verifier: hard_sigmoid needs slope > 0`);
       const c = (x: number): number => Math.min(1, Math.max(0, x));
-      return [c(pred(pred(s * a[0]) + o)), c(succ(succ(s * a[1]) + o))];
+      return {
+        range: (l, h) => setIv(c(dn(dn(s * l) + o)), c(up(up(s * h) + o))),
+        deriv: (l, h) => {
+          const zl = dn(dn(s * l) + o),
+            zh = up(up(s * h) + o);
+          if (zl > 0 && zh < 1) setIv(s, s);
+          else if (zh < 0 || zl > 1) setIv(0, 0);
+          else setIv(0, s);
+        },
+      };
     }
     case 'max_const':
-      return [Math.max(a[0], p.c), Math.max(a[1], p.c)];
-    case 'min_const':
-      return [Math.min(a[0], p.c), Math.min(a[1], p.c)];
-    case 'exp':
-      return inc(Math.exp)(a);
+    case 'min_const': {
+      const k = p.c;
+      if (!Number.isFinite(k)) throw new Error(`verifier: ${fn} needs a finite c`);
+      const isMax = fn === 'max_const';
+      return {
+        range: (l, h) => (isMax ? setIv(Math.max(l, k), Math.max(h, k)) : setIv(Math.min(l, k), Math.min(h, k))),
+        deriv: (l, h) => {
+          const above = l > k,
+            below = h < k;
+          if (above) setIv(isMax ? 1 : 0, isMax ? 1 : 0);
+          else if (below) setIv(isMax ? 0 : 1, isMax ? 0 : 1);
+          else setIv(0, 1);
+        },
+      };
+    }
+    case 'exp': {
+      const s = shape((x) => {
+        const v = Math.exp(x);
+        pt(v, Math.abs(v) * REL * 2);
+      }, []);
+      return fromShapes(s, s);
+    }
     case 'log':
-      return a[1] < 0 ? [NaN, NaN] : [a[0] <= 0 ? -Infinity : dn(Math.log(a[0])), upw(Math.log(a[1]))];
+      return {
+        range: (l, h) => {
+          if (!(l <= h) || h < 0) return setIv(-Infinity, Infinity);
+          const vh = Math.log(h);
+          const hi = up(vh + Math.abs(vh) * REL * 2 + TINY);
+          if (l <= 0) return setIv(-Infinity, hi);
+          const vl = Math.log(l);
+          setIv(dn(vl - Math.abs(vl) * REL * 2 - TINY), hi);
+        },
+        deriv: (l, h) => (l > 0 && l <= h ? setIv(dn(1 / h), up(1 / l)) : setIv(-Infinity, Infinity)),
+      };
+    case 'reciprocal':
+      return {
+        range: (l, h) => (l > 0 || h < 0 ? setIv(dn(1 / h), up(1 / l)) : setIv(-Infinity, Infinity)),
+        deriv: (l, h) => {
+          if (!(l > 0 || h < 0)) return setIv(-Infinity, Infinity);
+          // −1/x², monotone on each side of 0: values at the ends
+          const a = -1 / (l * l),
+            b = -1 / (h * h);
+          pt(Math.min(a, b), Math.abs(Math.min(a, b)) * REL);
+          const lo = PL;
+          pt(Math.max(a, b), Math.abs(Math.max(a, b)) * REL);
+          setIv(lo, PH);
+        },
+      };
     case 'erf':
-      return inc(erfScalar)(a);
+      return fromShapes(
+        shape((x) => {
+          const v = erfScalar(x);
+          pt(v, Math.abs(v) * REL * 6);
+        }, []),
+        shape((x) => {
+          const v = 1.1283791670955126 * Math.exp(-x * x);
+          pt(v, Math.abs(v) * REL * (6 + 2 * x * x));
+        }, [0]),
+      );
+    case 'sin':
+    case 'cos': {
+      const isCos = fn === 'cos';
+      const range = (l: number, h: number, phase: number, g: (x: number) => number): void => {
+        if (!(l <= h) || !(h - l < 2 * Math.PI) || !Number.isFinite(l) || !Number.isFinite(h)) return setIv(-1, 1);
+        const va = g(l),
+          vb = g(h);
+        let lo = Math.min(dn(va - Math.abs(va) * REL * 2 - TINY), dn(vb - Math.abs(vb) * REL * 2 - TINY));
+        let hi = Math.max(up(va + Math.abs(va) * REL * 2 + TINY), up(vb + Math.abs(vb) * REL * 2 + TINY));
+        // peaks of sin(x + phase) at π/2 + 2kπ, troughs at −π/2 + 2kπ (located to within eps)
+        const a = l + phase,
+          b = h + phase,
+          eps = 1e-9 * (1 + Math.abs(a) + Math.abs(b));
+        if (Math.PI / 2 + Math.ceil((a - eps - Math.PI / 2) / (2 * Math.PI)) * 2 * Math.PI <= b + eps) hi = 1;
+        if (-Math.PI / 2 + Math.ceil((a - eps + Math.PI / 2) / (2 * Math.PI)) * 2 * Math.PI <= b + eps) lo = -1;
+        setIv(Math.max(lo, -1), Math.min(hi, 1));
+      };
+      return {
+        range: (l, h) => (isCos ? range(l, h, Math.PI / 2, Math.cos) : range(l, h, 0, Math.sin)),
+        deriv: (l, h) => {
+          if (!isCos) return range(l, h, Math.PI / 2, Math.cos);
+          range(l, h, 0, Math.sin);
+          setIv(-PH, -PL);
+        },
+      };
+    }
     case 'abs':
-      return a[0] >= 0 ? [a[0], a[1]] : a[1] <= 0 ? [-a[1], -a[0]] : [0, Math.max(-a[0], a[1])];
+      return {
+        range: (l, h) => (l >= 0 ? setIv(l, h) : h <= 0 ? setIv(-h, -l) : setIv(0, Math.max(-l, h))),
+        deriv: (l, h) => (l > 0 ? setIv(1, 1) : h < 0 ? setIv(-1, -1) : setIv(-1, 1)),
+      };
     default:
       throw new Error(`verifier: no interval rule for activation "${fn}"`);
   }
 }
 
-/** Interval outputs (one box) of the graph for input intervals, by the naive evaluator. */
-export function verifierBounds(graph: GraphDef, lo: ArrayLike<number>, hi: ArrayLike<number>): { lo: number[]; hi: number[] } {
-  const vals = new Map<string, I[]>();
-  let off = 0;
-  for (const inp of graph.inputs) {
-    const v: I[] = [];
-    for (let i = 0; i < inp.width; i++, off++) v.push([lo[off], hi[off]]);
-    vals.set(inp.name, v);
+// ---------------------------------------------------------------- compiled graph
+
+type Step =
+  | { k: 'dense'; o: number; w: number; x: number; nx: number; W: Float64Array; b: Float64Array | null }
+  | { k: 'affine'; o: number; w: number; x: number; sc: Float64Array; sh: Float64Array }
+  | { k: 'binary'; o: number; w: number; a: number; wa: number; b: number; wb: number; fn: string }
+  | { k: 'bconst'; o: number; w: number; x: number; c: Float64Array; first: boolean; fn: string }
+  | { k: 'copy'; o: number; w: number; src: Int32Array }
+  | { k: 'softmax'; o: number; w: number; x: number; log: boolean }
+  | { k: 'unary'; o: number; w: number; x: number; f: Unary };
+
+const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
+
+/**
+ * A GraphDef compiled for the verifier: value slots for every node, in dependency order.
+ * `bounds` encloses the outputs over a box; `jvp` encloses outputs and their derivatives with
+ * respect to chosen inputs over a box.
+ */
+export class VerifierNet {
+  readonly nIn: number;
+  readonly nOut: number;
+  private readonly steps: Step[] = [];
+  private readonly outSlots: Int32Array;
+  private readonly vl: Float64Array;
+  private readonly vh: Float64Array;
+  private tl = new Float64Array(0);
+  private th = new Float64Array(0);
+  private readonly sl: Float64Array;
+  private readonly sh: Float64Array;
+
+  constructor(graph: GraphDef) {
+    const off = new Map<string, number>(),
+      wid = new Map<string, number>();
+    let slots = 0;
+    for (const inp of graph.inputs) {
+      if (!(Number.isInteger(inp.width) && inp.width > 0)) throw new Error(`verifier: input "${inp.name}" has a bad width`);
+      off.set(inp.name, slots);
+      wid.set(inp.name, inp.width);
+      slots += inp.width;
+    }
+    this.nIn = slots;
+    const pending = new Map<string, NodeDef>(graph.nodes.map((n) => [n.name, n]));
+    let progress = true;
+    while (pending.size && progress) {
+      progress = false;
+      for (const [name, nd] of pending) {
+        if (!nd.inputs.every((s) => off.has(s))) continue;
+        const ins = nd.inputs.map((s) => ({ o: off.get(s)!, w: wid.get(s)! }));
+        const width = this.compileNode(nd, ins, slots);
+        off.set(name, slots);
+        wid.set(name, width);
+        slots += width;
+        pending.delete(name);
+        progress = true;
+      }
+    }
+    if (pending.size) throw new Error(`verifier: cannot order nodes ${[...pending.keys()].join(', ')}`);
+    const outs: number[] = [];
+    for (const o of graph.outputs) {
+      const s = off.get(o.node);
+      if (s === undefined) throw new Error(`verifier: output node "${o.node}" does not exist`);
+      for (let i = 0; i < wid.get(o.node)!; i++) outs.push(s + i);
+    }
+    this.outSlots = Int32Array.from(outs);
+    this.nOut = outs.length;
+    this.vl = new Float64Array(slots);
+    this.vh = new Float64Array(slots);
+    let mx = 1;
+    for (const st of this.steps) mx = Math.max(mx, st.w);
+    this.sl = new Float64Array(mx);
+    this.sh = new Float64Array(mx);
   }
-  const pending = new Map(graph.nodes.map((n) => [n.name, n]));
-  // evaluate in any order that respects dependencies
-  let progress = true;
-  while (pending.size && progress) {
-    progress = false;
-    for (const [name, nd] of pending) {
-      if (!nd.inputs.every((s) => vals.has(s))) continue;
-      vals.set(name, evalNode(nd, nd.inputs.map((s) => vals.get(s)!)));
-      pending.delete(name);
-      progress = true;
+
+  private compileNode(nd: NodeDef, ins: { o: number; w: number }[], o: number): number {
+    const op = nd.op;
+    const x = ins[0];
+    const need = (k: number): void => {
+      if (ins.length !== k) throw new Error(`verifier: node "${nd.name}" needs ${k} input(s)`);
+    };
+    switch (op.type) {
+      case 'dense': {
+        need(1);
+        const u = op.units;
+        if (!(Number.isInteger(u) && u > 0) || op.weight.length !== x.w * u || (op.bias && op.bias.length !== u)) {
+          throw new Error(`verifier: dense node "${nd.name}" has inconsistent shapes`);
+        }
+        this.steps.push({ k: 'dense', o, w: u, x: x.o, nx: x.w, W: f64(op.weight), b: op.bias ? f64(op.bias) : null });
+        return u;
+      }
+      case 'affine':
+        need(1);
+        if (op.scale.length !== x.w || op.shift.length !== x.w) throw new Error(`verifier: affine node "${nd.name}" has inconsistent shapes`);
+        this.steps.push({ k: 'affine', o, w: x.w, x: x.o, sc: f64(op.scale), sh: f64(op.shift) });
+        return x.w;
+      case 'binary': {
+        need(2);
+        const [a, b] = ins;
+        if (a.w !== b.w && a.w !== 1 && b.w !== 1) throw new Error(`verifier: binary node "${nd.name}" has inconsistent widths`);
+        const w = Math.max(a.w, b.w);
+        this.steps.push({ k: 'binary', o, w, a: a.o, wa: a.w, b: b.o, wb: b.w, fn: op.fn });
+        return w;
+      }
+      case 'binary_const':
+        need(1);
+        if (op.constant.length !== 1 && op.constant.length !== x.w) throw new Error(`verifier: node "${nd.name}" has a constant of the wrong width`);
+        this.steps.push({ k: 'bconst', o, w: x.w, x: x.o, c: f64(op.constant), first: !!op.constantFirst, fn: op.fn });
+        return x.w;
+      case 'concat': {
+        const src: number[] = [];
+        for (const s of ins) for (let i = 0; i < s.w; i++) src.push(s.o + i);
+        this.steps.push({ k: 'copy', o, w: src.length, src: Int32Array.from(src) });
+        return src.length;
+      }
+      case 'gather': {
+        need(1);
+        if (op.indices.some((i) => !(Number.isInteger(i) && i >= 0 && i < x.w))) throw new Error(`verifier: gather node "${nd.name}" indexes out of range`);
+        this.steps.push({ k: 'copy', o, w: op.indices.length, src: Int32Array.from(op.indices, (i) => x.o + i) });
+        return op.indices.length;
+      }
+      case 'reshape':
+        need(1);
+        this.steps.push({ k: 'copy', o, w: x.w, src: Int32Array.from({ length: x.w }, (_, i) => x.o + i) });
+        return x.w;
+      case 'softmax':
+      case 'log_softmax':
+        need(1);
+        this.steps.push({ k: 'softmax', o, w: x.w, x: x.o, log: op.type === 'log_softmax' });
+        return x.w;
+      case 'unary':
+        need(1);
+        this.steps.push({ k: 'unary', o, w: x.w, x: x.o, f: makeUnary(op.fn.replace(/-/g, '_'), op.params ?? {}) });
+        return x.w;
+      default:
+        throw new Error(`verifier: no interval rule for op "${(op as { type: string }).type}"`);
     }
   }
-  if (pending.size) throw new Error(`verifier: cannot order nodes ${[...pending.keys()].join(', ')}`);
-  const outLo: number[] = [],
-    outHi: number[] = [];
-  for (const o of graph.outputs) for (const [l, h] of vals.get(o.node)!) outLo.push(l), outHi.push(h);
-  return { lo: outLo, hi: outHi };
+
+  /** Enclose the outputs over the box [lo, hi] (full input vectors, length nIn). */
+  bounds(lo: ArrayLike<number>, hi: ArrayLike<number>, outLo: Float64Array, outHi: Float64Array): void {
+    this.run(lo, hi, null, 0);
+    const { vl, vh, outSlots } = this;
+    for (let i = 0; i < outSlots.length; i++) {
+      outLo[i] = vl[outSlots[i]];
+      outHi[i] = vh[outSlots[i]];
+    }
+  }
+
+  /**
+   * Enclose the outputs and their derivatives with respect to the inputs `wrt` over the box:
+   * jLo/jHi are nOut × wrt.length, row-major.
+   */
+  jvp(lo: ArrayLike<number>, hi: ArrayLike<number>, wrt: Int32Array, outLo: Float64Array, outHi: Float64Array, jLo: Float64Array, jHi: Float64Array): void {
+    const n = wrt.length;
+    this.run(lo, hi, wrt, n);
+    const { vl, vh, tl, th, outSlots } = this;
+    for (let i = 0; i < outSlots.length; i++) {
+      const s = outSlots[i];
+      outLo[i] = vl[s];
+      outHi[i] = vh[s];
+      for (let k = 0; k < n; k++) {
+        jLo[i * n + k] = tl[s * n + k];
+        jHi[i * n + k] = th[s * n + k];
+      }
+    }
+  }
+
+  private run(lo: ArrayLike<number>, hi: ArrayLike<number>, wrt: Int32Array | null, n: number): void {
+    const { vl, vh } = this;
+    for (let i = 0; i < this.nIn; i++) {
+      const l = lo[i],
+        h = hi[i];
+      // a NaN or inverted input interval proves nothing
+      if (!(l <= h)) {
+        vl[i] = -Infinity;
+        vh[i] = Infinity;
+      } else {
+        vl[i] = l;
+        vh[i] = h;
+      }
+    }
+    if (wrt) {
+      if (this.tl.length < vl.length * n) {
+        this.tl = new Float64Array(vl.length * n);
+        this.th = new Float64Array(vl.length * n);
+      }
+      const { tl, th } = this;
+      tl.fill(0, 0, this.nIn * n);
+      th.fill(0, 0, this.nIn * n);
+      for (let k = 0; k < n; k++) tl[wrt[k] * n + k] = th[wrt[k] * n + k] = 1;
+    }
+    for (const st of this.steps) this.step(st, n);
+  }
+
+  private step(st: Step, n: number): void {
+    const { vl, vh, tl, th } = this;
+    const o = st.o,
+      w = st.w;
+    switch (st.k) {
+      case 'dense': {
+        const { W, b, x, nx } = st;
+        const g = (nx + 5) * 2 ** -52,
+          eta = (nx + 2) * ETA;
+        for (let j = 0; j < w; j++) {
+          const bj = b ? b[j] : 0;
+          let sL = bj,
+            sH = bj,
+            S = Math.abs(bj);
+          for (let i = 0; i < nx; i++) {
+            const c = W[i * w + j];
+            if (c === 0) continue;
+            let pl: number, ph: number;
+            if (c > 0) {
+              pl = c * vl[x + i];
+              ph = c * vh[x + i];
+            } else {
+              pl = c * vh[x + i];
+              ph = c * vl[x + i];
+            }
+            sL += pl;
+            sH += ph;
+            S += Math.max(Math.abs(pl), Math.abs(ph));
+          }
+          const e = S * g + eta;
+          vl[o + j] = dn(sL - e);
+          vh[o + j] = up(sH + e);
+        }
+        if (n) {
+          for (let j = 0; j < w; j++) {
+            for (let k = 0; k < n; k++) {
+              let sL = 0,
+                sH = 0,
+                S = 0;
+              for (let i = 0; i < nx; i++) {
+                const c = W[i * w + j];
+                if (c === 0) continue;
+                const q = (x + i) * n + k;
+                let pl: number, ph: number;
+                if (c > 0) {
+                  pl = c * tl[q];
+                  ph = c * th[q];
+                } else {
+                  pl = c * th[q];
+                  ph = c * tl[q];
+                }
+                if (pl !== pl) pl = 0; // 0·∞ in a zero tangent
+                if (ph !== ph) ph = 0;
+                sL += pl;
+                sH += ph;
+                S += Math.max(Math.abs(pl), Math.abs(ph));
+              }
+              const e = S * g + eta;
+              tl[(o + j) * n + k] = dn(sL - e);
+              th[(o + j) * n + k] = up(sH + e);
+            }
+          }
+        }
+        return;
+      }
+      case 'affine': {
+        const { sc, sh, x } = st;
+        for (let i = 0; i < w; i++) {
+          imul(vl[x + i], vh[x + i], sc[i], sc[i]);
+          vl[o + i] = dn(ML + sh[i]);
+          vh[o + i] = up(MH + sh[i]);
+          for (let k = 0; k < n; k++) {
+            imul(tl[(x + i) * n + k], th[(x + i) * n + k], sc[i], sc[i]);
+            tl[(o + i) * n + k] = ML;
+            th[(o + i) * n + k] = MH;
+          }
+        }
+        return;
+      }
+      case 'binary': {
+        const { a, b, wa, wb, fn } = st;
+        for (let i = 0; i < w; i++) {
+          const ia = a + (wa === 1 ? 0 : i),
+            ib = b + (wb === 1 ? 0 : i);
+          const pl = vl[ia],
+            ph = vh[ia],
+            ql = vl[ib],
+            qh = vh[ib];
+          const oi = o + i;
+          if (fn === 'add' || fn === 'sub') {
+            const sgn = fn === 'add';
+            vl[oi] = sgn ? dn(pl + ql) : dn(pl - qh);
+            vh[oi] = sgn ? up(ph + qh) : up(ph - ql);
+            for (let k = 0; k < n; k++) {
+              const dal = tl[ia * n + k],
+                dah = th[ia * n + k],
+                dbl = tl[ib * n + k],
+                dbh = th[ib * n + k];
+              tl[oi * n + k] = sgn ? dn(dal + dbl) : dn(dal - dbh);
+              th[oi * n + k] = sgn ? up(dah + dbh) : up(dah - dbl);
+            }
+          } else if (fn === 'mul') {
+            imul(pl, ph, ql, qh);
+            vl[oi] = ML;
+            vh[oi] = MH;
+            for (let k = 0; k < n; k++) {
+              // d(pq) = p·dq + q·dp
+              imul(pl, ph, tl[ib * n + k], th[ib * n + k]);
+              const l1 = ML,
+                h1 = MH;
+              imul(ql, qh, tl[ia * n + k], th[ia * n + k]);
+              tl[oi * n + k] = dn(l1 + ML);
+              th[oi * n + k] = up(h1 + MH);
+            }
+          } else {
+            // p / q = p · (1/q); d = (dp − (p/q)·dq) / q
+            if (!(ql > 0 || qh < 0)) {
+              vl[oi] = -Infinity;
+              vh[oi] = Infinity;
+              for (let k = 0; k < n; k++) {
+                tl[oi * n + k] = -Infinity;
+                th[oi * n + k] = Infinity;
+              }
+              continue;
+            }
+            const rl = dn(1 / qh),
+              rh = up(1 / ql);
+            imul(pl, ph, rl, rh);
+            const yl = ML,
+              yh = MH;
+            vl[oi] = yl;
+            vh[oi] = yh;
+            for (let k = 0; k < n; k++) {
+              imul(yl, yh, tl[ib * n + k], th[ib * n + k]);
+              const ul = dn(tl[ia * n + k] - MH),
+                uh = up(th[ia * n + k] - ML);
+              imul(ul, uh, rl, rh);
+              tl[oi * n + k] = ML;
+              th[oi * n + k] = MH;
+            }
+          }
+        }
+        return;
+      }
+      case 'bconst': {
+        const { c, first, fn, x } = st;
+        for (let i = 0; i < w; i++) {
+          const cv = c[c.length === 1 ? 0 : i];
+          const xl = vl[x + i],
+            xh = vh[x + i];
+          const oi = o + i,
+            xi = x + i;
+          // the value, and the interval m with d(out) = m·d(x)
+          let dl = 1,
+            dh = 1;
+          if (fn === 'add') {
+            vl[oi] = dn(xl + cv);
+            vh[oi] = up(xh + cv);
+          } else if (fn === 'sub') {
+            if (first) {
+              vl[oi] = dn(cv - xh);
+              vh[oi] = up(cv - xl);
+              dl = dh = -1;
+            } else {
+              vl[oi] = dn(xl - cv);
+              vh[oi] = up(xh - cv);
+            }
+          } else if (fn === 'mul') {
+            imul(xl, xh, cv, cv);
+            vl[oi] = ML;
+            vh[oi] = MH;
+            dl = dh = cv;
+          } else if (!first) {
+            // x / c
+            if (cv === 0 || !Number.isFinite(cv)) {
+              vl[oi] = -Infinity;
+              vh[oi] = Infinity;
+              dl = -Infinity;
+              dh = Infinity;
+            } else {
+              const rl = dn(1 / cv),
+                rh = up(1 / cv);
+              imul(xl, xh, rl, rh);
+              vl[oi] = ML;
+              vh[oi] = MH;
+              dl = rl;
+              dh = rh;
+            }
+          } else if (!(xl > 0 || xh < 0)) {
+            // c / x with 0 in x
+            vl[oi] = -Infinity;
+            vh[oi] = Infinity;
+            dl = -Infinity;
+            dh = Infinity;
+          } else {
+            const rl = dn(1 / xh),
+              rh = up(1 / xl);
+            imul(cv, cv, rl, rh);
+            vl[oi] = ML;
+            vh[oi] = MH;
+            // d(c/x) = −c·r²·dx
+            imul(rl, rh, rl, rh);
+            imul(-cv, -cv, ML, MH);
+            dl = ML;
+            dh = MH;
+          }
+          for (let k = 0; k < n; k++) {
+            if (dl === 1 && dh === 1) {
+              tl[oi * n + k] = tl[xi * n + k];
+              th[oi * n + k] = th[xi * n + k];
+            } else {
+              imul(dl, dh, tl[xi * n + k], th[xi * n + k]);
+              tl[oi * n + k] = ML;
+              th[oi * n + k] = MH;
+            }
+          }
+        }
+        return;
+      }
+      case 'copy': {
+        const { src } = st;
+        for (let i = 0; i < w; i++) {
+          vl[o + i] = vl[src[i]];
+          vh[o + i] = vh[src[i]];
+          for (let k = 0; k < n; k++) {
+            tl[(o + i) * n + k] = tl[src[i] * n + k];
+            th[(o + i) * n + k] = th[src[i] * n + k];
+          }
+        }
+        return;
+      }
+      case 'softmax': {
+        // s_i = 1/(1 + Σ_{j≠i} e^{x_j − x_i}), bounded from the extreme differences
+        const { x } = st;
+        for (let i = 0; i < w; i++) {
+          let sUp = 0,
+            sDn = 0;
+          for (let j = 0; j < w; j++) {
+            if (j === i) continue;
+            const eu = Math.exp(up(vh[x + j] - vl[x + i])),
+              ed = Math.exp(dn(vl[x + j] - vh[x + i]));
+            sUp = up(sUp + up(eu + eu * REL * 2 + TINY));
+            sDn = Math.max(0, dn(sDn + dn(ed - ed * REL * 2 - TINY)));
+          }
+          if (!st.log) {
+            this.sl[i] = Math.max(0, dn(1 / up(1 + sUp)));
+            this.sh[i] = Math.min(1, up(1 / dn(1 + sDn)));
+          } else {
+            const a = Math.log(up(1 + sUp)),
+              b = Math.log(dn(1 + sDn));
+            this.sl[i] = -up(a + a * REL * 2 + TINY);
+            this.sh[i] = Math.min(0, -dn(b - b * REL * 2 - TINY));
+          }
+        }
+        if (n) {
+          // softmax probabilities (for the tangent): p_i = exp(log-softmax)
+          const pl = this.sl,
+            ph = this.sh;
+          const probL = new Float64Array(w),
+            probH = new Float64Array(w);
+          for (let i = 0; i < w; i++) {
+            if (st.log) {
+              probL[i] = Math.max(0, dn(Math.exp(pl[i]) * (1 - REL)));
+              probH[i] = Math.min(1, up(Math.exp(ph[i]) * (1 + REL)));
+            } else {
+              probL[i] = pl[i];
+              probH[i] = ph[i];
+            }
+          }
+          for (let k = 0; k < n; k++) {
+            // A = Σ_j p_j·dx_j;  d softmax_i = p_i(dx_i − A);  d log_softmax_i = dx_i − A
+            let al = 0,
+              ah = 0;
+            for (let j = 0; j < w; j++) {
+              imul(probL[j], probH[j], tl[(x + j) * n + k], th[(x + j) * n + k]);
+              al = dn(al + ML);
+              ah = up(ah + MH);
+            }
+            for (let i = 0; i < w; i++) {
+              const ul = dn(tl[(x + i) * n + k] - ah),
+                uh = up(th[(x + i) * n + k] - al);
+              if (st.log) {
+                tl[(o + i) * n + k] = ul;
+                th[(o + i) * n + k] = uh;
+              } else {
+                imul(probL[i], probH[i], ul, uh);
+                tl[(o + i) * n + k] = ML;
+                th[(o + i) * n + k] = MH;
+              }
+            }
+          }
+        }
+        for (let i = 0; i < w; i++) {
+          vl[o + i] = this.sl[i];
+          vh[o + i] = this.sh[i];
+        }
+        return;
+      }
+      case 'unary': {
+        const { f, x } = st;
+        for (let i = 0; i < w; i++) {
+          const l = vl[x + i],
+            h = vh[x + i];
+          f.range(l, h);
+          vl[o + i] = PL === PL ? PL : -Infinity;
+          vh[o + i] = PH === PH ? PH : Infinity;
+          if (n) {
+            f.deriv(l, h);
+            const dl = PL === PL ? PL : -Infinity,
+              dh = PH === PH ? PH : Infinity;
+            for (let k = 0; k < n; k++) {
+              imul(dl, dh, tl[(x + i) * n + k], th[(x + i) * n + k]);
+              tl[(o + i) * n + k] = ML;
+              th[(o + i) * n + k] = MH;
+            }
+          }
+        }
+        return;
+      }
+    }
+  }
 }
 
-function evalNode(nd: NodeDef, ins: I[][]): I[] {
-  const op = nd.op;
-  const x = ins[0];
-  switch (op.type) {
-    case 'dense': {
-      const W = op.weight,
-        u = op.units;
-      const out: I[] = [];
-      for (let j = 0; j < u; j++) {
-        let l = op.bias ? op.bias[j] : 0,
-          h = l;
-        for (let i = 0; i < x.length; i++) {
-          const w = W[i * u + j];
-          if (w === 0) continue;
-          const pl = w > 0 ? w * x[i][0] : w * x[i][1],
-            ph = w > 0 ? w * x[i][1] : w * x[i][0];
-          l = pred(l + pred(pl));
-          h = succ(h + succ(ph));
-        }
-        out.push([l, h]);
-      }
-      return out;
-    }
-    case 'affine':
-      return x.map((a, i) => {
-        const m = mulI(a, [op.scale[i], op.scale[i]]);
-        return [pred(m[0] + op.shift[i]), succ(m[1] + op.shift[i])];
-      });
-    case 'binary': {
-      const [a, b] = ins;
-      const w = Math.max(a.length, b.length);
-      const out: I[] = [];
-      for (let i = 0; i < w; i++) {
-        const p = a[a.length === 1 ? 0 : i],
-          q = b[b.length === 1 ? 0 : i];
-        if (op.fn === 'add') out.push([pred(p[0] + q[0]), succ(p[1] + q[1])]);
-        else if (op.fn === 'sub') out.push([pred(p[0] - q[1]), succ(p[1] - q[0])]);
-        else if (op.fn === 'mul') out.push(mulI(p, q));
-        else out.push(q[0] <= 0 && q[1] >= 0 ? [-Infinity, Infinity] : mulI(p, [pred(1 / q[1]), succ(1 / q[0])]));
-      }
-      return out;
-    }
-    case 'binary_const':
-      return x.map((p, i) => {
-        const c = op.constant[op.constant.length === 1 ? 0 : i];
-        const first = !!op.constantFirst;
-        switch (op.fn) {
-          case 'add':
-            return [pred(p[0] + c), succ(p[1] + c)] as I;
-          case 'sub':
-            return (first ? [pred(c - p[1]), succ(c - p[0])] : [pred(p[0] - c), succ(p[1] - c)]) as I;
-          case 'mul':
-            return mulI(p, [c, c]);
-          default:
-            if (!first) return mulI(p, [pred(1 / c), succ(1 / c)]);
-            return p[0] <= 0 && p[1] >= 0 ? ([-Infinity, Infinity] as I) : mulI([c, c], [pred(1 / p[1]), succ(1 / p[0])]);
-        }
-      });
-    case 'concat':
-      return ins.flat();
-    case 'gather':
-      return op.indices.map((i) => x[i]);
-    case 'reshape':
-      return x;
-    case 'softmax':
-    case 'log_softmax':
-      return x.map((xi, i) => {
-        let sUp = 0,
-          sDn = 0;
-        x.forEach((xj, j) => {
-          if (j === i) return;
-          sUp = succ(sUp + upw(Math.exp(succ(xj[1] - xi[0]))));
-          sDn = Math.max(0, pred(sDn + dn(Math.exp(pred(xj[0] - xi[1])))));
-        });
-        if (op.type === 'softmax') return [Math.max(0, pred(1 / succ(1 + sUp))), Math.min(1, succ(1 / pred(1 + sDn)))] as I;
-        return [-upw(Math.log(succ(1 + sUp))), Math.min(0, -dn(Math.log(pred(1 + sDn))))] as I;
-      });
-    case 'unary':
-      return x.map((a) => unaryInterval(op.fn, op.params ?? {}, a));
+const compiled = new WeakMap<GraphDef, VerifierNet>();
+
+/** The verifier's compiled form of a graph (cached per GraphDef object). */
+export function verifierNet(graph: GraphDef): VerifierNet {
+  let v = compiled.get(graph);
+  if (!v) {
+    v = new VerifierNet(graph);
+    compiled.set(graph, v);
   }
+  return v;
+}
+
+/** Interval outputs (one box) of the graph for input intervals, by the independent verifier. */
+export function verifierBounds(graph: GraphDef, lo: ArrayLike<number>, hi: ArrayLike<number>): { lo: Float64Array; hi: Float64Array } {
+  const v = verifierNet(graph);
+  const outLo = new Float64Array(v.nOut),
+    outHi = new Float64Array(v.nOut);
+  v.bounds(lo, hi, outLo, outHi);
+  return { lo: outLo, hi: outHi };
 }

@@ -10,6 +10,7 @@ import { NetinvertError } from '../errors.ts';
 import type { Status } from '../solve/result.ts';
 import { INVERT_DEFAULTS } from '../solve/invert.ts';
 import { defineBatchCommand } from './commands/batch.ts';
+import { checkCertificateCommand } from './commands/checkCertificate.ts';
 import { demoCommand } from './commands/demo.ts';
 import { defineEvalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -108,6 +109,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
     .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
+    .option('--certificate <file>', 'write the proof certificate (JSON) to FILE; implies --prove (check it with check-certificate)')
     .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance; see docs/query-file.md) instead of the query flags')
     .addHelpText(
       'after',
@@ -172,6 +174,24 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
   defineBatchCommand(program.command('batch'), io, (c) => {
     code = c;
   });
+
+  program
+    .command('check-certificate')
+    .description('re-check a proof certificate (from solve --certificate) with the independent verifier: exit 0 if valid, 1 if not')
+    .argument('<model>', 'the model file the certificate is for')
+    .argument('<certificate>', 'certificate JSON file')
+    .option('--meta <file>', 'sidecar JSON the model was solved with (default: <model>.meta.json if present)')
+    .option('--json', 'print the verdict as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert solve models/seed-add.json --given a=3 --want sum=70 --certificate proof.json',
+        'netinvert check-certificate models/seed-add.json proof.json',
+      ]),
+    )
+    .action((model: string, cert: string, opts: { meta?: string; json?: boolean }) => {
+      code = checkCertificateCommand(model, cert, opts, io);
+    });
 
   program
     .command('demo')

@@ -1,4 +1,5 @@
 /** `netinvert solve MODEL --given … --want …` */
+import { writeFileSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import type { DistanceKind } from '../../problem/query.ts';
 import { certify } from '../../certify/certify.ts';
@@ -55,10 +56,11 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
   }
   const query = queryOf(opts);
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
+  const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   const run =
     method === 'milp'
       ? (await import('../../certify/milp-solve.ts')).invertMilp
-      : opts.prove
+      : opts.prove || certPath
         ? certify
         : invert;
   let warmStart: Float64Array | undefined;
@@ -81,6 +83,20 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
       maxBoxes: numOpt(opts.maxBoxes, '--max-boxes'),
     },
   );
+  if (certPath) {
+    if (result.certificate) {
+      try {
+        writeFileSync(certPath, JSON.stringify(result.certificate) + '\n');
+      } catch (e) {
+        throw new NetinvertError('bad_argument', `${certPath}: cannot write the certificate (${(e as Error).message}); check that the folder exists and is writable`, {
+          file: certPath,
+        });
+      }
+      io.err(`certificate written to ${certPath} (check it with: netinvert check-certificate ${modelPath} ${certPath})`);
+    } else {
+      io.err(`no certificate written to ${certPath}: ${result.status === 'infeasible' || result.complete ? 'this method gives no certificate' : 'nothing was proven (a certificate needs an infeasible or complete answer)'}`);
+    }
+  }
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else io.out(opts.verbose ? result.fullReport() : result.briefReport());
   return EXIT[result.status];
