@@ -53,7 +53,16 @@ export interface FuzzNet {
   pwl: boolean;
 }
 
-export type QueryKind = 'reachable' | 'boundary' | 'tangent' | 'unreachable' | 'inequality' | 'overdetermined' | 'underdetermined';
+export type QueryKind =
+  | 'reachable'
+  | 'round-target'
+  | 'edge'
+  | 'boundary'
+  | 'tangent'
+  | 'unreachable'
+  | 'inequality'
+  | 'overdetermined'
+  | 'underdetermined';
 
 export interface FuzzQuery {
   kind: QueryKind;
@@ -235,28 +244,43 @@ export function randomQuery(r: Rng, net: FuzzNet, nUnknowns: number, forceKind?:
     lo.push(b[0]);
     hi.push(b[1]);
   }
+  let kind: QueryKind =
+    forceKind ??
+    r.pick<QueryKind>(['reachable', 'reachable', 'round-target', 'edge', 'boundary', 'tangent', 'unreachable', 'inequality', 'overdetermined', 'underdetermined']);
+  if (kind === 'tangent' && nUnknowns !== 1) kind = 'boundary';
+  if (kind === 'underdetermined' && nUnknowns === 1) kind = 'reachable';
+  // now and then a zero-width box for one unknown (a degenerate box)
+  if (nUnknowns > 1 && r.next() < 0.08) {
+    const j = r.int(nUnknowns);
+    hi[j] = lo[j];
+    bounds[unknowns[j]] = [lo[j], lo[j]];
+  }
   const slice: Slice = { given, unknowns, lo, hi };
-  const { atol, rtol } = pickTol(r);
+  let { atol, rtol } = pickTol(r);
+  // a target float64 may not hit exactly, with a tolerance below its resolution (the seed-add
+  // `--atol 1e-15 --rtol 0` class)
+  if (kind === 'round-target' && r.next() < 0.6) [atol, rtol] = [r.pick([1e-15, 1e-16, 1e-14]), 0];
   const sm = new SliceMap(on, slice, []);
   const yAt = (u: number[]): Float64Array => {
     const y = new Float64Array(nOut);
     on.forward(sm.full(u), y);
     return y;
   };
-  const xStar = lo.map((l, j) => l + (hi[j] - l) * r.next());
+  // 'edge': the point (hence a root) on a corner / face of the box
+  const xStar = lo.map((l, j) => (kind === 'edge' && (j === 0 || r.next() < 0.5) ? (r.next() < 0.5 ? l : hi[j]) : l + (hi[j] - l) * r.next()));
   const yStar = yAt(xStar);
   const ranges = outputRanges(on, slice);
   const outs = [...Array(nOut).keys()];
   const pickOutputs = (k: number): number[] => outs.slice().sort(() => r.next() - 0.5).slice(0, Math.min(k, nOut)).sort((a, b) => a - b);
   const tolOf = (v: number): number => atol + rtol * Math.abs(v);
   const want: Record<string, TargetSpec> = {};
-  let kind: QueryKind =
-    forceKind ?? r.pick<QueryKind>(['reachable', 'reachable', 'boundary', 'tangent', 'unreachable', 'inequality', 'overdetermined', 'underdetermined']);
-  if (kind === 'tangent' && nUnknowns !== 1) kind = 'boundary';
-  if (kind === 'underdetermined' && nUnknowns === 1) kind = 'reachable';
   switch (kind) {
     case 'reachable':
+    case 'edge':
       for (const o of pickOutputs(nUnknowns)) want[on.outputNames[o]] = yStar[o];
+      break;
+    case 'round-target':
+      for (const o of pickOutputs(nUnknowns)) want[on.outputNames[o]] = Number(yStar[o].toPrecision(r.pick([2, 4, 8])));
       break;
     case 'overdetermined':
       for (const o of pickOutputs(nUnknowns + 1)) want[on.outputNames[o]] = yStar[o] + (r.next() < 0.5 ? 0 : r.pick([1e-9, 1e-3, 0.1]));

@@ -596,6 +596,10 @@ function candidates(g: Grid, sm: SliceMap, nOut: number, keep: number): number[]
 // ---------------------------------------------------------------------------------------------
 
 export interface Witness {
+  /** For a feasible point: true when it meets the bands beyond the rounding bound (the exact function meets them). */
+  rigorous?: boolean;
+  /** A sign change of y − t between these two points (an exact root on the segment between them). */
+  bracket?: [number[], number[]];
   /** The unknowns' values. */
   u: number[];
   /** Outputs there (oracle's pass) and its rounding bound. */
@@ -607,17 +611,52 @@ export interface Witness {
 /**
  * Search the slice for a point meeting every band ("is an infeasibility claim false?").
  * Dense grid, then LM from the best local minima of the grid; in 1-D with one equality band,
- * also bisection on every sign change of y − t between grid neighbours.
- * Returns a witness that meets the bands with a margin of 2× the rounding bound, or null.
+ * also bisection on every sign change of y − t between grid neighbours, then a scan of the
+ * floats next to the crossing (a tolerance below float64's resolution can only be met there).
+ * Returns a witness that meets the bands with a margin of 2× the rounding bound (`rigorous`:
+ * the exact function meets them), else the first point whose computed outputs meet them
+ * (`rigorous: false`: the caller asks the engine's forward pass too), else null.
  */
 export function findFeasible(net: OracleNet, slice: Slice, bands: Band[], grid?: Grid, keep = 12): Witness | null {
   const sm = new SliceMap(net, slice, bands);
   const g = grid ?? makeGrid(net, slice);
   const nOut = net.nOut;
+  let asComputed: Witness | null = null;
+  const consider = (p: PointEval, note: string): Witness | null => {
+    const j = judgePoint(sm, p);
+    if (j === 'yes') return { u: p.u, y: p.y, err: p.err, note, rigorous: true };
+    if (!asComputed && p.excess <= 0) asComputed = { u: p.u, y: p.y, err: p.err, note: `${note} (met as computed, within the rounding bound)`, rigorous: false };
+    return null;
+  };
   for (let k = 0; k < g.count; k++) {
     if (gridExcess(g, sm, k, nOut) <= 0) {
-      const p = evalPoint(sm, gridPoint(g, k));
-      if (judgePoint(sm, p) === 'yes') return { u: p.u, y: p.y, err: p.err, note: 'grid point' };
+      const w = consider(evalPoint(sm, gridPoint(g, k)), 'grid point');
+      if (w) return w;
+    }
+  }
+  if (bands.length === 1 && bands[0].lo !== null && bands[0].lo === bands[0].hi) {
+    // one equality: y − t changing sign between two grid neighbours (along the first unknown),
+    // both values clear of the rounding bound, proves an exact root between them (the net is
+    // continuous): the smallest possible miss over the box is 0, whatever floats can hit
+    const t = bands[0].lo;
+    const o = sm.outIdx[0];
+    const y = new Float64Array(nOut),
+      e = new Float64Array(nOut);
+    for (let k = 0; k + 1 < g.count; k++) {
+      if ((k + 1) % g.per === 0) continue;
+      const a = g.Y[k * nOut + o] - t,
+        b = g.Y[(k + 1) * nOut + o] - t;
+      if (!((a < 0 && b > 0) || (a > 0 && b < 0))) continue;
+      const ua = gridPoint(g, k),
+        ub = gridPoint(g, k + 1);
+      net.forward(sm.full(ua), y, e);
+      const ca = Math.abs(y[o] - t) > 2 * e[o];
+      net.forward(sm.full(ub), y, e);
+      const cb = Math.abs(y[o] - t) > 2 * e[o];
+      if (ca && cb) {
+        const p = evalPoint(sm, ua);
+        return { u: p.u, y: p.y, err: p.err, note: `y − t changes sign between ${JSON.stringify(ua)} and ${JSON.stringify(ub)} (an exact root between them)`, rigorous: true, bracket: [ua, ub] };
+      }
     }
   }
   if (sm.n === 1 && bands.length === 1 && bands[0].lo !== null && bands[0].lo === bands[0].hi) {
@@ -628,16 +667,32 @@ export function findFeasible(net: OracleNet, slice: Slice, bands: Band[], grid?:
         b = g.Y[(k + 1) * nOut + o] - t;
       if ((a < 0 && b > 0) || (a > 0 && b < 0)) {
         const r = bisect(sm, g.axis[0][k], g.axis[0][k + 1], t, o);
-        const p = evalPoint(sm, [r]);
-        if (judgePoint(sm, p) === 'yes') return { u: p.u, y: p.y, err: p.err, note: 'bisection on a sign change' };
+        // the floats around the crossing
+        let x = r;
+        for (let s = 0; s < 32; s++) x = nextFloat(x, -1);
+        for (let s = 0; s < 65; s++, x = nextFloat(x, 1)) {
+          if (x < slice.lo[0] || x > slice.hi[0]) continue;
+          const w = consider(evalPoint(sm, [x]), 'bisection on a sign change');
+          if (w) return w;
+        }
       }
     }
   }
   for (const k of candidates(g, sm, nOut, keep)) {
-    const p = refine(sm, gridPoint(g, k));
-    if (judgePoint(sm, p) === 'yes') return { u: p.u, y: p.y, err: p.err, note: 'grid + Levenberg–Marquardt' };
+    const w = consider(refine(sm, gridPoint(g, k)), 'grid + Levenberg–Marquardt');
+    if (w) return w;
   }
-  return null;
+  return asComputed;
+}
+
+const fdv = new DataView(new ArrayBuffer(8));
+/** The adjacent float in direction dir (±1), by the bit pattern. */
+export function nextFloat(x: number, dir: 1 | -1): number {
+  if (x === 0) return dir > 0 ? 5e-324 : -5e-324;
+  fdv.setFloat64(0, x);
+  const b = fdv.getBigInt64(0);
+  fdv.setBigInt64(0, b + ((x > 0) === (dir > 0) ? 1n : -1n));
+  return fdv.getFloat64(0);
 }
 
 function bisect(sm: SliceMap, a: number, b: number, t: number, o: number): number {

@@ -28,7 +28,7 @@ import {
   type Slice,
   type Witness,
 } from './oracle.ts';
-import { judgeStatement, TAMPERINGS, type CertJson } from './tamper.ts';
+import { judgeStatement, sliceKey, TAMPERINGS, type CertJson } from './tamper.ts';
 
 export interface FuzzOptions {
   /** Number of generated cases (queries). */
@@ -103,14 +103,22 @@ function engineOutputs(model: Model, on: OracleNet, slice: Slice, u: number[]): 
   return out;
 }
 
+/** Does the engine's forward pass also see y − t change sign between the two points? */
+function engineSignChange(model: Model, on: OracleNet, slice: Slice, band: Band, [a, b]: [number[], number[]]): boolean {
+  const o = on.outputIndex(band.output);
+  const ya = engineOutputs(model, on, slice, a)[o] - (band.lo as number),
+    yb = engineOutputs(model, on, slice, b)[o] - (band.lo as number);
+  return (ya < 0 && yb > 0) || (ya > 0 && yb < 0);
+}
+
 /** Does the engine agree that the witness meets the bands (with the oracle's rounding margin)? */
-function engineMeets(model: Model, on: OracleNet, slice: Slice, bands: Band[], w: Witness): boolean {
+function engineMeets(model: Model, on: OracleNet, slice: Slice, bands: Band[], w: Witness, how: 'margin' | 'as-computed'): boolean {
   const y = engineOutputs(model, on, slice, w.u);
   return bands.every((b) => {
     const o = on.outputIndex(b.output);
     const v = y[o];
     const miss = b.lo !== null && v < b.lo ? b.lo - v : b.hi !== null && v > b.hi ? v - b.hi : 0;
-    return miss <= b.tolerance - 2 * w.err[o];
+    return miss <= b.tolerance - (how === 'margin' ? 2 * w.err[o] : 0);
   });
 }
 
@@ -215,8 +223,12 @@ async function runCase(fc: FuzzCase, opts: FuzzOptions, report: FuzzReport, milp
       inc(report.claims, 'infeasible');
       const w = findFeasible(on, slice, bands, getGrid());
       if (w) {
-        const agree = engineMeets(model, on, slice, bands, w);
-        violation('infeasible-false', call, `${res.proven ? 'proven ' : ''}infeasible, but ${w.note} meets every target at ${JSON.stringify(w.u)} (oracle y ${JSON.stringify(w.y)}${agree ? ', engine agrees' : ', ENGINE DISAGREES'})`, w, !agree);
+        // beyond the rounding bound: the exact function meets the targets; within it: a
+        // violation when the engine's own forward pass also meets them there
+        const engine = w.bracket ? engineSignChange(model, on, slice, bands[0], w.bracket) : engineMeets(model, on, slice, bands, w, w.rigorous ? 'margin' : 'as-computed');
+        if (w.rigorous || engine) {
+          violation('infeasible-false', call, `${res.proven ? 'proven ' : ''}infeasible, but ${w.note} meets every target at ${JSON.stringify(w.u)} (oracle y ${JSON.stringify(w.y)}${engine ? ', engine agrees' : ', ENGINE DISAGREES'})`, w, !engine);
+        } else inc(report.claims, 'note: infeasible within the rounding bound');
       }
     }
     if (res.status === 'solved' && res.complete) {
@@ -276,7 +288,16 @@ async function runCase(fc: FuzzCase, opts: FuzzOptions, report: FuzzReport, milp
       return;
     }
     if (!v.valid) violation('certificate-rejected', call, `the verifier rejects a genuine ${cert.claim} certificate: ${v.reason}`);
-    const sameSlice = (t: CertJson): boolean => JSON.stringify([t.given, t.unknowns, t.box]) === JSON.stringify([cert.given, cert.unknowns, cert.box]);
+    // format 2 verifiers also check the certificate against the query it should prove (a third
+    // argument; format-1 verifiers ignore it)
+    try {
+      const withQuery = (verifyCertificate as unknown as (m: Model, c: unknown, q: unknown) => { valid: boolean; reason: string })(model, cert, { ...query, atol, rtol });
+      if (!withQuery.valid) violation('certificate-rejected-for-its-query', call, `the verifier rejects a genuine ${cert.claim} certificate checked against its own query: ${withQuery.reason}`);
+    } catch (e) {
+      violation('verifier-threw', call, `verifyCertificate(model, cert, query) threw on a genuine certificate: ${(e as Error).message}`);
+    }
+    const key = sliceKey(cert);
+    const sameSlice = (t: CertJson): boolean => sliceKey(t) === key;
     const j = judgeStatement(on, model.hash, cert, sameSlice(cert) ? getGrid() : undefined);
     if (!j.holds) violation('certificate-statement-false', call, `a genuine ${cert.claim} certificate states something false: ${j.why}`, j.witness);
     for (const t of TAMPERINGS) {

@@ -31,16 +31,24 @@ const clone = (c: CertJson): CertJson => JSON.parse(JSON.stringify(c)) as CertJs
 
 /** The embedded query (format 2) when there is one. */
 const embedded = (c: CertJson): CertJson | null => (c.query && typeof c.query === 'object' ? c.query : null);
+/** Where given / unknowns / box / targets live: the embedded query (format 2) or the top level (format 1). */
+const q = (c: CertJson): CertJson => embedded(c) ?? c;
+
+/** Given, unknowns and box of a certificate as one string (same slice ⇔ same string). */
+export function sliceKey(c: CertJson): string {
+  const x = q(c);
+  return JSON.stringify([x.given, x.unknowns, x.box]);
+}
 
 export const TAMPERINGS: Tampering[] = [
   {
     kind: 'tolerance-negative',
     apply(c) {
       const t = clone(c);
-      if (!t.targets?.length) return null;
-      t.targets[0].tolerance = -1;
-      const q = embedded(t);
-      if (q && 'atol' in q) q.atol = -1;
+      const e = embedded(t);
+      if (e && 'atol' in e) e.atol = -1;
+      else if (t.targets?.length) t.targets[0].tolerance = -1;
+      else return null;
       return t;
     },
   },
@@ -48,10 +56,10 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'tolerance-huge',
     apply(c) {
       const t = clone(c);
-      if (!t.targets?.length) return null;
-      for (const tg of t.targets) tg.tolerance = (Math.abs(tg.tolerance) + 1) * 1e6;
-      const q = embedded(t);
-      if (q && 'atol' in q) q.atol = (Math.abs(q.atol) + 1) * 1e6;
+      const e = embedded(t);
+      if (e && 'atol' in e) e.atol = (Math.abs(e.atol) + 1) * 1e6;
+      else if (t.targets?.length) for (const tg of t.targets) tg.tolerance = (Math.abs(tg.tolerance) + 1) * 1e6;
+      else return null;
       return t;
     },
   },
@@ -59,7 +67,7 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'target-swap',
     apply(c) {
       const t = clone(c);
-      const tg = t.targets?.[0];
+      const tg = q(t).targets?.[0];
       if (!tg) return null;
       // an equality becomes the empty range [t + 1, t − 1]; a range has its ends swapped
       if (tg.lo !== null && tg.hi !== null) {
@@ -77,7 +85,7 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'target-move',
     apply(c) {
       const t = clone(c);
-      const tg = t.targets?.[0];
+      const tg = q(t).targets?.[0];
       if (!tg) return null;
       const anchor = tg.lo ?? tg.hi;
       const d = 0.37 * (Math.abs(anchor) + 1);
@@ -90,9 +98,11 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'box-grow',
     apply(c) {
       const t = clone(c);
-      if (!t.box) return null;
-      t.box.lo = t.box.lo.map((l: number, j: number) => l - 0.5 * (t.box.hi[j] - l) - 0.01);
-      t.box.hi = t.box.hi.map((h: number, j: number) => h + 0.5 * (h - c.box.lo[j]) + 0.01);
+      const b = q(t).box,
+        b0 = q(c).box;
+      if (!b) return null;
+      b.lo = b0.lo.map((l: number, j: number) => l - 0.5 * (b0.hi[j] - l) - 0.01);
+      b.hi = b0.hi.map((h: number, j: number) => h + 0.5 * (h - b0.lo[j]) + 0.01);
       return t;
     },
   },
@@ -100,9 +110,11 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'box-shrink',
     apply(c) {
       const t = clone(c);
-      if (!t.box) return null;
-      t.box.lo = c.box.lo.map((l: number, j: number) => l + 0.25 * (c.box.hi[j] - l));
-      t.box.hi = c.box.hi.map((h: number, j: number) => h - 0.25 * (h - c.box.lo[j]));
+      const b = q(t).box,
+        b0 = q(c).box;
+      if (!b) return null;
+      b.lo = b0.lo.map((l: number, j: number) => l + 0.25 * (b0.hi[j] - l));
+      b.hi = b0.hi.map((h: number, j: number) => h - 0.25 * (h - b0.lo[j]));
       return t;
     },
   },
@@ -149,10 +161,12 @@ export const TAMPERINGS: Tampering[] = [
     apply(c) {
       const t = clone(c);
       const e = t.excluded?.[0];
-      if (!e || typeof e.outputLo !== 'number') return null;
-      // claim the output over the box sits far from where it is
-      const w = Math.abs(e.outputHi - e.outputLo) + Math.abs(e.outputHi) + 1;
-      e.outputLo = e.outputHi + w;
+      if (!e) return null;
+      // claim the output over the box sits far from where it is (format 2 has no such fields: they are added)
+      const lo0 = typeof e.outputLo === 'number' ? e.outputLo : 0,
+        hi0 = typeof e.outputHi === 'number' ? e.outputHi : 0;
+      const w = Math.abs(hi0 - lo0) + Math.abs(hi0) + 1;
+      e.outputLo = hi0 + w;
       e.outputHi = e.outputLo + 1;
       return t;
     },
@@ -161,16 +175,16 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'given',
     apply(c) {
       const t = clone(c);
-      const keys = Object.keys(t.given ?? {});
+      const g = q(t).given ?? {};
+      const keys = Object.keys(g);
       if (keys.length) {
-        t.given[keys[0]] += 0.5 * (Math.abs(t.given[keys[0]]) + 1);
-        const q = embedded(t);
-        if (q?.given && keys[0] in q.given) q.given[keys[0]] = t.given[keys[0]];
+        g[keys[0]] += 0.5 * (Math.abs(g[keys[0]]) + 1);
         return t;
       }
       // nothing given: give the first unknown as well (an input both given and unknown)
-      if (!t.unknowns?.length) return null;
-      t.given = { [t.unknowns[0]]: 0 };
+      const u = q(t).unknowns;
+      if (!u?.length) return null;
+      q(t).given = { [u[0]]: 0 };
       return t;
     },
   },
@@ -178,8 +192,9 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'unknowns-rename',
     apply(c) {
       const t = clone(c);
-      if (!t.unknowns?.length) return null;
-      t.unknowns[0] = `${t.unknowns[0]}_renamed`;
+      const u = q(t).unknowns;
+      if (!u?.length) return null;
+      u[0] = `${u[0]}_renamed`;
       return t;
     },
   },
@@ -187,8 +202,9 @@ export const TAMPERINGS: Tampering[] = [
     kind: 'unknowns-reorder',
     apply(c) {
       const t = clone(c);
-      if (!t.unknowns || t.unknowns.length < 2) return null;
-      t.unknowns = t.unknowns.slice().reverse();
+      const u = q(t).unknowns;
+      if (!u || u.length < 2) return null;
+      u.reverse();
       return t;
     },
   },
@@ -248,8 +264,9 @@ export function uncoveredPoint(box: Box, pieces: Box[], extra: Box[] = [], sampl
 export function judgeStatement(net: OracleNet, hash: string, c: CertJson, grid?: Grid): Judgement {
   const no = (why: string, witness?: Witness): Judgement => ({ holds: false, why, ...(witness ? { witness } : {}) });
   if (c.modelHash !== hash) return no('certificate for another model');
-  const unknowns: string[] = c.unknowns ?? [];
-  const given: Record<string, number> = c.given ?? {};
+  const cq = q(c);
+  const unknowns: string[] = cq.unknowns ?? [];
+  const given: Record<string, number> = cq.given ?? {};
   if (!unknowns.length) return no('no unknowns');
   for (const u of unknowns) if (net.inputIndex(u) < 0) return no(`unknown "${u}" is not an input`);
   for (const g of Object.keys(given)) if (net.inputIndex(g) < 0) return no(`given "${g}" is not an input`);
@@ -259,18 +276,31 @@ export function judgeStatement(net: OracleNet, hash: string, c: CertJson, grid?:
     if (both || neither) return no(`input "${name}" is ${both ? 'both given and unknown' : 'neither given nor unknown'}`);
   }
   if (new Set(unknowns).size !== unknowns.length) return no('an unknown is named twice');
-  const box: Box = c.box;
+  const box: Box = cq.box;
   const n = unknowns.length;
   if (!box || box.lo.length !== n || box.hi.length !== n || box.lo.some((l, j) => !(l <= box.hi[j]))) return no('bad box');
-  const targets: { output: string; kind?: string; lo: number | null; hi: number | null; tolerance: number }[] = c.targets ?? [];
+  const e2 = embedded(c);
+  if (e2) {
+    // format 2: tolerances from the embedded atol / rtol (DESIGN.md rule)
+    if (!(e2.atol >= 0) || !(e2.rtol >= 0) || !Number.isFinite(e2.atol) || !Number.isFinite(e2.rtol)) return no(`embedded atol ${e2.atol} / rtol ${e2.rtol} are not finite numbers ≥ 0`);
+    if (e2.atol === 0 && e2.rtol === 0) return no('atol and rtol both 0');
+  }
+  const targets: { output: string; kind?: string; lo: number | null; hi: number | null; tolerance: number }[] = (cq.targets ?? []).map(
+    (t: { output: string; kind?: string; lo: number | null; hi: number | null; tolerance?: number }) => ({
+      ...t,
+      tolerance: e2 ? (t.kind === 'eq' ? e2.atol + e2.rtol * Math.abs(t.lo ?? 0) : e2.atol) : (t.tolerance as number),
+    }),
+  );
   if (!targets.length) return no('no targets');
+  for (const t of targets) {
+    if (t.kind === 'eq' && t.lo !== t.hi) return no(`equality target "${t.output}" has lo ${t.lo} ≠ hi ${t.hi}`);
+    if (t.lo === null && t.hi === null) return no(`target "${t.output}" has neither end`);
+  }
   for (const t of targets) {
     if (net.outputIndex(t.output) < 0) return no(`target "${t.output}" is not an output`);
     if (!(t.tolerance >= 0) || !Number.isFinite(t.tolerance)) return no(`tolerance ${t.tolerance} is not a finite number ≥ 0`);
     if (t.lo !== null && t.hi !== null && t.lo > t.hi) return no(`target "${t.output}" has lo ${t.lo} > hi ${t.hi}`);
   }
-  const q = embedded(c);
-  if (q && 'atol' in q && !(q.atol >= 0)) return no(`embedded atol ${q.atol} is negative`);
   const slice: Slice = { given, unknowns, lo: box.lo, hi: box.hi };
   // the proof's own statements: enclosures and the cover
   const excluded: { lo: number[]; hi: number[]; target: number; outputLo?: number; outputHi?: number }[] = c.excluded ?? [];
@@ -293,7 +323,7 @@ export function judgeStatement(net: OracleNet, hash: string, c: CertJson, grid?:
   const bands: Band[] = targets.map((t) => ({ output: t.output, lo: t.lo, hi: t.hi, tolerance: t.tolerance }));
   if (c.claim === 'infeasible') {
     const w = findFeasible(net, slice, bands, grid);
-    return w ? no(`a point meets every target: ${w.note}`, w) : { holds: true, why: 'the oracle finds no point meeting the targets' };
+    return w?.rigorous ? no(`a point meets every target: ${w.note}`, w) : { holds: true, why: 'the oracle finds no point meeting the targets' };
   }
   if (c.claim === 'complete') {
     if (targets.length !== n || targets.some((t) => t.lo === null || t.lo !== t.hi)) return no('a completeness claim needs one equality per unknown');
