@@ -774,7 +774,7 @@ export function findUnlistedRoot(net: OracleNet, slice: Slice, targets: { output
       if (ca.ok && cb.ok && ca.s * cb.s < 0) {
         const r = bisect(sm, ua, ub, t, o);
         const p = evalPoint(sm, [r]);
-        return { u: p.u, y: p.y, err: p.err, note: `sign change of y − t on [${ua}, ${ub}], outside every listed root box` };
+        return { u: p.u, y: p.y, err: p.err, note: `sign change of y − t on [${ua}, ${ub}], outside every listed root box`, bracket: [[ua], [ub]] };
       }
     }
   }

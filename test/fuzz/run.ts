@@ -244,10 +244,12 @@ async function runCase(fc: FuzzCase, opts: FuzzOptions, report: FuzzReport, milp
         const w = findUnlistedRoot(on, slice, eqBands.map((b) => ({ output: b.output, value: b.lo as number })), listed, getGrid());
         if (w) {
           const y = engineOutputs(model, on, slice, w.u);
-          const agree = eqBands.every((b) => {
-            const o = on.outputIndex(b.output);
-            return Math.abs(y[o] - (b.lo as number)) <= 4 * w.err[o] + 1e-300;
-          });
+          const agree = w.bracket
+            ? engineSignChange(model, on, slice, eqBands[0], w.bracket)
+            : eqBands.every((b) => {
+                const o = on.outputIndex(b.output);
+                return Math.abs(y[o] - (b.lo as number)) <= 4 * w.err[o] + 1e-300;
+              });
           violation('complete-missed-root', call, `complete list of ${res.solutions.length}, but ${w.note}: ${JSON.stringify(w.u)}`, w, !agree);
         }
       } else {
