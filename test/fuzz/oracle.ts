@@ -142,17 +142,17 @@ export function oracleActivation(fn: string, p: Record<string, number> = {}): Ac
       };
     }
     case 'sin':
-      return { f: Math.sin, d: () => 1, rel: 4 * U };
+      return { f: Math.sin, d: (x) => Math.abs(Math.cos(x)), rel: 4 * U };
     case 'cos':
-      return { f: Math.cos, d: () => 1, rel: 4 * U };
+      return { f: Math.cos, d: (x) => Math.abs(Math.sin(x)), rel: 4 * U };
     case 'erf':
       return { f: oracleErf, d: (x) => (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x), rel: 2e-15 };
     case 'abs':
       return { f: Math.abs, d: () => 1, rel: 0 };
     case 'max_const':
-      return { f: (x) => (x > p.c ? x : p.c), d: () => 1, rel: 0 };
+      return { f: (x) => (x > p.c ? x : p.c), d: (x) => (x >= p.c ? 1 : 0), rel: 0 };
     case 'min_const':
-      return { f: (x) => (x < p.c ? x : p.c), d: () => 1, rel: 0 };
+      return { f: (x) => (x < p.c ? x : p.c), d: (x) => (x <= p.c ? 1 : 0), rel: 0 };
     case 'exp':
       return { f: Math.exp, d: Math.exp, rel: 4 * U };
     default:
@@ -654,7 +654,18 @@ export function findFeasible(net: OracleNet, slice: Slice, bands: Band[], grid?:
       net.forward(sm.full(ub), y, e);
       const cb = Math.abs(y[o] - t) > 2 * e[o];
       if (ca && cb) {
-        const p = evalPoint(sm, ua);
+        // bisect along the segment for a representative point near the root
+        let s0 = 0,
+          s1 = 1;
+        const at = (sv: number): number[] => ua.map((v, j) => v + sv * (ub[j] - v));
+        const sgnA = Math.sign(a);
+        for (let it = 0; it < 80; it++) {
+          const sm2 = 0.5 * (s0 + s1);
+          net.forward(sm.full(at(sm2)), y);
+          if (Math.sign(y[o] - t) === sgnA) s0 = sm2;
+          else s1 = sm2;
+        }
+        const p = evalPoint(sm, at(0.5 * (s0 + s1)));
         return { u: p.u, y: p.y, err: p.err, note: `y − t changes sign between ${JSON.stringify(ua)} and ${JSON.stringify(ub)} (an exact root between them)`, rigorous: true, bracket: [ua, ub] };
       }
     }
