@@ -66,6 +66,8 @@ export interface FuzzReport {
   /** Tampered certificates: rejected, accepted but still true (oracle), not applicable. */
   tamper: { rejected: number; stillValid: number; notApplicable: number; byKind: Record<string, { rejected: number; stillValid: number }> };
   statuses: Record<string, number>;
+  /** Things worth knowing that are not claims (not counted). */
+  notes: Record<string, number>;
   /** Certificates seen, by format version. */
   certificateVersions: Record<string, number>;
   queryKinds: Record<string, number>;
@@ -132,6 +134,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     tamper: { rejected: 0, stillValid: 0, notApplicable: 0, byKind: {} },
     statuses: {},
     certificateVersions: {},
+    notes: {},
     queryKinds: {},
     borderline: 0,
     violations: [],
@@ -205,7 +208,7 @@ async function runCase(fc: FuzzCase, opts: FuzzOptions, report: FuzzReport, milp
       // at most MAX_SOLUTIONS per result, spread over the list (a plateau can list 10⁵ points;
       // counting them all would inflate the claims)
       const sols = res.solutions.length <= MAX_SOLUTIONS ? res.solutions : res.solutions.filter((_, i) => i % Math.ceil(res.solutions.length / MAX_SOLUTIONS) === 0);
-      if (res.solutions.length > 1000) inc(report.claims, 'note: results listing > 1000 solutions');
+      if (res.solutions.length > 1000) inc(report.notes, 'results listing > 1000 solutions (plateau; checked 20 of each)');
       for (const s of sols) {
         inc(report.claims, 'solution');
         const u = unknowns.map((k) => s.unknowns[k]);
@@ -231,7 +234,7 @@ async function runCase(fc: FuzzCase, opts: FuzzOptions, report: FuzzReport, milp
         const engine = w.bracket ? engineSignChange(model, on, slice, bands[0], w.bracket) : engineMeets(model, on, slice, bands, w, w.rigorous ? 'margin' : 'as-computed');
         if (w.rigorous || engine) {
           violation('infeasible-false', call, `${res.proven ? 'proven ' : ''}infeasible, but ${w.note} meets every target at ${JSON.stringify(w.u)} (oracle y ${JSON.stringify(w.y)}${engine ? ', engine agrees' : ', ENGINE DISAGREES'})`, w, !engine);
-        } else inc(report.claims, 'note: infeasible within the rounding bound');
+        } else inc(report.notes, 'infeasible where only the oracle (not the engine) meets the targets within its rounding bound');
       }
     }
     if (res.status === 'solved' && res.complete) {
@@ -390,6 +393,7 @@ export function formatReport(r: FuzzReport, seed: number): string {
   lines.push(`outcomes: ${Object.entries(r.statuses).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(`query kinds: ${Object.entries(r.queryKinds).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(`borderline solutions (within the rounding bound of the tolerance): ${r.borderline}`);
+  for (const [k, v] of Object.entries(r.notes ?? {})) lines.push(`note: ${k}: ${v}`);
   if (r.violations.length) {
     lines.push('');
     lines.push(`VIOLATIONS (${r.violations.length}):`);
