@@ -133,14 +133,9 @@ describe('fuzz run (seeded subset)', () => {
     expect(claims, text).toBeGreaterThan(100);
     expect(report.claims.certificate ?? 0, text).toBeGreaterThan(3);
     expect(report.disputed, text).toEqual([]);
-    // The version-1 verifier is known to accept forged certificates and to reject some genuine
-    // ones (/work/briefs/fuzz-findings.md; the verifier's format-2 rewrite fixes both). While
-    // certify still emits version 1, only those verifier findings are tolerated; every claim of
-    // the solvers (solutions, infeasible, complete, lower bounds, certificate statements) is held
-    // to zero violations, and once certificates are version 2 every finding counts.
-    const v1Only = Object.keys(report.certificateVersions).every((v) => v === '1');
-    const verifierV1 = (k: string): boolean => k.startsWith('tamper-') || k === 'certificate-rejected';
-    const counted = report.violations.filter((v) => !(v1Only && verifierV1(v.kind)));
+    // Every certificate is format 2 (the verifier refuses version 1), and every finding counts.
+    expect(Object.keys(report.certificateVersions), text).toEqual(['2']);
+    const counted = report.violations;
     expect(counted, text).toEqual([]);
   }, 180_000);
 });
