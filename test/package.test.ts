@@ -10,9 +10,9 @@
  * weights and solved by bisection, and |x| for a hand-built ReLU net.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,33 @@ const ABS_NET = JSON.stringify({
   ],
   outputs: [{ node: 'y', name: 'y' }],
   metadata: { inputRanges: { x: [-1, 1] } },
+});
+
+describe('the project is self-contained', () => {
+  it('nothing reads ../shared: third-party fixtures come from test/fixtures/third-party', () => {
+    const self = fileURLToPath(import.meta.url);
+    const textFile = /\.(ts|mts|js|mjs|cjs|py|sh|json)$/;
+    // ../shared, ..\shared, join(…, '..', 'shared', …), and the folder name itself
+    const bad = [/\.\.[\\/]+shared\b/, /['"]\.\.['"]\s*,\s*['"]shared['"]/, /\bshared[\\/]+fixtures\b/, /['"]shared['"]\s*,\s*['"]fixtures['"]/];
+    const hits: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== 'node_modules' && e.name !== 'dist' && !e.name.startsWith('.') && p !== join(ROOT, 'test', 'fixtures')) walk(p);
+          continue;
+        }
+        if (p === self || !(textFile.test(e.name) || dir.endsWith('.ci'))) continue;
+        const lines = readFileSync(p, 'utf8').split('\n');
+        lines.forEach((line, i) => {
+          if (bad.some((re) => re.test(line))) hits.push(`${relative(ROOT, p)}:${i + 1}: ${line.trim()}`);
+        });
+      }
+    };
+    walk(ROOT);
+    walk(join(ROOT, '.ci'));
+    expect(hits).toEqual([]);
+  });
 });
 
 let tmp = '';
