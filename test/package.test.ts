@@ -9,13 +9,15 @@
  * Answers are checked against oracles written here: the seed net evaluated by hand from its JSON
  * weights and solved by bisection, and |x| for a hand-built ReLU net.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reluNet } from '../bench/certify.bench.ts';
+import { saveNativeModel } from '../src/formats/native/load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -185,6 +187,8 @@ describe('the npm package (pack, install into a temporary project, use from else
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Usage: netinvert/);
     expect(help.stdout).toMatch(/\bsolve\b/);
+    const version = await sh(bin, ['--version'], elsewhere);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
 
     const modelJson = readFileSync(join(ROOT, 'models', 'seed-add.json'), 'utf8');
     writeFileSync(join(elsewhere, 'seed-add.json'), modelJson);
@@ -210,6 +214,32 @@ describe('the npm package (pack, install into a temporary project, use from else
     expect(bad.stderr).toMatch(/unknown_input.*"c"/);
     expect(bad.stderr.trim().split('\n').length).toBe(1);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
+
+  it('Ctrl-C reaches the installed bin: one "interrupted" line, exit 130', async () => {
+    // a target at the top of the output's range, to be proven with an enormous budget: it runs until interrupted
+    writeFileSync(join(elsewhere, 'big.json'), saveNativeModel(reluNet([4, 64, 64, 64, 2], 3, 'tanh')));
+    const args = ['solve', 'big.json', '--want', 'y[0]>=1.1549', '--prove', '--max-evaluations', '1e12', '--max-boxes', '1e12', '--time-limit', '1e6', '--verbose'];
+    const child = spawn(join(consumer, 'node_modules', '.bin', 'netinvert'), args, { cwd: elsewhere, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let sent = false;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      // the CLI says when the search starts (with --verbose); only then is its handler in place
+      if (!sent && /Ctrl-C/.test(err)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const [code, signal] = await new Promise<[number | null, string | null]>((res) => child.on('close', (c, s) => res([c, s])));
+    expect(sent).toBe(true);
+    expect(signal).toBe(null);
+    expect(code).toBe(130);
+    expect(err).toMatch(/^interrupted/m);
+    expect(err).not.toMatch(/ERR_|\n\s+at /);
+    expect(out).toBe('');
   }, 120_000);
 
   it('plain Node imports netinvert and netinvert/milp and computes (the wasm kernel loads from dist)', async () => {
