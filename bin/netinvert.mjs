@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: runs the TypeScript CLI through tsx so no build step is needed.
+// Development launcher (not shipped): runs the TypeScript CLI in src/ through tsx, no build
+// step. The installed package's `netinvert` bin is the built dist/cli/main.js (package.json).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';

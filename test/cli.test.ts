@@ -123,7 +123,7 @@ describe('sidecars through the CLI', () => {
   it('a sidecar next to a genuine ONNX file gives friendly names, raw units and default bounds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ni-'));
     const model = join(dir, 'net.onnx');
-    writeFileSync(model, readFileSync('../shared/fixtures/onnx-tf2onnx/keras_linear_131_relu.onnx'));
+    writeFileSync(model, readFileSync('test/fixtures/third-party/onnx-tf2onnx/keras_linear_131_relu.onnx'));
     // the model sees x_model = (x_raw − 50)/10 and emits y_model; raw y = 100·y_model + 5
     writeFileSync(
       join(dir, 'net.onnx.meta.json'),

@@ -13,7 +13,7 @@ import { certify } from '../src/certify/certify.ts';
 import { FLOAT32_FLOOR } from '../src/problem/query.ts';
 import type { Model } from '../src/model.ts';
 
-const F = '../shared/fixtures';
+const F = 'test/fixtures/third-party';
 const bytes = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 
 const cases: [string, () => Model][] = [

@@ -11,7 +11,7 @@ import { NetinvertError, type ErrorCode } from '../src/errors.ts';
 import { loadKerasModel } from '../src/formats/keras/load.ts';
 import { loadTfjsModel } from '../src/formats/tfjs/load.ts';
 
-const FIX = new URL('../../shared/fixtures/', import.meta.url);
+const FIX = new URL('./fixtures/third-party/', import.meta.url);
 const read = (rel: string): Uint8Array => new Uint8Array(readFileSync(new URL(rel, FIX)));
 
 function refusal(fn: () => unknown): NetinvertError {

@@ -1,5 +1,5 @@
 /**
- * Keras importer: the genuine files in ../shared/fixtures (keras-h5, keras-v3), the exporters'
+ * Keras importer: the genuine files in test/fixtures/third-party (keras-h5, keras-v3), the exporters'
  * own reference outputs where they exist, hand computations from the raw weights where they
  * do not, and configs built here around genuine weight files to cover each layer.
  */
@@ -12,7 +12,7 @@ import { loadKerasModel } from '../src/formats/keras/load.ts';
 import { erf, nextDown, nextUp } from '../src/index.ts';
 import type { Model } from '../src/model.ts';
 
-const FIX = new URL('../../shared/fixtures/', import.meta.url);
+const FIX = new URL('./fixtures/third-party/', import.meta.url);
 const read = (rel: string): Uint8Array => new Uint8Array(readFileSync(new URL(rel, FIX)));
 const load = (rel: string): Model => loadKerasModel(read(rel), { file: rel.split('/').pop() });
 

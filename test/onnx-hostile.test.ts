@@ -11,7 +11,7 @@ import { NetinvertError, type ErrorCode } from '../src/errors.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { buildModel, floatTensor, node, rng, valueInfo, type ModelSpec } from './onnx-builder.ts';
 
-const GOOD = new Uint8Array(readFileSync(join(__dirname, '..', '..', 'shared', 'fixtures', 'onnx-torch', 'net_Calcite_ST.onnx')));
+const GOOD = new Uint8Array(readFileSync(join(__dirname, 'fixtures', 'third-party', 'onnx-torch', 'net_Calcite_ST.onnx')));
 
 /** Load, expecting a NetinvertError; returns it. */
 function refused(bytes: Uint8Array, file = 'hostile.onnx'): NetinvertError {

@@ -1,6 +1,6 @@
 /**
  * ONNX importer against real exporters' files:
- * - every genuine fixture in ../shared/fixtures/onnx-* (tf2onnx, torch.onnx) loads, and its
+ * - every genuine fixture in test/fixtures/third-party/onnx-* (tf2onnx, torch.onnx) loads, and its
  *   forward pass matches onnxruntime-web on the same bytes, and the ONNX backend test data
  *   (test_data_set_0) where the file comes with it;
  * - the fixtures made by scripts/fixtures/make_onnx_fixtures.py (torch.onnx.export from
@@ -28,7 +28,7 @@ import {
   type ModelSpec,
 } from './onnx-builder.ts';
 
-const SHARED = join(__dirname, '..', '..', 'shared', 'fixtures');
+const SHARED = join(__dirname, 'fixtures', 'third-party');
 const OWN = join(__dirname, 'fixtures', 'onnx');
 
 function load(path: string): { bytes: Uint8Array; model: Model } {
@@ -98,7 +98,7 @@ const GENUINE: { file: string; inputs: string[]; outputs: string[]; ops: string[
   },
 ];
 
-describe('genuine ONNX fixtures (../shared/fixtures)', () => {
+describe('genuine ONNX fixtures (test/fixtures/third-party)', () => {
   it('the table covers every .onnx file there', () => {
     const found: string[] = [];
     const walk = (dir: string): void => {

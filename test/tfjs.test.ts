@@ -1,5 +1,5 @@
 /**
- * TF.js importer: the genuine files in ../shared/fixtures/tfjs-layers, the fixtures saved by
+ * TF.js importer: the genuine files in test/fixtures/third-party/tfjs-layers, the fixtures saved by
  * @tensorflow/tfjs itself (scripts/fixtures/make_tfjs_fixtures.ts → test/fixtures/tfjs), and a
  * live cross-check against tfjs `predict` on the same model.json + weights.
  */
@@ -10,7 +10,7 @@ import { expectRowsClose, thrownNetinvertError } from './util/expect.ts';
 import { loadTfjsModel } from '../src/formats/tfjs/load.ts';
 import type { Model } from '../src/model.ts';
 
-const SHARED = new URL('../../shared/fixtures/tfjs-layers/', import.meta.url);
+const SHARED = new URL('./fixtures/third-party/tfjs-layers/', import.meta.url);
 const OWN = new URL('./fixtures/tfjs/', import.meta.url);
 
 interface Files {
