@@ -114,6 +114,66 @@ function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
   return [...extra, { name: nd.name, op: spec, inputs }];
 }
 
+const NON_FINITE = /^(?:NaN|-?Infinity)/;
+const SENTINEL = '\u0000netinvert-non-finite:';
+
+/**
+ * JSON has no NaN or Infinity, but Python's json.dump writes them as bare words. When the text
+ * fails to parse, replace such words (outside strings) by marker strings, parse again, and
+ * name the first field holding one (`nodes[0] ("h").weight[1][0]`). Returns normally when
+ * there is no such word or the text is still not JSON.
+ */
+function nonFiniteLiteral(text: string, file: string): void {
+  let out = '';
+  let last = 0;
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    if (c !== 'N' && c !== 'I' && c !== '-') continue;
+    const m = NON_FINITE.exec(text.slice(i, i + 9));
+    if (!m) continue;
+    out += text.slice(last, i) + JSON.stringify(SENTINEL + m[0]);
+    i += m[0].length - 1;
+    last = i + 1;
+    found = true;
+  }
+  if (!found) return;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(out + text.slice(last));
+  } catch {
+    return;
+  }
+  const path = (v: unknown, at: string): [string, string] | null => {
+    if (typeof v === 'string') return v.startsWith(SENTINEL) ? [at, v.slice(SENTINEL.length)] : null;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const named = at === 'nodes' && isObj(v[i]) && typeof v[i].name === 'string' ? ` (${JSON.stringify(v[i].name)})` : '';
+        const r = path(v[i], `${at}[${i}]${named}`);
+        if (r) return r;
+      }
+    } else if (isObj(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        const r = path(x, at ? `${at}.${k}` : k);
+        if (r) return r;
+      }
+    }
+    return null;
+  };
+  const hit = path(raw, '');
+  if (!hit) return;
+  const [field, word] = hit;
+  throw new NetinvertError(
+    'non_finite_weight',
+    `${file}: ${field} is ${word}, which is not a JSON number; every weight and parameter must be a finite number (retrain, or fix the value)`,
+    { file, field },
+  );
+}
+
 /** Parse and validate a native model file. `file` names it in error messages. */
 export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = '<model>'): Model {
   let text: string;
@@ -132,7 +192,10 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    fail(file, '(file)', `is not valid JSON (${(e as Error).message}); expected a netinvert model JSON`);
+    nonFiniteLiteral(text, file);
+    // V8 quotes the text around the error, newlines included: keep the message on one line
+    const why = (e as Error).message.replace(/\s+/g, ' ').slice(0, 200);
+    fail(file, '(file)', `is not valid JSON (${why}); expected a netinvert model JSON`);
   }
   if (!isObj(raw)) fail(file, '(file)', 'must be a JSON object');
   if (raw.format !== NATIVE_FORMAT) {
