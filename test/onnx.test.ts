@@ -223,6 +223,23 @@ describe('fixtures exported by scripts/fixtures/make_onnx_fixtures.py', () => {
     });
   }
 
+  it('lstm (torch nn.LSTM, symbolic batch and sequence axes): refused as unsupported_op naming LSTM, not as a shape error', () => {
+    // the sequence axis of its input is symbolic; that used to be reported (shape_mismatch)
+    // before the op that needs it, although the LSTM is what the user has to change
+    let err: unknown;
+    try {
+      load(join(OWN, 'lstm.onnx'));
+    } catch (e) {
+      err = e;
+    }
+    expect(isNetinvertError(err)).toBe(true);
+    const e = err as { code: string; message: string; detail: Record<string, unknown> };
+    expect(e.code).toBe('unsupported_op');
+    expect(e.message).toMatch(/^fixtures\/onnx\/lstm\.onnx: node "\/lstm\/LSTM" \(LSTM\): op "LSTM" is not supported \(netinvert inverts feed-forward networks/);
+    expect(e.message.split('\n')).toHaveLength(1);
+    expect(e.detail).toMatchObject({ op: 'LSTM', node: '/lstm/LSTM' });
+  });
+
   it('scaled_bipolar: the bipolar sigmoid is exactly 2σ(z) − 1, and x/10 is a division', () => {
     const { model } = load(join(OWN, 'scaled_bipolar.onnx'));
     const div = model.graph.nodes[0].op;
@@ -600,6 +617,42 @@ describe('each supported op matches onnxruntime-web', () => {
       const X = Float64Array.from({ length: 5 * m.network.nIn }, () => next(-2, 2));
       for (const v of m.network.evaluate(X, 5)) expect(Number.isFinite(v)).toBe(true);
     }
+  });
+
+  it('an unreadable input shape is deferred: an unsupported op reading it is named first; otherwise the shape error stands', () => {
+    const seq = [valueInfo('x', ['N', 'seq', 3])];
+    const refuse = (spec: ModelSpec): { code: string; message: string } => {
+      try {
+        loadOnnxModel(buildModel(spec), { file: 'seq.onnx' });
+      } catch (e) {
+        expect(isNetinvertError(e)).toBe(true);
+        return e as { code: string; message: string };
+      }
+      throw new Error('expected the model to be refused');
+    };
+    const gru = refuse({ inputs: seq, outputs: [valueInfo('y', ['N', 4])], nodes: [node('GRU', ['x'], ['y'], { hidden_size: { i: 4 } })] });
+    expect(gru.code).toBe('unsupported_op');
+    expect(gru.message).toMatch(/^seq\.onnx: node "y" \(GRU\): op "GRU" is not supported \(netinvert inverts feed-forward/);
+    // the unsupported op sits downstream of a supported one that reads the bad input
+    const later = refuse({
+      inputs: seq,
+      outputs: [valueInfo('y', ['N', 4])],
+      nodes: [node('Relu', ['x'], ['r']), node('Einsum', ['r'], ['y'], { equation: { s: 'nsf->nf' } })],
+    });
+    expect(later.code).toBe('unsupported_op');
+    expect(later.message).toMatch(/\(Einsum\): op "Einsum" is not supported/);
+    // only supported ops: the symbolic axis is the problem, and is named
+    const relu = refuse({ inputs: seq, outputs: [valueInfo('y', ['N', 'seq', 3])], nodes: [node('Relu', ['x'], ['y'])] });
+    expect(relu.code).toBe('shape_mismatch');
+    expect(relu.message).toMatch(/^seq\.onnx: graph input "x" has an unknown \("seq"\) dimension at axis 1/);
+    // an unread input with a bad shape is still refused (every declared input must be readable)
+    const unused = refuse({
+      inputs: [valueInfo('a', ['N', 2]), ...seq],
+      outputs: [valueInfo('y', ['N', 2])],
+      nodes: [node('Relu', ['a'], ['y'])],
+    });
+    expect(unused.code).toBe('shape_mismatch');
+    expect(unused.message).toMatch(/graph input "x"/);
   });
 
   it('refuses, by name, what it cannot map exactly', () => {
