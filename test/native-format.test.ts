@@ -16,7 +16,7 @@ import {
   type ModelMetadata,
   type NodeDef,
 } from '../src/index.ts';
-import { NATIVE_MAX_BYTES } from '../src/formats/native/load.ts';
+import { NATIVE_MAX_BYTES, NATIVE_MAX_NODES } from '../src/formats/native/load.ts';
 import { expectAllClose, expectNetinvertError, type ErrorCase } from './util/expect.ts';
 import { denseNode, POSITIVE, UNARY_CASES } from './util/nets.ts';
 import { rng } from './util/rng.ts';
@@ -361,6 +361,12 @@ describe('native loader errors', () => {
       run: load(nativeFile((m) => (m.metadata.outputRanges = { sum: [0, 'x'] }))),
       code: 'bad_model_file',
       mentions: [F, 'metadata.outputRanges.sum[1]'],
+    },
+    {
+      what: 'more nodes than the limit (each one valid)',
+      run: () => loadNativeModel(nativeFile((m) => (m.nodes = [...m.nodes, ...Array.from({ length: NATIVE_MAX_NODES }, (_, i) => ({ name: `r${i}`, op: 'relu', inputs: ['y'] }))])), F),
+      code: 'file_too_large',
+      mentions: [F, 'nodes', `${NATIVE_MAX_NODES + 3} entries`, `limit of ${NATIVE_MAX_NODES}`],
     },
     { what: 'more bytes than the limit', run: load(new ArrayBuffer(NATIVE_MAX_BYTES + 1)), code: 'file_too_large', mentions: [F, String(NATIVE_MAX_BYTES)] },
   ];

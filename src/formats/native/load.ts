@@ -7,6 +7,8 @@ import { NATIVE_FORMAT, NATIVE_VERSION, type NativeModelFile, type NativeNode } 
 
 /** Largest native file accepted (bytes): a JSON model beyond this is not a small MLP. */
 export const NATIVE_MAX_BYTES = 256 * 1024 * 1024;
+/** Most nodes (and inputs, and outputs) a native file may declare: the ONNX and Keras cap. */
+export const NATIVE_MAX_NODES = 100_000;
 
 function fail(file: string, field: string, msg: string): never {
   throw new NetinvertError('bad_model_file', `${file}: ${field}: ${msg}`, { file, field });
@@ -213,6 +215,19 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     throw new NetinvertError('no_inputs', `${file}: inputs: the model declares no inputs`, { file, field: 'inputs' });
   }
   if (!Array.isArray(m.nodes)) fail(file, 'nodes', 'must be a list');
+  for (const [field, list] of [
+    ['inputs', m.inputs],
+    ['nodes', m.nodes],
+    ['outputs', m.outputs],
+  ] as const) {
+    if (list.length > NATIVE_MAX_NODES) {
+      throw new NetinvertError('file_too_large', `${file}: ${field}: ${list.length} entries, above the limit of ${NATIVE_MAX_NODES}; netinvert reads small models`, {
+        file,
+        field,
+        limit: NATIVE_MAX_NODES,
+      });
+    }
+  }
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) {
     throw new NetinvertError('no_outputs', `${file}: outputs: the model declares no outputs`, { file, field: 'outputs' });
   }
