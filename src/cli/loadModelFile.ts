@@ -2,7 +2,7 @@
  * Path-reading front of the importers (Node only): picks the format from the file name and
  * content, reads bytes with a size cap, and hands them to the browser-safe loaders.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, isAbsolute } from 'node:path';
 import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
@@ -78,12 +78,33 @@ function loadModelFileOnly(path: string): Model {
   );
 }
 
-/** A weight-shard path from a manifest, resolved next to model.json and kept inside its folder. */
+/**
+ * A weight-shard path from a manifest, resolved next to model.json and kept inside its folder:
+ * both the written path and its real path (symlinks resolved) must stay in the model's real
+ * folder, so a shard that is a link to /etc/passwd is refused before it is read or even
+ * measured. The message names the shard as the manifest writes it, nothing about the target.
+ */
 function safeJoin(dir: string, shard: string, model: string): string {
+  const refuse = (why: string): never => {
+    throw new NetinvertError('bad_model_file', `${model}: weight shard "${shard}" ${why}; refusing to read it. Keep the shards as plain files next to model.json`, {
+      file: model,
+      shard,
+    });
+  };
+  const inside = (root: string, p: string): boolean => {
+    const rel = relative(root, p);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
   const p = normalize(join(dir, shard));
-  const rel = relative(dir, p);
-  if (isAbsolute(shard) || rel.startsWith('..')) {
-    throw new NetinvertError('bad_model_file', `${model}: weight shard path "${shard}" leaves the model's folder; refusing to read it`, { file: model });
+  if (isAbsolute(shard) || !inside(dir, p)) refuse("leaves the model's folder");
+  if (!existsSync(p)) return p; // readBytes names the missing shard
+  let realDir: string, real: string;
+  try {
+    realDir = realpathSync(dir);
+    real = realpathSync(p);
+  } catch {
+    return refuse('cannot be resolved');
   }
-  return p;
+  if (!inside(realDir, real)) refuse("is a link to a file outside the model's folder");
+  return real;
 }
