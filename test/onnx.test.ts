@@ -194,6 +194,11 @@ const OWN_FIXTURES: { name: string; ops: string[] }[] = [
   // BatchNorm1d in eval mode folds into the Gemm before it
   { name: 'batchnorm', ops: ['dense', 'relu', 'dense'] },
   { name: 'silu', ops: ['dense', 'silu', 'dense', 'silu', 'dense'] },
+  // LayerNorm as torch writes it below opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add ε, Sqrt,
+  // Div, Mul, Add), and as LayerNormalization at opset 17: the same exact ops either way
+  { name: 'layernorm_opset14', ops: ['dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'tanh', 'dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'dense'] },
+  // (torch writes Mul 1 / Add 0 for the default weights at opset 14; LayerNormalization's unit scale and zero bias are skipped)
+  { name: 'layernorm_opset17', ops: ['dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'tanh', 'dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'dense'] },
   // Cast → MatMul → Add → Relu ... → Identity → Reshape(-1, 1): three dense layers with biases
   { name: 'skl2onnx_mlp', ops: ['dense', 'relu', 'dense', 'relu', 'dense'] },
 ];
@@ -274,7 +279,78 @@ function single(op: string, attrs: Parameters<typeof node>[3] = {}, opset = 13, 
   };
 }
 
+const X23 = [valueInfo('x', ['N', 2, 3])];
+const LN_SCALE = floatTensor('scale', [3], [0.5, -1.5, 2]);
+const LN_BIAS = floatTensor('bias', [3], [0.1, 0, -0.3]);
+
 const OP_CASES: OpCase[] = [
+  { name: 'ReduceMean last axis, keepdims (opset 13)', spec: { ...single('ReduceMean', { axes: { ints: [-1] } }), outputs: [valueInfo('y', ['N', 1])] }, ops: ['dense'] },
+  {
+    name: 'ReduceMean axis 1 of [N, 2, 3], keepdims 0 (opset 13)',
+    spec: { inputs: X23, outputs: [valueInfo('y', ['N', 3])], nodes: [node('ReduceMean', ['x'], ['y'], { axes: { ints: [1] }, keepdims: { i: 0 } })] },
+    ops: ['dense'],
+  },
+  {
+    name: 'ReduceMean axes as an input (opset 18)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 1])],
+      initializers: [int64Tensor('axes', [1], [-1])],
+      nodes: [node('ReduceMean', ['x', 'axes'], ['y'])],
+      opset: 18,
+    },
+    ops: ['dense'],
+  },
+  {
+    name: 'ReduceSum axes as an input (opset 13), over both feature axes',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 1, 1])],
+      initializers: [int64Tensor('axes', [2], [1, 2])],
+      nodes: [node('ReduceSum', ['x', 'axes'], ['y'])],
+    },
+    ops: ['dense'],
+  },
+  {
+    name: 'LayerNormalization over the last axis of [N, 2, 3], with scale and bias (opset 17)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 3])],
+      initializers: [LN_SCALE, LN_BIAS],
+      nodes: [node('LayerNormalization', ['x', 'scale', 'bias'], ['y'], { epsilon: { f: 1e-3 } })],
+      opset: 17,
+    },
+  },
+  {
+    name: 'LayerNormalization from axis 1 of [N, 2, 3] (both feature axes), scale only (opset 17)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 3])],
+      initializers: [floatTensor('s6', [2, 3], [1, 2, 3, -1, -2, 0.5])],
+      nodes: [node('LayerNormalization', ['x', 's6'], ['y'], { axis: { i: 1 } })],
+      opset: 17,
+    },
+  },
+  {
+    name: 'the decomposed LayerNorm pattern on [N, 4] (opset 14)',
+    spec: {
+      inputs: X4,
+      outputs: [valueInfo('y', ['N', 4])],
+      initializers: [floatTensor('two', [], [2]), floatTensor('eps', [], [1e-5]), floatTensor('g', [4], [1, -2, 0.5, 3]), floatTensor('b', [4], [0, 1, -1, 0.25])],
+      nodes: [
+        node('ReduceMean', ['x'], ['m'], { axes: { ints: [-1] } }),
+        node('Sub', ['x', 'm'], ['d']),
+        node('Pow', ['d', 'two'], ['d2']),
+        node('ReduceMean', ['d2'], ['v'], { axes: { ints: [-1] } }),
+        node('Add', ['v', 'eps'], ['ve']),
+        node('Sqrt', ['ve'], ['sd']),
+        node('Div', ['d', 'sd'], ['z']),
+        node('Mul', ['z', 'g'], ['zg']),
+        node('Add', ['zg', 'b'], ['y']),
+      ],
+      opset: 14,
+    },
+  },
   { name: 'Relu', spec: single('Relu') },
   { name: 'LeakyRelu alpha', spec: single('LeakyRelu', { alpha: { f: 0.3 } }) },
   { name: 'Elu alpha', spec: single('Elu', { alpha: { f: 0.7 } }) },

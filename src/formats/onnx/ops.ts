@@ -834,6 +834,106 @@ function where(s: Step): Value {
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reductions and LayerNorm
+
+/**
+ * The mean (or sum) of x over some feature axes, as one dense op: output o is
+ * Σ_{i ↦ o} x_i · w with w = 1/count (mean) or 1 (sum). `axes` index x.dims (no batch axis).
+ * Exact, so every downstream derivative and bound is the dense op's.
+ */
+function reduceDense(s: Step, x: DynValue, axes: number[], keepdims: boolean, mean: boolean, base: string): DynValue {
+  const reduced = new Set(axes);
+  const outDims: number[] = [];
+  x.dims.forEach((d, a) => {
+    if (!reduced.has(a)) outDims.push(d);
+    else if (keepdims) outDims.push(1);
+  });
+  const inW = sizeOf(x.dims),
+    units = sizeOf(outDims);
+  let count = 1;
+  for (const a of reduced) count *= x.dims[a];
+  checkSize([inW, units], `${s.label} reduction weight`);
+  const W = new Float64Array(inW * units);
+  const w = mean ? 1 / count : 1;
+  const idx = new Array<number>(x.dims.length).fill(0);
+  for (let i = 0; i < inW; i++) {
+    let o = 0;
+    for (let a = 0; a < x.dims.length; a++) if (!reduced.has(a)) o = o * x.dims[a] + idx[a];
+    W[i * units + o] = w;
+    for (let a = x.dims.length - 1; a >= 0; a--) {
+      if (++idx[a] < x.dims[a]) break;
+      idx[a] = 0;
+    }
+  }
+  const ref = s.imp.emit(base, { type: 'dense', units, weight: W, bias: null }, [x.ref]);
+  return { ...x, ref, dims: outDims };
+}
+
+/** ReduceMean / ReduceSum over feature axes (axes attribute before opset 18 / 13, input after). */
+function reduce(mean: boolean): Converter {
+  return (s) => {
+    const x = s.need(0, 'data');
+    const keepdims = s.int('keepdims', 1) !== 0;
+    const axesFromInput = mean ? s.opset >= 18 : s.opset >= 13;
+    const given = axesFromInput ? s.intsInput(1, 'axes') : s.ints('axes');
+    if (x.kind !== 'dyn') {
+      throw s.unsupported(`${s.op} of a constant is not folded by netinvert`, 'Fold constants when exporting (do_constant_folding=True)');
+    }
+    let axes: number[];
+    if (given === null || given.length === 0) {
+      if (axesFromInput && s.int('noop_with_empty_axes', 0) !== 0) return x;
+      throw s.unsupported(`${s.op} over every axis includes the batch axis; netinvert maps operations within one point only`, 'Export the reduction with explicit feature axes');
+    }
+    axes = given.map((a) => s.featureAxis(a, x, 'axis'));
+    axes = [...new Set(axes)];
+    return reduceDense(s, x, axes, keepdims, mean, s.base);
+  };
+}
+
+/**
+ * LayerNormalization (opset 17): y = (x − μ) / √(σ² + ε) · scale + bias over the axes from
+ * `axis` to the last (Ba, Kiros & Hinton 2016, "Layer Normalization"; ONNX operator spec).
+ * Written as the ops torch writes at opset < 17 (mean, subtract, square, mean, add ε, sqrt,
+ * divide, scale, shift), each exact with its own sound bounds and derivatives, so the model
+ * evaluates, differentiates and bounds as the decomposed export does.
+ */
+function layerNorm(s: Step): Value[] {
+  const imp = s.imp;
+  const x = s.dyn(0, 'X');
+  const scale = s.constant(1, 'Scale');
+  const B = s.input(2);
+  if (B && B.kind !== 'const') throw s.unsupported(`bias B ("${s.inputName(2)}") must be a constant`);
+  const eps = s.float('epsilon', 1e-5);
+  if (!(eps >= 0)) throw s.fail('bad_parameter', `epsilon is ${eps}; it must be ≥ 0`);
+  const first = s.featureAxis(s.int('axis', -1), x, 'axis');
+  const axes = x.dims.map((_, a) => a).filter((a) => a >= first);
+  const b = s.base;
+  const mu = reduceDense(s, x, axes, true, true, `${b}/mean`);
+  const d = imp.binaryDyn(s, 'sub', x, mu);
+  const sq = imp.unary(s, d, 'pow', { exponent: 2 }, `${b}/square`);
+  const v = reduceDense(s, sq, axes, true, true, `${b}/var`);
+  const ve = eps === 0 ? v : imp.binaryConst(s, 'add', v, constOf([], Float64Array.of(eps)), false);
+  const sd = imp.unary(s, ve, 'pow', { exponent: 0.5 }, `${b}/std`);
+  let y = imp.binaryDyn(s, 'div', d, sd);
+  const normShape = x.dims.slice(first);
+  for (const [c, what] of [
+    [scale, 'Scale'],
+    [B, 'B'],
+  ] as const) {
+    if (!c) continue;
+    const cv = c as ConstValue;
+    const fits = cv.dims.length <= normShape.length && broadcastDims(normShape, cv.dims)?.every((v2, i) => v2 === normShape[i]);
+    if (!fits) {
+      throw s.fail('shape_mismatch', `${what} "${s.inputName(what === 'Scale' ? 1 : 2)}" has shape ${fmtDims(cv.dims)}; it must broadcast to the normalized shape ${fmtDims(normShape)}`);
+    }
+    if (what === 'Scale' && uniform(cv.data) && cv.data[0] === 1) continue;
+    if (what === 'B' && uniform(cv.data) && cv.data[0] === 0) continue;
+    y = imp.binaryConst(s, what === 'Scale' ? 'mul' : 'add', y, cv, false);
+  }
+  return [y];
+}
+
 const CONVERTERS: Record<string, Converter> = {
   Gemm: gemm,
   MatMul: matmul,
@@ -867,6 +967,9 @@ const CONVERTERS: Record<string, Converter> = {
   Cast: cast,
   Shape: shapeOp,
   Where: where,
+  ReduceMean: reduce(true),
+  ReduceSum: reduce(false),
+  LayerNormalization: layerNorm,
 };
 
 export const ONNX_OPS: OpTable = { converters: CONVERTERS, patterns: PATTERNS };
