@@ -195,10 +195,11 @@ const OWN_FIXTURES: { name: string; ops: string[] }[] = [
   { name: 'batchnorm', ops: ['dense', 'relu', 'dense'] },
   { name: 'silu', ops: ['dense', 'silu', 'dense', 'silu', 'dense'] },
   // LayerNorm as torch writes it below opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add ε, Sqrt,
-  // Div, Mul, Add), and as LayerNormalization at opset 17: the same exact ops either way
-  { name: 'layernorm_opset14', ops: ['dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'tanh', 'dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'dense'] },
-  // (torch writes Mul 1 / Add 0 for the default weights at opset 14; LayerNormalization's unit scale and zero bias are skipped)
-  { name: 'layernorm_opset17', ops: ['dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'binary_const', 'binary_const', 'tanh', 'dense', 'dense', 'binary', 'pow', 'dense', 'pow', 'binary', 'dense'] },
+  // Div, Mul, Add), and as LayerNormalization at opset 17
+  // (fused into the layer_norm op; torch writes Mul 1 / Add 0 for the default weights at opset
+  // 14, while LayerNormalization's unit scale and zero bias are skipped)
+  { name: 'layernorm_opset14', ops: ['dense', 'layer_norm', 'binary_const', 'binary_const', 'tanh', 'dense', 'layer_norm', 'binary_const', 'binary_const', 'dense'] },
+  { name: 'layernorm_opset17', ops: ['dense', 'layer_norm', 'binary_const', 'binary_const', 'tanh', 'dense', 'layer_norm', 'dense'] },
   // Cast → MatMul → Add → Relu ... → Identity → Reshape(-1, 1): three dense layers with biases
   { name: 'skl2onnx_mlp', ops: ['dense', 'relu', 'dense', 'relu', 'dense'] },
 ];
@@ -330,6 +331,7 @@ const OP_CASES: OpCase[] = [
       nodes: [node('LayerNormalization', ['x', 's6'], ['y'], { axis: { i: 1 } })],
       opset: 17,
     },
+    ops: ['layer_norm', 'binary_const'],
   },
   {
     name: 'the decomposed LayerNorm pattern on [N, 4] (opset 14)',
@@ -350,6 +352,7 @@ const OP_CASES: OpCase[] = [
       ],
       opset: 14,
     },
+    ops: ['layer_norm', 'binary_const', 'binary_const'],
   },
   { name: 'Relu', spec: single('Relu') },
   { name: 'LeakyRelu alpha', spec: single('LeakyRelu', { alpha: { f: 0.3 } }) },

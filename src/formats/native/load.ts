@@ -44,7 +44,7 @@ function rangeMap(v: unknown, file: string, field: string): Record<string, [numb
   return out;
 }
 
-const STRUCTURAL = new Set(['dense', 'affine', 'add', 'sub', 'mul', 'div', 'concat', 'gather', 'reshape', 'softmax', 'log_softmax']);
+const STRUCTURAL = new Set(['dense', 'affine', 'add', 'sub', 'mul', 'div', 'concat', 'gather', 'reshape', 'softmax', 'log_softmax', 'layer_norm']);
 
 function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
   const at = `nodes[${i}] ("${nd.name}")`;
@@ -101,6 +101,10 @@ function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
     case 'softmax':
     case 'log_softmax':
       spec = { type: op };
+      break;
+    case 'layer_norm':
+      if (typeof nd.epsilon !== 'number') fail(file, `${at}.epsilon`, 'layer_norm needs "epsilon" (a number > 0)');
+      spec = { type: 'layer_norm', epsilon: nd.epsilon };
       break;
     default:
       if (!UNARY_NAMES.includes(op)) {
@@ -311,6 +315,8 @@ export function saveNativeModel(model: Model): string {
         return { ...base, op: op.type };
       case 'gather':
         return { ...base, op: 'gather', indices: op.indices };
+      case 'layer_norm':
+        return { ...base, op: 'layer_norm', epsilon: op.epsilon };
       case 'reshape':
         return { ...base, op: 'reshape', shape: op.shape };
       case 'unary':

@@ -23,6 +23,7 @@ import {
   type OpTable,
   type Step,
   type Value,
+  Step as StepCtor,
 } from './importer.ts';
 import { broadcastDims, broadcastIndex, checkSize, concatIndex, gatherIndex, isIdentity, sizeOf, sliceIndex, transposeIndex } from './shape.ts';
 import { decodeTensor, isFloatType, typeName } from './tensor.ts';
@@ -134,6 +135,54 @@ function matchBipolar(s: Step): Value | null {
   return null;
 }
 
+/** A ReduceMean node that averages all feature axes of `x` and keeps its dims. */
+function meansAllFeatures(s: Step, node: OnnxNode, x: DynValue): boolean {
+  try {
+    const st = new StepCtor(s.imp, node, 0);
+    if (st.int('keepdims', 1) === 0) return false;
+    const axes = s.opset >= 18 ? st.intsInput(1, 'axes') : st.ints('axes');
+    if (!axes || axes.length === 0) return false;
+    const rank = x.dims.length + 1;
+    const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    if (set.size !== x.dims.length) return false;
+    for (let a = 1; a < rank; a++) if (!set.has(a)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * torch's LayerNorm below opset 17, up to its scale and shift:
+ * Div(Sub(x, ReduceMean(x)), Sqrt(Add(ReduceMean(Pow(Sub(…), 2)), ε))) → layer_norm(x, ε), when
+ * both means cover every feature of the point (the Mul/Add of the weights follow as they are).
+ */
+function matchLayerNorm(s: Step): Value | null {
+  const imp = s.imp;
+  const dName = s.inputName(0);
+  const sqrt = producedBy(imp, s.inputName(1), 'Sqrt');
+  const add = sqrt ? producedBy(imp, sqrt.input?.[0] ?? '', 'Add') : null;
+  if (!add) return null;
+  const [p, q] = add.input ?? [];
+  const epsA = imp.constScalar(q),
+    epsB = imp.constScalar(p);
+  const vName = epsA !== null ? p : epsB !== null ? q : null;
+  const eps = epsA ?? epsB;
+  if (vName === null || eps === null || !(eps > 0) || !Number.isFinite(eps)) return null;
+  const rv = producedBy(imp, vName, 'ReduceMean');
+  const pw = rv ? producedBy(imp, rv.input?.[0] ?? '', 'Pow') : null;
+  if (!pw || pw.input?.[0] !== dName || imp.constScalar(pw.input?.[1] ?? '') !== 2) return null;
+  const sub = producedBy(imp, dName, 'Sub');
+  const rm = sub ? producedBy(imp, sub.input?.[1] ?? '', 'ReduceMean') : null;
+  if (!sub || !rm || rm.input?.[0] !== sub.input?.[0]) return null;
+  const x = imp.dynOf(sub.input?.[0] ?? '');
+  const d = imp.dynOf(dName);
+  if (!x || !d || !meansAllFeatures(s, rm, x) || !rv || !meansAllFeatures(s, rv, d)) return null;
+  imp.fused.push(`${s.label}: (x − mean)/√(var + ε) → layer_norm`);
+  const ref = imp.emit(s.base, { type: 'layer_norm', epsilon: eps }, [x.ref]);
+  return { ...x, ref };
+}
+
 /**
  * PyTorch's softplus with its linear threshold: Where(Greater(βx, T), x, Softplus(βx)/β).
  * For T ≥ 15 it equals softplus_β(x) to within log1p(e^−T)/β, below float32 resolution of x > T/β.
@@ -199,7 +248,7 @@ const PATTERNS: Record<string, (s: Step) => Value | null> = {
   Mul: (s) => matchSilu(s) ?? matchGelu(s),
   Sub: matchBipolar,
   Add: matchBipolar,
-  Div: matchSoftplusBeta,
+  Div: (s) => matchLayerNorm(s) ?? matchSoftplusBeta(s),
   Where: matchSoftplusThreshold,
 };
 
@@ -909,14 +958,31 @@ function layerNorm(s: Step): Value[] {
   const first = s.featureAxis(s.int('axis', -1), x, 'axis');
   const axes = x.dims.map((_, a) => a).filter((a) => a >= first);
   const b = s.base;
+  let y: DynValue;
+  if (first === 0 && eps > 0) {
+    // over every feature of the point: the layer_norm op, with its tight bounds
+    y = { ...x, ref: imp.emit(`${b}/normalized`, { type: 'layer_norm', epsilon: eps }, [x.ref]) };
+  } else y = decomposedNorm(s, x, axes, eps);
+  return [scaleShift(s, y, scale, B, x.dims.slice(first))];
+}
+
+/** (x − μ)/√(σ² + ε) over some feature axes, from exact ops (means as dense ops). */
+function decomposedNorm(s: Step, x: DynValue, axes: number[], eps: number): DynValue {
+  const imp = s.imp;
+  const b = s.base;
   const mu = reduceDense(s, x, axes, true, true, `${b}/mean`);
   const d = imp.binaryDyn(s, 'sub', x, mu);
   const sq = imp.unary(s, d, 'pow', { exponent: 2 }, `${b}/square`);
   const v = reduceDense(s, sq, axes, true, true, `${b}/var`);
   const ve = eps === 0 ? v : imp.binaryConst(s, 'add', v, constOf([], Float64Array.of(eps)), false);
   const sd = imp.unary(s, ve, 'pow', { exponent: 0.5 }, `${b}/std`);
-  let y = imp.binaryDyn(s, 'div', d, sd);
-  const normShape = x.dims.slice(first);
+  return imp.binaryDyn(s, 'div', d, sd);
+}
+
+/** LayerNormalization's Scale and B, broadcast over the normalized shape. */
+function scaleShift(s: Step, z: DynValue, scale: ConstValue, B: Value | null, normShape: number[]): DynValue {
+  const imp = s.imp;
+  let y = z;
   for (const [c, what] of [
     [scale, 'Scale'],
     [B, 'B'],
@@ -931,7 +997,7 @@ function layerNorm(s: Step): Value[] {
     if (what === 'B' && uniform(cv.data) && cv.data[0] === 0) continue;
     y = imp.binaryConst(s, what === 'Scale' ? 'mul' : 'add', y, cv, false);
   }
-  return [y];
+  return y;
 }
 
 const CONVERTERS: Record<string, Converter> = {
