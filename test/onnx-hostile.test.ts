@@ -3,15 +3,27 @@
  * starts with the file name: no crash, no hang, no raw protobufjs exception, and no allocation
  * sized by a header that the bytes do not back.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NetinvertError, type ErrorCode } from '../src/errors.ts';
-import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { loadModelFile } from '../src/cli/loadModelFile.ts';
+import { loadOnnxModel, ONNX_MAX_BYTES } from '../src/formats/onnx/load.ts';
 import { buildModel, floatTensor, node, rng, valueInfo, type ModelSpec } from './onnx-builder.ts';
 
 const GOOD = new Uint8Array(readFileSync(join(__dirname, '..', '..', 'shared', 'fixtures', 'onnx-torch', 'net_Calcite_ST.onnx')));
+
+function refusedBy(fn: () => unknown): NetinvertError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetinvertError);
+    return e as NetinvertError;
+  }
+  throw new Error('expected a refusal');
+}
 
 /** Load, expecting a NetinvertError; returns it. */
 function refused(bytes: Uint8Array, file = 'hostile.onnx'): NetinvertError {
@@ -134,10 +146,6 @@ describe('hostile and broken ONNX files', () => {
       out.set(body, head.length + 1 + len.length);
       return out;
     };
-    const reluNode = (i: number): Uint8Array => {
-      const parts = [str(1, i === 0 ? 'y' : `r${i - 1}`), str(2, `r${i}`), str(4, 'Relu')];
-      return lenField(1, Uint8Array.from(parts.flatMap((p) => [...p])));
-    };
 
     it('10 million Relu nodes (the 140 MB file that exhausted the V8 heap) → file_too_large, no decode', () => {
       // op_type only: 8 bytes a node, so the file stays under the byte cap and the node count
@@ -180,6 +188,16 @@ describe('hostile and broken ONNX files', () => {
         b = [0.1, 0.2, 0.3];
       const want = [0, 1, 2].map((j) => Math.max(0, W[j] - W[3 + j] + b[j]));
       expect(Array.from(m.network.evaluate(Float64Array.of(1, -1), 1))).toEqual(want);
+    });
+
+    it('the CLI refuses an .onnx above the byte cap from its size alone, without reading it', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ni-onnx-big-'));
+      const big = join(dir, 'big.onnx');
+      writeFileSync(big, new Uint8Array(0));
+      truncateSync(big, ONNX_MAX_BYTES + 1); // sparse: no 128 MB written or read
+      const e = refusedBy(() => loadModelFile(big));
+      expect(e.code).toBe('file_too_large');
+      expect(e.message).toBe(`${big}: ${ONNX_MAX_BYTES + 1} bytes is above the ${ONNX_MAX_BYTES}-byte limit; the file was not read`);
     });
 
     it('bytes above the size cap are refused before anything is read; limits.maxBytes lowers it', () => {

@@ -8,14 +8,14 @@ import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
 import { loadNativeModel } from '../formats/native/load.ts';
 import { loadTfjsModel } from '../formats/tfjs/load.ts';
-import { loadOnnxModel } from '../formats/onnx/load.ts';
+import { loadOnnxModel, ONNX_MAX_BYTES } from '../formats/onnx/load.ts';
 import { applySidecar, parseSidecar, sidecarPathsFor } from '../formats/sidecar.ts';
 import type { Model } from '../model.ts';
 
 /** Largest model file read from disk (bytes). */
 export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 
-export function readBytes(path: string, what = 'model file'): Uint8Array {
+export function readBytes(path: string, what = 'model file', limit = MAX_MODEL_BYTES): Uint8Array {
   if (!existsSync(path)) throw new NetinvertError('bad_model_file', `${path}: no such ${what}; check the path`, { file: path });
   const st = statSync(path);
   if (st.isDirectory()) {
@@ -26,8 +26,8 @@ export function readBytes(path: string, what = 'model file'): Uint8Array {
     throw new NetinvertError('bad_model_file', `${path} is a folder, not a ${what}; ${hint}`, { file: path });
   }
   if (!st.isFile()) throw new NetinvertError('bad_model_file', `${path}: not a regular file; pass the ${what} itself`, { file: path });
-  if (st.size > MAX_MODEL_BYTES) {
-    throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${MAX_MODEL_BYTES}-byte limit`, { file: path });
+  if (st.size > limit) {
+    throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${limit}-byte limit; the file was not read`, { file: path, limit });
   }
   return new Uint8Array(readFileSync(path));
 }
@@ -58,9 +58,10 @@ export function loadModelFile(path: string, meta?: string): Model {
 }
 
 function loadModelFileOnly(path: string): Model {
-  const bytes = readBytes(path);
   const lower = path.toLowerCase();
-  if (lower.endsWith('.onnx')) return loadOnnxModel(bytes, { file: path });
+  // the ONNX byte cap is checked on the file's size, before its bytes are read into memory
+  if (lower.endsWith('.onnx')) return loadOnnxModel(readBytes(path, 'model file', ONNX_MAX_BYTES), { file: path });
+  const bytes = readBytes(path);
   if (lower.endsWith('.keras') || lower.endsWith('.h5') || lower.endsWith('.hdf5')) return loadKerasModel(bytes, { file: path });
   if (lower.endsWith('.json')) {
     // a TF.js layers model.json has "modelTopology"; anything else is the native format
