@@ -187,6 +187,15 @@ describe('hostile and broken files', () => {
     vi.restoreAllMocks();
   });
 
+  it('more layers than the 100,000-layer cap: file_too_large, in .keras and TF.js alike', () => {
+    const many = Array.from({ length: 100_001 }, (_, i) => layer('Dense', `d${i}`, { units: 1 }));
+    expectRefused(() => loadKerasModel(makeKeras(sequential([1], many)), { file: 'many.keras' }), 'file_too_large', 'many.keras', 'holds 100002 layers', '100000-layer limit');
+    const mj = { format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { name: 'm', layers: many } }, weightsManifest: [] };
+    let reads = 0;
+    expectRefused(() => loadTfjsModel(mj, () => (reads++, new Uint8Array(0)), { file: 'many.json' }), 'file_too_large', 'many.json', 'holds 100001 layers');
+    expect(reads).toBe(0);
+  });
+
   it('empty file', () => {
     expectRefused(() => loadKerasModel(new Uint8Array(0), { file: 'empty.keras' }), 'bad_model_file', 'empty.keras', 'empty');
     expectRefused(() => loadTfjsModel('', () => new Uint8Array(0), { file: 'empty.json' }), 'bad_model_file', 'empty.json', 'empty');

@@ -16,7 +16,7 @@ import {
   type ModelMetadata,
   type NodeDef,
 } from '../src/index.ts';
-import { NATIVE_MAX_BYTES } from '../src/formats/native/load.ts';
+import { NATIVE_MAX_BYTES, NATIVE_MAX_NODES } from '../src/formats/native/load.ts';
 import { expectAllClose, expectNetinvertError, type ErrorCase } from './util/expect.ts';
 import { denseNode, POSITIVE, UNARY_CASES } from './util/nets.ts';
 import { rng } from './util/rng.ts';
@@ -362,6 +362,12 @@ describe('native loader errors', () => {
       code: 'bad_model_file',
       mentions: [F, 'metadata.outputRanges.sum[1]'],
     },
+    {
+      what: 'more nodes than the limit (each one valid)',
+      run: () => loadNativeModel(nativeFile((m) => (m.nodes = [...m.nodes, ...Array.from({ length: NATIVE_MAX_NODES }, (_, i) => ({ name: `r${i}`, op: 'relu', inputs: ['y'] }))])), F),
+      code: 'file_too_large',
+      mentions: [F, 'nodes', `${NATIVE_MAX_NODES + 3} entries`, `limit of ${NATIVE_MAX_NODES}`],
+    },
     { what: 'more bytes than the limit', run: load(new ArrayBuffer(NATIVE_MAX_BYTES + 1)), code: 'file_too_large', mentions: [F, String(NATIVE_MAX_BYTES)] },
   ];
   for (const c of cases) {
@@ -373,6 +379,30 @@ describe('native loader errors', () => {
     const m = loadNativeModel(nativeFile(), F);
     expect(m.network.inputNames).toEqual(['a', 'b']);
     expect(m.network.outputNames).toEqual(['sum']);
+  });
+  it('a bare NaN / Infinity / -Infinity word (as Python json.dump writes) → one coded line naming the field', () => {
+    // pretty-printed, as files are saved: V8's JSON.parse message quotes the text around the
+    // error, newlines included, so the message used to span three lines and name no field
+    const pretty = (edit: (m: Json) => void, word: string, value: number) =>
+      JSON.stringify(JSON.parse(nativeFile(edit)), null, 1).replace(String(value), word);
+    const cases: [string, string, string][] = [
+      [pretty((m) => (m.nodes[0].weight = [[1, 2], [3, 12345]]), 'NaN', 12345), 'nodes[0] ("h").weight[1][1]', 'NaN'],
+      [pretty((m) => (m.nodes[2].bias = [12345]), 'Infinity', 12345), 'nodes[2] ("y").bias[0]', 'Infinity'],
+      [pretty((m) => (m.nodes[1] = { name: 't', op: 'add', inputs: ['h'], constant: [0, 12345] }), '-Infinity', 12345), 'nodes[1] ("t").constant[1]', '-Infinity'],
+      [pretty((m) => (m.metadata.inputRanges = { a: [0, 12345] }), 'NaN', 12345), 'metadata.inputRanges.a[1]', 'NaN'],
+    ];
+    for (const [text, field, word] of cases) {
+      expect(text).toContain(`\n`);
+      const e = expectNetinvertError(load(text), 'non_finite_weight', F, field, `is ${word}`);
+      expect(e.message.split('\n')).toHaveLength(1);
+      expect(e.detail).toMatchObject({ file: F, field });
+    }
+    // a "NaN" inside a string is not a bare word: the string is named as not a number
+    expectNetinvertError(load(nativeFile((m) => (m.name = 'NaN Infinity')).replace('"version":1', '"version":1,"x":[')), 'bad_model_file', F);
+    // other JSON errors: still one line
+    const broken = JSON.stringify(JSON.parse(nativeFile()), null, 1).replace('"units": 2', '"units": 2,,');
+    const e = expectNetinvertError(load(broken), 'bad_model_file', F, 'not valid JSON');
+    expect(e.message.split('\n')).toHaveLength(1);
   });
   it('errors carry the file in their detail', () => {
     const e = expectNetinvertError(load(nativeFile((m) => (m.nodes[1].op = 'conv'))), 'unsupported_op');

@@ -3,15 +3,27 @@
  * starts with the file name: no crash, no hang, no raw protobufjs exception, and no allocation
  * sized by a header that the bytes do not back.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NetinvertError, type ErrorCode } from '../src/errors.ts';
-import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { loadModelFile } from '../src/cli/loadModelFile.ts';
+import { loadOnnxModel, ONNX_MAX_BYTES } from '../src/formats/onnx/load.ts';
 import { buildModel, floatTensor, node, rng, valueInfo, type ModelSpec } from './onnx-builder.ts';
 
 const GOOD = new Uint8Array(readFileSync(join(__dirname, 'fixtures', 'third-party', 'onnx-torch', 'net_Calcite_ST.onnx')));
+
+function refusedBy(fn: () => unknown): NetinvertError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetinvertError);
+    return e as NetinvertError;
+  }
+  throw new Error('expected a refusal');
+}
 
 /** Load, expecting a NetinvertError; returns it. */
 function refused(bytes: Uint8Array, file = 'hostile.onnx'): NetinvertError {
@@ -101,6 +113,103 @@ describe('hostile and broken ONNX files', () => {
     for (let k = 1; k < 100; k++) tnodes.push(node('Tanh', [`t${k - 1}`], [`t${k}`]));
     const many = { inputs: [valueInfo('x', ['N', 1 << 20])], outputs: [valueInfo('t99', ['N', 1 << 20])], nodes: tnodes };
     expectRefused(buildModel(many), 'file_too_large', /converted graph would hold more than/);
+  });
+
+  describe('resource caps: counted on the wire before decoding', () => {
+    /** Protobuf field: key, varint length, payload (wire type 2). */
+    const lenField = (field: number, payload: Uint8Array): Uint8Array => {
+      const len: number[] = [];
+      for (let n = payload.length; ; n = Math.floor(n / 128)) {
+        len.push(n >= 128 ? (n % 128) | 0x80 : n);
+        if (n < 128) break;
+      }
+      return Uint8Array.from([(field << 3) | 2, ...len, ...payload]);
+    };
+    const str = (field: number, s: string): Uint8Array => lenField(field, new TextEncoder().encode(s));
+    /** A valid model, then a second ModelProto.graph field holding `count` copies of `entry`:
+     *  protobuf merges repeated fields, so the decoder sees one graph with all of them. */
+    const withExtra = (entry: Uint8Array, count: number): Uint8Array => {
+      const head = buildModel(mlp());
+      const body = new Uint8Array(entry.length * count);
+      body.set(entry);
+      for (let filled = entry.length; filled < body.length; filled *= 2) body.copyWithin(filled, 0, Math.min(filled, body.length - filled));
+      const graph = lenField(7, new Uint8Array(0)); // key + length header sized below
+      const len: number[] = [];
+      for (let n = body.length; ; n = Math.floor(n / 128)) {
+        len.push(n >= 128 ? (n % 128) | 0x80 : n);
+        if (n < 128) break;
+      }
+      const out = new Uint8Array(head.length + 1 + len.length + body.length);
+      out.set(head);
+      out[head.length] = graph[0];
+      out.set(len, head.length + 1);
+      out.set(body, head.length + 1 + len.length);
+      return out;
+    };
+
+    it('10 million Relu nodes (the 140 MB file that exhausted the V8 heap) → file_too_large, no decode', () => {
+      // op_type only: 8 bytes a node, so the file stays under the byte cap and the node count
+      // is what refuses it (the census fires on the count, not the wiring)
+      const bytes = withExtra(lenField(1, str(4, 'Relu')), 10_000_000);
+      expect(bytes.length).toBeLessThan(128 * 1024 * 1024);
+      const e = expectRefused(bytes, 'file_too_large', /the graph declares 10000002 nodes, above the limit of 100000; .*raise the cap/);
+      expect(e.message.split('\n')).toHaveLength(1);
+      // (written in full, 16 bytes a node, the same 10 million are 160 MB: the byte cap, tested below)
+    });
+
+    it('10 million empty nodes → file_too_large before decoding', () => {
+      expectRefused(withExtra(Uint8Array.of(0x0a, 0x00), 10_000_000), 'file_too_large', /declares 10000002 nodes/);
+    });
+
+    it('ten million initializer / value_info entries, and a node with millions of inputs → file_too_large', () => {
+      expectRefused(withExtra(Uint8Array.of(0x6a, 0x00), 2_000_000), 'file_too_large', /2000004 initializers, graph inputs\/outputs and value_info entries, above the limit of 1000000/);
+      const names = new Uint8Array(3 * 1_100_000);
+      for (let i = 0; i < names.length; i += 3) names.set([0x0a, 0x01, 0x78], i); // input "x", 1.1 million times
+      const wide = lenField(1, names);
+      expectRefused(withExtra(wide, 1), 'file_too_large', /node inputs, outputs and attributes, above the limit of 1000000/);
+    });
+
+    it('limits.maxNodes: a genuine chain of 2,001 Relu nodes is refused under a 2,000 cap, and loads under 3,000', () => {
+      const n = 2_001;
+      const nodes = Array.from({ length: n }, (_, i) => node('Relu', [i === 0 ? 'y' : `r${i - 1}`], [`r${i}`]));
+      const base = mlp();
+      const bytes = buildModel({ ...base, nodes: [...base.nodes, ...nodes], outputs: [valueInfo(`r${n - 1}`, ['N', 3])] });
+      let err: unknown;
+      try {
+        loadOnnxModel(bytes, { file: 'chain.onnx', limits: { maxNodes: 2_000 } });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as NetinvertError).code).toBe('file_too_large');
+      expect((err as Error).message).toMatch(/^chain\.onnx: the graph declares 2003 nodes, above the limit of 2000/);
+      const m = loadOnnxModel(bytes, { file: 'chain.onnx', limits: { maxNodes: 3_000 } });
+      // relu of relu is relu: y = relu(x·W + b) by hand, for x = (1, −1)
+      const W = [1, 2, 3, 4, 5, 6],
+        b = [0.1, 0.2, 0.3];
+      const want = [0, 1, 2].map((j) => Math.max(0, W[j] - W[3 + j] + b[j]));
+      expect(Array.from(m.network.evaluate(Float64Array.of(1, -1), 1))).toEqual(want);
+    });
+
+    it('the CLI refuses an .onnx above the byte cap from its size alone, without reading it', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ni-onnx-big-'));
+      const big = join(dir, 'big.onnx');
+      writeFileSync(big, new Uint8Array(0));
+      truncateSync(big, ONNX_MAX_BYTES + 1); // sparse: no 128 MB written or read
+      const e = refusedBy(() => loadModelFile(big));
+      expect(e.code).toBe('file_too_large');
+      expect(e.message).toBe(`${big}: ${ONNX_MAX_BYTES + 1} bytes is above the ${ONNX_MAX_BYTES}-byte limit; the file was not read`);
+    });
+
+    it('bytes above the size cap are refused before anything is read; limits.maxBytes lowers it', () => {
+      expectRefused(new Uint8Array(128 * 1024 * 1024 + 1), 'file_too_large', /134217729 bytes, above the 134217728-byte limit/);
+      const small = buildModel(mlp());
+      try {
+        loadOnnxModel(small, { file: 'small.onnx', limits: { maxBytes: 10 } });
+        throw new Error('expected a refusal');
+      } catch (e) {
+        expect((e as NetinvertError).code).toBe('file_too_large');
+      }
+    });
   });
 
   it('NaN or Inf weights are refused (non_finite_weight), naming the initializer', () => {

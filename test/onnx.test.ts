@@ -194,6 +194,12 @@ const OWN_FIXTURES: { name: string; ops: string[] }[] = [
   // BatchNorm1d in eval mode folds into the Gemm before it
   { name: 'batchnorm', ops: ['dense', 'relu', 'dense'] },
   { name: 'silu', ops: ['dense', 'silu', 'dense', 'silu', 'dense'] },
+  // LayerNorm as torch writes it below opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add ε, Sqrt,
+  // Div, Mul, Add), and as LayerNormalization at opset 17
+  // (fused into the layer_norm op; torch writes Mul 1 / Add 0 for the default weights at opset
+  // 14, while LayerNormalization's unit scale and zero bias are skipped)
+  { name: 'layernorm_opset14', ops: ['dense', 'layer_norm', 'binary_const', 'binary_const', 'tanh', 'dense', 'layer_norm', 'binary_const', 'binary_const', 'dense'] },
+  { name: 'layernorm_opset17', ops: ['dense', 'layer_norm', 'binary_const', 'binary_const', 'tanh', 'dense', 'layer_norm', 'dense'] },
   // Cast → MatMul → Add → Relu ... → Identity → Reshape(-1, 1): three dense layers with biases
   { name: 'skl2onnx_mlp', ops: ['dense', 'relu', 'dense', 'relu', 'dense'] },
 ];
@@ -222,6 +228,23 @@ describe('fixtures exported by scripts/fixtures/make_onnx_fixtures.py', () => {
       expect(r.mismatch).toBeNull();
     });
   }
+
+  it('lstm (torch nn.LSTM, symbolic batch and sequence axes): refused as unsupported_op naming LSTM, not as a shape error', () => {
+    // the sequence axis of its input is symbolic; that used to be reported (shape_mismatch)
+    // before the op that needs it, although the LSTM is what the user has to change
+    let err: unknown;
+    try {
+      load(join(OWN, 'lstm.onnx'));
+    } catch (e) {
+      err = e;
+    }
+    expect(isNetinvertError(err)).toBe(true);
+    const e = err as { code: string; message: string; detail: Record<string, unknown> };
+    expect(e.code).toBe('unsupported_op');
+    expect(e.message).toMatch(/^fixtures\/onnx\/lstm\.onnx: node "\/lstm\/LSTM" \(LSTM\): op "LSTM" is not supported \(netinvert inverts feed-forward networks/);
+    expect(e.message.split('\n')).toHaveLength(1);
+    expect(e.detail).toMatchObject({ op: 'LSTM', node: '/lstm/LSTM' });
+  });
 
   it('scaled_bipolar: the bipolar sigmoid is exactly 2σ(z) − 1, and x/10 is a division', () => {
     const { model } = load(join(OWN, 'scaled_bipolar.onnx'));
@@ -257,7 +280,80 @@ function single(op: string, attrs: Parameters<typeof node>[3] = {}, opset = 13, 
   };
 }
 
+const X23 = [valueInfo('x', ['N', 2, 3])];
+const LN_SCALE = floatTensor('scale', [3], [0.5, -1.5, 2]);
+const LN_BIAS = floatTensor('bias', [3], [0.1, 0, -0.3]);
+
 const OP_CASES: OpCase[] = [
+  { name: 'ReduceMean last axis, keepdims (opset 13)', spec: { ...single('ReduceMean', { axes: { ints: [-1] } }), outputs: [valueInfo('y', ['N', 1])] }, ops: ['dense'] },
+  {
+    name: 'ReduceMean axis 1 of [N, 2, 3], keepdims 0 (opset 13)',
+    spec: { inputs: X23, outputs: [valueInfo('y', ['N', 3])], nodes: [node('ReduceMean', ['x'], ['y'], { axes: { ints: [1] }, keepdims: { i: 0 } })] },
+    ops: ['dense'],
+  },
+  {
+    name: 'ReduceMean axes as an input (opset 18)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 1])],
+      initializers: [int64Tensor('axes', [1], [-1])],
+      nodes: [node('ReduceMean', ['x', 'axes'], ['y'])],
+      opset: 18,
+    },
+    ops: ['dense'],
+  },
+  {
+    name: 'ReduceSum axes as an input (opset 13), over both feature axes',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 1, 1])],
+      initializers: [int64Tensor('axes', [2], [1, 2])],
+      nodes: [node('ReduceSum', ['x', 'axes'], ['y'])],
+    },
+    ops: ['dense'],
+  },
+  {
+    name: 'LayerNormalization over the last axis of [N, 2, 3], with scale and bias (opset 17)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 3])],
+      initializers: [LN_SCALE, LN_BIAS],
+      nodes: [node('LayerNormalization', ['x', 'scale', 'bias'], ['y'], { epsilon: { f: 1e-3 } })],
+      opset: 17,
+    },
+  },
+  {
+    name: 'LayerNormalization from axis 1 of [N, 2, 3] (both feature axes), scale only (opset 17)',
+    spec: {
+      inputs: X23,
+      outputs: [valueInfo('y', ['N', 2, 3])],
+      initializers: [floatTensor('s6', [2, 3], [1, 2, 3, -1, -2, 0.5])],
+      nodes: [node('LayerNormalization', ['x', 's6'], ['y'], { axis: { i: 1 } })],
+      opset: 17,
+    },
+    ops: ['layer_norm', 'binary_const'],
+  },
+  {
+    name: 'the decomposed LayerNorm pattern on [N, 4] (opset 14)',
+    spec: {
+      inputs: X4,
+      outputs: [valueInfo('y', ['N', 4])],
+      initializers: [floatTensor('two', [], [2]), floatTensor('eps', [], [1e-5]), floatTensor('g', [4], [1, -2, 0.5, 3]), floatTensor('b', [4], [0, 1, -1, 0.25])],
+      nodes: [
+        node('ReduceMean', ['x'], ['m'], { axes: { ints: [-1] } }),
+        node('Sub', ['x', 'm'], ['d']),
+        node('Pow', ['d', 'two'], ['d2']),
+        node('ReduceMean', ['d2'], ['v'], { axes: { ints: [-1] } }),
+        node('Add', ['v', 'eps'], ['ve']),
+        node('Sqrt', ['ve'], ['sd']),
+        node('Div', ['d', 'sd'], ['z']),
+        node('Mul', ['z', 'g'], ['zg']),
+        node('Add', ['zg', 'b'], ['y']),
+      ],
+      opset: 14,
+    },
+    ops: ['layer_norm', 'binary_const', 'binary_const'],
+  },
   { name: 'Relu', spec: single('Relu') },
   { name: 'LeakyRelu alpha', spec: single('LeakyRelu', { alpha: { f: 0.3 } }) },
   { name: 'Elu alpha', spec: single('Elu', { alpha: { f: 0.7 } }) },
@@ -600,6 +696,42 @@ describe('each supported op matches onnxruntime-web', () => {
       const X = Float64Array.from({ length: 5 * m.network.nIn }, () => next(-2, 2));
       for (const v of m.network.evaluate(X, 5)) expect(Number.isFinite(v)).toBe(true);
     }
+  });
+
+  it('an unreadable input shape is deferred: an unsupported op reading it is named first; otherwise the shape error stands', () => {
+    const seq = [valueInfo('x', ['N', 'seq', 3])];
+    const refuse = (spec: ModelSpec): { code: string; message: string } => {
+      try {
+        loadOnnxModel(buildModel(spec), { file: 'seq.onnx' });
+      } catch (e) {
+        expect(isNetinvertError(e)).toBe(true);
+        return e as { code: string; message: string };
+      }
+      throw new Error('expected the model to be refused');
+    };
+    const gru = refuse({ inputs: seq, outputs: [valueInfo('y', ['N', 4])], nodes: [node('GRU', ['x'], ['y'], { hidden_size: { i: 4 } })] });
+    expect(gru.code).toBe('unsupported_op');
+    expect(gru.message).toMatch(/^seq\.onnx: node "y" \(GRU\): op "GRU" is not supported \(netinvert inverts feed-forward/);
+    // the unsupported op sits downstream of a supported one that reads the bad input
+    const later = refuse({
+      inputs: seq,
+      outputs: [valueInfo('y', ['N', 4])],
+      nodes: [node('Relu', ['x'], ['r']), node('Einsum', ['r'], ['y'], { equation: { s: 'nsf->nf' } })],
+    });
+    expect(later.code).toBe('unsupported_op');
+    expect(later.message).toMatch(/\(Einsum\): op "Einsum" is not supported/);
+    // only supported ops: the symbolic axis is the problem, and is named
+    const relu = refuse({ inputs: seq, outputs: [valueInfo('y', ['N', 'seq', 3])], nodes: [node('Relu', ['x'], ['y'])] });
+    expect(relu.code).toBe('shape_mismatch');
+    expect(relu.message).toMatch(/^seq\.onnx: graph input "x" has an unknown \("seq"\) dimension at axis 1/);
+    // an unread input with a bad shape is still refused (every declared input must be readable)
+    const unused = refuse({
+      inputs: [valueInfo('a', ['N', 2]), ...seq],
+      outputs: [valueInfo('y', ['N', 2])],
+      nodes: [node('Relu', ['a'], ['y'])],
+    });
+    expect(unused.code).toBe('shape_mismatch');
+    expect(unused.message).toMatch(/graph input "x"/);
   });
 
   it('refuses, by name, what it cannot map exactly', () => {

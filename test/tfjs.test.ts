@@ -3,10 +3,13 @@
  * @tensorflow/tfjs itself (scripts/fixtures/make_tfjs_fixtures.ts → test/fixtures/tfjs), and a
  * live cross-check against tfjs `predict` on the same model.json + weights.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectRowsClose, thrownNetinvertError } from './util/expect.ts';
+import { loadModelFile } from '../src/cli/loadModelFile.ts';
 import { loadTfjsModel } from '../src/formats/tfjs/load.ts';
 import type { Model } from '../src/model.ts';
 
@@ -293,6 +296,59 @@ function toHalf(v: number): number {
 }
 
 // ── refusals specific to TF.js files (hostile files are in keras-hostile.test.ts) ───────────
+
+describe('weight shards read by the CLI loader (src/cli/loadModelFile.ts)', () => {
+  // a copy of our own rank2 fixture in a temporary folder, its shard replaced by links
+  const rank2 = new URL('rank2/', OWN);
+  const setup = (): { dir: string; model: string; outside: string } => {
+    const root = mkdtempSync(join(tmpdir(), 'ni-tfjs-link-'));
+    const dir = join(root, 'model');
+    mkdirSync(dir);
+    const model = join(dir, 'model.json');
+    copyFileSync(new URL('model.json', rank2), model);
+    const outside = join(root, 'secret.bin');
+    // a private file of a distinctive size, outside the model's folder
+    writeFileSync(outside, new Uint8Array(123457));
+    return { dir, model, outside };
+  };
+
+  it('the plain copy loads (so each refusal below is the link)', () => {
+    const { dir, model } = setup();
+    copyFileSync(new URL('weights.bin', rank2), join(dir, 'weights.bin'));
+    expect(loadModelFile(model).network.nIn).toBe(10);
+  });
+
+  it('a shard that is a symlink to a file outside the folder is refused, without reading or measuring it', () => {
+    const { dir, model, outside } = setup();
+    symlinkSync(outside, join(dir, 'weights.bin'));
+    const e = thrownNetinvertError(() => loadModelFile(model));
+    expect(e.code).toBe('bad_model_file');
+    expect(e.message).toMatch(/model\.json: weight shard "weights\.bin" is a link to a file outside the model's folder; refusing to read it/);
+    expect(e.message).not.toMatch(/123457|secret/);
+    // the same through a relative link, and /etc/passwd itself
+    const { dir: d2, model: m2 } = setup();
+    symlinkSync('../secret.bin', join(d2, 'weights.bin'));
+    expect(thrownNetinvertError(() => loadModelFile(m2)).message).toMatch(/is a link to a file outside/);
+    if (existsSync('/etc/passwd')) {
+      const { dir: d3, model: m3 } = setup();
+      symlinkSync('/etc/passwd', join(d3, 'weights.bin'));
+      const p = thrownNetinvertError(() => loadModelFile(m3));
+      expect(p.message).toMatch(/is a link to a file outside/);
+      expect(p.message).not.toContain(String(statSync('/etc/passwd').size));
+    }
+  });
+
+  it('a link that stays inside the folder, and a model folder reached through a link, still load', () => {
+    const { dir, model } = setup();
+    mkdirSync(join(dir, 'shards'));
+    copyFileSync(new URL('weights.bin', rank2), join(dir, 'shards', 'w.bin'));
+    symlinkSync(join('shards', 'w.bin'), join(dir, 'weights.bin'));
+    expect(loadModelFile(model).network.nIn).toBe(10);
+    const via = join(dirname(dir), 'alias');
+    symlinkSync(dir, via);
+    expect(loadModelFile(join(via, 'model.json')).network.nIn).toBe(10);
+  });
+});
 
 describe('TF.js refusals', () => {
   const files = readDir(SHARED, 'abalone-node-trainedModel');

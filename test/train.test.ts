@@ -109,6 +109,10 @@ describe('CSV reading', () => {
     const few = catchError(() => readTrainingCsv('a,b,sum\n1,2,3\n2,3,5\n3,4,7\n', cols));
     expect(few.detail.reason).toBe('too_few_rows');
     expect(few.message).toBe('data.csv: 3 data rows; training needs at least 4');
+    // too few rows AND a bad cell: the bad cell is named (it used to say "needs 4 rows")
+    const fewBad = catchError(() => readTrainingCsv('a,b,sum\n1,2,3\n2,x,5\n3,4,7\n', cols));
+    expect(fewBad.detail.reason).toBe('non_numeric');
+    expect(fewBad.message).toMatch(/^data\.csv, line 3, column "b": "x" is not a finite number/);
     const noHeader = catchError(() => readTrainingCsv('1,2,3\n2,3,5\n3,4,7\n4,5,9\n5,6,11\n', cols));
     expect(noHeader.detail.reason).toBe('no_header');
     expect(noHeader.message).toMatch(/^data\.csv, line 1: .* must be a header/);
@@ -431,6 +435,7 @@ describe('netinvert train (CLI, in-process)', () => {
       [['train', csv, ...base, '--activation', 'swish'], /^error \[unsupported_op\]: unknown activation "swish"/],
       [['train', csv, ...base, '--activation', 'bipolar-sigmoid', '--lambda', '-2'], /^error \[bad_parameter\]: activation "bipolar_sigmoid": lambda must be > 0/],
       [['train', csv, ...base, '--validation-split', '1.5'], /^error \[bad_argument\]: validationSplit must be in \[0, 1\)/],
+      [['train', csv, '--inputs', 'a,b', '--outputs', 'sum', '-o', join(dir, 'x.onnx')], /^error \[bad_argument\]: -o .*x\.onnx: netinvert train writes its own JSON model format, not \.onnx; name the file with \.json \(e\.g\. -o x\.json\)\n/],
     ];
     for (const [args, re] of cases) {
       const r = await run(args);
@@ -439,6 +444,7 @@ describe('netinvert train (CLI, in-process)', () => {
       expect(r.err.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.err, args.join(' ')).toMatch(re);
     }
+    expect(existsSync(join(dir, 'x.onnx'))).toBe(false); // refused before training, nothing written
   });
 });
 

@@ -70,6 +70,7 @@ function planOf(model: Model): Plan {
         im.type === 'unary' ||
         im.type === 'softmax' ||
         im.type === 'log_softmax' ||
+        im.type === 'layer_norm' ||
         (im.type === 'binary' && (im.fn === 'mul' || im.fn === 'div')) ||
         (im.type === 'binary_const' && im.fn === 'div' && im.constantFirst === true);
       if (relaxed) for (const i of nd.inputs) if (cg.nodes[i].impl) refine[i] = true;

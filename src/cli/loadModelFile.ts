@@ -2,20 +2,20 @@
  * Path-reading front of the importers (Node only): picks the format from the file name and
  * content, reads bytes with a size cap, and hands them to the browser-safe loaders.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, isAbsolute } from 'node:path';
 import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
 import { loadNativeModel } from '../formats/native/load.ts';
 import { loadTfjsModel } from '../formats/tfjs/load.ts';
-import { loadOnnxModel } from '../formats/onnx/load.ts';
+import { loadOnnxModel, ONNX_MAX_BYTES } from '../formats/onnx/load.ts';
 import { applySidecar, parseSidecar, sidecarPathsFor } from '../formats/sidecar.ts';
 import type { Model } from '../model.ts';
 
 /** Largest model file read from disk (bytes). */
 export const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 
-export function readBytes(path: string, what = 'model file'): Uint8Array {
+export function readBytes(path: string, what = 'model file', limit = MAX_MODEL_BYTES): Uint8Array {
   if (!existsSync(path)) throw new NetinvertError('bad_model_file', `${path}: no such ${what}; check the path`, { file: path });
   const st = statSync(path);
   if (st.isDirectory()) {
@@ -26,8 +26,8 @@ export function readBytes(path: string, what = 'model file'): Uint8Array {
     throw new NetinvertError('bad_model_file', `${path} is a folder, not a ${what}; ${hint}`, { file: path });
   }
   if (!st.isFile()) throw new NetinvertError('bad_model_file', `${path}: not a regular file; pass the ${what} itself`, { file: path });
-  if (st.size > MAX_MODEL_BYTES) {
-    throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${MAX_MODEL_BYTES}-byte limit`, { file: path });
+  if (st.size > limit) {
+    throw new NetinvertError('file_too_large', `${path}: ${st.size} bytes is above the ${limit}-byte limit; the file was not read`, { file: path, limit });
   }
   return new Uint8Array(readFileSync(path));
 }
@@ -58,9 +58,10 @@ export function loadModelFile(path: string, meta?: string): Model {
 }
 
 function loadModelFileOnly(path: string): Model {
-  const bytes = readBytes(path);
   const lower = path.toLowerCase();
-  if (lower.endsWith('.onnx')) return loadOnnxModel(bytes, { file: path });
+  // the ONNX byte cap is checked on the file's size, before its bytes are read into memory
+  if (lower.endsWith('.onnx')) return loadOnnxModel(readBytes(path, 'model file', ONNX_MAX_BYTES), { file: path });
+  const bytes = readBytes(path);
   if (lower.endsWith('.keras') || lower.endsWith('.h5') || lower.endsWith('.hdf5')) return loadKerasModel(bytes, { file: path });
   if (lower.endsWith('.json')) {
     // a TF.js layers model.json has "modelTopology"; anything else is the native format
@@ -78,12 +79,33 @@ function loadModelFileOnly(path: string): Model {
   );
 }
 
-/** A weight-shard path from a manifest, resolved next to model.json and kept inside its folder. */
+/**
+ * A weight-shard path from a manifest, resolved next to model.json and kept inside its folder:
+ * both the written path and its real path (symlinks resolved) must stay in the model's real
+ * folder, so a shard that is a link to /etc/passwd is refused before it is read or even
+ * measured. The message names the shard as the manifest writes it, nothing about the target.
+ */
 function safeJoin(dir: string, shard: string, model: string): string {
+  const refuse = (why: string): never => {
+    throw new NetinvertError('bad_model_file', `${model}: weight shard "${shard}" ${why}; refusing to read it. Keep the shards as plain files next to model.json`, {
+      file: model,
+      shard,
+    });
+  };
+  const inside = (root: string, p: string): boolean => {
+    const rel = relative(root, p);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
   const p = normalize(join(dir, shard));
-  const rel = relative(dir, p);
-  if (isAbsolute(shard) || rel.startsWith('..')) {
-    throw new NetinvertError('bad_model_file', `${model}: weight shard path "${shard}" leaves the model's folder; refusing to read it`, { file: model });
+  if (isAbsolute(shard) || !inside(dir, p)) refuse("leaves the model's folder");
+  if (!existsSync(p)) return p; // readBytes names the missing shard
+  let realDir: string, real: string;
+  try {
+    realDir = realpathSync(dir);
+    real = realpathSync(p);
+  } catch {
+    return refuse('cannot be resolved');
   }
-  return p;
+  if (!inside(realDir, real)) refuse("is a link to a file outside the model's folder");
+  return real;
 }

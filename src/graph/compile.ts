@@ -11,6 +11,7 @@ import { ConcatOp } from './ops/concat.ts';
 import { DenseOp } from './ops/dense.ts';
 import { GatherOp } from './ops/gather.ts';
 import { ReshapeOp } from './ops/reshape.ts';
+import { LayerNormOp } from './ops/layerNorm.ts';
 import { SoftmaxOp } from './ops/softmax.ts';
 import type { OpImpl } from './ops/types.ts';
 import { UnaryOp } from './ops/unary.ts';
@@ -44,6 +45,7 @@ const ARITY: Record<OpSpec['type'], [number, number]> = {
   reshape: [1, 1],
   softmax: [1, 1],
   log_softmax: [1, 1],
+  layer_norm: [1, 1],
   unary: [1, 1],
 };
 
@@ -295,6 +297,13 @@ function createOp(op: OpSpec, widths: number[], node: string): OpImpl {
       return new SoftmaxOp(w0, false);
     case 'log_softmax':
       return new SoftmaxOp(w0, true);
+    case 'layer_norm': {
+      const e = op.epsilon;
+      if (typeof e !== 'number' || !Number.isFinite(e) || !(e > 0)) {
+        throw new NetinvertError('bad_parameter', `node "${node}": layer_norm epsilon must be a finite number > 0 (got ${String(e)})`, { node, field: 'epsilon' });
+      }
+      return new LayerNormOp(w0, e);
+    }
     case 'unary': {
       const { fn } = makeUnary(op.fn, op.params ?? {}, node);
       return new UnaryOp(w0, fn);

@@ -25,6 +25,8 @@ export type OpSpec =
   | { type: 'reshape'; shape: number[] }
   | { type: 'softmax' }
   | { type: 'log_softmax' }
+  /** Layer normalization over all features of a point: (x − mean) / √(var + epsilon), epsilon > 0. */
+  | { type: 'layer_norm'; epsilon: number }
   /** Element-wise function from the activation table, with its parameters. */
   | { type: 'unary'; fn: string; params?: Record<string, number> };
 

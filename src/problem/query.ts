@@ -158,7 +158,13 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   const unknowns: number[] = [];
   for (let i = 0; i < net.nIn; i++) if (!(net.inputNames[i] in given)) unknowns.push(i);
   if (unknowns.length === 0) {
-    throw bad('every input is given, so there is nothing to solve for; leave out the inputs you want found');
+    const shown = net.inputNames.slice(0, 8).map((k) => `${k} = ${given[k]}`);
+    const all = shown.join(', ') + (net.nIn > 8 ? ` and ${net.nIn - 8} more` : '');
+    const last = net.inputNames[net.nIn - 1];
+    throw bad(
+      `every input is given (${all}), so there is nothing to solve for; leave out the inputs you want found (e.g. drop "${last}" from the given inputs to solve for it)`,
+      { given: net.inputNames.slice() },
+    );
   }
   const unknownNames = unknowns.map((i) => net.inputNames[i]);
   const n = unknowns.length;

@@ -94,9 +94,6 @@ export function readTrainingCsv(text: string, columns: CsvColumns): TrainingData
   }
 
   const rows = records.length - 1;
-  if (rows < minRows) {
-    fail('too_few_rows', `${file}: ${rows} data ${rows === 1 ? 'row' : 'rows'}; training needs at least ${minRows}`, { file, rows });
-  }
   const pick = (names: string[]): Float64Array => {
     const out = new Float64Array(rows * names.length);
     const cols = names.map((c) => index.get(c)!);
@@ -117,9 +114,15 @@ export function readTrainingCsv(text: string, columns: CsvColumns): TrainingData
     }
     return out;
   };
+  // cells first: a bad cell is the user's first problem to fix, whatever the row count
+  const inputs = pick(columns.inputs);
+  const outputs = pick(columns.outputs);
+  if (rows < minRows) {
+    fail('too_few_rows', `${file}: ${rows} data ${rows === 1 ? 'row' : 'rows'}; training needs at least ${minRows}`, { file, rows });
+  }
   return {
-    inputs: pick(columns.inputs),
-    outputs: pick(columns.outputs),
+    inputs,
+    outputs,
     inputNames: columns.inputs.slice(),
     outputNames: columns.outputs.slice(),
   };

@@ -166,6 +166,11 @@ export function trainCommand(
   const outputs = names(opts.outputs, '--outputs', 'sum');
   if (typeof opts.out !== 'string' || opts.out.trim() === '') bad('say where to write the model with -o (e.g. -o model.json)');
   const out = opts.out;
+  // train writes netinvert's own JSON format only; another extension would misname the file
+  // (an .onnx holding JSON fails later in every ONNX reader, ours included)
+  if (!out.toLowerCase().endsWith('.json')) {
+    bad(`-o ${out}: netinvert train writes its own JSON model format, not ${extname(out) || 'a file without extension'}; name the file with .json (e.g. -o ${basename(out, extname(out)) || 'model'}.json)`);
+  }
   const hidden =
     String(opts.hidden).trim() === '' || String(opts.hidden).trim() === '0'
       ? []

@@ -55,7 +55,14 @@ function layerName(l: KerasLayerJson, i: number): string {
 
 function layerList(v: unknown, file: string, where: string): KerasLayerJson[] {
   if (!Array.isArray(v)) bad(file, where, 'must be a list of layers');
-  if (v.length > MAX_LAYERS) bad(file, where, `holds ${v.length} layers, above the ${MAX_LAYERS}-layer limit`);
+  if (v.length > MAX_LAYERS) {
+    // a resource cap, like the ONNX node cap: checked before any layer is looked at
+    throw new NetinvertError('file_too_large', `${file}: ${where}: holds ${v.length} layers, above the ${MAX_LAYERS}-layer limit; netinvert reads small models`, {
+      file,
+      field: where,
+      limit: MAX_LAYERS,
+    });
+  }
   v.forEach((l, i) => {
     if (!isObj(l) || typeof l.class_name !== 'string') bad(file, `${where}[${i}]`, 'needs "class_name" and "config"');
     if (l.config === undefined || l.config === null) (l as JsonObject).config = {};

@@ -19,7 +19,7 @@
  * - "weight" is in×out: one row per input feature (Keras kernel layout). A flat list of
  *   in·out numbers in the same order is accepted too.
  * - "op" is one of dense, affine, add, sub, mul, div, concat, gather, reshape, softmax,
- *   log_softmax, or any activation name (see UNARY_NAMES) with optional "params".
+ *   log_softmax, layer_norm (with "epsilon"), or any activation name (see UNARY_NAMES) with optional "params".
  * - add/sub/mul/div take two inputs, or one input and a "constant" (scalar or vector;
  *   "constantFirst": true for c − x and c / x).
  */
@@ -46,6 +46,8 @@ export interface NativeNode {
   constantFirst?: boolean;
   indices?: number[];
   shape?: number[];
+  /** layer_norm: the ε under the square root (> 0). */
+  epsilon?: number;
   params?: Record<string, number>;
 }
 

@@ -7,6 +7,8 @@ import { NATIVE_FORMAT, NATIVE_VERSION, type NativeModelFile, type NativeNode } 
 
 /** Largest native file accepted (bytes): a JSON model beyond this is not a small MLP. */
 export const NATIVE_MAX_BYTES = 256 * 1024 * 1024;
+/** Most nodes (and inputs, and outputs) a native file may declare: the ONNX and Keras cap. */
+export const NATIVE_MAX_NODES = 100_000;
 
 function fail(file: string, field: string, msg: string): never {
   throw new NetinvertError('bad_model_file', `${file}: ${field}: ${msg}`, { file, field });
@@ -42,7 +44,7 @@ function rangeMap(v: unknown, file: string, field: string): Record<string, [numb
   return out;
 }
 
-const STRUCTURAL = new Set(['dense', 'affine', 'add', 'sub', 'mul', 'div', 'concat', 'gather', 'reshape', 'softmax', 'log_softmax']);
+const STRUCTURAL = new Set(['dense', 'affine', 'add', 'sub', 'mul', 'div', 'concat', 'gather', 'reshape', 'softmax', 'log_softmax', 'layer_norm']);
 
 function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
   const at = `nodes[${i}] ("${nd.name}")`;
@@ -100,6 +102,10 @@ function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
     case 'log_softmax':
       spec = { type: op };
       break;
+    case 'layer_norm':
+      if (typeof nd.epsilon !== 'number') fail(file, `${at}.epsilon`, 'layer_norm needs "epsilon" (a number > 0)');
+      spec = { type: 'layer_norm', epsilon: nd.epsilon };
+      break;
     default:
       if (!UNARY_NAMES.includes(op)) {
         throw new NetinvertError(
@@ -112,6 +118,66 @@ function convertNode(nd: NativeNode, i: number, file: string): NodeDef[] {
       spec = { type: 'unary', fn: op, params: nd.params ?? {} };
   }
   return [...extra, { name: nd.name, op: spec, inputs }];
+}
+
+const NON_FINITE = /^(?:NaN|-?Infinity)/;
+const SENTINEL = '\u0000netinvert-non-finite:';
+
+/**
+ * JSON has no NaN or Infinity, but Python's json.dump writes them as bare words. When the text
+ * fails to parse, replace such words (outside strings) by marker strings, parse again, and
+ * name the first field holding one (`nodes[0] ("h").weight[1][0]`). Returns normally when
+ * there is no such word or the text is still not JSON.
+ */
+function nonFiniteLiteral(text: string, file: string): void {
+  let out = '';
+  let last = 0;
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    if (c !== 'N' && c !== 'I' && c !== '-') continue;
+    const m = NON_FINITE.exec(text.slice(i, i + 9));
+    if (!m) continue;
+    out += text.slice(last, i) + JSON.stringify(SENTINEL + m[0]);
+    i += m[0].length - 1;
+    last = i + 1;
+    found = true;
+  }
+  if (!found) return;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(out + text.slice(last));
+  } catch {
+    return;
+  }
+  const path = (v: unknown, at: string): [string, string] | null => {
+    if (typeof v === 'string') return v.startsWith(SENTINEL) ? [at, v.slice(SENTINEL.length)] : null;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const named = at === 'nodes' && isObj(v[i]) && typeof v[i].name === 'string' ? ` (${JSON.stringify(v[i].name)})` : '';
+        const r = path(v[i], `${at}[${i}]${named}`);
+        if (r) return r;
+      }
+    } else if (isObj(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        const r = path(x, at ? `${at}.${k}` : k);
+        if (r) return r;
+      }
+    }
+    return null;
+  };
+  const hit = path(raw, '');
+  if (!hit) return;
+  const [field, word] = hit;
+  throw new NetinvertError(
+    'non_finite_weight',
+    `${file}: ${field} is ${word}, which is not a JSON number; every weight and parameter must be a finite number (retrain, or fix the value)`,
+    { file, field },
+  );
 }
 
 /** Parse and validate a native model file. `file` names it in error messages. */
@@ -132,7 +198,10 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    fail(file, '(file)', `is not valid JSON (${(e as Error).message}); expected a netinvert model JSON`);
+    nonFiniteLiteral(text, file);
+    // V8 quotes the text around the error, newlines included: keep the message on one line
+    const why = (e as Error).message.replace(/\s+/g, ' ').slice(0, 200);
+    fail(file, '(file)', `is not valid JSON (${why}); expected a netinvert model JSON`);
   }
   if (!isObj(raw)) fail(file, '(file)', 'must be a JSON object');
   if (raw.format !== NATIVE_FORMAT) {
@@ -150,6 +219,19 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     throw new NetinvertError('no_inputs', `${file}: inputs: the model declares no inputs`, { file, field: 'inputs' });
   }
   if (!Array.isArray(m.nodes)) fail(file, 'nodes', 'must be a list');
+  for (const [field, list] of [
+    ['inputs', m.inputs],
+    ['nodes', m.nodes],
+    ['outputs', m.outputs],
+  ] as const) {
+    if (list.length > NATIVE_MAX_NODES) {
+      throw new NetinvertError('file_too_large', `${file}: ${field}: ${list.length} entries, above the limit of ${NATIVE_MAX_NODES}; netinvert reads small models`, {
+        file,
+        field,
+        limit: NATIVE_MAX_NODES,
+      });
+    }
+  }
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) {
     throw new NetinvertError('no_outputs', `${file}: outputs: the model declares no outputs`, { file, field: 'outputs' });
   }
@@ -233,6 +315,8 @@ export function saveNativeModel(model: Model): string {
         return { ...base, op: op.type };
       case 'gather':
         return { ...base, op: 'gather', indices: op.indices };
+      case 'layer_norm':
+        return { ...base, op: 'layer_norm', epsilon: op.epsilon };
       case 'reshape':
         return { ...base, op: 'reshape', shape: op.shape };
       case 'unary':

@@ -21,6 +21,7 @@ import { broadcastDims, broadcastIndex, checkSize, isIdentity, sizeOf, type Inde
 import { decodeTensor, int64Size, int64Value, isFloatType, typeName } from './tensor.ts';
 
 export const ONNX_MIN_OPSET = 6;
+const RECURRENT_OPS = new Set(['LSTM', 'GRU', 'RNN', 'Scan', 'Loop']);
 export const ONNX_MAX_OPSET = 22;
 
 // ---------------------------------------------------------------------------------------------
@@ -406,56 +407,26 @@ export class Importer {
 
     const graph: GraphDef = { inputs: [], nodes: [], outputs: [] };
     const inputShapes: Record<string, (number | string)[]> = {};
+    // An input netinvert cannot read (a symbolic sequence axis, an int type) is a deferred
+    // error like a node's: a node that reads it and is unsupported (an LSTM over the sequence)
+    // is named first, since that is what the user has to change.
+    const inputErrors: NetinvertError[] = [];
+    let declared = 0;
     for (const vi of g.input ?? []) {
       const name = vi.name ?? '';
       if (this.initializers.has(name)) continue; // IR 3: initializers are listed as inputs too
       if (!name) throw new NetinvertError('bad_model_file', 'a graph input has no name');
       if (this.values.has(name)) throw new NetinvertError('bad_model_file', `graph input "${name}" is declared twice`);
-      const tt = vi.type?.tensorType;
-      if (!tt) {
-        throw new NetinvertError('bad_model_file', `graph input "${name}" is not a tensor (sequence, map or optional inputs are not supported)`, {
-          input: name,
-        });
+      declared++;
+      try {
+        this.readInput(name, vi, graph, inputShapes);
+      } catch (e) {
+        if (!(e instanceof NetinvertError)) throw e;
+        inputErrors.push(e);
+        this.values.set(name, { kind: 'bad', error: e });
       }
-      if (!isFloatType(tt.elemType ?? 0)) {
-        throw new NetinvertError(
-          'unsupported_op',
-          `graph input "${name}" has element type ${typeName(tt.elemType)}; netinvert inverts models with float inputs only`,
-          { input: name },
-        );
-      }
-      const dims = tt.shape?.dim;
-      if (!tt.shape || !dims || dims.length === 0) {
-        throw new NetinvertError(
-          'shape_mismatch',
-          `graph input "${name}" declares ${tt.shape ? 'a scalar shape' : 'no shape'}; netinvert needs [batch, features...] to know the feature count. ` +
-            'Re-export with an example input of the right shape, or set the dims with onnx.tools.update_model_dims',
-          { input: name },
-        );
-      }
-      const fixedBatch = own(dims[0], 'dimValue') ? int64Size(dims[0].dimValue, `input "${name}" dim 0`) : null;
-      if (fixedBatch === 0) throw new NetinvertError('shape_mismatch', `graph input "${name}" has a batch dimension of 0`, { input: name });
-      const feat: number[] = [];
-      for (let i = 1; i < dims.length; i++) {
-        const d = dims[i];
-        const v = own(d, 'dimValue') ? int64Size(d.dimValue, `input "${name}" dim ${i}`) : null;
-        if (v === null || v === 0) {
-          throw new NetinvertError(
-            'shape_mismatch',
-            `graph input "${name}" has ${v === 0 ? 'a zero' : `an unknown ("${d.dimParam ?? ''}")`} dimension at axis ${i}; only the first (batch) ` +
-              'dimension may be symbolic. Re-export with fixed feature dims, or set them with onnx.tools.update_model_dims',
-            { input: name, axis: i },
-          );
-        }
-        feat.push(v);
-      }
-      const width = checkSize(feat, `graph input "${name}"`);
-      this.builder.input(name, width);
-      this.values.set(name, { kind: 'dyn', ref: name, dims: feat, batch: fixedBatch });
-      graph.inputs.push({ name, width });
-      inputShapes[name] = [fixedBatch ?? (dims[0].dimParam || 'batch'), ...feat];
     }
-    if (graph.inputs.length === 0) {
+    if (declared === 0) {
       throw new NetinvertError('no_inputs', 'the graph has no inputs (other than initializers); a model needs at least one input tensor', {});
     }
 
@@ -499,6 +470,7 @@ export class Importer {
       graph.outputs.push({ node: v.ref, name });
       outRefs.push(v.ref);
     }
+    if (inputErrors.length) throw inputErrors[0];
     if (graph.outputs.length === 0) throw new NetinvertError('no_outputs', 'the graph declares no outputs');
     graph.nodes = this.builder.prune(outRefs);
 
@@ -522,6 +494,53 @@ export class Importer {
       },
     };
     return createModel(graph, metadata);
+  }
+
+  /** A graph input's type and shape → its Value and graph input; throws what it cannot read. */
+  private readInput(name: string, vi: NonNullable<OnnxGraph['input']>[number], graph: GraphDef, inputShapes: Record<string, (number | string)[]>): void {
+    const tt = vi.type?.tensorType;
+    if (!tt) {
+      throw new NetinvertError('bad_model_file', `graph input "${name}" is not a tensor (sequence, map or optional inputs are not supported)`, {
+        input: name,
+      });
+    }
+    if (!isFloatType(tt.elemType ?? 0)) {
+      throw new NetinvertError(
+        'unsupported_op',
+        `graph input "${name}" has element type ${typeName(tt.elemType)}; netinvert inverts models with float inputs only`,
+        { input: name },
+      );
+    }
+    const dims = tt.shape?.dim;
+    if (!tt.shape || !dims || dims.length === 0) {
+      throw new NetinvertError(
+        'shape_mismatch',
+        `graph input "${name}" declares ${tt.shape ? 'a scalar shape' : 'no shape'}; netinvert needs [batch, features...] to know the feature count. ` +
+          'Re-export with an example input of the right shape, or set the dims with onnx.tools.update_model_dims',
+        { input: name },
+      );
+    }
+    const fixedBatch = own(dims[0], 'dimValue') ? int64Size(dims[0].dimValue, `input "${name}" dim 0`) : null;
+    if (fixedBatch === 0) throw new NetinvertError('shape_mismatch', `graph input "${name}" has a batch dimension of 0`, { input: name });
+    const feat: number[] = [];
+    for (let i = 1; i < dims.length; i++) {
+      const d = dims[i];
+      const v = own(d, 'dimValue') ? int64Size(d.dimValue, `input "${name}" dim ${i}`) : null;
+      if (v === null || v === 0) {
+        throw new NetinvertError(
+          'shape_mismatch',
+          `graph input "${name}" has ${v === 0 ? 'a zero' : `an unknown ("${d.dimParam ?? ''}")`} dimension at axis ${i}; only the first (batch) ` +
+            'dimension may be symbolic. Re-export with fixed feature dims, or set them with onnx.tools.update_model_dims',
+          { input: name, axis: i },
+        );
+      }
+      feat.push(v);
+    }
+    const width = checkSize(feat, `graph input "${name}"`);
+    this.builder.input(name, width);
+    this.values.set(name, { kind: 'dyn', ref: name, dims: feat, batch: fixedBatch });
+    graph.inputs.push({ name, width });
+    inputShapes[name] = [fixedBatch ?? (dims[0].dimParam || 'batch'), ...feat];
   }
 
   private readOpset(): number {
@@ -605,18 +624,22 @@ export class Importer {
       );
     }
     const { converters, patterns } = this.ops;
+    // an op we cannot map is named before anything about its inputs: that is what to change
+    const conv = Object.prototype.hasOwnProperty.call(converters, s.op) ? converters[s.op] : undefined;
+    if (!conv) {
+      const recurrent = RECURRENT_OPS.has(s.op)
+        ? ` (netinvert inverts feed-forward networks; recurrent layers such as LSTM, GRU and RNN are not supported)`
+        : '';
+      throw s.unsupported(
+        `op "${s.op}" is not supported${recurrent}, so the model cannot be mapped exactly. Supported ONNX ops: ${Object.keys(converters).sort().join(', ')}`,
+        'Re-export the model without this op (replace the layer by supported ones), or convert the model by hand to the netinvert JSON format',
+      );
+    }
     const pattern = Object.prototype.hasOwnProperty.call(patterns, s.op) ? patterns[s.op](s) : null;
     if (pattern) return pattern;
     for (let i = 0; i < s.inputCount; i++) {
       const v = s.input(i);
       if (v?.kind === 'bad') return v;
-    }
-    const conv = Object.prototype.hasOwnProperty.call(converters, s.op) ? converters[s.op] : undefined;
-    if (!conv) {
-      throw s.unsupported(
-        `op "${s.op}" is not supported, so the model cannot be mapped exactly. Supported ONNX ops: ${Object.keys(converters).sort().join(', ')}`,
-        'Re-export the model without this op (replace the layer by supported ones), or convert the model by hand to the netinvert JSON format',
-      );
     }
     return conv(s);
   }

@@ -31,17 +31,27 @@ import type { Model } from '../../model.ts';
 import type { OnnxModel } from './format.ts';
 import { Importer } from './importer.ts';
 import { ONNX_OPS } from './ops.ts';
+import { onnxCensus } from './scan.ts';
 
 export { ONNX_MAX_GRAPH_VALUES, ONNX_MAX_OPSET, ONNX_MIN_OPSET } from './importer.ts';
 export { ONNX_SUPPORTED_OPS } from './ops.ts';
 export { MAX_ELEMENTS as ONNX_MAX_ELEMENTS } from './shape.ts';
 
-/** Largest ONNX file accepted (protobuf itself stops at 2 GiB; an MLP is far smaller). */
-export const ONNX_MAX_BYTES = 512 * 1024 * 1024;
+/**
+ * Largest ONNX file accepted by default: 128 MiB, 32 million float32 weights (protobuf itself
+ * stops at 2 GiB; an MLP worth inverting is far smaller). Decoding costs about 2.5× the file.
+ */
+export const ONNX_MAX_BYTES = 128 * 1024 * 1024;
+/** Most graph nodes accepted by default (the Keras/TF.js layer cap is the same). */
+export const ONNX_MAX_NODES = 100_000;
+/** Most node input/output names and attributes, and most other graph entries, by default. */
+export const ONNX_MAX_ENTRIES = 1_000_000;
 
 export interface OnnxLoadOptions {
   /** Names the file in error messages and metadata (the loader never reads paths). */
   file?: string;
+  /** Raise or lower the resource caps (defaults ONNX_MAX_BYTES, ONNX_MAX_NODES, ONNX_MAX_ENTRIES). */
+  limits?: { maxBytes?: number; maxNodes?: number; maxEntries?: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -54,7 +64,7 @@ export interface OnnxLoadOptions {
 export function loadOnnxModel(data: Uint8Array | ArrayBuffer, options: OnnxLoadOptions = {}): Model {
   const file = options.file ?? '<onnx model>';
   try {
-    const model = new Importer(decodeOnnx(data), ONNX_OPS).run();
+    const model = new Importer(decodeOnnx(data, options.limits ?? {}), ONNX_OPS).run();
     model.metadata.source = { ...model.metadata.source!, file };
     return model;
   } catch (e) {
@@ -62,14 +72,34 @@ export function loadOnnxModel(data: Uint8Array | ArrayBuffer, options: OnnxLoadO
   }
 }
 
-function decodeOnnx(data: Uint8Array | ArrayBuffer): OnnxModel {
+function decodeOnnx(data: Uint8Array | ArrayBuffer, limits: NonNullable<OnnxLoadOptions['limits']>): OnnxModel {
   if (!(data instanceof Uint8Array) && !(data instanceof ArrayBuffer)) {
     throw new NetinvertError('bad_argument', 'loadOnnxModel takes the file contents as a Uint8Array or ArrayBuffer');
   }
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   if (bytes.length === 0) throw new NetinvertError('bad_model_file', 'the file is empty; expected an ONNX model (.onnx)');
-  if (bytes.length > ONNX_MAX_BYTES) {
-    throw new NetinvertError('file_too_large', `the file has ${bytes.length} bytes, above the ${ONNX_MAX_BYTES}-byte limit for ONNX models`);
+  const maxBytes = limits.maxBytes ?? ONNX_MAX_BYTES,
+    maxNodes = limits.maxNodes ?? ONNX_MAX_NODES,
+    maxEntries = limits.maxEntries ?? ONNX_MAX_ENTRIES;
+  const raise = 'netinvert reads small feed-forward models; if this one is genuine, raise the cap with loadOnnxModel(bytes, { limits })';
+  if (bytes.length > maxBytes) {
+    throw new NetinvertError('file_too_large', `the file has ${bytes.length} bytes, above the ${maxBytes}-byte limit for ONNX models; ${raise}`, {
+      limit: maxBytes,
+      bytes: bytes.length,
+    });
+  }
+  // count before decoding: protobufjs materialises every entry, and 10 million tiny nodes
+  // exhaust the heap long before any later check could run
+  const census = onnxCensus(bytes);
+  const over: [number, number, string][] = [
+    [census.nodes, maxNodes, 'nodes'],
+    [census.nodeFields, maxEntries, 'node inputs, outputs and attributes'],
+    [census.graphEntries, maxEntries, 'initializers, graph inputs/outputs and value_info entries'],
+  ];
+  for (const [n, cap, what] of over) {
+    if (n > cap) {
+      throw new NetinvertError('file_too_large', `the graph declares ${n} ${what}, above the limit of ${cap}; ${raise}`, { limit: cap, count: n, what });
+    }
   }
   try {
     return onnxProto.onnx.ModelProto.decode(bytes) as unknown as OnnxModel;

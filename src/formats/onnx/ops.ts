@@ -23,6 +23,7 @@ import {
   type OpTable,
   type Step,
   type Value,
+  Step as StepCtor,
 } from './importer.ts';
 import { broadcastDims, broadcastIndex, checkSize, concatIndex, gatherIndex, isIdentity, sizeOf, sliceIndex, transposeIndex } from './shape.ts';
 import { decodeTensor, isFloatType, typeName } from './tensor.ts';
@@ -134,6 +135,54 @@ function matchBipolar(s: Step): Value | null {
   return null;
 }
 
+/** A ReduceMean node that averages all feature axes of `x` and keeps its dims. */
+function meansAllFeatures(s: Step, node: OnnxNode, x: DynValue): boolean {
+  try {
+    const st = new StepCtor(s.imp, node, 0);
+    if (st.int('keepdims', 1) === 0) return false;
+    const axes = s.opset >= 18 ? st.intsInput(1, 'axes') : st.ints('axes');
+    if (!axes || axes.length === 0) return false;
+    const rank = x.dims.length + 1;
+    const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    if (set.size !== x.dims.length) return false;
+    for (let a = 1; a < rank; a++) if (!set.has(a)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * torch's LayerNorm below opset 17, up to its scale and shift:
+ * Div(Sub(x, ReduceMean(x)), Sqrt(Add(ReduceMean(Pow(Sub(…), 2)), ε))) → layer_norm(x, ε), when
+ * both means cover every feature of the point (the Mul/Add of the weights follow as they are).
+ */
+function matchLayerNorm(s: Step): Value | null {
+  const imp = s.imp;
+  const dName = s.inputName(0);
+  const sqrt = producedBy(imp, s.inputName(1), 'Sqrt');
+  const add = sqrt ? producedBy(imp, sqrt.input?.[0] ?? '', 'Add') : null;
+  if (!add) return null;
+  const [p, q] = add.input ?? [];
+  const epsA = imp.constScalar(q),
+    epsB = imp.constScalar(p);
+  const vName = epsA !== null ? p : epsB !== null ? q : null;
+  const eps = epsA ?? epsB;
+  if (vName === null || eps === null || !(eps > 0) || !Number.isFinite(eps)) return null;
+  const rv = producedBy(imp, vName, 'ReduceMean');
+  const pw = rv ? producedBy(imp, rv.input?.[0] ?? '', 'Pow') : null;
+  if (!pw || pw.input?.[0] !== dName || imp.constScalar(pw.input?.[1] ?? '') !== 2) return null;
+  const sub = producedBy(imp, dName, 'Sub');
+  const rm = sub ? producedBy(imp, sub.input?.[1] ?? '', 'ReduceMean') : null;
+  if (!sub || !rm || rm.input?.[0] !== sub.input?.[0]) return null;
+  const x = imp.dynOf(sub.input?.[0] ?? '');
+  const d = imp.dynOf(dName);
+  if (!x || !d || !meansAllFeatures(s, rm, x) || !rv || !meansAllFeatures(s, rv, d)) return null;
+  imp.fused.push(`${s.label}: (x − mean)/√(var + ε) → layer_norm`);
+  const ref = imp.emit(s.base, { type: 'layer_norm', epsilon: eps }, [x.ref]);
+  return { ...x, ref };
+}
+
 /**
  * PyTorch's softplus with its linear threshold: Where(Greater(βx, T), x, Softplus(βx)/β).
  * For T ≥ 15 it equals softplus_β(x) to within log1p(e^−T)/β, below float32 resolution of x > T/β.
@@ -199,7 +248,7 @@ const PATTERNS: Record<string, (s: Step) => Value | null> = {
   Mul: (s) => matchSilu(s) ?? matchGelu(s),
   Sub: matchBipolar,
   Add: matchBipolar,
-  Div: matchSoftplusBeta,
+  Div: (s) => matchLayerNorm(s) ?? matchSoftplusBeta(s),
   Where: matchSoftplusThreshold,
 };
 
@@ -834,6 +883,123 @@ function where(s: Step): Value {
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reductions and LayerNorm
+
+/**
+ * The mean (or sum) of x over some feature axes, as one dense op: output o is
+ * Σ_{i ↦ o} x_i · w with w = 1/count (mean) or 1 (sum). `axes` index x.dims (no batch axis).
+ * Exact, so every downstream derivative and bound is the dense op's.
+ */
+function reduceDense(s: Step, x: DynValue, axes: number[], keepdims: boolean, mean: boolean, base: string): DynValue {
+  const reduced = new Set(axes);
+  const outDims: number[] = [];
+  x.dims.forEach((d, a) => {
+    if (!reduced.has(a)) outDims.push(d);
+    else if (keepdims) outDims.push(1);
+  });
+  const inW = sizeOf(x.dims),
+    units = sizeOf(outDims);
+  let count = 1;
+  for (const a of reduced) count *= x.dims[a];
+  checkSize([inW, units], `${s.label} reduction weight`);
+  const W = new Float64Array(inW * units);
+  const w = mean ? 1 / count : 1;
+  const idx = new Array<number>(x.dims.length).fill(0);
+  for (let i = 0; i < inW; i++) {
+    let o = 0;
+    for (let a = 0; a < x.dims.length; a++) if (!reduced.has(a)) o = o * x.dims[a] + idx[a];
+    W[i * units + o] = w;
+    for (let a = x.dims.length - 1; a >= 0; a--) {
+      if (++idx[a] < x.dims[a]) break;
+      idx[a] = 0;
+    }
+  }
+  const ref = s.imp.emit(base, { type: 'dense', units, weight: W, bias: null }, [x.ref]);
+  return { ...x, ref, dims: outDims };
+}
+
+/** ReduceMean / ReduceSum over feature axes (axes attribute before opset 18 / 13, input after). */
+function reduce(mean: boolean): Converter {
+  return (s) => {
+    const x = s.need(0, 'data');
+    const keepdims = s.int('keepdims', 1) !== 0;
+    const axesFromInput = mean ? s.opset >= 18 : s.opset >= 13;
+    const given = axesFromInput ? s.intsInput(1, 'axes') : s.ints('axes');
+    if (x.kind !== 'dyn') {
+      throw s.unsupported(`${s.op} of a constant is not folded by netinvert`, 'Fold constants when exporting (do_constant_folding=True)');
+    }
+    let axes: number[];
+    if (given === null || given.length === 0) {
+      if (axesFromInput && s.int('noop_with_empty_axes', 0) !== 0) return x;
+      throw s.unsupported(`${s.op} over every axis includes the batch axis; netinvert maps operations within one point only`, 'Export the reduction with explicit feature axes');
+    }
+    axes = given.map((a) => s.featureAxis(a, x, 'axis'));
+    axes = [...new Set(axes)];
+    return reduceDense(s, x, axes, keepdims, mean, s.base);
+  };
+}
+
+/**
+ * LayerNormalization (opset 17): y = (x − μ) / √(σ² + ε) · scale + bias over the axes from
+ * `axis` to the last (Ba, Kiros & Hinton 2016, "Layer Normalization"; ONNX operator spec).
+ * Written as the ops torch writes at opset < 17 (mean, subtract, square, mean, add ε, sqrt,
+ * divide, scale, shift), each exact with its own sound bounds and derivatives, so the model
+ * evaluates, differentiates and bounds as the decomposed export does.
+ */
+function layerNorm(s: Step): Value[] {
+  const imp = s.imp;
+  const x = s.dyn(0, 'X');
+  const scale = s.constant(1, 'Scale');
+  const B = s.input(2);
+  if (B && B.kind !== 'const') throw s.unsupported(`bias B ("${s.inputName(2)}") must be a constant`);
+  const eps = s.float('epsilon', 1e-5);
+  if (!(eps >= 0)) throw s.fail('bad_parameter', `epsilon is ${eps}; it must be ≥ 0`);
+  const first = s.featureAxis(s.int('axis', -1), x, 'axis');
+  const axes = x.dims.map((_, a) => a).filter((a) => a >= first);
+  const b = s.base;
+  let y: DynValue;
+  if (first === 0 && eps > 0) {
+    // over every feature of the point: the layer_norm op, with its tight bounds
+    y = { ...x, ref: imp.emit(`${b}/normalized`, { type: 'layer_norm', epsilon: eps }, [x.ref]) };
+  } else y = decomposedNorm(s, x, axes, eps);
+  return [scaleShift(s, y, scale, B, x.dims.slice(first))];
+}
+
+/** (x − μ)/√(σ² + ε) over some feature axes, from exact ops (means as dense ops). */
+function decomposedNorm(s: Step, x: DynValue, axes: number[], eps: number): DynValue {
+  const imp = s.imp;
+  const b = s.base;
+  const mu = reduceDense(s, x, axes, true, true, `${b}/mean`);
+  const d = imp.binaryDyn(s, 'sub', x, mu);
+  const sq = imp.unary(s, d, 'pow', { exponent: 2 }, `${b}/square`);
+  const v = reduceDense(s, sq, axes, true, true, `${b}/var`);
+  const ve = eps === 0 ? v : imp.binaryConst(s, 'add', v, constOf([], Float64Array.of(eps)), false);
+  const sd = imp.unary(s, ve, 'pow', { exponent: 0.5 }, `${b}/std`);
+  return imp.binaryDyn(s, 'div', d, sd);
+}
+
+/** LayerNormalization's Scale and B, broadcast over the normalized shape. */
+function scaleShift(s: Step, z: DynValue, scale: ConstValue, B: Value | null, normShape: number[]): DynValue {
+  const imp = s.imp;
+  let y = z;
+  for (const [c, what] of [
+    [scale, 'Scale'],
+    [B, 'B'],
+  ] as const) {
+    if (!c) continue;
+    const cv = c as ConstValue;
+    const fits = cv.dims.length <= normShape.length && broadcastDims(normShape, cv.dims)?.every((v2, i) => v2 === normShape[i]);
+    if (!fits) {
+      throw s.fail('shape_mismatch', `${what} "${s.inputName(what === 'Scale' ? 1 : 2)}" has shape ${fmtDims(cv.dims)}; it must broadcast to the normalized shape ${fmtDims(normShape)}`);
+    }
+    if (what === 'Scale' && uniform(cv.data) && cv.data[0] === 1) continue;
+    if (what === 'B' && uniform(cv.data) && cv.data[0] === 0) continue;
+    y = imp.binaryConst(s, what === 'Scale' ? 'mul' : 'add', y, cv, false);
+  }
+  return y;
+}
+
 const CONVERTERS: Record<string, Converter> = {
   Gemm: gemm,
   MatMul: matmul,
@@ -867,6 +1033,9 @@ const CONVERTERS: Record<string, Converter> = {
   Cast: cast,
   Shape: shapeOp,
   Where: where,
+  ReduceMean: reduce(true),
+  ReduceSum: reduce(false),
+  LayerNormalization: layerNorm,
 };
 
 export const ONNX_OPS: OpTable = { converters: CONVERTERS, patterns: PATTERNS };

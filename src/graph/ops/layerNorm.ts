@@ -1,0 +1,276 @@
+/**
+ * Layer normalization over all features of a point (Ba, Kiros & Hinton 2016, "Layer
+ * Normalization"; ONNX LayerNormalization without its scale and bias, which importers emit as
+ * separate element-wise nodes):
+ *
+ *   μ = (1/n) Σ x_j,  d_i = x_i − μ,  v = (1/n) Σ d_j²,  s = √(v + ε),  z_i = d_i / s.
+ *
+ * Derivatives: J = (I − 11ᵀ/n − z zᵀ/n) / s (symmetric), so
+ *   jvp: tz_i = (t_i − mean(t) − z_i·mean(z ⊙ t)) / s, and the vjp has the same form.
+ *
+ * Bounds: with R_i = Σ_{j≠i} d_j² ≥ 0, z_i = d_i·√n / √(d_i² + R_i + nε). For fixed R_i this is
+ * increasing in d_i (its derivative is √n·(R_i + nε)/(…)^{3/2} > 0) and |z_i| decreases as R_i
+ * grows; so over intervals d_i ∈ [dl, dh], R_i ∈ [Rl, Rh] (d_i and R_i treated as
+ * independent, a relaxation), z_i ≥ f(dl, dl ≥ 0 ? Rh : Rl) and z_i ≤ f(dh, dh ≥ 0 ? Rl : Rh).
+ * Besides, |z_i| ≤ √(n − 1) always (Σ z_j² = n·v/(v + ε) ≤ n and Σ z_j = 0). The d intervals
+ * are exact for the linear map x ↦ x − μ: dl_i = (1 − 1/n)·l_i − (1/n)·Σ_{j≠i} h_j.
+ * Interval Jacobian: each entry of J from the bounds of z_i z_j and of 1/s, s² ∈ [v_l + ε, v_h + ε].
+ * Every computed bound is widened outward by a relative margin covering its rounding errors.
+ */
+import { downBy, gamma, intervalMul, nextDown, nextUp, upBy } from '../round.ts';
+import { Scratch, type OpImpl } from './types.ts';
+
+export class LayerNormOp implements OpImpl {
+  readonly type = 'layer_norm';
+  readonly params: Float64Array[] = [];
+  private readonly inv = new Scratch();
+  private readonly dl = new Scratch();
+  private readonly dh = new Scratch();
+  private readonly ql = new Scratch();
+  private readonly qh = new Scratch();
+  private readonly pair = new Float64Array(2);
+
+  constructor(
+    readonly width: number,
+    readonly epsilon: number,
+  ) {}
+
+  forward(ins: Float64Array[], y: Float64Array, rows: number): void {
+    const x = ins[0],
+      n = this.width;
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let m = 0;
+      for (let i = 0; i < n; i++) m += x[o + i];
+      m /= n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
+      const s = Math.sqrt(v / n + this.epsilon);
+      for (let i = 0; i < n; i++) y[o + i] = (x[o + i] - m) / s;
+    }
+  }
+
+  /** 1/s per row (y already holds z). */
+  private invStd(x: Float64Array, rows: number): Float64Array {
+    const n = this.width,
+      inv = this.inv.get(rows);
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let m = 0;
+      for (let i = 0; i < n; i++) m += x[o + i];
+      m /= n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
+      inv[r] = 1 / Math.sqrt(v / n + this.epsilon);
+    }
+    return inv;
+  }
+
+  jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
+    const n = this.width,
+      t = tIns[0],
+      inv = this.invStd(ins[0], rows);
+    for (let r = 0; r < rows; r++) {
+      const zo = r * n;
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * n;
+        let mt = 0,
+          mzt = 0;
+        for (let i = 0; i < n; i++) {
+          mt += t[o + i];
+          mzt += y[zo + i] * t[o + i];
+        }
+        mt /= n;
+        mzt /= n;
+        for (let i = 0; i < n; i++) tOut[o + i] = (t[o + i] - mt - y[zo + i] * mzt) * inv[r];
+      }
+    }
+  }
+
+  vjp(
+    ins: Float64Array[],
+    y: Float64Array,
+    gOut: Float64Array,
+    gIns: (Float64Array | null)[],
+    acc: boolean[],
+    rows: number,
+    k: number,
+  ): void {
+    const g = gIns[0];
+    if (!g) return;
+    const n = this.width,
+      inv = this.invStd(ins[0], rows);
+    // J is symmetric: the same form as the jvp
+    for (let r = 0; r < rows; r++) {
+      const zo = r * n;
+      for (let j = 0; j < k; j++) {
+        const o = (r * k + j) * n;
+        let mg = 0,
+          mzg = 0;
+        for (let i = 0; i < n; i++) {
+          mg += gOut[o + i];
+          mzg += y[zo + i] * gOut[o + i];
+        }
+        mg /= n;
+        mzg /= n;
+        for (let i = 0; i < n; i++) {
+          const v = (gOut[o + i] - mg - y[zo + i] * mzg) * inv[r];
+          if (acc[0]) g[o + i] += v;
+          else g[o + i] = v;
+        }
+      }
+    }
+  }
+
+  /**
+   * Bounds of d = x − μ and of d² per feature of each box, outward (into dl/dh, ql/qh);
+   * returns nothing, NaN inputs give NaN bounds.
+   */
+  private centred(l: Float64Array, h: Float64Array, rows: number): void {
+    const n = this.width,
+      nn = rows * n;
+    const dl = this.dl.get(nn),
+      dh = this.dh.get(nn),
+      ql = this.ql.get(nn),
+      qh = this.qh.get(nn);
+    const g = gamma(n + 4);
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let sl = 0,
+        sh = 0,
+        sa = 0;
+      for (let i = 0; i < n; i++) {
+        sl += l[o + i];
+        sh += h[o + i];
+        sa += Math.abs(l[o + i]) + Math.abs(h[o + i]);
+      }
+      // every d bound below is a sum of ≤ n + 2 terms of magnitude ≤ the box's: its rounding
+      // error is at most γ_{n+4}·Σ|terms| (Higham §3.1), Σ|terms| ≤ 2·sa
+      const e = nextUp(2 * g * sa) + Number.MIN_VALUE;
+      for (let i = 0; i < n; i++) {
+        const a = l[o + i],
+          b = h[o + i];
+        dl[o + i] = nextDown((1 - 1 / n) * a - (sh - b) / n - e);
+        dh[o + i] = nextUp((1 - 1 / n) * b - (sl - a) / n + e);
+        const p = dl[o + i],
+          q = dh[o + i];
+        const lo = p <= 0 && q >= 0 ? 0 : Math.min(p * p, q * q);
+        ql[o + i] = Math.max(0, nextDown(lo));
+        qh[o + i] = nextUp(Math.max(p * p, q * q));
+      }
+    }
+  }
+
+  bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void {
+    const n = this.width,
+      l = lo[0],
+      h = hi[0];
+    this.centred(l, h, rows);
+    const dl = this.dl.get(0),
+      dh = this.dh.get(0),
+      ql = this.ql.get(0),
+      qh = this.qh.get(0);
+    const rn = Math.sqrt(n),
+      ne = this.epsilon * n;
+    const cap = upBy(Math.sqrt(n - 1), 1);
+    const g = gamma(n + 2);
+    // f(d, R) = d·√n / √(d² + R + nε), widened by a relative margin for its few roundings
+    const f = (d: number, R: number, upper: boolean): number => {
+      const v = (d * rn) / Math.sqrt(d * d + R + ne);
+      return upper ? upBy(v, 4) : downBy(v, 4);
+    };
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let Ql = 0,
+        Qh = 0;
+      for (let i = 0; i < n; i++) {
+        Ql += ql[o + i];
+        Qh += qh[o + i];
+      }
+      let bad = false;
+      for (let i = 0; i < n; i++) if (l[o + i] !== l[o + i] || h[o + i] !== h[o + i]) bad = true;
+      for (let i = 0; i < n; i++) {
+        // R_i = Σ_{j≠i} d_j², its sum rounded outward (the terms are ≥ 0)
+        const Rl = Math.max(0, nextDown((Ql - ql[o + i]) * (1 - g) - g * ql[o + i])),
+          Rh = nextUp((Qh - qh[o + i]) * (1 + g) + g * qh[o + i]);
+        const a = dl[o + i],
+          b = dh[o + i];
+        let zl = f(a, a >= 0 ? Rh : Rl, false),
+          zh = f(b, b >= 0 ? Rl : Rh, true);
+        if (!(zl >= -cap)) zl = -cap;
+        if (!(zh <= cap)) zh = cap;
+        yLo[o + i] = bad ? NaN : zl;
+        yHi[o + i] = bad ? NaN : zh;
+      }
+    }
+  }
+
+  jvpBounds(
+    lo: Float64Array[],
+    hi: Float64Array[],
+    yLo: Float64Array,
+    yHi: Float64Array,
+    tLo: Float64Array[],
+    tHi: Float64Array[],
+    tOutLo: Float64Array,
+    tOutHi: Float64Array,
+    rows: number,
+    k: number,
+  ): void {
+    const n = this.width,
+      p = this.pair;
+    this.centred(lo[0], hi[0], rows);
+    const ql = this.ql.get(0),
+      qh = this.qh.get(0);
+    const g = gamma(n + 2);
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let Ql = 0,
+        Qh = 0;
+      for (let i = 0; i < n; i++) {
+        Ql += ql[o + i];
+        Qh += qh[o + i];
+      }
+      // s² = Q/n + ε ∈ [sl², sh²]; 1/s ∈ [1/sh, 1/sl]
+      const s2l = nextDown(Math.max(0, Ql * (1 - g)) / n + this.epsilon * (1 - g)),
+        s2h = nextUp((Qh * (1 + g)) / n + this.epsilon * (1 + g));
+      const il = downBy(1 / Math.sqrt(s2h), 2),
+        ih = upBy(1 / Math.sqrt(s2l), 2);
+      for (let kk = 0; kk < k; kk++) {
+        const to = (r * k + kk) * n;
+        for (let i = 0; i < n; i++) {
+          let sl = 0,
+            sh = 0;
+          const zil = yLo[o + i],
+            zih = yHi[o + i];
+          for (let j = 0; j < n; j++) {
+            // z_i z_j
+            let zzl: number, zzh: number;
+            if (i === j) {
+              const a2 = zil * zil,
+                b2 = zih * zih;
+              zzl = zil <= 0 && zih >= 0 ? 0 : nextDown(Math.min(a2, b2));
+              zzh = nextUp(Math.max(a2, b2));
+            } else {
+              intervalMul(zil, zih, yLo[o + j], yHi[o + j], p);
+              zzl = p[0];
+              zzh = p[1];
+            }
+            // J_ij·s = δ_ij − 1/n − z_i z_j / n
+            const c = (i === j ? 1 : 0) - 1 / n;
+            const al = nextDown(nextDown(c) - nextUp(zzh / n)),
+              ah = nextUp(nextUp(c) - nextDown(zzl / n));
+            intervalMul(al, ah, il, ih, p);
+            const jl = p[0],
+              jh = p[1];
+            intervalMul(jl, jh, tLo[0][to + j], tHi[0][to + j], p);
+            sl = nextDown(sl + p[0]);
+            sh = nextUp(sh + p[1]);
+          }
+          tOutLo[to + i] = sl;
+          tOutHi[to + i] = sh;
+        }
+      }
+    }
+  }
+}
