@@ -251,6 +251,8 @@ describe('validation before any work', () => {
     ['infinite bounds', () => invert(model, { given: { a: 3 }, want: { sum: 7 }, bounds: { b: [0, Infinity] } }), 'bad_bounds', /finite/],
     ['no target', () => invert(model, { given: { a: 3 }, want: {} }), 'bad_query', /no target/],
     ['nothing unknown', () => invert(model, { given: { a: 3, b: 4 }, want: { sum: 7 } }), 'bad_query', /every input is given \(a = 3, b = 4\), so there is nothing to solve for.*drop "b"/],
+    ['given and asked for (bounds)', () => invert(model, { given: { a: 3, b: 4 }, want: { sum: 7 }, bounds: { b: [0, 10] } }), 'bad_query', /input "b" is both given \(= 4\) and asked for \(bounds \[0,10\]\).*drop "b"/],
+    ['given and asked for (closest-to)', () => invert(model, { given: { a: 3, b: 4 }, want: { sum: 7 }, closestTo: { a: 1 } }), 'bad_query', /input "a" is both given \(= 3\) and asked for \(a reference value/],
     ['range lo > hi', () => invert(model, { given: { a: 3 }, want: { sum: { range: [3, 1] } } }), 'bad_query', /range/],
     ['zero weight', () => invert(model, { given: { a: 3 }, want: { sum: { eq: 7, weight: 0 } } }), 'bad_query', /weight/],
     ['zero tolerance', () => invert(model, { given: { a: 3 }, want: { sum: 7 } }, { atol: 0, rtol: 0 }), 'bad_query', /tolerance|atol/],

@@ -160,7 +160,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
         r.complete = true;
         r.solutions = [];
         r.solutionSet = { kind: 'none' };
-        r.message = `proven: no input inside the bounds meets the targets within tolerance (${bnb.excluded.length} boxes, certificate attached)`;
+        r.message = `proven: no input inside the bounds meets the targets within tolerance (${bnb.excluded.length} box${bnb.excluded.length === 1 ? '' : 'es'}, certificate attached)`;
       } else {
         r.complete = true;
         r.message += ', proven to be all of them (certificate attached)';

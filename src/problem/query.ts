@@ -158,6 +158,17 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   const unknowns: number[] = [];
   for (let i = 0; i < net.nIn; i++) if (!(net.inputNames[i] in given)) unknowns.push(i);
   if (unknowns.length === 0) {
+    // An input that is given and also named as something to find (bounds, a reference point) is
+    // the likeliest mistake: name it rather than only saying that nothing is left to solve for.
+    const asked = net.inputNames.filter((k) => (query.bounds && k in query.bounds) || (query.closestTo && k in query.closestTo));
+    if (asked.length > 0) {
+      const k = asked[0];
+      const how = query.bounds && k in query.bounds ? `bounds ${JSON.stringify(query.bounds[k])}` : 'a reference value in closestTo';
+      throw bad(
+        `input "${k}" is both given (= ${given[k]}) and asked for (${how}); an input is either known or unknown: drop "${k}" from the given inputs to solve for it`,
+        { input: k, given: net.inputNames.slice() },
+      );
+    }
     const shown = net.inputNames.slice(0, 8).map((k) => `${k} = ${given[k]}`);
     const all = shown.join(', ') + (net.nIn > 8 ? ` and ${net.nIn - 8} more` : '');
     const last = net.inputNames[net.nIn - 1];
