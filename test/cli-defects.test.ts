@@ -7,17 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../src/cli/program.ts';
+import { run } from './util/cli.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { saveNativeModel } from '../src/formats/native/load.ts';
 import { reluNet } from '../bench/certify.bench.ts';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 const ADD = 'models/seed-add.json';
 

@@ -9,19 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { runCli } from '../src/cli/program.ts';
+import { run } from './util/cli.ts';
 import { predict, predictMany, NetinvertError } from '../src/index.ts';
 import { saveNativeModel } from '../src/formats/native/load.ts';
 import { loadShipped, seedAddOracle } from './problems.ts';
 import { reluNet } from '../bench/certify.bench.ts';
 import type { Model } from '../src/model.ts';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 const ADD = 'models/seed-add.json';
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * (1 + Math.abs(b));

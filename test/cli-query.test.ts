@@ -6,16 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../src/cli/program.ts';
+import { run } from './util/cli.ts';
 import { firstDuplicateKey, parseQueryFile } from '../src/cli/queryFile.ts';
 import { bisect, seedAddOracle } from './problems.ts';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 const ADD = 'models/seed-add.json';
 const dir = mkdtempSync(join(tmpdir(), 'ni-query-'));

@@ -2,17 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../src/cli/program.ts';
+import { run } from './util/cli.ts';
 import { parseBounds, parseTargets } from '../src/cli/parse.ts';
 import { saveNativeModel } from '../src/formats/native/load.ts';
 import { saturatingNet } from './problems.ts';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '',
-    err = '';
-  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
-  return { code, out, err };
-}
 
 const ADD = 'models/seed-add.json';
 
