@@ -558,7 +558,10 @@ class Checker {
   }
 }
 
-/** Gauss–Jordan with partial pivoting (a float approximation is all Krawczyk's Y needs). */
+/**
+ * Gauss–Jordan with partial pivoting (a float approximation is all Krawczyk's Y needs).
+ * Intended duplicate of krawczyk.ts's invertMatrix: the verifier shares no code with the search.
+ */
 function invert(A: Float64Array, n: number): Float64Array | null {
   const M = A.slice(),
     I = new Float64Array(n * n);
