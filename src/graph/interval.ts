@@ -84,11 +84,3 @@ export function intervalMatmul(
     }
   }
 }
-
-/** Outward-rounded interval sum. */
-export function addLo(a: number, b: number): number {
-  return nextDown(a + b);
-}
-export function addHi(a: number, b: number): number {
-  return nextUp(a + b);
-}

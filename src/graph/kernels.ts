@@ -30,9 +30,6 @@ let lastKernel: 'js' | 'wasm' = 'js';
 export function setKernel(k: KernelChoice): void {
   kernelChoice = k;
 }
-export function getKernel(): KernelChoice {
-  return kernelChoice;
-}
 /** Which kernel the last matmulABt call ran (for tests). */
 export function lastMatmulKernel(): 'js' | 'wasm' {
   return lastKernel;

@@ -7,6 +7,7 @@
 import { NetinvertError } from '../../errors.ts';
 import { DataLocation, TENSOR_TYPE_NAMES, TensorDataType, type OnnxInt64, type OnnxTensor } from './format.ts';
 import { MAX_ELEMENTS } from './shape.ts';
+import { halfToNumber } from '../half.ts';
 
 /** A constant tensor: row-major values and dims. Integer tensors keep exact integers. */
 export interface DecodedTensor {
@@ -94,16 +95,6 @@ const ELEMENT_BYTES: Record<number, number> = {
   [TensorDataType.INT64]: 8,
   [TensorDataType.BOOL]: 1,
 };
-
-/** IEEE half → number. */
-function halfToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

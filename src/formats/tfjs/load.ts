@@ -11,6 +11,7 @@ import { layerHasWeights, topologyToGraph } from '../keras/layers.ts';
 import { rethrowUnexpected } from '../keras/guard.ts';
 import { isObj, parseTopology, type LayerSpec } from '../keras/topology.ts';
 import { TFJS_STORAGE_BYTES, type TfjsQuantization, type TfjsWeightSpec } from './format.ts';
+import { halfToNumber } from '../half.ts';
 
 export interface TfjsLoadOptions {
   /** Name of model.json, used in messages and metadata. */
@@ -23,16 +24,6 @@ export const TFJS_MAX_WEIGHT_BYTES = 1024 * 1024 * 1024;
 
 function bad(file: string, msg: string, detail: Record<string, unknown> = {}): never {
   throw new NetinvertError('bad_model_file', `${file}: ${msg}`, { file, ...detail });
-}
-
-/** IEEE half → float (the storage of float16-quantized weights). */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 interface PlannedWeight {
@@ -108,7 +99,7 @@ function decodeWeight(p: PlannedWeight, buf: Uint8Array, offset: number, file: s
       for (let i = 0; i < p.count; i++) out[i] = view.getFloat32(i * 4, true);
       break;
     case 'float16':
-      for (let i = 0; i < p.count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      for (let i = 0; i < p.count; i++) out[i] = halfToNumber(view.getUint16(i * 2, true));
       break;
     case 'uint8':
     case 'uint16': {
