@@ -124,15 +124,10 @@ describe('LayerNorm (torch, opset 14 pattern and opset 17 LayerNormalization)', 
     const [o0] = m14.network.outputNames;
     const bounds = Object.fromEntries(m14.network.inputNames.map((n) => [n, [-2, 2] as [number, number]]));
     const res = certify(m14, { want: { [o0]: 10 * bound }, bounds }, { maxBoxes: 2000 });
-    // The certificate verifier v2 (merged from the verifier branch) has no layer_norm rule yet,
-    // so the proof cannot be certified and certify must not claim one; with the rule (see the
-    // formats report) this becomes 'infeasible' with a certificate that verifies.
-    expect(['infeasible', 'best-compromise', 'unknown']).toContain(res.status);
-    expect(res.solutions.every((s) => Math.abs(m14.network.evaluate(Float64Array.from(m14.network.inputNames.map((n) => s.inputs[n])), 1)[0]) <= bound)).toBe(true);
-    if (res.status === 'infeasible') {
-      const v = verifyCertificate(m14, res.certificate!);
-      expect(v.valid, v.reason).toBe(true);
-    }
+    expect(res.status).toBe('infeasible');
+    const v = verifyCertificate(m14, res.certificate!);
+    expect(v.valid, v.reason).toBe(true);
+    expect(v.independent).toBe(true);
   });
 
   it('the layer_norm op alone, widths 1 to 7 and ε from 1e-9 to 1: sound bounds over random boxes (fast-check), Jacobians vs finite differences', () => {

@@ -504,6 +504,63 @@ function makeUnary(fn: string, p: Record<string, number>): Unary {
   }
 }
 
+// ---------------------------------------------------------------- layer normalization
+
+/**
+ * A bound on f(d, T) = d·√n / √(d² + T) (T > 0) for floats d, T: a float ≤ f when `upper` is
+ * false, ≥ f when it is true; `cap` (≥ √(n − 1)) is the fallback, sound for any layer_norm value.
+ * Layer normalization z_i = d_i/√(v + ε), v = (1/n)Σ d_j², is f(d_i, R_i + nε) with
+ * R_i = Σ_{j≠i} d_j² (the rule's derivation is at the 'layer_norm' step).
+ *
+ * f is homogeneous of degree 0, so d and T are scaled by c = 2^k, c ≈ m = max(|d|, √T), and
+ * c² (exact powers of two; a result that underflows loses at most 2⁻¹⁰⁷⁴ absolutely). Then
+ * q = d̂² + T̂ ≥ (m/c)² ≥ 1/4 (a sum of non-negative terms), so the computed
+ * r = d̂·fl(√n)/fl(√q) has relative error ≤ 8u (u = 2⁻⁵³: one rounding each for √n, d̂², the
+ * sum, √, ×, ÷; the sum of non-negatives has relative error ≤ u; Higham, op. cit., §2.2 and
+ * §3.1) plus an absolute error ≤ 2⁻¹⁰⁷⁰·√n from underflow. The bound is r widened by
+ * |r|·REL + TINY·(1 + √n), then stepped outward.
+ */
+function lnBound(d: number, T: number, sqn: number, cap: number, upper: boolean): number {
+  if (d === 0 && T > 0) return 0;
+  if (T === Infinity && Number.isFinite(d)) return 0; // the limit; T = +∞ is only passed where |f| is bounded below
+  if (!(T > 0) || !Number.isFinite(d) || !Number.isFinite(T)) return upper ? cap : -cap;
+  const m = Math.max(Math.abs(d), Math.sqrt(T));
+  const k = Math.max(-1070, Math.min(1023, Math.round(Math.log2(m))));
+  const c = 2 ** k;
+  const ds = d / c,
+    Ts = T / c / c;
+  const r = (ds * sqn) / Math.sqrt(ds * ds + Ts);
+  const e = Math.abs(r) * REL + TINY * (1 + sqn);
+  const v = upper ? up(r + e) : dn(r - e);
+  if (!(v === v)) return upper ? cap : -cap;
+  return upper ? Math.min(v, cap) : Math.max(v, -cap);
+}
+
+/**
+ * Centred intervals u_i ⊇ {y_i − mean(y)} for y ∈ [lo, hi] (exact for this linear map up to
+ * rounding): u_i = ((n − 1)·y_i − Σ_{j≠i} y_j)/n, so its ends are
+ * ((n − 1)·lo_i − Σ_{j≠i} hi_j)/n and ((n − 1)·hi_i − Σ_{j≠i} lo_j)/n. The sums over j ≠ i are
+ * bounded by the outward total minus the own term, stepped outward (≥ / ≤ the real sums).
+ * Reads lo[a + i·s], hi[a + i·s] (i < n); writes outLo[i], outHi[i].
+ */
+function centred(lo: Float64Array, hi: Float64Array, a: number, s: number, n: number, outLo: Float64Array, outHi: Float64Array): void {
+  let sl = 0,
+    sh = 0;
+  for (let i = 0; i < n; i++) {
+    sl = dn(sl + lo[a + i * s]);
+    sh = up(sh + hi[a + i * s]);
+  }
+  const n1 = n - 1;
+  for (let i = 0; i < n; i++) {
+    const l = lo[a + i * s],
+      h = hi[a + i * s];
+    const othersHi = up(sh - h),
+      othersLo = dn(sl - l);
+    outLo[i] = dn(dn(dn(n1 * l) - othersHi) / n);
+    outHi[i] = up(up(up(n1 * h) - othersLo) / n);
+  }
+}
+
 // ---------------------------------------------------------------- compiled graph
 
 type Step =
@@ -513,7 +570,21 @@ type Step =
   | { k: 'bconst'; o: number; w: number; x: number; c: Float64Array; first: boolean; fn: string }
   | { k: 'copy'; o: number; w: number; src: Int32Array }
   | { k: 'softmax'; o: number; w: number; x: number; log: boolean }
-  | { k: 'unary'; o: number; w: number; x: number; f: Unary };
+  | { k: 'unary'; o: number; w: number; x: number; f: Unary }
+  | {
+      k: 'layer_norm';
+      o: number;
+      w: number;
+      x: number;
+      eps: number;
+      /** scratch, w each: d, the squares' bounds, centred tangents */
+      dl: Float64Array;
+      dh: Float64Array;
+      ql: Float64Array;
+      qh: Float64Array;
+      ul: Float64Array;
+      uh: Float64Array;
+    };
 
 const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
 
@@ -636,6 +707,15 @@ export class VerifierNet {
         need(1);
         this.steps.push({ k: 'unary', o, w: x.w, x: x.o, f: makeUnary(op.fn.replace(/-/g, '_'), op.params ?? {}) });
         return x.w;
+      case 'layer_norm': {
+        need(1);
+        const eps = op.epsilon;
+        if (!(Number.isFinite(eps) && eps > 0)) throw new Error(`verifier: layer_norm node "${nd.name}" needs epsilon > 0`);
+        const w = x.w,
+          s = (): Float64Array => new Float64Array(w);
+        this.steps.push({ k: 'layer_norm', o, w, x: x.o, eps, dl: s(), dh: s(), ql: s(), qh: s(), ul: s(), uh: s() });
+        return w;
+      }
       default:
         throw new Error(`verifier: no interval rule for op "${(op as { type: string }).type}"`);
     }
@@ -992,6 +1072,88 @@ export class VerifierNet {
         for (let i = 0; i < w; i++) {
           vl[o + i] = this.sl[i];
           vh[o + i] = this.sh[i];
+        }
+        return;
+      }
+      case 'layer_norm': {
+        // z_i = d_i/√(v + ε), d = x − mean(x), v = (1/n)Σ d_j² (Ba, Kiros & Hinton 2016).
+        // Values: with R_i = Σ_{j≠i} d_j², z_i = f(d_i, R_i + nε), f(d, T) = d·√n/√(d² + T),
+        // increasing in d (∂f/∂d = √n·T/(d² + T)^{3/2} > 0) and with |f| decreasing in T. The
+        // pair (d_i, R_i) lies in [dl, dh] × [Rl, Rh] (each d_j from the exact centred map, the
+        // squares from their ranges), and R_i ≥ d_i²/(n − 1) (Cauchy–Schwarz on Σ_{j≠i} d_j =
+        // −d_i); d ↦ f(d, max(Rl, d²/(n − 1)) + nε) is still increasing (on the second branch
+        // it is d·√(n − 1)/√(d² + (n − 1)ε)). Hence z_i ≥ f(dl, Rh + nε) when dl ≥ 0, else
+        // f(dl, max(Rl, dl²/(n − 1)) + nε), and symmetrically for the upper end; |z_i| ≤ √(n − 1).
+        // Derivatives: dz_i = (u_i − z_i·W)/s, u = t − mean(t), W = (1/n)Σ z_j t_j (= (1/n)Σ z_j u_j
+        // as Σ z_j = 0), s = √(v + ε): interval arithmetic with z, 1/s and u enclosed.
+        const { x, eps, dl, dh, ql, qh, ul, uh } = st;
+        if (w === 1) {
+          // d = 0: z = 0 and dz = 0 identically
+          vl[o] = vh[o] = 0;
+          for (let k = 0; k < n; k++) tl[o * n + k] = th[o * n + k] = 0;
+          return;
+        }
+        const n1 = w - 1,
+          sqn = Math.sqrt(w),
+          cap = up(Math.sqrt(n1));
+        centred(vl, vh, x, 1, w, dl, dh);
+        let sumL = 0,
+          sumH = 0,
+          maxL = 0;
+        for (let i = 0; i < w; i++) {
+          const l = dl[i],
+            h = dh[i];
+          let q = 0;
+          if (l > 0) q = Math.max(0, dn(l * l));
+          else if (h < 0) q = Math.max(0, dn(h * h));
+          ql[i] = q;
+          qh[i] = up(Math.max(l * l, h * h));
+          sumL = dn(sumL + q);
+          sumH = up(sumH + qh[i]);
+          if (q > maxL) maxL = q;
+        }
+        sumL = Math.max(0, sumL);
+        const neLo = dn(w * eps),
+          neHi = up(w * eps);
+        for (let i = 0; i < w; i++) {
+          const Rh = up(sumH - qh[i]),
+            Rl = Math.max(0, dn(sumL - ql[i]));
+          const l = dl[i],
+            h = dh[i];
+          const zl = l >= 0 ? lnBound(l, up(Rh + neHi), sqn, cap, false) : lnBound(l, dn(Math.max(Rl, dn(dn(l * l) / n1)) + neLo), sqn, cap, false);
+          const zh = h <= 0 ? lnBound(h, up(Rh + neHi), sqn, cap, true) : lnBound(h, dn(Math.max(Rl, dn(dn(h * h) / n1)) + neLo), sqn, cap, true);
+          vl[o + i] = zl;
+          vh[o + i] = zh;
+        }
+        if (n) {
+          // v ∈ [vLo, vHi]; Σ_j d_j² ≥ d_i²·n/(n − 1) gives v ≥ d_i²/(n − 1) too
+          const vLo = Math.max(0, dn(sumL / w), dn(maxL / n1)),
+            vHi = up(sumH / w);
+          const s2Lo = dn(vLo + eps),
+            sLo = s2Lo > 0 ? dn(Math.sqrt(s2Lo)) : 0,
+            sHi = up(Math.sqrt(up(vHi + eps)));
+          const isLo = Math.max(0, dn(1 / sHi)),
+            isHi = sLo > 0 ? up(1 / sLo) : Infinity;
+          for (let k = 0; k < n; k++) {
+            centred(tl, th, x * n + k, n, w, ul, uh);
+            let al = 0,
+              ah = 0;
+            for (let j = 0; j < w; j++) {
+              imul(vl[o + j], vh[o + j], tl[(x + j) * n + k], th[(x + j) * n + k]);
+              al = dn(al + ML);
+              ah = up(ah + MH);
+            }
+            al = dn(al / w);
+            ah = up(ah / w);
+            for (let i = 0; i < w; i++) {
+              imul(vl[o + i], vh[o + i], al, ah);
+              const a = dn(ul[i] - MH),
+                b = up(uh[i] - ML);
+              imul(a, b, isLo, isHi);
+              tl[(o + i) * n + k] = ML;
+              th[(o + i) * n + k] = MH;
+            }
+          }
         }
         return;
       }
