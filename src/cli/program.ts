@@ -15,6 +15,7 @@ import { demoCommand } from './commands/demo.ts';
 import { defineEvalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { defineLearnInverseCommand } from './commands/learnInverse.ts';
+import { definePlotCommand, plotCommand } from './commands/plot.ts';
 import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
@@ -111,6 +112,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
     .option('--certificate <file>', 'write the proof certificate (JSON) to FILE; implies --prove (check it with check-certificate)')
     .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance; see docs/query-file.md) instead of the query flags')
+    .option('--plot <file>', 'also draw the answer to FILE (.svg or .png; see netinvert plot)')
     .addHelpText(
       'after',
       examples([
@@ -134,6 +136,23 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         }
       }
       code = cli.interruptible ? await solveInterruptibly(model, opts, io) : await solveCommand(model, opts, io);
+    });
+
+  definePlotCommand(program.command('plot'))
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert plot models/seed-add.json --given a=3 --want sum=7 -o add.svg',
+        'netinvert plot models/seed-4in2out.json --given x1=1,x2=2 --want y1=9.99,y2=0.54 --prove -o proof.png',
+        'netinvert plot model.onnx --want y=0.5 --unknowns x1,x2 -o slice.svg',
+      ]),
+    )
+    .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {
+      if (typeof opts.query === 'string') {
+        const both = QUERY_FLAGS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, f]) => f);
+        if (both.length) throw new NetinvertError('bad_usage', `--query ${opts.query} holds the whole query, so ${both.join(', ')} cannot be given with it`, { flags: both });
+      }
+      code = await plotCommand(model, opts, io);
     });
 
   defineEvalCommand(program.command('eval'), io, (c) => {
@@ -231,6 +250,6 @@ function usageError(e: CommanderError, argv: string[]): NetinvertError {
     .replace(/^error:\s*/, '')
     .replace(/\s*\n\s*/g, ' ')
     .trim();
-  const command = ['solve', 'eval', 'inspect', 'train', 'learn-inverse', 'batch', 'demo'].find((c) => argv[0] === c);
+  const command = ['solve', 'plot', 'eval', 'inspect', 'train', 'learn-inverse', 'batch', 'demo'].find((c) => argv[0] === c);
   return new NetinvertError('bad_usage', `${text}; see netinvert ${command ? `${command} ` : ''}--help`, { commanderCode: e.code });
 }

@@ -19,7 +19,7 @@ function numOpt(v: unknown, flag: string): number {
 }
 
 /** The query: from --query FILE, or from the flags (program.ts refuses both at once). */
-function queryOf(opts: Record<string, unknown>): Query {
+export function queryOf(opts: Record<string, unknown>): Query {
   if (typeof opts.query === 'string') {
     const file = opts.query;
     let bytes: Uint8Array;
@@ -49,7 +49,8 @@ function queryOf(opts: Record<string, unknown>): Query {
   };
 }
 
-export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+/** Load the model and answer the query the options state (shared by solve and plot). */
+export async function solveFromOptions(modelPath: string, opts: Record<string, unknown>): Promise<{ model: import('../../model.ts').Model; result: import('../../solve/invert.ts').InvertResult }> {
   const method = String(opts.method);
   if (method !== 'lm' && method !== 'adam' && method !== 'milp') {
     throw new NetinvertError('bad_query', `--method must be lm, adam or milp (got "${method}")`);
@@ -83,6 +84,12 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
       maxBoxes: numOpt(opts.maxBoxes, '--max-boxes'),
     },
   );
+  return { model, result };
+}
+
+export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+  const { model, result } = await solveFromOptions(modelPath, opts);
+  const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   if (certPath) {
     if (result.certificate) {
       try {
@@ -99,5 +106,10 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
   }
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else io.out(opts.verbose ? result.fullReport() : result.briefReport());
+  if (typeof opts.plot === 'string') {
+    const { writePlot } = await import('./plot.ts');
+    const line = await writePlot(model, result, opts.plot, opts);
+    if (!opts.json) io.out(line);
+  }
   return EXIT[result.status];
 }
