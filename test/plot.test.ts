@@ -288,3 +288,27 @@ describe('CLI: plot and solve --plot', () => {
     expect(o.err.join('')).toMatch(/error \[unknown_input\]: "zz" is not an unknown/);
   });
 });
+
+describe('train --plot', () => {
+  it('draws the training and validation loss curves', async () => {
+    const o = io();
+    const csv = new URL('../data/add.csv', import.meta.url).pathname;
+    const file = join(tmp, 'loss.svg');
+    const code = await runCli(['train', csv, '--inputs', 'a,b', '--outputs', 'sum', '--hidden', '2', '--epochs', '20', '--lbfgs-iterations', '5', '--no-progress', '-o', join(tmp, 'm.json'), '--plot', file], o.io);
+    expect(o.err).toEqual([]);
+    expect(code).toBe(0);
+    const svg = readFileSync(file, 'utf8');
+    expect(svg).toContain('validation');
+    expect(svg).toContain('training');
+    expect(svg).toContain('L-BFGS polish');
+    expect(o.out.join('\n')).toContain(`wrote ${file}`);
+  });
+  it('a bad --plot extension is refused before training', async () => {
+    const o = io();
+    const csv = new URL('../data/add.csv', import.meta.url).pathname;
+    const m = join(tmp, 'never.json');
+    expect(await runCli(['train', csv, '--inputs', 'a,b', '--outputs', 'sum', '--no-progress', '-o', m, '--plot', join(tmp, 'loss.jpg')], o.io)).toBe(1);
+    expect(o.err.join('')).toMatch(/error \[bad_usage\]: --plot .*loss\.jpg/);
+    expect(existsSync(m)).toBe(false);
+  });
+});

@@ -32,7 +32,14 @@ export function lossSpec(history: LossPoint[], title: string, width = 640, heigh
         },
       },
       ...(switchAt !== undefined
-        ? [{ data: { values: [{ step: switchAt - 0.5, label: 'L-BFGS polish →' }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 'step', type: 'quantitative' } } }]
+        ? [
+            { data: { values: [{ step: switchAt - 0.5 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 'step', type: 'quantitative' } } },
+            {
+              data: { values: [{ step: switchAt - 0.5, label: 'L-BFGS polish →' }] },
+              mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, y: 4, color: '#555' },
+              encoding: { x: { field: 'step', type: 'quantitative' }, text: { field: 'label' } },
+            },
+          ]
         : []),
     ],
   };

@@ -37,8 +37,21 @@ export function defineTrainCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--name <name>', 'model name (default: the CSV file name)')
     .option('-o, --out <file>', 'where to write the model (.json)')
     .option('--no-progress', 'no progress bar')
-    .action((data: string, opts: Record<string, unknown>) => {
-      done(trainCommand(data, opts, io));
+    .option('--plot <file>', 'also draw the loss curves to FILE (.svg or .png)')
+    .action(async (data: string, opts: Record<string, unknown>) => {
+      const plot = typeof opts.plot === 'string' ? opts.plot : null;
+      const { plotFormat, writeSpec } = await import('./plot.ts');
+      if (plot) plotFormat(plot, '--plot');
+      const history: EpochInfo[] = [];
+      const code = trainCommand(data, opts, io, defaultProgressStream(), plot ? history : null);
+      if (plot) {
+        const { lossSpec } = await import('../../plot/loss.ts');
+        const adamEpochs = history.filter((h) => h.phase === 'adam').length;
+        const points = history.map((h) => ({ phase: h.phase, step: h.phase === 'adam' ? h.epoch : adamEpochs + h.epoch, trainLoss: h.trainLoss, valLoss: h.valLoss }));
+        await writeSpec(lossSpec(points, `training on ${data}`), plot, '--plot');
+        io.out(`wrote ${plot}  (loss curves)`);
+      }
+      done(code);
     });
 }
 
@@ -160,6 +173,7 @@ export function trainCommand(
   opts: Record<string, unknown>,
   io: IO,
   progress: NodeJS.WriteStream | null = defaultProgressStream(),
+  history: EpochInfo[] | null = null,
 ): number {
   // every argument is checked before the file is read or anything is trained
   const inputs = names(opts.inputs, '--inputs', 'a,b');
@@ -197,7 +211,14 @@ export function trainCommand(
   const bar = progress && opts.progress !== false ? progressBar(progress) : null;
   let result;
   try {
-    result = trainMlp(data, { ...options, ...(bar ? { onEpoch: bar.onEpoch } : {}) });
+    const onEpoch =
+      bar || history
+        ? (e: EpochInfo) => {
+            history?.push(e);
+            bar?.onEpoch(e);
+          }
+        : undefined;
+    result = trainMlp(data, { ...options, ...(onEpoch ? { onEpoch } : {}) });
   } finally {
     bar?.stop();
   }
