@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { certify } from '../src/certify/certify.ts';
 import { invert } from '../src/solve/invert.ts';
 import { predict } from '../src/solve/predict.ts';
+import { createModel } from '../src/model.ts';
 import { runCli } from '../src/cli/program.ts';
 import { NetinvertError } from '../src/errors.ts';
 import { plotSpec, renderSvg, renderPng, zeroContour, PROOF_LABELS, lossSpec } from '../src/plot/index.ts';
@@ -147,6 +148,37 @@ describe('two unknowns: the four-root net', () => {
     ];
     expect(marks).toHaveLength(4);
     for (const [a, b] of known) expect(marks.some((m) => Math.abs((m.x3 as number) - a) < 1e-5 && Math.abs((m.x4 as number) - b) < 1e-5)).toBe(true);
+  });
+});
+
+describe('two unknowns, a ReLU net: kinks are kept', () => {
+  // y = relu(x1 − x2) + relu(x2 − x1) = |x1 − x2|: a crease along x1 = x2
+  const model = createModel(
+    {
+      inputs: [{ name: 'x', width: 2 }],
+      nodes: [
+        { name: 'h', op: { type: 'dense', units: 2, weight: [1, -1, -1, 1], bias: [0, 0] }, inputs: ['x'] },
+        { name: 'r', op: { type: 'unary', fn: 'relu' }, inputs: ['h'] },
+        { name: 'y', op: { type: 'dense', units: 1, weight: [1, 1], bias: [0] }, inputs: ['r'] },
+      ],
+      outputs: [{ node: 'y', name: 'y' }],
+    },
+    { name: 'abs-diff', inputRanges: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } },
+  );
+  const result = invert(model, { want: { y: 0.5 } });
+  const spec = plotSpec(model, result, { samples: 40 });
+  it('cells are the exact |x1 − x2| − 0.5 at their centres (no smoothing across the crease)', () => {
+    for (const c of layers(spec)[0].data.values) {
+      expect(c.miss as number).toBeCloseTo(Math.abs(Math.abs((c['x[0]'] as number) - (c['x[1]'] as number)) - 0.5), 12);
+    }
+  });
+  it('the level set is exactly the two lines |x1 − x2| = 0.5 (piecewise linear: marching squares is exact off the crease)', () => {
+    const level = layerOf(spec, 'rule').data.values;
+    expect(level.length).toBeGreaterThan(40);
+    for (const s of level) {
+      expect(Math.abs(Math.abs((s.x0 as number) - (s.y0 as number)) - 0.5)).toBeLessThan(1e-9);
+      expect(Math.abs(Math.abs((s.x1 as number) - (s.y1 as number)) - 0.5)).toBeLessThan(1e-9);
+    }
   });
 });
 
