@@ -4,7 +4,7 @@
  */
 import seedModel from '../models/seed-add.json';
 import type { Query, SolveResult, TargetSpec } from '../src/index.ts';
-import { renderSvg } from '../src/plot/render.ts';
+import { renderSvg } from '../src/plot/index.ts';
 import type { FileIn, ModelInfo, Reply, Request } from './protocol.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;

@@ -15,7 +15,7 @@ import {
   type Model,
   type Query,
 } from '../src/index.ts';
-import { plotSpec } from '../src/plot/spec.ts';
+import { plotSpec } from '../src/plot/index.ts';
 import type { FileIn, ModelInfo, Reply, Request } from './protocol.ts';
 
 let model: Model | null = null;

@@ -313,6 +313,10 @@ describe('CLI: plot and solve --plot', () => {
     expect(await runCli(['plot', seed, '--given', 'a=3', '--want', 'sum=7', '-o', join(tmp, 'x.pdf')], o.io)).toBe(1);
     expect(o.err.join('')).toMatch(/^error \[bad_usage\]: -o .*x\.pdf: a plot is written as \.svg or \.png/);
     o = io();
+    expect(await runCli(['solve', seed, '--given', 'a=3', '--want', 'sum=7', '--plot', join(tmp, 'x.gif')], o.io)).toBe(1);
+    expect(o.out).toEqual([]); // refused before solving: no report printed
+    expect(o.err.join('')).toMatch(/^error \[bad_usage\]: --plot .*x\.gif/);
+    o = io();
     expect(await runCli(['plot', seed, '--given', 'a=3', '--want', 'sum=7'], o.io)).toBe(1);
     expect(o.err.join('')).toContain('error [bad_usage]');
     o = io();

@@ -88,6 +88,8 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
 }
 
 export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+  // a --plot file name that cannot be written as a plot is refused before any work
+  if (typeof opts.plot === 'string') (await import('./plot.ts')).plotFormat(opts.plot, '--plot');
   const { model, result } = await solveFromOptions(modelPath, opts);
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   if (certPath) {
