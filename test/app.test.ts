@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-web';
 // @ts-expect-error: a plain .mjs script without types
 import { serveApp } from '../app/serve.mjs';
 import { decodePng, inkStats } from './util/png.ts';
+import { loadTfjsModel } from '../src/index.ts';
 
 ort.env.wasm.numThreads = 1;
 const ACAS = join(__dirname, 'fixtures', 'third-party', 'acasxu');
@@ -127,6 +128,26 @@ describe('the app in Chromium', () => {
     const ref = (Object.values(res)[0].data as Float32Array)[0];
     expect(ref).toBeGreaterThanOrEqual(-1 - 1e-4);
     expect(y0).toBeCloseTo(ref, 4);
+    await page.close();
+  });
+
+  it('a TF.js model.json dropped with its shard lists the same inputs as the Node loader; without the shard, a coded error names it', async () => {
+    const dir = join(__dirname, 'fixtures', 'third-party', 'tfjs-layers', 'abalone-node-trainedModel');
+    const json = readFileSync(join(dir, 'model.json'));
+    const shard = readFileSync(join(dir, 'weights.bin'));
+    const node = loadTfjsModel(json.toString('utf8'), () => new Uint8Array(shard), { file: 'model.json' });
+    const page = await openApp();
+    await dropFiles(page, [
+      { name: 'model.json', bytes: new Uint8Array(json) },
+      { name: 'weights.bin', bytes: new Uint8Array(shard) },
+    ]);
+    await page.waitForSelector('#inputs tr');
+    expect(await page.$$eval('#inputs tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.input!))).toEqual([...node.inputNames]);
+    expect(await page.$$eval('#outputs tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.output!))).toEqual([...node.outputNames]);
+    expect(await page.textContent('#model')).toContain(node.hash);
+    await dropFiles(page, [{ name: 'model.json', bytes: new Uint8Array(json) }]);
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toMatch(/^error \[bad_model_file\]: model\.json needs the weight shard "[^"]*weights\.bin"/);
     await page.close();
   });
 
