@@ -151,6 +151,27 @@ describe('two unknowns: the four-root net', () => {
   });
 });
 
+describe('two unknowns, proven infeasible: sum = 25 from a, b in [0, 10]', () => {
+  const model = loadShipped('seed-add.json');
+  const f = seedAddOracle();
+  const result = certify(model, { want: { sum: 25 } });
+  const spec = plotSpec(model, result, { samples: 30 });
+  it('every drawn box is a certificate box where the closed form stays below 25 (f rises in a and b: its top corner bounds it)', () => {
+    expect(result.status).toBe('infeasible');
+    expect(result.proven).toBe(true);
+    const boxes = layerOf(spec, 'rect', (l) => (l.encoding as Record<string, { field?: string }>).stroke?.field === 'proof').data.values;
+    expect(boxes).toHaveLength(result.certificate!.excluded.length);
+    for (const b of boxes) {
+      expect(b.proof).toBe(PROOF_LABELS.excluded);
+      expect(f(b.x1 as number, b.y1 as number)).toBeLessThan(25);
+    }
+    // and they cover the box: their areas add up to at least the whole (B&B boxes do not overlap)
+    const area = boxes.reduce((s, b) => s + ((b.x1 as number) - (b.x0 as number)) * ((b.y1 as number) - (b.y0 as number)), 0);
+    expect(area).toBeCloseTo(100, 9);
+    expect(layers(spec).some((l) => l.mark.type === 'point')).toBe(true); // the closest point is marked
+  });
+});
+
 describe('two unknowns, a ReLU net: kinks are kept', () => {
   // y = relu(x1 − x2) + relu(x2 − x1) = |x1 − x2|: a crease along x1 = x2
   const model = createModel(
