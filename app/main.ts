@@ -3,7 +3,7 @@
  * answers. Plots are the same vega-lite specs as `netinvert plot`, drawn by vega in the page.
  */
 import seedModel from '../models/seed-add.json';
-import type { Query, SolveResult, TargetSpec } from '../src/index.ts';
+import { formatPercent, plural, type Query, type SolveResult, type TargetSpec } from '../src/index.ts';
 import { renderSvg } from '../src/plot/index.ts';
 import type { FileIn, ModelInfo, Reply, Request } from './protocol.ts';
 
@@ -223,9 +223,9 @@ async function showResult(res: SolveResult, brief: string, spec: object | null, 
   });
   // proof summary
   const proof: string[] = [];
-  if (res.certificate) proof.push(`certificate: ${res.certificate.claim} (${res.certificate.excluded.length} excluded, ${res.certificate.roots?.length ?? 0} root boxes), re-checked by the independent verifier`);
-  if (res.certification) proof.push(`branch-and-bound: ${res.certification.boxes} boxes, ${(100 * res.certification.excludedFraction).toFixed(2)}% proven empty, ${res.certification.undecidedBoxes} undecided${res.certification.budgetHit ? ' (budget hit)' : ''}`);
-  if (res.excludedFraction !== undefined) proof.push(`interval search: ${(100 * res.excludedFraction).toFixed(2)}% of the box proven to hold no solution`);
+  if (res.certificate) proof.push(`certificate: ${res.certificate.claim} (${res.certificate.excluded.length} excluded, ${plural(res.certificate.roots?.length ?? 0, 'root box', 'root boxes')}), re-checked by the independent verifier`);
+  if (res.certification) proof.push(`branch-and-bound: ${plural(res.certification.boxes, 'box')}, ${formatPercent(res.certification.excludedFraction)} proven empty, ${res.certification.undecidedBoxes} undecided${res.certification.budgetHit ? ' (budget hit)' : ''}`);
+  if (res.excludedFraction !== undefined && !res.certificate) proof.push(`interval search: ${formatPercent(res.excludedFraction)} of the box proven to hold no solution`);
   if (!proof.length) proof.push('nothing proven yet: press Prove');
   $('proof').textContent = proof.join('\n');
   const json = $('download-json') as HTMLAnchorElement;
