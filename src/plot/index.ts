@@ -6,6 +6,8 @@ export { plotSpec, plotKind, proofBoxes, queryTitle, signedMiss, zeroContour, PR
 export type { PlotSpec, PlotOptions, PlotKind, ProofBox } from './spec.ts';
 export { renderSvg, toVega } from './render.ts';
 export { lossSpec } from './loss.ts';
+export { batchSpec } from './batch.ts';
+export type { BatchPoint } from './batch.ts';
 export type { LossPoint } from './loss.ts';
 
 /** The spec drawn as a PNG (Node only: loads @resvg/resvg-js on first use). */
