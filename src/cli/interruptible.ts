@@ -4,11 +4,10 @@
  * happened and how to get an answer in bounded time, and the exit code is 130 (128 + SIGINT).
  * Used by main.ts only; in-process callers (tests) run solveCommand directly.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { IO } from './program.ts';
+import { workerScript } from './workerScript.ts';
 
 /** Exit code after Ctrl-C (128 + SIGINT), as batch uses. */
 export const EXIT_INTERRUPTED = 130;
@@ -29,22 +28,9 @@ export class InternalError extends Error {
   }
 }
 
-/**
- * The worker's entry as a module script. Run from the TypeScript source (through tsx), the
- * worker registers tsx itself first: on Node 20 a worker does not inherit the main thread's
- * module hooks, so it could not otherwise load a .ts file.
- */
-function workerSource(): string {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./solveWorker${ext}`, import.meta.url).href;
-  if (ext !== '.ts') return `import(${JSON.stringify(entry)});`;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-}
-
 export function solveInterruptibly(model: string, opts: Record<string, unknown>, io: IO): Promise<number> {
   const t0 = performance.now();
-  const worker = new Worker(workerSource(), { eval: true, workerData: { model, opts } });
+  const worker = new Worker(workerScript(import.meta.url, './solveWorker'), { eval: true, workerData: { model, opts } });
   return new Promise<number>((resolve, reject) => {
     let settled = false;
     // the handler stays after the answer: a second SIGINT (a launcher passing Ctrl-C on) must

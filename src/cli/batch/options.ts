@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { DistanceKind } from '../../problem/query.ts';
+import { INVERT_DEFAULTS } from '../../solve/invert.ts';
 import { parseBounds } from '../parse.ts';
 
 export type BatchMethod = 'lm' | 'adam' | 'milp';
@@ -42,7 +43,7 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
   { key: 'rtol', flag: '--rtol', arg: '<x>', help: 'relative tolerance', default: '1e-6' },
   { key: 'seed', flag: '--seed', arg: '<n>', help: 'seed for the quasi-random starts (the same for every query)', default: '0' },
   { key: 'maxEvaluations', flag: '--max-evaluations', arg: '<n>', help: 'work budget per query in point evaluations', default: '200000' },
-  { key: 'timeLimit', flag: '--time-limit', arg: '<s>', help: 'wall-clock limit per query in seconds', default: '60' },
+  { key: 'timeLimit', flag: '--time-limit', arg: '<s>', help: 'wall-clock limit per query in seconds', default: String(INVERT_DEFAULTS.timeLimit) },
   { key: 'distance', flag: '--distance', arg: '<kind>', help: 'distance to a closest: reference: l2, l1 or linf', default: 'l2' },
   { key: 'maxBoxes', flag: '--max-boxes', arg: '<n>', help: 'branch-and-bound budget in boxes per query (with --prove)', default: '100000' },
 ];

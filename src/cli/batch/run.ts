@@ -9,17 +9,17 @@
  * 4 unknown). Queries answered by an earlier run count too.
  */
 import { existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import { certify } from '../../certify/certify.ts';
+import { availableParallelism } from 'node:os';
 import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp-encode.ts';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
-import type { Query } from '../../problem/query.ts';
-import { invert, type InvertResult } from '../../solve/invert.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../program.ts';
-import { answerRows, answersHeader, AnswersFile, AnswersStdout, csvLine, errorRow, type AnswersSink, type RowStatus } from './answers.ts';
-import { readSettings, type Settings } from './options.ts';
-import { hasReference, readQueries, readQueriesBytes, rowQuery, type Layout } from './queries.ts';
+import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
+import { readSettings } from './options.ts';
+import { BatchPool } from './pool.ts';
+import { readQueries, readQueriesBytes, type Layout, type QueryRow } from './queries.ts';
+import { answerQuery, solver, type Answer } from './solveQuery.ts';
 import { batchMeta, checkMeta, metaPath, readExistingAnswers, readMeta, resumeCommand, writeMeta, type ExistingAnswers } from './resume.ts';
 
 /** Exit code of an interrupted batch (128 + SIGINT). */
@@ -73,6 +73,30 @@ function counts(statuses: Iterable<RowStatus>): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** The default of --workers: the cores this process may use. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** --workers: a whole number >= 1 (a caller that gives none gets 1: the main thread alone). */
+export function readWorkers(v: unknown): number {
+  if (v === undefined) return 1;
+  const t = String(v).trim();
+  const n = t === '' ? NaN : Number(t);
+  if (!Number.isInteger(n) || n < 1) bad(`--workers must be a whole number of threads, 1 or more (got "${String(v)}"); the default is the number of cores (${defaultWorkers()})`);
+  return n;
+}
+
+/** "1 m 05 s"-style remaining time for the progress line. */
+function eta(sec: number): string {
+  if (!Number.isFinite(sec)) return '?';
+  const t = Math.ceil(sec);
+  if (t < 60) return `${t} s`;
+  const m = Math.floor(t / 60);
+  if (m < 60) return `${m} m ${String(t % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} m`;
+}
+
 /**
  * --method milp encodes only piecewise-linear nets: check the nodes behind the output columns
  * once, up front, rather than failing every row the same way.
@@ -91,25 +115,6 @@ function assertMilpLayout(model: Model, layout: Layout): void {
   }
 }
 
-/** One query through the chosen solver: MILP (async, loaded on first use), certify with --prove, else invert. */
-async function solver(s: Settings): Promise<(model: Model, query: Query) => Promise<InvertResult>> {
-  const options = {
-    method: s.method === 'milp' ? ('lm' as const) : s.method,
-    atol: s.atol,
-    rtol: s.rtol,
-    seed: s.seed,
-    maxEvaluations: s.maxEvaluations,
-    timeLimit: s.timeLimit,
-    maxBoxes: s.maxBoxes,
-  };
-  if (s.method === 'milp') {
-    const { invertMilp } = await import('../../certify/milp-solve.ts');
-    return (model, query) => invertMilp(model, query, options);
-  }
-  const run = s.prove ? certify : invert;
-  return async (model, query) => run(model, query, options);
-}
-
 export async function batchCommand(
   modelPath: string,
   queriesPath: string,
@@ -125,6 +130,7 @@ export async function batchCommand(
     bad('--resume continues an answers file, and -o - writes the answers to standard output, where there is nothing to continue; give -o a file');
   }
   const modelMeta = opts.meta as string | undefined;
+  const workers = readWorkers(opts.workers);
   const model = loadModelFile(modelPath, modelMeta);
   const s = readSettings(opts, model);
   const queriesBytes = readQueriesBytes(queriesPath);
@@ -182,38 +188,63 @@ export async function batchCommand(
     progressShown = false;
   let answeredNow = 0;
 
+  const tLoop = Date.now();
+  /** One query's rows to the sink, then the bookkeeping and the progress line. */
+  const record = (q: QueryRow, answer: Answer): void => {
+    sink.append(answer.lines.map(csvLine).join(''));
+    statuses.set(q.id, answer.status);
+    answeredNow++;
+    hooks.onAnswered?.(q.id, answeredNow);
+    if (progress && Date.now() - lastProgress >= every) {
+      lastProgress = Date.now();
+      progressShown = true;
+      const rate = answeredNow / Math.max(1e-3, (Date.now() - tLoop) / 1000);
+      progress.write(
+        `\r\x1b[Kbatch: ${statuses.size}/${rows.length} queries (${counts(statuses.values())}), ${seconds(Date.now() - t0)}, ` +
+          `${rate >= 10 ? rate.toFixed(0) : rate.toPrecision(2)} queries/s, ETA ${eta((rows.length - statuses.size) / rate)}`,
+      );
+    }
+  };
+
+  let pool: BatchPool | null = null;
   try {
     if (!existing.hasHeader) sink.append(csvLine(header));
-    for (const q of pending) {
-      if (stopped()) break;
-      // let a pending SIGINT/SIGTERM reach its handler: a query may run synchronously
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (stopped()) break;
-      let lines: string[][];
-      let status: RowStatus;
-      try {
-        const result = await run(model, rowQuery(layout, q, s));
-        lines = answerRows(model, q.id, result, hasReference(layout, q));
-        status = result.status;
-      } catch (e) {
-        const msg =
-          e instanceof NetinvertError
-            ? `error [${e.code}]: ${e.message.startsWith('row ') ? '' : `row ${q.row} (line ${q.line}): `}${e.message}`
-            : `internal error: ${(e as Error)?.message ?? String(e)} (please report this)`;
-        lines = [errorRow(model, q.id, msg)];
-        status = 'error';
+    const threads = Math.min(workers, pending.length);
+    if (threads <= 1) {
+      for (const q of pending) {
+        if (stopped()) break;
+        // let a pending SIGINT/SIGTERM reach its handler: a query may run synchronously
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (stopped()) break;
+        record(q, await answerQuery(model, layout, q, s, run));
       }
-      sink.append(lines.map(csvLine).join(''));
-      statuses.set(q.id, status);
-      answeredNow++;
-      hooks.onAnswered?.(q.id, answeredNow);
-      if (progress && Date.now() - lastProgress >= every) {
-        lastProgress = Date.now();
-        progressShown = true;
-        progress.write(`\r\x1b[Kbatch: ${statuses.size}/${rows.length} queries (${counts(statuses.values())}), ${seconds(Date.now() - t0)}`);
-      }
+    } else {
+      // --workers N: N threads answer at once; the answers are written in file order as they
+      // become available (a finished answer waits for the ones before it), so the file is the
+      // one a single thread writes. The main thread stays free for signals and progress.
+      pool = new BatchPool(threads, model, { modelPath, meta: modelMeta, settings: s, layout });
+      await pool.ready();
+      const p = pool;
+      const results: (Answer | undefined)[] = new Array(pending.length);
+      let next = 0,
+        flushed = 0;
+      const lane = async (): Promise<void> => {
+        while (!stopped() && next < pending.length) {
+          const i = next++;
+          results[i] = await p.answer(pending[i]);
+          while (flushed < pending.length && results[flushed]) {
+            record(pending[flushed], results[flushed]!);
+            results[flushed++] = undefined;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: threads }, lane));
+      // interrupted: answers that finished after an earlier, unfinished one are kept too
+      // (--resume goes by id, not by position)
+      for (let i = flushed; i < pending.length; i++) if (results[i]) record(pending[i], results[i]!);
     }
   } finally {
+    if (pool) await pool.close();
     sink.close();
     if (handleSignals) {
       process.removeListener('SIGINT', onSignal);

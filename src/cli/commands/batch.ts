@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import type { IO } from '../program.ts';
 import { addSolverOptions } from '../batch/options.ts';
-import { batchCommand } from '../batch/run.ts';
+import { batchCommand, defaultWorkers } from '../batch/run.ts';
 
 export const BATCH_HELP = `
 Queries CSV (header row, then one row per query):
@@ -31,7 +31,10 @@ Answers CSV (one row per solution; written and fsync'd as each query finishes):
 Next to ANSWERS.csv, ANSWERS.csv.meta.json records the model's hash, the queries file's hash and
 every option. --resume refuses (error resume_mismatch) when any of them differs.
 
-Interrupt with Ctrl-C: the current query finishes, the file stays consistent, exit code 130;
+--workers N answers N queries at once, one per thread (default: the number of cores); the
+answers file is the same as with --workers 1, row for row, in the queries' order.
+
+Interrupt with Ctrl-C: the queries being answered finish, the file stays consistent, exit code 130;
 run the same command with --resume to finish it.
 Exit code: 0 all solved, 1 any row an error, else the largest of 2 best-compromise,
 3 infeasible, 4 unknown.
@@ -50,6 +53,7 @@ export function defineBatchCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)');
   return addSolverOptions(cmd)
     .option('--resume', 'continue an interrupted run: keep the answers already in the file, answer the rest')
+    .option('--workers <n>', 'threads answering queries at once, each with its own copy of the model (the answers do not depend on it)', String(defaultWorkers()))
     .addHelpText('after', BATCH_HELP)
     .action(async (model: string, queries: string, opts: Record<string, unknown>) => {
       done(await batchCommand(model, queries, opts, io));
