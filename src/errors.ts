@@ -37,7 +37,10 @@ export type ErrorCode =
   | 'vnnlib_syntax'
   | 'vnnlib_unsupported'
   // certificates (check-certificate, solve --certificate)
-  | 'bad_certificate';
+  | 'bad_certificate'
+  // batch --queue / netinvert worker: the Redis server cannot be reached, or a queued job failed for good
+  | 'queue_unreachable'
+  | 'queue_job_failed';
 
 export class NetinvertError extends Error {
   readonly code: ErrorCode;

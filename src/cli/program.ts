@@ -18,6 +18,7 @@ import { defineLearnInverseCommand } from './commands/learnInverse.ts';
 import { definePlotCommand, plotCommand } from './commands/plot.ts';
 import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
+import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
 
 export interface IO {
@@ -191,6 +192,10 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
   );
 
   defineBatchCommand(program.command('batch'), io, (c) => {
+    code = c;
+  });
+
+  defineWorkerCommand(program.command('worker'), io, (c) => {
     code = c;
   });
 

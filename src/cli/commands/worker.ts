@@ -1,0 +1,41 @@
+/**
+ * `netinvert worker redis://host:6379/0 [--concurrency N]`: answer queued batch queries (see
+ * `batch --queue`). Runs until Ctrl-C / SIGTERM, which lets the queries under way finish.
+ */
+import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { NetinvertError } from '../../errors.ts';
+import type { IO } from '../program.ts';
+import { runQueueWorker } from '../../queue/worker.ts';
+
+function whole(v: unknown, flag: string, min: number): number {
+  const n = Number(String(v).trim());
+  if (!Number.isInteger(n) || n < min) throw new NetinvertError('bad_argument', `${flag} must be a whole number, ${min} or more (got "${String(v)}")`);
+  return n;
+}
+
+export function defineWorkerCommand(cmd: Command, io: IO, done: (code: number) => void): Command {
+  return cmd
+    .description('answer the queries that `batch --queue URL` put in Redis, on this machine (any number of machines may run one)')
+    .argument('<url>', 'the Redis server: redis://host:port/db')
+    .option('--concurrency <n>', 'queries answered at once, one per thread (default: the number of cores)', String(availableParallelism()))
+    .option('--lock-ms <ms>', 'how long a job of a worker that stopped answering (killed, cut off) stays claimed before another worker takes it', '30000')
+    .action(async (url: string, opts: Record<string, unknown>) => {
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        await runQueueWorker(url, {
+          concurrency: whole(opts.concurrency, '--concurrency', 1),
+          lockMs: whole(opts.lockMs, '--lock-ms', 100),
+          log: io.err,
+          signal: ac.signal,
+        });
+      } finally {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+      }
+      done(0);
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * The Redis side of `batch --queue URL` and `netinvert worker URL` (BullMQ on Redis).
+ *
+ * Keys (all under the queue's prefix, "netinvert"):
+ *   netinvert:model:<sha256>   a model, as native JSON, stored once by the hash of that text
+ *   bull:netinvert:*           BullMQ's queue: one job per query, id <batch>-<sha256(query id)>
+ * A batch is the model, the settings and the queries file's columns: its key is their hash, so the
+ * same queries enqueued twice are the same jobs (BullMQ ignores a job whose id exists).
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { NetinvertError } from '../errors.ts';
+import type { Settings } from '../cli/batch/options.ts';
+import type { Layout, QueryRow } from '../cli/batch/queries.ts';
+
+export const QUEUE_NAME = 'netinvert';
+
+/** What a job carries: everything a worker needs to answer one query but the model itself. */
+export interface JobData {
+  batch: string;
+  model: string;
+  settings: Settings;
+  layout: Layout;
+  q: QueryRow;
+}
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export const modelKey = (hash: string): string => `${QUEUE_NAME}:model:${hash}`;
+
+export function jobId(batch: string, queryId: string): string {
+  return `${batch}-${sha256(queryId).slice(0, 32)}`;
+}
+
+/** A connection to the Redis server at `url` (redis://host:port/db); BullMQ needs maxRetriesPerRequest null. */
+export function connect(url: string): Redis {
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new NetinvertError('bad_argument', `"${url}" is not a Redis URL; give redis://host:port/db (e.g. redis://127.0.0.1:6379/0)`);
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new NetinvertError('bad_argument', `"${url}" is not a Redis URL; give redis://host:port/db (e.g. redis://127.0.0.1:6379/0)`);
+  }
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+/** Wait until the server answers, or fail with a coded error saying what to check. */
+export async function reachable(conn: Redis, url: string, ms = 10_000): Promise<void> {
+  const timer = new Promise<never>((_r, reject) =>
+    setTimeout(
+      () => reject(new NetinvertError('queue_unreachable', `cannot reach Redis at ${url} within ${ms / 1000} s; check that redis-server runs there and the port is open`)),
+      ms,
+    ).unref(),
+  );
+  await Promise.race([conn.ping(), timer]);
+}
