@@ -16,7 +16,8 @@ import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../program.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
-import { readSettings } from './options.ts';
+import { readSettings, settingArgs } from './options.ts';
+import { QueueBatch } from '../../queue/batch.ts';
 import { BatchPool } from './pool.ts';
 import { readQueries, readQueriesBytes, type Layout, type QueryRow } from './queries.ts';
 import { answerQuery, solver, type Answer } from './solveQuery.ts';
@@ -115,6 +116,29 @@ function assertMilpLayout(model: Model, layout: Layout): void {
   }
 }
 
+/** Queries waited for at once by --collect. */
+const COLLECT_LANES = 256;
+
+/** `batch --queue URL` without --collect: enqueue every query (once: ids are job keys) and say how to go on. */
+async function enqueueOnly(modelPath: string, queriesPath: string, url: string, opts: Record<string, unknown>, io: IO): Promise<number> {
+  const model = loadModelFile(modelPath, opts.meta as string | undefined);
+  const s = readSettings(opts, model);
+  const { layout, rows } = readQueries(readQueriesBytes(queriesPath).toString('utf8'), model, queriesPath);
+  if (s.method === 'milp') assertMilpLayout(model, layout);
+  const qb = await QueueBatch.open(url, model, s, layout);
+  try {
+    const added = await qb.enqueue(rows);
+    io.out(
+      `batch: ${rows.length} ${rows.length === 1 ? 'query' : 'queries'} in the queue at ${url} (${added} new, ${rows.length - added} already there), batch ${qb.batch}.\n` +
+        `  answer them on any machine: netinvert worker ${url}\n` +
+        `  write the answers:          netinvert batch ${[modelPath, queriesPath, ...(opts.meta ? ['--meta', String(opts.meta)] : []), ...settingArgs(s)].join(' ')} --queue ${url} --collect -o answers.csv`,
+    );
+  } finally {
+    await qb.close();
+  }
+  return 0;
+}
+
 export async function batchCommand(
   modelPath: string,
   queriesPath: string,
@@ -123,6 +147,14 @@ export async function batchCommand(
   hooks: BatchHooks = {},
 ): Promise<number> {
   const t0 = Date.now();
+  const queueUrl = typeof opts.queue === 'string' ? opts.queue : undefined;
+  if (opts.collect && !queueUrl) bad('--collect collects the answers of queued queries: give the queue with --queue redis://host:port/db');
+  if (queueUrl && !opts.collect) {
+    if (opts.out !== undefined || opts.resume) {
+      bad('--queue without --collect only enqueues the queries; to wait for the answers and write them, add --collect (with -o answers.csv)');
+    }
+    return enqueueOnly(modelPath, queriesPath, queueUrl, opts, io);
+  }
   if (typeof opts.out !== 'string' || opts.out.trim() === '') bad('say where to write the answers with -o (e.g. -o answers.csv, or -o - for standard output)');
   const out = opts.out;
   const toStdout = out === '-';
@@ -207,10 +239,12 @@ export async function batchCommand(
   };
 
   let pool: BatchPool | null = null;
+  let qb: QueueBatch | null = null;
   try {
+    if (queueUrl) qb = await QueueBatch.open(queueUrl, model, s, layout);
     if (!existing.hasHeader) sink.append(csvLine(header));
     const threads = Math.min(workers, pending.length);
-    if (threads <= 1) {
+    if (threads <= 1 && !qb) {
       for (const q of pending) {
         if (stopped()) break;
         // let a pending SIGINT/SIGTERM reach its handler: a query may run synchronously
@@ -219,32 +253,45 @@ export async function batchCommand(
         record(q, await answerQuery(model, layout, q, s, run));
       }
     } else {
-      // --workers N: N threads answer at once; the answers are written in file order as they
-      // become available (a finished answer waits for the ones before it), so the file is the
-      // one a single thread writes. The main thread stays free for signals and progress.
-      pool = new BatchPool(threads, model, { modelPath, meta: modelMeta, settings: s, layout });
-      await pool.ready();
-      const p = pool;
-      const results: (Answer | undefined)[] = new Array(pending.length);
+      // --workers N: N threads answer at once (--queue: the workers of the queue); the answers
+      // are written in file order as they become available (a finished answer waits for the ones
+      // before it), so the file is the one a single thread writes. The main thread stays free for
+      // signals and progress.
+      let answer: (q: QueryRow) => Promise<Answer | null>;
+      let lanes = threads;
+      if (qb) {
+        await qb.enqueue(pending);
+        const b = qb;
+        answer = (q) => b.answer(q, stopped);
+        lanes = Math.min(pending.length, COLLECT_LANES);
+      } else {
+        pool = new BatchPool(threads, model, { modelPath, meta: modelMeta, settings: s, layout });
+        await pool.ready();
+        const p = pool;
+        answer = (q) => p.answer(q);
+      }
+      const results: (Answer | null | undefined)[] = new Array(pending.length);
       let next = 0,
         flushed = 0;
       const lane = async (): Promise<void> => {
         while (!stopped() && next < pending.length) {
           const i = next++;
-          results[i] = await p.answer(pending[i]);
+          results[i] = await answer(pending[i]);
           while (flushed < pending.length && results[flushed]) {
             record(pending[flushed], results[flushed]!);
             results[flushed++] = undefined;
           }
+          if (results[i] === null) break; // stopped while waiting
         }
       };
-      await Promise.all(Array.from({ length: threads }, lane));
+      await Promise.all(Array.from({ length: lanes }, lane));
       // interrupted: answers that finished after an earlier, unfinished one are kept too
       // (--resume goes by id, not by position)
       for (let i = flushed; i < pending.length; i++) if (results[i]) record(pending[i], results[i]!);
     }
   } finally {
     if (pool) await pool.close();
+    if (qb) await qb.close();
     sink.close();
     if (handleSignals) {
       process.removeListener('SIGINT', onSignal);

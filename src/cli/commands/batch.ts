@@ -53,6 +53,8 @@ export function defineBatchCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)');
   return addSolverOptions(cmd)
     .option('--resume', 'continue an interrupted run: keep the answers already in the file, answer the rest')
+    .option('--queue <url>', 'use a Redis queue (redis://host:port/db): enqueue one job per query for `netinvert worker`s; with --collect, wait for the answers and write them')
+    .option('--collect', 'with --queue: wait for every queued answer (showing progress) and write each once to -o')
     .option('--workers <n>', 'threads answering queries at once, each with its own copy of the model (the answers do not depend on it)', String(defaultWorkers()))
     .addHelpText('after', BATCH_HELP)
     .action(async (model: string, queries: string, opts: Record<string, unknown>) => {
