@@ -42,6 +42,7 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<voi
     return p;
   };
   let done = 0;
+  const workerConn = conn.duplicate();
   const worker = new Worker<JobData, Answer>(
     QUEUE_NAME,
     async (job: Job<JobData, Answer>) => {
@@ -50,7 +51,7 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<voi
       return a;
     },
     {
-      connection: conn.duplicate(),
+      connection: workerConn,
       concurrency: o.concurrency,
       lockDuration: o.lockMs,
       stalledInterval: o.lockMs,
@@ -67,6 +68,8 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<voi
   });
   await worker.close();
   await pool.close();
-  await conn.quit();
+  // BullMQ leaves a connection it was given open
+  await workerConn.quit().catch(() => workerConn.disconnect());
+  await conn.quit().catch(() => conn.disconnect());
   o.log(`worker: stopped after answering ${done} ${done === 1 ? 'query' : 'queries'}`);
 }

@@ -1,0 +1,259 @@
+/**
+ * `batch --queue URL`, `--collect` and `netinvert worker` (issue 14, part 2) against a real
+ * redis-server, started here on a free loopback port with AOF on, in a temporary folder (CI
+ * installs Debian's redis-server; without it these tests fail, they do not skip). The oracle is a
+ * local batch of the same queries (--workers 1): the collected file must equal it byte for byte.
+ * Faults: a worker SIGKILLed mid-job, a malformed query, Redis restarted, queries enqueued twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { parse } from 'csv-parse/sync';
+import { runCli } from '../src/cli/program.ts';
+
+const ADD = 'models/seed-add.json';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '',
+    err = '';
+  const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A redis-server of our own: AOF on, no RDB snapshots, in a temporary folder. */
+class RedisServer {
+  proc: ChildProcess | null = null;
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+  async start(): Promise<void> {
+    const which = spawnSync('redis-server', ['--version']);
+    if (which.error) throw new Error('redis-server is not installed: these tests need it (apt-get install redis-server; .ci/run installs it)');
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], {
+      stdio: 'ignore',
+    });
+    const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    c.on('error', () => {}); // refused until the server listens
+    for (let i = 0; ; i++) {
+      try {
+        await c.connect().catch(() => {});
+        if ((await c.ping()) === 'PONG') break;
+      } catch {
+        /* not yet */
+      }
+      if (i > 200) throw new Error('redis-server did not start');
+      await sleep(50);
+    }
+    c.disconnect();
+  }
+  /** A clean stop: Redis writes the AOF and exits (SIGTERM). */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await gone;
+    this.proc = null;
+  }
+}
+
+const TSX = import.meta.resolve('tsx');
+
+function worker(url: string, ...extra: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, 'src/cli/main.ts', 'worker', url, '--concurrency', '1', '--lock-ms', '1000', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+async function stopWorker(w: ChildProcess): Promise<void> {
+  if (w.exitCode !== null || w.signalCode !== null) return;
+  const gone = new Promise((r) => w.once('exit', r));
+  w.kill('SIGTERM');
+  await gone;
+}
+
+/** n queries on seed-add: solvable, infeasible (above what the net reaches), and one bad cell (q7). */
+function queries(n: number): string {
+  let t = 'id,a,b,sum\n';
+  for (let i = 0; i < n; i++) {
+    if (i === 7) t += `q${i},1,,abc\n`;
+    else if (i % 5 === 3) t += `q${i},${i % 10},,${40 + i}\n`;
+    else t += `q${i},${(i * 1.3) % 10},,${(i % 9) + 1.5}\n`;
+  }
+  return t;
+}
+
+let redis: RedisServer;
+const dir = mkdtempSync(join(tmpdir(), 'ni-queue-'));
+
+beforeAll(async () => {
+  redis = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'ni-redis-')));
+  await redis.start();
+}, 30_000);
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+interface JobRecord {
+  id: string;
+  queryId: string;
+  state: 'completed' | 'failed' | 'other';
+  /** attempts made (BullMQ counts the successful one) and times the job was found stalled */
+  attempts: number;
+  stalled: number;
+}
+
+/** Every job of the queue, read from BullMQ's keys (bull:netinvert:<id> hashes, completed/failed sets). */
+async function jobs(url: string): Promise<JobRecord[]> {
+  const c = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    const completed = new Set(await c.zrange('bull:netinvert:completed', 0, -1));
+    const failed = new Set(await c.zrange('bull:netinvert:failed', 0, -1));
+    const keys = (await c.keys('bull:netinvert:*')).filter((k) => /^bull:netinvert:[0-9a-f]{16}-[0-9a-f]{32}$/.test(k));
+    const out: JobRecord[] = [];
+    for (const k of keys) {
+      const h = await c.hgetall(k);
+      const id = k.slice('bull:netinvert:'.length);
+      out.push({
+        id,
+        queryId: (JSON.parse(h.data) as { q: { id: string } }).q.id,
+        state: completed.has(id) ? 'completed' : failed.has(id) ? 'failed' : 'other',
+        attempts: Number(h.atm ?? 0),
+        stalled: Number(h.stc ?? 0),
+      });
+    }
+    return out;
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** How many jobs are completed and active now. */
+async function counts(c: Redis): Promise<{ completed: number; active: number }> {
+  return { completed: await c.zcard('bull:netinvert:completed'), active: await c.llen('bull:netinvert:active') };
+}
+
+describe('batch --queue and netinvert worker (real redis-server)', () => {
+  it('answers through the queue equal a local batch byte for byte; enqueuing twice adds nothing; a malformed query is one error row, not retried', async () => {
+    const q = join(dir, 'q1.csv');
+    writeFileSync(q, queries(30));
+    const local = join(dir, 'local1.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    let r = await run(['batch', ADD, q, '--prove', '--queue', redis.url]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/30 new, 0 already there/);
+    r = await run(['batch', ADD, q, '--prove', '--queue', redis.url]);
+    expect(r.out).toMatch(/0 new, 30 already there/);
+    const w = worker(redis.url);
+    try {
+      const out = join(dir, 'queue1.csv');
+      r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+      const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+      expect(rows.filter((x) => x.id === 'q7').map((x) => x.status)).toEqual(['error']);
+    } finally {
+      await stopWorker(w);
+    }
+    const all = await jobs(redis.url);
+    expect(all.length).toBe(30);
+    for (const j of all) {
+      expect(j.state).toBe('completed');
+      expect(j.attempts).toBe(1); // no retries: the bad cell is an answer, not a failure
+    }
+  }, 90_000);
+
+  it('a worker killed with SIGKILL mid-job: its job goes to the other worker; every query answered exactly once', async () => {
+    const q = join(dir, 'q2.csv');
+    writeFileSync(q, queries(200).replace(/^q/gm, 'k'));
+    const local = join(dir, 'local2.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const a = worker(redis.url),
+      b = worker(redis.url);
+    try {
+      // wait until the two have answered some, then kill one in the middle of its work
+      const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+      for (;;) {
+        const c = await counts(conn);
+        if (c.completed >= 30 + 40 && c.active >= 2) break;
+        await sleep(20);
+      }
+      a.kill('SIGKILL');
+      conn.disconnect();
+      const out = join(dir, 'queue2.csv');
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      const text = readFileSync(out, 'utf8');
+      const ids = (parse(text, { columns: true }) as Record<string, string>[]).map((x) => x.id);
+      expect(new Set(ids).size).toBe(200);
+      expect(text).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      a.kill('SIGKILL');
+      await stopWorker(b);
+    }
+    // the killed worker's job was taken over after its lock ran out
+    const k = (await jobs(redis.url)).filter((j) => j.queryId.startsWith('k'));
+    expect(k.length).toBe(200);
+    expect(k.every((j) => j.state === 'completed')).toBe(true);
+    expect(k.some((j) => j.stalled >= 1)).toBe(true);
+  }, 120_000);
+
+  it('Redis restarted (AOF): the queued queries and the answers already given survive; every query answered once', async () => {
+    const q = join(dir, 'q3.csv');
+    writeFileSync(q, queries(40).replace(/^q/gm, 'r'));
+    const local = join(dir, 'local3.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const w = worker(redis.url);
+    try {
+      const done = async (): Promise<number> => (await jobs(redis.url)).filter((j) => j.queryId.startsWith('r') && j.state === 'completed').length;
+      while ((await done()) < 10) await sleep(100);
+      const before = await done();
+      await redis.stop();
+      await sleep(500);
+      await redis.start();
+      expect(await done()).toBeGreaterThanOrEqual(before); // the answers given before the restart are there
+      expect((await jobs(redis.url)).filter((j) => j.queryId.startsWith('r')).length).toBe(40); // and every queued query
+      const out = join(dir, 'queue3.csv');
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w);
+    }
+  }, 120_000);
+
+  it('--collect without --queue, and a URL that is not Redis: coded errors', async () => {
+    const q = join(dir, 'q4.csv');
+    writeFileSync(q, queries(3));
+    let r = await run(['batch', ADD, q, '--collect', '-o', join(dir, 'x.csv')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--collect .* give the queue with --queue/);
+    r = await run(['batch', ADD, q, '--queue', 'http://x']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/not a Redis URL/);
+  });
+});
