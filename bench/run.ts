@@ -7,6 +7,7 @@ import { runEngineBench } from './engine.bench.ts';
 import { runSolveBench } from './solve.bench.ts';
 import { runCertifyBench } from './certify.bench.ts';
 import { runMilpBench } from './milp.bench.ts';
+import { runBatchBench } from './batch.bench.ts';
 
 export interface Bench {
   name: string;
@@ -34,6 +35,11 @@ export const BENCHES: Bench[] = [
     name: 'milp',
     description: 'exact MILP (HiGHS) on ReLU nets: max output, feasibility, proven infeasibility, vs a grid search',
     run: runMilpBench,
+  },
+  {
+    name: 'batch',
+    description: 'batch queries/s: 1 worker, 2 workers, 2 workers through Redis (10,000 reachable + 200 --prove queries, 4-64-64-2 tanh); a worker SIGKILLed mid-run',
+    run: runBatchBench,
   },
 ];
 

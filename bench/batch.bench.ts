@@ -1,0 +1,168 @@
+/**
+ * `npm run bench -- batch` (issue 14): batch throughput on one machine and through Redis.
+ *   - NETINVERT_BENCH_BATCH_QUERIES (default 10,000) reachable queries on a 4-64-64-2 tanh net
+ *     (x1, x2 given, x3, x4 ∈ [−1, 1] unknown, y = f(x) for a random x), and
+ *     NETINVERT_BENCH_BATCH_PROVE (default 200) of them with --prove;
+ *   - wall time of the whole command (start-up included) with --workers 1, --workers 2, and
+ *     through a local redis-server with 2 `netinvert worker --concurrency 1` processes;
+ *   - then a kill run: the queries through Redis again (a new batch: another --seed) with one of two
+ *     workers SIGKILLed at a third of the way, checking every query is answered exactly once.
+ * Scaling efficiency = speed-up / workers; queue overhead per job = (t_redis − t_2 workers) / N.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveNativeModel } from '../src/formats/native/load.ts';
+import { createModel, type Model } from '../src/model.ts';
+import { mulberry32 } from '../src/solve/linalg.ts';
+
+function tanhNet(seed: number): Model {
+  const rand = mulberry32(seed);
+  const layer = (inW: number, out: number): number[] => {
+    const s = Math.sqrt(6 / (inW + out));
+    return Array.from({ length: inW * out }, () => (2 * rand() - 1) * s);
+  };
+  return createModel({
+    inputs: [{ name: 'x', width: 4, features: ['x1', 'x2', 'x3', 'x4'] }],
+    nodes: [
+      { name: 'd1', op: { type: 'dense', units: 64, weight: layer(4, 64), bias: Array(64).fill(0) }, inputs: ['x'] },
+      { name: 'a1', op: { type: 'unary', fn: 'tanh' }, inputs: ['d1'] },
+      { name: 'd2', op: { type: 'dense', units: 64, weight: layer(64, 64), bias: Array(64).fill(0) }, inputs: ['a1'] },
+      { name: 'a2', op: { type: 'unary', fn: 'tanh' }, inputs: ['d2'] },
+      { name: 'd3', op: { type: 'dense', units: 2, weight: layer(64, 2), bias: [0, 0] }, inputs: ['a2'] },
+    ],
+    outputs: [{ node: 'd3', name: 'y', features: ['y1', 'y2'] }],
+  });
+}
+
+const TSX = import.meta.resolve('tsx');
+const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cli(args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0 && r.status !== 2 && r.status !== 3 && r.status !== 4) throw new Error(`netinvert ${args.join(' ')}: exit ${r.status}`);
+  return (performance.now() - t0) / 1000;
+}
+
+function worker(url: string): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, CLI, 'worker', url, '--concurrency', '1', '--lock-ms', '5000'], { stdio: 'ignore' });
+}
+
+async function stop(p: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill(sig);
+  await gone;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function ids(file: string): string[] {
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(',')));
+}
+
+export async function runBatchBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ni-bench-batch-'));
+  const net = tanhNet(12345);
+  const model = join(dir, 'tanh.json');
+  writeFileSync(model, saveNativeModel(net));
+  const N = Number(process.env.NETINVERT_BENCH_BATCH_QUERIES ?? 10000);
+  const NP = Number(process.env.NETINVERT_BENCH_BATCH_PROVE ?? 200);
+  const rand = mulberry32(777);
+  const lines: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const x = [0, 0, 0, 0].map(() => 2 * rand() - 1);
+    const y = net.network.evaluate(new Float64Array(x), 1);
+    lines.push(`q${i},${x[0]},${x[1]},,,${y[0]},${y[1]}`);
+  }
+  const head = 'id,x1,x2,x3,x4,y1,y2\n';
+  const qAll = join(dir, 'q.csv'),
+    qProve = join(dir, 'qp.csv');
+  writeFileSync(qAll, head + lines.join('\n') + '\n');
+  writeFileSync(qProve, head + lines.slice(0, NP).join('\n') + '\n');
+  const common = ['--bounds', 'x3=-1:1,x4=-1:1'];
+
+  const hasRedis = !spawnSync('redis-server', ['--version']).error;
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}/0`;
+  const redis = hasRedis
+    ? spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' })
+    : null;
+  await sleep(500);
+
+  const table: string[][] = [];
+  for (const [label, q, extra, n] of [
+    ['reachable', qAll, [] as string[], N],
+    ['--prove', qProve, ['--prove'], NP],
+  ] as const) {
+    const t1 = cli(['batch', model, q, '-o', join(dir, `${label}-1.csv`), '--workers', '1', ...common, ...extra]);
+    const t2 = cli(['batch', model, q, '-o', join(dir, `${label}-2.csv`), '--workers', '2', ...common, ...extra]);
+    const same = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-2.csv`), 'utf8');
+    table.push([label, '1 worker', String(n), t1.toFixed(1), (n / t1).toPrecision(3), '1.00', '100%', '']);
+    table.push([label, '2 workers', String(n), t2.toFixed(1), (n / t2).toPrecision(3), (t1 / t2).toFixed(2), `${((t1 / t2 / 2) * 100).toFixed(0)}%`, same ? 'same file' : 'FILES DIFFER']);
+    if (redis) {
+      const t0 = performance.now();
+      cli(['batch', model, q, '--queue', url, ...common, ...extra]);
+      const ws = [worker(url), worker(url)];
+      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r.csv`), ...common, ...extra]);
+      const tr = (performance.now() - t0) / 1000;
+      await Promise.all(ws.map((w) => stop(w)));
+      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r.csv`), 'utf8');
+      table.push([
+        label,
+        '2 via Redis',
+        String(n),
+        tr.toFixed(1),
+        (n / tr).toPrecision(3),
+        (t1 / tr).toFixed(2),
+        `${((t1 / tr / 2) * 100).toFixed(0)}%`,
+        `${sameR ? 'same file' : 'FILES DIFFER'}; +${(((tr - t2) / t2) * 100).toFixed(0)}% vs local, ${(((tr - t2) / n) * 1000).toFixed(2)} ms/job`,
+      ]);
+    }
+  }
+  const cols = ['queries', 'run', 'n', 'seconds', 'queries/s', 'speed-up', 'efficiency', 'notes'];
+  const w = cols.map((c, i) => Math.max(c.length, ...table.map((r) => r[i].length)));
+  console.log(cols.map((c, i) => c.padEnd(w[i])).join('  '));
+  for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+  console.log('(wall time of whole commands, start-up included; target: 2 workers ≥ 1.8× one, Redis < 10% over local)');
+
+  if (redis) {
+    // the kill run: a new batch (--seed 1), one of two workers SIGKILLed a third of the way
+    const ws = [worker(url), worker(url)];
+    cli(['batch', model, qAll, '--queue', url, '--seed', '1', ...common]);
+    const out = join(dir, 'kill.csv');
+    const collect = spawn(process.execPath, ['--import', TSX, CLI, 'batch', model, qAll, '--queue', url, '--collect', '-o', out, '--seed', '1', ...common], {
+      stdio: 'ignore',
+    });
+    const done = new Promise<number | null>((r) => collect.once('exit', r));
+    const probe = spawnSync('redis-cli', ['-p', String(port), 'ping']).error === undefined;
+    for (;;) {
+      await sleep(200);
+      const c = probe ? Number(spawnSync('redis-cli', ['-p', String(port), 'zcard', 'bull:netinvert:completed']).stdout.toString().trim()) : 0;
+      if (!probe || c >= N + NP + N / 3) break;
+    }
+    await stop(ws[0], 'SIGKILL');
+    await done;
+    await stop(ws[1]);
+    const got = ids(out);
+    const unique = new Set(got);
+    // a query's rows are contiguous: as many runs of one id as distinct ids means none written twice
+    const runs = got.filter((id, i) => i === 0 || got[i - 1] !== id).length;
+    console.log(
+      `\nkill run: ${N} queries through Redis, one of two workers SIGKILLed a third of the way: ${got.length} answer rows for ${unique.size} distinct ids ` +
+        `(${unique.size === N ? 'every query answered' : 'MISSING QUERIES'}; ${runs === unique.size ? 'none written twice' : 'DUPLICATES'})`,
+    );
+    await stop(redis);
+  } else console.log('\nredis-server is not installed: the Redis rows and the kill run are left out (apt-get install redis-server)');
+}
