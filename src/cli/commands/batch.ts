@@ -39,6 +39,10 @@ run the same command with --resume to finish it.
 Exit code: 0 all solved, 1 any row an error, else the largest of 2 best-compromise,
 3 infeasible, 4 unknown.
 
+--queue redis://host:6379/0 enqueues one job per query (once: enqueuing again adds nothing) for
+\`netinvert worker\` processes on any machine; add --collect -o answers.csv to wait for the
+answers and write them (the same file a local batch writes).
+
 Examples:
   netinvert batch model.onnx queries.csv -o answers.csv --bounds x3=-1:1 --prove
   netinvert batch relu.onnx queries.csv -o - --method milp > answers.csv`;

@@ -20,6 +20,18 @@ export function defineWorkerCommand(cmd: Command, io: IO, done: (code: number) =
     .argument('<url>', 'the Redis server: redis://host:port/db')
     .option('--concurrency <n>', 'queries answered at once, one per thread (default: the number of cores)', String(availableParallelism()))
     .option('--lock-ms <ms>', 'how long a job of a worker that stopped answering (killed, cut off) stays claimed before another worker takes it', '30000')
+    .addHelpText(
+      'after',
+      `
+Each query is answered exactly as a local batch answers it (the same rows). A worker killed
+mid-query loses nothing: after --lock-ms its query goes to another worker. A malformed query is
+answered with an error row, not retried. Redis should persist its data (appendonly yes).
+
+Examples:
+  netinvert batch model.onnx queries.csv --queue redis://queue-host:6379/0
+  netinvert worker redis://queue-host:6379/0 --concurrency 8
+  netinvert batch model.onnx queries.csv --queue redis://queue-host:6379/0 --collect -o answers.csv`,
+    )
     .action(async (url: string, opts: Record<string, unknown>) => {
       const ac = new AbortController();
       const stop = (): void => ac.abort();
