@@ -46,3 +46,44 @@ describe('batchSpec', () => {
     expect(inkStats(png).colours).toBeGreaterThan(5);
   });
 });
+
+describe('batch --plot', () => {
+  it('draws one bar per outcome with the counts of the answers file, and one point per query', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { run } = await import('./util/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'ni-batch-plot-'));
+    const queries = join(dir, 'q.csv'),
+      answers = join(dir, 'a.csv'),
+      svgFile = join(dir, 'b.svg');
+    writeFileSync(queries, 'id,a,b,sum\nq1,3,,7\nq2,3,,70\nq3,,4,8\nq4,1,,5\nq5,2,,-40\n');
+    const r = await run(['batch', 'models/seed-add.json', queries, '-o', answers, '--plot', svgFile, '--workers', '1']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/wrote .*b\.svg/);
+    // the answers file, read independently: the status of each query id
+    const lines = readFileSync(answers, 'utf8').trim().split('\n').slice(1);
+    const status = new Map(lines.map((l) => [l.split(',')[0], l.split(',')[1]]));
+    expect(status.size).toBe(5);
+    const svg = readFileSync(svgFile, 'utf8');
+    for (const s of ['solved', 'best-compromise', 'infeasible', 'unknown', 'error']) {
+      const n = [...status.values()].filter((v) => v === s).length;
+      expect(svg, s).toContain(`aria-label="outcome: ${s}; queries: ${n}"`);
+    }
+    expect(svg.match(/aria-label="query \(file order\): \d+;/g)?.length).toBe(5);
+  });
+
+  it('a bad --plot name is refused before any query runs', async () => {
+    const { mkdtempSync, writeFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { run } = await import('./util/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'ni-batch-plot-'));
+    const queries = join(dir, 'q.csv');
+    writeFileSync(queries, 'id,a,b,sum\nq1,3,,7\n');
+    const r = await run(['batch', 'models/seed-add.json', queries, '-o', join(dir, 'a.csv'), '--plot', join(dir, 'b.gif'), '--workers', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/error \[bad_usage\]: --plot .*b\.gif: a plot is written as \.svg or \.png/);
+    expect(existsSync(join(dir, 'a.csv'))).toBe(false);
+  });
+});

@@ -161,6 +161,9 @@ export async function batchCommand(
   if (toStdout && opts.resume) {
     bad('--resume continues an answers file, and -o - writes the answers to standard output, where there is nothing to continue; give -o a file');
   }
+  const plotFile = typeof opts.plot === 'string' ? opts.plot : null;
+  // a bad --plot name is refused before any query runs
+  if (plotFile) (await import('../commands/plot.ts')).plotFormat(plotFile, '--plot');
   const modelMeta = opts.meta as string | undefined;
   const workers = readWorkers(opts.workers);
   const model = loadModelFile(modelPath, modelMeta);
@@ -221,6 +224,8 @@ export async function batchCommand(
   let answeredNow = 0;
 
   const tLoop = Date.now();
+  /** Wall-clock milliseconds of each query answered by this run (for --plot). */
+  const times = new Map<string, number>();
   /** One query's rows to the sink, then the bookkeeping and the progress line. */
   const record = (q: QueryRow, answer: Answer): void => {
     sink.append(answer.lines.map(csvLine).join(''));
@@ -250,7 +255,10 @@ export async function batchCommand(
         // let a pending SIGINT/SIGTERM reach its handler: a query may run synchronously
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (stopped()) break;
-        record(q, await answerQuery(model, layout, q, s, run));
+        const tq = performance.now();
+        const a = await answerQuery(model, layout, q, s, run);
+        times.set(q.id, performance.now() - tq);
+        record(q, a);
       }
     } else {
       // --workers N: N threads answer at once (--queue: the workers of the queue); the answers
@@ -276,7 +284,9 @@ export async function batchCommand(
       const lane = async (): Promise<void> => {
         while (!stopped() && next < pending.length) {
           const i = next++;
+          const tq = performance.now();
           results[i] = await answer(pending[i]);
+          times.set(pending[i].id, performance.now() - tq);
           while (flushed < pending.length && results[flushed]) {
             record(pending[flushed], results[flushed]!);
             results[flushed++] = undefined;
@@ -301,6 +311,17 @@ export async function batchCommand(
   }
 
   const interrupted = statuses.size < rows.length;
+  if (plotFile) {
+    // what this run answered: its outcome and its time (an earlier, resumed run's answers have no time)
+    const points = rows.flatMap((q, index) => {
+      const ms = times.get(q.id);
+      return ms === undefined || !statuses.has(q.id) ? [] : [{ index, id: q.id, status: statuses.get(q.id)!, ms }];
+    });
+    const { batchSpec } = await import('../../plot/batch.ts');
+    const { writeSpec } = await import('../commands/plot.ts');
+    await writeSpec(batchSpec(points, `batch: ${queriesPath} on ${modelPath}`), plotFile, '--plot');
+    (toStdout ? (t: string) => io.err(t) : (t: string) => io.out(t))(`wrote ${plotFile}  (outcomes and time per query)`);
+  }
   const earlier = opts.resume ? ` (${skipped} answered by an earlier run, ${answeredNow} now)` : '';
   // with -o - standard output carries the CSV alone: the summary goes to stderr
   const summary = toStdout ? (t: string) => io.err(t) : (t: string) => io.out(t);

@@ -45,7 +45,8 @@ answers and write them (the same file a local batch writes).
 
 Examples:
   netinvert batch model.onnx queries.csv -o answers.csv --bounds x3=-1:1 --prove
-  netinvert batch relu.onnx queries.csv -o - --method milp > answers.csv`;
+  netinvert batch relu.onnx queries.csv -o - --method milp > answers.csv
+  netinvert batch model.onnx queries.csv -o answers.csv --plot batch.svg`;
 
 /** Adds the batch command's arguments and options to `cmd`; `done` receives the exit code. */
 export function defineBatchCommand(cmd: Command, io: IO, done: (code: number) => void): Command {
@@ -59,6 +60,7 @@ export function defineBatchCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--resume', 'continue an interrupted run: keep the answers already in the file, answer the rest')
     .option('--queue <url>', 'use a Redis queue (redis://host:port/db): enqueue one job per query for `netinvert worker`s; with --collect, wait for the answers and write them')
     .option('--collect', 'with --queue: wait for every queued answer (showing progress) and write each once to -o')
+    .option('--plot <file>', 'also draw the outcomes and the time per query to FILE (.svg or .png)')
     .option('--workers <n>', 'threads answering queries at once, each with its own copy of the model (the answers do not depend on it)', String(defaultWorkers()))
     .addHelpText('after', BATCH_HELP)
     .action(async (model: string, queries: string, opts: Record<string, unknown>) => {
