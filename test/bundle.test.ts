@@ -1,5 +1,5 @@
 /**
- * The library must bundle for the browser (DESIGN.md, Numerics): esbuild bundles src/index.ts
+ * The library must bundle for the browser (docs/design.md, Numerics): esbuild bundles src/index.ts
  * for platform "browser", and nothing Node-only may leak in: no `node:` module, no require of a
  * Node built-in, in the output or among the bundle's inputs.
  */

@@ -10,7 +10,7 @@
  *     the query box; `excluded` and `rootFree` boxes hold no exact root, each `roots` box holds
  *     exactly one (Krawczyk), and its `root` lies in it and is not shown to miss the targets.
  * Nothing else: no stored tolerance, no stored output bounds. Tolerances are derived from atol
- * and rtol with the rule of DESIGN.md (|y − t| ≤ atol + rtol·|t| for equalities, atol for
+ * and rtol with the rule of docs/design.md (|y − t| ≤ atol + rtol·|t| for equalities, atol for
  * ranges and inequalities), rounded against the claim.
  *
  * verifyCertificate trusts nothing in the certificate: it validates the embedded query (names,
@@ -292,7 +292,7 @@ function parse(model: Model, cert: unknown): Parsed {
       if (t.lo !== null) throw new Invalid(`${at}: a ≤ target has lo = null`);
       lo = -Infinity;
     } else throw new Invalid(`${at}.kind must be eq, range, ge or le (got ${JSON.stringify(kind)})`);
-    // tolerance (DESIGN.md): atol + rtol·|t| for equalities, atol otherwise; rounded up (a miss must exceed it)
+    // tolerance (docs/design.md): atol + rtol·|t| for equalities, atol otherwise; rounded up (a miss must exceed it)
     const tolUp = kind === 'eq' ? up(atol + up(rtol * Math.abs(lo))) : atol;
     targets.push({
       output: o,

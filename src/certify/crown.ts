@@ -31,7 +31,7 @@
  * every feature, and intersected with the interval bound. This is full CROWN: each layer's
  * relaxations use back-substituted pre-activation bounds of all earlier layers.
  *
- * Soundness under floating point (DESIGN.md, Soundness), as in linear.ts: coefficients are
+ * Soundness under floating point (docs/design.md, Soundness), as in linear.ts: coefficients are
  * ordinary floats. Each computed coefficient λ̂ᵢ = fl(old + Σ products) differs from the exact
  * one by at most γ_K·(|old| + Σ|terms|) (Higham §3.1, K the number of terms plus one); that
  * error multiplies the node value vᵢ, which lies in the node's sound bounds, so it is moved into

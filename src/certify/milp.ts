@@ -87,7 +87,7 @@ const DUAL_TOL = 1e-9;
 /** Tolerances of the re-solve with the binaries fixed (an LP: tighter is cheap). */
 const FIXED_LP_TOL = 1e-10;
 /**
- * The margin rule (DESIGN.md, Soundness: "MILP. HiGHS works with tolerances…").
+ * The margin rule (docs/design.md, Soundness: "MILP. HiGHS works with tolerances…").
  *
  * HiGHS meets every row only within τp = TOL.primal and keeps binaries integral only within
  * τi = TOL.integrality, so the model it solves may disagree with the network, on a targeted

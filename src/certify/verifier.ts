@@ -1,5 +1,5 @@
 /**
- * The independent interval verifier for certificates (DESIGN.md, Soundness): a small interval
+ * The independent interval verifier for certificates (docs/design.md, Soundness): a small interval
  * evaluator that reads the GraphDef directly and shares no code with the engine's bound code
  * (src/graph/ops, interval.ts, round.ts, activations' range functions, certify/crown.ts,
  * linear.ts, bnb.ts, krawczyk.ts). It computes

@@ -2,7 +2,7 @@
  * The command line, as a function of argv: testable in-process. Only main.ts calls
  * process.exit. Output goes through an injectable `io`.
  *
- * Exit codes (DESIGN.md): 0 solved, 1 error, 2 best-compromise, 3 infeasible, 4 unknown.
+ * Exit codes (docs/design.md): 0 solved, 1 error, 2 best-compromise, 3 infeasible, 4 unknown.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';

@@ -284,7 +284,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
 }
 
 /**
- * Tolerance floor for float32 models (DESIGN.md, Numerics): 2⁻²⁰ ≈ 9.5e−7, i.e. 8 float32 ulps,
+ * Tolerance floor for float32 models (docs/design.md, Numerics): 2⁻²⁰ ≈ 9.5e−7, i.e. 8 float32 ulps,
  * both absolute and relative. We evaluate in float64, but the model's own framework evaluates in
  * float32, so agreement beyond this is not a property of the model.
  */
@@ -307,7 +307,7 @@ export function targetMiss(t: Target, y: number): number {
   return 0;
 }
 
-/** Tolerance allowed for a target (DESIGN.md: atol + rtol·|t| for equalities, atol for ranges). */
+/** Tolerance allowed for a target (docs/design.md: atol + rtol·|t| for equalities, atol for ranges). */
 export function targetTolerance(t: Target, atol: number, rtol: number): number {
   return t.kind === 'eq' ? atol + rtol * Math.abs(t.lo) : atol;
 }

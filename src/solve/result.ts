@@ -1,5 +1,5 @@
 /**
- * The answer: plain JSON data with four outcomes (DESIGN.md). A result never says `solved`
+ * The answer: plain JSON data with four outcomes (docs/design.md). A result never says `solved`
  * for a point it did not verify: every solution is recomputed by a fresh float64 forward
  * pass, and its residuals come from that pass.
  */

@@ -71,7 +71,7 @@ export function verifySolution(
 }
 
 /**
- * Dimension of the solution set through u (DESIGN.md): unknowns minus the number of singular
+ * Dimension of the solution set through u (docs/design.md): unknowns minus the number of singular
  * values of the active targets' Jacobian that are significant on the box's scale,
  * σᵢ·diam(box) > tol. A range or inequality met strictly does not constrain (full-dimensional
  * there), so only equalities and targets sitting on an end within tolerance count.

@@ -7,7 +7,7 @@
  * What it supports: what the generator emits — graphs whose nodes are `dense`, `affine` and
  * `unary` ops chained from one input tensor to one output tensor.
  *
- * Tolerance rule (DESIGN.md, "Meets a target"): an equality target t is met when
+ * Tolerance rule (docs/design.md, "Meets a target"): an equality target t is met when
  * |y − t| ≤ atol + rtol·|t|; a range / inequality when y is inside it within atol.
  *
  * Rounding: the forward pass also carries a running bound on its own absolute rounding error
@@ -315,7 +315,7 @@ export interface Slice {
   hi: number[];
 }
 
-/** DESIGN.md: eq → atol + rtol·|t|; range / ge / le → atol. */
+/** docs/design.md: eq → atol + rtol·|t|; range / ge / le → atol. */
 export function toleranceOf(kind: 'eq' | 'range' | 'ge' | 'le', value: number, atol: number, rtol: number): number {
   return kind === 'eq' ? atol + rtol * Math.abs(value) : atol;
 }

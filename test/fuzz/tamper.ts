@@ -281,7 +281,7 @@ export function judgeStatement(net: OracleNet, hash: string, c: CertJson, grid?:
   if (!box || box.lo.length !== n || box.hi.length !== n || box.lo.some((l, j) => !(l <= box.hi[j]))) return no('bad box');
   const e2 = embedded(c);
   if (e2) {
-    // format 2: tolerances from the embedded atol / rtol (DESIGN.md rule)
+    // format 2: tolerances from the embedded atol / rtol (docs/design.md rule)
     if (!(e2.atol >= 0) || !(e2.rtol >= 0) || !Number.isFinite(e2.atol) || !Number.isFinite(e2.rtol)) return no(`embedded atol ${e2.atol} / rtol ${e2.rtol} are not finite numbers ≥ 0`);
     if (e2.atol === 0 && e2.rtol === 0) return no('atol and rtol both 0');
   }

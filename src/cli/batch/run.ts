@@ -1,7 +1,7 @@
 /**
  * The batch run: check everything up front, open the answers (a file, resumed or fresh, or
  * standard output), then answer the queries in file order, writing each query's rows as soon as
- * they are known (DESIGN.md, "Bad input and untrusted files").
+ * they are known (docs/design.md, "Bad input and untrusted files").
  *
  * SIGINT/SIGTERM stop the batch after the current query; the file is left consistent and the
  * command returns 130. Exit code otherwise: 0 if every query is solved; 1 if any row is an error;
