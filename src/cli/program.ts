@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NetinvertError } from '../errors.ts';
 import type { Status } from '../solve/result.ts';
-import { INVERT_DEFAULTS } from '../solve/invert.ts';
 import { defineBatchCommand } from './commands/batch.ts';
 import { checkCertificateCommand } from './commands/checkCertificate.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -20,6 +19,7 @@ import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
 import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
+import { addQueryOptions } from './queryOptions.ts';
 
 export interface IO {
   out(s: string): void;
@@ -34,7 +34,6 @@ export const EXIT: Record<Status | 'error', number> = {
   unknown: 4,
 };
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export interface CliOptions {
   /**
@@ -90,27 +89,15 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
       ]),
     );
 
-  program
-    .command('solve')
-    .description('find the unknown inputs of MODEL that give the wanted outputs')
-    .argument('<model>', 'model file: .onnx, .keras, .h5, TF.js model.json, or native .json')
-    .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
-    .option('--given <list>', 'known inputs: name=value,...', collect, [])
-    .option('--want <list>', 'targets: y=7, y=lo:hi, y>=v, y<=v; weight with @w', collect, [])
-    .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
-    .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
-    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
-    .option('--method <m>', 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', 'lm')
-    .option('--atol <x>', 'absolute tolerance', '1e-6')
-    .option('--rtol <x>', 'relative tolerance', '1e-6')
-    .option('--seed <n>', 'seed for the quasi-random starts', '0')
-    .option('--max-evaluations <n>', 'work budget in point evaluations', '200000')
-    .option('--time-limit <s>', 'wall-clock limit in seconds', String(INVERT_DEFAULTS.timeLimit))
-    .option('--prove', 'after the search, prove: infeasibility, or that the solution list is complete (branch-and-bound)')
-    .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
+  addQueryOptions(
+    program
+      .command('solve')
+      .description('find the unknown inputs of MODEL that give the wanted outputs')
+      .argument('<model>', 'model file: .onnx, .keras, .h5, TF.js model.json, or native .json'),
+    'after the search, prove: infeasibility, or that the solution list is complete (branch-and-bound)',
+  )
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
-    .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
     .option('--certificate <file>', 'write the proof certificate (JSON) to FILE; implies --prove (check it with check-certificate)')
     .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance; see docs/query-file.md) instead of the query flags')
     .option('--plot <file>', 'also draw the answer to FILE (.svg or .png; see netinvert plot)')

@@ -8,12 +8,11 @@ import type { Command } from 'commander';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { SolveResult } from '../../solve/result.ts';
-import { INVERT_DEFAULTS } from '../../solve/invert.ts';
 import type { PlotOptions, PlotSpec } from '../../plot/spec.ts';
 import type { IO } from '../program.ts';
 import { solveFromOptions } from './solve.ts';
+import { addQueryOptions } from '../queryOptions.ts';
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function intOpt(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -69,27 +68,15 @@ export async function plotCommand(modelPath: string, opts: Record<string, unknow
 
 /** The plot command's options: solve's query flags, then the picture's. */
 export function definePlotCommand(cmd: Command): Command {
-  return cmd
+  return addQueryOptions(
+    cmd
     .description('solve the query, then draw the answer: the output along one unknown, a heatmap over two, parallel coordinates for more')
     .argument('<model>', 'model file: .onnx, .keras, .h5, TF.js model.json, or native .json')
     .requiredOption('-o, --output <file>', 'where to write the plot: .svg or .png')
     .option('--unknowns <list>', 'which unknowns to draw (1, 2 or more; the others are fixed at the first solution): name,name')
     .option('--width <px>', 'width of the plot area in pixels', '640')
-    .option('--height <px>', 'height of the plot area in pixels', '400')
-    .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
-    .option('--given <list>', 'known inputs: name=value,...', collect, [])
-    .option('--want <list>', 'targets: y=7, y=lo:hi, y>=v, y<=v; weight with @w', collect, [])
-    .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
-    .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
-    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
-    .option('--method <m>', 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', 'lm')
-    .option('--atol <x>', 'absolute tolerance', '1e-6')
-    .option('--rtol <x>', 'relative tolerance', '1e-6')
-    .option('--seed <n>', 'seed for the quasi-random starts', '0')
-    .option('--max-evaluations <n>', 'work budget in point evaluations', '200000')
-    .option('--time-limit <s>', 'wall-clock limit in seconds', String(INVERT_DEFAULTS.timeLimit))
-    .option('--prove', 'prove too, and colour what was proven (root-free, unique root, empty boxes)')
-    .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
-    .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search')
+    .option('--height <px>', 'height of the plot area in pixels', '400'),
+    'prove too, and colour what was proven (root-free, unique root, empty boxes)',
+  )
     .option('--query <file>', 'the query as a JSON file instead of the query flags');
 }
