@@ -15,27 +15,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveNativeModel } from '../src/formats/native/load.ts';
-import { createModel, type Model } from '../src/model.ts';
 import { mulberry32 } from '../src/solve/linalg.ts';
-
-function tanhNet(seed: number): Model {
-  const rand = mulberry32(seed);
-  const layer = (inW: number, out: number): number[] => {
-    const s = Math.sqrt(6 / (inW + out));
-    return Array.from({ length: inW * out }, () => (2 * rand() - 1) * s);
-  };
-  return createModel({
-    inputs: [{ name: 'x', width: 4, features: ['x1', 'x2', 'x3', 'x4'] }],
-    nodes: [
-      { name: 'd1', op: { type: 'dense', units: 64, weight: layer(4, 64), bias: Array(64).fill(0) }, inputs: ['x'] },
-      { name: 'a1', op: { type: 'unary', fn: 'tanh' }, inputs: ['d1'] },
-      { name: 'd2', op: { type: 'dense', units: 64, weight: layer(64, 64), bias: Array(64).fill(0) }, inputs: ['a1'] },
-      { name: 'a2', op: { type: 'unary', fn: 'tanh' }, inputs: ['d2'] },
-      { name: 'd3', op: { type: 'dense', units: 2, weight: layer(64, 2), bias: [0, 0] }, inputs: ['a2'] },
-    ],
-    outputs: [{ node: 'd3', name: 'y', features: ['y1', 'y2'] }],
-  });
-}
+import { tanhNet } from './solve.bench.ts';
 
 const TSX = import.meta.resolve('tsx');
 const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;

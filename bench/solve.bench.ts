@@ -39,7 +39,7 @@ function timePerCall(fn: () => void, minMs: number, rounds: number): number {
   return median(per);
 }
 
-function tanhNet(seed: number): Model {
+export function tanhNet(seed: number): Model {
   const rand = mulberry32(seed);
   const layer = (inW: number, out: number): number[] => {
     const s = Math.sqrt(6 / (inW + out));

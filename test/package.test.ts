@@ -111,10 +111,10 @@ const ABS_NET = JSON.stringify({
 });
 
 describe('the project is self-contained', () => {
-  it('nothing reads ../shared: third-party fixtures come from test/fixtures/third-party', () => {
+  it('nothing reads the workplace folder beside the clone: third-party fixtures come from test/fixtures/third-party', () => {
     const self = fileURLToPath(import.meta.url);
     const textFile = /\.(ts|mts|js|mjs|cjs|py|sh|json)$/;
-    // ../shared, ..\shared, join(…, '..', 'shared', …), and the folder name itself
+    // a parent-relative path to the workplace's shared folder (either slash), join(…, '..', 'shared', …), and the folder name itself
     const bad = [/\.\.[\\/]+shared\b/, /['"]\.\.['"]\s*,\s*['"]shared['"]/, /\bshared[\\/]+fixtures\b/, /['"]shared['"]\s*,\s*['"]fixtures['"]/];
     const hits: string[] = [];
     const walk = (dir: string): void => {
