@@ -38,11 +38,11 @@ interface ValueOption {
 
 /** The valued solver options, in the order `--help` lists them. */
 export const VALUE_OPTIONS: readonly ValueOption[] = [
-  { key: 'method', flag: '--method', arg: '<m>', help: 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', default: 'lm' },
-  { key: 'atol', flag: '--atol', arg: '<x>', help: 'absolute tolerance', default: '1e-6' },
-  { key: 'rtol', flag: '--rtol', arg: '<x>', help: 'relative tolerance', default: '1e-6' },
-  { key: 'seed', flag: '--seed', arg: '<n>', help: 'seed for the quasi-random starts (the same for every query)', default: '0' },
-  { key: 'maxEvaluations', flag: '--max-evaluations', arg: '<n>', help: 'work budget per query in point evaluations', default: '200000' },
+  { key: 'method', flag: '--method', arg: '<m>', help: 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', default: INVERT_DEFAULTS.method },
+  { key: 'atol', flag: '--atol', arg: '<x>', help: 'absolute tolerance', default: INVERT_DEFAULTS.atol.toExponential() },
+  { key: 'rtol', flag: '--rtol', arg: '<x>', help: 'relative tolerance', default: INVERT_DEFAULTS.rtol.toExponential() },
+  { key: 'seed', flag: '--seed', arg: '<n>', help: 'seed for the quasi-random starts (the same for every query)', default: String(INVERT_DEFAULTS.seed) },
+  { key: 'maxEvaluations', flag: '--max-evaluations', arg: '<n>', help: 'work budget per query in point evaluations', default: String(INVERT_DEFAULTS.maxEvaluations) },
   { key: 'timeLimit', flag: '--time-limit', arg: '<s>', help: 'wall-clock limit per query in seconds', default: String(INVERT_DEFAULTS.timeLimit) },
   { key: 'distance', flag: '--distance', arg: '<kind>', help: 'distance to a closest: reference: l2, l1 or linf', default: 'l2' },
   { key: 'maxBoxes', flag: '--max-boxes', arg: '<n>', help: 'branch-and-bound budget in boxes per query (with --prove)', default: '100000' },
