@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveNativeModel } from '../src/formats/native/load.ts';
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 import { tanhNet } from './solve.bench.ts';
 
 const TSX = import.meta.resolve('tsx');

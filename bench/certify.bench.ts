@@ -9,12 +9,12 @@
  * Medians of repeated runs; nothing is asserted.
  */
 import { certify } from '../src/certify/certify.ts';
-import { verifyCertificate } from '../src/certify/certificate.ts';
-import { crownBounds } from '../src/certify/crown.ts';
-import { linearBounds } from '../src/certify/linear.ts';
+import { verifyCertificate } from '../src/certify/proof/certificate.ts';
+import { crownBounds } from '../src/certify/bounds/crown.ts';
+import { linearBounds } from '../src/certify/bounds/forward.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Query } from '../src/problem/query.ts';
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import { readFileSync } from 'node:fs';
 
@@ -93,7 +93,7 @@ export async function runCertifyBench(): Promise<void> {
   // branch-and-bound against MILP, same queries
   let milp: MilpModule | null = null;
   try {
-    milp = (await import('../src/certify/milp.ts')) as unknown as MilpModule;
+    milp = (await import('../src/certify/milp/run.ts')) as unknown as MilpModule;
   } catch (e) {
     console.log(`\nMILP path unavailable: ${(e as Error).message}`);
   }

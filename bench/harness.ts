@@ -10,7 +10,7 @@
  * - report the median seconds per call over the runs.
  * A function that takes longer than `minS` per call is called once per run.
  */
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 
 export interface MeasureOptions {
   /** Minimum seconds per run. */

@@ -9,7 +9,7 @@
  * maximum (approximate, no proof), and the ratio MILP / grid.
  * Median of RUNS solves after one warm-up (which also loads the wasm). Printed, never asserted.
  */
-import { solveMilp, type MilpObjective, type MilpResult } from '../src/certify/milp.ts';
+import { solveMilp, type MilpObjective, type MilpResult } from '../src/certify/milp/run.ts';
 import type { NodeDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Problem, type Query } from '../src/problem/query.ts';

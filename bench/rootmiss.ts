@@ -17,7 +17,8 @@
  */
 import { createModel, type Model } from '../src/model.ts';
 import { invert } from '../src/solve/invert.ts';
-import { mulberry32, singularValues } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
+import { singularValues } from '../src/numeric/linalg.ts';
 
 export const GAIN = 3;
 export const BOX = 2;

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { invert, type InvertOptions } from '../src/solve/invert.ts';
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 
 function median(a: number[]): number {
   const s = a.slice().sort((x, y) => x - y);

@@ -4,8 +4,8 @@
  * breaks browser bundles of the main entry; in a browser, serve highs.wasm and call
  * setHighsLoaderOptions first.
  */
-export { invertMilp } from './certify/milp-solve.ts';
-export type { MilpInvertOptions } from './certify/milp-solve.ts';
-export { solveMilp, isPiecewiseLinear } from './certify/milp.ts';
-export type { MilpObjective, MilpResult, MilpOptions } from './certify/milp.ts';
-export { setHighsLoaderOptions } from './certify/milp-highs.ts';
+export { invertMilp } from './certify/milp/solve.ts';
+export type { MilpInvertOptions } from './certify/milp/solve.ts';
+export { solveMilp, isPiecewiseLinear } from './certify/milp/run.ts';
+export type { MilpObjective, MilpResult, MilpOptions } from './certify/milp/run.ts';
+export { setHighsLoaderOptions } from './certify/milp/highs.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { certify } from '../src/certify/certify.ts';
-import { covers, verifyCertificate, type Certificate } from '../src/certify/certificate.ts';
-import { verifierBounds } from '../src/certify/verifier.ts';
+import { covers, verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
+import { verifierBounds } from '../src/certify/proof/verifier.ts';
 import { createModel } from '../src/model.ts';
 import { bisect, evenE, FOUR_IN_TARGETS, fourRootNet, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { branchAndBound } from '../src/certify/bnb.ts';
-import { buildCertificate, verifyCertificate } from '../src/certify/certificate.ts';
-import { crownBounds } from '../src/certify/crown.ts';
-import { linearBounds } from '../src/certify/linear.ts';
+import { branchAndBound } from '../src/certify/proof/bnb.ts';
+import { buildCertificate, verifyCertificate } from '../src/certify/proof/certificate.ts';
+import { crownBounds } from '../src/certify/bounds/crown.ts';
+import { linearBounds } from '../src/certify/bounds/forward.ts';
 import type { GraphDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Problem } from '../src/problem/query.ts';
 import { Budget } from '../src/solve/evaluator.ts';
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 import { evenE, fourRootNet } from './problems.ts';
 
 const ACTS = ['tanh', 'relu', 'sigmoid', 'bipolar_sigmoid', 'gelu', 'gelu_tanh', 'silu', 'softplus', 'sin', 'elu', 'leaky_relu', 'hard_tanh', 'softsign', 'abs'];

@@ -4,8 +4,8 @@
  * except in the time-limit tests, whose assertions hold whichever way the race goes.
  */
 import { describe, expect, it } from 'vitest';
-import { isPiecewiseLinear, solveMilp } from '../src/certify/milp.ts';
-import { polishPoint } from '../src/certify/milp-verify.ts';
+import { isPiecewiseLinear, solveMilp } from '../src/certify/milp/run.ts';
+import { polishPoint } from '../src/certify/milp/polish.ts';
 import { NetinvertError } from '../src/errors.ts';
 import type { GraphDef, NodeDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { certify } from '../src/certify/certify.ts';
-import { verifyCertificate } from '../src/certify/certificate.ts';
+import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import { loadNativeModel, saveNativeModel } from '../src/formats/native/load.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { network } from '../src/graph/network.ts';

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { certify } from '../src/certify/certify.ts';
-import { verifyCertificate } from '../src/certify/certificate.ts';
+import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import type { GraphDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { formatPercent } from '../src/report/percent.ts';
@@ -325,14 +325,14 @@ describe('time limits cover the whole call, in every phase', () => {
 
 describe('certify never emits a certificate its own verifier rejects', () => {
   afterEach(() => {
-    vi.doUnmock('../src/certify/certificate.ts');
+    vi.doUnmock('../src/certify/proof/certificate.ts');
     vi.resetModules();
   });
 
   it('when the verifier rejects, the claim is downgraded with the reason (no certificate, not proven)', async () => {
     vi.resetModules();
-    vi.doMock('../src/certify/certificate.ts', async (orig) => {
-      const real = (await orig()) as typeof import('../src/certify/certificate.ts');
+    vi.doMock('../src/certify/proof/certificate.ts', async (orig) => {
+      const real = (await orig()) as typeof import('../src/certify/proof/certificate.ts');
       return { ...real, verifyCertificate: () => ({ valid: false, independent: true, reason: 'forged for the test', checkedBoxes: 0 }) };
     });
     const { certify: certifyMocked } = await import('../src/certify/certify.ts');

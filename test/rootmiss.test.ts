@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { BOX, rootMissNet } from '../bench/rootmiss.ts';
 import { invert } from '../src/solve/invert.ts';
-import { mulberry32 } from '../src/solve/linalg.ts';
+import { mulberry32 } from '../src/numeric/rng.ts';
 
 const net = rootMissNet(1000);
 const rand = mulberry32(77);

@@ -1,5 +1,5 @@
 /**
- * The independent verifier's layer_norm rule (src/certify/verifier.ts): its value and derivative
+ * The independent verifier's layer_norm rule (src/certify/proof/verifier.ts): its value and derivative
  * enclosures hold the engine's forward values and Jacobians (src/graph, a separate code path;
  * the engine's Jacobians are checked against central differences in onnx-layernorm.test.ts, and
  * here at points away from the flat region) at points sampled in random boxes of random
@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { certify } from '../src/certify/certify.ts';
-import { verifyCertificate, type Certificate } from '../src/certify/certificate.ts';
-import { VerifierNet } from '../src/certify/verifier.ts';
+import { verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
+import { VerifierNet } from '../src/certify/proof/verifier.ts';
 import { createModel, type Model } from '../src/model.ts';
 import type { NodeDef } from '../src/graph/types.ts';
 import { samplePoints } from './util/checks.ts';

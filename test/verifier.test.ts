@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { certify } from '../src/certify/certify.ts';
-import { covers, verifyCertificate, type Certificate } from '../src/certify/certificate.ts';
-import { verifierBounds, VerifierNet } from '../src/certify/verifier.ts';
+import { covers, verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
+import { verifierBounds, VerifierNet } from '../src/certify/proof/verifier.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { bisect, FOUR_IN_TARGETS, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
 

@@ -27,9 +27,9 @@ import { Budget, now } from '../solve/evaluator.ts';
 import { INVERT_DEFAULTS, invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
-import { branchAndBound, type BnbResult } from './bnb.ts';
-import { buildCertificate, verifyCertificate, type Certificate } from './certificate.ts';
-import { nearestFloatRoot, squareSystem } from './krawczyk.ts';
+import { branchAndBound, type BnbResult } from './proof/bnb.ts';
+import { buildCertificate, verifyCertificate, type Certificate } from './proof/certificate.ts';
+import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
 
 export interface CertifyOptions extends InvertOptions {
   /** Most boxes branch-and-bound may process (default 100 000). */

@@ -16,7 +16,8 @@
  *
  * Every start's Jacobian at its trial point is computed in one batched engine call.
  */
-import { BoxQP, cholesky, choleskySolve } from './linalg.ts';
+import { BoxQP } from './boxqp.ts';
+import { cholesky, choleskySolve } from '../numeric/linalg.ts';
 import type { ProblemEvaluator } from './evaluator.ts';
 
 export type LMStop = 'converged' | 'stationary' | 'small-step' | 'max-iterations' | 'budget' | 'singular';

@@ -26,7 +26,8 @@ import type { Problem } from '../problem/query.ts';
 import { targetMiss, targetTolerance } from '../problem/query.ts';
 import { adamBatch } from './adam.ts';
 import type { Budget, ProblemEvaluator } from './evaluator.ts';
-import { PRIMES, halton, mulberry32 } from './linalg.ts';
+import { PRIMES, halton } from '../numeric/halton.ts';
+import { mulberry32 } from '../numeric/rng.ts';
 import { levenbergMarquardt } from './lm.ts';
 import { rootUncertainty, samePoint, sameRoot, solutionSetDimension } from './verify.ts';
 

@@ -92,7 +92,7 @@ export interface SolveResult {
   /** Proven lower bound on the smallest possible worst-output miss over the box (certify). */
   lowerBound?: number;
   /** The proof, when certification made one (infeasible, or a complete list). */
-  certificate?: import('../certify/certificate.ts').Certificate;
+  certificate?: import('../certify/proof/certificate.ts').Certificate;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];

@@ -3,7 +3,7 @@
  * only this pass decides whether it meets the targets.
  */
 import { targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
-import { singularValues } from './linalg.ts';
+import { singularValues } from '../numeric/linalg.ts';
 import type { Solution } from './result.ts';
 
 export function unknownsOf(problem: Problem, u: ArrayLike<number>): Record<string, number> {

@@ -21,7 +21,8 @@
 import { NetinvertError } from '../errors.ts';
 import { createModel, type Model } from '../model.ts';
 import { buildProblem, DEFAULT_BOUND, type Problem, type Query } from '../problem/query.ts';
-import { PRIMES, halton, mulberry32 } from '../solve/linalg.ts';
+import { PRIMES, halton } from '../numeric/halton.ts';
+import { mulberry32 } from '../numeric/rng.ts';
 import { trainMlp, type TrainOptions, type TrainReport } from './train.ts';
 
 export interface LearnInverseSpec {

@@ -17,7 +17,7 @@ import { UNARY_NAMES, makeUnary } from '../graph/activations/index.ts';
 import { Network } from '../graph/network.ts';
 import type { GraphDef, NodeDef } from '../graph/types.ts';
 import { createModel, type Model, type ModelMetadata } from '../model.ts';
-import { mulberry32 } from '../solve/linalg.ts';
+import { mulberry32 } from '../numeric/rng.ts';
 import { lbfgs } from './lbfgs.ts';
 
 /** Row-major tables: inputs rows × nIn, outputs rows × nOut, in raw units. */

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp-encode.ts';
+import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp/encode.ts';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';

@@ -38,7 +38,7 @@ export async function solver(s: Settings): Promise<Solver> {
     maxBoxes: s.maxBoxes,
   };
   if (s.method === 'milp') {
-    const { invertMilp } = await import('../../certify/milp-solve.ts');
+    const { invertMilp } = await import('../../certify/milp/solve.ts');
     return (model, query) => invertMilp(model, query, options);
   }
   const run = s.prove ? certify : invert;

@@ -5,7 +5,7 @@
  * boxes, and re-derives every bound from the model.
  */
 import { NetinvertError } from '../../errors.ts';
-import { describeCertificateQuery, verifyCertificate, type Certificate } from '../../certify/certificate.ts';
+import { describeCertificateQuery, verifyCertificate, type Certificate } from '../../certify/proof/certificate.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import type { IO } from '../program.ts';
 

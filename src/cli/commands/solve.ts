@@ -60,7 +60,7 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   const run =
     method === 'milp'
-      ? (await import('../../certify/milp-solve.ts')).invertMilp
+      ? (await import('../../certify/milp/solve.ts')).invertMilp
       : opts.prove || certPath
         ? certify
         : invert;

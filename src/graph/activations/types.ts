@@ -8,7 +8,7 @@
  * Kinks (relu at 0...): `df` returns the derivative PyTorch uses there, `dfSide` the one-sided
  * limits, and `dRange` includes both one-sided values whenever the kink lies in [lo, hi].
  *
- * Linear relaxations (CROWN, Zhang et al. 2018) need no per-function code: certify/linear.ts
+ * Linear relaxations (CROWN, Zhang et al. 2018) need no per-function code: certify/bounds/forward.ts
  * (relaxUnary) derives sound enclosing lines on [lo, hi] from `range` and `dRange`.
  */
 export interface UnaryFn {

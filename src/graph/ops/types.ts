@@ -11,7 +11,7 @@
  * A tangent input that does not depend on the unknowns is passed as a zero buffer, so ops
  * never branch on it. A cotangent output that is not wanted is passed as null.
  *
- * Linear relaxations live in the certify layer (certify/linear.ts forward, certify/crown.ts
+ * Linear relaxations live in the certify layer (certify/bounds/forward.ts forward, certify/bounds/crown.ts
  * back-substitution): they need only each op's data and its input box, which `bounds` already
  * computes, and element-wise relaxation lines come from UnaryFn.range/dRange alone.
  */

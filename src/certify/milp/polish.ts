@@ -4,10 +4,10 @@
  * it by a few ulps in float64; `polishPoint` then moves it into the band with minimum-norm
  * Gauss–Newton steps on the targets (exact within one linear piece of the network).
  */
-import { targetTolerance, type Problem } from '../problem/query.ts';
-import { cholesky, choleskySolve } from '../solve/linalg.ts';
-import type { Solution } from '../solve/result.ts';
-import { targetJacobian, verifySolution } from '../solve/verify.ts';
+import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { cholesky, choleskySolve } from '../../numeric/linalg.ts';
+import type { Solution } from '../../solve/result.ts';
+import { targetJacobian, verifySolution } from '../../solve/verify.ts';
 
 export function clampToBox(problem: Problem, raw: ArrayLike<number>): Float64Array {
   const n = problem.unknowns.length;

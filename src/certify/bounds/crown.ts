@@ -11,7 +11,7 @@
  *     concat, gather, reshape:      exact linear maps (index maps for the last three);
  *   - element-wise f (every unary of the engine), c/x:
  *                                   the relaxation lines a_L z + b_L ≤ f(z) ≤ a_U z + b_U of
- *                                   relaxUnary (linear.ts) on the pre-activation interval; a
+ *                                   relaxUnary (forward.ts) on the pre-activation interval; a
  *                                   positive coefficient takes the lower line, a negative one
  *                                   the upper line;
  *   - product of two tensors:       the averaged McCormick planes y ≷ β_a·a + β_b·b + γ_{L,U}
@@ -31,7 +31,7 @@
  * every feature, and intersected with the interval bound. This is full CROWN: each layer's
  * relaxations use back-substituted pre-activation bounds of all earlier layers.
  *
- * Soundness under floating point (docs/design.md, Soundness), as in linear.ts: coefficients are
+ * Soundness under floating point (docs/design.md, Soundness), as in forward.ts: coefficients are
  * ordinary floats. Each computed coefficient λ̂ᵢ = fl(old + Σ products) differs from the exact
  * one by at most γ_K·(|old| + Σ|terms|) (Higham §3.1, K the number of terms plus one); that
  * error multiplies the node value vᵢ, which lies in the node's sound bounds, so it is moved into
@@ -44,12 +44,12 @@
  * linear ops it is exact up to rounding. A NaN anywhere (0·∞ cannot happen: zero coefficients
  * are skipped) falls back to the interval bound.
  */
-import { compileGraph, type CompiledGraph } from '../graph/compile.ts';
-import type { UnaryFn } from '../graph/activations/types.ts';
-import { down, gamma, nextDown, nextUp, up } from '../graph/round.ts';
-import type { Model } from '../model.ts';
-import type { Problem } from '../problem/query.ts';
-import { relaxUnary } from './linear.ts';
+import { compileGraph, type CompiledGraph } from '../../graph/compile.ts';
+import type { UnaryFn } from '../../graph/activations/types.ts';
+import { down, gamma, nextDown, nextUp, up } from '../../graph/round.ts';
+import type { Model } from '../../model.ts';
+import type { Problem } from '../../problem/query.ts';
+import { relaxUnary } from './forward.ts';
 
 interface Plan {
   cg: CompiledGraph;

@@ -12,7 +12,7 @@
  * passes `wasmBinary` / `locateFile` through `setHighsLoaderOptions`.
  */
 import highsLoader, { type Highs, type InitOptions, type ModelData } from 'highs';
-import type { MilpBuilder } from './milp-encode.ts';
+import type { MilpBuilder } from './encode.ts';
 
 let loading: Promise<Highs> | null = null;
 let loaderOptions: InitOptions | undefined;

@@ -16,10 +16,10 @@
  * L and U come from interval arithmetic over the columns' bounds (outward rounded), tightened by
  * the caller's LP-based bound tightening where it can.
  */
-import { NetinvertError } from '../errors.ts';
-import { makeUnary } from '../graph/activations/index.ts';
-import { gamma, nextDown, nextUp } from '../graph/round.ts';
-import type { GraphDef, NodeDef } from '../graph/types.ts';
+import { NetinvertError } from '../../errors.ts';
+import { makeUnary } from '../../graph/activations/index.ts';
+import { gamma, nextDown, nextUp } from '../../graph/round.ts';
+import type { GraphDef, NodeDef } from '../../graph/types.ts';
 
 /** c0 + Σ coefs[k]·x[cols[k]], columns ascending and distinct. */
 export interface LinExpr {

@@ -14,7 +14,7 @@
  * What remains when the budget runs out is reported, with the fraction of volume proven empty.
  *
  * Boxes the mean-value form keeps are bounded again with linear relaxations (CROWN
- * back-substitution, crown.ts, by default). Those bounds can be much sharper than what the
+ * back-substitution, bounds/crown.ts, by default). Those bounds can be much sharper than what the
  * certificate verifier reproduces: it re-checks each excluded box with plain intervals on at
  * most 2^12 bisection pieces (certificate.ts). So claims that rest on the relaxation alone are
  * checked the way verifyCertificate will check them before any certificate can be built:
@@ -25,11 +25,11 @@
  *     (`plain`), whose smaller boxes the verifier can follow. Runs that end undecided or out of
  *     budget build no certificate and skip the check.
  */
-import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
-import { targetTolerance, type Problem } from '../problem/query.ts';
-import { now, type Budget } from '../solve/evaluator.ts';
-import { crownBounds } from './crown.ts';
-import { linearBounds } from './linear.ts';
+import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
+import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { now, type Budget } from '../../solve/evaluator.ts';
+import { crownBounds } from '../bounds/crown.ts';
+import { linearBounds } from '../bounds/forward.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
 import { verifierBounds } from './verifier.ts';
 
@@ -78,8 +78,8 @@ export interface BnbOptions {
   /** Also use linear relaxations on boxes the mean-value form keeps (default true). */
   linear?: boolean;
   /**
-   * Which relaxation, when `linear` is on: CROWN back-substitution (crown.ts, the default), the
-   * forward symbolic bounds (linear.ts), or both intersected.
+   * Which relaxation, when `linear` is on: CROWN back-substitution (bounds/crown.ts, the default), the
+   * forward symbolic bounds (bounds/forward.ts), or both intersected.
    */
   relaxation?: 'crown' | 'forward' | 'both';
   /**

@@ -1,8 +1,8 @@
 /**
  * The independent interval verifier for certificates (docs/design.md, Soundness): a small interval
  * evaluator that reads the GraphDef directly and shares no code with the engine's bound code
- * (src/graph/ops, interval.ts, round.ts, activations' range functions, certify/crown.ts,
- * linear.ts, bnb.ts, krawczyk.ts). It computes
+ * (src/graph/ops, interval.ts, round.ts, activations' range functions, certify/bounds/crown.ts,
+ * certify/bounds/forward.ts, bnb.ts, krawczyk.ts). It computes
  *   - value enclosures of every output over a box (natural interval extension), and
  *   - value and first-derivative enclosures together (forward-mode interval JVP, one tangent per
  *     unknown), from which certificate.ts builds its own mean-value form and Krawczyk operator.
@@ -27,8 +27,8 @@
  * Everything is compiled once per graph into flat Float64Array slots: evaluating a box
  * allocates nothing.
  */
-import { erf as erfScalar, erfc } from '../graph/activations/special.ts';
-import type { GraphDef, NodeDef } from '../graph/types.ts';
+import { erf as erfScalar, erfc } from '../../graph/activations/special.ts';
+import type { GraphDef, NodeDef } from '../../graph/types.ts';
 
 // ---------------------------------------------------------------- outward rounding
 

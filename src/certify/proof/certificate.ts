@@ -22,8 +22,8 @@
  * (Krawczyk 1969; Neumaier 1990, §5.2). Only when its own Krawczyk test cannot confirm a
  * root box does it fall back to the engine's (reported as `independent: false`).
  */
-import type { Model } from '../model.ts';
-import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../problem/query.ts';
+import type { Model } from '../../model.ts';
+import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../../problem/query.ts';
 import type { BnbResult } from './bnb.ts';
 import { krawczyk, squareSystem } from './krawczyk.ts';
 import { dn, up, verifierNet, type VerifierNet } from './verifier.ts';

@@ -21,11 +21,11 @@
  * Ops without a linear rule (products of two variables, division, softmax) fall back to their
  * interval bound as a constant form.
  */
-import { compileGraph, type CompiledGraph } from '../graph/compile.ts';
-import type { UnaryFn } from '../graph/activations/types.ts';
-import { gamma, intervalMul, nextDown, nextUp } from '../graph/round.ts';
-import type { Model } from '../model.ts';
-import type { Problem } from '../problem/query.ts';
+import { compileGraph, type CompiledGraph } from '../../graph/compile.ts';
+import type { UnaryFn } from '../../graph/activations/types.ts';
+import { gamma, intervalMul, nextDown, nextUp } from '../../graph/round.ts';
+import type { Model } from '../../model.ts';
+import type { Problem } from '../../problem/query.ts';
 
 /** Affine forms for the n unknowns of one node: per feature, lower and upper (n coefficients + constant). */
 interface Forms {

@@ -3,7 +3,7 @@
  * (ReLU, leaky ReLU, hard-tanh, clip, max/min with constants, abs).
  *
  *   - feasibility (or, with a reference, the closest point in L1 / L∞) solved exactly by HiGHS
- *     (milp.ts); the point is verified by a fresh forward pass like every other answer;
+ *     (run.ts); the point is verified by a fresh forward pass like every other answer;
  *   - a MILP "infeasible" is `proven` only when its margin clearly exceeds HiGHS's tolerances;
  *     otherwise branch-and-bound (certify) is run to confirm or refute it;
  *   - a time limit gives `unknown`.
@@ -11,14 +11,14 @@
  * package carries a Node-only import that breaks browser bundles); import it from
  * 'netinvert/milp'.
  */
-import { NetinvertError } from '../errors.ts';
-import type { Model } from '../model.ts';
-import { buildProblem, type Query } from '../problem/query.ts';
-import { queryRecord, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
-import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../solve/result.ts';
-import { verifySolution } from '../solve/verify.ts';
-import { certify } from './certify.ts';
-import { isPiecewiseLinear, solveMilp } from './milp.ts';
+import { NetinvertError } from '../../errors.ts';
+import type { Model } from '../../model.ts';
+import { buildProblem, type Query } from '../../problem/query.ts';
+import { queryRecord, withReports, type InvertOptions, type InvertResult } from '../../solve/invert.ts';
+import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../../solve/result.ts';
+import { verifySolution } from '../../solve/verify.ts';
+import { certify } from '../certify.ts';
+import { isPiecewiseLinear, solveMilp } from './run.ts';
 
 export interface MilpInvertOptions extends InvertOptions {
   maxBoxes?: number;

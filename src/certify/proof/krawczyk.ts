@@ -12,8 +12,8 @@
  * verifies, so the proven-unique region is as large as possible and branch-and-bound boxes do
  * not pile up around the root (the cluster effect).
  */
-import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
-import type { Problem } from '../problem/query.ts';
+import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
+import type { Problem } from '../../problem/query.ts';
 
 export type KrawczykVerdict = 'unique' | 'none' | 'unknown';
 

@@ -1,7 +1,7 @@
 /**
  * Exact MILP for piecewise-linear nets (issue 5, item 4), through HiGHS in WebAssembly.
  *
- * 1. Encode the network exactly (milp-encode.ts): big-M per unstable relu term, each M from
+ * 1. Encode the network exactly (encode.ts): big-M per unstable relu term, each M from
  *    interval bounds tightened by LP-based bound tightening (OBBT: min and max of every unstable
  *    pre-activation over the LP relaxation of the layers before it) within a share of the time
  *    limit. Neurons whose state never changes get no binary.
@@ -18,15 +18,15 @@
  *    the margin rule below.
  */
 import type { Highs, Model as HighsModel } from 'highs';
-import { NetinvertError } from '../errors.ts';
-import { nextUp } from '../graph/round.ts';
-import { targetTolerance, type Problem } from '../problem/query.ts';
-import { halton, PRIMES } from '../solve/linalg.ts';
-import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './milp-encode.ts';
-import { loadHighs, toModelData } from './milp-highs.ts';
-import { checkPoint, clampToBox } from './milp-verify.ts';
+import { NetinvertError } from '../../errors.ts';
+import { nextUp } from '../../graph/round.ts';
+import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { halton, PRIMES } from '../../numeric/halton.ts';
+import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './encode.ts';
+import { loadHighs, toModelData } from './highs.ts';
+import { checkPoint, clampToBox } from './polish.ts';
 
-export { isPiecewiseLinear } from './milp-encode.ts';
+export { isPiecewiseLinear } from './encode.ts';
 
 export type MilpObjective =
   | { kind: 'feasibility' }
