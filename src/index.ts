@@ -23,7 +23,7 @@ export type { CertifyOptions } from './certify/certify.ts';
 export { verifyCertificate } from './certify/proof/certificate.ts';
 export type { Certificate, CertificateQuery, VerifyResult } from './certify/proof/certificate.ts';
 export { briefReport, fullReport, plural } from './report/brief.ts';
-export { formatPercent } from './report/percent.ts';
+export { formatPercent } from './numeric/percent.ts';
 export { loadKerasModel } from './formats/keras/load.ts';
 export { loadTfjsModel } from './formats/tfjs/load.ts';
 export { trainMlp } from './train/train.ts';

@@ -15,6 +15,13 @@ export interface ModelMetadata {
   outputRanges?: Record<string, [number, number]>;
   /** Where the model came from: file format, producer (exporter), opset... */
   source?: { format: string; file?: string; producer?: string; version?: string };
+  /**
+   * The precision the model's own framework computes in, set by the importer: 'float32' for ONNX,
+   * Keras and TF.js files (float32 weights), absent or 'float64' otherwise. netinvert always
+   * evaluates in float64; a float32 model's tolerances are floored at FLOAT32_FLOOR
+   * (problem/query.ts), since agreement beyond float32 is not a property of the model.
+   */
+  precision?: 'float32' | 'float64';
   /** Non-fatal remarks made while loading (e.g. a dropout layer was dropped). */
   warnings?: string[];
   /** Free-form extras kept through save/load. */

@@ -12,7 +12,7 @@ import { certify } from '../src/certify/certify.ts';
 import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import type { GraphDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
-import { formatPercent } from '../src/report/percent.ts';
+import { formatPercent } from '../src/numeric/percent.ts';
 import { invert } from '../src/solve/invert.ts';
 import type { SolveResult } from '../src/solve/result.ts';
 import { bisect, FOUR_IN_TARGETS, loadShipped, seedAddOracle } from './problems.ts';

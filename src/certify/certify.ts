@@ -22,7 +22,7 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
-import { formatPercent } from '../report/percent.ts';
+import { formatPercent } from '../numeric/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
 import { INVERT_DEFAULTS, invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';

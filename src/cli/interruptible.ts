@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { NetinvertError, type ErrorCode } from '../errors.ts';
-import type { IO } from './program.ts';
+import type { IO } from './io.ts';
 import { workerScript } from './workerScript.ts';
 
 /** Exit code after Ctrl-C (128 + SIGINT), as batch uses. */

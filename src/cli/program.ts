@@ -1,13 +1,11 @@
 /**
  * The command line, as a function of argv: testable in-process. Only main.ts calls
  * process.exit. Output goes through an injectable `io`.
- *
- * Exit codes (docs/design.md): 0 solved, 1 error, 2 best-compromise, 3 infeasible, 4 unknown.
+ * IO and the exit codes live in io.ts.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NetinvertError } from '../errors.ts';
-import type { Status } from '../solve/result.ts';
 import { defineBatchCommand } from './commands/batch.ts';
 import { checkCertificateCommand } from './commands/checkCertificate.ts';
 import { demoCommand } from './commands/demo.ts';
@@ -19,21 +17,8 @@ import { solveCommand } from './commands/solve.ts';
 import { defineTrainCommand } from './commands/train.ts';
 import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
+import { EXIT, type IO } from './io.ts';
 import { addQueryOptions } from './queryOptions.ts';
-
-export interface IO {
-  out(s: string): void;
-  err(s: string): void;
-}
-
-export const EXIT: Record<Status | 'error', number> = {
-  solved: 0,
-  error: 1,
-  'best-compromise': 2,
-  infeasible: 3,
-  unknown: 4,
-};
-
 
 export interface CliOptions {
   /**

@@ -290,13 +290,9 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
  */
 export const FLOAT32_FLOOR = 2 ** -20;
 
-const FLOAT32_FORMATS = new Set(['onnx', 'keras', 'keras-h5', 'tfjs-layers']);
-
-/** Was this model exported with float32 weights (the importers' formats, unless marked otherwise)? */
+/** Does the model's own framework compute in float32 (metadata.precision, set by its importer)? */
 export function isFloat32Model(model: Model): boolean {
-  const extra = model.metadata.extra as { precision?: string } | undefined;
-  if (extra?.precision === 'float64') return false;
-  return FLOAT32_FORMATS.has(model.metadata.source?.format ?? '') || extra?.precision === 'float32';
+  return model.metadata.precision === 'float32';
 }
 
 /** Unweighted miss of output value y against a target: 0 when met exactly, else the distance to the target set. */

@@ -1,6 +1,6 @@
 /** Human-readable reports of a SolveResult: briefReport (what the CLI prints) and fullReport (--verbose). */
 import type { Solution, SolveResult } from '../solve/result.ts';
-import { formatPercent } from './percent.ts';
+import { formatPercent } from '../numeric/percent.ts';
 
 export function fmt(v: number): string {
   if (v === null || v === undefined) return '—';

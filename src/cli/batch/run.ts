@@ -14,7 +14,7 @@ import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp/encode
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
-import { EXIT, type IO } from '../program.ts';
+import { EXIT, type IO } from '../io.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { readSettings, settingArgs } from './options.ts';
 import { QueueBatch } from '../../queue/batch.ts';

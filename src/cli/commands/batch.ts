@@ -9,7 +9,7 @@
  *   run.ts      the run loop: signals, progress, summary and exit code
  */
 import type { Command } from 'commander';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 import { addSolverOptions } from '../batch/options.ts';
 import { batchCommand, defaultWorkers } from '../batch/run.ts';
 

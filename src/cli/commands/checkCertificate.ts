@@ -7,7 +7,7 @@
 import { NetinvertError } from '../../errors.ts';
 import { describeCertificateQuery, verifyCertificate, type Certificate } from '../../certify/proof/certificate.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 /** Largest certificate file read (bytes). */
 const MAX_CERT_BYTES = 256 * 1024 * 1024;

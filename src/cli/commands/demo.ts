@@ -11,7 +11,7 @@ import { certify } from '../../certify/certify.ts';
 import { invert } from '../../solve/invert.ts';
 import { fmt } from '../../report/brief.ts';
 import { loadModelFile } from '../loadModelFile.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 const MODELS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models');
 

@@ -12,7 +12,7 @@ import { readTrainingCsv } from '../../train/csv.ts';
 import { csvLine } from '../batch/answers.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments } from '../parse.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

@@ -1,7 +1,7 @@
 /** `netinvert inspect MODEL`: inputs, outputs, layers, parameter count and metadata. */
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 export function describeModel(model: Model): Record<string, unknown> {
   const net = model.network;

@@ -6,7 +6,7 @@ import { loadNativeModel, saveNativeModel } from '../../formats/native/load.ts';
 import { INVERSE_DEFAULTS, learnInverse } from '../../train/inverse.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { parseBounds } from '../parse.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

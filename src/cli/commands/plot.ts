@@ -9,7 +9,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { SolveResult } from '../../solve/result.ts';
 import type { PlotOptions, PlotSpec } from '../../plot/spec.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 import { solveFromOptions } from './solve.ts';
 import { addQueryOptions } from '../queryOptions.ts';
 

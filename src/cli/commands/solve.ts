@@ -10,7 +10,7 @@ import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
 import { parseQueryFile } from '../queryFile.ts';
-import { EXIT, type IO } from '../program.ts';
+import { EXIT, type IO } from '../io.ts';
 
 function numOpt(v: unknown, flag: string): number {
   const x = Number(v);

@@ -7,7 +7,7 @@ import { NetinvertError } from '../../errors.ts';
 import { loadNativeModel, saveNativeModel } from '../../formats/native/load.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { TRAIN_DEFAULTS, trainMlp, type EpochInfo, type TrainReport } from '../../train/train.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 
 /** Largest CSV read (bytes): the trainer holds the whole table in memory. */
 export const MAX_CSV_BYTES = 256 * 1024 * 1024;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { NetinvertError } from '../../errors.ts';
-import type { IO } from '../program.ts';
+import type { IO } from '../io.ts';
 import { runQueueWorker } from '../../queue/worker.ts';
 
 function whole(v: unknown, flag: string, min: number): number {

@@ -194,6 +194,7 @@ function loadKerasArchive(bytes: Uint8Array, file: string): Model {
     );
   };
   const metadata: ModelMetadata = {
+    precision: 'float32',
     source: { format: 'keras', file, producer: version ? `keras ${version}` : 'keras', ...(version ? { version } : {}) },
     warnings: [],
   };
@@ -265,6 +266,7 @@ function loadKerasH5(bytes: Uint8Array, file: string): Model {
     });
   };
   const metadata: ModelMetadata = {
+    precision: 'float32',
     source: {
       format: 'keras-h5',
       file,

@@ -69,6 +69,8 @@ export interface NativeModelFile {
     inputRanges?: Record<string, [number, number]>;
     outputRanges?: Record<string, [number, number]>;
     source?: { format: string; file?: string; producer?: string; version?: string };
+    /** 'float32' for a model first imported from ONNX, Keras or TF.js (see ModelMetadata.precision). */
+    precision?: 'float32' | 'float64';
     extra?: Record<string, unknown>;
   };
 }

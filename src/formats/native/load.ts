@@ -261,8 +261,10 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     inputRanges: rangeMap(md.inputRanges, file, 'metadata.inputRanges'),
     outputRanges: rangeMap(md.outputRanges, file, 'metadata.outputRanges'),
     source: md.source ?? { format: 'netinvert-json', file },
+    precision: nativePrecision(md, file),
     extra: isObj(md.extra) ? md.extra : undefined,
   };
+  if (metadata.precision === undefined) delete metadata.precision;
   let model: Model;
   try {
     model = createModel(graph, metadata);
@@ -283,6 +285,24 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     }
   }
   return model;
+}
+
+/** Formats whose files hold float32 weights: a native file saved before metadata.precision existed names one as its source. */
+const LEGACY_FLOAT32_SOURCES = new Set(['onnx', 'keras', 'keras-h5', 'tfjs-layers']);
+
+/**
+ * metadata.precision of a native file; files written before the field existed said it through
+ * metadata.extra.precision, or through a float32 format as metadata.source.format.
+ */
+function nativePrecision(md: Record<string, unknown>, file: string): 'float32' | 'float64' | undefined {
+  if (md.precision !== undefined) {
+    if (md.precision !== 'float32' && md.precision !== 'float64') fail(file, 'metadata.precision', `must be "float32" or "float64", got ${JSON.stringify(md.precision)}`);
+    return md.precision;
+  }
+  const extra = isObj(md.extra) ? md.extra.precision : undefined;
+  if (extra === 'float32' || extra === 'float64') return extra;
+  const source = isObj(md.source) && typeof md.source.format === 'string' ? md.source.format : '';
+  return LEGACY_FLOAT32_SOURCES.has(source) ? 'float32' : undefined;
 }
 
 /** Serialise a Model (from any importer) as a native JSON file. */
@@ -336,6 +356,7 @@ export function saveNativeModel(model: Model): string {
       ...(md.inputRanges ? { inputRanges: md.inputRanges } : {}),
       ...(md.outputRanges ? { outputRanges: md.outputRanges } : {}),
       ...(md.source ? { source: md.source } : {}),
+      ...(md.precision ? { precision: md.precision } : {}),
       ...(md.extra ? { extra: md.extra } : {}),
     },
   };

@@ -482,6 +482,7 @@ export class Importer {
       name: g.name || undefined,
       description: m.docString || g.docString || undefined,
       source: { format: 'onnx', producer: producer || undefined, version: `opset ${this.opset}` },
+      precision: 'float32',
       warnings: this.warnings.length ? this.warnings : undefined,
       extra: {
         onnx: {

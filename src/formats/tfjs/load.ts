@@ -237,6 +237,7 @@ function loadTfjs(modelJson: string | object, readWeights: (path: string) => Uin
   const graph: GraphDef = topologyToGraph(topo, { file, kerasMajor: 2, weightsOf, warnings });
   const metadata: ModelMetadata = {
     ...(topo.modelName ? { name: topo.modelName } : {}),
+    precision: 'float32',
     source: { format: 'tfjs-layers', file, ...(producer ? { producer } : {}), ...(kerasVersion ? { version: kerasVersion } : {}) },
     ...(warnings.length ? { warnings } : {}),
     extra: { layers: topo.layers.map((l) => ({ name: l.name, class: l.className })) },
