@@ -3,7 +3,7 @@
  * answers. Plots are the same vega-lite specs as `netinvert plot`, drawn by vega in the page.
  */
 import seedModel from '../models/seed-add.json';
-import { formatPercent, plural, type Query, type SolveResult, type TargetSpec } from '../src/index.ts';
+import { formatPercent, plural, type Query, type CertifiedResult, type TargetSpec } from '../src/index.ts';
 import { renderSvg } from '../src/plot/index.ts';
 import type { FileIn, ModelInfo, Reply, Request } from './protocol.ts';
 
@@ -32,7 +32,7 @@ function ask(req: Request): Promise<Reply> {
 }
 
 let info: ModelInfo | null = null;
-let lastResult: SolveResult | null = null;
+let lastResult: CertifiedResult | null = null;
 
 function showError(e: { code: string; message: string } | null): void {
   const box = $('error');
@@ -192,7 +192,7 @@ async function solve(prove: boolean): Promise<void> {
   await showResult(r.result, r.brief, r.spec, r.plotError);
 }
 
-async function showResult(res: SolveResult, brief: string, spec: object | null, plotError: string | null): Promise<void> {
+async function showResult(res: CertifiedResult, brief: string, spec: object | null, plotError: string | null): Promise<void> {
   lastResult = res;
   $('answer').hidden = false;
   const outcome = $('outcome');

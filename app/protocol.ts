@@ -1,5 +1,5 @@
 /** Messages between the page (main.ts) and the worker (worker.ts): plain, structured-cloneable data. */
-import type { CertifyOptions, Query, SolveResult } from '../src/index.ts';
+import type { CertifiedResult, CertifyOptions, Query } from '../src/index.ts';
 
 export interface FileIn {
   name: string;
@@ -20,5 +20,5 @@ export interface ModelInfo {
 
 export type Reply =
   | { kind: 'model'; info: ModelInfo }
-  | { kind: 'result'; result: SolveResult; brief: string; spec: object | null; plotError: string | null }
+  | { kind: 'result'; result: CertifiedResult; brief: string; spec: object | null; plotError: string | null }
   | { kind: 'error'; error: { code: string; message: string } };

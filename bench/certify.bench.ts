@@ -8,7 +8,7 @@
  *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts).
  * Medians of repeated runs; nothing is asserted.
  */
-import { certify } from '../src/certify/certify.ts';
+import { certify } from '../src/api/certify.ts';
 import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import { crownBounds } from '../src/certify/bounds/crown.ts';
 import { linearBounds } from '../src/certify/bounds/forward.ts';

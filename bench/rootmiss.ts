@@ -16,7 +16,7 @@
  * Prints the miss rate, the mean number of roots per query and the work per query.
  */
 import { createModel, type Model } from '../src/model.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 import { singularValues } from '../src/numeric/linalg.ts';
 

@@ -14,7 +14,8 @@
 import { readFileSync } from 'node:fs';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import { createModel, type Model } from '../src/model.ts';
-import { invert, type InvertOptions } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
+import type { InvertOptions } from '../src/solve/invert.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 
 function median(a: number[]): number {

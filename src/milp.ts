@@ -4,7 +4,7 @@
  * breaks browser bundles of the main entry; in a browser, serve highs.wasm and call
  * setHighsLoaderOptions first.
  */
-export { invertMilp } from './certify/milp/solve.ts';
+export { invertMilp } from './api/milp.ts';
 export type { MilpInvertOptions } from './certify/milp/solve.ts';
 export { solveMilp, isPiecewiseLinear } from './certify/milp/run.ts';
 export type { MilpObjective, MilpResult, MilpOptions } from './certify/milp/run.ts';

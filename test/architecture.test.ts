@@ -28,7 +28,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   report: 6,
   plot: 6,
   api: 7,
-  milp: 7,
+  milp: 9,
   cli: 8,
   queue: 8,
   index: 9,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
-import { invertMilp } from '../src/certify/milp/solve.ts';
+import { invertMilp } from '../src/api/milp.ts';
 import { saveNativeModel } from '../src/formats/native/load.ts';
 import { createModel } from '../src/model.ts';
 

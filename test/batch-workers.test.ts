@@ -15,7 +15,7 @@ import { readSettings } from '../src/cli/batch/options.ts';
 import { readQueries, rowQuery } from '../src/cli/batch/queries.ts';
 import { batchCommand, EXIT_INTERRUPTED } from '../src/cli/batch/run.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
-import { certify } from '../src/certify/certify.ts';
+import { certify } from '../src/api/certify.ts';
 
 const ADD = 'models/seed-add.json';
 

@@ -13,8 +13,8 @@ import { parseTargetCell } from '../src/cli/batch/queries.ts';
 import { readAnswerRecords } from '../src/cli/batch/resume.ts';
 import { batchCommand, batchExitCode, EXIT_INTERRUPTED } from '../src/cli/batch/run.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
-import { certify } from '../src/certify/certify.ts';
-import { invert } from '../src/solve/invert.ts';
+import { certify } from '../src/api/certify.ts';
+import { invert } from '../src/api/invert.ts';
 import type { Query } from '../src/problem/query.ts';
 
 const ADD = 'models/seed-add.json';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/model.ts';
 import { fullReport, plural } from '../src/report/brief.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 
 // y = a + 2b + 3c: three scalar inputs, in this order
 const model = createModel({

@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel, type Model } from '../src/model.ts';
 import type { DistanceKind } from '../src/problem/query.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 
 function effNet(seed: number): Model {

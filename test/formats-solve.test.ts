@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { loadKerasModel } from '../src/formats/keras/load.ts';
 import { loadTfjsModel } from '../src/formats/tfjs/load.ts';
-import { invert } from '../src/solve/invert.ts';
-import { certify } from '../src/certify/certify.ts';
+import { invert } from '../src/api/invert.ts';
+import { certify } from '../src/api/certify.ts';
 import { FLOAT32_FLOOR } from '../src/problem/query.ts';
 import type { Model } from '../src/model.ts';
 

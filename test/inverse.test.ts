@@ -13,7 +13,7 @@ import { loadNativeModel, saveNativeModel } from '../src/formats/native/load.ts'
 import type { Model } from '../src/model.ts';
 import { buildProblem } from '../src/problem/query.ts';
 import { Budget, ProblemEvaluator } from '../src/solve/evaluator.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import { levenbergMarquardt } from '../src/solve/lm.ts';
 import { inverseWarmStart, learnInverse, type LearnInverseReport } from '../src/train/inverse.ts';
 

@@ -8,12 +8,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { certify } from '../src/certify/certify.ts';
+import { certify } from '../src/api/certify.ts';
 import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import type { GraphDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { formatPercent } from '../src/numeric/percent.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import type { SolveResult } from '../src/solve/result.ts';
 import { bisect, FOUR_IN_TARGETS, loadShipped, seedAddOracle } from './problems.ts';
 import { denseNode } from './util/nets.ts';
@@ -335,7 +335,7 @@ describe('certify never emits a certificate its own verifier rejects', () => {
       const real = (await orig()) as typeof import('../src/certify/proof/certificate.ts');
       return { ...real, verifyCertificate: () => ({ valid: false, independent: true, reason: 'forged for the test', checkedBoxes: 0 }) };
     });
-    const { certify: certifyMocked } = await import('../src/certify/certify.ts');
+    const { certify: certifyMocked } = await import('../src/api/certify.ts');
     const { saturatingNet } = await import('./problems.ts');
     const sat = saturatingNet();
     const r = certifyMocked(sat, { want: { y: 2 } });

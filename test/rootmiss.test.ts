@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BOX, rootMissNet } from '../bench/rootmiss.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 
 const net = rootMissNet(1000);

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { invert, INVERT_DEFAULTS, type InvertOptions } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
+import { INVERT_DEFAULTS, type InvertOptions } from '../src/solve/invert.ts';
 import { buildProblem } from '../src/problem/query.ts';
 import { samePoint } from '../src/solve/verify.ts';
 import { runCli } from '../src/cli/program.ts';

@@ -14,7 +14,7 @@ import { UNARY_NAMES } from '../src/graph/activations/index.ts';
 import { Network } from '../src/graph/network.ts';
 import type { GraphDef } from '../src/graph/types.ts';
 import type { Model } from '../src/model.ts';
-import { invert } from '../src/solve/invert.ts';
+import { invert } from '../src/api/invert.ts';
 import { readTrainingCsv } from '../src/train/csv.ts';
 import { lbfgs } from '../src/train/lbfgs.ts';
 import { MseObjective, trainMlp, type EpochInfo, type TrainingData } from '../src/train/train.ts';
@@ -430,8 +430,8 @@ describe('netinvert train (CLI, in-process)', () => {
       [['train', csv, '--inputs', 'a,c', '--outputs', 'sum', '-o', join(dir, 'm.json')], /^error \[bad_argument\]: .*add\.csv: column "c" not in the header/],
       [['train', bad, ...base], /^error \[bad_argument\]: .*bad\.csv, line 3, column "b": "x" is not a finite number/],
       [['train', join(dir, 'none.csv'), ...base], /^error \[bad_argument\]: .*none\.csv: no such data file/],
-      [['train', csv, ...base, '--epochs', 'many'], /^error \[bad_argument\]: --epochs: "many" is not a number/],
-      [['train', csv, ...base, '--hidden', '8,x'], /^error \[bad_argument\]: --hidden: "x" is not a number/],
+      [['train', csv, ...base, '--epochs', 'many'], /^error \[bad_argument\]: --epochs: "many" is not a finite number/],
+      [['train', csv, ...base, '--hidden', '8,x'], /^error \[bad_argument\]: --hidden: "x" is not a finite number/],
       [['train', csv, ...base, '--activation', 'swish'], /^error \[unsupported_op\]: unknown activation "swish"/],
       [['train', csv, ...base, '--activation', 'bipolar-sigmoid', '--lambda', '-2'], /^error \[bad_parameter\]: activation "bipolar_sigmoid": lambda must be > 0/],
       [['train', csv, ...base, '--validation-split', '1.5'], /^error \[bad_argument\]: validationSplit must be in \[0, 1\)/],

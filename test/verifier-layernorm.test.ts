@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { certify } from '../src/certify/certify.ts';
+import { certify } from '../src/api/certify.ts';
 import { verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
 import { VerifierNet } from '../src/certify/proof/verifier.ts';
 import { createModel, type Model } from '../src/model.ts';

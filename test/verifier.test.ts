@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { certify } from '../src/certify/certify.ts';
+import { certify } from '../src/api/certify.ts';
 import { covers, verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
 import { verifierBounds, VerifierNet } from '../src/certify/proof/verifier.ts';
 import { createModel, type Model } from '../src/model.ts';

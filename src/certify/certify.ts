@@ -1,7 +1,9 @@
 /**
- * certify(model, query, options): search, then prove.
+ * certifyResult(problem, search, options): prove what a search found, or that nothing exists;
+ * searchAndCertify(problem, options): the search (solveProblem), then certifyResult. The public
+ * certify(model, query, options) in api/certify.ts builds the Problem once and calls the latter.
  *
- *   invert() finds candidate solutions; branch-and-bound over the box then
+ *   The search finds candidate solutions; branch-and-bound over the box then
  *   - proves `infeasible` (every box excluded with the tolerance) with a certificate;
  *   - for square equality systems, proves each root unique in its box (Krawczyk, ε-inflation),
  *     adds any root the search missed, and proves the list complete when nothing is left;
@@ -19,20 +21,25 @@
  *     search left, and a certificate is verified only if the time left allows it;
  *   - a proof cut short says so in the message, with the fraction proven (never rounded up).
  */
-import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { targetTolerance, type Problem } from '../problem/query.ts';
 import { formatPercent } from '../numeric/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
-import { INVERT_DEFAULTS, invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
-import type { Solution } from '../solve/result.ts';
+import { solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { validateOptions } from '../solve/options.ts';
+import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
 import { branchAndBound, type BnbResult } from './proof/bnb.ts';
 import { buildCertificate, verifyCertificate, type Certificate } from './proof/certificate.ts';
 import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
 
+/** A search result after certification: the proof, when one was made (infeasible, or a complete list). */
+export interface CertifiedResult extends SolveResult {
+  certificate?: Certificate;
+}
+
 export interface CertifyOptions extends InvertOptions {
-  /** Most boxes branch-and-bound may process (default 100 000). */
+  /** Most boxes branch-and-bound may process (default INVERT_DEFAULTS.maxBoxes, 100 000). */
   maxBoxes?: number;
   /** Use linear relaxation bounds in branch-and-bound (default true). */
   linear?: boolean;
@@ -43,29 +50,42 @@ const SEARCH_SHARE = 0.5;
 /** Share of the time limit kept back from branch-and-bound for verifying the certificate. */
 const VERIFY_SHARE = 0.1;
 
-export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
-  const t0 = now();
-  // the same default as invert's, for the whole call
-  const timeLimit = options.timeLimit ?? INVERT_DEFAULTS.timeLimit;
-  if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
+/**
+ * Search the Problem, then prove: the time limit covers both (the search gets SEARCH_SHARE of
+ * it), and maxEvaluations is the budget of each.
+ */
+export function searchAndCertify(problem: Problem, options: CertifyOptions = {}, startedAt = now()): CertifiedResult {
+  const { timeLimit } = validateOptions(options);
+  const search = solveProblem(problem, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
+  return certifyResult(problem, search, options, startedAt);
+}
+
+/**
+ * Prove what `search` (solveProblem's answer to this very Problem) claims, or withdraw it: a new
+ * result, `search` is left as it was. options.timeLimit counts from `startedAt` (default: now),
+ * so a caller that searched first may pass the time the whole call began.
+ */
+export function certifyResult(problem: Problem, search: SolveResult, options: CertifyOptions = {}, startedAt = now()): CertifiedResult {
+  const t0 = startedAt;
+  const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
+  const model = problem.model;
   const deadline = t0 + 1000 * timeLimit;
   const secondsLeft = (share = 0): number => (Number.isFinite(timeLimit) ? Math.max(0, (deadline - now()) / 1000 - share * timeLimit) : Infinity);
-  const res = invert(model, query, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
-  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  // a copy: the lists and records this function edits are new, the solutions are shared unedited
+  const res: CertifiedResult = { ...search, solutions: search.solutions.slice(), warnings: search.warnings.slice(), stats: { ...search.stats } };
   const proofSeconds = secondsLeft(VERIFY_SHARE);
-  const budget = new Budget(options.maxEvaluations ?? 2_000_000, proofSeconds);
+  const budget = new Budget(maxEvaluations, proofSeconds);
   const known = res.solutions.map((s) => Float64Array.from(problem.unknownNames.map((k) => s.unknowns[k])));
   // With solutions already found and no square system, no proof of completeness is possible:
   // branch-and-bound only measures the volume proven empty, so give it a small budget.
   const square = problem.targets.length === problem.unknowns.length && problem.targets.every((t) => t.kind === 'eq');
-  const maxBoxes = options.maxBoxes ?? 100_000;
   const bnb = branchAndBound(problem, budget, {
     maxBoxes: res.status === 'solved' && !square ? Math.min(maxBoxes, 2000) : maxBoxes,
     knownRoots: known,
     linear: options.linear,
     ...(Number.isFinite(proofSeconds) ? { deadline: now() + 1000 * proofSeconds } : {}),
   });
-  const r = res as InvertResult;
+  const r = res;
   r.method = `${r.method} + branch-and-bound`;
   r.certification = {
     boxes: bnb.boxes,
@@ -177,7 +197,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   if (!claim && !unresolvedOnly && !unconfirmed) notes.push(coverage(bnb));
   if (notes.length) r.message += `; ${notes.join('; ')}`;
   r.stats.timeMs = now() - t0;
-  return withReports(r);
+  return r;
 }
 
 /**
@@ -201,7 +221,7 @@ function verifyInTime(model: Model, cert: Certificate, bnb: BnbResult, deadline:
 }
 
 /** No verified certificate: a claim the search made on its own is withdrawn too (--prove means checked). */
-function withdraw(r: InvertResult, searchClaim: 'infeasible' | 'complete' | null): void {
+function withdraw(r: CertifiedResult, searchClaim: 'infeasible' | 'complete' | null): void {
   r.certificate = undefined;
   delete r.certificate;
   if (r.complete) r.complete = false;

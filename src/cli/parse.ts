@@ -1,13 +1,31 @@
-/** Parsing of the CLI's small value languages: name=value lists, targets, bounds. */
-import { NetinvertError } from '../errors.ts';
+/** Parsing of the CLI's small value languages: numbers, name=value lists, targets, bounds. */
+import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { TargetSpec } from '../problem/query.ts';
 
-function num(s: string, what: string): number {
-  const t = s.trim();
-  const v = t === '' ? NaN : Number(t);
-  if (!Number.isFinite(v)) throw new NetinvertError('bad_query', `${what}: "${s}" is not a finite number`);
-  return v;
+/**
+ * THE number reader of the command line: a finite decimal, or a coded error naming `what`.
+ * Blank text is refused (Number(' ') would be 0, so `--atol ' '` would silently mean 0).
+ */
+export function parseNumber(v: unknown, what: string, code: ErrorCode = 'bad_query'): number {
+  const t = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  const x = t === '' ? NaN : Number(t);
+  if (!Number.isFinite(x)) throw new NetinvertError(code, `${what}: "${String(v)}" is not a finite number`, { value: String(v) });
+  return x;
 }
+
+/** A whole number ≥ min (`unit` names what it counts: "pixels"); `hint` is added to the error. */
+export function parseInteger(v: unknown, what: string, o: { min: number; code?: ErrorCode; unit?: string; hint?: string }): number {
+  const t = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  const x = t === '' ? NaN : Number(t);
+  if (!Number.isSafeInteger(x) || x < o.min) {
+    throw new NetinvertError(o.code ?? 'bad_query', `${what} must be a whole number${o.unit ? ` of ${o.unit}` : ''}, ${o.min} or more (got "${String(v)}")${o.hint ? `; ${o.hint}` : ''}`, {
+      value: String(v),
+    });
+  }
+  return x;
+}
+
+const num = (s: string, what: string): number => parseNumber(s, what);
 
 /** Split "a=1,b=2" (also accepts repeated flags joined by the caller). Names may contain [ ]. */
 function items(list: string[]): string[] {

@@ -1,28 +1,50 @@
 /**
- * The query and solver flags that `solve` and `plot` share: one definition, defaults from
- * INVERT_DEFAULTS (batch has its own table in batch/options.ts, for its resume checks).
+ * The query and solver flags that `solve` and `plot` share: one definition. The solver flags,
+ * their defaults and help come from the options table (solve/options.ts), which batch's
+ * options (batch/options.ts) read too; readSolverOptions turns commander's strings into checked
+ * options with the one number reader (parse.ts) and validateOptions.
  */
 import type { Command } from 'commander';
-import { INVERT_DEFAULTS } from '../solve/invert.ts';
+import { defaultText, SOLVER_OPTIONS, validateOptions, type OptionSpec, type SolverOptionName, type SolverOptions } from '../solve/options.ts';
+import { parseNumber } from './parse.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The table's options that are command-line flags (the rest are library-only tuning knobs). */
+export const CLI_SOLVER_OPTIONS: readonly OptionSpec[] = SOLVER_OPTIONS.filter((o) => o.name !== 'maxStarts' && o.name !== 'maxRepresentatives');
+
+/** Adds the table's solver flags to `cmd`, with `--prove` (its help given) just before --max-boxes. */
+export function addSolverFlags(cmd: Command, proveHelp: string, help: (o: OptionSpec) => string = (o) => o.meaning): Command {
+  for (const o of CLI_SOLVER_OPTIONS) {
+    if (o.name === 'maxBoxes') cmd.option('--prove', proveHelp);
+    cmd.option(`${o.flag} ${o.arg}`, help(o), defaultText(o));
+  }
+  return cmd;
+}
+
 /** Adds --meta, the query flags, the solver options and --prove (its help given by the command). */
 export function addQueryOptions(cmd: Command, proveHelp: string): Command {
-  return cmd
+  cmd
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
     .option('--given <list>', 'known inputs: name=value,...', collect, [])
     .option('--want <list>', 'targets: y=7, y=lo:hi, y>=v, y<=v; weight with @w', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
-    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
-    .option('--method <m>', 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', INVERT_DEFAULTS.method)
-    .option('--atol <x>', 'absolute tolerance', INVERT_DEFAULTS.atol.toExponential())
-    .option('--rtol <x>', 'relative tolerance', INVERT_DEFAULTS.rtol.toExponential())
-    .option('--seed <n>', 'seed for the quasi-random starts', String(INVERT_DEFAULTS.seed))
-    .option('--max-evaluations <n>', 'work budget in point evaluations', String(INVERT_DEFAULTS.maxEvaluations))
-    .option('--time-limit <s>', 'wall-clock limit in seconds', String(INVERT_DEFAULTS.timeLimit))
-    .option('--prove', proveHelp)
-    .option('--max-boxes <n>', 'branch-and-bound budget in boxes (with --prove)', '100000')
-    .option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search');
+    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2');
+  return addSolverFlags(cmd, proveHelp).option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search');
+}
+
+/**
+ * The solver options as commander holds them (strings, keyed by option name) read and checked:
+ * numbers by parseNumber (blank text is an error, not 0), then every rule by validateOptions,
+ * errors naming the flag. Options not given take the table's defaults.
+ */
+export function readSolverOptions(opts: Record<string, unknown>): SolverOptions {
+  const given: Partial<Record<SolverOptionName, unknown>> = {};
+  for (const o of SOLVER_OPTIONS) {
+    const v = opts[o.name];
+    if (v === undefined) continue;
+    given[o.name] = o.kind === 'choice' ? String(v) : parseNumber(v, o.flag);
+  }
+  return validateOptions(given, 'cli');
 }

@@ -16,7 +16,9 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import type { SolveResult, Solution } from '../solve/result.ts';
+import type { Solution } from '../solve/result.ts';
+// a result as invert or certify return it (the proof boxes come from its certificate)
+import type { CertifiedResult as SolveResult } from '../certify/certify.ts';
 
 /** A vega-lite top-level spec, as plain JSON. */
 export type PlotSpec = Record<string, unknown> & { $schema: string };

@@ -1,4 +1,5 @@
 /** Human-readable reports of a SolveResult: briefReport (what the CLI prints) and fullReport (--verbose). */
+import type { CertifiedResult } from '../certify/certify.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { formatPercent } from '../numeric/percent.ts';
 
@@ -97,7 +98,7 @@ function indent(s: string): string {
     .join('\n');
 }
 
-export function briefReport(r: SolveResult): string {
+export function briefReport(r: CertifiedResult): string {
   const out: string[] = [];
   const head = `${r.status.toUpperCase()}: ${r.message}`;
   out.push(head);
@@ -132,7 +133,7 @@ function sameUnknowns(a: Solution, b: Solution): boolean {
   return ka.length === Object.keys(b.unknowns).length && ka.every((k) => a.unknowns[k] === b.unknowns[k]);
 }
 
-export function fullReport(r: SolveResult): string {
+export function fullReport(r: CertifiedResult): string {
   const out = [briefReport(r), ''];
   out.push(`method: ${r.method}   model: ${r.model.name ?? ''} ${r.model.hash}`);
   out.push(

@@ -1,5 +1,6 @@
 /**
- * invert(model, query, options): the front door of the solve layer.
+ * solveProblem(problem, options): the search, the front door of the solve layer (the public
+ * invert(model, query, options) in api/invert.ts builds the Problem and attaches the reports).
  *
  *   query → Problem (validated) → one of
  *     · 1 unknown, 1 equality target, LM: interval Newton over the box (every root, proven);
@@ -8,33 +9,18 @@
  *   → every point verified by a fresh forward pass → the four-outcome answer.
  */
 import { NetinvertError } from '../errors.ts';
-import type { Model } from '../model.ts';
-import { buildProblem, DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
-import { briefReport, fullReport } from '../report/brief.ts';
+import { FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem } from '../problem/query.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
 import { solveOneDim } from './oneDim.ts';
+import { INVERT_DEFAULTS, validateOptions } from './options.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
 import { distanceToReference, rootUncertainty, samePoint, sameRoot, verifySolution } from './verify.ts';
 
-/**
- * The defaults of every invert() option, one place for the library and the CLI (whose flags
- * take their defaults from here). atol/rtol come from problem/query.ts.
- */
-export const INVERT_DEFAULTS = Object.freeze({
-  method: 'lm' as const,
-  atol: DEFAULT_ATOL,
-  rtol: DEFAULT_RTOL,
-  seed: 0,
-  /** Work budget in point evaluations (a Jacobian row counts as one). */
-  maxEvaluations: 200_000,
-  /** Wall-clock limit in seconds. */
-  timeLimit: 60,
-  maxStarts: 256,
-  maxRepresentatives: 10,
-});
+export { INVERT_DEFAULTS };
 
+/** invert()'s options; their defaults and rules are the table in options.ts. */
 export interface InvertOptions {
   /** 'lm' (default): bounded Levenberg–Marquardt; 'adam': projected Adam on the inputs (baseline). */
   method?: 'lm' | 'adam';
@@ -62,21 +48,16 @@ export interface InvertOptions {
   warmStart?: Float64Array | number[];
 }
 
-export type InvertResult = SolveResult & { briefReport(): string; fullReport(): string };
-
-export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+/**
+ * Search a validated Problem for inputs that meet its targets: the four-outcome answer, every
+ * point verified by a fresh forward pass. Options are checked by validateOptions (options.ts);
+ * the tolerances are the Problem's own.
+ */
+export function solveProblem(problem: Problem, options: InvertOptions = {}): SolveResult {
   const t0 = now();
-  const method = options.method ?? INVERT_DEFAULTS.method;
-  if (method !== 'lm' && method !== 'adam') {
-    throw new NetinvertError('bad_query', `unknown method "${String(method)}"; use lm or adam`);
-  }
-  const seed = options.seed ?? INVERT_DEFAULTS.seed;
-  if (!Number.isInteger(seed)) throw new NetinvertError('bad_query', `seed must be an integer (got ${seed})`);
-  const maxEvaluations = options.maxEvaluations ?? INVERT_DEFAULTS.maxEvaluations;
-  if (!(maxEvaluations > 0)) throw new NetinvertError('bad_query', `maxEvaluations must be > 0 (got ${maxEvaluations})`);
-  const timeLimit = options.timeLimit ?? INVERT_DEFAULTS.timeLimit;
-  if (!(timeLimit > 0)) throw new NetinvertError('bad_query', `timeLimit must be > 0 seconds (got ${timeLimit})`);
-  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  const { method, seed, maxEvaluations, timeLimit, maxStarts, maxRepresentatives } = validateOptions(options);
+  if (method === 'milp') throw new NetinvertError('bad_query', 'method "milp" is the separate entry invertMilp (import it from netinvert/milp); use lm or adam here');
+  const model = problem.model;
   const budget = new Budget(maxEvaluations, timeLimit);
   const ev = new ProblemEvaluator(problem, budget);
   const warnings = problem.warnings.slice();
@@ -162,8 +143,8 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     const out = multiStart(ev, budget, {
       method,
       seed,
-      maxStarts: options.maxStarts ?? INVERT_DEFAULTS.maxStarts,
-      maxRepresentatives: options.maxRepresentatives ?? INVERT_DEFAULTS.maxRepresentatives,
+      maxStarts,
+      maxRepresentatives,
       ...(warmStart ? { warmStart } : {}),
     });
     starts = out.starts;
@@ -205,7 +186,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
       if (same) closest = same;
       else {
         solutions.push(closest);
-        const cap = options.maxRepresentatives ?? INVERT_DEFAULTS.maxRepresentatives;
+        const cap = maxRepresentatives;
         if (solutionSet.kind === 'continuum' && solutions.length > cap) {
           // over the cap: drop the representative nearest the closest point (the most redundant one)
           let drop = -1,
@@ -286,7 +267,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     warnings,
     stats: { starts, iterations, evaluations: budget.evaluations, jacobians: budget.jacobians, timeMs: now() - t0 },
   };
-  return withReports(result);
+  return result;
 }
 
 /** The query as the result states it: targets with their tolerances, bounds with their sources. */
@@ -329,15 +310,6 @@ function referenceRecord(p: Problem): Record<string, number> {
     if (p.referenceMask![j]) o[nm] = p.reference![j];
   });
   return o;
-}
-
-/** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */
-export function withReports(r: SolveResult): InvertResult {
-  if (!Object.prototype.hasOwnProperty.call(r, 'briefReport')) {
-    Object.defineProperty(r, 'briefReport', { value: () => briefReport(r), enumerable: false });
-    Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
-  }
-  return r as InvertResult;
 }
 
 /**

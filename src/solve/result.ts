@@ -91,8 +91,6 @@ export interface SolveResult {
   excludedFraction?: number;
   /** Proven lower bound on the smallest possible worst-output miss over the box (certify). */
   lowerBound?: number;
-  /** The proof, when certification made one (infeasible, or a complete list). */
-  certificate?: import('../certify/proof/certificate.ts').Certificate;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];

@@ -1,6 +1,7 @@
 /**
- * invertMilp(model, query, options): the `--method milp` front door for piecewise-linear nets
- * (ReLU, leaky ReLU, hard-tanh, clip, max/min with constants, abs).
+ * solveMilpProblem(problem, options): the `--method milp` path for piecewise-linear nets
+ * (ReLU, leaky ReLU, hard-tanh, clip, max/min with constants, abs). The public invertMilp(model,
+ * query, options), which builds the Problem and attaches the reports, is api/milp.ts.
  *
  *   - feasibility (or, with a reference, the closest point in L1 / L∞) solved exactly by HiGHS
  *     (run.ts); the point is verified by a fresh forward pass like every other answer;
@@ -12,21 +13,20 @@
  * 'netinvert/milp'.
  */
 import { NetinvertError } from '../../errors.ts';
-import type { Model } from '../../model.ts';
-import { buildProblem, type Query } from '../../problem/query.ts';
-import { queryRecord, withReports, type InvertOptions, type InvertResult } from '../../solve/invert.ts';
+import type { Problem } from '../../problem/query.ts';
+import { INVERT_DEFAULTS, queryRecord, type InvertOptions } from '../../solve/invert.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../../solve/result.ts';
 import { verifySolution } from '../../solve/verify.ts';
-import { certify } from '../certify.ts';
+import { searchAndCertify, type CertifiedResult } from '../certify.ts';
 import { isPiecewiseLinear, solveMilp } from './run.ts';
 
 export interface MilpInvertOptions extends InvertOptions {
   maxBoxes?: number;
 }
 
-export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
+export async function solveMilpProblem(problem: Problem, options: MilpInvertOptions = {}): Promise<CertifiedResult> {
   const t0 = performance.now();
-  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  const model = problem.model;
   // the graph nodes behind the targeted output features (only those must be piecewise-linear)
   const widthOf = new Map(model.network.layers().map((l) => [l.name, l.width]));
   const featureNode: string[] = [];
@@ -46,7 +46,8 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     if (problem.distance === 'l2') warnings.push('the MILP path measures distance in L1 (L2 is not linear); pass --distance l1 or linf to choose');
     objective = { kind: 'closest', norm: problem.distance === 'linf' ? 'linf' : 'l1' };
   }
-  const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : 60;
+  // HiGHS needs a finite limit: an infinite one falls back to the default
+  const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : INVERT_DEFAULTS.timeLimit;
   // a warm start (e.g. from a learned inverse) is offered to HiGHS as its first incumbent
   const start = options.warmStart && options.warmStart.length === problem.unknowns.length ? Array.from(options.warmStart) : undefined;
   const m = await solveMilp(problem, objective, { timeLimit, ...(start ? { start } : {}) });
@@ -72,7 +73,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
       message = 'proven by MILP (with a margin well beyond HiGHS\'s tolerances): no input inside the bounds meets the targets';
     } else {
       // not clear of HiGHS's tolerances: branch-and-bound decides
-      const c = certify(model, query, { ...options, maxBoxes: options.maxBoxes });
+      const c = searchAndCertify(problem, options);
       c.method = `milp + ${c.method}`;
       c.warnings.push(`MILP said infeasible within its tolerances (${m.message}); confirmed by branch-and-bound instead`);
       return c;
@@ -94,7 +95,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     complete: status === 'infeasible' && proven,
     proven,
     method: 'milp (HiGHS)',
-    query: queryRecord(problem, options.seed ?? 0),
+    query: queryRecord(problem, options.seed ?? INVERT_DEFAULTS.seed),
     solutions,
     solutionSet: solutions.length ? { kind: 'isolated', count: solutions.length } : { kind: 'none' },
     ...(problem.reference && solutions.length ? { closest: solutions[0] } : {}),
@@ -102,7 +103,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     warnings,
     stats: { starts: 0, iterations: 0, evaluations: 0, jacobians: 0, timeMs: performance.now() - t0 },
   };
-  return withReports(result);
+  return result;
 }
 
 /** What a MILP time-out means, in words, and what to try next (the HiGHS detail goes to the warnings). */

@@ -21,7 +21,7 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
-import type { InvertResult } from '../../solve/invert.ts';
+import type { InvertResult } from '../../api/invert.ts';
 import type { Solution, Status } from '../../solve/result.ts';
 
 export type RowStatus = Status | 'error';

@@ -1,5 +1,6 @@
 /**
- * The batch command's options: one table gives each option's flag, help and default. The
+ * The batch command's options: one table gives each option's flag, help and default (the solver
+ * options' rows, rules and defaults come from the options table, solve/options.ts). The
  * commander definition, the checked `Settings`, the record of the settings kept next to the
  * answers (resume.ts) and the `--resume` command line printed on an interrupt all come from it.
  */
@@ -7,8 +8,9 @@ import type { Command } from 'commander';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { DistanceKind } from '../../problem/query.ts';
-import { INVERT_DEFAULTS } from '../../solve/invert.ts';
+import { defaultText, solverOption, type SolverOptionName } from '../../solve/options.ts';
 import { parseBounds } from '../parse.ts';
+import { readSolverOptions } from '../queryOptions.ts';
 
 export type BatchMethod = 'lm' | 'adam' | 'milp';
 
@@ -36,19 +38,24 @@ interface ValueOption {
   default: string;
 }
 
+/** A row of the options table, with batch's words added to its meaning. */
+function fromTable(key: ValueOption['key'] & SolverOptionName, more = ''): ValueOption {
+  const o = solverOption(key);
+  return { key, flag: o.flag, arg: o.arg, help: o.meaning + more, default: defaultText(o) };
+}
+
 /** The valued solver options, in the order `--help` lists them. */
 export const VALUE_OPTIONS: readonly ValueOption[] = [
-  { key: 'method', flag: '--method', arg: '<m>', help: 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)', default: INVERT_DEFAULTS.method },
-  { key: 'atol', flag: '--atol', arg: '<x>', help: 'absolute tolerance', default: INVERT_DEFAULTS.atol.toExponential() },
-  { key: 'rtol', flag: '--rtol', arg: '<x>', help: 'relative tolerance', default: INVERT_DEFAULTS.rtol.toExponential() },
-  { key: 'seed', flag: '--seed', arg: '<n>', help: 'seed for the quasi-random starts (the same for every query)', default: String(INVERT_DEFAULTS.seed) },
-  { key: 'maxEvaluations', flag: '--max-evaluations', arg: '<n>', help: 'work budget per query in point evaluations', default: String(INVERT_DEFAULTS.maxEvaluations) },
-  { key: 'timeLimit', flag: '--time-limit', arg: '<s>', help: 'wall-clock limit per query in seconds', default: String(INVERT_DEFAULTS.timeLimit) },
+  fromTable('method'),
+  fromTable('atol'),
+  fromTable('rtol'),
+  fromTable('seed', ' (the same for every query)'),
+  fromTable('maxEvaluations', ', per query'),
+  fromTable('timeLimit', ', per query'),
   { key: 'distance', flag: '--distance', arg: '<kind>', help: 'distance to a closest: reference: l2, l1 or linf', default: 'l2' },
-  { key: 'maxBoxes', flag: '--max-boxes', arg: '<n>', help: 'branch-and-bound budget in boxes per query (with --prove)', default: '100000' },
+  fromTable('maxBoxes', ', per query'),
 ];
 
-const METHODS: readonly BatchMethod[] = ['lm', 'adam', 'milp'];
 const DISTANCES: readonly DistanceKind[] = ['l2', 'l1', 'linf'];
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -63,38 +70,26 @@ export function addSolverOptions(cmd: Command): Command {
   return cmd;
 }
 
-function numOpt(v: unknown, flag: string): number {
-  const s = String(v).trim();
-  const x = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(x)) throw new NetinvertError('bad_query', `${flag}: "${String(v)}" is not a number`);
-  return x;
-}
-
 /** The options as given (commander's object, or a caller's), checked against each other and the model. */
 export function readSettings(opts: Record<string, unknown>, model: Model): Settings {
   const given = (o: ValueOption): unknown => opts[o.key] ?? o.default;
   const opt = (key: ValueOption['key']): ValueOption => VALUE_OPTIONS.find((o) => o.key === key)!;
-  const method = String(given(opt('method'))) as BatchMethod;
-  if (!METHODS.includes(method)) throw new NetinvertError('bad_query', `--method must be lm, adam or milp (got "${method}")`);
+  const solver = readSolverOptions(opts);
   const distance = String(given(opt('distance'))) as DistanceKind;
   if (!DISTANCES.includes(distance)) throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
-  const n = (key: ValueOption['key']): number => numOpt(given(opt(key)), opt(key).flag);
   const bounds = parseBounds((opts.bounds as string[] | undefined) ?? []);
   const s: Settings = {
-    method,
-    atol: n('atol'),
-    rtol: n('rtol'),
-    seed: n('seed'),
-    maxEvaluations: n('maxEvaluations'),
-    timeLimit: n('timeLimit'),
-    maxBoxes: n('maxBoxes'),
+    method: solver.method,
+    atol: solver.atol,
+    rtol: solver.rtol,
+    seed: solver.seed,
+    maxEvaluations: solver.maxEvaluations,
+    timeLimit: solver.timeLimit,
+    maxBoxes: solver.maxBoxes,
     distance,
     prove: opts.prove === true,
     bounds: Object.fromEntries(Object.keys(bounds).sort().map((k) => [k, bounds[k]])),
   };
-  if (!Number.isInteger(s.seed)) throw new NetinvertError('bad_query', `--seed must be an integer (got ${String(opts.seed)})`);
-  if (!(s.maxEvaluations > 0)) throw new NetinvertError('bad_query', `--max-evaluations must be > 0 (got ${String(opts.maxEvaluations)})`);
-  if (!(s.timeLimit > 0)) throw new NetinvertError('bad_query', `--time-limit must be > 0 seconds (got ${String(opts.timeLimit)})`);
   const net = model.network;
   for (const k of Object.keys(s.bounds)) {
     if (net.inputIndex(k) < 0) {

@@ -15,6 +15,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../io.ts';
+import { parseInteger } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { readSettings, settingArgs } from './options.ts';
 import { QueueBatch } from '../../queue/batch.ts';
@@ -82,10 +83,7 @@ export function defaultWorkers(): number {
 /** --workers: a whole number >= 1 (a caller that gives none gets 1: the main thread alone). */
 export function readWorkers(v: unknown): number {
   if (v === undefined) return 1;
-  const t = String(v).trim();
-  const n = t === '' ? NaN : Number(t);
-  if (!Number.isInteger(n) || n < 1) bad(`--workers must be a whole number of threads, 1 or more (got "${String(v)}"); the default is the number of cores (${defaultWorkers()})`);
-  return n;
+  return parseInteger(v, '--workers', { min: 1, code: 'bad_argument', unit: 'threads', hint: `the default is the number of cores (${defaultWorkers()})` });
 }
 
 /** "1 m 05 s"-style remaining time for the progress line. */
@@ -163,7 +161,7 @@ export async function batchCommand(
   }
   const plotFile = typeof opts.plot === 'string' ? opts.plot : null;
   // a bad --plot name is refused before any query runs
-  if (plotFile) (await import('../commands/plot.ts')).plotFormat(plotFile, '--plot');
+  if (plotFile) (await import('../plotFile.ts')).plotFormat(plotFile, '--plot');
   const modelMeta = opts.meta as string | undefined;
   const workers = readWorkers(opts.workers);
   const model = loadModelFile(modelPath, modelMeta);
@@ -318,7 +316,7 @@ export async function batchCommand(
       return ms === undefined || !statuses.has(q.id) ? [] : [{ index, id: q.id, status: statuses.get(q.id)!, ms }];
     });
     const { batchSpec } = await import('../../plot/batch.ts');
-    const { writeSpec } = await import('../commands/plot.ts');
+    const { writeSpec } = await import('../plotFile.ts');
     await writeSpec(batchSpec(points, `batch: ${queriesPath} on ${modelPath}`), plotFile, '--plot');
     (toStdout ? (t: string) => io.err(t) : (t: string) => io.out(t))(`wrote ${plotFile}  (outcomes and time per query)`);
   }

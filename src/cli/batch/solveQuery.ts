@@ -9,11 +9,11 @@
  * queries are taken, so a query answered by any thread or machine gets the same rows (as long as
  * --time-limit does not cut the search: the default budget is the evaluation count).
  */
-import { certify } from '../../certify/certify.ts';
+import { certify } from '../../api/certify.ts';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { Query } from '../../problem/query.ts';
-import { invert, type InvertResult } from '../../solve/invert.ts';
+import { invert, type InvertResult } from '../../api/invert.ts';
 import { answerRows, errorRow, type RowStatus } from './answers.ts';
 import type { Settings } from './options.ts';
 import { hasReference, rowQuery, type Layout, type QueryRow } from './queries.ts';
@@ -38,7 +38,7 @@ export async function solver(s: Settings): Promise<Solver> {
     maxBoxes: s.maxBoxes,
   };
   if (s.method === 'milp') {
-    const { invertMilp } = await import('../../certify/milp/solve.ts');
+    const { invertMilp } = await import('../../api/milp.ts');
     return (model, query) => invertMilp(model, query, options);
   }
   const run = s.prove ? certify : invert;

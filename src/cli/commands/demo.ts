@@ -7,8 +7,8 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { certify } from '../../certify/certify.ts';
-import { invert } from '../../solve/invert.ts';
+import { certify } from '../../api/certify.ts';
+import { invert } from '../../api/invert.ts';
 import { fmt } from '../../report/brief.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';

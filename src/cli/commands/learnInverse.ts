@@ -5,7 +5,7 @@ import { NetinvertError } from '../../errors.ts';
 import { loadNativeModel, saveNativeModel } from '../../formats/native/load.ts';
 import { INVERSE_DEFAULTS, learnInverse } from '../../train/inverse.ts';
 import { loadModelFile } from '../loadModelFile.ts';
-import { parseBounds } from '../parse.ts';
+import { parseBounds, parseInteger } from '../parse.ts';
 import type { IO } from '../io.ts';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -14,12 +14,7 @@ function bad(message: string): never {
   throw new NetinvertError('bad_argument', message);
 }
 
-function int(v: unknown, flag: string, min: number): number {
-  const s = String(v).trim();
-  const x = s === '' ? NaN : Number(s);
-  if (!Number.isInteger(x) || x < min) bad(`${flag} must be an integer ≥ ${min} (got ${String(v)})`);
-  return x;
-}
+const int = (v: unknown, flag: string, min: number): number => parseInteger(v, flag, { min, code: 'bad_argument' });
 
 function list(v: unknown, flag: string, example: string): string[] {
   const out = (Array.isArray(v) ? v : [v])

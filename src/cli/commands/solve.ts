@@ -2,21 +2,16 @@
 import { writeFileSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import type { DistanceKind } from '../../problem/query.ts';
-import { certify } from '../../certify/certify.ts';
-import { invert } from '../../solve/invert.ts';
+import { certify } from '../../api/certify.ts';
+import { invert } from '../../api/invert.ts';
 import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
 import { parseQueryFile } from '../queryFile.ts';
+import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
-
-function numOpt(v: unknown, flag: string): number {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new NetinvertError('bad_query', `${flag}: "${String(v)}" is not a number`);
-  return x;
-}
 
 /** The query: from --query FILE, or from the flags (program.ts refuses both at once). */
 export function queryOf(opts: Record<string, unknown>): Query {
@@ -50,17 +45,14 @@ export function queryOf(opts: Record<string, unknown>): Query {
 }
 
 /** Load the model and answer the query the options state (shared by solve and plot). */
-export async function solveFromOptions(modelPath: string, opts: Record<string, unknown>): Promise<{ model: import('../../model.ts').Model; result: import('../../solve/invert.ts').InvertResult }> {
-  const method = String(opts.method);
-  if (method !== 'lm' && method !== 'adam' && method !== 'milp') {
-    throw new NetinvertError('bad_query', `--method must be lm, adam or milp (got "${method}")`);
-  }
+export async function solveFromOptions(modelPath: string, opts: Record<string, unknown>): Promise<{ model: import('../../model.ts').Model; result: import('../../api/invert.ts').InvertResult }> {
+  const { method, ...solver } = readSolverOptions(opts);
   const query = queryOf(opts);
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   const run =
     method === 'milp'
-      ? (await import('../../certify/milp/solve.ts')).invertMilp
+      ? (await import('../../api/milp.ts')).invertMilp
       : opts.prove || certPath
         ? certify
         : invert;
@@ -68,20 +60,15 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
   if (typeof opts.warmStart === 'string') {
     const path = opts.warmStart;
     const inverse = loadNativeModel(readBytes(path, 'warm-start inverse'), path);
-    warmStart = inverseWarmStart(inverse, buildProblem(model, query, { atol: numOpt(opts.atol, '--atol'), rtol: numOpt(opts.rtol, '--rtol') }));
+    warmStart = inverseWarmStart(inverse, buildProblem(model, query, { atol: solver.atol, rtol: solver.rtol }));
   }
   const result = await run(
     model,
     query,
     {
       ...(warmStart ? { warmStart } : {}),
+      ...solver,
       method: method === 'milp' ? 'lm' : method,
-      atol: numOpt(opts.atol, '--atol'),
-      rtol: numOpt(opts.rtol, '--rtol'),
-      seed: numOpt(opts.seed, '--seed'),
-      maxEvaluations: numOpt(opts.maxEvaluations, '--max-evaluations'),
-      timeLimit: numOpt(opts.timeLimit, '--time-limit'),
-      maxBoxes: numOpt(opts.maxBoxes, '--max-boxes'),
     },
   );
   return { model, result };
@@ -89,7 +76,7 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
 
 export async function solveCommand(modelPath: string, opts: Record<string, unknown>, io: IO): Promise<number> {
   // a --plot file name that cannot be written as a plot is refused before any work
-  if (typeof opts.plot === 'string') (await import('./plot.ts')).plotFormat(opts.plot, '--plot');
+  if (typeof opts.plot === 'string') (await import('../plotFile.ts')).plotFormat(opts.plot, '--plot');
   const { model, result } = await solveFromOptions(modelPath, opts);
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   if (certPath) {
@@ -109,7 +96,7 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
   if (opts.json) io.out(JSON.stringify(result, null, 2));
   else io.out(opts.verbose ? result.fullReport() : result.briefReport());
   if (typeof opts.plot === 'string') {
-    const { writePlot } = await import('./plot.ts');
+    const { writePlot } = await import('../plotFile.ts');
     const line = await writePlot(model, result, opts.plot, opts);
     if (!opts.json) io.out(line);
   }

@@ -8,6 +8,7 @@ import { loadNativeModel, saveNativeModel } from '../../formats/native/load.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { TRAIN_DEFAULTS, trainMlp, type EpochInfo, type TrainReport } from '../../train/train.ts';
 import type { IO } from '../io.ts';
+import { parseInteger, parseNumber } from '../parse.ts';
 
 /** Largest CSV read (bytes): the trainer holds the whole table in memory. */
 export const MAX_CSV_BYTES = 256 * 1024 * 1024;
@@ -40,7 +41,7 @@ export function defineTrainCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--plot <file>', 'also draw the loss curves to FILE (.svg or .png)')
     .action(async (data: string, opts: Record<string, unknown>) => {
       const plot = typeof opts.plot === 'string' ? opts.plot : null;
-      const { plotFormat, writeSpec } = await import('./plot.ts');
+      const { plotFormat, writeSpec } = await import('../plotFile.ts');
       if (plot) plotFormat(plot, '--plot');
       const history: EpochInfo[] = [];
       const code = trainCommand(data, opts, io, defaultProgressStream(), plot ? history : null);
@@ -59,18 +60,8 @@ function bad(message: string): never {
   throw new NetinvertError('bad_argument', message);
 }
 
-function num(v: unknown, flag: string): number {
-  const s = String(v).trim();
-  const x = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(x)) bad(`${flag}: "${String(v)}" is not a number`);
-  return x;
-}
-
-function int(v: unknown, flag: string, min: number): number {
-  const x = num(v, flag);
-  if (!Number.isInteger(x) || x < min) bad(`${flag} must be an integer ≥ ${min} (got ${String(v)})`);
-  return x;
-}
+const num = (v: unknown, flag: string): number => parseNumber(v, flag, 'bad_argument');
+const int = (v: unknown, flag: string, min: number): number => parseInteger(num(v, flag), flag, { min, code: 'bad_argument' });
 
 function names(v: unknown, flag: string, example: string): string[] {
   if (typeof v !== 'string' || v.trim() === '') bad(`say which columns to use with ${flag} (e.g. ${flag} ${example})`);

@@ -4,15 +4,11 @@
  */
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { NetinvertError } from '../../errors.ts';
 import type { IO } from '../io.ts';
+import { parseInteger } from '../parse.ts';
 import { runQueueWorker } from '../../queue/worker.ts';
 
-function whole(v: unknown, flag: string, min: number): number {
-  const n = Number(String(v).trim());
-  if (!Number.isInteger(n) || n < min) throw new NetinvertError('bad_argument', `${flag} must be a whole number, ${min} or more (got "${String(v)}")`);
-  return n;
-}
+const whole = (v: unknown, flag: string, min: number): number => parseInteger(v, flag, { min, code: 'bad_argument' });
 
 export function defineWorkerCommand(cmd: Command, io: IO, done: (code: number) => void): Command {
   return cmd

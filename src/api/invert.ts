@@ -1,0 +1,28 @@
+/**
+ * The public invert(): build the Problem, search it (solve/invert.ts), attach the text reports.
+ * It lives above report/ so that the solve layer never imports the report layer.
+ */
+import type { Model } from '../model.ts';
+import { buildProblem, type Query } from '../problem/query.ts';
+import { briefReport, fullReport } from '../report/brief.ts';
+import type { CertifiedResult } from '../certify/certify.ts';
+import { solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { validateOptions } from '../solve/options.ts';
+
+/** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
+export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
+
+export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+  validateOptions(options);
+  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  return withReports(solveProblem(problem, options));
+}
+
+/** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */
+export function withReports(r: CertifiedResult): InvertResult {
+  if (!Object.prototype.hasOwnProperty.call(r, 'briefReport')) {
+    Object.defineProperty(r, 'briefReport', { value: () => briefReport(r), enumerable: false });
+    Object.defineProperty(r, 'fullReport', { value: () => fullReport(r), enumerable: false });
+  }
+  return r as InvertResult;
+}
