@@ -30,7 +30,11 @@ export type OptionSpec = OptionKind & {
 
 export type SolverOptionName = 'method' | 'atol' | 'rtol' | 'seed' | 'maxEvaluations' | 'timeLimit' | 'maxStarts' | 'maxRepresentatives' | 'maxBoxes';
 
-/** The table, in the order `--help` lists the options. */
+/**
+ * The table, in the order `--help` lists the options. A target is met when
+ * |y − t| ≤ atol + rtol·|t|; a Jacobian row counts as one evaluation; maxEvaluations is the budget
+ * of the search and, under certify, again of the proof; timeLimit covers both.
+ */
 export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
   {
     name: 'method',
@@ -41,9 +45,9 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
     default: 'lm',
     meaning: 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)',
   },
-  { name: 'atol', flag: '--atol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_ATOL, meaning: 'absolute tolerance: |y − t| ≤ atol + rtol·|t|' },
-  { name: 'rtol', flag: '--rtol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_RTOL, meaning: 'relative tolerance: |y − t| ≤ atol + rtol·|t|' },
-  { name: 'seed', flag: '--seed', arg: '<n>', kind: 'integer', min: -Number.MAX_SAFE_INTEGER, default: 0, meaning: 'seed for the quasi-random starts (the same seed gives the same answer)' },
+  { name: 'atol', flag: '--atol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_ATOL, meaning: 'absolute tolerance' },
+  { name: 'rtol', flag: '--rtol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_RTOL, meaning: 'relative tolerance' },
+  { name: 'seed', flag: '--seed', arg: '<n>', kind: 'integer', min: -Number.MAX_SAFE_INTEGER, default: 0, meaning: 'seed for the quasi-random starts' },
   {
     name: 'maxEvaluations',
     flag: '--max-evaluations',
@@ -52,9 +56,9 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
     min: 0,
     above: true,
     default: 200_000,
-    meaning: 'work budget in point evaluations (a Jacobian row counts as one), for the search and again for a proof',
+    meaning: 'work budget in point evaluations (search, then proof)',
   },
-  { name: 'timeLimit', flag: '--time-limit', arg: '<s>', kind: 'number', min: 0, above: true, infinite: true, default: 60, meaning: 'wall-clock limit in seconds (a proof included)' },
+  { name: 'timeLimit', flag: '--time-limit', arg: '<s>', kind: 'number', min: 0, above: true, infinite: true, default: 60, meaning: 'wall-clock limit in seconds' },
   { name: 'maxStarts', flag: '--max-starts', arg: '<n>', kind: 'integer', min: 1, default: 256, meaning: 'most starts of the multi-start search' },
   { name: 'maxRepresentatives', flag: '--max-representatives', arg: '<n>', kind: 'integer', min: 1, default: 10, meaning: 'most representatives listed for a continuum of solutions' },
   { name: 'maxBoxes', flag: '--max-boxes', arg: '<n>', kind: 'integer', min: 1, default: 100_000, meaning: 'branch-and-bound budget in boxes (with --prove)' },
