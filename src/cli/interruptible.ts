@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { NetinvertError, type ErrorCode } from '../errors.ts';
+import { INVERT_DEFAULTS } from '../solve/options.ts';
 import type { IO } from './io.ts';
 import { workerScript } from './workerScript.ts';
 
@@ -44,7 +45,7 @@ export function solveInterruptibly(model: string, opts: Record<string, unknown>,
       finish(() => {
         void worker.terminate();
         const s = ((performance.now() - t0) / 1000).toFixed(1);
-        const limit = String(opts.timeLimit ?? 60);
+        const limit = String(opts.timeLimit ?? INVERT_DEFAULTS.timeLimit);
         io.err(
           `interrupted after ${s} s, before the search finished: no answer to report. ` +
             `To stop early with the best answer found so far, bound the run with --time-limit S (now ${limit} s) or --max-evaluations N` +

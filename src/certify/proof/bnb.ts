@@ -30,7 +30,7 @@ import { targetTolerance, type Problem } from '../../problem/query.ts';
 import { now, type Budget } from '../../solve/evaluator.ts';
 import { crownBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
-import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
+import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
 import { verifierBounds } from './verifier.ts';
 
 export interface ExcludedBox {
@@ -374,16 +374,6 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
  */
 const VERIFY_DEPTH = 12;
 
-function fullBox(problem: Problem, b: { lo: number[]; hi: number[] }): { L: Float64Array; H: Float64Array } {
-  const L = Float64Array.from(problem.base),
-    H = Float64Array.from(problem.base);
-  problem.unknowns.forEach((idx, j) => {
-    L[idx] = b.lo[j];
-    H[idx] = b.hi[j];
-  });
-  return { L, H };
-}
-
 /**
  * Does the independent verifier show that target `ti` is missed (beyond `tol`) on box b? The
  * same test verifyCertificate makes: verifierBounds, bisecting the widest unknown (in query-box
@@ -403,7 +393,7 @@ function verifierExcludes(
     thi = Number.isFinite(t.hi) ? t.hi + tol : Infinity;
   const n = b.lo.length;
   const rec = (bx: { lo: number[]; hi: number[] }, d: number): boolean => {
-    const { L, H } = fullBox(problem, bx);
+    const { L, H } = fullBox(problem, bx.lo, bx.hi);
     const yb = verifierBounds(problem.model.graph, L, H);
     calls.n++;
     if (yb.lo[t.output] > thi || yb.hi[t.output] < tlo) return true;
@@ -426,7 +416,7 @@ function verifierExcludes(
 
 /** The verifier's check of a root-free box by range: one evaluation, some equality target missed. */
 function verifierRangeRootFree(problem: Problem, b: { lo: number[]; hi: number[] }): boolean {
-  const { L, H } = fullBox(problem, b);
+  const { L, H } = fullBox(problem, b.lo, b.hi);
   try {
     const yb = verifierBounds(problem.model.graph, L, H);
     return problem.targets.some((t) => yb.lo[t.output] > t.lo || yb.hi[t.output] < t.lo);

@@ -17,7 +17,10 @@ import type { Problem } from '../../problem/query.ts';
 
 export type KrawczykVerdict = 'unique' | 'none' | 'unknown';
 
-/** Invert a small dense matrix (Gauss–Jordan with partial pivoting). Returns null if singular. */
+/**
+ * Invert a small dense matrix (Gauss–Jordan with partial pivoting). Returns null if singular.
+ * Intended duplicate: certificate.ts has its own copy, since the verifier shares no code with the prover.
+ */
 export function invertMatrix(A: Float64Array, n: number): Float64Array | null {
   const M = A.slice(),
     I = new Float64Array(n * n);
@@ -63,7 +66,8 @@ export function squareSystem(problem: Problem): SquareSystem | null {
   return { problem, outputs: problem.targets.map((t) => t.output), values: problem.targets.map((t) => t.lo) };
 }
 
-function fullBox(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<number>): { L: Float64Array; H: Float64Array } {
+/** The whole input box: the given inputs fixed at their values, the unknowns over [lo, hi]. */
+export function fullBox(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<number>): { L: Float64Array; H: Float64Array } {
   const L = p.base.slice(),
     H = p.base.slice();
   p.unknowns.forEach((idx, j) => {

@@ -19,7 +19,6 @@ export interface WeightTensor {
 }
 
 export type H5Group = hdf5.Group;
-export type H5Dataset = hdf5.Dataset;
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 

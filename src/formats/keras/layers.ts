@@ -787,9 +787,6 @@ export function topologyToGraph(topo: Topology, ctx: ConvertContext): GraphDef {
   return g;
 }
 
-/** The class names this importer knows (for inspect and messages). */
-export const KERAS_SUPPORTED_LAYERS: readonly string[] = SUPPORTED_LAYERS;
-
 /** Layer classes whose stored weights the converter reads. */
 export function layerHasWeights(className: string): boolean {
   return ['Dense', 'BatchNormalization', 'PReLU', 'Normalization'].includes(className);
