@@ -22,7 +22,6 @@ export type { InvertResult } from './api/invert.ts';
 export type { SolveResult, Solution, Status, SolutionSet, SolveStats } from './solve/result.ts';
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { certify } from './api/certify.ts';
-export { certifyResult } from './certify/certify.ts';
 export type { CertifyOptions, CertifiedResult } from './certify/certify.ts';
 export { verifyCertificate } from './certify/proof/certificate.ts';
 export type { Certificate, CertificateQuery, VerifyResult } from './certify/proof/certificate.ts';
