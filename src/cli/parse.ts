@@ -6,10 +6,10 @@ import type { TargetSpec } from '../problem/query.ts';
  * THE number reader of the command line: a finite decimal, or a coded error naming `what`.
  * Blank text is refused (Number(' ') would be 0, so `--atol ' '` would silently mean 0).
  */
-export function parseNumber(v: unknown, what: string, code: ErrorCode = 'bad_query'): number {
+export function parseNumber(v: unknown, what: string, o: { code?: ErrorCode; hint?: string } = {}): number {
   const t = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
   const x = t === '' ? NaN : Number(t);
-  if (!Number.isFinite(x)) throw new NetinvertError(code, `${what}: "${String(v)}" is not a finite number`, { value: String(v) });
+  if (!Number.isFinite(x)) throw new NetinvertError(o.code ?? 'bad_query', `${what}: "${String(v)}" is not a finite number${o.hint ? `; ${o.hint}` : ''}`, { value: String(v) });
   return x;
 }
 

@@ -18,7 +18,7 @@ import { CsvError, parse } from 'csv-parse/browser/esm/sync';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { Query, TargetSpec } from '../../problem/query.ts';
-import { parseTarget } from '../parse.ts';
+import { parseNumber, parseTarget } from '../parse.ts';
 import type { Settings } from './options.ts';
 
 /** Largest queries file read (bytes). */
@@ -189,10 +189,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
 }
 
 function cellNumber(s: string, where: string, what: string): number {
-  const t = s.trim();
-  const v = t === '' ? NaN : Number(t);
-  if (!Number.isFinite(v)) throw new NetinvertError('bad_query', `${where}: "${s}" is not a finite number; ${what}`);
-  return v;
+  return parseNumber(s, where, { hint: what });
 }
 
 /**

@@ -60,7 +60,7 @@ function bad(message: string): never {
   throw new NetinvertError('bad_argument', message);
 }
 
-const num = (v: unknown, flag: string): number => parseNumber(v, flag, 'bad_argument');
+const num = (v: unknown, flag: string): number => parseNumber(v, flag, { code: 'bad_argument' });
 const int = (v: unknown, flag: string, min: number): number => parseInteger(num(v, flag), flag, { min, code: 'bad_argument' });
 
 function names(v: unknown, flag: string, example: string): string[] {
