@@ -73,15 +73,26 @@ export function broadcastIndex(inDims: readonly number[], outDims: readonly numb
   const padded = new Array<number>(r).fill(1);
   for (let i = 0; i < inDims.length; i++) padded[r - inDims.length + i] = inDims[i];
   const inStr = stridesOf(padded);
+  // a broadcast axis (size 1 in the input) reads the same source element all along: stride 0
+  return stridedIndex(outDims, n, 0, inStr.map((st, k) => (padded[k] !== 1 ? st : 0)));
+}
+
+/**
+ * The flat source position of every element of a strided view of a row-major array (NumPy's
+ * strided-array model: van der Walt, Colbert & Varoquaux 2011, "The NumPy array: a structure for
+ * efficient numerical computation", §2): output coordinate (c_0 … c_{r−1}) of `outDims` reads
+ * source position offset + Σ c_k·strides[k]. Broadcast, transpose and slice are all such views.
+ */
+function stridedIndex(outDims: readonly number[], n: number, offset: number, strides: readonly number[]): Int32Array {
   const outStr = stridesOf(outDims);
   const index = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let rem = i,
-      src = 0;
-    for (let k = 0; k < r; k++) {
+      src = offset;
+    for (let k = 0; k < outDims.length; k++) {
       const c = Math.floor(rem / outStr[k]);
       rem -= c * outStr[k];
-      if (padded[k] !== 1) src += c * inStr[k];
+      src += c * strides[k];
     }
     index[i] = src;
   }
@@ -92,19 +103,7 @@ export function transposeIndex(dims: readonly number[], perm: readonly number[],
   const outDims = perm.map((p) => dims[p]);
   const n = checkSize(outDims, what);
   const inStr = stridesOf(dims);
-  const outStr = stridesOf(outDims);
-  const index = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let rem = i,
-      src = 0;
-    for (let k = 0; k < outDims.length; k++) {
-      const c = Math.floor(rem / outStr[k]);
-      rem -= c * outStr[k];
-      src += c * inStr[perm[k]];
-    }
-    index[i] = src;
-  }
-  return { dims: outDims, index };
+  return { dims: outDims, index: stridedIndex(outDims, n, 0, perm.map((p) => inStr[p])) };
 }
 
 /**
@@ -119,7 +118,6 @@ export function sliceIndex(
   steps: readonly number[],
   what: string,
 ): IndexMap {
-  const r = dims.length;
   const first = dims.map(() => 0);
   const step = dims.map(() => 1);
   const count = dims.slice();
@@ -144,19 +142,8 @@ export function sliceIndex(
   });
   const n = checkSize(count, what);
   const inStr = stridesOf(dims);
-  const outStr = stridesOf(count);
-  const index = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let rem = i,
-      src = 0;
-    for (let k = 0; k < r; k++) {
-      const c = Math.floor(rem / outStr[k]);
-      rem -= c * outStr[k];
-      src += (first[k] + c * step[k]) * inStr[k];
-    }
-    index[i] = src;
-  }
-  return { dims: count, index };
+  const offset = first.reduce((a, f, k) => a + f * inStr[k], 0);
+  return { dims: count, index: stridedIndex(count, n, offset, step.map((st, k) => st * inStr[k])) };
 }
 
 /** ONNX Gather along `axis` with already-normalised, in-range indices of shape `indDims`. */
