@@ -54,8 +54,25 @@ const QUERY_FLAGS: [string, string][] = [
   ['distance', '--distance'],
 ];
 
+/** --query with any of the query flags given on the command line: a bad_usage error naming them. */
+function refuseQueryFlags(opts: Record<string, unknown>, cmd: Command): void {
+  if (typeof opts.query !== 'string') return;
+  const both = QUERY_FLAGS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, f]) => f);
+  if (both.length) {
+    throw new NetinvertError(
+      'bad_usage',
+      `--query ${opts.query} holds the whole query, so ${both.join(', ')} cannot be given with it; put ${both.length === 1 ? 'that' : 'those'} in the file, or leave out --query`,
+      { flags: both },
+    );
+  }
+}
+
 export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Promise<number> {
   let code = 0;
+  /** What each command's action reports back: its exit code. */
+  const setCode = (c: number): void => {
+    code = c;
+  };
   const json = wantsJson(argv);
   const program = new Command();
   program
@@ -98,16 +115,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {
-      if (typeof opts.query === 'string') {
-        const both = QUERY_FLAGS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, f]) => f);
-        if (both.length) {
-          throw new NetinvertError(
-            'bad_usage',
-            `--query ${opts.query} holds the whole query, so ${both.join(', ')} cannot be given with it; put ${both.length === 1 ? 'that' : 'those'} in the file, or leave out --query`,
-            { flags: both },
-          );
-        }
-      }
+      refuseQueryFlags(opts, cmd);
       code = cli.interruptible ? await solveInterruptibly(model, opts, io) : await solveCommand(model, opts, io);
     });
 
@@ -121,16 +129,11 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
       ]),
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {
-      if (typeof opts.query === 'string') {
-        const both = QUERY_FLAGS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, f]) => f);
-        if (both.length) throw new NetinvertError('bad_usage', `--query ${opts.query} holds the whole query, so ${both.join(', ')} cannot be given with it`, { flags: both });
-      }
+      refuseQueryFlags(opts, cmd);
       code = await plotCommand(model, opts, io);
     });
 
-  defineEvalCommand(program.command('eval'), io, (c) => {
-    code = c;
-  });
+  defineEvalCommand(program.command('eval'), io, setCode);
 
   program
     .command('inspect')
@@ -143,9 +146,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
       code = inspectCommand(model, opts, io);
     });
 
-  defineTrainCommand(program.command('train'), io, (c) => {
-    code = c;
-  }).addHelpText(
+  defineTrainCommand(program.command('train'), io, setCode).addHelpText(
     'after',
     examples([
       'netinvert train data/add.csv --inputs a,b --outputs sum --hidden 2 --activation bipolar-sigmoid -o add.json',
@@ -153,9 +154,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     ]),
   );
 
-  defineLearnInverseCommand(program.command('learn-inverse'), io, (c) => {
-    code = c;
-  }).addHelpText(
+  defineLearnInverseCommand(program.command('learn-inverse'), io, setCode).addHelpText(
     'after',
     examples([
       'netinvert learn-inverse models/seed-add.json --known a --targets sum -o inverse.json',
@@ -163,13 +162,9 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     ]),
   );
 
-  defineBatchCommand(program.command('batch'), io, (c) => {
-    code = c;
-  });
+  defineBatchCommand(program.command('batch'), io, setCode);
 
-  defineWorkerCommand(program.command('worker'), io, (c) => {
-    code = c;
-  });
+  defineWorkerCommand(program.command('worker'), io, setCode);
 
   program
     .command('check-certificate')
