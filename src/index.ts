@@ -20,6 +20,8 @@ export type { SolveResult, Solution, Status, SolutionSet, SolveStats } from './s
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { certify } from './certify/certify.ts';
 export type { CertifyOptions } from './certify/certify.ts';
+export { crownLinearBounds } from './certify/bounds/crown.ts';
+export type { CrownLinearOptions } from './certify/bounds/crown.ts';
 export { verifyCertificate } from './certify/proof/certificate.ts';
 export type { Certificate, CertificateQuery, VerifyResult } from './certify/proof/certificate.ts';
 export { briefReport, fullReport, plural } from './report/brief.ts';

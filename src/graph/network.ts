@@ -55,8 +55,13 @@ export class Network {
   readonly outputNames: readonly string[];
   readonly nIn: number;
   readonly nOut: number;
-  private readonly nodes: CompiledNode[];
-  private readonly outputMap: { node: number; pos: number }[];
+  /**
+   * The compiled graph in topological order (inputs first), read-only: certify's bound drivers
+   * iterate it and call each op's facets instead of recompiling the graph.
+   */
+  readonly nodes: readonly CompiledNode[];
+  /** For each output feature: its node index and position within that node. */
+  readonly outputMap: readonly { readonly node: number; readonly pos: number }[];
   private readonly vals = new Buffers();
   private readonly tans = new Buffers();
   private readonly lo = new Buffers();

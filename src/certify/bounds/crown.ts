@@ -44,24 +44,26 @@
  * linear ops it is exact up to rounding. A NaN anywhere (0·∞ cannot happen: zero coefficients
  * are skipped) falls back to the interval bound.
  */
-import { compileGraph, type CompiledGraph } from '../../graph/compile.ts';
+import type { CompiledNode } from '../../graph/compile.ts';
 import type { UnaryFn } from '../../graph/activations/types.ts';
+import type { Network } from '../../graph/network.ts';
 import { down, gamma, nextDown, nextUp, up } from '../../graph/round.ts';
-import type { Model } from '../../model.ts';
+import { NetinvertError } from '../../errors.ts';
 import type { Problem } from '../../problem/query.ts';
-import { relaxUnary } from './forward.ts';
+import { propagateForms, relaxUnary } from './forward.ts';
 
 interface Plan {
-  cg: CompiledGraph;
+  nodes: readonly CompiledNode[];
+  outputMap: Network['outputMap'];
   /** Node is refined by back-substitution (its bounds feed a relaxation). */
   refine: boolean[];
 }
 
-const plans = new WeakMap<Model, Plan>();
-function planOf(model: Model): Plan {
-  let p = plans.get(model);
+const plans = new WeakMap<Network, Plan>();
+function planOf(net: Network): Plan {
+  let p = plans.get(net);
   if (!p) {
-    const cg = compileGraph(model.graph);
+    const cg = { nodes: net.nodes };
     const refine = cg.nodes.map(() => false);
     for (const nd of cg.nodes) {
       if (!nd.impl) continue;
@@ -75,8 +77,8 @@ function planOf(model: Model): Plan {
         (im.type === 'binary_const' && im.fn === 'div' && im.constantFirst === true);
       if (relaxed) for (const i of nd.inputs) if (cg.nodes[i].impl) refine[i] = true;
     }
-    p = { cg, refine };
-    plans.set(model, p);
+    p = { nodes: net.nodes, outputMap: net.outputMap, refine };
+    plans.set(net, p);
   }
   return p;
 }
@@ -95,17 +97,16 @@ export function crownBounds(
   rows: number,
   outputs?: readonly number[],
 ): { lo: Float64Array; hi: Float64Array } {
-  const model = problem.model;
-  const net = model.network;
+  const net = problem.model.network;
   const ib = net.bounds(L, H, rows);
-  const plan = planOf(model);
+  const plan = planOf(net);
   const nIn = net.nIn,
     nOut = net.nOut;
   const want = outputs ?? Array.from({ length: nOut }, (_, o) => o);
   // group the wanted outputs by node
   const byNode = new Map<number, number[]>();
   for (const o of want) {
-    const { node, pos } = plan.cg.outputMap[o];
+    const { node, pos } = plan.outputMap[o];
     const ps = byNode.get(node) ?? [];
     if (!ps.includes(pos)) ps.push(pos);
     byNode.set(node, ps);
@@ -116,12 +117,134 @@ export function crownBounds(
     const st = new RowState(plan, L.subarray(r * nIn, (r + 1) * nIn), H.subarray(r * nIn, (r + 1) * nIn), byNode);
     st.run();
     for (const o of want) {
-      const { node, pos } = plan.cg.outputMap[o];
+      const { node, pos } = plan.outputMap[o];
       const l = st.lo[node][pos],
         h = st.hi[node][pos];
       if (!(l <= h)) continue; // NaN or crossed: keep intervals
       if (l > lo[r * nOut + o]) lo[r * nOut + o] = l;
       if (h < hi[r * nOut + o]) hi[r * nOut + o] = h;
+    }
+  }
+  return { lo, hi };
+}
+
+export interface CrownLinearOptions {
+  /**
+   * How the pre-activation (intermediate) bounds that the relaxations use are found: 'crown'
+   * (default) back-substitutes every such node to the inputs (full CROWN, tightest); 'forward'
+   * takes the forward symbolic bounds of forward.ts (one pass, cheaper, looser).
+   */
+  intermediate?: 'crown' | 'forward';
+  /** Also return upper bounds (lower bounds of −C·y, negated). Default false. */
+  upper?: boolean;
+}
+
+/**
+ * Sound bounds of m linear forms of the outputs, C·y (C: m × nOut, row-major), over each of
+ * `boxes` input boxes (L, H: boxes × nIn; a feature with L = H is a known input), by CROWN
+ * back-substitution of C itself (Zhang et al. 2018, §3.2: the specification matrix is folded into
+ * the last layer, so the relaxation of each neuron is chosen for the sign of the combined
+ * coefficient and the concretisation at the inputs is done once per form; this is much tighter
+ * than combining per-output bounds). Each result is also intersected with the interval bound of
+ * C·y from the outputs' own CROWN bounds (those of crownBounds), so it is never wider than that. Rounded outward as in the
+ * module comment. Returns lo (boxes × m) and, with `upper`, hi (boxes × m).
+ */
+export function crownLinearBounds(
+  net: Network,
+  L: Float64Array,
+  H: Float64Array,
+  boxes: number,
+  C: Float64Array,
+  m: number,
+  opts: CrownLinearOptions = {},
+): { lo: Float64Array; hi: Float64Array | null } {
+  const nIn = net.nIn,
+    nOut = net.nOut;
+  if (!Number.isInteger(boxes) || boxes < 0 || !Number.isInteger(m) || m < 0) {
+    throw new NetinvertError('bad_argument', `crownLinearBounds: boxes and m must be non-negative integers (got ${boxes}, ${m})`);
+  }
+  if (L.length < boxes * nIn || H.length < boxes * nIn) {
+    throw new NetinvertError(
+      'bad_argument',
+      `crownLinearBounds: L and H must hold ${boxes} boxes × ${nIn} inputs = ${boxes * nIn} values (got ${L.length}, ${H.length})`,
+    );
+  }
+  if (C.length < m * nOut) {
+    throw new NetinvertError('bad_argument', `crownLinearBounds: C must be ${m} × ${nOut} outputs = ${m * nOut} values (got ${C.length})`);
+  }
+  for (let i = 0; i < m * nOut; i++) {
+    if (!Number.isFinite(C[i])) throw new NetinvertError('bad_argument', `crownLinearBounds: C[${i}] is ${C[i]}; every coefficient must be finite`);
+  }
+  const inter = opts.intermediate ?? 'crown';
+  if (inter !== 'crown' && inter !== 'forward') {
+    throw new NetinvertError('bad_argument', `crownLinearBounds: intermediate must be 'crown' or 'forward' (got ${String(inter)})`);
+  }
+  const plan = planOf(net);
+  const upper = opts.upper === true;
+  const mm = upper ? 2 * m : m;
+  const lo = new Float64Array(boxes * m),
+    hi = upper ? new Float64Array(boxes * m) : null;
+  let top = 0;
+  for (const { node } of plan.outputMap) if (node > top) top = node;
+  // every output feature is back-substituted on its own too (as crownBounds does), so the
+  // interval bound of C·y below is the one from the per-output CROWN bounds
+  const outs = new Map<number, number[]>();
+  for (const { node, pos } of plan.outputMap) {
+    const ps = outs.get(node) ?? [];
+    if (!ps.includes(pos)) ps.push(pos);
+    outs.set(node, ps);
+  }
+  const gAdd = gamma(2) * (1 + gamma(4));
+  const gSum = gamma(nOut + 1);
+  const unknowns: number[] = [];
+  for (let b = 0; b < boxes; b++) {
+    const Lb = L.subarray(b * nIn, (b + 1) * nIn),
+      Hb = H.subarray(b * nIn, (b + 1) * nIn);
+    let fwd: { lo: Float64Array; hi: Float64Array }[] | null = null;
+    if (inter === 'forward') {
+      unknowns.length = 0;
+      for (let i = 0; i < nIn; i++) if (Lb[i] !== Hb[i]) unknowns.push(i);
+      fwd = propagateForms(plan.nodes, unknowns, Lb, Hb);
+    }
+    const st = new RowState(plan, Lb, Hb, outs, fwd);
+    st.run();
+    // λ at the output nodes: row r is C[r] (and row m + r is −C[r]); two outputs naming the same
+    // feature add up, the rounding of that sum (≤ γ₂·Σ|terms|·|v|) owed in err
+    const lam: (Float64Array | null)[] = new Array(top + 1).fill(null);
+    const err = new Float64Array(mm);
+    for (let o = 0; o < nOut; o++) {
+      const { node, pos } = plan.outputMap[o];
+      const w = plan.nodes[node].width;
+      const lk = (lam[node] ??= new Float64Array(mm * w));
+      const mag = st.magnitude(node)[pos];
+      for (let r = 0; r < mm; r++) {
+        const v = r < m ? C[r * nOut + o] : -C[(r - m) * nOut + o];
+        if (v === 0) continue;
+        const j = r * w + pos,
+          old = lk[j];
+        lk[j] = old + v;
+        if (old !== 0) err[r] = nextUp(err[r] + nextUp(gAdd * (Math.abs(old) + Math.abs(v)) * mag));
+      }
+    }
+    const res = st.backsubLam(top, lam, mm, err);
+    // interval bound of C·y from the outputs' bounds, and the intersection
+    for (let r = 0; r < mm; r++) {
+      let s = 0,
+        a = 0;
+      for (let o = 0; o < nOut; o++) {
+        const v = r < m ? C[r * nOut + o] : -C[(r - m) * nOut + o];
+        if (v === 0) continue;
+        const { node, pos } = plan.outputMap[o];
+        const t = v > 0 ? v * st.lo[node][pos] : v * st.hi[node][pos];
+        s += t;
+        a += Math.abs(t);
+      }
+      let iv = nextDown(s - nextUp(gSum * a));
+      if (iv !== iv) iv = -Infinity;
+      const cr = res[r];
+      const best = cr > iv ? cr : iv; // NaN in cr keeps the interval bound
+      if (r < m) lo[b * m + r] = best;
+      else hi![b * m + r - m] = -best;
     }
   }
   return { lo, hi };
@@ -138,15 +261,17 @@ class RowState {
    * input); product: [βa, βb, γL, γU]. NaN in slot 1 marks an element to concretise.
    */
   private readonly rel: (Float64Array | null)[] = [];
-  private readonly nodes: CompiledGraph['nodes'];
+  private readonly nodes: readonly CompiledNode[];
 
   constructor(
     private readonly plan: Plan,
     private readonly L: Float64Array,
     private readonly H: Float64Array,
     private readonly outs: Map<number, number[]>,
+    /** Forward symbolic bounds of every node ('forward' intermediates): no refinement by back-substitution. */
+    private readonly fwd: { lo: Float64Array; hi: Float64Array }[] | null = null,
   ) {
-    this.nodes = plan.cg.nodes;
+    this.nodes = plan.nodes;
   }
 
   run(): void {
@@ -174,11 +299,19 @@ class RowState {
         hi,
         1,
       );
+      if (this.fwd) {
+        const f = this.fwd[k];
+        for (let i = 0; i < w; i++) {
+          if (f.lo[i] > lo[i]) lo[i] = f.lo[i];
+          if (f.hi[i] < hi[i]) hi[i] = f.hi[i];
+        }
+      }
       // relaxation of this node (its inputs' bounds are final)
       this.rel.push(this.relax(k));
       const outPos = this.outs.get(k);
-      const pos = this.plan.refine[k] ? null : outPos;
-      if (this.plan.refine[k] || outPos) {
+      const refine = this.plan.refine[k] && !this.fwd;
+      const pos = refine ? null : outPos;
+      if (refine || outPos) {
         const ps = pos ?? Array.from({ length: w }, (_, i) => i);
         const b = this.backsub(k, ps);
         for (let p = 0; p < ps.length; p++) {
@@ -286,19 +419,30 @@ class RowState {
    * (last |ps| results), by back-substitution from node t to the inputs.
    */
   private backsub(t: number, ps: number[]): Float64Array {
-    const nodes = this.nodes;
     const np = ps.length,
       m = 2 * np;
     const lam: (Float64Array | null)[] = new Array(t + 1).fill(null);
-    const wt = nodes[t].width;
+    const wt = this.nodes[t].width;
     const l0 = new Float64Array(m * wt);
     for (let p = 0; p < np; p++) {
       l0[p * wt + ps[p]] = 1;
       l0[(np + p) * wt + ps[p]] = -1;
     }
     lam[t] = l0;
+    const out = this.backsubLam(t, lam, m, new Float64Array(m));
+    for (let r = np; r < m; r++) out[r] = -out[r];
+    return out;
+  }
+
+  /**
+   * Sound lower bounds of the m linear forms Σ_k λ_k·v_k + (constants held in err's partner c = 0)
+   * given by `lam` (per node k ≤ t: m × width_k coefficients, or null), walking back from node t;
+   * `err0` is a rounding allowance already owed (subtracted from every result). Consumes `lam`.
+   */
+  backsubLam(t: number, lam: (Float64Array | null)[], m: number, err0: Float64Array): Float64Array {
+    const nodes = this.nodes;
     const c = new Float64Array(m),
-      err = new Float64Array(m);
+      err = err0;
     const E = new Float64Array(m); // per-node error sums, flushed into err by addErr
     const ensure = (i: number): Float64Array => (lam[i] ??= new Float64Array(m * nodes[i].width));
     const addErr = (terms: number): void => {
@@ -530,11 +674,13 @@ class RowState {
       }
     }
     const out = new Float64Array(m);
-    for (let r = 0; r < m; r++) {
-      const v = nextDown(c[r] - err[r]);
-      out[r] = r < np ? v : -v;
-    }
+    for (let r = 0; r < m; r++) out[r] = nextDown(c[r] - err[r]);
     return out;
+  }
+
+  /** max(|lo|, |hi|) of node k's features (∞ where unknown); valid after run(). */
+  magnitude(k: number): Float64Array {
+    return this.mag[k];
   }
 
   /** λ·v_k ≥ Σ min(λᵢ·loᵢ, λᵢ·hiᵢ): into the constants, with the rounding allowance in E. */

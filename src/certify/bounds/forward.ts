@@ -21,14 +21,13 @@
  * Ops without a linear rule (products of two variables, division, softmax) fall back to their
  * interval bound as a constant form.
  */
-import { compileGraph, type CompiledGraph } from '../../graph/compile.ts';
+import type { CompiledNode } from '../../graph/compile.ts';
 import type { UnaryFn } from '../../graph/activations/types.ts';
 import { gamma, intervalMul, nextDown, nextUp } from '../../graph/round.ts';
-import type { Model } from '../../model.ts';
 import type { Problem } from '../../problem/query.ts';
 
 /** Affine forms for the n unknowns of one node: per feature, lower and upper (n coefficients + constant). */
-interface Forms {
+export interface Forms {
   width: number;
   /** width × (n+1): coefficients then constant, lower forms */
   L: Float64Array;
@@ -38,15 +37,6 @@ interface Forms {
   hi: Float64Array;
 }
 
-const compiled = new WeakMap<Model, CompiledGraph>();
-function compiledOf(model: Model): CompiledGraph {
-  let c = compiled.get(model);
-  if (!c) {
-    c = compileGraph(model.graph);
-    compiled.set(model, c);
-  }
-  return c;
-}
 
 /** Sound lower bound of Σ a_j t_j + b over t ∈ [−1,1]ⁿ: b − Σ|a_j|, rounded down. */
 function concLo(F: Float64Array, off: number, n: number): number {
@@ -165,18 +155,16 @@ function offsetRange(fn: UnaryFn, a: number, l: number, u: number): [number, num
  * linear relaxation intersected with the engine's interval bounds.
  */
 export function linearBounds(problem: Problem, L: Float64Array, H: Float64Array, rows: number): { lo: Float64Array; hi: Float64Array } {
-  const model = problem.model;
-  const net = model.network;
+  const net = problem.model.network;
   const ib = net.bounds(L, H, rows);
-  const cg = compiledOf(model);
   const nIn = net.nIn,
     nOut = net.nOut;
   const lo = ib.lo,
     hi = ib.hi;
   for (let r = 0; r < rows; r++) {
-    const forms = propagate(problem, cg, L.subarray(r * nIn, (r + 1) * nIn), H.subarray(r * nIn, (r + 1) * nIn));
+    const forms = propagateForms(net.nodes, problem.unknowns, L.subarray(r * nIn, (r + 1) * nIn), H.subarray(r * nIn, (r + 1) * nIn));
     for (let o = 0; o < nOut; o++) {
-      const { node, pos } = cg.outputMap[o];
+      const { node, pos } = net.outputMap[o];
       const f = forms[node];
       if (f.lo[pos] > lo[r * nOut + o]) lo[r * nOut + o] = f.lo[pos];
       if (f.hi[pos] < hi[r * nOut + o]) hi[r * nOut + o] = f.hi[pos];
@@ -185,21 +173,25 @@ export function linearBounds(problem: Problem, L: Float64Array, H: Float64Array,
   return { lo, hi };
 }
 
-function propagate(problem: Problem, cg: CompiledGraph, L: Float64Array, H: Float64Array): Forms[] {
-  const n = problem.unknowns.length,
+/**
+ * Forward symbolic forms of every node over one box (L, H: one full input row), in the
+ * `unknowns` (input feature indices; the other inputs are constants L = H).
+ */
+export function propagateForms(nodes: readonly CompiledNode[], unknowns: readonly number[], L: Float64Array, H: Float64Array): Forms[] {
+  const n = unknowns.length,
     S = n + 1;
   const forms: Forms[] = [];
   const g = gamma(64);
   const rel = new Float64Array(4);
-  for (let ni = 0; ni < cg.nodes.length; ni++) {
-    const nd = cg.nodes[ni];
+  for (let ni = 0; ni < nodes.length; ni++) {
+    const nd = nodes[ni];
     if (!nd.impl) {
       // input features: unknown j → c + r·t_j ; known → constant
       const w = nd.width;
       const F: Forms = { width: w, L: new Float64Array(w * S), U: new Float64Array(w * S), lo: new Float64Array(w), hi: new Float64Array(w) };
       for (let i = 0; i < w; i++) {
         const feat = nd.inputOffset + i;
-        const j = problem.unknowns.indexOf(feat);
+        const j = unknowns.indexOf(feat);
         const l = L[feat],
           h = H[feat];
         F.lo[i] = l;
