@@ -3,7 +3,7 @@
  * batch-norm (scale = γ/√(σ²+ε), shift = β − μ·scale).
  */
 import { nextDown, nextUp } from '../round.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 
 export class AffineOp implements OpImpl {
   readonly type = 'affine';
@@ -31,15 +31,8 @@ export class AffineOp implements OpImpl {
     scaleRows(tIns[0], tOut, this.scale, rows * k, this.width, false);
   }
 
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     if (gIns[0]) scaleRows(gOut, gIns[0], this.scale, rows * k, this.width, acc[0]);
   }
 
@@ -58,18 +51,8 @@ export class AffineOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       n = rows * k;
     for (let r = 0; r < n; r++) {

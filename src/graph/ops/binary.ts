@@ -3,7 +3,7 @@
  * and is broadcast (ONNX/numpy broadcasting restricted to feature vectors).
  */
 import { intervalMul, nextDown, nextUp } from '../round.ts';
-import { Scratch, type OpImpl } from './types.ts';
+import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
 
@@ -89,15 +89,8 @@ export class BinaryOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const a = ins[0],
       b = ins[1],
       w = this.width,
@@ -188,18 +181,8 @@ export class BinaryOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       wa = this.wa,
       wb = this.wb,

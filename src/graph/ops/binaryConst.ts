@@ -6,7 +6,7 @@
 import { intervalMul, nextDown, nextUp } from '../round.ts';
 import { intervalDiv } from './binary.ts';
 import type { BinaryFn } from './binary.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 
 export class BinaryConstOp implements OpImpl {
   readonly type = 'binary_const';
@@ -82,15 +82,8 @@ export class BinaryConstOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width;
@@ -145,18 +138,8 @@ export class BinaryConstOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       p = this.pair,
       q = this.pair2;

@@ -1,5 +1,5 @@
 /** Concatenation of feature vectors (ONNX Concat on the feature axis, Keras Concatenate). */
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 
 export class ConcatOp implements OpImpl {
   readonly type = 'concat';
@@ -27,15 +27,8 @@ export class ConcatOp implements OpImpl {
   jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
     this.gatherParts(tIns, tOut, rows * k);
   }
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     const W = this.width,
       n = rows * k;
     let off = 0;
@@ -57,18 +50,8 @@ export class ConcatOp implements OpImpl {
     this.gatherParts(lo, yLo, rows);
     this.gatherParts(hi, yHi, rows);
   }
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     this.gatherParts(tLo, tOutLo, rows * k);
     this.gatherParts(tHi, tOutHi, rows * k);
   }

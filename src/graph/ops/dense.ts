@@ -1,7 +1,7 @@
 /** Dense layer y = x·W + b, W stored in×out row-major (Keras / TF.js kernel layout). */
 import { IntervalMatmulScratch, intervalMatmul } from '../interval.ts';
 import { columnSumAcc, matmulABt, matmulAtBAcc, transpose } from '../kernels.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 
 export class DenseOp implements OpImpl {
   readonly type = 'dense';
@@ -39,15 +39,8 @@ export class DenseOp implements OpImpl {
     matmulABt(tIns[0], this.Wt, tOut, rows * k, this.inWidth, this.units, null);
   }
 
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     // gIn = gOut·Wᵀ: the dot-product kernel with W itself (in×out) as the "Bᵀ" operand
     if (g) matmulABt(gOut, this.W, g, rows * k, this.units, this.inWidth, null, acc[0]);
@@ -57,18 +50,8 @@ export class DenseOp implements OpImpl {
     intervalMatmul(lo[0], hi[0], rows, this.inWidth, this.Wt, this.absWt, this.b, this.units, yLo, yHi, this.s);
   }
 
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     intervalMatmul(tLo[0], tHi[0], rows * k, this.inWidth, this.Wt, this.absWt, null, this.units, tOutLo, tOutHi, this.s);
   }
 

@@ -1,5 +1,5 @@
 /** Feature selection y[i] = x[indices[i]] (ONNX Gather/Slice on the feature axis). */
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 
 export class GatherOp implements OpImpl {
   readonly type = 'gather';
@@ -25,15 +25,8 @@ export class GatherOp implements OpImpl {
   jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
     this.pick(tIns[0], tOut, rows * k);
   }
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width,
@@ -48,18 +41,8 @@ export class GatherOp implements OpImpl {
     this.pick(lo[0], yLo, rows);
     this.pick(hi[0], yHi, rows);
   }
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     this.pick(tLo[0], tOutLo, rows * k);
     this.pick(tHi[0], tOutHi, rows * k);
   }

@@ -15,6 +15,42 @@
  * back-substitution): they need only each op's data and its input box, which `bounds` already
  * computes, and element-wise relaxation lines come from UnaryFn.range/dRange alone.
  */
+/** Arguments of OpImpl.vjp (one struct: callers keep one per node and refill it, allocating nothing). */
+export interface VjpArgs {
+  /** Input values, rows × width of each input. */
+  ins: Float64Array[];
+  /** Output values, rows × width. */
+  y: Float64Array;
+  /** Cotangents of the output, rows × k × width. */
+  gOut: Float64Array;
+  /** Cotangents of the inputs (rows × k × input width), null where not wanted. */
+  gIns: (Float64Array | null)[];
+  /** Per input: add into gIns[i] (true) or overwrite it (false). */
+  accumulate: boolean[];
+  rows: number;
+  /** Directions per point. */
+  k: number;
+}
+
+/** Arguments of OpImpl.jvpBounds (one struct, like VjpArgs). */
+export interface JvpBoundsArgs {
+  /** Input boxes: lower and upper ends, rows × width of each input. */
+  lo: Float64Array[];
+  hi: Float64Array[];
+  /** The output's interval bounds over those boxes (from `bounds`), rows × width. */
+  yLo: Float64Array;
+  yHi: Float64Array;
+  /** Tangent intervals of the inputs, rows × k × input width. */
+  tLo: Float64Array[];
+  tHi: Float64Array[];
+  /** Where to write the output's tangent intervals, rows × k × width. */
+  tOutLo: Float64Array;
+  tOutHi: Float64Array;
+  rows: number;
+  /** Directions per point. */
+  k: number;
+}
+
 export interface OpImpl {
   readonly type: string;
   /** Width of the output vector. */
@@ -31,15 +67,7 @@ export interface OpImpl {
    * Reverse mode: gIns[i] (+)= Jᵢᵀ·gOut for k directions per point; `accumulate[i]` says
    * whether to add into gIns[i] (it already holds another consumer's share) or overwrite it.
    */
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    accumulate: boolean[],
-    rows: number,
-    k: number,
-  ): void;
+  vjp(args: VjpArgs): void;
 
   /** Sound interval enclosure of the output over the input boxes, rounded outward. */
   bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void;
@@ -48,18 +76,7 @@ export interface OpImpl {
    * Interval forward mode: encloses J(x)·t for every x in the input box and every t in the
    * tangent interval. This bounds the Jacobian over a box (interval Newton, Krawczyk).
    */
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void;
+  jvpBounds(args: JvpBoundsArgs): void;
 
   /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
   vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;

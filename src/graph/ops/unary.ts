@@ -1,7 +1,7 @@
 /** Element-wise function node: y = f(x), any function of the activation table. */
 import type { UnaryFn } from '../activations/types.ts';
 import { intervalMul } from '../round.ts';
-import { Scratch, type OpImpl } from './types.ts';
+import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 
 export class UnaryOp implements OpImpl {
   readonly type = 'unary';
@@ -34,15 +34,8 @@ export class UnaryOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width,
@@ -71,18 +64,8 @@ export class UnaryOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       n = rows * w,
       p = this.pair;
