@@ -4,6 +4,7 @@
  */
 import { nextDown, nextUp } from '../round.ts';
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { crownScaleShift, scaleForm, type CrownStep, type ForwardStep } from './relax.ts';
 
 export class AffineOp implements OpImpl {
   readonly type = 'affine';
@@ -49,6 +50,21 @@ export class AffineOp implements OpImpl {
         yHi[o + i] = nextUp(nextUp(Math.max(p, q)) + this.shift[i]);
       }
     }
+  }
+
+  /** CROWN: y = s·x + t element-wise. */
+  crown(st: CrownStep): number {
+    const sc = this.scale,
+      sh = this.shift;
+    crownScaleShift(st, this.width, (i) => sc[i], (i) => sh[i], 0);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const sc = this.scale,
+      sh = this.shift;
+    for (let i = 0; i < this.width; i++) scaleForm(st.ins[0], i, sc[i], sh[i], st.out, i, st.n, st.g);
+    return true;
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

@@ -7,6 +7,17 @@ import { intervalMul, nextDown, nextUp } from '../round.ts';
 import { intervalDiv } from './binary.ts';
 import type { BinaryFn } from './binary.ts';
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import {
+  constOver,
+  crownConcretise,
+  crownLines,
+  crownScaleShift,
+  finiteLines,
+  relaxUnary,
+  scaleForm,
+  type CrownStep,
+  type ForwardStep,
+} from './relax.ts';
 
 export class BinaryConstOp implements OpImpl {
   readonly type = 'binary_const';
@@ -136,6 +147,71 @@ export class BinaryConstOp implements OpImpl {
         }
       }
     }
+  }
+
+  /** c/x is relaxed by lines on its input interval. */
+  get tightInputs(): boolean {
+    return this.fn === 'div' && this.constantFirst;
+  }
+
+  /** c/x: relaxation lines of c/x on input intervals not containing 0 (else NaN: concretise). */
+  relax(lo: Float64Array[], hi: Float64Array[]): Float64Array | null {
+    if (!(this.fn === 'div' && this.constantFirst)) return null;
+    const c = this.c,
+      w = this.width;
+    const zl = lo[0],
+      zh = hi[0];
+    const R = new Float64Array(4 * w),
+      t = new Float64Array(4);
+    for (let i = 0; i < w; i++) {
+      const ci = c[c.length === 1 ? 0 : i];
+      if (ci !== 0 && Number.isFinite(zl[i]) && Number.isFinite(zh[i]) && (zl[i] > 0 || zh[i] < 0)) {
+        relaxUnary(constOver(ci), zl[i], zh[i], t);
+        R.set(t, 4 * i);
+        if (!finiteLines(t)) R[4 * i + 1] = NaN;
+      } else R[4 * i + 1] = NaN;
+    }
+    return R;
+  }
+
+  /** CROWN: x ± c, c − x, c·x and x / c are exact scalings; c/x takes its relaxation lines. */
+  crown(st: CrownStep): number {
+    const fn = this.fn,
+      cv = this.c,
+      first = this.constantFirst,
+      w = this.width;
+    const cc = (i: number): number => cv[cv.length === 1 ? 0 : i];
+    if (fn === 'add') crownScaleShift(st, w, () => 1, cc, 0);
+    else if (fn === 'sub' && !first) crownScaleShift(st, w, () => 1, (i) => -cc(i), 0);
+    else if (fn === 'sub') crownScaleShift(st, w, () => -1, cc, 0);
+    else if (fn === 'mul') crownScaleShift(st, w, cc, () => 0, 0);
+    else if (!first) {
+      // x / c with the rounded reciprocal; its relative error (≤ u) joins the allowance
+      let ok = true;
+      for (let i = 0; i < cv.length; i++) if (!(cv[i] !== 0 && Number.isFinite(1 / cv[i]))) ok = false;
+      if (ok) crownScaleShift(st, w, (i) => 1 / cc(i), () => 0, 2);
+      else crownConcretise(st);
+    } else crownLines(st, w);
+    return w;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const fn = this.fn,
+      c = this.c,
+      first = this.constantFirst;
+    if (fn === 'div' && first) return false;
+    const x = st.ins[0],
+      out = st.out,
+      n = st.n,
+      g = st.g;
+    for (let i = 0; i < this.width; i++) {
+      const ci = c[c.length === 1 ? 0 : i];
+      if (fn === 'add') scaleForm(x, i, 1, ci, out, i, n, g);
+      else if (fn === 'sub') scaleForm(x, i, first ? -1 : 1, first ? ci : -ci, out, i, n, g);
+      else if (fn === 'mul') scaleForm(x, i, ci, 0, out, i, n, g);
+      else scaleForm(x, i, 1 / ci, 0, out, i, n, g, true);
+    }
+    return true;
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

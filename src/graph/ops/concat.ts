@@ -1,5 +1,7 @@
 /** Concatenation of feature vectors (ONNX Concat on the feature axis, Keras Concatenate). */
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { gamma } from '../round.ts';
+import type { CrownStep, ForwardStep } from './relax.ts';
 
 export class ConcatOp implements OpImpl {
   readonly type = 'concat';
@@ -50,6 +52,43 @@ export class ConcatOp implements OpImpl {
     this.gatherParts(lo, yLo, rows);
     this.gatherParts(hi, yHi, rows);
   }
+  /** CROWN: each input takes its slice of the coefficients. */
+  crown(st: CrownStep): number {
+    const { lam: lk, m, E } = st;
+    const w = this.width;
+    let off = 0;
+    const g = gamma(2);
+    for (let a = 0; a < this.widths.length; a++) {
+      const wx = this.widths[a];
+      const lx = st.lamIn(a),
+        mx = st.magIn[a];
+      for (let r = 0; r < m; r++) {
+        let e = 0;
+        for (let i = 0; i < wx; i++) {
+          const v = lk[r * w + off + i];
+          if (v === 0) continue;
+          const o = lx[r * wx + i];
+          lx[r * wx + i] = o + v;
+          if (o !== 0) e += g * (Math.abs(o) + Math.abs(v)) * mx[i];
+        }
+        E[r] += e;
+      }
+      off += wx;
+    }
+    return w;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const S = st.n + 1;
+    let off = 0;
+    for (const x of st.ins) {
+      st.out.L.set(x.L, off * S);
+      st.out.U.set(x.U, off * S);
+      off += x.width;
+    }
+    return true;
+  }
+
   jvpBounds(args: JvpBoundsArgs): void {
     const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     this.gatherParts(tLo, tOutLo, rows * k);

@@ -1,5 +1,7 @@
 /** Feature selection y[i] = x[indices[i]] (ONNX Gather/Slice on the feature axis). */
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { gamma } from '../round.ts';
+import type { CrownStep, ForwardStep } from './relax.ts';
 
 export class GatherOp implements OpImpl {
   readonly type = 'gather';
@@ -41,6 +43,41 @@ export class GatherOp implements OpImpl {
     this.pick(lo[0], yLo, rows);
     this.pick(hi[0], yHi, rows);
   }
+  /** CROWN: coefficients go back to the gathered positions (repeats add up). */
+  crown(st: CrownStep): number {
+    const { lam: lk, m, E } = st;
+    const idx = this.indices,
+      w = this.width,
+      wx = this.inWidth;
+    const lx = st.lamIn(0),
+      mx = st.magIn[0];
+    const g = gamma(2);
+    for (let r = 0; r < m; r++) {
+      let e = 0;
+      for (let i = 0; i < w; i++) {
+        const v = lk[r * w + i];
+        if (v === 0) continue;
+        const j = r * wx + idx[i];
+        const o = lx[j];
+        lx[j] = o + v;
+        if (o !== 0) e += g * (Math.abs(o) + Math.abs(v)) * mx[idx[i]];
+      }
+      E[r] = e;
+    }
+    return w;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const idx = this.indices,
+      x = st.ins[0],
+      S = st.n + 1;
+    for (let i = 0; i < this.width; i++) {
+      st.out.L.set(x.L.subarray(idx[i] * S, idx[i] * S + S), i * S);
+      st.out.U.set(x.U.subarray(idx[i] * S, idx[i] * S + S), i * S);
+    }
+    return true;
+  }
+
   jvpBounds(args: JvpBoundsArgs): void {
     const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     this.pick(tLo[0], tOutLo, rows * k);

@@ -198,6 +198,11 @@ export class LayerNormOp implements OpImpl {
     }
   }
 
+  /** Its interval bounds gain from tight input bounds (CROWN refines them). */
+  get tightInputs(): boolean {
+    return true;
+  }
+
   jvpBounds(args: JvpBoundsArgs): void {
     const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const n = this.width,

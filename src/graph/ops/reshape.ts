@@ -3,6 +3,7 @@
  * keeps the element count moves no data: the op copies and records the logical shape.
  */
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { crownScaleShift, type CrownStep, type ForwardStep } from './relax.ts';
 
 export class ReshapeOp implements OpImpl {
   readonly type = 'reshape';
@@ -30,6 +31,17 @@ export class ReshapeOp implements OpImpl {
     yLo.set(lo[0].subarray(0, rows * this.width));
     yHi.set(hi[0].subarray(0, rows * this.width));
   }
+  crown(st: CrownStep): number {
+    crownScaleShift(st, this.width, () => 1, () => 0, 0);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    st.out.L.set(st.ins[0].L);
+    st.out.U.set(st.ins[0].U);
+    return true;
+  }
+
   jvpBounds(args: JvpBoundsArgs): void {
     const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     tOutLo.set(tLo[0].subarray(0, rows * k * this.width));

@@ -118,6 +118,11 @@ export class SoftmaxOp implements OpImpl {
     }
   }
 
+  /** Its interval bounds gain from tight input bounds (CROWN refines them). */
+  get tightInputs(): boolean {
+    return true;
+  }
+
   jvpBounds(args: JvpBoundsArgs): void {
     const { yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,

@@ -11,10 +11,15 @@
  * A tangent input that does not depend on the unknowns is passed as a zero buffer, so ops
  * never branch on it. A cotangent output that is not wanted is passed as null.
  *
- * Linear relaxations live in the certify layer (certify/bounds/forward.ts forward, certify/bounds/crown.ts
- * back-substitution): they need only each op's data and its input box, which `bounds` already
- * computes, and element-wise relaxation lines come from UnaryFn.range/dRange alone.
+ * Optional facets carry the op's linear relaxation (Zhang et al. 2018 CROWN; Singh et al. 2019
+ * DeepPoly; Wang et al. 2018 symbolic intervals): `relax` (its element-wise relaxation lines over
+ * one input box), `crown` (backward propagation of linear coefficients through the op, given
+ * those lines) and `forwardLinear` (forward propagation of symbolic affine forms). The drivers in
+ * certify/bounds (crown.ts, forward.ts) iterate Network.nodes and call these; an op without a
+ * facet is concretised with its interval bounds there. Shared helpers live in ./relax.ts.
  */
+import type { CrownStep, ForwardStep } from './relax.ts';
+
 /** Arguments of OpImpl.vjp (one struct: callers keep one per node and refill it, allocating nothing). */
 export interface VjpArgs {
   /** Input values, rows × width of each input. */
@@ -77,6 +82,26 @@ export interface OpImpl {
    * tangent interval. This bounds the Jacobian over a box (interval Newton, Krawczyk).
    */
   jvpBounds(args: JvpBoundsArgs): void;
+
+  /**
+   * Its interval bounds or relaxation gain from tight input bounds (element-wise functions,
+   * products and quotients of tensors, softmax, layer_norm): CROWN refines its inputs' bounds by
+   * back-substitution.
+   */
+  readonly tightInputs?: boolean;
+
+  /**
+   * Relaxation over one input box (lo, hi: one row per input), 4 numbers per output feature:
+   * [aL, bL, aU, bU] lines in the input for element-wise ops, [βa, βb, γL, γU] planes for a
+   * product; NaN in slot 1 marks a feature to concretise. null: no relaxation needed.
+   */
+  relax?(lo: Float64Array[], hi: Float64Array[]): Float64Array | null;
+
+  /** CROWN back-substitution through this op (one box); returns the number of terms for the rounding allowance. */
+  crown?(step: CrownStep): number;
+
+  /** Forward symbolic forms through this op (one box); false: no linear rule here (interval fallback). */
+  forwardLinear?(step: ForwardStep): boolean;
 
   /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
   vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;

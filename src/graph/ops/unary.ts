@@ -2,6 +2,7 @@
 import type { UnaryFn } from '../activations/types.ts';
 import { intervalMul } from '../round.ts';
 import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
+import { crownLines, forwardLines, relaxElementwise, type CrownStep, type ForwardStep } from './relax.ts';
 
 export class UnaryOp implements OpImpl {
   readonly type = 'unary';
@@ -62,6 +63,25 @@ export class UnaryOp implements OpImpl {
       yLo[i] = p[0];
       yHi[i] = p[1];
     }
+  }
+
+  /** Its inputs' bounds decide its relaxation lines. */
+  get tightInputs(): boolean {
+    return true;
+  }
+
+  /** The relaxation lines of f on each input interval (relaxUnary). */
+  relax(lo: Float64Array[], hi: Float64Array[]): Float64Array {
+    return relaxElementwise(this.fn, lo[0], hi[0], this.width);
+  }
+
+  crown(st: CrownStep): number {
+    crownLines(st, this.width);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    return forwardLines(st, this.fn, this.width);
   }
 
   jvpBounds(args: JvpBoundsArgs): void {
