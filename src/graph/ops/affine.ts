@@ -5,6 +5,7 @@
 import { nextDown, nextUp } from '../round.ts';
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { crownScaleShift, scaleForm, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class AffineOp implements OpImpl {
   readonly type = 'affine';
@@ -65,6 +66,12 @@ export class AffineOp implements OpImpl {
       sh = this.shift;
     for (let i = 0; i < this.width; i++) scaleForm(st.ins[0], i, sc[i], sh[i], st.out, i, st.n, st.g);
     return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    const s = this.scale,
+      t = this.shift;
+    return st.ins[0].map((e, i) => st.combine([[s[i], e]], t[i]));
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

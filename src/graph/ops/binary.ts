@@ -5,6 +5,7 @@
 import { gamma, intervalMul, nextDown, nextUp } from '../round.ts';
 import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 import { crownConcretise, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
 
@@ -341,6 +342,16 @@ export class BinaryOp implements OpImpl {
       out.U[i * S + n] = nextUp(out.U[i * S + n] + nextUp(4 * Number.EPSILON * eu));
     }
     return true;
+  }
+
+  /** MILP: a ± b (with broadcasting); products and quotients are not piecewise-linear. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    if (this.fn !== 'add' && this.fn !== 'sub') return null;
+    const [a, b] = st.ins;
+    const sb = this.fn === 'sub' ? -1 : 1;
+    const out: E[] = [];
+    for (let i = 0; i < this.width; i++) out.push(st.combine([[1, a[a.length === 1 ? 0 : i]], [sb, b[b.length === 1 ? 0 : i]]], 0));
+    return out;
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

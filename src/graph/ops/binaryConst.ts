@@ -18,6 +18,7 @@ import {
   type CrownStep,
   type ForwardStep,
 } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class BinaryConstOp implements OpImpl {
   readonly type = 'binary_const';
@@ -212,6 +213,27 @@ export class BinaryConstOp implements OpImpl {
       else scaleForm(x, i, 1 / ci, 0, out, i, n, g, true);
     }
     return true;
+  }
+
+  /** MILP: x ± c, c − x, c·x, x / c; c / x is not piecewise-linear. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    if (this.fn === 'div' && this.constantFirst) return null;
+    const c = this.c,
+      fn = this.fn,
+      first = this.constantFirst;
+    const ci = (i: number): number => c[c.length === 1 ? 0 : i];
+    return st.ins[0].map((e, i) => {
+      switch (fn) {
+        case 'add':
+          return st.combine([[1, e]], ci(i));
+        case 'sub':
+          return first ? st.combine([[-1, e]], ci(i)) : st.combine([[1, e]], -ci(i));
+        case 'mul':
+          return st.combine([[ci(i), e]], 0);
+        default:
+          return st.combine([[1 / ci(i), e]], 0);
+      }
+    });
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

@@ -2,6 +2,7 @@
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { gamma } from '../round.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class ConcatOp implements OpImpl {
   readonly type = 'concat';
@@ -87,6 +88,10 @@ export class ConcatOp implements OpImpl {
       off += x.width;
     }
     return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    return st.ins.flat();
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

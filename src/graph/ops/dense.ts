@@ -3,6 +3,7 @@ import { IntervalMatmulScratch, intervalMatmul } from '../interval.ts';
 import { columnSumAcc, matmulABt, matmulAtBAcc, transpose } from '../kernels.ts';
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { gamma, nextDown, nextUp } from '../round.ts';
+import type { MilpStep } from './pwl.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
 
 export class DenseOp implements OpImpl {
@@ -139,6 +140,21 @@ export class DenseOp implements OpImpl {
       }
     }
     return true;
+  }
+
+  /** MILP: each unit is the affine expression Σᵢ Wᵢₖ·xᵢ + bₖ. */
+  milp<E>(st: MilpStep<E>): E[] {
+    const W = this.W,
+      b = this.b,
+      units = this.width,
+      x = st.ins[0];
+    const out: E[] = [];
+    for (let k = 0; k < units; k++) {
+      const parts: [number, E][] = [];
+      for (let i = 0; i < x.length; i++) parts.push([W[i * units + k], x[i]]);
+      out.push(st.combine(parts, b ? b[k] : 0));
+    }
+    return out;
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

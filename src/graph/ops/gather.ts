@@ -2,6 +2,7 @@
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { gamma } from '../round.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class GatherOp implements OpImpl {
   readonly type = 'gather';
@@ -76,6 +77,11 @@ export class GatherOp implements OpImpl {
       st.out.U.set(x.U.subarray(idx[i] * S, idx[i] * S + S), i * S);
     }
     return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    const x = st.ins[0];
+    return Array.from(this.indices, (i) => x[i]);
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

@@ -4,6 +4,7 @@
  */
 import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { crownScaleShift, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class ReshapeOp implements OpImpl {
   readonly type = 'reshape';
@@ -40,6 +41,10 @@ export class ReshapeOp implements OpImpl {
     st.out.L.set(st.ins[0].L);
     st.out.U.set(st.ins[0].U);
     return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    return st.ins[0].slice();
   }
 
   jvpBounds(args: JvpBoundsArgs): void {

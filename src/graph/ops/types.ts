@@ -17,7 +17,9 @@
  * those lines) and `forwardLinear` (forward propagation of symbolic affine forms). The drivers in
  * certify/bounds (crown.ts, forward.ts) iterate Network.nodes and call these; an op without a
  * facet is concretised with its interval bounds there. Shared helpers live in ./relax.ts.
+ * Piecewise-linear ops also have `milp`, their exact MILP encoding (./pwl.ts, certify/milp/encode.ts).
  */
+import type { MilpStep } from './pwl.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
 
 /** Arguments of OpImpl.vjp (one struct: callers keep one per node and refill it, allocating nothing). */
@@ -102,6 +104,12 @@ export interface OpImpl {
 
   /** Forward symbolic forms through this op (one box); false: no linear rule here (interval fallback). */
   forwardLinear?(step: ForwardStep): boolean;
+
+  /**
+   * Exact MILP encoding (piecewise-linear ops only): the output's value expressions from the
+   * inputs' (Tjeng et al. 2019; graph/ops/pwl.ts); null or absent: not piecewise-linear.
+   */
+  milp?<E>(step: MilpStep<E>): E[] | null;
 
   /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
   vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;

@@ -3,6 +3,7 @@ import type { UnaryFn } from '../activations/types.ts';
 import { intervalMul } from '../round.ts';
 import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 import { crownLines, forwardLines, relaxElementwise, type CrownStep, type ForwardStep } from './relax.ts';
+import { pwlForm, type MilpStep } from './pwl.ts';
 
 export class UnaryOp implements OpImpl {
   readonly type = 'unary';
@@ -14,6 +15,8 @@ export class UnaryOp implements OpImpl {
   constructor(
     readonly width: number,
     readonly fn: UnaryFn,
+    /** The function's parameters (alpha, min, max…), for the MILP's piecewise-linear form. */
+    readonly fnParams: Record<string, number> = {},
   ) {}
 
   forward(ins: Float64Array[], y: Float64Array, rows: number): void {
@@ -82,6 +85,12 @@ export class UnaryOp implements OpImpl {
 
   forwardLinear(st: ForwardStep): boolean {
     return forwardLines(st, this.fn, this.width);
+  }
+
+  /** MILP: the relu-sum form of a piecewise-linear f (pwl.ts); other functions: null. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    const form = pwlForm(this.fn.name, this.fnParams);
+    return form ? st.activation(st.ins[0], form, (l, h, o) => this.fn.range(l, h, o)) : null;
   }
 
   jvpBounds(args: JvpBoundsArgs): void {
