@@ -4,7 +4,8 @@
  *
  * Every tensor feature becomes an affine expression c0 + Σ cⱼ·xⱼ over MILP columns: linear ops
  * (dense, affine, concat, gather, reshape, add/sub, scaling by constants) only compose
- * expressions and add no column. Every supported activation is written as
+ * expressions and add no column (each op's encoding is its milp facet, graph/ops/*.ts; this file
+ * is the driver and the big-M rows). Every supported activation is written as
  *
  *     f(x) = c + a·x + Σᵢ sᵢ·relu(pᵢ·x + qᵢ)            (exact for every x)
  *
