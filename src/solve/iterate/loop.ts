@@ -58,6 +58,7 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
   for (let it = 0; it <= last; it++) {
     // step
     idx.length = 0;
+    let retry = false;
     for (let r = 0; r < rows; r++) {
       if (done[r]) continue;
       descent.linearise(s, r, g);
@@ -66,7 +67,10 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
       if (why === null && it < maxIterations) {
         if (!descent.step(s, r, g, search.damping(r), step)) {
           why = search.descentFailed(r);
-          if (why === null) continue;
+          if (why === null) {
+            retry = true; // with more damping next round
+            continue;
+          }
         } else {
           search.predict(s, r, g, step);
           why = termination.afterStep(s, r, step);
@@ -82,7 +86,10 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
       for (let j = 0; j < n; j++) trialX[k * n + j] = Math.min(hi[j], Math.max(lo[j], x[r * n + j] + step[j]));
       idx.push(r);
     }
-    if (idx.length === 0) break;
+    if (idx.length === 0) {
+      if (retry) continue;
+      break;
+    }
     // terminate: the budget stops every start still running
     if (f.exhausted()) {
       for (const r of idx) {
