@@ -36,7 +36,11 @@ export class AdamMoments {
    * (1-based, for the bias correction) and writes the step to subtract into out[outOff …].
    */
   step(off: number, len: number, g: Float64Array, gOff: number, t: number, out: Float64Array, outOff: number): void {
-    const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this.params;
+    const p = this.params,
+      lr = p.learningRate,
+      b1 = p.beta1,
+      b2 = p.beta2,
+      eps = p.epsilon;
     const c1 = 1 - b1 ** t,
       c2 = 1 - b2 ** t;
     const M = this.m,

@@ -19,14 +19,18 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
   for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) x[r * n + j] = Math.min(hi[j], Math.max(lo[j], x[r * n + j]));
   const width = new Float64Array(n);
   for (let j = 0; j < n; j++) width[j] = hi[j] - lo[j] || 1;
+  // current and trial residuals / Jacobians share one buffer each, so accepting a trial point is
+  // a native copyWithin, no views or JS loops in the hot path
+  const allR = new Float64Array(2 * rows * m),
+    allJ = new Float64Array(2 * rows * m * n);
   const s: IterState = {
     f,
     rows,
     n,
     m,
     x,
-    R: new Float64Array(rows * m),
-    J: new Float64Array(rows * m * n),
+    R: allR.subarray(0, rows * m),
+    J: allJ.subarray(0, rows * m * n),
     cost: new Float64Array(rows),
     width,
     iterations: new Int32Array(rows),
@@ -52,8 +56,8 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
     step = new Float64Array(n);
   const idx: number[] = [];
   const trialX = new Float64Array(rows * n),
-    trialR = new Float64Array(rows * m),
-    trialJ = new Float64Array(rows * m * n);
+    trialR = allR.subarray(rows * m),
+    trialJ = allJ.subarray(rows * m * n);
   const last = termination.testAtCap ? maxIterations : maxIterations - 1;
   for (let it = 0; it <= last; it++) {
     // step
@@ -106,9 +110,9 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
       const cNew = halfNorm2(trialR, q * m, m);
       const verdict = search.judge(s, r, cNew);
       if (verdict === true) {
-        x.set(trialX.subarray(q * n, q * n + n), r * n);
-        R.set(trialR.subarray(q * m, q * m + m), r * m);
-        J.set(trialJ.subarray(q * m * n, (q + 1) * m * n), r * m * n);
+        for (let j = 0; j < n; j++) x[r * n + j] = trialX[q * n + j];
+        allR.copyWithin(r * m, (rows + q) * m, (rows + q + 1) * m);
+        allJ.copyWithin(r * m * n, (rows + q) * m * n, (rows + q + 1) * m * n);
         cost[r] = cNew;
         descent.accepted(s, r);
       } else if (verdict !== false) {
