@@ -111,8 +111,10 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
       const verdict = search.judge(s, r, cNew);
       if (verdict === true) {
         for (let j = 0; j < n; j++) x[r * n + j] = trialX[q * n + j];
-        allR.copyWithin(r * m, (rows + q) * m, (rows + q + 1) * m);
-        allJ.copyWithin(r * m * n, (rows + q) * m * n, (rows + q + 1) * m * n);
+        for (let i = 0; i < m; i++) allR[r * m + i] = allR[(rows + q) * m + i];
+        const mn = m * n;
+        if (mn <= 64) for (let i = 0; i < mn; i++) allJ[r * mn + i] = allJ[(rows + q) * mn + i];
+        else allJ.copyWithin(r * mn, (rows + q) * mn, (rows + q + 1) * mn);
         cost[r] = cNew;
         descent.accepted(s, r);
       } else if (verdict !== false) {
