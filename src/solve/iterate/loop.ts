@@ -96,7 +96,8 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
     }
     // terminate: the budget stops every start still running
     if (f.exhausted()) {
-      for (const r of idx) {
+      for (let r = 0; r < rows; r++) {
+        if (done[r]) continue;
         stop[r] = 'budget';
         done[r] = 1;
       }
