@@ -48,7 +48,16 @@ type Layer =
   | { k: 'dense'; nIn: number; nOut: number; W: Float64Array; Wp: Float64Array; Wn: Float64Array; b: Float64Array }
   | { k: 'diag'; n: number; s: Float64Array; t: Float64Array }
   | { k: 'relu'; n: number }
-  | { k: 'unary'; n: number; range: (l: number, h: number, out: Float64Array) => void };
+  | {
+      k: 'unary';
+      n: number;
+      range: (l: number, h: number, out: Float64Array) => void;
+      deriv: (l: number, h: number, out: Float64Array) => void;
+      /** per leaf (scratch): slope and the lower / upper intercepts of the relaxation of each neuron */
+      s: Float64Array;
+      kL: Float64Array;
+      kU: Float64Array;
+    };
 
 const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
 
@@ -103,7 +112,8 @@ function extractChain(g: GraphDef): { layers: Layer[]; widths: number[] } | null
         if (op.fn === 'relu') L = { k: 'relu', n: w };
         else {
           try {
-            L = { k: 'unary', n: w, range: verifierUnaryRange(op.fn, op.params ?? {}) };
+            const u = verifierUnaryRange(op.fn, op.params ?? {});
+            L = { k: 'unary', n: w, range: u.range, deriv: u.deriv, s: new Float64Array(w), kL: new Float64Array(w), kU: new Float64Array(w) };
           } catch {
             return null;
           }
@@ -268,6 +278,57 @@ class LeafChecker {
     }
   }
 
+  /**
+   * Linear bounds of an element-wise f over each neuron's [l, h] with one slope s per neuron:
+   * s·z + kL ≤ f(z) ≤ s·z + kU. By the mean value theorem with f' ∈ [dL, dH] on [l, h]:
+   * s = dL: f(z) ≥ f(l) + dL(z − l), f(z) ≤ f(h) + dL(z − h); s = dH: f(z) ≥ f(h) + dH(z − h),
+   * f(z) ≤ f(l) + dH(z − l) (whichever pair is closer). f(l), f(h) are the verifier's point
+   * enclosures; a non-finite piece falls back to the constant bounds of f's range (s = 0).
+   */
+  private relaxUnary(layer: Extract<Layer, { k: 'unary' }>, plo: Float64Array, phi: Float64Array, w: number): void {
+    const t = this.tmp;
+    const { s, kL, kU } = layer;
+    for (let j = 0; j < w; j++) {
+      const l = plo[j],
+        h = phi[j];
+      layer.range(l, h, t);
+      const rl = t[0],
+        rh = t[1];
+      s[j] = 0;
+      kL[j] = rl;
+      kU[j] = rh;
+      if (!(Number.isFinite(l) && Number.isFinite(h) && l < h)) continue;
+      layer.deriv(l, h, t);
+      const dL = t[0],
+        dH = t[1];
+      if (!(Number.isFinite(dL) && Number.isFinite(dH))) continue;
+      layer.range(l, l, t);
+      const fll = t[0],
+        flh = t[1];
+      layer.range(h, h, t);
+      const fhl = t[0],
+        fhh = t[1];
+      if (!(Number.isFinite(fll) && Number.isFinite(flh) && Number.isFinite(fhl) && Number.isFinite(fhh))) continue;
+      const rise = fhh - fll,
+        gapL = rise - dL * (h - l),
+        gapH = dH * (h - l) - rise;
+      if (gapL <= gapH) {
+        s[j] = dL;
+        kL[j] = dn(fll - up(dL * l));
+        kU[j] = up(fhh - dn(dL * h));
+      } else {
+        s[j] = dH;
+        kL[j] = dn(fhl - up(dH * h));
+        kU[j] = up(flh - dn(dH * l));
+      }
+      if (!(kL[j] === kL[j] && kU[j] === kU[j])) {
+        s[j] = 0;
+        kL[j] = rl;
+        kU[j] = rh;
+      }
+    }
+  }
+
   /** Forward symbolic intervals (method 2): fills blo/bhi at every boundary and the output forms. */
   private symbolic(): boolean {
     if (this.symbolicDone) return this.symbolicOk;
@@ -399,14 +460,34 @@ class LeafChecker {
           break;
         }
         case 'unary': {
+          this.magnitudes(L, wIn, RL);
+          this.magnitudes(U, wIn, RU);
+          this.relaxUnary(layer, plo, phi, wIn);
+          const { s, kL, kU } = layer;
           for (let j = 0; j < wIn; j++) {
+            const sj = s[j],
+              o = j * n1;
+            if (sj === 0) {
+              for (let k = 0; k < n0; k++) (L2[o + k] = 0), (U2[o + k] = 0);
+              L2[o + n0] = kL[j];
+              U2[o + n0] = kU[j];
+            } else {
+              // f(z) ≥ s·z + kL ≥ s·L(x) + kL (s > 0); s·U(x) when s < 0; likewise above
+              const Sl = sj > 0 ? L : U,
+                Su = sj > 0 ? U : L;
+              for (let k = 0; k < n1; k++) {
+                L2[o + k] = sj * Sl[o + k];
+                U2[o + k] = sj * Su[o + k];
+              }
+              const as = Math.abs(sj);
+              L2[o + n0] = dn(L2[o + n0] + kL[j] - errBound(2, as * (sj > 0 ? RL[j] : RU[j]) + Math.abs(kL[j]), sumM));
+              U2[o + n0] = up(U2[o + n0] + kU[j] + errBound(2, as * (sj > 0 ? RU[j] : RL[j]) + Math.abs(kU[j]), sumM));
+            }
             layer.range(plo[j], phi[j], tmp);
-            const o = j * n1;
-            for (let k = 0; k < n0; k++) (L2[o + k] = 0), (U2[o + k] = 0);
-            L2[o + n0] = tmp[0];
-            U2[o + n0] = tmp[1];
-            nlo[j] = tmp[0];
-            nhi[j] = tmp[1];
+            const cl = sj === 0 ? tmp[0] : this.concLo(L2, o),
+              chh = sj === 0 ? tmp[1] : this.concHi(U2, o);
+            nlo[j] = cl > tmp[0] ? cl : tmp[0];
+            nhi[j] = chh < tmp[1] ? chh : tmp[1];
           }
           break;
         }
@@ -490,7 +571,7 @@ class LeafChecker {
             }
             mu[i] = s;
             const Mi = Math.max(Math.abs(plo[i]), Math.abs(phi[i]));
-            E += a * Mi;
+            if (a !== 0) E += a * Mi;
             sumM += Mi;
           }
           kap = dn(kap + beta);
@@ -500,9 +581,10 @@ class LeafChecker {
           const { s, t } = layer;
           for (let i = 0; i < wIn; i++) {
             mu[i] = lam[i] * s[i];
+            if (lam[i] === 0) continue;
             kap = dn(kap + dn(lam[i] * t[i]));
             const Mi = Math.max(Math.abs(plo[i]), Math.abs(phi[i]));
-            E += Math.abs(mu[i]) * Mi;
+            if (mu[i] !== 0) E += Math.abs(mu[i]) * Mi;
             sumM += Mi;
           }
           break;
@@ -528,13 +610,20 @@ class LeafChecker {
           break;
         }
         case 'unary': {
-          const tmp = this.tmp;
+          // the relaxation computed by the forward pass for this leaf (relaxUnary)
+          const { s, kL, kU } = layer;
           for (let j = 0; j < wIn; j++) {
-            mu[j] = 0;
             const lj = lam[j];
-            if (lj === 0) continue;
-            layer.range(plo[j], phi[j], tmp);
-            kap = dn(kap + dn(lj * (lj > 0 ? tmp[0] : tmp[1])));
+            if (lj === 0) {
+              mu[j] = 0;
+              continue;
+            }
+            const kk = lj > 0 ? kL[j] : kU[j];
+            mu[j] = lj * s[j];
+            kap = dn(kap + dn(lj * kk));
+            const Mi = Math.max(Math.abs(plo[j]), Math.abs(phi[j]));
+            if (mu[j] !== 0) E += Math.abs(mu[j]) * Mi;
+            sumM += Mi;
           }
           break;
         }
@@ -558,6 +647,17 @@ class LeafChecker {
 }
 
 // ---------------------------------------------------------------- certificate walk
+
+const checkers = new WeakMap<GraphDef, LeafChecker>();
+/** The compiled checker of a graph (cached: its buffers are reused, it is used synchronously). */
+function checkerFor(g: GraphDef): LeafChecker {
+  let c = checkers.get(g);
+  if (!c) {
+    c = new LeafChecker(g);
+    checkers.set(g, c);
+  }
+  return c;
+}
 
 /** The forms a clause's constraint offers: '<=' needs LB(c·y+k) > 0; '>=' needs LB(−c·y−k) > 0. */
 function formsOf(spec: VnnlibSpec): Form[][][] {
@@ -594,7 +694,7 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
   if (spec.inputBoxes.length === 0) return done(true);
   let checker: LeafChecker;
   try {
-    checker = new LeafChecker(model.graph);
+    checker = checkerFor(model.graph);
   } catch (e) {
     return done(false, `the verifier cannot evaluate this model: ${(e as Error).message}`);
   }
