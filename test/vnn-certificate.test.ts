@@ -167,6 +167,36 @@ describe('true certificates are accepted', () => {
     expect(bisect(m, acasProp(2), 30, 1500)).toBeNull();
   });
 
+  it('a graph that is not a layer chain (two inputs, concat) is checked by intervals alone, soundly', () => {
+    const r = rng(21);
+    const g: GraphDef = {
+      inputs: [
+        { name: 'u', width: 1 },
+        { name: 'v', width: 1 },
+      ],
+      nodes: [
+        { name: 'c', op: { type: 'concat' }, inputs: ['u', 'v'] },
+        { name: 'd1', op: { type: 'dense', units: 5, weight: r.vector(10, -1, 1), bias: r.vector(5, -0.3, 0.3) }, inputs: ['c'] },
+        { name: 'a1', op: { type: 'unary', fn: 'tanh' }, inputs: ['d1'] },
+        { name: 'd2', op: { type: 'dense', units: 1, weight: r.vector(5, -1, 1), bias: [0.1] }, inputs: ['a1'] },
+      ],
+      outputs: [{ node: 'd2' }],
+    };
+    const m = createModel(g);
+    let mn = Infinity;
+    const N = 101;
+    for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) mn = Math.min(mn, evalAt(m, [-1 + (2 * a) / (N - 1), -1 + (2 * b) / (N - 1)])[0]);
+    const safe = oneConstraintSpec(2, 1, { lo: [-1, -1], hi: [1, 1] }, [1], -(mn - 0.02), '<=');
+    const trees = bisect(m, safe, 20, 20000);
+    expect(trees).not.toBeNull();
+    const v = verifyVnnCertificate(m, safe, buildVnnCertificate(m, safe, trees!));
+    expect(v.ok, v.reason).toBe(true);
+    expect(v.byMethod).toMatchObject({ symbolic: 0, crown: 0 });
+    // just inside the grid's minimum: a grid point is unsafe, so no tree may be accepted
+    const sat = oneConstraintSpec(2, 1, { lo: [-1, -1], hi: [1, 1] }, [1], -(mn + 0.02), '<=');
+    expect(bisect(m, sat, 12, 2000)).toBeNull();
+  });
+
   it('no input box: unsat vacuously; [[]] clause: every output unsafe, never refuted', () => {
     const m = mlp(rng(2), [2, 3, 1], 'relu');
     const spec = oneConstraintSpec(2, 1, { lo: [0, 0], hi: [1, 1] }, [1], 0, '<=');
