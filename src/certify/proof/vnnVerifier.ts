@@ -14,7 +14,12 @@
  *      lower z or 0 (whichever drops less area);
  *   3. CROWN back-substitution of the constraint's linear form through the net with the
  *      pre-activation bounds of step 2 (Zhang, Weng, Chen, Hsieh & Daniel, "Efficient neural
- *      network robustness certification with general activation functions", NeurIPS 2018).
+ *      network robustness certification with general activation functions", NeurIPS 2018);
+ *   4. full CROWN: every pre-activation bound first refined by its own back-substitution
+ *      (layer by layer), then step 3 again, so a leaf that the search proved with full CROWN
+ *      bounds is re-checkable.
+ * Element-wise functions other than ReLU are relaxed by two parallel lines from the mean value
+ * theorem with the verifier's own enclosures of f and f' (relaxUnary below).
  * Steps 2 and 3 need a chain of dense / element-wise affine / unary layers (ACAS Xu and every
  * MLP); other graphs get step 1 only.
  *
@@ -39,7 +44,7 @@ export interface VnnVerifyResult {
   leaves: number;
   seconds: number;
   /** How many leaves each method settled (interval, forward symbolic, CROWN). */
-  byMethod?: { interval: number; symbolic: number; crown: number };
+  byMethod?: { interval: number; symbolic: number; crown: number; fullCrown: number };
 }
 
 // ---------------------------------------------------------------- the layer chain
@@ -229,6 +234,7 @@ class LeafChecker {
     }
     this.symbolicDone = false;
     this.symbolicOk = false;
+    this.refined = false;
   }
 
   /** Lower bound over the leaf of the exact form, by output intervals (method 1). */
@@ -546,12 +552,75 @@ class LeafChecker {
   crownLB(f: Form): number {
     if (!this.symbolic()) return -Infinity;
     const ch = this.chain!;
+    for (let j = 0; j < this.nOut; j++) this.lam[j] = f.c[j];
+    const s = this.backLB(ch.layers.length, f.k);
+    return s === -Infinity ? s : this.coeffErr(s, f, this.oLo, this.oHi);
+  }
+
+  /**
+   * Full CROWN (method 4): first refine the pre-activation bounds of every element-wise layer, in
+   * order, by back-substituting ±e_j from that layer to the inputs (each refinement uses the
+   * refined bounds of the earlier layers; Zhang et al. 2018, §3.3), then the form as in crownLB.
+   */
+  fullCrownLB(f: Form): number {
+    if (!this.symbolic()) return -Infinity;
+    if (!this.refined) {
+      this.refined = true;
+      const ch = this.chain!;
+      for (let li = 0; li < ch.layers.length; li++) {
+        const layer = ch.layers[li];
+        if (layer.k !== 'relu' && layer.k !== 'unary') continue;
+        const plo = this.blo[li],
+          phi = this.bhi[li],
+          w = ch.widths[li];
+        for (let j = 0; j < w; j++) {
+          if (layer.k === 'relu' && (plo[j] >= 0 || phi[j] <= 0)) continue;
+          this.lam.fill(0, 0, w);
+          this.lam[j] = 1;
+          const lb = this.backLB(li, 0);
+          this.lam.fill(0, 0, w);
+          this.lam[j] = -1;
+          const nub = this.backLB(li, 0);
+          if (lb > plo[j]) plo[j] = lb;
+          if (-nub < phi[j]) phi[j] = -nub;
+          if (!(plo[j] <= phi[j])) return -Infinity;
+        }
+        // the layer's relaxation and its output bounds follow the refined input bounds
+        const nlo = this.blo[li + 1],
+          nhi = this.bhi[li + 1];
+        if (layer.k === 'relu') {
+          for (let j = 0; j < w; j++) {
+            const a = plo[j] > 0 ? plo[j] : 0,
+              b = phi[j] > 0 ? phi[j] : 0;
+            if (a > nlo[j]) nlo[j] = a;
+            if (b < nhi[j]) nhi[j] = b;
+          }
+        } else {
+          this.relaxUnary(layer, plo, phi, w);
+          const t = this.tmp;
+          for (let j = 0; j < w; j++) {
+            layer.range(plo[j], phi[j], t);
+            if (t[0] > nlo[j]) nlo[j] = t[0];
+            if (t[1] < nhi[j]) nhi[j] = t[1];
+            if (!(nlo[j] <= nhi[j])) return -Infinity;
+          }
+        }
+      }
+    }
+    return this.crownLB(f);
+  }
+  private refined = false;
+
+  /**
+   * Lower bound over the leaf of λ·z_top + kap0, λ given in this.lam (width of boundary `top`),
+   * by back-substitution through layers top−1 … 0 with the current bounds and relaxations.
+   */
+  private backLB(top: number, kap0: number): number {
+    const ch = this.chain!;
     let lam = this.lam,
       mu = this.mu;
-    let w = this.nOut;
-    for (let j = 0; j < w; j++) lam[j] = f.c[j];
-    let kap = f.k;
-    for (let li = ch.layers.length - 1; li >= 0; li--) {
+    let kap = kap0;
+    for (let li = top - 1; li >= 0; li--) {
       const layer = ch.layers[li];
       const plo = this.blo[li],
         phi = this.bhi[li];
@@ -641,7 +710,6 @@ class LeafChecker {
       const sw = lam;
       lam = mu;
       mu = sw;
-      w = wIn;
     }
     // at the input: min over the box of λ·x + κ
     let s = kap;
@@ -649,8 +717,7 @@ class LeafChecker {
       const a = lam[k];
       if (a !== 0) s = dn(s + (a > 0 ? dn(a * this.lo[k]) : dn(a * this.hi[k])));
     }
-    if (!(s === s)) return -Infinity;
-    return this.coeffErr(s, f, this.oLo, this.oHi);
+    return s === s ? s : -Infinity;
   }
 }
 
@@ -686,7 +753,7 @@ function formsOf(spec: VnnlibSpec): Form[][][] {
 export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown): VnnVerifyResult {
   const t0 = performance.now();
   let leaves = 0;
-  const byMethod = { interval: 0, symbolic: 0, crown: 0 };
+  const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0 };
   const done = (ok: boolean, reason?: string): VnnVerifyResult => ({ ok, ...(ok ? {} : { reason }), leaves, seconds: (performance.now() - t0) / 1000, byMethod });
   let c: VnnCertificate;
   try {
@@ -754,7 +821,8 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
         if (how < 0) return done(false, `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`);
         if (how === 1) byMethod.interval++;
         else if (how === 2) byMethod.symbolic++;
-        else byMethod.crown++;
+        else if (how === 3) byMethod.crown++;
+        else byMethod.fullCrown++;
         continue;
       }
       const d = node[0],
@@ -787,7 +855,7 @@ function fmtBox(lo: Float64Array, hi: Float64Array): string {
 }
 
 /**
- * 1 / 2 / 3: the most expensive method any clause needed (interval, symbolic, CROWN);
+ * 1 / 2 / 3 / 4: the most expensive method any clause needed (interval, symbolic, CROWN, full CROWN);
  * −(i + 1): clause i is not refuted by any method.
  */
 function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean): number {
@@ -798,10 +866,10 @@ function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Flo
   for (let ci = 0; ci < forms.length; ci++) {
     const clause = forms[ci];
     let how = 0;
-    for (let m = interval ? 1 : 2; m <= 3 && !how; m++) {
+    for (let m = interval ? 1 : 2; m <= 4 && !how; m++) {
       for (const alts of clause) {
         for (const f of alts) {
-          const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : ch.crownLB(f);
+          const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f);
           if (lb > 0) {
             how = m;
             break;
@@ -814,4 +882,28 @@ function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Flo
     if (how > worst) worst = how;
   }
   return worst;
+}
+
+/**
+ * The lower bound of c·y + k over the box [lo, hi] by each of the verifier's methods (−∞ where a
+ * method does not apply), for tests and diagnostics (which method decides a leaf, how loose each
+ * is). c has one entry per model output.
+ */
+export function vnnLowerBounds(
+  model: Model,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  c: ArrayLike<number>,
+  k: number,
+): { interval: number; symbolic: number; crown: number; fullCrown: number } {
+  const ch = checkerFor(model.graph);
+  const l = Float64Array.from(lo),
+    h = Float64Array.from(hi);
+  const f: Form = { c: Float64Array.from(c), k, ce: new Float64Array(ch.nOut), ke: 0 };
+  ch.begin(l, h, true);
+  const interval = ch.intervalLB(f);
+  const symbolic = ch.symbolicLB(f);
+  const crown = ch.crownLB(f);
+  const fullCrown = ch.fullCrownLB(f);
+  return { interval, symbolic, crown, fullCrown };
 }
