@@ -11,7 +11,7 @@
  * The loss is ½‖r‖² of the same weighted residuals LM uses.
  */
 import { targetTolerance } from '../problem/query.ts';
-import type { ProblemEvaluator } from './evaluator.ts';
+import { problemLsq, type ProblemEvaluator } from './evaluator.ts';
 import { AdamDescent } from './iterate/descents.ts';
 import { iterate } from './iterate/loop.ts';
 import { FixedStep } from './iterate/searches.ts';
@@ -25,14 +25,7 @@ export function adamBatch(ev: ProblemEvaluator, starts: Float64Array, rows: numb
   const tolR = p.targets.map((t) => targetTolerance(t, p.atol, p.rtol) * t.weight);
   const { learningRate, beta1, beta2, epsilon } = ADAM;
   return iterate(
-    {
-      n: ev.n,
-      m: ev.m,
-      lo: p.lo,
-      hi: p.hi,
-      evaluate: (U, k, R, J) => ev.residualsAndJacobian(U, k, R, J),
-      exhausted: () => ev.budget.exhausted,
-    },
+    problemLsq(ev),
     {
       descent: new AdamDescent(ev.n, { learningRate, beta1, beta2, epsilon }),
       search: new FixedStep(),

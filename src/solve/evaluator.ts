@@ -12,6 +12,7 @@
  * evaluation and one Jacobian), so tests can budget deterministically.
  */
 import type { Problem } from '../problem/query.ts';
+import type { LSQ } from './iterate/types.ts';
 
 export class Budget {
   evaluations = 0;
@@ -142,4 +143,17 @@ export class ProblemEvaluator {
       }
     }
   }
+}
+
+/** The Problem as the local-solver loop sees it (solve/iterate): box, residuals and Jacobian, budget. */
+export function problemLsq(ev: ProblemEvaluator): LSQ {
+  const p = ev.problem;
+  return {
+    n: ev.n,
+    m: ev.m,
+    lo: p.lo,
+    hi: p.hi,
+    evaluate: (U, k, R, J) => ev.residualsAndJacobian(U, k, R, J),
+    exhausted: () => ev.budget.exhausted,
+  };
 }

@@ -14,7 +14,7 @@ import { iterate } from './iterate/loop.ts';
 import { NielsenDamping } from './iterate/searches.ts';
 import { lmTermination } from './iterate/termination.ts';
 import type { IterateResult, LSQ, StopReason } from './iterate/types.ts';
-import type { ProblemEvaluator } from './evaluator.ts';
+import { problemLsq, type ProblemEvaluator } from './evaluator.ts';
 
 export type LMStop = StopReason;
 export type LMResult = IterateResult;
@@ -33,12 +33,7 @@ export function levenbergMarquardt(
   const p = ev.problem;
   return lmCore(
     {
-      n: ev.n,
-      m: ev.m,
-      lo: p.lo,
-      hi: p.hi,
-      evaluate: (U, k, R, J) => ev.residualsAndJacobian(U, k, R, J),
-      exhausted: () => ev.budget.exhausted,
+      ...problemLsq(ev),
       scale: Math.max(1, ...p.targets.map((t) => t.weight * Math.max(Math.abs(t.lo === -Infinity ? 0 : t.lo), Math.abs(t.hi === Infinity ? 0 : t.hi)))),
     },
     starts,
