@@ -10,6 +10,7 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildProblem, DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
+import { isPlain } from '../problem/targets.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
@@ -104,7 +105,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     excludedFraction: number | undefined;
   let methodUsed: string = method;
 
-  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq';
+  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq' && isPlain(problem.targets[0].terms);
   let needSearch = true;
   if (oneDim) {
     methodUsed = 'interval-newton-1d';
@@ -295,6 +296,7 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
     given: problem.given,
     targets: problem.targets.map((t) => ({
       output: t.name,
+      ...(isPlain(t.terms) ? {} : { terms: t.terms.map((k) => ({ output: problem.model.network.outputNames[k.output], coef: k.coef })) }),
       kind: t.kind,
       lo: Number.isFinite(t.lo) ? t.lo : null,
       hi: Number.isFinite(t.hi) ? t.hi : null,

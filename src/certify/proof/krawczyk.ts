@@ -59,8 +59,10 @@ export interface SquareSystem {
 
 export function squareSystem(problem: Problem): SquareSystem | null {
   const n = problem.unknowns.length;
-  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq')) return null;
-  return { problem, outputs: problem.targets.map((t) => t.output), values: problem.targets.map((t) => t.lo) };
+  // Krawczyk here works on plain equality targets (one output each, coefficient 1); a square
+  // system of linear forms is left to branch-and-bound's exclusions (no 'complete' claim)
+  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq' && t.terms.length === 1 && t.terms[0].coef === 1)) return null;
+  return { problem, outputs: problem.targets.map((t) => t.terms[0].output), values: problem.targets.map((t) => t.lo) };
 }
 
 function fullBox(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<number>): { L: Float64Array; H: Float64Array } {
