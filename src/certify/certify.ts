@@ -24,7 +24,8 @@ import type { Model } from '../model.ts';
 import { buildProblem, targetTolerance, type Problem, type Query } from '../problem/query.ts';
 import { formatPercent } from '../report/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
-import { INVERT_DEFAULTS, invert, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
+import { runClauses } from '../solve/anyOf.ts';
+import { INVERT_DEFAULTS, invert, shareOptions, withReports, type InvertOptions, type InvertResult } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
 import { branchAndBound, type BnbResult } from './proof/bnb.ts';
@@ -44,6 +45,16 @@ const SEARCH_SHARE = 0.5;
 const VERIFY_SHARE = 0.1;
 
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause searched and proven in turn (solve/anyOf.ts); infeasible only
+    // when every clause is, with one certificate per clause
+    return runClauses(query, (q, _i, of) => {
+      // an equal share of the time; of the evaluations only when the caller set a budget (the
+      // search's and the proof's defaults differ, so each clause keeps both defaults otherwise)
+      const share = shareOptions(options, of);
+      return certify(model, q, options.maxEvaluations !== undefined ? share : { ...share, maxEvaluations: undefined });
+    });
+  }
   const t0 = now();
   // the same default as invert's, for the whole call
   const timeLimit = options.timeLimit ?? INVERT_DEFAULTS.timeLimit;

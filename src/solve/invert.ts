@@ -12,6 +12,7 @@ import type { Model } from '../model.ts';
 import { buildProblem, DEFAULT_ATOL, DEFAULT_RTOL, FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem, type Query } from '../problem/query.ts';
 import { isPlain } from '../problem/targets.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
+import { runClauses } from './anyOf.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
@@ -66,6 +67,10 @@ export interface InvertOptions {
 export type InvertResult = SolveResult & { briefReport(): string; fullReport(): string };
 
 export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause in turn, with an equal share of the budget (solve/anyOf.ts)
+    return runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of)));
+  }
   const t0 = now();
   const method = options.method ?? INVERT_DEFAULTS.method;
   if (method !== 'lm' && method !== 'adam') {
@@ -288,6 +293,13 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     stats: { starts, iterations, evaluations: budget.evaluations, jacobians: budget.jacobians, timeMs: now() - t0 },
   };
   return withReports(result);
+}
+
+/** Options for one of `of` clauses of a disjunction: an equal share of the evaluations and the time. */
+export function shareOptions<O extends InvertOptions>(options: O, of: number): O {
+  const maxEvaluations = Math.max(1, Math.floor((options.maxEvaluations ?? INVERT_DEFAULTS.maxEvaluations) / of));
+  const timeLimit = (options.timeLimit ?? INVERT_DEFAULTS.timeLimit) / of;
+  return { ...options, maxEvaluations, timeLimit };
 }
 
 /** The query as the result states it: targets with their tolerances, bounds with their sources. */

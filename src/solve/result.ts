@@ -121,6 +121,19 @@ export interface SolveResult {
   excludedFraction?: number;
   /** Proven lower bound on the smallest possible worst-output miss over the box (certify). */
   lowerBound?: number;
+  /**
+   * With anyOf (a disjunction): each clause searched, in order (the answer is for
+   * query.clause.index; clauses after the first one met are not searched). A clause's
+   * certificate proves that clause (want ∧ clause) infeasible; a disjunction proven infeasible
+   * has one per clause here and no top-level `certificate`.
+   */
+  clauses?: {
+    index: number;
+    targets: string[];
+    status: Status;
+    proven: boolean;
+    certificate?: import('../certify/proof/certificate.ts').Certificate;
+  }[];
   /** The proof, when certification made one (infeasible, or a complete list). */
   certificate?: import('../certify/proof/certificate.ts').Certificate;
   /** What branch-and-bound did (certify). */

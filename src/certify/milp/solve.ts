@@ -14,7 +14,8 @@
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
-import { queryRecord, withReports, type InvertOptions, type InvertResult } from '../../solve/invert.ts';
+import { runClausesAsync } from '../../solve/anyOf.ts';
+import { INVERT_DEFAULTS, queryRecord, withReports, type InvertOptions, type InvertResult } from '../../solve/invert.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../../solve/result.ts';
 import { verifySolution } from '../../solve/verify.ts';
 import { certify } from '../certify.ts';
@@ -25,6 +26,10 @@ export interface MilpInvertOptions extends InvertOptions {
 }
 
 export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause in turn (solve/anyOf.ts), an equal share of the time each
+    return runClausesAsync(query, (q, _i, of) => invertMilp(model, q, { ...options, timeLimit: (options.timeLimit ?? INVERT_DEFAULTS.timeLimit) / of }));
+  }
   const t0 = performance.now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   // the graph nodes behind the targeted output features (only those must be piecewise-linear)

@@ -32,7 +32,7 @@ import { now, type Budget } from '../../solve/evaluator.ts';
 import { crownBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierBounds } from './verifier.ts';
+import { formRange, verifierBounds } from './verifier.ts';
 
 export interface ExcludedBox {
   lo: number[];
@@ -414,7 +414,7 @@ function verifierExcludes(
     const { L, H } = fullBox(problem, bx);
     const yb = verifierBounds(problem.model.graph, L, H);
     calls.n++;
-    formInterval(t.terms, yb.lo, yb.hi, 0, fr);
+    formRange(t.terms, yb.lo, yb.hi, fr);
     if (fr[0] > thi || fr[1] < tlo) return true;
     if (d >= depth) return false;
     let j = 0;
@@ -440,7 +440,7 @@ function verifierRangeRootFree(problem: Problem, b: { lo: number[]; hi: number[]
     const yb = verifierBounds(problem.model.graph, L, H);
     const fr = new Float64Array(2);
     return problem.targets.some((t) => {
-      formInterval(t.terms, yb.lo, yb.hi, 0, fr);
+      formRange(t.terms, yb.lo, yb.hi, fr);
       return fr[0] > t.lo || fr[1] < t.lo;
     });
   } catch {

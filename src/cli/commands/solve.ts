@@ -8,7 +8,7 @@ import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseTargets } from '../parse.ts';
 import { parseQueryFile } from '../queryFile.ts';
 import { EXIT, type IO } from '../program.ts';
 
@@ -33,8 +33,9 @@ export function queryOf(opts: Record<string, unknown>): Query {
     return parseQueryFile(new TextDecoder().decode(bytes), file);
   }
   const want = parseTargets(opts.want as string[]);
-  if (Object.keys(want).length === 0) {
-    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7), or give a query file with --query');
+  const anyOf = parseAny((opts.any as string[] | undefined) ?? []);
+  if (Object.keys(want).length === 0 && anyOf.length === 0) {
+    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7) or --any, or give a query file with --query');
   }
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
   const distance = String(opts.distance) as DistanceKind;
@@ -44,6 +45,7 @@ export function queryOf(opts: Record<string, unknown>): Query {
   return {
     given: parseAssignments(opts.given as string[], '--given'),
     want,
+    ...(anyOf.length ? { anyOf } : {}),
     bounds: parseBounds(opts.bounds as string[]),
     ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
   };
