@@ -61,7 +61,7 @@ export function mergeClauseResults(results: InvertResult[], of: number): InvertR
     out = last;
     out.message = `clause ${i + 1} of ${of} is met: ${last.message}`;
     warnings.push(
-      `the disjunction's clauses were searched in order and clause ${i + 1} of ${of} is met${i > 0 ? ` (clauses 1–${i} were not: see "clauses")` : ''}${i + 1 < of ? `; clauses after it were not searched` : ''}`,
+      `the disjunction's clauses were searched in order and clause ${i + 1} of ${of} is met${i > 0 ? ` (${i === 1 ? 'clause 1 was' : `clauses 1–${i} were`} not: see "clauses")` : ''}${i + 1 < of ? `; clauses after it were not searched` : ''}`,
     );
   } else if (results.every((r) => r.status === 'infeasible' && r.proven)) {
     out = last;
