@@ -32,8 +32,8 @@ export interface LinearTerm {
 }
 
 function badTarget(text: string, pos: number, msg: string, what: string): NetinvertError {
-  const caret = `${text}\n${' '.repeat(Math.max(0, pos))}^`;
-  return new NetinvertError('bad_target', `${what}: ${msg} at position ${pos + 1} of "${text}"\n${caret}`, { text, position: pos });
+  // one line (the CLI prints errors as one line): the position counts characters from 1
+  return new NetinvertError('bad_target', `${what}: ${msg} at position ${pos + 1} of "${text}"`, { text, position: pos });
 }
 
 const NUM = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
