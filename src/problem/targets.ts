@@ -193,7 +193,7 @@ export function parseTargetSpec(spec: string, what: string, text = spec, offset 
   if (c > 0) {
     const lo = num(rhs.slice(0, c), `${what} low end`, text, rhsAt),
       hi = num(rhs.slice(c + 1), `${what} high end`, text, rhsAt + c + 1);
-    if (lo > hi) throw badTarget(text, rhsAt, `the low end ${lo} is above the high end ${hi}`, what);
+    if (lo > hi) throw badTarget(text, rhsAt, `range low end ${lo} is above the high end ${hi}`, what);
     return { range: [lo, hi], ...w };
   }
   const v = num(rhs, what, text, rhsAt);
