@@ -105,7 +105,12 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
       }
       io.err(`certificate written to ${certPath} (check it with: netinvert check-certificate ${modelPath} ${certPath})`);
     } else {
-      io.err(`no certificate written to ${certPath}: ${result.status === 'infeasible' || result.complete ? 'this method gives no certificate' : 'nothing was proven (a certificate needs an infeasible or complete answer)'}`);
+      const why = result.clauses?.some((c) => c.certificate)
+        ? 'a disjunction (--any) is proven clause by clause: each clause\'s certificate is in "clauses" of the --json result'
+        : result.status === 'infeasible' || result.complete
+          ? 'this method gives no certificate'
+          : 'nothing was proven (a certificate needs an infeasible or complete answer)';
+      io.err(`no certificate written to ${certPath}: ${why}`);
     }
   }
   if (opts.json) io.out(JSON.stringify(result, null, 2));
