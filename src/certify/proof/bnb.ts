@@ -29,7 +29,7 @@ import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
 import { formInterval } from '../../problem/targets.ts';
 import { now, type Budget } from '../../solve/evaluator.ts';
-import { crownBounds } from '../bounds/crown.ts';
+import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
 import { formRange, verifierBounds } from './verifier.ts';
@@ -115,6 +115,12 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   const minWidth = opts.minWidth ?? 1e-9;
   const targetOutputs = problem.targetOutputs;
   const m = problem.targets.length;
+  // the targets that are forms of several outputs (or a scaled output), and their rows C (× nOut)
+  const formRows = problem.targets.flatMap((t, i) => (t.terms.length === 1 && t.terms[0].coef === 1 ? [] : [i]));
+  const formC = new Float64Array(formRows.length * nOut);
+  formRows.forEach((i, f) => {
+    for (const k of problem.targets[i].terms) formC[f * nOut + k.output] += k.coef;
+  });
 
   const roots: RootBox[] = [];
   // proven-unique regions around the roots the search found (ε-inflation)
@@ -231,9 +237,21 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
               }
             });
           }
-          // the forms over the tightened output enclosures (interval arithmetic on c·y; sound,
-          // looser than bounding c·y by back-substitution, which CROWN's linear-form bounds will do)
+          // the forms over the tightened output enclosures (interval arithmetic on c·y)
           for (const q of keep) intersectForms(problem, yb, q, nOut, fb, q * m);
+          // forms of several outputs: CROWN bounds c·y itself (the specification folded into the
+          // last layer: far tighter than combining the outputs' bounds)
+          if (rx !== 'forward' && formRows.length) {
+            const cl = crownLinearBounds(net, kl, kh, keep.length, formC, formRows.length, { upper: true });
+            keep.forEach((q, r) => {
+              formRows.forEach((i, f) => {
+                const a = cl.lo[r * formRows.length + f],
+                  b = cl.hi![r * formRows.length + f];
+                if (a > fb.lo[q * m + i]) fb.lo[q * m + i] = a;
+                if (b < fb.hi[q * m + i]) fb.hi[q * m + i] = b;
+              });
+            });
+          }
         }
       }
       for (let q = 0; q < k; q++) {

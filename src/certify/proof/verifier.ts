@@ -1229,3 +1229,27 @@ export function formRange(terms: readonly { output: number; coef: number }[], yl
   out[0] = lo === lo ? lo : -Infinity;
   out[1] = hi === hi ? hi : Infinity;
 }
+
+/**
+ * Sound range of the element-wise function `fn` over [l, h], and of its derivative, by this
+ * verifier's own rules (makeUnary above): each writes [lo, hi] into out[0], out[1]. Used by
+ * vnnVerifier.ts.
+ */
+export function verifierUnaryRange(
+  fn: string,
+  params: Record<string, number> = {},
+): { range: (l: number, h: number, out: Float64Array) => void; deriv: (l: number, h: number, out: Float64Array) => void } {
+  const u = makeUnary(fn.replace(/-/g, '_'), params);
+  return {
+    range: (l, h, out) => {
+      u.range(l, h);
+      out[0] = PL;
+      out[1] = PH;
+    },
+    deriv: (l, h, out) => {
+      u.deriv(l, h);
+      out[0] = PL;
+      out[1] = PH;
+    },
+  };
+}
