@@ -263,6 +263,37 @@ describe('linear forms in solve, certify and --method milp (exact MILP oracle on
   });
 });
 
+describe('a form whose outputs move together (y[1] − y[0] ≡ 1 on a smooth net)', () => {
+  // the outputs share every weight; only the bias differs by 1, so the form is constant while
+  // each output sweeps a wide range: bounds of the outputs alone cannot prove anything about it
+  const r = rng(5);
+  const W1 = r.vector(2 * 6, -2, 2),
+    b1 = r.vector(6, -1, 1),
+    w = r.vector(6, -2, 2);
+  const W2: number[] = [];
+  for (let i = 0; i < 6; i++) W2.push(w[i], w[i]);
+  const model = createModel({
+    inputs: [{ name: 'x', width: 2 }],
+    nodes: [
+      { name: 'd1', op: { type: 'dense', units: 6, weight: W1, bias: b1 }, inputs: ['x'] },
+      { name: 'a1', op: { type: 'unary', fn: 'tanh' }, inputs: ['d1'] },
+      { name: 'd2', op: { type: 'dense', units: 2, weight: W2, bias: [0.25, 1.25] }, inputs: ['a1'] },
+    ],
+    outputs: [{ node: 'd2', name: 'y' }],
+  });
+
+  it('certify proves y[1] − y[0] ≤ 0.9 infeasible (its certificate verifies) and y[1] − y[0] = 1 met everywhere', () => {
+    const q: Query = { want: { 'y[1] - y[0]': { le: 0.9 } }, bounds: BOX };
+    const res = certify(model, q, { seed: 1, maxEvaluations: 20_000, timeLimit: 120 });
+    expect(res.status).toBe('infeasible');
+    expect(verifyCertificate(model, res.certificate!, q).valid).toBe(true);
+    const eq = invert(model, { want: { 'y[1] - y[0]': 1 }, bounds: BOX }, { seed: 1, maxEvaluations: 20_000 });
+    expect(eq.status).toBe('solved');
+    expect(eq.solutionSet.kind).toBe('continuum');
+    expect(eq.solutionSet).toMatchObject({ dimension: 2 });
+  });
+});
+
 describe('disjunctions (anyOf)', () => {
   const SEED = 11;
   const { model } = reluNet(SEED);

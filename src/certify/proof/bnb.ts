@@ -32,6 +32,7 @@ import { now, type Budget } from '../../solve/evaluator.ts';
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
+import { verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
 export interface ExcludedBox {
@@ -121,6 +122,9 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   formRows.forEach((i, f) => {
     for (const k of problem.targets[i].terms) formC[f * nOut + k.output] += k.coef;
   });
+  // a form's exclusion is confirmed by the certificate verifier's own test, which encloses the
+  // form by its own mean-value form (natural bounds of the outputs lose their correlation)
+  const formCheck = formRows.length && verifyAll ? verifierMissCheck(problem) : null;
 
   const roots: RootBox[] = [];
   // proven-unique regions around the roots the search found (ε-inflation)
@@ -353,7 +357,15 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       }
       const calls = { n: 0 };
       const tv = now();
-      const ok = u.cands.find((c) => verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls));
+      const ok = u.cands.find((c) => {
+        const t = problem.targets[c.i];
+        if (formCheck && !(t.terms.length === 1 && t.terms[0].coef === 1)) {
+          const r = formCheck(u.rec.lo, u.rec.hi, c.i);
+          calls.n += r.evaluations;
+          return r.ok;
+        }
+        return verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls);
+      });
       verifyMs += now() - tv;
       budget.evaluations += calls.n;
       if (ok) {

@@ -434,6 +434,7 @@ class Checker {
   /** Natural interval bounds of every output over the box → yl, yh. */
   natural(lo: ArrayLike<number>, hi: ArrayLike<number>): void {
     this.load(lo, hi);
+    this.mvBox = null;
     this.evaluations++;
     this.v.bounds(this.L, this.H, this.yl, this.yh);
   }
@@ -445,6 +446,7 @@ class Checker {
   meanValue(lo: ArrayLike<number>, hi: ArrayLike<number>): void {
     const { n, unk, C, v } = this;
     this.load(lo, hi);
+    this.mvBox = { lo, hi };
     this.evaluations += 2;
     v.jvp(this.L, this.H, unk, this.yl, this.yh, this.jl, this.jh);
     for (let j = 0; j < n; j++) C[unk[j]] = 0.5 * lo[j] + 0.5 * hi[j];
@@ -475,12 +477,53 @@ class Checker {
   }
 
   private readonly fr = new Float64Array(2);
+  /** The box of the last meanValue (its jl, jh, cl, ch still hold), or null after natural. */
+  private mvBox: { lo: ArrayLike<number>; hi: ArrayLike<number> } | null = null;
 
-  /** Does the enclosure in yl, yh show target ti (its form) missed beyond its tolerance? */
+  /**
+   * Does the enclosure in yl, yh show target ti (its form) missed beyond its tolerance? After
+   * meanValue, a form of several outputs is also enclosed by its own mean-value form
+   *   c·f(X) ⊆ c·f(c) + (Σₖ cₖ·f'ₖ(X))·(X − c),
+   * which keeps the outputs' correlation (their shared terms cancel in Σₖ cₖ·f'ₖ).
+   */
   misses(ti: number): boolean {
     const t = this.p.targets[ti];
     formRange(t.terms, this.yl, this.yh, this.fr);
-    return this.fr[0] > t.missHi || this.fr[1] < t.missLo;
+    let lo = this.fr[0],
+      hi = this.fr[1];
+    if (this.mvBox && !(t.terms.length === 1 && t.terms[0].coef === 1)) {
+      const { n, unk, C } = this;
+      const b = this.mvBox;
+      formRange(t.terms, this.cl, this.ch, this.fr);
+      let sl = this.fr[0],
+        sh = this.fr[1];
+      for (let j = 0; j < n; j++) {
+        let gl = 0,
+          gh = 0;
+        for (const k of t.terms) {
+          const a = k.coef * this.jl[k.output * n + j],
+            c = k.coef * this.jh[k.output * n + j];
+          gl = dn(gl + dn(Math.min(a, c)));
+          gh = up(gh + up(Math.max(a, c)));
+        }
+        const cj = C[unk[j]];
+        const dl = dn(b.lo[j] - cj),
+          dh = up(b.hi[j] - cj);
+        let p1 = gl * dl,
+          p2 = gl * dh,
+          p3 = gh * dl,
+          p4 = gh * dh;
+        if (p1 !== p1) p1 = 0;
+        if (p2 !== p2) p2 = 0;
+        if (p3 !== p3) p3 = 0;
+        if (p4 !== p4) p4 = 0;
+        sl = dn(sl + dn(Math.min(p1, p2, p3, p4)));
+        sh = up(sh + up(Math.max(p1, p2, p3, p4)));
+      }
+      if (sl > lo) lo = sl;
+      if (sh < hi) hi = sh;
+    }
+    return lo > t.missHi || hi < t.missLo;
   }
 
   /** Does the enclosure in yl, yh exclude some equality target's exact value? */
@@ -640,6 +683,27 @@ function invert(A: Float64Array, n: number): Float64Array | null {
   }
   for (const v of I) if (!Number.isFinite(v)) return null;
   return I;
+}
+
+/**
+ * For a search that builds certificates (branch-and-bound): this verifier's own test that target
+ * `ti` is missed on a box — the very check verifyCertificate will make (natural bounds, mean-value
+ * form incl. the forms' own, bisection to MAX_DEPTH) — so a claim it confirms is one the
+ * certificate carries. Null when the verifier cannot evaluate the model.
+ */
+export function verifierMissCheck(problem: Problem): ((lo: ArrayLike<number>, hi: ArrayLike<number>, ti: number) => { ok: boolean; evaluations: number }) | null {
+  const empty = { excluded: [], rootFree: [], roots: [] } as unknown as BnbResult;
+  let ck: Checker;
+  try {
+    ck = new Checker(verifierNet(problem.model.graph), parse(problem.model, buildCertificate(problem, empty, 'infeasible')));
+  } catch {
+    return null;
+  }
+  return (lo, hi, ti) => {
+    const e0 = ck.evaluations;
+    const ok = ck.prove(Float64Array.from(lo), Float64Array.from(hi), 'miss', ti);
+    return { ok, evaluations: ck.evaluations - e0 };
+  };
 }
 
 /** Is the certificate for exactly this query (given, targets, box covered, atol/rtol)? */
