@@ -46,6 +46,8 @@ export class ProblemEvaluator {
   private Jy = new Float64Array(0);
   private Jf = new Float64Array(0);
   private readonly targetOutputs: number[];
+  /** Every target a plain output, in the order of targetOutputs: the outputs' Jacobian is the targets'. */
+  private readonly direct: boolean;
 
   constructor(
     readonly problem: Problem,
@@ -54,6 +56,8 @@ export class ProblemEvaluator {
     this.n = problem.unknowns.length;
     this.m = problem.targets.length;
     this.targetOutputs = problem.targetOutputs;
+    this.direct =
+      this.targetOutputs.length === this.m && problem.targets.every((t, i) => t.terms.length === 1 && t.terms[0].coef === 1 && t.terms[0].output === this.targetOutputs[i]);
   }
 
   private fill(U: Float64Array, rows: number): Float64Array {
@@ -97,7 +101,7 @@ export class ProblemEvaluator {
     if (this.Y.length < rows * net.nOut) this.Y = new Float64Array(rows * net.nOut);
     const k = this.targetOutputs.length;
     if (this.Jy.length < rows * k * n) this.Jy = new Float64Array(rows * k * n);
-    if (this.Jf.length < rows * m * n) this.Jf = new Float64Array(rows * m * n);
+    if (!this.direct && this.Jf.length < rows * m * n) this.Jf = new Float64Array(rows * m * n);
     this.budget.evaluations += rows;
     this.budget.jacobians += rows;
     net.jacobian(this.fill(U, rows), rows, {
@@ -106,8 +110,11 @@ export class ProblemEvaluator {
       out: this.Jy,
       values: this.Y,
     });
-    formJacobian(this.problem.targets, this.targetOutputs, this.Jy, rows, n, this.Jf);
-    this.residualsFromOutputs(this.Y, rows, R, this.Jf, JR);
+    if (this.direct) this.residualsFromOutputs(this.Y, rows, R, this.Jy, JR);
+    else {
+      formJacobian(this.problem.targets, this.targetOutputs, this.Jy, rows, n, this.Jf);
+      this.residualsFromOutputs(this.Y, rows, R, this.Jf, JR);
+    }
   }
 
   /** Targets' forms y (m) and ∂y/∂u (m × n) at one point u, unweighted. */
