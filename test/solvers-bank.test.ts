@@ -42,7 +42,7 @@ function oracleFor(b: BankProblem, problem: Problem): (u: number[]) => number[] 
         const X = problem.base.slice();
         u.forEach((v, j) => (X[problem.unknowns[j]] = v));
         const Y = net.evaluate(X, 1);
-        return problem.targets.map((t) => Y[t.output]);
+        return problem.targets.map((t) => t.terms.reduce((s, k) => s + k.coef * Y[k.output], 0));
       };
     }
   }

@@ -6,10 +6,17 @@ import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
 import { searchAndCertify, type CertifyOptions } from '../certify/certify.ts';
 import { validateOptions } from '../solve/options.ts';
+import { shareOptions } from '../solve/invert.ts';
+import { runClauses } from './anyOf.ts';
 import { withReports, type InvertResult } from './invert.ts';
 
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
   validateOptions(options);
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
+    // budget each; infeasible only when every clause is, with one certificate per clause
+    return runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of)));
+  }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(searchAndCertify(problem, options));
 }

@@ -6,7 +6,8 @@ import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
-import { solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { shareOptions, solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { runClauses } from './anyOf.ts';
 import { validateOptions } from '../solve/options.ts';
 
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
@@ -14,6 +15,10 @@ export type InvertResult = CertifiedResult & { briefReport(): string; fullReport
 
 export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
   validateOptions(options);
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
+    return runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of)));
+  }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(solveProblem(problem, options));
 }

@@ -6,10 +6,16 @@ import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
 import { solveMilpProblem, type MilpInvertOptions } from '../certify/milp/solve.ts';
 import { validateOptions } from '../solve/options.ts';
+import { shareOptions } from '../solve/invert.ts';
+import { runClausesAsync } from './anyOf.ts';
 import { withReports, type InvertResult } from './invert.ts';
 
 export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
   validateOptions(options);
+  if (query && typeof query === 'object' && query.anyOf !== undefined) {
+    // a disjunction: each clause in turn (api/anyOf.ts), an equal share of the time each
+    return runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of)));
+  }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(await solveMilpProblem(problem, options));
 }

@@ -35,7 +35,13 @@ import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
 
 /** A search result after certification: the proof, when one was made (infeasible, or a complete list). */
 export interface CertifiedResult extends SolveResult {
+  /** The proof, when certification made one (infeasible, or a complete list). */
   certificate?: Certificate;
+  /**
+   * With anyOf: the clauses searched (SolveResult.clauses), each with its own certificate when
+   * that clause (want ∧ clause) was proven infeasible; then there is no top-level certificate.
+   */
+  clauses?: (NonNullable<SolveResult['clauses']>[number] & { certificate?: Certificate })[];
 }
 
 export interface CertifyOptions extends InvertOptions {

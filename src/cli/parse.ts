@@ -1,6 +1,7 @@
 /** Parsing of the CLI's small value languages: numbers, name=value lists, targets, bounds. */
 import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { TargetSpec } from '../problem/query.ts';
+import { parseAnyList, parseTargetList, parseTargetSpec } from '../problem/targets.ts';
 
 /**
  * THE number reader of the command line: a finite decimal, or a coded error naming `what`.
@@ -56,43 +57,25 @@ export function parseAssignments(list: string[], flag: string): Record<string, n
 }
 
 /**
- * --want targets:  y=7   y=0.1:0.3 (range)   y>=0.5   y<=2   with an optional weight suffix @w
- * (e.g. "sum=7@2").
+ * --want targets: y=7, y=0.1:0.3 (range), y>=0.5, y<=2, and linear forms of outputs
+ * ("y0 - y1 <= 0", "2*y0 + y3 >= 1.5"), each with an optional weight suffix @w (e.g. "sum=7@2").
+ * The grammar is problem/targets.ts's, shared with the query file and batch.
  */
 export function parseTargets(list: string[]): Record<string, TargetSpec> {
-  const out: Record<string, TargetSpec> = {};
-  for (const raw of items(list)) {
-    const m = /^(.+?)(>=|<=|=)(.+)$/.exec(raw);
-    if (!m) throw new NetinvertError('bad_query', `--want: expected name=value, name=lo:hi, name>=v or name<=v, got "${raw}"`);
-    const name = m[1].trim();
-    once(out, name, '--want');
-    out[name] = parseTarget(m[2] + m[3], `--want ${name}`);
-  }
-  return out;
+  return parseTargetList(list, '--want');
+}
+
+/** --any "clause ; clause" (repeatable): a disjunction of conjunctions (problem/targets.ts). */
+export function parseAny(list: string[]): Record<string, TargetSpec>[] {
+  return parseAnyList(list, '--any');
 }
 
 /**
- * One target without its name: "=7", "=0.1:0.3" (range), ">=0.5", "<=2", each with an optional
- * weight suffix "@w". `what` names the target in errors ("--want sum", or a batch cell).
+ * One target without its left-hand side: "=7", "=0.1:0.3" (range), ">=0.5", "<=2", each with an
+ * optional weight suffix "@w". `what` names the target in errors ("--want sum", or a batch cell).
  */
 export function parseTarget(spec: string, what: string): TargetSpec {
-  let it = spec,
-    weight: number | undefined;
-  const at = it.lastIndexOf('@');
-  if (at > 0) {
-    weight = num(it.slice(at + 1), `${what}: weight`);
-    it = it.slice(0, at);
-  }
-  const m = /^\s*(>=|<=|=)(.+)$/.exec(it);
-  if (!m) throw new NetinvertError('bad_query', `${what}: expected =value, =lo:hi, >=v or <=v, got "${spec}"`);
-  const op = m[1],
-    rhs = m[2].trim();
-  const w = weight === undefined ? {} : { weight };
-  if (op === '>=') return { ge: num(rhs, what), ...w };
-  if (op === '<=') return { le: num(rhs, what), ...w };
-  const c = rhs.indexOf(':', 1);
-  if (c > 0) return { range: [num(rhs.slice(0, c), `${what} low end`), num(rhs.slice(c + 1), `${what} high end`)], ...w };
-  return weight === undefined ? num(rhs, what) : { eq: num(rhs, what), weight };
+  return parseTargetSpec(spec, what);
 }
 
 /** --bounds x3=-1:1,x4=0:10 */

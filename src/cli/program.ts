@@ -49,6 +49,7 @@ function wantsJson(argv: string[]): boolean {
 const QUERY_FLAGS: [string, string][] = [
   ['given', '--given'],
   ['want', '--want'],
+  ['any', '--any'],
   ['bounds', '--bounds'],
   ['closestTo', '--closest-to'],
   ['distance', '--distance'],
@@ -109,9 +110,13 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         'netinvert solve models/seed-add.json --given a=3 --want sum=7',
         'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --want y1=9.99,y2=0.54 --prove',
         'netinvert solve model.onnx --want "y>=0.9" --bounds x=-1:1 --method milp --time-limit 120',
+        'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --want "y1 - 10*y2 <= 5" --prove',
+        'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --any "y1>=12 ; y2<=0.1, y1>=9"',
         'netinvert solve models/seed-add.json --query q.json --json',
       ]) +
-        '\n\nWith --query the file holds the whole query: --given, --want, --bounds, --closest-to and --distance are refused alongside it.' +
+        '\n\n--want takes outputs or linear forms of them: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5" (weight @w).' +
+        '\n--any "A, B ; C" asks for one of several clauses (here A and B, or C); repeat --any to add clauses.' +
+        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to and --distance are refused alongside it.' +
         '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {

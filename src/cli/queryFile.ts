@@ -10,7 +10,7 @@ import type { DistanceKind, Query, TargetSpec } from '../problem/query.ts';
 export const QUERY_FORMAT = 'netinvert-query';
 export const QUERY_VERSION = 1;
 
-const FIELDS = ['format', 'version', 'given', 'want', 'bounds', 'closestTo', 'distance'] as const;
+const FIELDS = ['format', 'version', 'given', 'want', 'anyOf', 'bounds', 'closestTo', 'distance'] as const;
 
 /** Parse and check the text of a query file; `file` names it in errors. */
 export function parseQueryFile(text: string, file: string): Query {
@@ -54,12 +54,27 @@ export function parseQueryFile(text: string, file: string): Query {
     return out;
   };
 
-  if (raw.want === undefined) fail(null, 'no "want" field; say which outputs you want, e.g. "want": {"sum": 7}');
-  if (!isObject(raw.want)) return fail('want', `expected an object {output: target, ...}, got ${describe(raw.want)}`);
-  const want: Record<string, TargetSpec> = {};
-  for (const [k, t] of Object.entries(raw.want)) want[k] = target(`want.${k}`, t, fail);
+  if (raw.want === undefined && raw.anyOf === undefined) fail(null, 'no "want" field; say which outputs you want, e.g. "want": {"sum": 7}');
+  // keys are output names or linear forms of outputs ("y0 - y1"): the model resolves them (buildProblem)
+  const targets = (field: string, v: unknown): Record<string, TargetSpec> => {
+    if (!isObject(v)) return fail(field, `expected an object {output or form: target, ...}, got ${describe(v)}`);
+    const out: Record<string, TargetSpec> = {};
+    for (const [k, t] of Object.entries(v)) out[k] = target(`${field}.${k}`, t, fail);
+    return out;
+  };
+  const want = raw.want === undefined ? {} : targets('want', raw.want);
 
   const query: Query = { want };
+  if (raw.anyOf !== undefined) {
+    if (!Array.isArray(raw.anyOf) || raw.anyOf.length === 0) {
+      fail('anyOf', `expected a non-empty list of clauses, each an object like want, got ${describe(raw.anyOf)}`);
+    }
+    query.anyOf = (raw.anyOf as unknown[]).map((c, i) => {
+      const clause = targets(`anyOf[${i}]`, c);
+      if (!Object.keys(clause).length) fail(`anyOf[${i}]`, 'a clause needs at least one target');
+      return clause;
+    });
+  }
   if (raw.given !== undefined) query.given = numbers('given', raw.given, 'number');
   if (raw.closestTo !== undefined) query.closestTo = numbers('closestTo', raw.closestTo, 'number');
   if (raw.bounds !== undefined) {

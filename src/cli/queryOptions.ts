@@ -27,7 +27,8 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
   cmd
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
     .option('--given <list>', 'known inputs: name=value,...', collect, [])
-    .option('--want <list>', 'targets: y=7, y=lo:hi, y>=v, y<=v; weight with @w', collect, [])
+    .option('--want <list>', 'targets on outputs or linear forms: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5"; weight with @w', collect, [])
+    .option('--any <clauses>', 'one of several clauses must hold: "A, B ; C" is (A and B) or C (repeatable: adds clauses)', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
     .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2');

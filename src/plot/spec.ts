@@ -178,8 +178,31 @@ function checkCompatible(model: Model, result: SolveResult): void {
     });
   }
   for (const t of result.query.targets) {
-    if (model.network.outputIndex(t.output) < 0) throw new NetinvertError('unknown_output', `the result's target "${t.output}" is not an output of this model`, { output: t.output });
+    for (const name of t.terms ? t.terms.map((k) => k.output) : [t.output]) {
+      if (model.network.outputIndex(name) < 0) throw new NetinvertError('unknown_output', `the result's target "${t.output}" reads "${name}", which is not an output of this model`, { output: name });
+    }
   }
+}
+
+type ResultTarget = SolveResult['query']['targets'][number];
+
+/** A target's form as output indices and coefficients (a plain target: its output, coefficient 1). */
+function formOf(net: Model['network'], t: ResultTarget): { output: number; coef: number }[] {
+  return t.terms ? t.terms.map((k) => ({ output: net.outputIndex(k.output), coef: k.coef })) : [{ output: net.outputIndex(t.output), coef: 1 }];
+}
+
+/** Value of a form on the output row Y[off …]. */
+function formAt(form: { output: number; coef: number }[], Y: ArrayLike<number>, off: number): number {
+  let s = 0;
+  for (const k of form) s += k.coef * Y[off + k.output];
+  return s;
+}
+
+/** A target's value at a solution: its output, or its form's value (from the solution's constraints or outputs). */
+function targetValueAt(s: Solution, t: ResultTarget): number {
+  if (!t.terms) return s.outputs[t.output];
+  const c = s.constraints?.find((x) => x.target === t.output);
+  return c ? c.value : t.terms.reduce((a, k) => a + k.coef * s.outputs[k.output], 0);
 }
 
 function positiveInt(v: number | undefined, dflt: number, what: string, min: number, max: number): number {
@@ -264,13 +287,13 @@ function oneUnknown(ctx: Ctx, n: number): PlotSpec {
   const X = Float64Array.from([...xs].sort((a, b) => a - b));
   const Y = evaluateAt(model, result, ctx.fixed, [x], X, X.length);
   const net = model.network;
-  const oi = targets.map((t) => net.outputIndex(t.output));
+  const oi = targets.map((t) => formOf(net, t));
   const m = net.nOut;
   const yTitle = single ? targets[0].output : 'miss: output − target (0 inside the target)';
   const curve: Record<string, unknown>[] = [];
   for (let r = 0; r < X.length; r++) {
     targets.forEach((t, k) => {
-      const y = Y[r * m + oi[k]];
+      const y = formAt(oi[k], Y, r * m);
       curve.push({ [x]: X[r], value: single ? y : signedMiss(t, y), output: t.output, y });
     });
   }
@@ -288,7 +311,7 @@ function oneUnknown(ctx: Ctx, n: number): PlotSpec {
   const lineValue = single ? targets[0].lo ?? targets[0].hi : 0;
   const marks = pts.map((p, i) => {
     const t = targets[0];
-    const y = single ? p.s.outputs[t.output] : p.s.residuals[t.output];
+    const y = single ? targetValueAt(p.s, t) : p.s.residuals[t.output];
     return { [x]: p.s.unknowns[x], value: y, role: p.role, label: `${x} = ${fmt(p.s.unknowns[x])}`, id: i + 1 };
   });
   const proof = boxes.map((b) => ({ x0: Math.max(lo, b.lo[xi]), x1: Math.min(hi, b.hi[xi]), proof: b.proof }));
@@ -404,7 +427,7 @@ function twoUnknowns(ctx: Ctx, n: number): PlotSpec {
     yi = result.query.bounds.findIndex((b) => b.input === ya);
   const targets = result.query.targets;
   const net = model.network;
-  const oi = targets.map((t) => net.outputIndex(t.output));
+  const oi = targets.map((t) => formOf(net, t));
   const m = net.nOut;
   // nodes: (n+1)² points, the cell corners; cells are coloured by the worst miss at their centre
   const xs = new Float64Array(n + 1),
@@ -425,7 +448,7 @@ function twoUnknowns(ctx: Ctx, n: number): PlotSpec {
     for (let i = 0; i < n; i++) {
       let miss = 0;
       targets.forEach((t, k) => {
-        miss = Math.max(miss, Math.abs(signedMiss(t, Yc[(j * n + i) * m + oi[k]])));
+        miss = Math.max(miss, Math.abs(signedMiss(t, formAt(oi[k], Yc, (j * n + i) * m))));
       });
       cells.push({ x0: xs[i], x1: xs[i + 1], y0: ys[j], y1: ys[j + 1], [xa]: U[2 * (j * n + i)], [ya]: U[2 * (j * n + i) + 1], miss });
     }
@@ -442,7 +465,7 @@ function twoUnknowns(ctx: Ctx, n: number): PlotSpec {
   targets.forEach((t, k) => {
     const ends = t.kind === 'eq' ? [t.lo!] : [t.lo, t.hi].filter((v): v is number => v !== null);
     for (const c of ends) {
-      for (let p = 0; p < f.length; p++) f[p] = Yn[p * m + oi[k]] - c;
+      for (let p = 0; p < f.length; p++) f[p] = formAt(oi[k], Yn, p * m) - c;
       for (const [a, b, c2, d] of zeroContour(f, n, xs, ys)) level.push({ x0: a, y0: b, x1: c2, y1: d, level: `${t.output} = ${fmt(c)}` });
     }
   });

@@ -5,22 +5,25 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
+import { formOutputs, formText, parseForm, type LinearTerm, type TargetSpec } from './targets.ts';
 
-/** A target for one output: a number means "equal to". */
-export type TargetSpec =
-  | number
-  | { eq: number; weight?: number }
-  | { range: [number, number]; weight?: number }
-  | { ge: number; weight?: number }
-  | { le: number; weight?: number };
+export type { LinearTerm, TargetSpec };
 
 export type DistanceKind = 'l2' | 'l1' | 'linf';
 
 export interface Query {
   /** Known inputs by feature name. Every input not named is unknown. */
   given?: Record<string, number>;
-  /** Targets by output feature name. Outputs not named are free. */
+  /**
+   * Targets keyed by an output name or a linear form of outputs ("y0 - y1", "2*y0 + y3"; grammar in
+   * problem/targets.ts). Outputs not named are free. All of them must hold (a conjunction).
+   */
   want: Record<string, TargetSpec>;
+  /**
+   * A disjunction: an answer must also meet ONE of these clauses (each a conjunction like `want`).
+   * invert() and certify() search/prove each clause with `want` (problem/clauses.ts).
+   */
+  anyOf?: Record<string, TargetSpec>[];
   /** Bounds per unknown; default: the model's training range, else DEFAULT_BOUND. */
   bounds?: Record<string, [number, number]>;
   /** Reference point (some or all unknowns): return the solution closest to it. */
@@ -38,7 +41,9 @@ export const DEFAULT_RTOL = 1e-6;
 export type TargetKind = 'eq' | 'range' | 'ge' | 'le';
 
 export interface Target {
-  output: number;
+  /** The linear form Σ coef·y[output] this target constrains (a plain output is one term, coef 1). */
+  terms: LinearTerm[];
+  /** The form's canonical text: the output name for a plain target, else e.g. "y0 - y1". */
   name: string;
   kind: TargetKind;
   /** Lower and upper end: eq has lo = hi = value; ge has hi = +∞; le has lo = −∞. */
@@ -61,6 +66,8 @@ export interface Problem {
   hi: Float64Array;
   boundSource: BoundSource[];
   targets: Target[];
+  /** Every output the targets read, ascending (what a Jacobian of the targets needs). */
+  targetOutputs: number[];
   atol: number;
   rtol: number;
   reference: Float64Array | null;
@@ -84,28 +91,29 @@ function finite(v: unknown, what: string): number {
   return v;
 }
 
-function parseTarget(name: string, output: number, spec: TargetSpec): Target {
-  const at = `target for output "${name}"`;
+function parseTarget(name: string, terms: LinearTerm[], spec: TargetSpec): Target {
+  const output = terms;
+  const at = terms.length === 1 && terms[0].coef === 1 ? `target for output "${name}"` : `target for "${name}"`;
   if (typeof spec === 'number') {
     const v = finite(spec, at);
-    return { output, name, kind: 'eq', lo: v, hi: v, weight: 1 };
+    return { terms: output, name, kind: 'eq', lo: v, hi: v, weight: 1 };
   }
   if (typeof spec !== 'object' || spec === null) throw bad(`${at} must be a number or an object {eq|range|ge|le}`);
   const weight = spec.weight === undefined ? 1 : finite(spec.weight, `${at}: weight`);
   if (!(weight > 0)) throw bad(`${at}: weight must be > 0 (got ${weight})`);
   if ('eq' in spec) {
     const v = finite(spec.eq, at);
-    return { output, name, kind: 'eq', lo: v, hi: v, weight };
+    return { terms: output, name, kind: 'eq', lo: v, hi: v, weight };
   }
   if ('range' in spec) {
     if (!Array.isArray(spec.range) || spec.range.length !== 2) throw bad(`${at}: range must be [lo, hi]`);
     const lo = finite(spec.range[0], `${at}: range low end`),
       hi = finite(spec.range[1], `${at}: range high end`);
     if (lo > hi) throw bad(`${at}: range low end ${lo} is above the high end ${hi}`, { output: name });
-    return { output, name, kind: 'range', lo, hi, weight };
+    return { terms: output, name, kind: 'range', lo, hi, weight };
   }
-  if ('ge' in spec) return { output, name, kind: 'ge', lo: finite(spec.ge, at), hi: Infinity, weight };
-  if ('le' in spec) return { output, name, kind: 'le', lo: -Infinity, hi: finite(spec.le, at), weight };
+  if ('ge' in spec) return { terms: output, name, kind: 'ge', lo: finite(spec.ge, at), hi: Infinity, weight };
+  if ('le' in spec) return { terms: output, name, kind: 'le', lo: -Infinity, hi: finite(spec.le, at), weight };
   throw bad(`${at} must be a number or one of {eq}, {range}, {ge}, {le}`);
 }
 
@@ -113,6 +121,9 @@ function parseTarget(name: string, output: number, spec: TargetSpec): Target {
 export function buildProblem(model: Model, query: Query, tol: ToleranceOptions = {}): Problem {
   const net = model.network;
   if (!query || typeof query !== 'object') throw bad('the query must be an object with at least "want"');
+  if (query.anyOf !== undefined) {
+    throw bad('this query has anyOf (a disjunction): pass it to invert() or certify(), which search and prove each clause, or expand it with clauseQueries()');
+  }
   const given = query.given ?? {};
   const want = query.want ?? {};
   const inputList = net.inputNames.join(', ');
@@ -130,13 +141,19 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   }
   const targets: Target[] = [];
   for (const [k, spec] of Object.entries(want)) {
-    const o = net.outputIndex(k);
-    if (o < 0) {
+    if (net.outputIndex(k) < 0 && /^\s*[\p{L}_][\w.\[\]/:]*\s*$/u.test(k)) {
       throw new NetinvertError('unknown_output', `target "${k}" is not an output of the model; its outputs are: ${outputList}`, {
         output: k,
       });
     }
-    targets.push(parseTarget(k, o, spec));
+    const terms = parseForm(k, net.outputNames, `target "${k}"`);
+    const name = formText(terms, net.outputNames);
+    if (targets.some((t) => t.name === name)) {
+      throw new NetinvertError('duplicate_name', `target "${k}" is the same form as another target (${name}); give each form once (a range lo:hi bounds both sides)`, {
+        output: name,
+      });
+    }
+    targets.push(parseTarget(name, terms, spec));
   }
   const atol = tol.atol ?? DEFAULT_ATOL,
     rtol = tol.rtol ?? DEFAULT_RTOL;
@@ -274,6 +291,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     hi,
     boundSource,
     targets,
+    targetOutputs: formOutputs(targets),
     atol: atolUsed,
     rtol: rtolUsed,
     reference,

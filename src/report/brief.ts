@@ -65,6 +65,15 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   }
   lines.push(indent(table(orows)));
   if (outs.length > shown.length) lines.push(indent(`… ${plural(outs.length - shown.length, 'more output')} (use --json for all)`));
+  // linear forms of outputs: each constraint's value, target and slack (≥ 0 inside)
+  if (r.query.targets.some((t) => t.terms) && s.constraints) {
+    const crows: string[][] = [['constraint', 'value', 'target', 'slack', '']];
+    for (const c of s.constraints) {
+      const t = r.query.targets.find((x) => x.output === c.target);
+      crows.push([c.target, fmt(c.value), t ? targetText(t) : '', fmt(c.slack), c.met ? 'met' : 'MISSED']);
+    }
+    lines.push(indent(table(crows)));
+  }
   const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.proof) extra.push('proven unique in its box');
@@ -150,6 +159,12 @@ export function fullReport(r: CertifiedResult): string {
     out.push(
       `branch-and-bound: ${plural(c.boxes, 'box')}, ${formatPercent(c.excludedFraction)} of the volume proven empty, ${plural(c.rootBoxes, 'proven root box', 'proven root boxes')}, ${c.undecidedBoxes} undecided${c.budgetHit ? ' (ran out of budget before finishing)' : ''}`,
     );
+  }
+  if (r.clauses) {
+    out.push(`disjunction: ${plural(r.query.clause?.of ?? r.clauses.length, 'clause')}, searched in order:`);
+    for (const c of r.clauses) {
+      out.push(indent(`clause ${c.index + 1}: ${c.targets.join(', ')} — ${c.status}${c.proven ? ' (proven)' : ''}${c.certificate ? ', certificate' : ''}`));
+    }
   }
   if (r.certificate) out.push(`certificate: ${r.certificate.claim}, ${plural(r.certificate.excluded.length, 'excluded box', 'excluded boxes')} (verify with verifyCertificate)`);
   const s = r.stats;

@@ -2,7 +2,8 @@
  * The problem as the solvers see it: unknowns u (rows × n) → weighted residuals r (rows × m)
  * and their Jacobian (rows × m × n), through the network with the known inputs filled in.
  *
- * Residual of target i on output y with weight w (the distance to the target set):
+ * Residual of target i on its linear form y = Σ cₖ·y_{oₖ} (a plain output is one term) with
+ * weight w (the distance to the target set):
  *   equality t:      r = w·(y − t)
  *   range [lo, hi]:  r = w·(y − hi) above, w·(y − lo) below, 0 inside   (≥ and ≤ likewise)
  * so least squares on r drives every output into its target set, and at a best compromise it
@@ -13,6 +14,7 @@
  */
 import type { Problem } from '../problem/query.ts';
 import type { LSQ } from './iterate/types.ts';
+import { formJacobian, formValue } from '../problem/targets.ts';
 
 export class Budget {
   evaluations = 0;
@@ -43,7 +45,10 @@ export class ProblemEvaluator {
   private X = new Float64Array(0);
   private Y = new Float64Array(0);
   private Jy = new Float64Array(0);
+  private Jf = new Float64Array(0);
   private readonly targetOutputs: number[];
+  /** Every target a plain output, in the order of targetOutputs: the outputs' Jacobian is the targets'. */
+  private readonly direct: boolean;
 
   constructor(
     readonly problem: Problem,
@@ -51,7 +56,9 @@ export class ProblemEvaluator {
   ) {
     this.n = problem.unknowns.length;
     this.m = problem.targets.length;
-    this.targetOutputs = problem.targets.map((t) => t.output);
+    this.targetOutputs = problem.targetOutputs;
+    this.direct =
+      this.targetOutputs.length === this.m && problem.targets.every((t, i) => t.terms.length === 1 && t.terms[0].coef === 1 && t.terms[0].output === this.targetOutputs[i]);
   }
 
   private fill(U: Float64Array, rows: number): Float64Array {
@@ -93,7 +100,9 @@ export class ProblemEvaluator {
     const m = this.m,
       n = this.n;
     if (this.Y.length < rows * net.nOut) this.Y = new Float64Array(rows * net.nOut);
-    if (this.Jy.length < rows * m * n) this.Jy = new Float64Array(rows * m * n);
+    const k = this.targetOutputs.length;
+    if (this.Jy.length < rows * k * n) this.Jy = new Float64Array(rows * k * n);
+    if (!this.direct && this.Jf.length < rows * m * n) this.Jf = new Float64Array(rows * m * n);
     this.budget.evaluations += rows;
     this.budget.jacobians += rows;
     net.jacobian(this.fill(U, rows), rows, {
@@ -102,17 +111,22 @@ export class ProblemEvaluator {
       out: this.Jy,
       values: this.Y,
     });
-    this.residualsFromOutputs(this.Y, rows, R, this.Jy, JR);
+    if (this.direct) this.residualsFromOutputs(this.Y, rows, R, this.Jy, JR);
+    else {
+      formJacobian(this.problem.targets, this.targetOutputs, this.Jy, rows, n, this.Jf);
+      this.residualsFromOutputs(this.Y, rows, R, this.Jf, JR);
+    }
   }
 
-  /** Targeted outputs y (m) and ∂y/∂u (m × n) at one point u, unweighted. */
+  /** Targets' forms y (m) and ∂y/∂u (m × n) at one point u, unweighted. */
   targetOutputsAndJacobian(u: Float64Array, Y: Float64Array, J: Float64Array): void {
     const net = this.problem.model.network;
     const vals = new Float64Array(net.nOut);
     this.budget.evaluations += 1;
     this.budget.jacobians += 1;
-    net.jacobian(this.fill(u, 1), 1, { wrt: this.problem.unknowns, of: this.targetOutputs, out: J, values: vals });
-    for (let i = 0; i < this.m; i++) Y[i] = vals[this.targetOutputs[i]];
+    const Jy = net.jacobian(this.fill(u, 1), 1, { wrt: this.problem.unknowns, of: this.targetOutputs, values: vals }).J;
+    formJacobian(this.problem.targets, this.targetOutputs, Jy, 1, this.n, J);
+    for (let i = 0; i < this.m; i++) Y[i] = formValue(this.problem.targets[i].terms, vals);
   }
 
   /** Map outputs (and output Jacobian) to target residuals (and residual Jacobian). */
@@ -124,7 +138,7 @@ export class ProblemEvaluator {
     for (let r = 0; r < rows; r++) {
       for (let i = 0; i < m; i++) {
         const t = T[i];
-        const y = Y[r * nOut + t.output];
+        const y = formValue(t.terms, Y, r * nOut);
         let res: number;
         let active = 1;
         if (t.kind === 'eq') res = y - t.lo;

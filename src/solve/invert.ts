@@ -10,6 +10,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import { FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem } from '../problem/query.ts';
+import { isPlain } from '../problem/targets.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
@@ -85,7 +86,7 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
     excludedFraction: number | undefined;
   let methodUsed: string = method;
 
-  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq';
+  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq' && isPlain(problem.targets[0].terms);
   let needSearch = true;
   if (oneDim) {
     methodUsed = 'interval-newton-1d';
@@ -270,12 +271,20 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
   return result;
 }
 
+/** Options for one of `of` clauses of a disjunction: an equal share of the evaluations and the time. */
+export function shareOptions<O extends InvertOptions>(options: O, of: number): O {
+  const maxEvaluations = Math.max(1, Math.floor((options.maxEvaluations ?? INVERT_DEFAULTS.maxEvaluations) / of));
+  const timeLimit = (options.timeLimit ?? INVERT_DEFAULTS.timeLimit) / of;
+  return { ...options, maxEvaluations, timeLimit };
+}
+
 /** The query as the result states it: targets with their tolerances, bounds with their sources. */
 export function queryRecord(problem: Problem, seed: number): SolveResult['query'] {
   return {
     given: problem.given,
     targets: problem.targets.map((t) => ({
       output: t.name,
+      ...(isPlain(t.terms) ? {} : { terms: t.terms.map((k) => ({ output: problem.model.network.outputNames[k.output], coef: k.coef })) }),
       kind: t.kind,
       lo: Number.isFinite(t.lo) ? t.lo : null,
       hi: Number.isFinite(t.hi) ? t.hi : null,

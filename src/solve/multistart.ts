@@ -24,6 +24,7 @@
  */
 import type { Problem } from '../problem/query.ts';
 import { targetMiss, targetTolerance } from '../problem/query.ts';
+import { formValue } from '../problem/targets.ts';
 import { adamBatch } from './adam.ts';
 import type { Budget, ProblemEvaluator } from './evaluator.ts';
 import { PRIMES, halton } from '../numeric/halton.ts';
@@ -197,7 +198,7 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
 export function meetsAt(ev: ProblemEvaluator, u: Float64Array): boolean {
   const Y = ev.outputs(u, 1);
   const p = ev.problem;
-  for (const t of p.targets) if (!(targetMiss(t, Y[t.output]) <= targetTolerance(t, p.atol, p.rtol))) return false;
+  for (const t of p.targets) if (!(targetMiss(t, formValue(t.terms, Y)) <= targetTolerance(t, p.atol, p.rtol))) return false;
   return true;
 }
 

@@ -86,6 +86,9 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
   const net = problem.model.network;
   const unk = problem.unknowns[0];
   const tgt = problem.targets[0];
+  // invert() takes this path only for a plain target (one output, coefficient 1)
+  if (tgt.terms.length !== 1 || tgt.terms[0].coef !== 1) throw new Error('solveOneDim: needs a plain one-output target');
+  const tOut = tgt.terms[0].output;
   const t = tgt.lo;
   const nIn = net.nIn;
   const lo0 = problem.lo[0],
@@ -97,14 +100,14 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
     const X = problem.base.slice();
     X[unk] = x;
     budget.evaluations += 1;
-    return net.evaluate(X, 1)[tgt.output] - t;
+    return net.evaluate(X, 1)[tOut] - t;
   };
   const deriv = (x: number): number => {
     const X = problem.base.slice();
     X[unk] = x;
     budget.evaluations += 1;
     budget.jacobians += 1;
-    return net.jacobian(X, 1, { wrt: [unk], of: [tgt.output] }).J[0];
+    return net.jacobian(X, 1, { wrt: [unk], of: [tOut] }).J[0];
   };
 
   const proven: [number, number][] = [];
@@ -149,13 +152,13 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
     const midB = net.bounds(bMid.subarray(0, k * nIn), bMid.subarray(0, k * nIn), k);
     const jb = net.jacobianBounds(bLo.subarray(0, k * nIn), bHi.subarray(0, k * nIn), k, {
       wrt: [unk],
-      of: [tgt.output],
+      of: [tOut],
     });
     const nOut = net.nOut;
     for (let q = 0; q < k; q++) {
       const [a, b] = batch[q];
-      let fLo = nextDown(jb.valueLo[q * nOut + tgt.output] - t),
-        fHi = nextUp(jb.valueHi[q * nOut + tgt.output] - t);
+      let fLo = nextDown(jb.valueLo[q * nOut + tOut] - t),
+        fHi = nextUp(jb.valueHi[q * nOut + tOut] - t);
       const dLo = jb.lo[q],
         dHi = jb.hi[q];
       if (!(Number.isFinite(fLo) && Number.isFinite(fHi) && Number.isFinite(dLo) && Number.isFinite(dHi))) {
@@ -165,8 +168,8 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
       // mean-value form f(X) ⊆ f(c) + F'(X)·(X − c): overestimates quadratically, not linearly
       {
         const c = 0.5 * (a + b);
-        const mLo = nextDown(midB.lo[q * nOut + tgt.output] - t),
-          mHi = nextUp(midB.hi[q * nOut + tgt.output] - t);
+        const mLo = nextDown(midB.lo[q * nOut + tOut] - t),
+          mHi = nextUp(midB.hi[q * nOut + tOut] - t);
         const gm = Math.abs(0.5 * mLo + 0.5 * mHi);
         if (gm < bestMiss) {
           bestMiss = gm;
@@ -193,8 +196,8 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
       if (dLo > 0 || dHi < 0) {
         // Newton image N = m − g(m)/[dLo, dHi]  (g monotone on X)
         const mid = 0.5 * (a + b);
-        const gmLo = nextDown(midB.lo[q * nOut + tgt.output] - t),
-          gmHi = nextUp(midB.hi[q * nOut + tgt.output] - t);
+        const gmLo = nextDown(midB.lo[q * nOut + tOut] - t),
+          gmHi = nextUp(midB.hi[q * nOut + tOut] - t);
         // quotient [gmLo, gmHi] / [dLo, dHi], divisor sign-definite
         const c1 = gmLo / dLo,
           c2 = gmLo / dHi,

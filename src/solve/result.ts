@@ -19,6 +19,12 @@ export interface Solution {
   outputs: Record<string, number>;
   /** Per target: output − target value (0 inside a range), unweighted. */
   residuals: Record<string, number>;
+  /**
+   * Per target, in query order: the value of its form, its target set [lo, hi] (null: unbounded
+   * side), the slack min(value − lo, hi − value) (≥ 0 inside; negative: missed by that much) and
+   * whether it is met within its tolerance.
+   */
+  constraints: ConstraintValue[];
   /** Largest unweighted miss over the targets. */
   maxMiss: number;
   /** Whether every target is met within its tolerance. */
@@ -43,6 +49,16 @@ export interface Solution {
    * separated.
    */
   cluster?: { extent: Record<string, [number, number]>; everyPoint: boolean };
+}
+
+export interface ConstraintValue {
+  /** The target's form as text (an output name for a plain target). */
+  target: string;
+  value: number;
+  lo: number | null;
+  hi: number | null;
+  slack: number;
+  met: boolean;
 }
 
 export type SolutionSet =
@@ -72,7 +88,21 @@ export interface SolveResult {
   method: string;
   query: {
     given: Record<string, number>;
-    targets: { output: string; kind: TargetKind; lo: number | null; hi: number | null; weight: number; tolerance: number }[];
+    /**
+     * output: the output name, or the form's text for a linear form, whose `terms` then list its
+     * outputs and coefficients.
+     */
+    targets: {
+      output: string;
+      terms?: { output: string; coef: number }[];
+      kind: TargetKind;
+      lo: number | null;
+      hi: number | null;
+      weight: number;
+      tolerance: number;
+    }[];
+    /** With anyOf: how many clauses the disjunction has and which one this answer is for (0-based). */
+    clause?: { index: number; of: number };
     bounds: { input: string; lo: number; hi: number; source: BoundSource }[];
     /** float32Floor: present for float32-exported models, the smallest tolerance that means anything for them. */
     tolerance: { atol: number; rtol: number; float32Floor?: number };
@@ -91,6 +121,18 @@ export interface SolveResult {
   excludedFraction?: number;
   /** Proven lower bound on the smallest possible worst-output miss over the box (certify). */
   lowerBound?: number;
+  /**
+   * With anyOf (a disjunction): each clause searched, in order (the answer is for
+   * query.clause.index; clauses after the first one met are not searched). A clause's
+   * certificate proves that clause (want ∧ clause) infeasible; a disjunction proven infeasible
+   * has one per clause here and no top-level `certificate`.
+   */
+  clauses?: {
+    index: number;
+    targets: string[];
+    status: Status;
+    proven: boolean;
+  }[];
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];

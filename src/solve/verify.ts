@@ -3,8 +3,9 @@
  * only this pass decides whether it meets the targets.
  */
 import { targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
+import { formJacobian, formValue } from '../problem/targets.ts';
 import { singularValues } from '../numeric/linalg.ts';
-import type { Solution } from './result.ts';
+import type { ConstraintValue, Solution } from './result.ts';
 
 export function unknownsOf(problem: Problem, u: ArrayLike<number>): Record<string, number> {
   const o: Record<string, number> = {};
@@ -12,12 +13,16 @@ export function unknownsOf(problem: Problem, u: ArrayLike<number>): Record<strin
   return o;
 }
 
-/** Jacobian of the targeted outputs wrt the unknowns at u (m × n), fresh. */
+/** Jacobian of the targets' forms wrt the unknowns at u (m × n), fresh. */
 export function targetJacobian(problem: Problem, u: ArrayLike<number>): Float64Array {
   const net = problem.model.network;
   const X = problem.base.slice();
   problem.unknowns.forEach((idx, j) => (X[idx] = u[j]));
-  return net.jacobian(X, 1, { wrt: problem.unknowns, of: problem.targets.map((t) => t.output) }).J;
+  const Jy = net.jacobian(X, 1, { wrt: problem.unknowns, of: problem.targetOutputs }).J;
+  const n = problem.unknowns.length;
+  const J = new Float64Array(problem.targets.length * n);
+  formJacobian(problem.targets, problem.targetOutputs, Jy, 1, n, J);
+  return J;
 }
 
 export function verifySolution(
@@ -35,14 +40,19 @@ export function verifySolution(
   const outputs: Record<string, number> = {};
   net.outputNames.forEach((name, i) => (outputs[name] = Y[i]));
   const residuals: Record<string, number> = {};
+  const constraints: ConstraintValue[] = [];
   let maxMiss = 0,
     meets = true;
   for (const t of problem.targets) {
-    const y = Y[t.output];
+    const y = formValue(t.terms, Y);
     const miss = targetMiss(t, y);
     residuals[t.name] = t.kind === 'eq' ? y - t.lo : y > t.hi ? y - t.hi : y < t.lo ? y - t.lo : 0;
     maxMiss = Math.max(maxMiss, miss);
-    if (!(miss <= targetTolerance(t, problem.atol, problem.rtol))) meets = false;
+    const met = miss <= targetTolerance(t, problem.atol, problem.rtol);
+    if (!met) meets = false;
+    // slack: how far inside the target set the form lies (negative: outside by that much)
+    const slack = y !== y ? -Infinity : Math.min(y - t.lo, t.hi - y);
+    constraints.push({ target: t.name, value: y, lo: Number.isFinite(t.lo) ? t.lo : null, hi: Number.isFinite(t.hi) ? t.hi : null, slack, met });
   }
   const m = problem.targets.length;
   const J = targetJacobian(problem, u);
@@ -60,6 +70,7 @@ export function verifySolution(
     unknowns: unknownsOf(problem, u),
     outputs,
     residuals,
+    constraints,
     maxMiss,
     meetsTargets: meets,
     conditionNumber,
@@ -86,7 +97,7 @@ export function solutionSetDimension(problem: Problem, u: ArrayLike<number>): nu
   let tol = Infinity;
   problem.targets.forEach((t, i) => {
     const tl = targetTolerance(t, problem.atol, problem.rtol);
-    const y = Y[t.output];
+    const y = formValue(t.terms, Y);
     const onEdge = t.kind === 'eq' || Math.abs(y - t.lo) <= tl || Math.abs(y - t.hi) <= tl;
     if (onEdge) {
       rows.push(i);
@@ -154,7 +165,7 @@ export function rootUncertainty(p: Problem, u: ArrayLike<number>): number {
   const rowsJ: number[] = [];
   let r2 = 0;
   p.targets.forEach((t, i) => {
-    const y = Y[t.output];
+    const y = formValue(t.terms, Y);
     const tl = targetTolerance(t, p.atol, p.rtol);
     const end = t.kind === 'eq' ? t.lo : Math.abs(y - t.lo) <= Math.abs(y - t.hi) ? t.lo : t.hi;
     if (t.kind !== 'eq' && !(Math.abs(y - end) <= tl)) return;

@@ -5,6 +5,7 @@
  * Gauss–Newton steps on the targets (exact within one linear piece of the network).
  */
 import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { formValue } from '../../problem/targets.ts';
 import { DualGaussNewton } from '../../numeric/gaussNewton.ts';
 import type { Solution } from '../../solve/result.ts';
 import { targetJacobian, verifySolution } from '../../solve/verify.ts';
@@ -50,7 +51,7 @@ export function polishPoint(problem: Problem, start: Float64Array, steps = 5): F
       r: number[] = [];
     problem.targets.forEach((t, i) => {
       const tol = targetTolerance(t, problem.atol, problem.rtol);
-      const y = Y[t.output];
+      const y = formValue(t.terms, Y);
       const aim = Math.min(t.hi + tol / 2, Math.max(t.lo - tol / 2, y));
       if (aim !== y || t.kind === 'eq') {
         rows.push(i);

@@ -21,6 +21,7 @@ import type { Highs, Model as HighsModel } from 'highs';
 import { NetinvertError } from '../../errors.ts';
 import { nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { formValue } from '../../problem/targets.ts';
 import { halton, PRIMES } from '../../numeric/halton.ts';
 import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './encode.ts';
 import { loadHighs, toModelData } from './highs.ts';
@@ -160,7 +161,7 @@ export async function solveMilp(problem: Problem, objective: MilpObjective, opti
     throw new NetinvertError('bad_query', `unknown MILP objective ${JSON.stringify(objective)}`);
   }
   const outNodes = outputFeatureNodes(graph);
-  const wanted = problem.targets.map((t) => t.output);
+  const wanted = problem.targetOutputs.slice();
   if (objOutput >= 0) wanted.push(objOutput);
   assertPiecewiseLinear(graph, [...new Set(wanted.map((o) => outNodes[o].node))]);
 
@@ -292,7 +293,7 @@ class MilpRun {
   solve(): MilpResult {
     const { problem, builder, s } = this;
     const obbtUntil = s.t0 + OBBT_SHARE * s.timeLimit * 1000;
-    const roots = [...new Set([...problem.targets.map((t) => t.output), ...(s.objOutput >= 0 ? [s.objOutput] : [])].map((o) => s.outNodes[o].node))];
+    const roots = [...new Set([...problem.targetOutputs, ...(s.objOutput >= 0 ? [s.objOutput] : [])].map((o) => s.outNodes[o].node))];
     const enc = encodeGraph(problem.model.network, builder, {
       unknowns: problem.unknowns,
       lo: problem.lo,
@@ -314,9 +315,24 @@ class MilpRun {
     let sMax = 0;
     const targetRows = this.targetRows;
     for (const t of problem.targets) {
-      const y = outExpr(t.output);
+      // a linear form c·y is one native row over the outputs' expressions: Σ cₖ·(expression of yₖ)
+      const single = t.terms.length === 1 && t.terms[0].coef === 1;
+      const y = single ? outExpr(t.terms[0].output) : builder.combine(t.terms.map((k) => [k.coef, outExpr(k.output)] as const), 0);
       const tol = targetTolerance(t, problem.atol, problem.rtol);
-      const err = builder.error(y) + TOL.primal;
+      // the form's distance from the network's value: its own column errors, and (for a combined
+      // form) the terms' errors and the rounding of the combination, both counted
+      let formErr = builder.error(y);
+      if (!single) {
+        let mag = 0;
+        for (const k of t.terms) {
+          const e = outExpr(k.output);
+          formErr += Math.abs(k.coef) * builder.error(e);
+          const [a, b] = builder.interval(e);
+          mag += Math.abs(k.coef) * Math.max(Math.abs(a), Math.abs(b));
+        }
+        formErr += 4 * Number.EPSILON * (t.terms.length + 2) * mag;
+      }
+      const err = formErr + TOL.primal;
       const kappa = Math.min(tol / 4, 10 * err);
       this.outErr = Math.max(this.outErr, err);
       this.kappaMax = Math.max(this.kappaMax, kappa);
@@ -395,7 +411,7 @@ class MilpRun {
     for (let r = 0; r < rows; r++) {
       let slack = 0;
       p.targets.forEach((t, i) => {
-        const y = Y[r * net.nOut + t.output],
+        const y = formValue(t.terms, Y, r * net.nOut),
           b = this.targetRows[i];
         slack = Math.max(slack, b.lo - y, y - b.hi);
       });

@@ -31,7 +31,7 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
   const widthOf = new Map(model.network.layers().map((l) => [l.name, l.width]));
   const featureNode: string[] = [];
   for (const o of model.graph.outputs) for (let i = 0; i < (widthOf.get(o.node) ?? 0); i++) featureNode.push(o.node);
-  const outputs = [...new Set(problem.targets.map((t) => featureNode[t.output]))];
+  const outputs = [...new Set(problem.targetOutputs.map((o) => featureNode[o]))];
   const pwl = isPiecewiseLinear(model.graph, outputs);
   if (!pwl.ok) {
     throw new NetinvertError(

@@ -27,11 +27,13 @@
  */
 import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { formInterval } from '../../problem/targets.ts';
 import { now, type Budget } from '../../solve/evaluator.ts';
-import { crownBounds } from '../bounds/crown.ts';
+import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierBounds } from './verifier.ts';
+import { verifierMissCheck } from './certificate.ts';
+import { formRange, verifierBounds } from './verifier.ts';
 
 export interface ExcludedBox {
   lo: number[];
@@ -112,7 +114,17 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   const sys: SquareSystem | null = squareSystem(problem);
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
   const minWidth = opts.minWidth ?? 1e-9;
-  const targetOutputs = problem.targets.map((t) => t.output);
+  const targetOutputs = problem.targetOutputs;
+  const m = problem.targets.length;
+  // the targets that are forms of several outputs (or a scaled output), and their rows C (× nOut)
+  const formRows = problem.targets.flatMap((t, i) => (t.terms.length === 1 && t.terms[0].coef === 1 ? [] : [i]));
+  const formC = new Float64Array(formRows.length * nOut);
+  formRows.forEach((i, f) => {
+    for (const k of problem.targets[i].terms) formC[f * nOut + k.output] += k.coef;
+  });
+  // a form's exclusion is confirmed by the certificate verifier's own test, which encloses the
+  // form by its own mean-value form (natural bounds of the outputs lose their correlation)
+  const formCheck = formRows.length && verifyAll ? verifierMissCheck(problem) : null;
 
   const roots: RootBox[] = [];
   // proven-unique regions around the roots the search found (ε-inflation)
@@ -201,12 +213,15 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       budget.evaluations += 2 * k;
       budget.jacobians += k;
       const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
+      // enclosures of the targets' forms (k × m): from the outputs' enclosures, and (for a form
+      // of several outputs) the mean-value form of the form itself
+      const fb = { lo: yb.flo, hi: yb.fhi };
       // the mean-value bounds alone, to tell which claims rest on the relaxation
-      const mv = { lo: yb.lo.slice(), hi: yb.hi.slice() };
+      const mv = { lo: fb.lo.slice(), hi: fb.hi.slice() };
       if (opts.linear !== false) {
         // boxes the mean-value form did not exclude: try the linear relaxation too
         const keep: number[] = [];
-        for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, yb, q, nOut, tols)) keep.push(q);
+        for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, fb, q, m, tols)) keep.push(q);
         if (keep.length) {
           const kl = new Float64Array(keep.length * nIn),
             kh = new Float64Array(keep.length * nIn);
@@ -226,6 +241,21 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
               }
             });
           }
+          // the forms over the tightened output enclosures (interval arithmetic on c·y)
+          for (const q of keep) intersectForms(problem, yb, q, nOut, fb, q * m);
+          // forms of several outputs: CROWN bounds c·y itself (the specification folded into the
+          // last layer: far tighter than combining the outputs' bounds)
+          if (rx !== 'forward' && formRows.length) {
+            const cl = crownLinearBounds(net, kl, kh, keep.length, formC, formRows.length, { upper: true });
+            keep.forEach((q, r) => {
+              formRows.forEach((i, f) => {
+                const a = cl.lo[r * formRows.length + f],
+                  b = cl.hi![r * formRows.length + f];
+                if (a > fb.lo[q * m + i]) fb.lo[q * m + i] = a;
+                if (b < fb.hi[q * m + i]) fb.hi[q * m + i] = b;
+              });
+            });
+          }
         }
       }
       for (let q = 0; q < k; q++) {
@@ -236,8 +266,8 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           zeroOut = false;
         const exclCandidates: number[] = [];
         problem.targets.forEach((t, i) => {
-          const yl = yb.lo[q * nOut + t.output],
-            yh = yb.hi[q * nOut + t.output];
+          const yl = fb.lo[q * m + i],
+            yh = fb.hi[q * m + i];
           const miss = yl > t.hi ? nextDown(yl - t.hi) : yh < t.lo ? nextDown(t.lo - yh) : 0;
           if (!(miss >= 0)) return; // NaN bounds: no information
           boxLB = Math.max(boxLB, miss);
@@ -245,7 +275,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
         });
         // prefer a target the mean-value form excludes on its own; else the claim rests on the relaxation
-        const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, nOut, tols, i)) ?? -1;
+        const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, m, tols, i)) ?? -1;
         const relaxOnly = mvTarget < 0 && exclCandidates.length > 0;
         exclTarget = mvTarget >= 0 ? mvTarget : (exclCandidates[0] ?? -1);
         // A root-free claim by range, whether it rests on the relaxation or on the mean-value form:
@@ -258,13 +288,12 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           verifyMs += now() - tv;
         }
         if (exclTarget >= 0) {
-          const t = problem.targets[exclTarget];
           const rec: ExcludedBox = {
             lo: b.lo,
             hi: b.hi,
             target: exclTarget,
-            outputLo: yb.lo[q * nOut + t.output],
-            outputHi: yb.hi[q * nOut + t.output],
+            outputLo: fb.lo[q * m + exclTarget],
+            outputHi: fb.hi[q * m + exclTarget],
           };
           excluded.push(rec);
           if (relaxOnly || verifyAll) {
@@ -272,7 +301,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
             // re-checked before any certificate (below)
             unchecked.push({
               rec,
-              cands: exclCandidates.map((i) => ({ i, lo: yb.lo[q * nOut + problem.targets[i].output], hi: yb.hi[q * nOut + problem.targets[i].output] })),
+              cands: exclCandidates.map((i) => ({ i, lo: fb.lo[q * m + i], hi: fb.hi[q * m + i] })),
             });
           }
           excludedVol += vol(b);
@@ -328,7 +357,15 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       }
       const calls = { n: 0 };
       const tv = now();
-      const ok = u.cands.find((c) => verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls));
+      const ok = u.cands.find((c) => {
+        const t = problem.targets[c.i];
+        if (formCheck && !(t.terms.length === 1 && t.terms[0].coef === 1)) {
+          const r = formCheck(u.rec.lo, u.rec.hi, c.i);
+          calls.n += r.evaluations;
+          return r.ok;
+        }
+        return verifierExcludes(problem, u.rec, c.i, tols[c.i], W, VERIFY_DEPTH, calls);
+      });
       verifyMs += now() - tv;
       budget.evaluations += calls.n;
       if (ok) {
@@ -392,11 +429,13 @@ function verifierExcludes(
   const tlo = Number.isFinite(t.lo) ? t.lo - tol : -Infinity,
     thi = Number.isFinite(t.hi) ? t.hi + tol : Infinity;
   const n = b.lo.length;
+  const fr = new Float64Array(2);
   const rec = (bx: { lo: number[]; hi: number[] }, d: number): boolean => {
     const { L, H } = fullBox(problem, bx.lo, bx.hi);
     const yb = verifierBounds(problem.model.graph, L, H);
     calls.n++;
-    if (yb.lo[t.output] > thi || yb.hi[t.output] < tlo) return true;
+    formRange(t.terms, yb.lo, yb.hi, fr);
+    if (fr[0] > thi || fr[1] < tlo) return true;
     if (d >= depth) return false;
     let j = 0;
     for (let e = 1; e < n; e++) if ((bx.hi[e] - bx.lo[e]) / W[e] > (bx.hi[j] - bx.lo[j]) / W[j]) j = e;
@@ -419,22 +458,36 @@ function verifierRangeRootFree(problem: Problem, b: { lo: number[]; hi: number[]
   const { L, H } = fullBox(problem, b.lo, b.hi);
   try {
     const yb = verifierBounds(problem.model.graph, L, H);
-    return problem.targets.some((t) => yb.lo[t.output] > t.lo || yb.hi[t.output] < t.lo);
+    const fr = new Float64Array(2);
+    return problem.targets.some((t) => {
+      formRange(t.terms, yb.lo, yb.hi, fr);
+      return fr[0] > t.lo || fr[1] < t.lo;
+    });
   } catch {
     return false;
   }
 }
 
-function excludedBy(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[]): boolean {
-  return problem.targets.some((_, i) => misses(problem, yb, q, nOut, tols, i));
+function excludedBy(problem: Problem, fb: { lo: Float64Array; hi: Float64Array }, q: number, m: number, tols: number[]): boolean {
+  return problem.targets.some((_, i) => misses(problem, fb, q, m, tols, i));
 }
 
-/** Does box q's enclosure of target i's output miss the target by more than its tolerance? */
-function misses(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, tols: number[], i: number): boolean {
+/** Does box q's enclosure of target i's form (fb: k × m) miss the target by more than its tolerance? */
+function misses(problem: Problem, fb: { lo: Float64Array; hi: Float64Array }, q: number, m: number, tols: number[], i: number): boolean {
   const t = problem.targets[i];
-  const yl = yb.lo[q * nOut + t.output],
-    yh = yb.hi[q * nOut + t.output];
+  const yl = fb.lo[q * m + i],
+    yh = fb.hi[q * m + i];
   return yl - t.hi > tols[i] || t.lo - yh > tols[i];
+}
+
+const FR = new Float64Array(2);
+/** Tighten box q's form enclosures (fb from offset f) with the forms over its output enclosures yb. */
+function intersectForms(problem: Problem, yb: { lo: Float64Array; hi: Float64Array }, q: number, nOut: number, fb: { lo: Float64Array; hi: Float64Array }, f: number): void {
+  problem.targets.forEach((t, i) => {
+    formInterval(t.terms, yb.lo, yb.hi, q * nOut, FR);
+    if (FR[0] > fb.lo[f + i]) fb.lo[f + i] = FR[0];
+    if (FR[1] < fb.hi[f + i]) fb.hi[f + i] = FR[1];
+  });
 }
 
 /**
@@ -450,7 +503,7 @@ export function meanValueBounds(
   H: Float64Array,
   k: number,
   outputs: number[],
-): { lo: Float64Array; hi: Float64Array; smear: Float64Array } {
+): { lo: Float64Array; hi: Float64Array; smear: Float64Array; flo: Float64Array; fhi: Float64Array } {
   const net = problem.model.network;
   const nIn = net.nIn,
     nOut = net.nOut,
@@ -490,7 +543,49 @@ export function meanValueBounds(
       if (sh < hi[q * nOut + o]) hi[q * nOut + o] = sh;
     }
   }
-  return { lo, hi, smear };
+  // The targets' forms c·y: interval arithmetic over the outputs' enclosures, intersected (for a
+  // form of several outputs) with the mean-value form of c·y itself,
+  //   c·f(X) ⊆ c·f(c) + (Σₖ cₖ F'ₖ(X))·(X − c),
+  // which keeps the correlation between the outputs that the per-output enclosures lose.
+  const T = problem.targets,
+    mT = T.length;
+  const flo = new Float64Array(k * mT),
+    fhi = new Float64Array(k * mT);
+  const fr = new Float64Array(2),
+    gr = new Float64Array(2);
+  for (let q = 0; q < k; q++) {
+    for (let i = 0; i < mT; i++) {
+      const t = T[i];
+      formInterval(t.terms, lo, hi, q * nOut, fr);
+      if (!(t.terms.length === 1 && t.terms[0].coef === 1)) {
+        formInterval(t.terms, cb.lo, cb.hi, q * nOut, gr);
+        let sl = gr[0],
+          sh = gr[1];
+        for (let j = 0; j < n; j++) {
+          // the form's derivative interval Σₖ cₖ·[∂yₖ] (outward rounded)
+          let gl = 0,
+            gh = 0;
+          for (const term of t.terms) {
+            const r = outputs.indexOf(term.output);
+            const a = term.coef * jb.lo[(q * m + r) * n + j],
+              b = term.coef * jb.hi[(q * m + r) * n + j];
+            gl = nextDown(gl + nextDown(Math.min(a, b)));
+            gh = nextUp(gh + nextUp(Math.max(a, b)));
+          }
+          const u = problem.unknowns[j];
+          const c = C[q * nIn + u];
+          intervalMul(gl, gh, nextDown(L[q * nIn + u] - c), nextUp(H[q * nIn + u] - c), pr);
+          sl = nextDown(sl + pr[0]);
+          sh = nextUp(sh + pr[1]);
+        }
+        if (sl > fr[0]) fr[0] = sl;
+        if (sh < fr[1]) fr[1] = sh;
+      }
+      flo[q * mT + i] = fr[0];
+      fhi[q * mT + i] = fr[1];
+    }
+  }
+  return { lo, hi, smear, flo, fhi };
 }
 
 function inside(x: ArrayLike<number>, lo: number[], hi: number[]): boolean {

@@ -2,10 +2,13 @@
  * Certificates: what a proof claims, in plain versioned JSON that anyone can re-check, and the
  * check itself (verifyCertificate).
  *
- * Format "netinvert-certificate", version 2. A certificate embeds the QUERY it proves (given
- * inputs, unknowns, their box, targets as the user stated them, atol and rtol) and:
- *   - 'infeasible': `excluded` boxes covering the query box; over each one, output `target`
- *     misses its target by more than the tolerance, so no input there meets the targets;
+ * Format "netinvert-certificate", version 3 (version 2 is version 3 without linear forms, and is
+ * what a certificate without forms is still written as; both are read). A certificate embeds the
+ * QUERY it proves (given inputs, unknowns, their box, targets as the user stated them, atol and
+ * rtol) and:
+ *   - 'infeasible': `excluded` boxes covering the query box; over each one, target `target`
+ *     (an output, or a linear form Σ cₖ·y_{oₖ} of outputs: version 3's `terms`) misses by more
+ *     than the tolerance, so no input there meets the targets;
  *   - 'complete' (square systems of equalities): `excluded`, `rootFree` and `roots` boxes cover
  *     the query box; `excluded` and `rootFree` boxes hold no exact root, each `roots` box holds
  *     exactly one (Krawczyk), and its `root` lies in it and is not shown to miss the targets.
@@ -26,10 +29,12 @@ import type { Model } from '../../model.ts';
 import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../../problem/query.ts';
 import type { BnbResult } from './bnb.ts';
 import { krawczyk, squareSystem } from './krawczyk.ts';
-import { dn, up, verifierNet, type VerifierNet } from './verifier.ts';
+import { dn, formRange, up, verifierNet, type VerifierNet } from './verifier.ts';
 
 export const CERTIFICATE_FORMAT = 'netinvert-certificate';
-export const CERTIFICATE_VERSION = 2;
+/** The newest version written and read; CERTIFICATE_VERSIONS are every version read. */
+export const CERTIFICATE_VERSION = 3;
+export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3];
 
 export type CertificateTargetKind = 'eq' | 'range' | 'ge' | 'le';
 
@@ -41,8 +46,12 @@ export interface CertificateQuery {
   unknowns: string[];
   /** The box of the unknowns (same order). */
   box: { lo: number[]; hi: number[] };
-  /** eq: lo = hi = the value; range: lo ≤ hi; ge: hi null; le: lo null. */
-  targets: { output: string; kind: CertificateTargetKind; lo: number | null; hi: number | null }[];
+  /**
+   * eq: lo = hi = the value; range: lo ≤ hi; ge: hi null; le: lo null. `output` names the output;
+   * for a linear form (version 3) it is the form's text and `terms` lists its outputs and
+   * coefficients, which alone say what is constrained.
+   */
+  targets: { output: string; terms?: { output: string; coef: number }[]; kind: CertificateTargetKind; lo: number | null; hi: number | null }[];
   /** Tolerances in use (after the float32 floor, when the model has one). */
   atol: number;
   rtol: number;
@@ -50,7 +59,7 @@ export interface CertificateQuery {
 
 export interface Certificate {
   format: typeof CERTIFICATE_FORMAT;
-  version: 2;
+  version: 2 | 3;
   modelHash: string;
   claim: 'infeasible' | 'complete';
   query: CertificateQuery;
@@ -64,9 +73,11 @@ export interface Certificate {
 
 export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infeasible' | 'complete'): Certificate {
   const box = (b: { lo: ArrayLike<number>; hi: ArrayLike<number> }): { lo: number[]; hi: number[] } => ({ lo: Array.from(b.lo), hi: Array.from(b.hi) });
+  const plain = (t: Problem['targets'][number]): boolean => t.terms.length === 1 && t.terms[0].coef === 1;
+  const outNames = problem.model.network.outputNames;
   return {
     format: CERTIFICATE_FORMAT,
-    version: 2,
+    version: problem.targets.every(plain) ? 2 : 3,
     modelHash: problem.model.hash,
     claim,
     query: {
@@ -75,6 +86,7 @@ export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infea
       box: box(problem),
       targets: problem.targets.map((t) => ({
         output: t.name,
+        ...(plain(t) ? {} : { terms: t.terms.map((k) => ({ output: outNames[k.output], coef: k.coef })) }),
         kind: t.kind,
         lo: Number.isFinite(t.lo) ? t.lo : null,
         hi: Number.isFinite(t.hi) ? t.hi : null,
@@ -174,7 +186,7 @@ class Invalid extends Error {}
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function onlyKeys(v: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(v)) if (!allowed.includes(k)) throw new Invalid(`${where} has an unexpected field "${k}" (a version-2 certificate carries only ${allowed.join(', ')})`);
+  for (const k of Object.keys(v)) if (!allowed.includes(k)) throw new Invalid(`${where} has an unexpected field "${k}" (a certificate of this version carries only ${allowed.join(', ')})`);
 }
 function num(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Invalid(`${where} must be a finite number (got ${JSON.stringify(v)})`);
@@ -194,7 +206,8 @@ function boxOf(v: unknown, n: number, where: string, extra: string[]): { lo: Flo
 }
 
 interface VTarget {
-  output: number;
+  /** the form Σ coef·y[output] (one term, coef 1, for a plain output target) */
+  terms: { output: number; coef: number }[];
   name: string;
   kind: CertificateTargetKind;
   lo: number;
@@ -221,7 +234,10 @@ interface Parsed {
 
 function parse(model: Model, cert: unknown): Parsed {
   if (!isObj(cert) || cert.format !== CERTIFICATE_FORMAT) throw new Invalid('not a netinvert certificate (format "netinvert-certificate")');
-  if (cert.version !== CERTIFICATE_VERSION) throw new Invalid(`certificate version ${JSON.stringify(cert.version)} is not supported (this verifier reads version ${CERTIFICATE_VERSION})`);
+  if (!CERTIFICATE_VERSIONS.includes(cert.version as number)) {
+    throw new Invalid(`certificate version ${JSON.stringify(cert.version)} is not supported (this verifier reads versions ${CERTIFICATE_VERSIONS.join(' and ')})`);
+  }
+  const version = cert.version as 2 | 3;
   onlyKeys(cert, ['format', 'version', 'modelHash', 'claim', 'query', 'excluded', 'rootFree', 'roots'], 'the certificate');
   if (cert.modelHash !== model.hash) throw new Invalid(`certificate is for model ${JSON.stringify(cert.modelHash)}, not this model (${model.hash})`);
   const claim = cert.claim;
@@ -268,9 +284,28 @@ function parse(model: Model, cert: unknown): Parsed {
   q.targets.forEach((t: unknown, ti: number) => {
     const at = `query.targets[${ti}]`;
     if (!isObj(t)) throw new Invalid(`${at} must be an object {output, kind, lo, hi}`);
-    onlyKeys(t, ['output', 'kind', 'lo', 'hi'], at);
-    const o = typeof t.output === 'string' ? net.outputIndex(t.output) : -1;
-    if (o < 0) throw new Invalid(`${at} names output ${JSON.stringify(t.output)}, which the model does not have`);
+    onlyKeys(t, version >= 3 ? ['output', 'terms', 'kind', 'lo', 'hi'] : ['output', 'kind', 'lo', 'hi'], at);
+    let terms: VTarget['terms'];
+    if (t.terms !== undefined) {
+      if (typeof t.output !== 'string') throw new Invalid(`${at}.output must be the form's text`);
+      if (!Array.isArray(t.terms) || t.terms.length === 0) throw new Invalid(`${at}.terms must be a non-empty list of {output, coef}`);
+      const seenOut = new Set<number>();
+      terms = t.terms.map((k: unknown, ki: number) => {
+        if (!isObj(k)) throw new Invalid(`${at}.terms[${ki}] must be an object {output, coef}`);
+        onlyKeys(k, ['output', 'coef'], `${at}.terms[${ki}]`);
+        const o = typeof k.output === 'string' ? net.outputIndex(k.output) : -1;
+        if (o < 0) throw new Invalid(`${at}.terms[${ki}] names output ${JSON.stringify(k.output)}, which the model does not have`);
+        if (seenOut.has(o)) throw new Invalid(`${at}.terms: output "${k.output}" appears twice`);
+        seenOut.add(o);
+        const coef = num(k.coef, `${at}.terms[${ki}].coef`);
+        if (coef === 0) throw new Invalid(`${at}.terms[${ki}].coef must not be 0`);
+        return { output: o, coef };
+      });
+    } else {
+      const o = typeof t.output === 'string' ? net.outputIndex(t.output) : -1;
+      if (o < 0) throw new Invalid(`${at} names output ${JSON.stringify(t.output)}, which the model does not have`);
+      terms = [{ output: o, coef: 1 }];
+    }
     if (names.has(t.output as string)) throw new Invalid(`${at}: output "${t.output}" has two targets`);
     names.add(t.output as string);
     const kind = t.kind;
@@ -295,7 +330,7 @@ function parse(model: Model, cert: unknown): Parsed {
     // tolerance (docs/design.md): atol + rtol·|t| for equalities, atol otherwise; rounded up (a miss must exceed it)
     const tolUp = kind === 'eq' ? up(atol + up(rtol * Math.abs(lo))) : atol;
     targets.push({
-      output: o,
+      terms,
       name: t.output as string,
       kind,
       lo,
@@ -321,6 +356,7 @@ function parse(model: Model, cert: unknown): Parsed {
     }
   } else {
     if (targets.length !== n || targets.some((t) => t.kind !== 'eq')) throw new Invalid('a completeness claim needs a square system of equalities (as many equality targets as unknowns)');
+    if (targets.some((t) => !(t.terms.length === 1 && t.terms[0].coef === 1))) throw new Invalid('a completeness claim is made only for equalities on single outputs, not linear forms');
     const rf = cert.rootFree ?? [],
       rs = cert.roots ?? [];
     if (!Array.isArray(rf) || !Array.isArray(rs)) throw new Invalid('rootFree and roots must be lists of boxes');
@@ -398,6 +434,7 @@ class Checker {
   /** Natural interval bounds of every output over the box → yl, yh. */
   natural(lo: ArrayLike<number>, hi: ArrayLike<number>): void {
     this.load(lo, hi);
+    this.mvBox = null;
     this.evaluations++;
     this.v.bounds(this.L, this.H, this.yl, this.yh);
   }
@@ -409,6 +446,7 @@ class Checker {
   meanValue(lo: ArrayLike<number>, hi: ArrayLike<number>): void {
     const { n, unk, C, v } = this;
     this.load(lo, hi);
+    this.mvBox = { lo, hi };
     this.evaluations += 2;
     v.jvp(this.L, this.H, unk, this.yl, this.yh, this.jl, this.jh);
     for (let j = 0; j < n; j++) C[unk[j]] = 0.5 * lo[j] + 0.5 * hi[j];
@@ -438,15 +476,63 @@ class Checker {
     }
   }
 
-  /** Does the enclosure in yl, yh show target ti missed beyond its tolerance? */
+  private readonly fr = new Float64Array(2);
+  /** The box of the last meanValue (its jl, jh, cl, ch still hold), or null after natural. */
+  private mvBox: { lo: ArrayLike<number>; hi: ArrayLike<number> } | null = null;
+
+  /**
+   * Does the enclosure in yl, yh show target ti (its form) missed beyond its tolerance? After
+   * meanValue, a form of several outputs is also enclosed by its own mean-value form
+   *   c·f(X) ⊆ c·f(c) + (Σₖ cₖ·f'ₖ(X))·(X − c),
+   * which keeps the outputs' correlation (their shared terms cancel in Σₖ cₖ·f'ₖ).
+   */
   misses(ti: number): boolean {
     const t = this.p.targets[ti];
-    return this.yl[t.output] > t.missHi || this.yh[t.output] < t.missLo;
+    formRange(t.terms, this.yl, this.yh, this.fr);
+    let lo = this.fr[0],
+      hi = this.fr[1];
+    if (this.mvBox && !(t.terms.length === 1 && t.terms[0].coef === 1)) {
+      const { n, unk, C } = this;
+      const b = this.mvBox;
+      formRange(t.terms, this.cl, this.ch, this.fr);
+      let sl = this.fr[0],
+        sh = this.fr[1];
+      for (let j = 0; j < n; j++) {
+        let gl = 0,
+          gh = 0;
+        for (const k of t.terms) {
+          const a = k.coef * this.jl[k.output * n + j],
+            c = k.coef * this.jh[k.output * n + j];
+          gl = dn(gl + dn(Math.min(a, c)));
+          gh = up(gh + up(Math.max(a, c)));
+        }
+        const cj = C[unk[j]];
+        const dl = dn(b.lo[j] - cj),
+          dh = up(b.hi[j] - cj);
+        let p1 = gl * dl,
+          p2 = gl * dh,
+          p3 = gh * dl,
+          p4 = gh * dh;
+        if (p1 !== p1) p1 = 0;
+        if (p2 !== p2) p2 = 0;
+        if (p3 !== p3) p3 = 0;
+        if (p4 !== p4) p4 = 0;
+        sl = dn(sl + dn(Math.min(p1, p2, p3, p4)));
+        sh = up(sh + up(Math.max(p1, p2, p3, p4)));
+      }
+      if (sl > lo) lo = sl;
+      if (sh < hi) hi = sh;
+    }
+    return lo > t.missHi || hi < t.missLo;
   }
 
   /** Does the enclosure in yl, yh exclude some equality target's exact value? */
   noRoot(): boolean {
-    for (const t of this.p.targets) if (t.kind === 'eq' && (this.yl[t.output] > t.lo || this.yh[t.output] < t.lo)) return true;
+    for (const t of this.p.targets) {
+      if (t.kind !== 'eq') continue;
+      formRange(t.terms, this.yl, this.yh, this.fr);
+      if (this.fr[0] > t.lo || this.fr[1] < t.lo) return true;
+    }
     return false;
   }
 
@@ -465,8 +551,9 @@ class Checker {
       M = new Float64Array(n * n);
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) {
-        const a = this.jl[T[i].output * n + j],
-          b = this.jh[T[i].output * n + j];
+        // parse admits a completeness claim only for single-output targets
+        const a = this.jl[T[i].terms[0].output * n + j],
+          b = this.jh[T[i].terms[0].output * n + j];
         if (!Number.isFinite(a) || !Number.isFinite(b)) return 'unknown';
         Jl[i * n + j] = a;
         Jh[i * n + j] = b;
@@ -482,8 +569,8 @@ class Checker {
       for (let r = 0; r < n; r++) {
         const y = Y[i * n + r];
         // F_r(c) = y_r(c) − t_r
-        const fl = dn(this.cl[T[r].output] - T[r].lo),
-          fh = up(this.ch[T[r].output] - T[r].lo);
+        const fl = dn(this.cl[T[r].terms[0].output] - T[r].lo),
+          fh = up(this.ch[T[r].terms[0].output] - T[r].lo);
         const a = y * fl,
           b = y * fh;
         kl = dn(kl - up(Math.max(a, b)));
@@ -598,6 +685,27 @@ function invert(A: Float64Array, n: number): Float64Array | null {
   return I;
 }
 
+/**
+ * For a search that builds certificates (branch-and-bound): this verifier's own test that target
+ * `ti` is missed on a box — the very check verifyCertificate will make (natural bounds, mean-value
+ * form incl. the forms' own, bisection to MAX_DEPTH) — so a claim it confirms is one the
+ * certificate carries. Null when the verifier cannot evaluate the model.
+ */
+export function verifierMissCheck(problem: Problem): ((lo: ArrayLike<number>, hi: ArrayLike<number>, ti: number) => { ok: boolean; evaluations: number }) | null {
+  const empty = { excluded: [], rootFree: [], roots: [] } as unknown as BnbResult;
+  let ck: Checker;
+  try {
+    ck = new Checker(verifierNet(problem.model.graph), parse(problem.model, buildCertificate(problem, empty, 'infeasible')));
+  } catch {
+    return null;
+  }
+  return (lo, hi, ti) => {
+    const e0 = ck.evaluations;
+    const ok = ck.prove(Float64Array.from(lo), Float64Array.from(hi), 'miss', ti);
+    return { ok, evaluations: ck.evaluations - e0 };
+  };
+}
+
 /** Is the certificate for exactly this query (given, targets, box covered, atol/rtol)? */
 function sameQuery(model: Model, p: Parsed, query: Query & ToleranceOptions): string | null {
   const q = buildProblem(model, query, { atol: query.atol, rtol: query.rtol });
@@ -606,7 +714,9 @@ function sameQuery(model: Model, p: Parsed, query: Query & ToleranceOptions): st
   if (q.targets.length !== p.targets.length) return `the certificate has ${p.targets.length} targets, the query ${q.targets.length}`;
   for (const t of q.targets) {
     const c = p.targets.find((x) => x.name === t.name);
-    if (!c || c.kind !== t.kind || c.lo !== t.lo || c.hi !== t.hi) return `the certificate's target for "${t.name}" is not the query's`;
+    const sameTerms =
+      !!c && c.terms.length === t.terms.length && t.terms.every((k) => c.terms.some((x) => x.output === k.output && x.coef === k.coef));
+    if (!c || !sameTerms || c.kind !== t.kind || c.lo !== t.lo || c.hi !== t.hi) return `the certificate's target for "${t.name}" is not the query's`;
   }
   for (let j = 0; j < q.unknowns.length; j++) {
     if (!(p.box.lo[j] <= q.lo[j] && p.box.hi[j] >= q.hi[j])) {
@@ -647,7 +757,7 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   for (const e of p.excluded) {
     const t = p.targets[e.target];
     if (!ck.prove(e.lo, e.hi, 'miss', e.target)) {
-      return fail(`excluded box ${checked} is not excluded: output "${t.name}" may meet its target there (checked down to 1/${2 ** MAX_DEPTH} of the box)`, checked);
+      return fail(`excluded box ${checked} is not excluded: ${t.terms.length === 1 && t.terms[0].coef === 1 ? 'output' : 'form'} "${t.name}" may meet its target there (checked down to 1/${2 ** MAX_DEPTH} of the box)`, checked);
     }
     checked++;
   }

@@ -62,8 +62,10 @@ export interface SquareSystem {
 
 export function squareSystem(problem: Problem): SquareSystem | null {
   const n = problem.unknowns.length;
-  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq')) return null;
-  return { problem, outputs: problem.targets.map((t) => t.output), values: problem.targets.map((t) => t.lo) };
+  // Krawczyk here works on plain equality targets (one output each, coefficient 1); a square
+  // system of linear forms is left to branch-and-bound's exclusions (no 'complete' claim)
+  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq' && t.terms.length === 1 && t.terms[0].coef === 1)) return null;
+  return { problem, outputs: problem.targets.map((t) => t.terms[0].output), values: problem.targets.map((t) => t.lo) };
 }
 
 /** The whole input box: the given inputs fixed at their values, the unknowns over [lo, hi]. */

@@ -1204,6 +1204,33 @@ export function verifierBounds(graph: GraphDef, lo: ArrayLike<number>, hi: Array
 }
 
 /**
+ * The verifier's own enclosure of a linear form Σ cₖ·y_{oₖ} over output enclosures [yl, yh]:
+ * interval arithmetic (Moore 1966), every product and partial sum rounded outward with up/dn.
+ * A one-term form with coefficient 1 is the output's own enclosure. out = [lo, hi]; NaN → ±∞.
+ */
+export function formRange(terms: readonly { output: number; coef: number }[], yl: ArrayLike<number>, yh: ArrayLike<number>, out: Float64Array | number[]): void {
+  if (terms.length === 1 && terms[0].coef === 1) {
+    const a = yl[terms[0].output],
+      b = yh[terms[0].output];
+    out[0] = a === a ? a : -Infinity;
+    out[1] = b === b ? b : Infinity;
+    return;
+  }
+  let lo = 0,
+    hi = 0;
+  for (const t of terms) {
+    const l = yl[t.output],
+      h = yh[t.output];
+    const a = t.coef >= 0 ? t.coef * l : t.coef * h,
+      b = t.coef >= 0 ? t.coef * h : t.coef * l;
+    lo = dn(lo + dn(a));
+    hi = up(hi + up(b));
+  }
+  out[0] = lo === lo ? lo : -Infinity;
+  out[1] = hi === hi ? hi : Infinity;
+}
+
+/**
  * Sound range of the element-wise function `fn` over [l, h], and of its derivative, by this
  * verifier's own rules (makeUnary above): each writes [lo, hi] into out[0], out[1]. Used by
  * vnnVerifier.ts.

@@ -6,8 +6,14 @@
  *   <output>        a model output: its target in the --want syntax without the name (parsed by
  *                   cli/parse.ts, the grammar --want uses): 7 (equal), 0.1:0.3 (range), >=0.5,
  *                   <=2, each with an optional weight @w (e.g. 7@2). Empty leaves the output free.
+ *   <form>          a linear form of outputs as the column name ("y0 - y1", "2*y0 + y3"): its target,
+ *                   as for an output column.
+ *   want, want:<x>  a list of targets in the --want syntax, names included ("y0 - y1 <= 0, y2 = 3";
+ *                   quote the cell for its commas); several such columns add up.
+ *   any             a disjunction in the --any syntax ("y0 >= 1 ; y1 <= 0"): one clause must hold.
  *   closest:<input> optional reference value for an unknown input: the answer is the solution
  *                   closest to the reference (as `solve --closest-to`).
+ * Every target is parsed by the one grammar of problem/targets.ts.
  *
  * The header is checked against the model before anything runs: a column that is none of these,
  * or a second column for the same id, input, output or reference, is an error naming the column,
@@ -18,7 +24,8 @@ import { CsvError, parse } from 'csv-parse/browser/esm/sync';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { Query, TargetSpec } from '../../problem/query.ts';
-import { parseNumber, parseTarget } from '../parse.ts';
+import { parseNumber } from '../parse.ts';
+import { parseAnyList, parseForm, parseTargetList, parseTargetSpec } from '../../problem/targets.ts';
 import type { Settings } from './options.ts';
 
 /** Largest queries file read (bytes). */
@@ -32,6 +39,10 @@ export interface Layout {
   inputs: { col: number; name: string }[];
   outputs: { col: number; name: string }[];
   closest: { col: number; name: string }[];
+  /** `want` / `want:<x>` columns: whole --want lists. */
+  wants: { col: number; name: string }[];
+  /** The `any` column (a --any disjunction), or −1. */
+  anyCol: number;
 }
 
 export interface QueryRow {
@@ -65,8 +76,25 @@ interface ParsedRecord {
 /** What a header column stands for: the same key twice is the same column given twice. */
 function columnKey(h: string, net: Model['network']): string {
   if (h === 'id') return 'id';
+  if (isListColumn(h, net)) return `list:${h}`;
   if (h.startsWith('closest:')) return `closest:${h.slice('closest:'.length).trim()}`;
   return net.inputIndex(h) >= 0 ? `input:${h}` : `output:${h}`;
+}
+
+/** A `want`, `want:<x>` or `any` column (unless the model has a feature of that name). */
+function isListColumn(h: string, net: Model['network']): boolean {
+  if (net.inputIndex(h) >= 0 || net.outputIndex(h) >= 0) return false;
+  return h === 'want' || h === 'any' || h.startsWith('want:');
+}
+
+/** Is the header a linear form of the model's outputs ("y0 - y1")? */
+function isFormColumn(h: string, net: Model['network']): boolean {
+  try {
+    parseForm(h, net.outputNames);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Parse the queries CSV; check the header against the model and the ids for uniqueness. */
@@ -90,7 +118,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     throw e;
   }
   const header = records[0].record;
-  const layout: Layout = { file, width: header.length, idCol: -1, inputs: [], outputs: [], closest: [] };
+  const layout: Layout = { file, width: header.length, idCol: -1, inputs: [], outputs: [], closest: [], wants: [], anyCol: -1 };
   const seen = new Map<string, string>();
   const unknown: string[] = [];
   header.forEach((h, col) => {
@@ -118,6 +146,11 @@ export function readQueries(text: string, model: Model, file: string): { layout:
       layout.idCol = col;
       return;
     }
+    if (isListColumn(h, net)) {
+      if (h === 'any') layout.anyCol = col;
+      else layout.wants.push({ col, name: h });
+      return;
+    }
     if (h.startsWith('closest:')) {
       const name = h.slice('closest:'.length).trim();
       if (net.inputIndex(name) < 0) {
@@ -139,7 +172,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
       });
     }
     if (isIn) layout.inputs.push({ col, name: h });
-    else if (isOut) layout.outputs.push({ col, name: h });
+    else if (isOut || isFormColumn(h, net)) layout.outputs.push({ col, name: h });
     else unknown.push(h);
   });
   if (unknown.length) {
@@ -147,11 +180,11 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: ${unknown.length === 1 ? 'column' : 'columns'} ${list} ${unknown.length === 1 ? 'is' : 'are'} not an input or output of the model ` +
-        `(nor id or closest:<input>); ${features}`,
+        `(nor a linear form of outputs, id, want, any or closest:<input>); ${features}`,
       { file, column: unknown[0], columns: unknown },
     );
   }
-  if (!layout.outputs.length) {
+  if (!layout.outputs.length && !layout.wants.length && layout.anyCol < 0) {
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: no column names an output, so no query has a target; add a column per output you want (outputs: ${net.outputNames.join(', ')})`,
@@ -199,7 +232,7 @@ function cellNumber(s: string, where: string, what: string): number {
 export function parseTargetCell(cell: string, where: string): TargetSpec {
   const t = cell.trim();
   try {
-    return parseTarget(/^(>=|<=|=)/.test(t) ? t : `=${t}`, where);
+    return parseTargetSpec(/^(>=|<=|=)/.test(t) ? t : `=${t}`, where);
   } catch (e) {
     if (!(e instanceof NetinvertError)) throw e;
     throw new NetinvertError(e.code, `${e.message}; a target is 7, lo:hi, >=v or <=v, with an optional weight @w`, e.detail);
@@ -226,7 +259,19 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
     const cell = q.cells[col];
     if (cell !== '') want[name] = parseTargetCell(cell, `${at}, column "${name}"`);
   }
-  if (!Object.keys(want).length) {
+  for (const { col, name } of layout.wants) {
+    const cell = q.cells[col];
+    if (cell === '') continue;
+    for (const [k, t] of Object.entries(parseTargetList([cell], `${at}, column "${name}"`))) {
+      if (Object.hasOwn(want, k)) {
+        throw new NetinvertError('duplicate_name', `${at}, column "${name}": "${k}" already has a target in this row; give each target once`, { row: q.row, name: k });
+      }
+      want[k] = t;
+    }
+  }
+  const anyCell = layout.anyCol >= 0 ? q.cells[layout.anyCol] : '';
+  const anyOf = anyCell === '' ? [] : parseAnyList([anyCell], `${at}, column "any"`);
+  if (!Object.keys(want).length && !anyOf.length) {
     throw new NetinvertError('bad_query', `${at}: every output cell is empty, so the query has no target; fill in at least one of ${layout.outputs.map((o) => o.name).join(', ')}`, {
       row: q.row,
     });
@@ -239,6 +284,7 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
   return {
     given,
     want,
+    ...(anyOf.length ? { anyOf } : {}),
     bounds: s.bounds,
     ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance } : {}),
   };

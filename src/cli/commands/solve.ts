@@ -8,7 +8,7 @@ import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseTargets } from '../parse.ts';
 import { parseQueryFile } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
@@ -28,8 +28,9 @@ export function queryOf(opts: Record<string, unknown>): Query {
     return parseQueryFile(new TextDecoder().decode(bytes), file);
   }
   const want = parseTargets(opts.want as string[]);
-  if (Object.keys(want).length === 0) {
-    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7), or give a query file with --query');
+  const anyOf = parseAny((opts.any as string[] | undefined) ?? []);
+  if (Object.keys(want).length === 0 && anyOf.length === 0) {
+    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7) or --any, or give a query file with --query');
   }
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
   const distance = String(opts.distance) as DistanceKind;
@@ -39,6 +40,7 @@ export function queryOf(opts: Record<string, unknown>): Query {
   return {
     given: parseAssignments(opts.given as string[], '--given'),
     want,
+    ...(anyOf.length ? { anyOf } : {}),
     bounds: parseBounds(opts.bounds as string[]),
     ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
   };
@@ -90,7 +92,12 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
       }
       io.err(`certificate written to ${certPath} (check it with: netinvert check-certificate ${modelPath} ${certPath})`);
     } else {
-      io.err(`no certificate written to ${certPath}: ${result.status === 'infeasible' || result.complete ? 'this method gives no certificate' : 'nothing was proven (a certificate needs an infeasible or complete answer)'}`);
+      const why = result.clauses?.some((c) => c.certificate)
+        ? 'a disjunction (--any) is proven clause by clause: each clause\'s certificate is in "clauses" of the --json result'
+        : result.status === 'infeasible' || result.complete
+          ? 'this method gives no certificate'
+          : 'nothing was proven (a certificate needs an infeasible or complete answer)';
+      io.err(`no certificate written to ${certPath}: ${why}`);
     }
   }
   if (opts.json) io.out(JSON.stringify(result, null, 2));
