@@ -7,8 +7,10 @@
  */
 import { clauseQueries } from '../problem/clauses.ts';
 import type { Query } from '../problem/query.ts';
-import type { InvertResult } from './invert.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
+
+/** A clause's answer (api/invert.ts attaches the reports to the merged one). */
+type InvertResult = CertifiedResult;
 
 export type ClauseRunner<R> = (query: Query, clause: number, of: number) => R;
 

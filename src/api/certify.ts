@@ -15,7 +15,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
     // budget each; infeasible only when every clause is, with one certificate per clause
-    return runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of)));
+    return withReports(runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of))));
   }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(searchAndCertify(problem, options));

@@ -17,7 +17,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
-    return runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of)));
+    return withReports(runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of))));
   }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(solveProblem(problem, options));

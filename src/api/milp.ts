@@ -14,7 +14,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn (api/anyOf.ts), an equal share of the time each
-    return runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of)));
+    return withReports(await runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of))));
   }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
   return withReports(await solveMilpProblem(problem, options));

@@ -35,41 +35,8 @@ import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflat
 import { verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
-export interface ExcludedBox {
-  lo: number[];
-  hi: number[];
-  /** Target index whose output enclosure misses the (tolerance-widened) target. */
-  target: number;
-  outputLo: number;
-  outputHi: number;
-}
-
-export interface RootBox {
-  lo: number[];
-  hi: number[];
-  root: number[];
-}
-
-export interface BnbResult {
-  /** Boxes excluded with the tolerance (certificate material). */
-  excluded: ExcludedBox[];
-  /** Boxes proven to hold no exact root (square systems), though maybe points within tolerance. */
-  rootFree: { lo: number[]; hi: number[]; reason: 'range' | 'krawczyk' }[];
-  roots: RootBox[];
-  /** Boxes left undecided (budget, or not a square system). */
-  undecided: { lo: number[]; hi: number[] }[];
-  /** Volume fraction (in box-width units) proven to hold no point meeting the targets. */
-  excludedFraction: number;
-  /** Proven lower bound on the smallest worst-output miss over the whole box (−∞ if none). */
-  lowerBound: number;
-  boxes: number;
-  budgetHit: boolean;
-  /** Which budget ran out, when one did. */
-  budgetReason?: 'boxes' | 'evaluations' | 'time';
-  /** Milliseconds spent in the independent verifier's own checks (what verifyCertificate will repeat). */
-  verifyMs: number;
-  square: boolean;
-}
+export type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
+import type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
 
 export interface BnbOptions {
   maxBoxes: number;

@@ -27,7 +27,7 @@
  */
 import type { Model } from '../../model.ts';
 import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../../problem/query.ts';
-import type { BnbResult } from './bnb.ts';
+import type { BnbResult } from './bnbResult.ts';
 import { krawczyk, squareSystem } from './krawczyk.ts';
 import { dn, formRange, up, verifierNet, type VerifierNet } from './verifier.ts';
 
