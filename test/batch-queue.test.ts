@@ -6,14 +6,13 @@
  * Faults: a worker SIGKILLed mid-job, a malformed query, Redis restarted, queries enqueued twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
+import { freePort, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
 
 const ADD = 'models/seed-add.json';
 
@@ -22,75 +21,6 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
     err = '';
   const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
   return { code, out, err };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A redis-server of our own: AOF on, no RDB snapshots, in a temporary folder. */
-class RedisServer {
-  proc: ChildProcess | null = null;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-  async start(): Promise<void> {
-    const which = spawnSync('redis-server', ['--version']);
-    if (which.error) throw new Error('redis-server is not installed: these tests need it (apt-get install redis-server; .ci/run installs it)');
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], {
-      stdio: 'ignore',
-    });
-    const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    c.on('error', () => {}); // refused until the server listens
-    for (let i = 0; ; i++) {
-      try {
-        await c.connect().catch(() => {});
-        if ((await c.ping()) === 'PONG') break;
-      } catch {
-        /* not yet */
-      }
-      if (i > 200) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
-    c.disconnect();
-  }
-  /** A clean stop: Redis writes the AOF and exits (SIGTERM). */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await gone;
-    this.proc = null;
-  }
-}
-
-const TSX = import.meta.resolve('tsx');
-
-function worker(url: string, ...extra: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, 'src/cli/main.ts', 'worker', url, '--concurrency', '1', '--lock-ms', '1000', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function stopWorker(w: ChildProcess): Promise<void> {
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const gone = new Promise((r) => w.once('exit', r));
-  w.kill('SIGTERM');
-  await gone;
 }
 
 /** n queries on seed-add: solvable, infeasible (above what the net reaches), and one bad cell (q7). */
