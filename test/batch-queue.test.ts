@@ -6,13 +6,13 @@
  * Faults: a worker SIGKILLed mid-job, a malformed query, Redis restarted, queries enqueued twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
-import { freePort, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
+import { cliProcess, exited, freePort, output, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
 
 const ADD = 'models/seed-add.json';
 
@@ -179,6 +179,80 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
       }
     } finally {
       w.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('SIGTERM to the collector while Redis is down: it stops (exit 130), keeps every answer it had, and --resume finishes the file', async () => {
+    const q = join(dir, 'q5.csv');
+    writeFileSync(q, queries(60).replace(/^q/gm, 's'));
+    const local = join(dir, 'local5.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const base = (await counts(conn)).completed;
+    const w = worker(redis.url);
+    while ((await counts(conn)).completed < base + 20) await sleep(20);
+    await stopWorker(w);
+    conn.disconnect();
+    const out = join(dir, 'queue5.csv');
+    const c = cliProcess(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+    try {
+      // the collector has written what is answered, and waits for the rest
+      const rowsIn = (): number => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 2 : 0);
+      while (rowsIn() < 20) await sleep(50);
+      await redis.stop('SIGKILL');
+      await sleep(300);
+      c.kill('SIGTERM');
+      expect(await exited(c), output(c)).toBe(130);
+      expect(output(c)).toMatch(/--resume/);
+    } finally {
+      c.kill('SIGKILL');
+      await redis.start();
+    }
+    const partial = readFileSync(out, 'utf8');
+    const ids = (parse(partial, { columns: true }) as Record<string, string>[]).map((x) => x.id);
+    expect(new Set(ids).size).toBeGreaterThanOrEqual(20);
+    expect(readFileSync(local, 'utf8').startsWith(partial)).toBe(true); // the answers it had, in order
+    const w2 = worker(redis.url);
+    try {
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out, '--resume']);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w2);
+    }
+  }, 120_000);
+
+  it('SIGTERM to a worker while Redis is down: it exits, and its queries are answered by another worker once Redis is back', async () => {
+    const q = join(dir, 'q6.csv');
+    writeFileSync(q, queries(60).replace(/^q/gm, 't'));
+    const local = join(dir, 'local6.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const base = (await counts(conn)).completed;
+    const w = worker(redis.url);
+    try {
+      while ((await counts(conn)).completed < base + 10) await sleep(20);
+      conn.disconnect();
+      await redis.stop('SIGKILL');
+      await sleep(300);
+      w.kill('SIGTERM');
+      const code = await Promise.race([exited(w), sleep(60_000).then(() => 'still running a minute after SIGTERM')]);
+      expect(code, output(w)).toBe(1);
+      expect(output(w)).toMatch(/cannot reach Redis/);
+    } finally {
+      w.kill('SIGKILL');
+      await redis.start();
+    }
+    const w2 = worker(redis.url);
+    try {
+      const out = join(dir, 'queue6.csv');
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w2);
     }
   }, 120_000);
 
