@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Job, Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
 import { cliProcess, exited, freePort, output, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
@@ -253,6 +254,45 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
       expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
     } finally {
       await stopWorker(w2);
+    }
+  }, 120_000);
+
+  it('duplicate delivery (every job answered twice, by two workers): each answer is written once', async () => {
+    const q = join(dir, 'q7.csv');
+    writeFileSync(q, queries(20).replace(/^q/gm, 'd'));
+    const local = join(dir, 'local7.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const mine = async (): Promise<JobRecord[]> => (await jobs(redis.url)).filter((j) => j.queryId.startsWith('d'));
+    const c = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      const w = worker(redis.url);
+      try {
+        while ((await mine()).some((j) => j.state !== 'completed')) await sleep(50);
+      } finally {
+        await stopWorker(w);
+      }
+      const first = new Map<string, number>();
+      for (const j of await mine()) first.set(j.id, Number(await c.hget(`bull:netinvert:${j.id}`, 'finishedOn')));
+      // deliver every job again (as after a stall whose worker was alive after all), to two workers
+      const queue = new Queue('netinvert', { connection: c });
+      for (const id of first.keys()) await (await Job.fromId(queue, id))!.retry('completed');
+      await queue.close();
+      const ws = [worker(redis.url), worker(redis.url)];
+      try {
+        const out = join(dir, 'queue7.csv');
+        const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+        expect(r.code, r.err).toBe(1);
+        expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+        const ids = (parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]).map((x) => x.id);
+        expect(ids.filter((id, i) => i === 0 || ids[i - 1] !== id)).toHaveLength(20); // each query's rows once
+      } finally {
+        await Promise.all(ws.map(stopWorker));
+      }
+      // every job was answered a second time
+      for (const [id, t] of first) expect(Number(await c.hget(`bull:netinvert:${id}`, 'finishedOn'))).toBeGreaterThan(t);
+    } finally {
+      c.disconnect();
     }
   }, 120_000);
 

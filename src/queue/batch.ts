@@ -1,8 +1,8 @@
 /**
  * The batch side of the queue: `batch --queue URL` enqueues one job per query (and the model,
  * once, by hash); `--collect` waits for the jobs' answers. The answers file is written by the
- * collector alone, one query at a time, in the queries' order, so a query answered twice (a job
- * handed to a second worker after a stall) is still written once.
+ * collector alone, in the queries' order, each query handed over once (collect), so a query
+ * answered twice (a job handed to a second worker after a stall) is still written once.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
