@@ -8,6 +8,7 @@ import { runSolveBench } from './solve.bench.ts';
 import { runCertifyBench } from './certify.bench.ts';
 import { runMilpBench } from './milp.bench.ts';
 import { runBatchBench } from './batch.bench.ts';
+import { runBoundsBench } from './bounds.bench.ts';
 
 export interface Bench {
   name: string;
@@ -30,6 +31,11 @@ export const BENCHES: Bench[] = [
     name: 'certify',
     description: 'time to certify the seed nets and ReLU nets, branch-and-bound vs MILP, linear vs interval bound widths',
     run: runCertifyBench,
+  },
+  {
+    name: 'bounds',
+    description: 'ms per box and tightness of intervals, forward symbolic, CROWN and CROWN of linear forms on an ACAS Xu net',
+    run: runBoundsBench,
   },
   {
     name: 'milp',
