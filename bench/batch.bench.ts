@@ -5,8 +5,10 @@
  *     NETINVERT_BENCH_BATCH_PROVE (default 200) of them with --prove;
  *   - wall time of the whole command (start-up included) with --workers 1, --workers 2, and
  *     through a local redis-server with 2 `netinvert worker --concurrency 1` processes;
- *   - then a kill run: the queries through Redis again (a new batch: another --seed) with one of two
- *     workers SIGKILLed at a third of the way, checking every query is answered exactly once.
+ *   - with --kill, then a kill run: the queries through Redis again (a new batch: another --seed)
+ *     with one of two workers SIGKILLed at a third of the way, checking every query is answered
+ *     exactly once.
+ * `npm run bench -- batch --quick`: 1,000 reachable and 40 --prove queries (the env variables win).
  * Scaling efficiency = speed-up / workers; queue overhead per job = (t_redis − t_2 workers) / N.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -58,8 +60,10 @@ export async function runBatchBench(): Promise<void> {
   const net = tanhNet(12345);
   const model = join(dir, 'tanh.json');
   writeFileSync(model, saveNativeModel(net));
-  const N = Number(process.env.NETINVERT_BENCH_BATCH_QUERIES ?? 10000);
-  const NP = Number(process.env.NETINVERT_BENCH_BATCH_PROVE ?? 200);
+  const quick = process.argv.includes('--quick');
+  const killRun = process.argv.includes('--kill');
+  const N = Number(process.env.NETINVERT_BENCH_BATCH_QUERIES ?? (quick ? 1000 : 10000));
+  const NP = Number(process.env.NETINVERT_BENCH_BATCH_PROVE ?? (quick ? 40 : 200));
   const rand = mulberry32(777);
   const lines: string[] = [];
   for (let i = 0; i < N; i++) {
@@ -118,7 +122,10 @@ export async function runBatchBench(): Promise<void> {
   for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
   console.log('(wall time of whole commands, start-up included; target: 2 workers ≥ 1.8× one, Redis < 10% over local)');
 
-  if (redis) {
+  if (redis && !killRun) {
+    console.log('\n(the kill run, a worker SIGKILLed mid-run, is left out: add --kill)');
+    await stop(redis);
+  } else if (redis) {
     // the kill run: a new batch (--seed 1), one of two workers SIGKILLed a third of the way
     const ws = [worker(url), worker(url)];
     cli(['batch', model, qAll, '--queue', url, '--seed', '1', ...common]);

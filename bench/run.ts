@@ -51,7 +51,7 @@ export const BENCHES: Bench[] = [
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--list')) {
-    console.log('usage: npm run bench [-- NAME...]\n\nbenches:');
+    console.log('usage: npm run bench [-- NAME...] [--quick] [--kill]\n  --quick  smaller runs (batch)\n  --kill   batch: also a Redis run with a worker SIGKILLed mid-run\n\nbenches:');
     for (const b of BENCHES) console.log(`  ${b.name.padEnd(12)} ${b.description}`);
     return 0;
   }

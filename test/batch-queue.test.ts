@@ -6,14 +6,14 @@
  * Faults: a worker SIGKILLed mid-job, a malformed query, Redis restarted, queries enqueued twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Job, Queue } from 'bullmq';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
+import { cliProcess, exited, freePort, output, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
 
 const ADD = 'models/seed-add.json';
 
@@ -22,75 +22,6 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
     err = '';
   const code = await runCli(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
   return { code, out, err };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A redis-server of our own: AOF on, no RDB snapshots, in a temporary folder. */
-class RedisServer {
-  proc: ChildProcess | null = null;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-  async start(): Promise<void> {
-    const which = spawnSync('redis-server', ['--version']);
-    if (which.error) throw new Error('redis-server is not installed: these tests need it (apt-get install redis-server; .ci/run installs it)');
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], {
-      stdio: 'ignore',
-    });
-    const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    c.on('error', () => {}); // refused until the server listens
-    for (let i = 0; ; i++) {
-      try {
-        await c.connect().catch(() => {});
-        if ((await c.ping()) === 'PONG') break;
-      } catch {
-        /* not yet */
-      }
-      if (i > 200) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
-    c.disconnect();
-  }
-  /** A clean stop: Redis writes the AOF and exits (SIGTERM). */
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await gone;
-    this.proc = null;
-  }
-}
-
-const TSX = import.meta.resolve('tsx');
-
-function worker(url: string, ...extra: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, 'src/cli/main.ts', 'worker', url, '--concurrency', '1', '--lock-ms', '1000', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function stopWorker(w: ChildProcess): Promise<void> {
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const gone = new Promise((r) => w.once('exit', r));
-  w.kill('SIGTERM');
-  await gone;
 }
 
 /** n queries on seed-add: solvable, infeasible (above what the net reaches), and one bad cell (q7). */
@@ -249,6 +180,119 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
       }
     } finally {
       w.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('SIGTERM to the collector while Redis is down: it stops (exit 130), keeps every answer it had, and --resume finishes the file', async () => {
+    const q = join(dir, 'q5.csv');
+    writeFileSync(q, queries(60).replace(/^q/gm, 's'));
+    const local = join(dir, 'local5.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const base = (await counts(conn)).completed;
+    const w = worker(redis.url);
+    while ((await counts(conn)).completed < base + 20) await sleep(20);
+    await stopWorker(w);
+    conn.disconnect();
+    const out = join(dir, 'queue5.csv');
+    const c = cliProcess(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+    try {
+      // the collector has written what is answered, and waits for the rest
+      const rowsIn = (): number => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 2 : 0);
+      while (rowsIn() < 20) await sleep(50);
+      await redis.stop('SIGKILL');
+      await sleep(300);
+      c.kill('SIGTERM');
+      expect(await exited(c), output(c)).toBe(130);
+      expect(output(c)).toMatch(/--resume/);
+    } finally {
+      c.kill('SIGKILL');
+      await redis.start();
+    }
+    const partial = readFileSync(out, 'utf8');
+    const ids = (parse(partial, { columns: true }) as Record<string, string>[]).map((x) => x.id);
+    expect(new Set(ids).size).toBeGreaterThanOrEqual(20);
+    expect(readFileSync(local, 'utf8').startsWith(partial)).toBe(true); // the answers it had, in order
+    const w2 = worker(redis.url);
+    try {
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out, '--resume']);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w2);
+    }
+  }, 120_000);
+
+  it('SIGTERM to a worker while Redis is down: it exits, and its queries are answered by another worker once Redis is back', async () => {
+    const q = join(dir, 'q6.csv');
+    writeFileSync(q, queries(60).replace(/^q/gm, 't'));
+    const local = join(dir, 'local6.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const base = (await counts(conn)).completed;
+    const w = worker(redis.url);
+    try {
+      while ((await counts(conn)).completed < base + 10) await sleep(20);
+      conn.disconnect();
+      await redis.stop('SIGKILL');
+      await sleep(300);
+      w.kill('SIGTERM');
+      const code = await Promise.race([exited(w), sleep(60_000).then(() => 'still running a minute after SIGTERM')]);
+      expect(code, output(w)).toBe(1);
+      expect(output(w)).toMatch(/cannot reach Redis/);
+    } finally {
+      w.kill('SIGKILL');
+      await redis.start();
+    }
+    const w2 = worker(redis.url);
+    try {
+      const out = join(dir, 'queue6.csv');
+      const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w2);
+    }
+  }, 120_000);
+
+  it('duplicate delivery (every job answered twice, by two workers): each answer is written once', async () => {
+    const q = join(dir, 'q7.csv');
+    writeFileSync(q, queries(20).replace(/^q/gm, 'd'));
+    const local = join(dir, 'local7.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1', '--prove'])).code).toBe(1);
+    expect((await run(['batch', ADD, q, '--prove', '--queue', redis.url])).code).toBe(0);
+    const mine = async (): Promise<JobRecord[]> => (await jobs(redis.url)).filter((j) => j.queryId.startsWith('d'));
+    const c = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      const w = worker(redis.url);
+      try {
+        while ((await mine()).some((j) => j.state !== 'completed')) await sleep(50);
+      } finally {
+        await stopWorker(w);
+      }
+      const first = new Map<string, number>();
+      for (const j of await mine()) first.set(j.id, Number(await c.hget(`bull:netinvert:${j.id}`, 'finishedOn')));
+      // deliver every job again (as after a stall whose worker was alive after all), to two workers
+      const queue = new Queue('netinvert', { connection: c });
+      for (const id of first.keys()) await (await Job.fromId(queue, id))!.retry('completed');
+      await queue.close();
+      const ws = [worker(redis.url), worker(redis.url)];
+      try {
+        const out = join(dir, 'queue7.csv');
+        const r = await run(['batch', ADD, q, '--prove', '--queue', redis.url, '--collect', '-o', out]);
+        expect(r.code, r.err).toBe(1);
+        expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+        const ids = (parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[]).map((x) => x.id);
+        expect(ids.filter((id, i) => i === 0 || ids[i - 1] !== id)).toHaveLength(20); // each query's rows once
+      } finally {
+        await Promise.all(ws.map(stopWorker));
+      }
+      // every job was answered a second time
+      for (const [id, t] of first) expect(Number(await c.hget(`bull:netinvert:${id}`, 'finishedOn'))).toBeGreaterThan(t);
+    } finally {
+      c.disconnect();
     }
   }, 120_000);
 

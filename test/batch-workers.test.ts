@@ -16,6 +16,7 @@ import { readQueries, rowQuery } from '../src/cli/batch/queries.ts';
 import { batchCommand, EXIT_INTERRUPTED } from '../src/cli/batch/run.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
 import { certify } from '../src/api/certify.ts';
+import { querySeed } from '../src/cli/batch/solveQuery.ts';
 
 const ADD = 'models/seed-add.json';
 
@@ -65,7 +66,7 @@ describe('batch --workers', () => {
     for (const row of [...rows].reverse()) {
       let text: string;
       try {
-        const result = await certify(model, rowQuery(layout, row, s), { ...s, method: 'lm' });
+        const result = await certify(model, rowQuery(layout, row, s), { ...s, method: 'lm', seed: querySeed(s.seed, row.id) });
         text = answerRows(model, row.id, result, false).map(csvLine).join('');
       } catch {
         text = 'error';

@@ -32,6 +32,9 @@ export function jobId(batch: string, queryId: string): string {
   return `${batch}-${sha256(queryId).slice(0, 32)}`;
 }
 
+/** The Redis hash of a job (BullMQ's default prefix "bull", our queue). */
+export const jobKey = (id: string): string => `bull:${QUEUE_NAME}:${id}`;
+
 /** A connection to the Redis server at `url` (redis://host:port/db); BullMQ needs maxRetriesPerRequest null. */
 export function connect(url: string): Redis {
   if (!/^rediss?:\/\//.test(url)) {

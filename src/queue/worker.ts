@@ -19,11 +19,26 @@ export interface WorkerOptions {
   lockMs: number;
   log: (s: string) => void;
   signal?: AbortSignal;
+  /** After a stop, how long to wait for an unreachable Redis to come back before giving up (ms; default 5000). */
+  stopWaitMs?: number;
 }
 
-/** Runs until `signal` aborts (or SIGINT/SIGTERM in the CLI); finishes the jobs under way first. */
-export async function runQueueWorker(url: string, o: WorkerOptions): Promise<void> {
+/**
+ * Runs until `signal` aborts (or SIGINT/SIGTERM in the CLI); finishes the jobs under way and
+ * stores their answers first. Returns true after a clean stop; false when Redis stayed unreachable
+ * for `stopWaitMs` after the stop: the answers not stored are dropped, and their jobs, still
+ * claimed in Redis, go to another worker once Redis is back (BullMQ's stalled-job check, after
+ * --lock-ms), so no query is lost.
+ */
+export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boolean> {
   const conn = connect(url);
+  let down = false;
+  const unreachable = (e: Error): void => {
+    if (down) return;
+    down = true;
+    o.log(`worker: cannot reach Redis at ${url} (${e.message}); retrying: the queries under way keep their answers until it is back`);
+  };
+  conn.on('error', unreachable);
   await reachable(conn, url);
   const pool = new JobPool(o.concurrency);
   const models = new Map<string, Promise<string>>();
@@ -41,14 +56,33 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<voi
     }
     return p;
   };
-  let done = 0;
+  let done = 0,
+    started = 0,
+    failed = 0,
+    gaveUp = false;
   const workerConn = conn.duplicate();
+  workerConn.on('error', unreachable);
+  const back = (): void => {
+    if (!down) return;
+    down = false;
+    o.log(`worker: Redis at ${url} is reachable again`);
+  };
+  conn.on('ready', back);
+  workerConn.on('ready', back);
   const worker = new Worker<JobData, Answer>(
     QUEUE_NAME,
     async (job: Job<JobData, Answer>) => {
-      const a = await pool.answer(job.data, modelText(job.data.model));
-      done++;
-      return a;
+      started++;
+      const answer = await pool.answer(job.data, modelText(job.data.model));
+      // BullMQ retries storing an answer for ever while Redis is unreachable (and, once the
+      // connections are dropped, without pause), so the answer waits here until Redis is back;
+      // after a stop that gave up on Redis it never leaves (the job stays claimed in Redis and
+      // goes to another worker)
+      while (conn.status !== 'ready' || workerConn.status !== 'ready') {
+        if (gaveUp) return new Promise<Answer>(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return answer;
     },
     {
       connection: workerConn,
@@ -59,17 +93,55 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<voi
       autorun: true,
     },
   );
-  worker.on('error', (e) => o.log(`worker: ${e.message}`));
-  await worker.waitUntilReady();
+  worker.on('completed', () => done++);
+  worker.on('failed', () => failed++);
+  worker.on('error', (e) => {
+    // connection errors are told once, by `unreachable`
+    if (!down && !/ECONNREFUSED|ECONNRESET|Connection is closed/.test(e.message)) o.log(`worker: ${e.message}`);
+  });
+  const blocking = (await worker.waitUntilReady()) as unknown as { disconnect(): void };
   o.log(`worker: taking queries from ${url} with ${o.concurrency} thread${o.concurrency === 1 ? '' : 's'} (Ctrl-C stops after the queries under way)`);
   await new Promise<void>((resolve) => {
     if (o.signal?.aborted) resolve();
     o.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
-  await worker.close();
+  // a graceful close: no new jobs, the jobs under way finish and their answers are stored. It
+  // waits as long as the jobs take, but not for a Redis that stays unreachable.
+  const closing = worker.close().then(
+    () => true,
+    () => true,
+  );
+  const wait = o.stopWaitMs ?? 5000;
+  let downFor = 0,
+    clean = true;
+  for (;;) {
+    const closed = await Promise.race([closing, new Promise<false>((r) => setTimeout(() => r(false), 200))]);
+    if (closed) break;
+    downFor = conn.status === 'ready' && workerConn.status === 'ready' ? 0 : downFor + 200;
+    if (downFor >= wait) {
+      clean = false;
+      gaveUp = true;
+      break;
+    }
+  }
+  if (!clean) {
+    const lost = Math.max(0, started - done - failed);
+    o.log(
+      `worker: Redis at ${url} stayed unreachable for ${wait / 1000} s after the stop: stopping without storing ${lost} ${lost === 1 ? 'answer' : 'answers'}; ` +
+        `${lost === 1 ? 'its query stays' : 'their queries stay'} claimed in Redis and ${lost === 1 ? 'goes' : 'go'} to another worker ${o.lockMs / 1000} s after Redis is back`,
+    );
+    // drop the connections: their queued commands fail, which lets BullMQ's close finish
+    blocking.disconnect();
+    workerConn.disconnect();
+    conn.disconnect();
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
   await pool.close();
-  // BullMQ leaves a connection it was given open
-  await workerConn.quit().catch(() => workerConn.disconnect());
-  await conn.quit().catch(() => conn.disconnect());
+  if (clean) {
+    // BullMQ leaves a connection it was given open
+    await workerConn.quit().catch(() => workerConn.disconnect());
+    await conn.quit().catch(() => conn.disconnect());
+  }
   o.log(`worker: stopped after answering ${done} ${done === 1 ? 'query' : 'queries'}`);
+  return clean;
 }

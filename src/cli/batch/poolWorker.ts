@@ -1,13 +1,14 @@
 /**
- * A batch pool thread (pool.ts): loads the model once, then answers the queries the main thread
- * sends, one at a time, with the same function as a one-thread batch (solveQuery.ts).
+ * A batch pool thread (pool.ts): loads the model once, then answers the chunks of queries the
+ * main thread sends, in the order they arrive, with the same function as a one-thread batch
+ * (solveQuery.ts), and sends each chunk's answers back in one message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { NetinvertError } from '../../errors.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import type { Settings } from './options.ts';
-import type { Layout, QueryRow } from './queries.ts';
-import { answerQuery, solver } from './solveQuery.ts';
+import type { Layout } from './queries.ts';
+import { answerQuery, solver, type Answer } from './solveQuery.ts';
 import type { PoolReply, PoolRequest } from './pool.ts';
 
 const port = parentPort!;
@@ -17,11 +18,27 @@ const send = (m: PoolReply): void => port.postMessage(m);
 try {
   const model = loadModelFile(modelPath, meta);
   const run = await solver(settings);
+  const inbox: PoolRequest[] = [];
+  let busy = false;
+  const work = async (): Promise<void> => {
+    busy = true;
+    while (inbox.length) {
+      const m = inbox.shift()!;
+      const answers: Answer[] = [];
+      const ms: number[] = [];
+      // answerQuery never throws: a failure is the query's error row
+      for (const q of m.qs) {
+        const t0 = performance.now();
+        answers.push(await answerQuery(model, layout, q, settings, run));
+        ms.push(performance.now() - t0);
+      }
+      send({ kind: 'answers', seq: m.seq, answers, ms });
+    }
+    busy = false;
+  };
   port.on('message', (m: PoolRequest) => {
-    void answerQuery(model, layout, m.q as QueryRow, settings, run).then(
-      (answer) => send({ kind: 'answer', seq: m.seq, answer }),
-      (e: unknown) => send({ kind: 'failed', seq: m.seq, message: (e as Error)?.message ?? String(e) }),
-    );
+    inbox.push(m);
+    if (!busy) void work();
   });
   send({ kind: 'ready', hash: model.hash });
 } catch (e) {

@@ -22,6 +22,7 @@ import type { Model } from '../../model.ts';
 import { COL, csvField, type RowStatus } from './answers.ts';
 import { settingArgs, settingWords, VALUE_OPTIONS, type Settings } from './options.ts';
 import { hasReference, type Layout, type QueryRow } from './queries.ts';
+import { SEEDING } from './solveQuery.ts';
 
 // ---------------------------------------------------------------------------------------------
 // the meta file
@@ -38,6 +39,11 @@ export interface BatchMeta {
   /** The queries file: its path when the batch started (informational) and its SHA-256. */
   queries: { file: string; sha256: string };
   options: Settings;
+  /**
+   * How each query's solver seed is made from --seed (solveQuery.ts, SEEDING). Absent in files
+   * written before the scheme was recorded, whose queries all used --seed itself.
+   */
+  seeding?: string;
   /** When the answers file was started (informational). */
   started: string;
 }
@@ -57,6 +63,7 @@ export function batchMeta(model: Model, modelPath: string, queriesPath: string, 
     model: { file: modelPath, hash: model.hash, inputRanges: sorted(model.metadata.inputRanges) },
     queries: { file: queriesPath, sha256: createHash('sha256').update(queries).digest('hex') },
     options: s,
+    seeding: SEEDING,
     started: new Date().toISOString(),
   };
 }
@@ -129,6 +136,7 @@ export function readMeta(path: string, answers: string): BatchMeta {
     if (typeof o[v.key] !== want) return damaged(`options.${v.key} is not a ${want}`);
   }
   if (typeof o.prove !== 'boolean' || !isObj(o.bounds)) return damaged('options.prove or options.bounds is missing');
+  if (m.seeding !== undefined && typeof m.seeding !== 'string') return damaged('"seeding" is not a string');
   return m as unknown as BatchMeta;
 }
 
@@ -147,6 +155,11 @@ export function checkMeta(was: BatchMeta, now: BatchMeta, answers: string): void
     diffs.push("the model's input ranges (the default bounds, e.g. from its sidecar) differ from those it was started with");
   }
   if (was.queries.sha256 !== now.queries.sha256) diffs.push(`the queries file ${now.queries.file} changed since it was started`);
+  if ((was.seeding ?? 'the same --seed for every query') !== now.seeding) {
+    diffs.push(
+      `its answers were seeded another way (${was.seeding ?? 'the same --seed for every query, by an older netinvert'}; this netinvert seeds each query with ${now.seeding}), so the rows could differ from a fresh run`,
+    );
+  }
   const words = new Map(settingWords(was.options));
   const changed: string[] = [];
   for (const [flag, value] of settingWords(now.options)) {

@@ -19,7 +19,7 @@ import { parseInteger } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { readSettings, settingArgs } from './options.ts';
 import { QueueBatch } from '../../queue/batch.ts';
-import { BatchPool } from './pool.ts';
+import { BatchPool, type Arrival } from './pool.ts';
 import { readQueries, readQueriesBytes, type Layout, type QueryRow } from './queries.ts';
 import { answerQuery, solver, type Answer } from './solveQuery.ts';
 import { batchMeta, checkMeta, metaPath, readExistingAnswers, readMeta, resumeCommand, writeMeta, type ExistingAnswers } from './resume.ts';
@@ -113,9 +113,6 @@ function assertMilpLayout(model: Model, layout: Layout): void {
     );
   }
 }
-
-/** Queries waited for at once by --collect. */
-const COLLECT_LANES = 256;
 
 /** `batch --queue URL` without --collect: enqueue every query (once: ids are job keys) and say how to go on. */
 async function enqueueOnly(modelPath: string, queriesPath: string, url: string, opts: Record<string, unknown>, io: IO): Promise<number> {
@@ -224,12 +221,18 @@ export async function batchCommand(
   const tLoop = Date.now();
   /** Wall-clock milliseconds of each query answered by this run (for --plot). */
   const times = new Map<string, number>();
-  /** One query's rows to the sink, then the bookkeeping and the progress line. */
-  const record = (q: QueryRow, answer: Answer): void => {
-    sink.append(answer.lines.map(csvLine).join(''));
-    statuses.set(q.id, answer.status);
-    answeredNow++;
-    hooks.onAnswered?.(q.id, answeredNow);
+  /**
+   * Queries' rows to the sink in one write (one fsync, for a file), then, once they are on disk,
+   * the bookkeeping and the progress line.
+   */
+  const record = (done: [QueryRow, Answer][]): void => {
+    if (!done.length) return;
+    sink.append(done.map(([, a]) => a.lines.map(csvLine).join('')).join(''));
+    for (const [q, answer] of done) {
+      statuses.set(q.id, answer.status);
+      answeredNow++;
+      hooks.onAnswered?.(q.id, answeredNow);
+    }
     if (progress && Date.now() - lastProgress >= every) {
       lastProgress = Date.now();
       progressShown = true;
@@ -256,46 +259,42 @@ export async function batchCommand(
         const tq = performance.now();
         const a = await answerQuery(model, layout, q, s, run);
         times.set(q.id, performance.now() - tq);
-        record(q, a);
+        record([[q, a]]);
       }
     } else {
-      // --workers N: N threads answer at once (--queue: the workers of the queue); the answers
-      // are written in file order as they become available (a finished answer waits for the ones
-      // before it), so the file is the one a single thread writes. The main thread stays free for
-      // signals and progress.
-      let answer: (q: QueryRow) => Promise<Answer | null>;
-      let lanes = threads;
+      // --workers N: N threads answer at once (--queue: the workers of the queue). Answers arrive
+      // in groups (a pool chunk, a collector poll) and are written in file order as they become
+      // available (a finished answer waits for the ones before it), each group in one write, so
+      // the file is the one a single thread writes. The main thread stays free for signals and
+      // progress.
+      const results: (Answer | undefined)[] = new Array(pending.length);
+      let flushed = 0;
+      const tStart = performance.now();
+      const arrive = (got: Arrival[]): void => {
+        for (const { i, answer, ms } of got) {
+          results[i] = answer;
+          times.set(pending[i].id, ms ?? performance.now() - tStart);
+        }
+        const done: [QueryRow, Answer][] = [];
+        while (flushed < pending.length && results[flushed]) {
+          done.push([pending[flushed], results[flushed]!]);
+          results[flushed++] = undefined;
+        }
+        record(done);
+      };
       if (qb) {
         await qb.enqueue(pending);
-        const b = qb;
-        answer = (q) => b.answer(q, stopped);
-        lanes = Math.min(pending.length, COLLECT_LANES);
+        await qb.collect(pending, arrive, stopped);
       } else {
         pool = new BatchPool(threads, model, { modelPath, meta: modelMeta, settings: s, layout });
         await pool.ready();
-        const p = pool;
-        answer = (q) => p.answer(q);
+        await pool.run(pending, arrive, stopped);
       }
-      const results: (Answer | null | undefined)[] = new Array(pending.length);
-      let next = 0,
-        flushed = 0;
-      const lane = async (): Promise<void> => {
-        while (!stopped() && next < pending.length) {
-          const i = next++;
-          const tq = performance.now();
-          results[i] = await answer(pending[i]);
-          times.set(pending[i].id, performance.now() - tq);
-          while (flushed < pending.length && results[flushed]) {
-            record(pending[flushed], results[flushed]!);
-            results[flushed++] = undefined;
-          }
-          if (results[i] === null) break; // stopped while waiting
-        }
-      };
-      await Promise.all(Array.from({ length: lanes }, lane));
       // interrupted: answers that finished after an earlier, unfinished one are kept too
       // (--resume goes by id, not by position)
-      for (let i = flushed; i < pending.length; i++) if (results[i]) record(pending[i], results[i]!);
+      const rest: [QueryRow, Answer][] = [];
+      for (let i = flushed; i < pending.length; i++) if (results[i]) rest.push([pending[i], results[i]!]);
+      record(rest);
     }
   } finally {
     if (pool) await pool.close();

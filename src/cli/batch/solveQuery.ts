@@ -4,9 +4,9 @@
  * in each pool thread (--workers N) and in a queue worker (`netinvert worker`), so every way of
  * running a batch gives the same rows for the same query.
  *
- * Determinism: a query's answer depends on the model, the settings and the row alone. The
- * solvers are seeded with --seed (the same for every query), never with the order in which
- * queries are taken, so a query answered by any thread or machine gets the same rows (as long as
+ * Determinism: a query's answer depends on the model, the settings and the row alone. Each
+ * query's solver seed is querySeed(--seed, id), never anything about the order in which queries
+ * are taken, so a query answered by any thread or machine gets the same rows (as long as
  * --time-limit does not cut the search: the default budget is the evaluation count).
  */
 import { certify } from '../../api/certify.ts';
@@ -18,7 +18,25 @@ import { answerRows, errorRow, type RowStatus } from './answers.ts';
 import type { Settings } from './options.ts';
 import { hasReference, rowQuery, type Layout, type QueryRow } from './queries.ts';
 
-export type Solver = (model: Model, query: Query) => Promise<InvertResult>;
+export type Solver = (model: Model, query: Query, seed: number) => Promise<InvertResult>;
+
+/**
+ * The name of the per-query seeding scheme, recorded in the answers' meta file (resume.ts): a
+ * file answered with another scheme is not resumed, since its rows were computed with other seeds.
+ */
+export const SEEDING = 'fnv1a32(seed NUL id)';
+
+/**
+ * The solver seed of one query: the 32-bit FNV-1a hash of the UTF-8 bytes of "<seed>\0<id>"
+ * (Fowler, Noll, Vo; offset basis 2166136261, prime 16777619: IETF draft-eastlake-fnv), so
+ * distinct queries get unrelated starts and a query's seed depends only on --seed and its id.
+ */
+export function querySeed(seed: number, id: string): number {
+  const bytes = new TextEncoder().encode(`${seed}\0${id}`);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
 
 /** One query's answer: its rows (fields, not yet CSV) and the status the exit code counts. */
 export interface Answer {
@@ -32,23 +50,22 @@ export async function solver(s: Settings): Promise<Solver> {
     method: s.method === 'milp' ? ('lm' as const) : s.method,
     atol: s.atol,
     rtol: s.rtol,
-    seed: s.seed,
     maxEvaluations: s.maxEvaluations,
     timeLimit: s.timeLimit,
     maxBoxes: s.maxBoxes,
   };
   if (s.method === 'milp') {
     const { invertMilp } = await import('../../api/milp.ts');
-    return (model, query) => invertMilp(model, query, options);
+    return (model, query, seed) => invertMilp(model, query, { ...options, seed });
   }
   const run = s.prove ? certify : invert;
-  return async (model, query) => run(model, query, options);
+  return async (model, query, seed) => run(model, query, { ...options, seed });
 }
 
 /** The answer of one row; a user's mistake in the row (or any failure) is an error row, never a throw. */
 export async function answerQuery(model: Model, layout: Layout, q: QueryRow, s: Settings, run: Solver): Promise<Answer> {
   try {
-    const result = await run(model, rowQuery(layout, q, s));
+    const result = await run(model, rowQuery(layout, q, s), querySeed(s.seed, q.id));
     return { lines: answerRows(model, q.id, result, hasReference(layout, q)), status: result.status };
   } catch (e) {
     const msg =
