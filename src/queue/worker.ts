@@ -105,9 +105,11 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     if (o.signal?.aborted) resolve();
     o.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
-  // a graceful close: no new jobs, the jobs under way finish and their answers are stored. It
-  // waits as long as the jobs take, but not for a Redis that stays unreachable.
-  const closing = worker.close().then(
+  // a graceful stop: no new jobs, the jobs under way finish and their answers are stored (pause
+  // waits for them; close then only lets go of the connections). It waits as long as the jobs
+  // take, but not for a Redis that stays unreachable: then close(true) does not wait for them
+  // (a graceful close would wait for ever, and its lock-renewal timer would keep the process alive).
+  const closing = worker.pause().then(
     () => true,
     () => true,
   );
@@ -130,14 +132,15 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
       `worker: Redis at ${url} stayed unreachable for ${wait / 1000} s after the stop: stopping without storing ${lost} ${lost === 1 ? 'answer' : 'answers'}; ` +
         `${lost === 1 ? 'its query stays' : 'their queries stay'} claimed in Redis and ${lost === 1 ? 'goes' : 'go'} to another worker ${o.lockMs / 1000} s after Redis is back`,
     );
-    // drop the connections: their queued commands fail, which lets BullMQ's close finish
+    // drop the connections: their queued commands fail
     blocking.disconnect();
     workerConn.disconnect();
     conn.disconnect();
-    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([worker.close(true).catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
   await pool.close();
   if (clean) {
+    await worker.close();
     // BullMQ leaves a connection it was given open
     await workerConn.quit().catch(() => workerConn.disconnect());
     await conn.quit().catch(() => conn.disconnect());

@@ -6,8 +6,10 @@
  * Throughput: queries go out in chunks and answers come back one message per chunk. The chunk
  * size follows the measured time per query (about CHUNK_MS of work per chunk, 1 query for slow
  * queries, at most MAX_CHUNK), and each thread holds PREFETCH chunks, so it never waits for the
- * main thread between two chunks. `run` hands each arriving chunk's answers to its caller at
- * once, which writes them with one write and one fsync.
+ * main thread between two chunks. A chunk is also at most 1/(N x PREFETCH) of the queries not yet
+ * sent (guided self-scheduling), so the last queries are spread over the threads and a stop leaves
+ * unsent queries to stop. `run` hands each arriving chunk's answers to its caller at once, which
+ * writes them with one write and one fsync.
  *
  * A thread that dies (out of memory, a crash in a solver) fails only the query it was on: the
  * chunk it was answering is sent again one query at a time (the others are answered as usual),
@@ -164,7 +166,13 @@ export class BatchPool {
   private take(r: Run): Chunk | null {
     if (r.stopped()) return null;
     if (r.suspects.length) return { seq: this.seq++, idx: [r.suspects.shift()!], suspect: true };
-    const size = this.msPerQuery > 0 ? Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_MS / this.msPerQuery))) : 1;
+    // guided self-scheduling (Polychronopoulos & Kuck, IEEE Trans. Computers 36(12), 1987): a chunk
+    // is at most 1/(threads x PREFETCH) of the queries not yet sent, so the tail is shared among the
+    // threads, and a small batch of fast queries is not sent whole at the first answer (where a stop
+    // would have nothing left to hold back)
+    const left = r.again.length + (r.qs.length - r.next);
+    const share = Math.ceil(left / (this.size * PREFETCH));
+    const size = this.msPerQuery > 0 ? Math.max(1, Math.min(MAX_CHUNK, share, Math.floor(CHUNK_MS / this.msPerQuery))) : 1;
     const idx: number[] = [];
     while (idx.length < size && r.again.length) idx.push(r.again.shift()!);
     while (idx.length < size && r.next < r.qs.length) idx.push(r.next++);
