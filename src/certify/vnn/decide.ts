@@ -37,6 +37,11 @@ export interface DecideOptions {
   starts?: number;
   steps?: number;
   seed?: number;
+  /**
+   * Intermediate bounds of chain nets: 'crown' back-substitutes every crossing pre-activation
+   * (tightest), 'symbolic' keeps forward symbolic intervals (cheaper; what the verifier does).
+   */
+  intermediate?: 'crown' | 'symbolic';
   /** Skip falsification (tests of the proof path). */
   noFalsify?: boolean;
 }
@@ -64,6 +69,8 @@ export interface DecideResult {
     boxes: number;
     leaves: number;
     maxDepth: number;
+    /** Boxes the search's bounds closed that the verifier did not accept (split further). */
+    rejectedLeaves: number;
     /** Which bound engine the search used. */
     engine: 'relu-chain' | 'crown';
   };
@@ -91,7 +98,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   }
   const timeout = opts.timeout ?? 60;
   const deadline = t0 + timeout * 1000;
-  const bounder = new VnnBounder(model, spec);
+  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
   const f = bounder.forms;
   const stats: DecideResult['stats'] = {
     seconds: 0,
@@ -101,6 +108,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     boxes: 0,
     leaves: 0,
     maxDepth: 0,
+    rejectedLeaves: 0,
     engine: bounder.chain ? 'relu-chain' : 'crown',
   };
   const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
@@ -142,6 +150,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         const { lo, lam } = bounder.bound(L, H, rows);
         const out: BoundOutcome<VnnWitness>[] = new Array(rows);
         const openRows: number[] = [];
+        const closedRows: number[] = [];
         for (let r = 0; r < rows; r++) {
           const box = batch[r];
           let worst = Infinity;
@@ -159,6 +168,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
           }
           if (worst === Infinity) {
             out[r] = { kind: 'closed' };
+            closedRows.push(r);
             continue;
           }
           let dim = -1,
@@ -173,6 +183,29 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
           box.dim = dim;
           out[r] = { kind: 'open', priority: Number.isNaN(worst) ? -Infinity : worst };
           openRows.push(r);
+        }
+        // a box is a leaf only when the independent verifier refutes every clause on it too (its
+        // bounds can be weaker than the search's); otherwise it is split further, widest first
+        if (closedRows.length) {
+          const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
+          for (let k = 0; k < closedRows.length; k++) {
+            if (ok[k]) continue;
+            const r = closedRows[k];
+            const box = batch[r];
+            const rw = rootW[box.root];
+            let dim = -1,
+              bestS = -1;
+            for (let d = 0; d < nIn; d++) {
+              const mid = (box.lo[d] + box.hi[d]) / 2;
+              if (!(box.lo[d] < mid && mid < box.hi[d])) continue;
+              const s = (box.hi[d] - box.lo[d]) / (rw[d] || 1);
+              if (s > bestS) ((bestS = s), (dim = d));
+            }
+            box.dim = dim;
+            out[r] = { kind: 'open', priority: 0 };
+            openRows.push(r);
+            stats.rejectedLeaves++;
+          }
         }
         // try the centres of the open boxes as counterexamples
         if (openRows.length) {
@@ -225,6 +258,20 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   stats.verifySeconds = (performance.now() - t2) / 1000;
   if (!v.ok) return done({ status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` });
   return done({ status: 'unsat', certificate });
+}
+
+/**
+ * Which boxes the certificate verifier accepts as leaves: each box is checked as a one-leaf
+ * certificate of the spec restricted to it (one verifier call for the batch; box by box only
+ * when that fails).
+ */
+function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
+  const one = (bs: readonly Box[]): boolean => {
+    const sub: VnnlibSpec = { ...spec, inputBoxes: bs.map((b) => ({ lo: b.lo, hi: b.hi })) };
+    return verifyVnnCertificate(model, sub, buildVnnCertificate(model, sub, bs.map(() => [[]]))).ok;
+  };
+  if (one(boxes)) return boxes.map(() => true);
+  return boxes.map((b) => one([b]));
 }
 
 /**
