@@ -20,6 +20,7 @@
 import { NetinvertError } from '../../errors.ts';
 import { nextDown, nextUp } from '../../graph/round.ts';
 import type { Model } from '../../model.ts';
+import type { Network } from '../../graph/network.ts';
 import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { runBranchAndBound, type BoundOutcome } from '../proof/driver.ts';
@@ -42,6 +43,8 @@ export interface DecideOptions {
    * (tightest), 'symbolic' keeps forward symbolic intervals (cheaper; what the verifier does).
    */
   intermediate?: 'crown' | 'symbolic';
+  /** Share of the budget falsification may use in restarts after its first round (default 0.25). */
+  falsifyShare?: number;
   /** Skip falsification (tests of the proof path). */
   noFalsify?: boolean;
 }
@@ -216,7 +219,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
           const Y = net.evaluate(Xc, openRows.length);
           formValues(f, Y, openRows.length, G, S);
           for (let k = 0; k < openRows.length; k++) {
-            const w = witnessAt(f, Xc, Y, G, S, k, nIn);
+            const w = witnessAt(net, f, Xc, Y, G, S, k, nIn);
             if (w) {
               out[openRows[k]] = { kind: 'stop', result: w };
               break;
@@ -293,16 +296,25 @@ function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number
 }
 
 /** Row k as a witness when some clause holds with its allowance: every form g + slack ≤ 0. */
-function witnessAt(f: SpecForms, X: Float64Array, Y: Float64Array, G: Float64Array, S: Float64Array, k: number, nIn: number): VnnWitness | null {
+function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array, G: Float64Array, S: Float64Array, k: number, nIn: number): VnnWitness | null {
   const m = f.m;
   for (let c = 0; c < f.clauses.length; c++) {
     let worst = -Infinity;
     for (const q of f.clauses[c]) worst = Math.max(worst, G[k * m + q] + S[k * m + q]);
     if (worst <= 0 && !Number.isNaN(worst)) {
-      const x = Array.from(X.subarray(k * nIn, (k + 1) * nIn));
-      const y = Array.from(Y.subarray(k * f.nOut, (k + 1) * f.nOut));
+      // re-check with a forward pass of the point alone (batched kernels may round differently)
+      const xs = X.slice(k * nIn, (k + 1) * nIn);
+      const ys = net.evaluate(xs, 1);
+      const g1 = new Float64Array(m),
+        s1 = new Float64Array(m);
+      formValues(f, ys, 1, g1, s1);
+      let again = -Infinity;
+      for (const q of f.clauses[c]) again = Math.max(again, g1[q] + s1[q]);
+      if (!(again <= 0)) continue;
+      const x = Array.from(xs);
+      const y = Array.from(ys);
       if (!x.every(Number.isFinite) || !y.every(Number.isFinite)) continue;
-      return { x, y, clause: c, residual: worst };
+      return { x, y, clause: c, residual: again };
     }
   }
   return null;
@@ -323,32 +335,66 @@ function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Floa
   const G = new Float64Array(rows * m),
     S = new Float64Array(rows * m);
   const grad = new Float64Array(nIn);
+  let XP = new Float64Array(0),
+    GP = new Float64Array(0),
+    SP = new Float64Array(0);
+  const t0 = performance.now();
+  const share = Math.min(opts.falsifyShare ?? 0.25, 1) * Math.max(0, deadline - t0);
+  const stopAt = t0 + share;
+  for (let round = 0; round === 0 || performance.now() < stopAt; round++)
   for (const box of boxes) {
     const lo = Float64Array.from(box.lo, (v) => (Number.isFinite(v) ? v : -1e3));
     const hi = Float64Array.from(box.hi, (v, d) => (Number.isFinite(v) ? v : Math.max(lo[d], 0) + 1e3));
+    // starts: the best of SAMPLES uniform points per clause (by the clause's worst form), plus the centre
+    const SAMPLES = 16;
+    const P = rows * SAMPLES;
+    if (XP.length < P * nIn) ((XP = new Float64Array(P * nIn)), (GP = new Float64Array(P * m)), (SP = new Float64Array(P * m)));
+    for (let i = 0; i < P * nIn; i++) {
+      const d = i % nIn;
+      XP[i] = lo[d] + (hi[d] - lo[d]) * rand();
+    }
+    const YP = net.evaluate(XP.subarray(0, P * nIn), P);
+    formValues(f, YP, P, GP, SP);
+    for (let i = 0; i < P; i++) {
+      const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
+      if (w) return w;
+    }
     for (let r = 0; r < rows; r++) {
-      const s = Math.floor(r / nc);
-      for (let d = 0; d < nIn; d++) {
-        const u = s === 0 ? 0.5 : rand();
-        X[r * nIn + d] = lo[d] + (hi[d] - lo[d]) * u;
+      const c = r % nc;
+      let bestP = 0,
+        bestV = Infinity;
+      for (let k = 0; k < SAMPLES; k++) {
+        const p = r * SAMPLES + k;
+        let v = -Infinity;
+        for (const q of f.clauses[c]) v = Math.max(v, GP[p * m + q] + SP[p * m + q]);
+        if (v < bestV) ((bestV = v), (bestP = p));
       }
+      for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (lo[d] + hi[d]) / 2 : XP[bestP * nIn + d];
     }
     for (let it = 0; it <= steps; it++) {
-      if (performance.now() > deadline) return null;
+      if (performance.now() > (round === 0 ? deadline : stopAt)) return null;
       const { J, Y } = net.jacobian(X, rows, { mode: 'reverse' });
       formValues(f, Y, rows, G, S);
       for (let r = 0; r < rows; r++) {
-        const w = witnessAt(f, X, Y, G, S, r, nIn);
+        const w = witnessAt(net, f, X, Y, G, S, r, nIn);
         if (w) return w;
       }
       if (it === steps) break;
-      const eta = 0.1 * Math.pow(0.02, it / Math.max(1, steps - 1));
+      const eta = 0.05 * Math.pow(0.002, it / Math.max(1, steps - 1));
       for (let r = 0; r < rows; r++) {
         const c = r % nc;
         grad.fill(0);
+        // descend on the most violated form of the clause (a max-margin loss, Carlini & Wagner 2017):
+        // even rows use max_q g_q, odd rows the sum of the hinges max(0, g_q)
+        let qmax = -1,
+          gmax = -Infinity;
         for (const q of f.clauses[c]) {
           const g = G[r * m + q] + S[r * m + q];
-          if (g < 0) continue; // already satisfied with margin
+          if (g > gmax) ((gmax = g), (qmax = q));
+        }
+        for (const q of f.clauses[c]) {
+          const g = G[r * m + q] + S[r * m + q];
+          if ((r & 1) === 0 ? q !== qmax : g < 0) continue;
           for (let j = 0; j < nOut; j++) {
             const cq = f.C[q * nOut + j];
             if (cq === 0) continue;
