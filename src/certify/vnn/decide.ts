@@ -43,7 +43,7 @@ export interface DecideOptions {
    * (tightest), 'symbolic' keeps forward symbolic intervals (cheaper; what the verifier does).
    */
   intermediate?: 'crown' | 'symbolic';
-  /** Share of the budget falsification may use in restarts after its first round (default 0.25). */
+  /** Share of the budget falsification may use in restarts after its first round (default 0.05, at most 3 s). */
   falsifyShare?: number;
   /** Skip falsification (tests of the proof path). */
   noFalsify?: boolean;
@@ -85,6 +85,9 @@ interface Box {
   hi: Float64Array;
   dim: number;
 }
+
+/** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
+const FALSIFY_CAP_MS = 3000;
 
 /** Deepest split the certificate format accepts. */
 const MAX_DEPTH = 64;
@@ -339,7 +342,7 @@ function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Floa
     GP = new Float64Array(0),
     SP = new Float64Array(0);
   const t0 = performance.now();
-  const share = Math.min(opts.falsifyShare ?? 0.25, 1) * Math.max(0, deadline - t0);
+  const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS);
   const stopAt = t0 + share;
   for (let round = 0; round === 0 || performance.now() < stopAt; round++)
   for (const box of boxes) {
