@@ -9,6 +9,7 @@ import { runCertifyBench } from './certify.bench.ts';
 import { runMilpBench } from './milp.bench.ts';
 import { runBatchBench } from './batch.bench.ts';
 import { runVnnBench } from './vnn.bench.ts';
+import { runBoundsBench } from './bounds.bench.ts';
 
 export interface Bench {
   name: string;
@@ -31,6 +32,11 @@ export const BENCHES: Bench[] = [
     name: 'certify',
     description: 'time to certify the seed nets and ReLU nets, branch-and-bound vs MILP, linear vs interval bound widths',
     run: runCertifyBench,
+  },
+  {
+    name: 'bounds',
+    description: 'ms per box and tightness of intervals, forward symbolic, CROWN and CROWN of linear forms on an ACAS Xu net',
+    run: runBoundsBench,
   },
   {
     name: 'milp',

@@ -20,8 +20,23 @@ export type { SolveResult, Solution, Status, SolutionSet, SolveStats } from './s
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { certify } from './certify/certify.ts';
 export type { CertifyOptions } from './certify/certify.ts';
+export { crownLinearBounds } from './certify/bounds/crown.ts';
+export type { CrownLinearOptions } from './certify/bounds/crown.ts';
 export { verifyCertificate } from './certify/proof/certificate.ts';
 export type { Certificate, CertificateQuery, VerifyResult } from './certify/proof/certificate.ts';
+export {
+  buildVnnCertificate,
+  vnnSpecHash,
+  parseVnnCertificate,
+  serializeVnnCertificate,
+  validateVnnCertificate,
+  VNN_CERTIFICATE_FORMAT,
+  VNN_MAX_DEPTH,
+  VNN_MAX_NODES,
+} from './certify/proof/vnnCertificate.ts';
+export type { VnnCertificate } from './certify/proof/vnnCertificate.ts';
+export { verifyVnnCertificate } from './certify/proof/vnnVerifier.ts';
+export type { VnnVerifyResult } from './certify/proof/vnnVerifier.ts';
 export { briefReport, fullReport, plural } from './report/brief.ts';
 export { formatPercent } from './report/percent.ts';
 export { loadKerasModel } from './formats/keras/load.ts';

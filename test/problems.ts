@@ -1,6 +1,7 @@
 /**
  * The problem bank (STYLE.md: optimistix): problems with answers known independently of the
- * solver. Every solver runs against every problem in test/solve.test.ts.
+ * solver. Every solver runs against every problem in test/solve.test.ts (through invert) and
+ * test/solvers-bank.test.ts (LM and Adam on the iterate loop, certify, MILP where it applies).
  */
 import { readFileSync } from 'node:fs';
 import { createModel, type Model } from '../src/model.ts';

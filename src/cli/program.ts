@@ -189,19 +189,21 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
 
   program
     .command('check-certificate')
-    .description('re-check a proof certificate (from solve --certificate) with the independent verifier: exit 0 if valid, 1 if not')
+    .description('re-check a proof certificate (from solve --certificate, or verify --certificate with --vnnlib) with the independent verifier: exit 0 if valid, 1 if not')
     .argument('<model>', 'the model file the certificate is for')
     .argument('<certificate>', 'certificate JSON file')
     .option('--meta <file>', 'sidecar JSON the model was solved with (default: <model>.meta.json if present)')
+    .option('--vnnlib <file>', 'the VNNLIB property an unsat certificate of netinvert verify is about (required for those)')
     .option('--json', 'print the verdict as JSON')
     .addHelpText(
       'after',
       examples([
         'netinvert solve models/seed-add.json --given a=3 --want sum=70 --certificate proof.json',
         'netinvert check-certificate models/seed-add.json proof.json',
+        'netinvert check-certificate net.onnx unsat.json --vnnlib prop_1.vnnlib',
       ]),
     )
-    .action((model: string, cert: string, opts: { meta?: string; json?: boolean }) => {
+    .action((model: string, cert: string, opts: { meta?: string; json?: boolean; vnnlib?: string }) => {
       code = checkCertificateCommand(model, cert, opts, io);
     });
 

@@ -305,8 +305,8 @@ function createOp(op: OpSpec, widths: number[], node: string): OpImpl {
       return new LayerNormOp(w0, e);
     }
     case 'unary': {
-      const { fn } = makeUnary(op.fn, op.params ?? {}, node);
-      return new UnaryOp(w0, fn);
+      const { fn, params } = makeUnary(op.fn, op.params ?? {}, node);
+      return new UnaryOp(w0, fn, params);
     }
   }
 }

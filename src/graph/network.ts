@@ -8,6 +8,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import { compileGraph, type CompiledNode } from './compile.ts';
+import type { VjpArgs } from './ops/types.ts';
 import type { GraphDef } from './types.ts';
 
 /** Per-node buffers, grown on demand. */
@@ -55,8 +56,13 @@ export class Network {
   readonly outputNames: readonly string[];
   readonly nIn: number;
   readonly nOut: number;
-  private readonly nodes: CompiledNode[];
-  private readonly outputMap: { node: number; pos: number }[];
+  /**
+   * The compiled graph in topological order (inputs first), read-only: certify's bound drivers
+   * iterate it and call each op's facets instead of recompiling the graph.
+   */
+  readonly nodes: readonly CompiledNode[];
+  /** For each output feature: its node index and position within that node. */
+  readonly outputMap: readonly { readonly node: number; readonly pos: number }[];
   private readonly vals = new Buffers();
   private readonly tans = new Buffers();
   private readonly lo = new Buffers();
@@ -78,6 +84,8 @@ export class Network {
   private readonly argA: Float64Array[][];
   private readonly argB: (Float64Array | null)[][];
   private readonly argAcc: boolean[][];
+  /** Per-node VjpArgs of the reverse-mode Jacobian, refilled on every call. */
+  private readonly vjpArgs: VjpArgs[];
   /** dup[n][a]: input a of node n repeats an earlier input of n (x*x), so it must accumulate. */
   private readonly dup: boolean[][];
 
@@ -98,6 +106,7 @@ export class Network {
     this.argA = this.nodes.map((nd) => nd.inputs.map(() => none));
     this.argB = this.nodes.map((nd) => nd.inputs.map((): Float64Array | null => none));
     this.argAcc = this.nodes.map((nd) => nd.inputs.map(() => false));
+    this.vjpArgs = this.nodes.map((_, n) => ({ ins: this.argA[n], y: none, gOut: none, gIns: this.argB[n], accumulate: this.argAcc[n], rows: 0, k: 0 }));
     this.dup = this.nodes.map((nd) => nd.inputs.map((i, a) => nd.inputs.indexOf(i) < a));
   }
 
@@ -330,7 +339,15 @@ export class Network {
         // the same node twice as input (x*x): the second share must accumulate onto the first
         acc[a] = hasG[i] === 1 || dup[a];
       }
-      nd.impl.vjp(ins, this.vals.get(n, 0), this.tans.get(n, 0), gIns, acc, rows, m);
+      const va = this.vjpArgs[n];
+      va.ins = ins;
+      va.y = this.vals.get(n, 0);
+      va.gOut = this.tans.get(n, 0);
+      va.gIns = gIns;
+      va.accumulate = acc;
+      va.rows = rows;
+      va.k = m;
+      nd.impl.vjp(va);
       for (let a = 0; a < src.length; a++) if (dep[src[a]]) hasG[src[a]] = 1;
     }
     J.fill(0, 0, rows * m * k);
@@ -394,7 +411,7 @@ export class Network {
       const gIns = nd.inputs.map((i) => (this.nodes[i].impl ? this.tans.get(i, rows * this.nodes[i].width) : null));
       acc.length = 0;
       for (const i of nd.inputs) acc.push(hasG[i] === 1);
-      nd.impl.vjp(ins, this.vals.get(n, 0), gOutN, gIns, dedupeAcc(nd.inputs, acc), rows, 1);
+      nd.impl.vjp({ ins, y: this.vals.get(n, 0), gOut: gOutN, gIns, accumulate: dedupeAcc(nd.inputs, acc), rows, k: 1 });
       for (const i of nd.inputs) if (this.nodes[i].impl) hasG[i] = 1;
     }
     return grads;
@@ -478,7 +495,7 @@ export class Network {
         H = nd.inputs.map((i) => this.hi.get(i, 0));
       const TL = nd.inputs.map((i) => (dep[i] ? this.tLo.get(i, 0) : this.zeroBuf(rows * k * this.nodes[i].width)));
       const TH = nd.inputs.map((i) => (dep[i] ? this.tHi.get(i, 0) : this.zeroBuf(rows * k * this.nodes[i].width)));
-      nd.impl.jvpBounds(L, H, this.lo.get(n, 0), this.hi.get(n, 0), TL, TH, tl, th, rows, k);
+      nd.impl.jvpBounds({ lo: L, hi: H, yLo: this.lo.get(n, 0), yHi: this.hi.get(n, 0), tLo: TL, tHi: TH, tOutLo: tl, tOutHi: th, rows, k });
     }
     const jl = new Float64Array(rows * m * k),
       jh = new Float64Array(rows * m * k);

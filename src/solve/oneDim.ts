@@ -419,6 +419,7 @@ function bestFloatNear(g: (x: number) => number, a: number, b: number, x0: numbe
 /**
  * Newton's method safeguarded by bisection inside [a, b], where a unique root is proven.
  * Stops at round-off: the root to the last bits the float64 evaluation allows.
+ * (Scalar and bracketed, so not the batched least-squares loop of solve/iterate/.)
  */
 function polishRoot(
   g: (x: number) => number,

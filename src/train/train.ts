@@ -17,6 +17,7 @@ import { UNARY_NAMES, makeUnary } from '../graph/activations/index.ts';
 import { Network } from '../graph/network.ts';
 import type { GraphDef, NodeDef } from '../graph/types.ts';
 import { createModel, type Model, type ModelMetadata } from '../model.ts';
+import { AdamMoments, adamParams } from '../numeric/adam.ts';
 import { mulberry32 } from '../numeric/rng.ts';
 import { lbfgs } from './lbfgs.ts';
 
@@ -441,8 +442,27 @@ function glorotLayers(sizes: number[], rand: () => number): Layer[] {
 // ---------------------------------------------------------------------------------------------
 // training
 
-export function trainMlp(data: TrainingData, options: TrainOptions): { model: Model; report: TrainReport } {
-  // validate everything before computing anything
+/** Every option checked and defaulted, before anything is computed. */
+interface Settings {
+  rows: number;
+  nIn: number;
+  nOut: number;
+  hidden: number[];
+  activation: string;
+  actParams: Record<string, number>;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  split: number;
+  patience: number;
+  useLbfgs: boolean;
+  lbfgsIterations: number;
+  seed: number;
+  trainRows: number;
+  valRows: number;
+}
+
+function resolveSettings(data: TrainingData, options: TrainOptions): Settings {
   const { rows, nIn, nOut } = checkData(data);
   if (!Array.isArray(options.hidden)) bad('hidden must be a list of layer widths, e.g. [8, 8]');
   options.hidden.forEach((h, i) => intOption(h, `hidden[${i}]`, 1));
@@ -472,9 +492,25 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
       rows,
     });
   }
+  const hidden = options.hidden.slice();
+  return { rows, nIn, nOut, hidden, activation, actParams, epochs, batchSize, lr, split, patience, useLbfgs, lbfgsIterations, seed, trainRows, valRows };
+}
 
-  // split, scaling, initial weights: all from one seeded stream
-  const rand = mulberry32(seed);
+/** The train/validation split, the scaling (train rows only) and the standardized tables. */
+interface Split {
+  trainIdx: Uint32Array;
+  valIdx: Uint32Array;
+  xs: ReturnType<typeof columnStats>;
+  ys: ReturnType<typeof columnStats>;
+  Xtr: Float64Array;
+  Ttr: Float64Array;
+  Xva: Float64Array;
+  Tva: Float64Array;
+  warnings: string[];
+}
+
+function splitAndScale(data: TrainingData, st: Settings, rand: () => number): Split {
+  const { rows, nIn, nOut, trainRows } = st;
   const order = new Uint32Array(rows).map((_, i) => i);
   shuffle(order, rand);
   const trainIdx = order.slice(0, trainRows).sort(),
@@ -484,41 +520,41 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
   const warnings: string[] = [];
   data.inputNames.forEach((n, j) => xs.constant[j] && warnings.push(`input "${n}" is constant over the training rows: the model cannot learn its effect`));
   data.outputNames.forEach((n, j) => ys.constant[j] && warnings.push(`output "${n}" is constant over the training rows`));
-  const Xtr = standardizeRows(data.inputs, nIn, trainIdx, xs.mean, xs.std),
-    Ttr = standardizeRows(data.outputs, nOut, trainIdx, ys.mean, ys.std);
-  const Xva = standardizeRows(data.inputs, nIn, valIdx, xs.mean, xs.std),
-    Tva = standardizeRows(data.outputs, nOut, valIdx, ys.mean, ys.std);
-
-  const layers = glorotLayers([nIn, ...options.hidden, nOut], rand);
-  const net = new Network(coreGraph(nIn, layers, activation, actParams));
-  const train = new MseObjective(net, Xtr, Ttr, trainRows);
-  const val = valRows ? new MseObjective(net, Xva, Tva, valRows) : null;
-  const P = train.size;
-  const theta = train.getParams();
-  const grad = new Float64Array(P);
-  const diverged = (what: string, epoch: number): never =>
-    bad(
-      `training diverged: the ${what} loss is not finite ${epoch === 0 ? 'at the initial weights' : `after epoch ${epoch}`} ` +
-        `with activation "${activation}"; an activation undefined for some pre-activations (log; pow with a fractional exponent) ` +
-        `gives NaN, and a large learning rate can overflow: try a smaller learning rate (--lr) or an activation defined on every real number (tanh, bipolar_sigmoid, relu, ...)`,
-      { activation, epoch },
-    );
-
-  // the monitored loss: validation when there is a split, training otherwise
-  const monitor = (): { trainLoss: number; valLoss: number | null } => {
-    const trainLoss = train.value(theta);
-    return { trainLoss, valLoss: val ? val.value(theta) : null };
+  return {
+    trainIdx,
+    valIdx,
+    xs,
+    ys,
+    Xtr: standardizeRows(data.inputs, nIn, trainIdx, xs.mean, xs.std),
+    Ttr: standardizeRows(data.outputs, nOut, trainIdx, ys.mean, ys.std),
+    Xva: standardizeRows(data.inputs, nIn, valIdx, xs.mean, xs.std),
+    Tva: standardizeRows(data.outputs, nOut, valIdx, ys.mean, ys.std),
+    warnings,
   };
-  const start = monitor();
-  if (!Number.isFinite(start.trainLoss)) diverged('training', 0);
-  if (start.valLoss !== null && !Number.isFinite(start.valLoss)) diverged('validation', 0);
+}
 
-  // Adam (Kingma & Ba 2015) on shuffled minibatches
-  const B1 = 0.9,
-    B2 = 0.999,
-    EPS = 1e-8;
-  const mom = new Float64Array(P),
-    vel = new Float64Array(P);
+/** What the two training phases share: the objectives, the live parameters θ and the progress callback. */
+interface Fit {
+  st: Settings;
+  train: MseObjective;
+  val: MseObjective | null;
+  theta: Float64Array;
+  onEpoch: TrainOptions['onEpoch'];
+  diverged: (what: string, epoch: number) => never;
+}
+
+/**
+ * Adam (Kingma & Ba 2015; numeric/adam.ts, the solver's Adam too) on shuffled minibatches, early
+ * stopping on the monitored loss (validation with a split, training otherwise); the best weights
+ * are restored into θ at the end.
+ */
+function adamPhase(fit: Fit, start: { trainLoss: number; valLoss: number | null }, rand: () => number): { epochsRun: number; bestEpoch: number; stoppedEarly: boolean } {
+  const { st, train, val, theta } = fit;
+  const { epochs, batchSize, trainRows, patience } = st;
+  const P = train.size;
+  const grad = new Float64Array(P),
+    delta = new Float64Array(P);
+  const moments = new AdamMoments(P, adamParams(st.lr));
   const best = Float64Array.from(theta);
   let bestLoss = start.valLoss ?? start.trainLoss,
     bestEpoch = 0,
@@ -533,102 +569,79 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
       const to = Math.min(trainRows, from + batchSize);
       train.batchGradient(batchOrder, from, to, grad);
       step++;
-      const c1 = 1 - B1 ** step,
-        c2 = 1 - B2 ** step;
-      for (let i = 0; i < P; i++) {
-        const g = grad[i];
-        mom[i] = B1 * mom[i] + (1 - B1) * g;
-        vel[i] = B2 * vel[i] + (1 - B2) * g * g;
-        theta[i] -= (lr * (mom[i] / c1)) / (Math.sqrt(vel[i] / c2) + EPS);
-      }
+      moments.step(0, P, grad, 0, step, delta, 0);
+      for (let i = 0; i < P; i++) theta[i] -= delta[i];
       train.setParams(theta);
     }
-    const { trainLoss, valLoss } = monitor();
+    const trainLoss = train.value(theta);
+    const valLoss = val ? val.value(theta) : null;
     const watched = valLoss ?? trainLoss;
-    if (!Number.isFinite(watched) || !Number.isFinite(trainLoss)) diverged(valLoss === null ? 'training' : 'validation', epoch);
+    if (!Number.isFinite(watched) || !Number.isFinite(trainLoss)) fit.diverged(valLoss === null ? 'training' : 'validation', epoch);
     if (watched < bestLoss) {
       bestLoss = watched;
       bestEpoch = epoch;
       best.set(theta);
       since = 0;
     } else since++;
-    options.onEpoch?.({ phase: 'adam', epoch, epochs, trainLoss, valLoss, bestEpoch });
+    fit.onEpoch?.({ phase: 'adam', epoch, epochs, trainLoss, valLoss, bestEpoch });
     if (since >= patience) {
       stoppedEarly = true;
       break;
     }
   }
-  const epochsRun = Math.min(epoch, epochs);
   theta.set(best);
   train.setParams(theta);
-  const trainLossAfterAdam = train.value(theta);
+  return { epochsRun: Math.min(epoch, epochs), bestEpoch, stoppedEarly };
+}
 
-  // L-BFGS polish of the full training loss; with a validation split, the iterate with the
-  // best validation loss is kept (every iterate has a training loss ≤ the start's)
-  let lbfgsRun = 0;
-  let lbfgsStop: TrainReport['lbfgsStop'] = null;
-  if (useLbfgs && lbfgsIterations > 0 && P > 0) {
-    let bestVal = val ? val.value(theta) : 0,
-      bestIter = 0;
-    const keep = Float64Array.from(theta);
-    const r = lbfgs((x, g) => train.valueAndGradient(x, g), theta, {
-      maxIterations: lbfgsIterations,
-      onIteration: (x, f, iter) => {
-        const v = val ? val.value(x) : null;
-        if (v !== null && v < bestVal) {
-          bestVal = v;
-          bestIter = iter;
-          keep.set(x);
-        }
-        if (v === null) keep.set(x);
-        options.onEpoch?.({ phase: 'lbfgs', epoch: iter, epochs: lbfgsIterations, trainLoss: f, valLoss: v, bestEpoch: v === null ? iter : bestIter });
-        return v !== null && iter - bestIter >= patience;
-      },
-    });
-    lbfgsRun = r.iterations;
-    lbfgsStop = r.reason === 'stopped' ? 'validation' : r.reason;
-    theta.set(keep);
-  }
-  train.setParams(theta);
-  const trainLoss = train.value(theta);
-  const valLoss = val ? val.value(theta) : null;
+/**
+ * L-BFGS polish of the full training loss; with a validation split, the iterate with the best
+ * validation loss is kept in θ (every iterate has a training loss ≤ the start's).
+ */
+function lbfgsPhase(fit: Fit): { lbfgsRun: number; lbfgsStop: TrainReport['lbfgsStop'] } {
+  const { st, train, val, theta } = fit;
+  if (!(st.useLbfgs && st.lbfgsIterations > 0 && train.size > 0)) return { lbfgsRun: 0, lbfgsStop: null };
+  const { lbfgsIterations, patience } = st;
+  let bestVal = val ? val.value(theta) : 0,
+    bestIter = 0;
+  const keep = Float64Array.from(theta);
+  const r = lbfgs((x, g) => train.valueAndGradient(x, g), theta, {
+    maxIterations: lbfgsIterations,
+    onIteration: (x, f, iter) => {
+      const v = val ? val.value(x) : null;
+      if (v !== null && v < bestVal) {
+        bestVal = v;
+        bestIter = iter;
+        keep.set(x);
+      }
+      if (v === null) keep.set(x);
+      fit.onEpoch?.({ phase: 'lbfgs', epoch: iter, epochs: lbfgsIterations, trainLoss: f, valLoss: v, bestEpoch: v === null ? iter : bestIter });
+      return v !== null && iter - bestIter >= patience;
+    },
+  });
+  theta.set(keep);
+  return { lbfgsRun: r.iterations, lbfgsStop: r.reason === 'stopped' ? 'validation' : r.reason };
+}
 
-  // report, in raw units, from the core network (the model's scaling nodes are not involved)
-  const tr = fitMetrics(net, Xtr, trainIdx, data.outputs, nOut, ys.mean, ys.std);
-  const va = valRows ? fitMetrics(net, Xva, valIdx, data.outputs, nOut, ys.mean, ys.std) : null;
-  const scaling = { inputMean: xs.mean, inputStd: xs.std, outputMean: ys.mean, outputStd: ys.std };
-  const report: TrainReport = {
-    outputNames: data.outputNames.slice(),
-    trainRmse: tr.rmse,
-    trainR2: tr.r2,
-    valRmse: va ? va.rmse : null,
-    valR2: va ? va.r2 : null,
-    epochs: epochsRun,
-    bestEpoch,
-    stoppedEarly,
-    lbfgsIterations: lbfgsRun,
-    lbfgsStop,
-    initialTrainLoss: start.trainLoss,
-    trainLossAfterAdam,
-    trainLoss,
-    valLoss,
-    trainRows,
-    valRows,
-    validationIndices: Array.from(valIdx),
-    parameters: P,
-    seed,
-    scaling,
-    warnings,
-  };
-
-  const sizes = [nIn, ...options.hidden, nOut].join('-');
+/** The delivered model's metadata: a one-line description of the training and its figures. */
+function trainedMetadata(
+  data: TrainingData,
+  options: TrainOptions,
+  st: Settings,
+  report: TrainReport,
+  tr: { rmse: number[]; r2: number[] },
+  va: { rmse: number[]; r2: number[] } | null,
+): ModelMetadata {
+  const { nIn, nOut, activation, actParams, lr, batchSize, trainRows, valRows, seed } = st;
+  const { epochs: epochsRun, stoppedEarly, bestEpoch, lbfgsIterations: lbfgsRun, warnings } = report;
+  const sizes = [nIn, ...st.hidden, nOut].join('-');
   const actText = activation + (Object.keys(actParams).length ? ` (${Object.entries(actParams).map(([k, v]) => `${k}=${v}`).join(', ')})` : '');
   const description =
     `${sizes} MLP trained by netinvert train: ${actText} hidden layers, linear output; ` +
     `inputs and outputs standardized inside the model (raw units in and out); ` +
     `Adam (lr ${lr}, batch ${batchSize}) for ${epochsRun} epochs${stoppedEarly ? ` (stopped early, best epoch ${bestEpoch})` : ''}` +
     `${lbfgsRun ? `, then ${lbfgsRun} L-BFGS iterations` : ''}; ${trainRows} training rows, ${valRows} validation rows; seed ${seed}`;
-  const metadata: ModelMetadata = {
+  return {
     name: options.name ?? 'mlp',
     description,
     inputRanges: columnRanges(data.inputs, nIn, data.inputNames),
@@ -637,7 +650,7 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
     ...(warnings.length ? { warnings } : {}),
     extra: {
       training: {
-        hidden: options.hidden.slice(),
+        hidden: st.hidden.slice(),
         activation,
         activationParams: actParams,
         epochs: epochsRun,
@@ -657,6 +670,71 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
       },
     },
   };
+}
+
+/**
+ * Train an MLP on the table: settings → split and scaling → Glorot init → Adam phase → L-BFGS
+ * phase → report and model (raw units in and out). Split, scaling, initial weights and shuffles
+ * all come from one seeded stream, in that order.
+ */
+export function trainMlp(data: TrainingData, options: TrainOptions): { model: Model; report: TrainReport } {
+  const st = resolveSettings(data, options);
+  const { nIn, nOut, activation, actParams, trainRows, valRows, seed } = st;
+  const rand = mulberry32(seed);
+  const sp = splitAndScale(data, st, rand);
+  const layers = glorotLayers([nIn, ...st.hidden, nOut], rand);
+  const net = new Network(coreGraph(nIn, layers, activation, actParams));
+  const train = new MseObjective(net, sp.Xtr, sp.Ttr, trainRows);
+  const val = valRows ? new MseObjective(net, sp.Xva, sp.Tva, valRows) : null;
+  const theta = train.getParams();
+  const diverged = (what: string, epoch: number): never =>
+    bad(
+      `training diverged: the ${what} loss is not finite ${epoch === 0 ? 'at the initial weights' : `after epoch ${epoch}`} ` +
+        `with activation "${activation}"; an activation undefined for some pre-activations (log; pow with a fractional exponent) ` +
+        `gives NaN, and a large learning rate can overflow: try a smaller learning rate (--lr) or an activation defined on every real number (tanh, bipolar_sigmoid, relu, ...)`,
+      { activation, epoch },
+    );
+  const fit: Fit = { st, train, val, theta, onEpoch: options.onEpoch, diverged };
+
+  const start = { trainLoss: train.value(theta), valLoss: val ? val.value(theta) : null };
+  if (!Number.isFinite(start.trainLoss)) diverged('training', 0);
+  if (start.valLoss !== null && !Number.isFinite(start.valLoss)) diverged('validation', 0);
+  const adam = adamPhase(fit, start, rand);
+  const trainLossAfterAdam = train.value(theta);
+  const { lbfgsRun, lbfgsStop } = lbfgsPhase(fit);
+  train.setParams(theta);
+  const trainLoss = train.value(theta);
+  const valLoss = val ? val.value(theta) : null;
+
+  // report, in raw units, from the core network (the model's scaling nodes are not involved)
+  const { xs, ys } = sp;
+  const tr = fitMetrics(net, sp.Xtr, sp.trainIdx, data.outputs, nOut, ys.mean, ys.std);
+  const va = valRows ? fitMetrics(net, sp.Xva, sp.valIdx, data.outputs, nOut, ys.mean, ys.std) : null;
+  const scaling = { inputMean: xs.mean, inputStd: xs.std, outputMean: ys.mean, outputStd: ys.std };
+  const report: TrainReport = {
+    outputNames: data.outputNames.slice(),
+    trainRmse: tr.rmse,
+    trainR2: tr.r2,
+    valRmse: va ? va.rmse : null,
+    valR2: va ? va.r2 : null,
+    epochs: adam.epochsRun,
+    bestEpoch: adam.bestEpoch,
+    stoppedEarly: adam.stoppedEarly,
+    lbfgsIterations: lbfgsRun,
+    lbfgsStop,
+    initialTrainLoss: start.trainLoss,
+    trainLossAfterAdam,
+    trainLoss,
+    valLoss,
+    trainRows,
+    valRows,
+    validationIndices: Array.from(sp.valIdx),
+    parameters: train.size,
+    seed,
+    scaling,
+    warnings: sp.warnings,
+  };
+  const metadata = trainedMetadata(data, options, st, report, tr, va);
   const model = createModel(modelGraph(data, layersOf(net, layers.length), activation, actParams, scaling), metadata);
   return { model, report };
 }

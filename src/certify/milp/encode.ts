@@ -4,7 +4,8 @@
  *
  * Every tensor feature becomes an affine expression c0 + Σ cⱼ·xⱼ over MILP columns: linear ops
  * (dense, affine, concat, gather, reshape, add/sub, scaling by constants) only compose
- * expressions and add no column. Every supported activation is written as
+ * expressions and add no column (each op's encoding is its milp facet, graph/ops/*.ts; this file
+ * is the driver and the big-M rows). Every supported activation is written as
  *
  *     f(x) = c + a·x + Σᵢ sᵢ·relu(pᵢ·x + qᵢ)            (exact for every x)
  *
@@ -17,7 +18,8 @@
  * the caller's LP-based bound tightening where it can.
  */
 import { NetinvertError } from '../../errors.ts';
-import { makeUnary } from '../../graph/activations/index.ts';
+import type { Network } from '../../graph/network.ts';
+import { PWL_FORMS, PWL_UNARY, type MilpStep } from '../../graph/ops/pwl.ts';
 import { gamma, nextDown, nextUp } from '../../graph/round.ts';
 import type { GraphDef, NodeDef } from '../../graph/types.ts';
 
@@ -231,46 +233,6 @@ export class MilpBuilder {
 // Piecewise-linear activations as sums of relu terms
 // ---------------------------------------------------------------------------------------------
 
-/** f(x) = c + a·x + Σ sᵢ·relu(pᵢ·x + qᵢ); `ordered`: the terms' kinks are nested (δ₂ ≤ δ₁). */
-interface PwlForm {
-  c: number;
-  a: number;
-  terms: { s: number; p: number; q: number }[];
-  ordered: boolean;
-}
-
-/** The activations the MILP encodes exactly, with their relu-sum forms. */
-const PWL_FORMS: Record<string, (p: Record<string, number>) => PwlForm> = {
-  identity: () => ({ c: 0, a: 1, terms: [], ordered: false }),
-  relu: () => ({ c: 0, a: 0, terms: [{ s: 1, p: 1, q: 0 }], ordered: false }),
-  // αx + (1 − α)·relu(x): x for x > 0, αx otherwise, for any α
-  leaky_relu: (p) => ({ c: 0, a: p.alpha, terms: p.alpha === 1 ? [] : [{ s: 1 - p.alpha, p: 1, q: 0 }], ordered: false }),
-  abs: () => ({ c: 0, a: -1, terms: [{ s: 2, p: 1, q: 0 }], ordered: false }),
-  max_const: (p) => ({ c: p.c, a: 0, terms: [{ s: 1, p: 1, q: -p.c }], ordered: false }),
-  min_const: (p) => ({ c: p.c, a: 0, terms: [{ s: -1, p: -1, q: p.c }], ordered: false }),
-  // clip(x, lo, hi) = lo + relu(x − lo) − relu(x − hi); x ≥ hi implies x ≥ lo
-  clip: (p) => clipForm(p.min, p.max, 1, 0),
-  hard_tanh: (p) => clipForm(p.min, p.max, 1, 0),
-  // clip(slope·x + offset, 0, 1)
-  hard_sigmoid: (p) => clipForm(0, 1, p.slope, p.offset),
-};
-
-function clipForm(lo: number, hi: number, p: number, q: number): PwlForm {
-  if (lo === hi) return { c: lo, a: 0, terms: [], ordered: false };
-  return {
-    c: lo,
-    a: 0,
-    terms: [
-      { s: 1, p, q: q - lo },
-      { s: -1, p, q: q - hi },
-    ],
-    ordered: true,
-  };
-}
-
-/** Activation names the MILP path encodes exactly. */
-export const PWL_UNARY: readonly string[] = Object.keys(PWL_FORMS);
-
 /** Why a node is not piecewise-linear (the op to name), or null when it is. */
 function nonPwlOp(nd: NodeDef): string | null {
   const op = nd.op;
@@ -403,35 +365,40 @@ function nodeOrder(graph: GraphDef, need: Set<string>): NodeDef[] {
 }
 
 /**
- * Encode the nodes that `roots` depend on. The graph must have passed isPiecewiseLinear and
- * compiled (shapes checked) already.
+ * Encode the nodes that `roots` (node or input names) depend on: a driver over network.nodes
+ * (read-only) that calls each op's milp facet (graph/ops/*.ts); the relu terms of piecewise-
+ * linear activations get their big-M rows here. The graph must have passed isPiecewiseLinear.
  */
-export function encodeGraph(graph: GraphDef, builder: MilpBuilder, opts: EncodeOptions): Encoding {
+export function encodeGraph(net: Network, builder: MilpBuilder, opts: EncodeOptions): Encoding {
   const values = new Map<string, LinExpr[]>();
   const binaries: BinaryInfo[] = [];
   let neurons = 0,
     stableNeurons = 0;
   const tol = builder.tol;
+  const nodes = net.nodes;
 
   // unknowns first: column j is unknown j
   const unknownCol = new Map<number, number>();
   opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', tol.primal)));
-  let offset = 0;
-  for (const inp of graph.inputs) {
+  for (const nd of nodes) {
+    if (nd.impl) continue;
     const exprs: LinExpr[] = [];
-    for (let i = 0; i < inp.width; i++) {
-      const col = unknownCol.get(offset + i);
-      exprs.push(col === undefined ? MilpBuilder.constant(opts.base[offset + i]) : MilpBuilder.column(col));
+    for (let i = 0; i < nd.width; i++) {
+      const col = unknownCol.get(nd.inputOffset + i);
+      exprs.push(col === undefined ? MilpBuilder.constant(opts.base[nd.inputOffset + i]) : MilpBuilder.column(col));
     }
-    values.set(inp.name, exprs);
-    offset += inp.width;
+    values.set(nd.name, exprs);
   }
 
-  const need = dependencies(graph, opts.roots);
+  // the nodes the roots depend on, in the order the graph lists them (as ever: column order is
+  // part of the MILP HiGHS sees)
+  const index = new Map(nodes.map((nd, k) => [nd.name, k]));
+  const order = nodeOrder(net.def, dependencies(net.def, opts.roots)).map((d) => index.get(d.name)!);
   const range = new Float64Array(2);
+  let node = '';
 
   /** relu(w) for w in [lo, hi]: an expression, with a binary when the state can change. */
-  const reluTerm = (w: LinExpr, lo: number, hi: number, node: string): { expr: LinExpr; delta: number } => {
+  const reluTerm = (w: LinExpr, lo: number, hi: number): { expr: LinExpr; delta: number } => {
     neurons++;
     if (hi <= 0) {
       stableNeurons++;
@@ -451,107 +418,54 @@ export function encodeGraph(graph: GraphDef, builder: MilpBuilder, opts: EncodeO
     return { expr: MilpBuilder.column(y), delta: d };
   };
 
-  for (const nd of nodeOrder(graph, need)) {
-    const unsupported = nonPwlOp(nd);
-    if (unsupported !== null) {
-      throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${unsupported}" is not piecewise-linear`, { node: nd.name, op: unsupported });
-    }
-    const ins = nd.inputs.map((i) => values.get(i)!);
-    const x = ins[0];
-    const op = nd.op;
-    let out: LinExpr[];
-    switch (op.type) {
-      case 'dense': {
-        const W = op.weight,
-          b = op.bias ?? null,
-          units = op.units;
-        out = [];
-        for (let k = 0; k < units; k++) {
-          const parts: [number, LinExpr][] = [];
-          for (let i = 0; i < x.length; i++) parts.push([W[i * units + k], x[i]]);
-          out.push(builder.combine(parts, b ? b[k] : 0));
+  const step: MilpStep<LinExpr> = {
+    ins: [],
+    combine: (parts, c) => builder.combine(parts, c),
+    activation: (x, form, fnRange) => {
+      // bounds of each pre-activation, tightened by the caller where a kink lies inside
+      const pre: PreActivation[] = x.map((e) => {
+        const [lo, hi] = builder.interval(e);
+        return { expr: e, lo, hi };
+      });
+      const straddles = (p: PreActivation): boolean =>
+        form.terms.some((t) => {
+          const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
+          return l < 0 && h > 0;
+        });
+      const loose = pre.filter((p) => straddles(p) && !builder.inputOnly(p.expr));
+      if (loose.length && opts.tighten) opts.tighten(loose);
+      return pre.map((p) => {
+        const parts: [number, LinExpr][] = [[form.a, p.expr]];
+        const deltas: number[] = [];
+        for (const t of form.terms) {
+          const w = builder.combine([[t.p, p.expr]], t.q);
+          const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
+          const r = reluTerm(w, l, h);
+          parts.push([t.s, r.expr]);
+          deltas.push(r.delta);
         }
-        break;
-      }
-      case 'affine': {
-        const s = op.scale,
-          t = op.shift;
-        out = x.map((e, i) => builder.combine([[s[i], e]], t[i]));
-        break;
-      }
-      case 'binary': {
-        const [a, b] = ins;
-        const w = Math.max(a.length, b.length),
-          sb = op.fn === 'sub' ? -1 : 1;
-        out = [];
-        for (let i = 0; i < w; i++) out.push(builder.combine([[1, a[a.length === 1 ? 0 : i]], [sb, b[b.length === 1 ? 0 : i]]], 0));
-        break;
-      }
-      case 'binary_const': {
-        const c = op.constant;
-        const ci = (i: number): number => c[c.length === 1 ? 0 : i];
-        out = x.map((e, i) => {
-          switch (op.fn) {
-            case 'add':
-              return builder.combine([[1, e]], ci(i));
-            case 'sub':
-              return op.constantFirst ? builder.combine([[-1, e]], ci(i)) : builder.combine([[1, e]], -ci(i));
-            case 'mul':
-              return builder.combine([[ci(i), e]], 0);
-            default:
-              return builder.combine([[1 / ci(i), e]], 0);
-          }
-        });
-        break;
-      }
-      case 'concat':
-        out = ins.flat();
-        break;
-      case 'gather':
-        out = op.indices.map((i) => x[i]);
-        break;
-      case 'reshape':
-        out = x.slice();
-        break;
-      case 'unary': {
-        const { fn, params } = makeUnary(op.fn, op.params ?? {}, nd.name);
-        const form = PWL_FORMS[op.fn](params);
-        // bounds of each pre-activation, tightened by the caller where a kink lies inside
-        const pre: PreActivation[] = x.map((e) => {
-          const [lo, hi] = builder.interval(e);
-          return { expr: e, lo, hi };
-        });
-        const straddles = (p: PreActivation): boolean =>
-          form.terms.some((t) => {
-            const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
-            return l < 0 && h > 0;
-          });
-        const loose = pre.filter((p) => straddles(p) && !builder.inputOnly(p.expr));
-        if (loose.length && opts.tighten) opts.tighten(loose);
-        out = pre.map((p) => {
-          const parts: [number, LinExpr][] = [[form.a, p.expr]];
-          const deltas: number[] = [];
-          for (const t of form.terms) {
-            const w = builder.combine([[t.p, p.expr]], t.q);
-            const [l, h] = termBounds(t.p, t.q, p.lo, p.hi);
-            const r = reluTerm(w, l, h, nd.name);
-            parts.push([t.s, r.expr]);
-            deltas.push(r.delta);
-          }
-          // nested kinks (clip): the upper kink active implies the lower one active, δ₂ ≤ δ₁
-          if (form.ordered && deltas[0] >= 0 && deltas[1] >= 0) builder.addRow(-Infinity, 0, [deltas[0], deltas[1]], [-1, 1]);
-          let e = builder.combine(parts, form.c);
-          if (form.terms.length > 1 && e.cols.length > 0) {
-            // a bounded activation: a column carries its true range, tighter than the sum's
-            fn.range(p.lo, p.hi, range);
-            e = builder.materialize(e, range[0], range[1]);
-          } else if (e.cols.length > MAX_INLINE_TERMS) e = builder.materialize(e);
-          return e;
-        });
-        break;
-      }
-      default:
-        throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${op.type}" is not piecewise-linear`, { node: nd.name, op: op.type });
+        // nested kinks (clip): the upper kink active implies the lower one active, δ₂ ≤ δ₁
+        if (form.ordered && deltas[0] >= 0 && deltas[1] >= 0) builder.addRow(-Infinity, 0, [deltas[0], deltas[1]], [-1, 1]);
+        let e = builder.combine(parts, form.c);
+        if (form.terms.length > 1 && e.cols.length > 0) {
+          // a bounded activation: a column carries its true range, tighter than the sum's
+          fnRange(p.lo, p.hi, range);
+          e = builder.materialize(e, range[0], range[1]);
+        } else if (e.cols.length > MAX_INLINE_TERMS) e = builder.materialize(e);
+        return e;
+      });
+    },
+  };
+
+  for (const k of order) {
+    const nd = nodes[k];
+    if (!nd.impl) continue;
+    node = nd.name;
+    step.ins = nd.inputs.map((i) => values.get(nodes[i].name)!);
+    const out = nd.impl.milp ? nd.impl.milp(step) : null;
+    if (!out) {
+      const op = nd.impl.type === 'unary' ? (nd.impl as unknown as { fn: { name: string } }).fn.name : nd.impl.type;
+      throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${op}" is not piecewise-linear`, { node: nd.name, op });
     }
     values.set(nd.name, out);
   }

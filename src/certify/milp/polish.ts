@@ -5,7 +5,7 @@
  * Gauss–Newton steps on the targets (exact within one linear piece of the network).
  */
 import { targetTolerance, type Problem } from '../../problem/query.ts';
-import { cholesky, choleskySolve } from '../../numeric/linalg.ts';
+import { DualGaussNewton } from '../../numeric/gaussNewton.ts';
 import type { Solution } from '../../solve/result.ts';
 import { targetJacobian, verifySolution } from '../../solve/verify.ts';
 
@@ -33,13 +33,16 @@ export function checkPoint(problem: Problem, raw: ArrayLike<number>): { u: Float
 /**
  * Move u so that each target's output lies in its tolerance band shrunk by half (the equalities
  * kept where they are when already inside): Δu = Aᵀ(AAᵀ + λI)⁻¹r over the targets that are
- * missed or are equalities, clamped to the box. A few steps at most.
+ * missed or are equalities (λ = 1e−12 of the mean Gram diagonal; numeric/gaussNewton.ts, the
+ * same dual step LM takes on many unknowns), clamped to the box. A few steps at most.
  */
 export function polishPoint(problem: Problem, start: Float64Array, steps = 5): Float64Array {
   const net = problem.model.network;
   const n = problem.unknowns.length;
   const u = start.slice();
   const X = problem.base.slice();
+  const gn = new DualGaussNewton(),
+    d = new Float64Array(n);
   for (let it = 0; it < steps; it++) {
     for (let j = 0; j < n; j++) X[problem.unknowns[j]] = u[j];
     const Y = net.evaluate(X, 1);
@@ -56,28 +59,9 @@ export function polishPoint(problem: Problem, start: Float64Array, steps = 5): F
     });
     if (r.every((v) => v === 0)) break;
     const J = targetJacobian(problem, u);
-    const k = rows.length;
-    const G = new Float64Array(k * k);
-    let trace = 0;
-    for (let a = 0; a < k; a++) {
-      for (let b = 0; b <= a; b++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += J[rows[a] * n + j] * J[rows[b] * n + j];
-        G[a * k + b] = s;
-        G[b * k + a] = s;
-      }
-      trace += G[a * k + a];
-    }
-    const lambda = 1e-12 * (trace / k) + 1e-300;
-    for (let a = 0; a < k; a++) G[a * k + a] += lambda;
-    if (!cholesky(G, k)) break;
-    const w = Float64Array.from(r);
-    choleskySolve(G, k, w);
-    for (let j = 0; j < n; j++) {
-      let d = 0;
-      for (let a = 0; a < k; a++) d += J[rows[a] * n + j] * w[a];
-      u[j] = Math.min(problem.hi[j], Math.max(problem.lo[j], u[j] + d));
-    }
+    const ok = gn.solve({ J, base: 0, rows, k: rows.length, n, b: Float64Array.from(r), bOff: 0, free: null, D: null, dOff: 0, lambda: 1e-300, relative: 1e-12 }, d);
+    if (!ok) break;
+    for (let j = 0; j < n; j++) u[j] = Math.min(problem.hi[j], Math.max(problem.lo[j], u[j] + d[j]));
   }
   return u;
 }

@@ -291,10 +291,9 @@ class MilpRun {
 
   solve(): MilpResult {
     const { problem, builder, s } = this;
-    const graph = problem.model.graph;
     const obbtUntil = s.t0 + OBBT_SHARE * s.timeLimit * 1000;
     const roots = [...new Set([...problem.targets.map((t) => t.output), ...(s.objOutput >= 0 ? [s.objOutput] : [])].map((o) => s.outNodes[o].node))];
-    const enc = encodeGraph(graph, builder, {
+    const enc = encodeGraph(problem.model.network, builder, {
       unknowns: problem.unknowns,
       lo: problem.lo,
       hi: problem.hi,

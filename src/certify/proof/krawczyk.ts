@@ -143,6 +143,13 @@ export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array):
 /**
  * Newton's method from x0 inside [lo, hi] (clamped), for the square system: the root that a
  * 'unique' box holds. Returns null if it leaves the box or does not converge.
+ *
+ * Not the shared iterate loop (solve/iterate/) and not a damped Gauss–Newton step, on purpose:
+ * the system is square and Krawczyk has already proved a unique regular root in the box, so the
+ * plain undamped step x ← x − J⁻¹F converges quadratically there; leaving the box means the start
+ * was outside the root's basin and must fail (a projected or damped step would silently report a
+ * boundary point that is no root); and it runs on the exact interval-engine point values
+ * (fullBox), one point at a time, where the loop batches least-squares costs.
  */
 export function newtonInBox(sys: SquareSystem, x0: Float64Array, lo: Float64Array, hi: Float64Array): Float64Array | null {
   const p = sys.problem,

@@ -1202,3 +1202,27 @@ export function verifierBounds(graph: GraphDef, lo: ArrayLike<number>, hi: Array
   v.bounds(lo, hi, outLo, outHi);
   return { lo: outLo, hi: outHi };
 }
+
+/**
+ * Sound range of the element-wise function `fn` over [l, h], and of its derivative, by this
+ * verifier's own rules (makeUnary above): each writes [lo, hi] into out[0], out[1]. Used by
+ * vnnVerifier.ts.
+ */
+export function verifierUnaryRange(
+  fn: string,
+  params: Record<string, number> = {},
+): { range: (l: number, h: number, out: Float64Array) => void; deriv: (l: number, h: number, out: Float64Array) => void } {
+  const u = makeUnary(fn.replace(/-/g, '_'), params);
+  return {
+    range: (l, h, out) => {
+      u.range(l, h);
+      out[0] = PL;
+      out[1] = PH;
+    },
+    deriv: (l, h, out) => {
+      u.deriv(l, h);
+      out[0] = PL;
+      out[1] = PH;
+    },
+  };
+}

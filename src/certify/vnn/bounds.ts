@@ -9,17 +9,15 @@
  *   - bounds/reluChain.ts (forward symbolic intermediates + CROWN back-substitution of each form)
  *     for chains of dense / ReLU / element-wise affine layers: fast, and it gives the forms'
  *     input coefficients (the split heuristic);
- *   - otherwise bounds/crown.ts (CROWN) on the model extended by one dense node computing the
- *     forms, so the forms are back-substituted as linear maps, not bounded output by output.
+ *   - otherwise crownLinearBounds (bounds/crown.ts): CROWN back-substitution of the forms
+ *     themselves through any graph, not output by output.
  * The VNNLIB parser keeps the nearest doubles of the exact rational coefficients with error bounds;
  * the forms' lower bounds subtract Σ_j coeffErr_j·max|y_j| + constantErr (y's sound bounds).
  */
-import { crownBounds } from '../bounds/crown.ts';
+import { crownLinearBounds } from '../bounds/crown.ts';
 import { ChainBounder, reluChainOf, type ReluChain } from '../bounds/reluChain.ts';
 import { gamma, nextDown } from '../../graph/round.ts';
-import type { GraphDef } from '../../graph/types.ts';
-import { createModel, type Model } from '../../model.ts';
-import type { Problem } from '../../problem/query.ts';
+import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 
 export interface SpecForms {
@@ -103,7 +101,6 @@ export class VnnBounder {
   readonly chain: ReluChain | null;
   private readonly model: Model;
   private bounder: ChainBounder | null = null;
-  private ext: Model | null = null;
 
   constructor(
     model: Model,
@@ -119,8 +116,7 @@ export class VnnBounder {
   /** Bound `rows` boxes (L, H: rows × nIn). */
   bound(L: Float64Array, H: Float64Array, rows: number): FormBounds {
     const f = this.forms;
-    const m = f.m,
-      nOut = f.nOut;
+    const m = f.m;
     if (this.chain) {
       if (!this.bounder || this.bounder.maxRows < rows) this.bounder = new ChainBounder(this.chain, f.C, f.c, Math.max(rows, 64), this.refine);
       const b = this.bounder;
@@ -129,23 +125,18 @@ export class VnnBounder {
       for (let r = 0; r < rows; r++) adjust(f, lo, r, b.yLo, b.yHi);
       return { lo, lam: b.lam.subarray(0, rows * m * this.chain.nIn) };
     }
-    const ext = (this.ext ??= extendedModel(this.model, f));
-    const { lo: all, hi } = crownBounds({ model: ext } as Problem, L, H, rows);
-    const lo = new Float64Array(rows * m);
-    const yLo = new Float64Array(rows * nOut),
-      yHi = new Float64Array(rows * nOut);
-    const w = nOut + m;
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < nOut; j++) {
-        yLo[r * nOut + j] = all[r * w + j];
-        yHi[r * nOut + j] = hi[r * w + j];
-      }
-      for (let q = 0; q < m; q++) lo[r * m + q] = all[r * w + nOut + q];
-      adjust(f, lo, r, yLo, yHi);
-    }
+    const net = this.model.network;
+    const { lo } = crownLinearBounds(net, L, H, rows, f.C, m);
+    for (let r = 0; r < rows; r++) for (let q = 0; q < m; q++) lo[r * m + q] = nextDown(lo[r * m + q] + f.c[q]);
+    if (f.Cerr.some((e) => e !== 0)) {
+      const ib = net.bounds(L, H, rows);
+      for (let r = 0; r < rows; r++) adjust(f, lo, r, ib.lo, ib.hi);
+    } else for (let r = 0; r < rows; r++) adjust(f, lo, r, EMPTY, EMPTY);
     return { lo, lam: null };
   }
 }
+
+const EMPTY = new Float64Array(0);
 
 /** Subtract the coefficient-rounding allowance Σ Cerr·max|y| + cErr from each form's bound. */
 function adjust(f: SpecForms, lo: Float64Array, r: number, yLo: Float64Array, yHi: Float64Array): void {
@@ -159,22 +150,4 @@ function adjust(f: SpecForms, lo: Float64Array, r: number, yLo: Float64Array, yH
     if (e !== 0) lo[r * m + q] = nextDown(lo[r * m + q] - e * (1 + 2 ** -50));
     if (Number.isNaN(lo[r * m + q])) lo[r * m + q] = -Infinity;
   }
-}
-
-/** The model with one more output tensor: the forms C·y + c, computed by a dense node on the outputs. */
-export function extendedModel(model: Model, f: SpecForms): Model {
-  const g = model.graph;
-  const nodes = g.nodes.slice();
-  let src: string;
-  if (g.outputs.length === 1) src = g.outputs[0].node;
-  else {
-    src = '__vnn_outputs';
-    nodes.push({ name: src, op: { type: 'concat' }, inputs: g.outputs.map((o) => o.node) });
-  }
-  // dense weight is nOut × m (Keras layout)
-  const W = new Float64Array(f.nOut * f.m);
-  for (let q = 0; q < f.m; q++) for (let j = 0; j < f.nOut; j++) W[j * f.m + q] = f.C[q * f.nOut + j];
-  nodes.push({ name: '__vnn_forms', op: { type: 'dense', units: f.m, weight: W, bias: Float64Array.from(f.c) }, inputs: [src] });
-  const graph: GraphDef = { inputs: g.inputs, nodes, outputs: [...g.outputs, { node: '__vnn_forms' }] };
-  return createModel(graph, {});
 }

@@ -25,7 +25,8 @@ import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { runBranchAndBound, type BoundOutcome } from '../proof/driver.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
-import { buildVnnCertificate, verifyVnnCertificate, type VnnCertificate } from './certStub.ts';
+import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
+import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
 
 export interface DecideOptions {
   /** Wall-clock budget in seconds (default 60). */

@@ -3,7 +3,9 @@
  * batch-norm (scale = γ/√(σ²+ε), shift = β − μ·scale).
  */
 import { nextDown, nextUp } from '../round.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { crownScaleShift, scaleForm, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class AffineOp implements OpImpl {
   readonly type = 'affine';
@@ -31,15 +33,8 @@ export class AffineOp implements OpImpl {
     scaleRows(tIns[0], tOut, this.scale, rows * k, this.width, false);
   }
 
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     if (gIns[0]) scaleRows(gOut, gIns[0], this.scale, rows * k, this.width, acc[0]);
   }
 
@@ -58,18 +53,29 @@ export class AffineOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** CROWN: y = s·x + t element-wise. */
+  crown(st: CrownStep): number {
+    const sc = this.scale,
+      sh = this.shift;
+    crownScaleShift(st, this.width, (i) => sc[i], (i) => sh[i], 0);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const sc = this.scale,
+      sh = this.shift;
+    for (let i = 0; i < this.width; i++) scaleForm(st.ins[0], i, sc[i], sh[i], st.out, i, st.n, st.g);
+    return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    const s = this.scale,
+      t = this.shift;
+    return st.ins[0].map((e, i) => st.combine([[s[i], e]], t[i]));
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       n = rows * k;
     for (let r = 0; r < n; r++) {

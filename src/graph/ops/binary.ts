@@ -2,8 +2,10 @@
  * Element-wise add, sub, mul, div of two tensors. Widths must match, or one side has width 1
  * and is broadcast (ONNX/numpy broadcasting restricted to feature vectors).
  */
-import { intervalMul, nextDown, nextUp } from '../round.ts';
-import { Scratch, type OpImpl } from './types.ts';
+import { gamma, intervalMul, nextDown, nextUp } from '../round.ts';
+import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
+import { crownConcretise, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
 
@@ -89,15 +91,8 @@ export class BinaryOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const a = ins[0],
       b = ins[1],
       w = this.width,
@@ -188,18 +183,179 @@ export class BinaryOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** Products and quotients are relaxed (or bounded) from their operands' intervals. */
+  get tightInputs(): boolean {
+    return this.fn === 'mul' || this.fn === 'div';
+  }
+
+  /**
+   * a·b: the averaged McCormick planes y ≷ βa·a + βb·b + γ_{L,U} with βa, βb the operands'
+   * interval midpoints, the offsets bounded exactly at the four corners (a bilinear function's
+   * extremes on a rectangle; McCormick 1976). Other functions: no relaxation (null).
+   */
+  relax(lo: Float64Array[], hi: Float64Array[]): Float64Array | null {
+    if (this.fn !== 'mul') return null;
+    const w = this.width;
+    const sa = this.wa === 1 ? 0 : 1,
+      sb = this.wb === 1 ? 0 : 1;
+    const R = new Float64Array(4 * w);
+    const g4 = gamma(4);
+    for (let i = 0; i < w; i++) {
+      const al = lo[0][i * sa],
+        ah = hi[0][i * sa],
+        bl = lo[1][i * sb],
+        bh = hi[1][i * sb];
+      if (![al, ah, bl, bh].every(Number.isFinite)) {
+        R[4 * i + 1] = NaN;
+        continue;
+      }
+      // y = a·b ≷ βa·a + βb·b + γ, with g(a, b) = ab − βa·a − βb·b bilinear: extremes at corners
+      const ba = 0.5 * bl + 0.5 * bh,
+        bb = 0.5 * al + 0.5 * ah;
+      let gL = Infinity,
+        gU = -Infinity;
+      for (const a of [al, ah]) {
+        for (const b of [bl, bh]) {
+          const p1 = a * b,
+            p2 = ba * a,
+            p3 = bb * b;
+          const v = p1 - p2 - p3;
+          const e = g4 * (Math.abs(p1) + Math.abs(p2) + Math.abs(p3));
+          gL = Math.min(gL, v - e);
+          gU = Math.max(gU, v + e);
+        }
+      }
+      R[4 * i] = ba;
+      R[4 * i + 1] = nextDown(gL);
+      R[4 * i + 2] = bb;
+      R[4 * i + 3] = nextUp(gU);
+      if (!Number.isFinite(R[4 * i + 1]) || !Number.isFinite(R[4 * i + 3])) R[4 * i + 1] = NaN;
+    }
+    return R;
+  }
+
+  /** CROWN: a ± b exactly (with broadcasting); a·b by its McCormick planes; a / b concretised. */
+  crown(st: CrownStep): number {
+    const fn = this.fn,
+      w = this.width,
+      wa = this.wa,
+      wb = this.wb;
+    const sa = wa === 1 ? 0 : 1,
+      sb = wb === 1 ? 0 : 1;
+    const { lam: lk, m, c, E } = st;
+    if (fn === 'add' || fn === 'sub') {
+      const sgn = fn === 'add' ? 1 : -1;
+      const la = st.lamIn(0),
+        ma = st.magIn[0];
+      const lb = st.lamIn(1),
+        mb = st.magIn[1];
+      const g = gamma(2);
+      for (let r = 0; r < m; r++) {
+        let e = 0;
+        for (let i = 0; i < w; i++) {
+          const v = lk[r * w + i];
+          if (v === 0) continue;
+          const ja = r * wa + i * sa;
+          const oa = la[ja];
+          la[ja] = oa + v;
+          if (oa !== 0) e += g * (Math.abs(oa) + Math.abs(v)) * ma[i * sa];
+          const jb = r * wb + i * sb;
+          const ob = lb[jb];
+          lb[jb] = ob + sgn * v;
+          if (ob !== 0) e += g * (Math.abs(ob) + Math.abs(v)) * mb[i * sb];
+        }
+        E[r] = e;
+      }
+      return 2 * w;
+    }
+    if (fn === 'mul') {
+      const R = st.rel!;
+      const la = st.lamIn(0),
+        ma = st.magIn[0];
+      const lb = st.lamIn(1),
+        mb = st.magIn[1];
+      const lo = st.lo,
+        hi = st.hi;
+      const g = gamma(3);
+      for (let r = 0; r < m; r++) {
+        let e = 0,
+          s = c[r],
+          a = Math.abs(s);
+        for (let i = 0; i < w; i++) {
+          const v = lk[r * w + i];
+          if (v === 0) continue;
+          if (R[4 * i + 1] !== R[4 * i + 1]) {
+            const tt = v > 0 ? v * lo[i] : v * hi[i];
+            s += tt;
+            a += Math.abs(tt);
+            continue;
+          }
+          const ja = r * wa + i * sa,
+            jb = r * wb + i * sb;
+          const pa = v * R[4 * i],
+            pb = v * R[4 * i + 2];
+          const oa = la[ja];
+          la[ja] = oa + pa;
+          if (oa !== 0 || pa !== 0) e += g * (Math.abs(oa) + Math.abs(pa)) * ma[i * sa];
+          const ob = lb[jb];
+          lb[jb] = ob + pb;
+          if (ob !== 0 || pb !== 0) e += g * (Math.abs(ob) + Math.abs(pb)) * mb[i * sb];
+          const tt = v * (v > 0 ? R[4 * i + 1] : R[4 * i + 3]);
+          s += tt;
+          a += Math.abs(tt);
+        }
+        c[r] = s;
+        E[r] = e + gamma(w + 1) * a;
+      }
+      return 3 * w;
+    }
+    return crownConcretise(st);
+  }
+
+  /** Forward forms: a ± b only (products and quotients fall back to intervals). */
+  forwardLinear(st: ForwardStep): boolean {
+    const fn = this.fn;
+    if (fn !== 'add' && fn !== 'sub') return false;
+    const [a, b] = st.ins;
+    const out = st.out,
+      S = st.n + 1,
+      n = st.n;
+    for (let i = 0; i < this.width; i++) {
+      const ia = a.width === 1 ? 0 : i,
+        ib = b.width === 1 ? 0 : i;
+      for (let s = 0; s < S; s++) {
+        if (fn === 'add') {
+          out.L[i * S + s] = a.L[ia * S + s] + b.L[ib * S + s];
+          out.U[i * S + s] = a.U[ia * S + s] + b.U[ib * S + s];
+        } else {
+          out.L[i * S + s] = a.L[ia * S + s] - b.U[ib * S + s];
+          out.U[i * S + s] = a.U[ia * S + s] - b.L[ib * S + s];
+        }
+      }
+      let el = 0,
+        eu = 0;
+      for (let s = 0; s < S; s++) {
+        el += Math.abs(out.L[i * S + s]);
+        eu += Math.abs(out.U[i * S + s]);
+      }
+      out.L[i * S + n] = nextDown(out.L[i * S + n] - nextUp(4 * Number.EPSILON * el));
+      out.U[i * S + n] = nextUp(out.U[i * S + n] + nextUp(4 * Number.EPSILON * eu));
+    }
+    return true;
+  }
+
+  /** MILP: a ± b (with broadcasting); products and quotients are not piecewise-linear. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    if (this.fn !== 'add' && this.fn !== 'sub') return null;
+    const [a, b] = st.ins;
+    const sb = this.fn === 'sub' ? -1 : 1;
+    const out: E[] = [];
+    for (let i = 0; i < this.width; i++) out.push(st.combine([[1, a[a.length === 1 ? 0 : i]], [sb, b[b.length === 1 ? 0 : i]]], 0));
+    return out;
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       wa = this.wa,
       wb = this.wb,

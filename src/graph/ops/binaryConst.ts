@@ -6,7 +6,19 @@
 import { intervalMul, nextDown, nextUp } from '../round.ts';
 import { intervalDiv } from './binary.ts';
 import type { BinaryFn } from './binary.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import {
+  constOver,
+  crownConcretise,
+  crownLines,
+  crownScaleShift,
+  finiteLines,
+  relaxUnary,
+  scaleForm,
+  type CrownStep,
+  type ForwardStep,
+} from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class BinaryConstOp implements OpImpl {
   readonly type = 'binary_const';
@@ -82,15 +94,8 @@ export class BinaryConstOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width;
@@ -145,18 +150,94 @@ export class BinaryConstOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** c/x is relaxed by lines on its input interval. */
+  get tightInputs(): boolean {
+    return this.fn === 'div' && this.constantFirst;
+  }
+
+  /** c/x: relaxation lines of c/x on input intervals not containing 0 (else NaN: concretise). */
+  relax(lo: Float64Array[], hi: Float64Array[]): Float64Array | null {
+    if (!(this.fn === 'div' && this.constantFirst)) return null;
+    const c = this.c,
+      w = this.width;
+    const zl = lo[0],
+      zh = hi[0];
+    const R = new Float64Array(4 * w),
+      t = new Float64Array(4);
+    for (let i = 0; i < w; i++) {
+      const ci = c[c.length === 1 ? 0 : i];
+      if (ci !== 0 && Number.isFinite(zl[i]) && Number.isFinite(zh[i]) && (zl[i] > 0 || zh[i] < 0)) {
+        relaxUnary(constOver(ci), zl[i], zh[i], t);
+        R.set(t, 4 * i);
+        if (!finiteLines(t)) R[4 * i + 1] = NaN;
+      } else R[4 * i + 1] = NaN;
+    }
+    return R;
+  }
+
+  /** CROWN: x ± c, c − x, c·x and x / c are exact scalings; c/x takes its relaxation lines. */
+  crown(st: CrownStep): number {
+    const fn = this.fn,
+      cv = this.c,
+      first = this.constantFirst,
+      w = this.width;
+    const cc = (i: number): number => cv[cv.length === 1 ? 0 : i];
+    if (fn === 'add') crownScaleShift(st, w, () => 1, cc, 0);
+    else if (fn === 'sub' && !first) crownScaleShift(st, w, () => 1, (i) => -cc(i), 0);
+    else if (fn === 'sub') crownScaleShift(st, w, () => -1, cc, 0);
+    else if (fn === 'mul') crownScaleShift(st, w, cc, () => 0, 0);
+    else if (!first) {
+      // x / c with the rounded reciprocal; its relative error (≤ u) joins the allowance
+      let ok = true;
+      for (let i = 0; i < cv.length; i++) if (!(cv[i] !== 0 && Number.isFinite(1 / cv[i]))) ok = false;
+      if (ok) crownScaleShift(st, w, (i) => 1 / cc(i), () => 0, 2);
+      else crownConcretise(st);
+    } else crownLines(st, w);
+    return w;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const fn = this.fn,
+      c = this.c,
+      first = this.constantFirst;
+    if (fn === 'div' && first) return false;
+    const x = st.ins[0],
+      out = st.out,
+      n = st.n,
+      g = st.g;
+    for (let i = 0; i < this.width; i++) {
+      const ci = c[c.length === 1 ? 0 : i];
+      if (fn === 'add') scaleForm(x, i, 1, ci, out, i, n, g);
+      else if (fn === 'sub') scaleForm(x, i, first ? -1 : 1, first ? ci : -ci, out, i, n, g);
+      else if (fn === 'mul') scaleForm(x, i, ci, 0, out, i, n, g);
+      else scaleForm(x, i, 1 / ci, 0, out, i, n, g, true);
+    }
+    return true;
+  }
+
+  /** MILP: x ± c, c − x, c·x, x / c; c / x is not piecewise-linear. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    if (this.fn === 'div' && this.constantFirst) return null;
+    const c = this.c,
+      fn = this.fn,
+      first = this.constantFirst;
+    const ci = (i: number): number => c[c.length === 1 ? 0 : i];
+    return st.ins[0].map((e, i) => {
+      switch (fn) {
+        case 'add':
+          return st.combine([[1, e]], ci(i));
+        case 'sub':
+          return first ? st.combine([[-1, e]], ci(i)) : st.combine([[1, e]], -ci(i));
+        case 'mul':
+          return st.combine([[ci(i), e]], 0);
+        default:
+          return st.combine([[1 / ci(i), e]], 0);
+      }
+    });
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       p = this.pair,
       q = this.pair2;

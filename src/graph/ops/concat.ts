@@ -1,5 +1,8 @@
 /** Concatenation of feature vectors (ONNX Concat on the feature axis, Keras Concatenate). */
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { gamma } from '../round.ts';
+import type { CrownStep, ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class ConcatOp implements OpImpl {
   readonly type = 'concat';
@@ -27,15 +30,8 @@ export class ConcatOp implements OpImpl {
   jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
     this.gatherParts(tIns, tOut, rows * k);
   }
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     const W = this.width,
       n = rows * k;
     let off = 0;
@@ -57,18 +53,49 @@ export class ConcatOp implements OpImpl {
     this.gatherParts(lo, yLo, rows);
     this.gatherParts(hi, yHi, rows);
   }
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** CROWN: each input takes its slice of the coefficients. */
+  crown(st: CrownStep): number {
+    const { lam: lk, m, E } = st;
+    const w = this.width;
+    let off = 0;
+    const g = gamma(2);
+    for (let a = 0; a < this.widths.length; a++) {
+      const wx = this.widths[a];
+      const lx = st.lamIn(a),
+        mx = st.magIn[a];
+      for (let r = 0; r < m; r++) {
+        let e = 0;
+        for (let i = 0; i < wx; i++) {
+          const v = lk[r * w + off + i];
+          if (v === 0) continue;
+          const o = lx[r * wx + i];
+          lx[r * wx + i] = o + v;
+          if (o !== 0) e += g * (Math.abs(o) + Math.abs(v)) * mx[i];
+        }
+        E[r] += e;
+      }
+      off += wx;
+    }
+    return w;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    const S = st.n + 1;
+    let off = 0;
+    for (const x of st.ins) {
+      st.out.L.set(x.L, off * S);
+      st.out.U.set(x.U, off * S);
+      off += x.width;
+    }
+    return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    return st.ins.flat();
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     this.gatherParts(tLo, tOutLo, rows * k);
     this.gatherParts(tHi, tOutHi, rows * k);
   }

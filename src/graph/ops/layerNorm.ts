@@ -18,7 +18,7 @@
  * Every computed bound is widened outward by a relative margin covering its rounding errors.
  */
 import { downBy, gamma, intervalMul, nextDown, nextUp, upBy } from '../round.ts';
-import { Scratch, type OpImpl } from './types.ts';
+import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 
 export class LayerNormOp implements OpImpl {
   readonly type = 'layer_norm';
@@ -87,15 +87,8 @@ export class LayerNormOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const n = this.width,
@@ -205,18 +198,13 @@ export class LayerNormOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** Its interval bounds gain from tight input bounds (CROWN refines them). */
+  get tightInputs(): boolean {
+    return true;
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const n = this.width,
       p = this.pair;
     this.centred(lo[0], hi[0], rows);

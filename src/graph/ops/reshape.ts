@@ -2,7 +2,9 @@
  * Reshape / flatten. Every tensor is stored flat per point (row-major), so a reshape that
  * keeps the element count moves no data: the op copies and records the logical shape.
  */
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import { crownScaleShift, type CrownStep, type ForwardStep } from './relax.ts';
+import type { MilpStep } from './pwl.ts';
 
 export class ReshapeOp implements OpImpl {
   readonly type = 'reshape';
@@ -18,15 +20,8 @@ export class ReshapeOp implements OpImpl {
   jvp(_ins: Float64Array[], _y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
     tOut.set(tIns[0].subarray(0, rows * k * this.width));
   }
-  vjp(
-    _ins: Float64Array[],
-    _y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const n = rows * k * this.width;
@@ -37,18 +32,23 @@ export class ReshapeOp implements OpImpl {
     yLo.set(lo[0].subarray(0, rows * this.width));
     yHi.set(hi[0].subarray(0, rows * this.width));
   }
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  crown(st: CrownStep): number {
+    crownScaleShift(st, this.width, () => 1, () => 0, 0);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    st.out.L.set(st.ins[0].L);
+    st.out.U.set(st.ins[0].U);
+    return true;
+  }
+
+  milp<E>(st: MilpStep<E>): E[] {
+    return st.ins[0].slice();
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     tOutLo.set(tLo[0].subarray(0, rows * k * this.width));
     tOutHi.set(tHi[0].subarray(0, rows * k * this.width));
   }

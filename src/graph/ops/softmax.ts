@@ -7,7 +7,7 @@
  * increasing in x_i, so the box corners give it exactly; likewise log-softmax_i = −log(1 + Σ…).
  */
 import { downBy, intervalMul, nextDown, nextUp, upBy } from '../round.ts';
-import type { OpImpl } from './types.ts';
+import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { Scratch } from './types.ts';
 
 export class SoftmaxOp implements OpImpl {
@@ -68,15 +68,8 @@ export class SoftmaxOp implements OpImpl {
     }
   }
 
-  vjp(
-    _ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width,
@@ -125,18 +118,13 @@ export class SoftmaxOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    _lo: Float64Array[],
-    _hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** Its interval bounds gain from tight input bounds (CROWN refines them). */
+  get tightInputs(): boolean {
+    return true;
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { yLo, yHi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       n = rows * w,
       q = this.pair;

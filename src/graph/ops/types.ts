@@ -11,10 +11,53 @@
  * A tangent input that does not depend on the unknowns is passed as a zero buffer, so ops
  * never branch on it. A cotangent output that is not wanted is passed as null.
  *
- * Linear relaxations live in the certify layer (certify/bounds/forward.ts forward, certify/bounds/crown.ts
- * back-substitution): they need only each op's data and its input box, which `bounds` already
- * computes, and element-wise relaxation lines come from UnaryFn.range/dRange alone.
+ * Optional facets carry the op's linear relaxation (Zhang et al. 2018 CROWN; Singh et al. 2019
+ * DeepPoly; Wang et al. 2018 symbolic intervals): `relax` (its element-wise relaxation lines over
+ * one input box), `crown` (backward propagation of linear coefficients through the op, given
+ * those lines) and `forwardLinear` (forward propagation of symbolic affine forms). The drivers in
+ * certify/bounds (crown.ts, forward.ts) iterate Network.nodes and call these; an op without a
+ * facet is concretised with its interval bounds there. Shared helpers live in ./relax.ts.
+ * Piecewise-linear ops also have `milp`, their exact MILP encoding (./pwl.ts, certify/milp/encode.ts).
  */
+import type { MilpStep } from './pwl.ts';
+import type { CrownStep, ForwardStep } from './relax.ts';
+
+/** Arguments of OpImpl.vjp (one struct: callers keep one per node and refill it, allocating nothing). */
+export interface VjpArgs {
+  /** Input values, rows × width of each input. */
+  ins: Float64Array[];
+  /** Output values, rows × width. */
+  y: Float64Array;
+  /** Cotangents of the output, rows × k × width. */
+  gOut: Float64Array;
+  /** Cotangents of the inputs (rows × k × input width), null where not wanted. */
+  gIns: (Float64Array | null)[];
+  /** Per input: add into gIns[i] (true) or overwrite it (false). */
+  accumulate: boolean[];
+  rows: number;
+  /** Directions per point. */
+  k: number;
+}
+
+/** Arguments of OpImpl.jvpBounds (one struct, like VjpArgs). */
+export interface JvpBoundsArgs {
+  /** Input boxes: lower and upper ends, rows × width of each input. */
+  lo: Float64Array[];
+  hi: Float64Array[];
+  /** The output's interval bounds over those boxes (from `bounds`), rows × width. */
+  yLo: Float64Array;
+  yHi: Float64Array;
+  /** Tangent intervals of the inputs, rows × k × input width. */
+  tLo: Float64Array[];
+  tHi: Float64Array[];
+  /** Where to write the output's tangent intervals, rows × k × width. */
+  tOutLo: Float64Array;
+  tOutHi: Float64Array;
+  rows: number;
+  /** Directions per point. */
+  k: number;
+}
+
 export interface OpImpl {
   readonly type: string;
   /** Width of the output vector. */
@@ -31,15 +74,7 @@ export interface OpImpl {
    * Reverse mode: gIns[i] (+)= Jᵢᵀ·gOut for k directions per point; `accumulate[i]` says
    * whether to add into gIns[i] (it already holds another consumer's share) or overwrite it.
    */
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    accumulate: boolean[],
-    rows: number,
-    k: number,
-  ): void;
+  vjp(args: VjpArgs): void;
 
   /** Sound interval enclosure of the output over the input boxes, rounded outward. */
   bounds(lo: Float64Array[], hi: Float64Array[], yLo: Float64Array, yHi: Float64Array, rows: number): void;
@@ -48,18 +83,33 @@ export interface OpImpl {
    * Interval forward mode: encloses J(x)·t for every x in the input box and every t in the
    * tangent interval. This bounds the Jacobian over a box (interval Newton, Krawczyk).
    */
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    yLo: Float64Array,
-    yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void;
+  jvpBounds(args: JvpBoundsArgs): void;
+
+  /**
+   * Its interval bounds or relaxation gain from tight input bounds (element-wise functions,
+   * products and quotients of tensors, softmax, layer_norm): CROWN refines its inputs' bounds by
+   * back-substitution.
+   */
+  readonly tightInputs?: boolean;
+
+  /**
+   * Relaxation over one input box (lo, hi: one row per input), 4 numbers per output feature:
+   * [aL, bL, aU, bU] lines in the input for element-wise ops, [βa, βb, γL, γU] planes for a
+   * product; NaN in slot 1 marks a feature to concretise. null: no relaxation needed.
+   */
+  relax?(lo: Float64Array[], hi: Float64Array[]): Float64Array | null;
+
+  /** CROWN back-substitution through this op (one box); returns the number of terms for the rounding allowance. */
+  crown?(step: CrownStep): number;
+
+  /** Forward symbolic forms through this op (one box); false: no linear rule here (interval fallback). */
+  forwardLinear?(step: ForwardStep): boolean;
+
+  /**
+   * Exact MILP encoding (piecewise-linear ops only): the output's value expressions from the
+   * inputs' (Tjeng et al. 2019; graph/ops/pwl.ts); null or absent: not piecewise-linear.
+   */
+  milp?<E>(step: MilpStep<E>): E[] | null;
 
   /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
   vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;

@@ -1,7 +1,9 @@
 /** Element-wise function node: y = f(x), any function of the activation table. */
 import type { UnaryFn } from '../activations/types.ts';
 import { intervalMul } from '../round.ts';
-import { Scratch, type OpImpl } from './types.ts';
+import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
+import { crownLines, forwardLines, relaxElementwise, type CrownStep, type ForwardStep } from './relax.ts';
+import { pwlForm, type MilpStep } from './pwl.ts';
 
 export class UnaryOp implements OpImpl {
   readonly type = 'unary';
@@ -13,6 +15,8 @@ export class UnaryOp implements OpImpl {
   constructor(
     readonly width: number,
     readonly fn: UnaryFn,
+    /** The function's parameters (alpha, min, max…), for the MILP's piecewise-linear form. */
+    readonly fnParams: Record<string, number> = {},
   ) {}
 
   forward(ins: Float64Array[], y: Float64Array, rows: number): void {
@@ -34,15 +38,8 @@ export class UnaryOp implements OpImpl {
     }
   }
 
-  vjp(
-    ins: Float64Array[],
-    y: Float64Array,
-    gOut: Float64Array,
-    gIns: (Float64Array | null)[],
-    acc: boolean[],
-    rows: number,
-    k: number,
-  ): void {
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
     const g = gIns[0];
     if (!g) return;
     const w = this.width,
@@ -71,18 +68,33 @@ export class UnaryOp implements OpImpl {
     }
   }
 
-  jvpBounds(
-    lo: Float64Array[],
-    hi: Float64Array[],
-    _yLo: Float64Array,
-    _yHi: Float64Array,
-    tLo: Float64Array[],
-    tHi: Float64Array[],
-    tOutLo: Float64Array,
-    tOutHi: Float64Array,
-    rows: number,
-    k: number,
-  ): void {
+  /** Its inputs' bounds decide its relaxation lines. */
+  get tightInputs(): boolean {
+    return true;
+  }
+
+  /** The relaxation lines of f on each input interval (relaxUnary). */
+  relax(lo: Float64Array[], hi: Float64Array[]): Float64Array {
+    return relaxElementwise(this.fn, lo[0], hi[0], this.width);
+  }
+
+  crown(st: CrownStep): number {
+    crownLines(st, this.width);
+    return this.width;
+  }
+
+  forwardLinear(st: ForwardStep): boolean {
+    return forwardLines(st, this.fn, this.width);
+  }
+
+  /** MILP: the relu-sum form of a piecewise-linear f (pwl.ts); other functions: null. */
+  milp<E>(st: MilpStep<E>): E[] | null {
+    const form = pwlForm(this.fn.name, this.fnParams);
+    return form ? st.activation(st.ins[0], form, (l, h, o) => this.fn.range(l, h, o)) : null;
+  }
+
+  jvpBounds(args: JvpBoundsArgs): void {
+    const { lo, hi, tLo, tHi, tOutLo, tOutHi, rows, k } = args;
     const w = this.width,
       n = rows * w,
       p = this.pair;

@@ -1,0 +1,909 @@
+/**
+ * The independent verifier of VNN unsat certificates (vnnCertificate.ts).
+ *
+ * It trusts nothing in the certificate but its split points: it re-walks every tree, checks that
+ * the leaves cover the input box exactly (each split halves a box into [lo, t] and [t, hi]), and
+ * proves, for each leaf box, that every clause of the unsafe output DNF has a constraint that
+ * cannot hold anywhere in the box. Shares no code with the search (bnb, bounds/forward.ts,
+ * bounds/crown.ts): it uses the independent interval evaluator of verifier.ts (VerifierNet, up/dn,
+ * element-wise ranges) and its own linear bounds, tried in this order per leaf:
+ *   1. natural interval extension of the whole graph (VerifierNet.bounds);
+ *   2. forward symbolic intervals: a lower and an upper linear function of the inputs per neuron
+ *      (Wang, Pei, Whitehouse, Yang & Jana, "Formal security analysis of neural networks using
+ *      symbolic intervals", USENIX Security 2018), ReLU upper relaxation u(z − l)/(u − l),
+ *      lower z or 0 (whichever drops less area);
+ *   3. CROWN back-substitution of the constraint's linear form through the net with the
+ *      pre-activation bounds of step 2 (Zhang, Weng, Chen, Hsieh & Daniel, "Efficient neural
+ *      network robustness certification with general activation functions", NeurIPS 2018);
+ *   4. full CROWN: every pre-activation bound first refined by its own back-substitution
+ *      (layer by layer), then step 3 again, so a leaf that the search proved with full CROWN
+ *      bounds is re-checkable.
+ * Element-wise functions other than ReLU are relaxed by two parallel lines from the mean value
+ * theorem with the verifier's own enclosures of f and f' (relaxUnary below).
+ * Steps 2 and 3 need a chain of dense / element-wise affine / unary layers (ACAS Xu and every
+ * MLP); other graphs get step 1 only.
+ *
+ * Floating point: all bounds are of the real-valued function defined by the stored weights.
+ * Every linear form is computed in floating point and then shifted by an a-priori bound of its
+ * rounding error, |fl(Σ aᵢbᵢ) − Σ aᵢbᵢ| ≤ γₘ Σ|aᵢ||bᵢ| (Higham, Accuracy and Stability of Numerical
+ * Algorithms, 2nd ed., §3.1), times a bound on |variable| from the layer's concrete bounds (the
+ * coefficient error of a form, evaluated over the box). Each scalar step of a concrete bound is
+ * stepped outward with up/dn. A NaN anywhere makes that method fail (never succeed).
+ */
+import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
+import type { GraphDef } from '../../graph/types.ts';
+import type { Model } from '../../model.ts';
+import { dn, up, verifierNet, verifierUnaryRange, type VerifierNet } from './verifier.ts';
+import { VNN_CERTIFICATE_FORMAT, VNN_MAX_DEPTH, VNN_MAX_NODES, validateVnnCertificate, vnnSpecHash, type VnnCertificate } from './vnnCertificate.ts';
+
+export interface VnnVerifyResult {
+  ok: boolean;
+  /** Why the certificate was rejected (absent when ok). */
+  reason?: string;
+  /** Leaf boxes checked (all of them when ok). */
+  leaves: number;
+  seconds: number;
+  /** How many leaves each method settled (interval, forward symbolic, CROWN). */
+  byMethod?: { interval: number; symbolic: number; crown: number; fullCrown: number };
+}
+
+// ---------------------------------------------------------------- the layer chain
+
+type Layer =
+  | { k: 'dense'; nIn: number; nOut: number; W: Float64Array; Wp: Float64Array; Wn: Float64Array; b: Float64Array }
+  | { k: 'diag'; n: number; s: Float64Array; t: Float64Array }
+  | { k: 'relu'; n: number }
+  | {
+      k: 'unary';
+      n: number;
+      range: (l: number, h: number, out: Float64Array) => void;
+      deriv: (l: number, h: number, out: Float64Array) => void;
+      /** per leaf (scratch): slope and the lower / upper intercepts of the relaxation of each neuron */
+      s: Float64Array;
+      kL: Float64Array;
+      kU: Float64Array;
+    };
+
+const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
+
+/** The graph as a chain of layers, or null when it is not one (then only intervals are used). */
+function extractChain(g: GraphDef): { layers: Layer[]; widths: number[] } | null {
+  if (g.inputs.length !== 1 || g.outputs.length !== 1) return null;
+  let cur = g.inputs[0].name,
+    w = g.inputs[0].width;
+  const layers: Layer[] = [],
+    widths = [w];
+  const consumers = new Map<string, number>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  for (const n of g.nodes) {
+    if (n.inputs.length !== 1 || n.inputs[0] !== cur || (consumers.get(cur) ?? 0) !== 1) return null;
+    const op = n.op;
+    let L: Layer | null = null;
+    switch (op.type) {
+      case 'dense':
+        if (op.weight.length !== w * op.units || (op.bias && op.bias.length !== op.units)) return null;
+        {
+          const W = f64(op.weight);
+          // the positive and negative parts of W (each entry is in exactly one; the other is 0)
+          const Wp = W.map((x) => (x > 0 ? x : 0)),
+            Wn = W.map((x) => (x < 0 ? x : 0));
+          L = { k: 'dense', nIn: w, nOut: op.units, W, Wp, Wn, b: op.bias ? f64(op.bias) : new Float64Array(op.units) };
+        }
+        break;
+      case 'affine':
+        if (op.scale.length !== w || op.shift.length !== w) return null;
+        L = { k: 'diag', n: w, s: f64(op.scale), t: f64(op.shift) };
+        break;
+      case 'binary_const': {
+        const c = op.constant;
+        if (c.length !== 1 && c.length !== w) return null;
+        const cv = (i: number): number => c[c.length === 1 ? 0 : i];
+        const s = new Float64Array(w),
+          t = new Float64Array(w);
+        // each case is exact in real arithmetic on the stored doubles (negation is exact)
+        for (let i = 0; i < w; i++) {
+          if (op.fn === 'add') (s[i] = 1), (t[i] = cv(i));
+          else if (op.fn === 'sub') op.constantFirst ? ((s[i] = -1), (t[i] = cv(i))) : ((s[i] = 1), (t[i] = -cv(i)));
+          else if (op.fn === 'mul') (s[i] = cv(i)), (t[i] = 0);
+          else return null;
+        }
+        L = { k: 'diag', n: w, s, t };
+        break;
+      }
+      case 'reshape':
+        break;
+      case 'unary':
+        if (op.fn === 'identity') break;
+        if (op.fn === 'relu') L = { k: 'relu', n: w };
+        else {
+          try {
+            const u = verifierUnaryRange(op.fn, op.params ?? {});
+            L = { k: 'unary', n: w, range: u.range, deriv: u.deriv, s: new Float64Array(w), kL: new Float64Array(w), kU: new Float64Array(w) };
+          } catch {
+            return null;
+          }
+        }
+        break;
+      default:
+        return null;
+    }
+    if (L) {
+      layers.push(L);
+      w = L.k === 'dense' ? L.nOut : L.n;
+      widths.push(w);
+    }
+    cur = n.name;
+  }
+  if (g.outputs[0].node !== cur) return null;
+  return { layers, widths };
+}
+
+/** γ for m-term dot products, generously: 2(m + 4)u with u = 2⁻⁵³ (Higham eq. 3.5 with slack). */
+const gam = (m: number): number => (m + 4) * 2 ** -52;
+/** Absolute allowance per product for gradual underflow. */
+const UNDER = 2 ** -1070;
+
+/** A form's error bound: up(gam(m)·E) plus underflow allowance (E ≥ 0 computed in floating point). */
+function errBound(m: number, E: number, scale: number): number {
+  return up(up(gam(m) * E * (1 + 2 * gam(m))) + (m + 2) * UNDER * (scale + 1));
+}
+
+// ---------------------------------------------------------------- the checker
+
+interface Form {
+  /** lower bound of c·y + k > 0 is what we try to prove */
+  c: Float64Array;
+  k: number;
+  ce: Float64Array;
+  ke: number;
+}
+
+class LeafChecker {
+  readonly n0: number;
+  readonly nOut: number;
+  private readonly vnet: VerifierNet;
+  private readonly chain: { layers: Layer[]; widths: number[] } | null;
+  // concrete bounds at every boundary (0 = input, i = after layer i)
+  private readonly blo: Float64Array[] = [];
+  private readonly bhi: Float64Array[] = [];
+  // forward symbolic forms (width × (n0+1)), two buffers each
+  private Lf: Float64Array[] = [];
+  private Uf: Float64Array[] = [];
+  private readonly RL: Float64Array;
+  private readonly RU: Float64Array;
+  private readonly lam: Float64Array;
+  private readonly mu: Float64Array;
+  private readonly G: Float64Array;
+  private readonly TL: Float64Array;
+  private readonly TU: Float64Array;
+  private readonly EL: Float64Array;
+  private readonly EU: Float64Array;
+  private readonly oLo: Float64Array;
+  private readonly oHi: Float64Array;
+  private readonly tmp = new Float64Array(2);
+  private readonly M: Float64Array;
+  private symbolicDone = false;
+  private symbolicOk = false;
+
+  constructor(graph: GraphDef) {
+    this.vnet = verifierNet(graph);
+    this.n0 = this.vnet.nIn;
+    this.nOut = this.vnet.nOut;
+    this.chain = extractChain(graph);
+    let mx = Math.max(this.n0, this.nOut);
+    if (this.chain) {
+      for (const w of this.chain.widths) {
+        this.blo.push(new Float64Array(w));
+        this.bhi.push(new Float64Array(w));
+        mx = Math.max(mx, w);
+      }
+    }
+    const n1 = this.n0 + 1;
+    this.Lf = [new Float64Array(mx * n1), new Float64Array(mx * n1)];
+    this.Uf = [new Float64Array(mx * n1), new Float64Array(mx * n1)];
+    this.RL = new Float64Array(mx);
+    this.RU = new Float64Array(mx);
+    this.lam = new Float64Array(mx);
+    this.mu = new Float64Array(mx);
+    this.G = new Float64Array(n1);
+    this.TL = new Float64Array(mx * n1);
+    this.TU = new Float64Array(mx * n1);
+    this.EL = new Float64Array(mx);
+    this.EU = new Float64Array(mx);
+    this.oLo = new Float64Array(this.nOut);
+    this.oHi = new Float64Array(this.nOut);
+    this.M = new Float64Array(this.n0);
+  }
+
+  private lo!: Float64Array;
+  private hi!: Float64Array;
+  private cur = 0;
+
+  get hasChain(): boolean {
+    return this.chain !== null;
+  }
+
+  /** Start a leaf: the interval pass over the whole graph (or, when skipped, no output bounds yet). */
+  begin(lo: Float64Array, hi: Float64Array, interval: boolean): void {
+    this.lo = lo;
+    this.hi = hi;
+    if (interval) this.vnet.bounds(lo, hi, this.oLo, this.oHi);
+    else {
+      this.oLo.fill(-Infinity);
+      this.oHi.fill(Infinity);
+    }
+    this.symbolicDone = false;
+    this.symbolicOk = false;
+    this.refined = false;
+  }
+
+  /** Lower bound over the leaf of the exact form, by output intervals (method 1). */
+  intervalLB(f: Form): number {
+    const { oLo, oHi } = this;
+    let s = f.k;
+    for (let j = 0; j < this.nOut; j++) {
+      const c = f.c[j];
+      if (c === 0) continue;
+      s = dn(s + (c > 0 ? dn(c * oLo[j]) : dn(c * oHi[j])));
+    }
+    return this.coeffErr(s, f, oLo, oHi);
+  }
+
+  /** Subtract the effect of the constraint's own coefficient rounding (types.ts: coeffErr, constantErr). */
+  private coeffErr(s: number, f: Form, yl: Float64Array, yh: Float64Array): number {
+    let e = f.ke;
+    for (let j = 0; j < this.nOut; j++) {
+      if (f.ce[j] === 0) continue;
+      e = up(e + up(f.ce[j] * Math.max(Math.abs(yl[j]), Math.abs(yh[j]))));
+    }
+    const r = dn(s - e);
+    return r === r ? r : -Infinity;
+  }
+
+  /** min over the leaf box of row·x + row[n0], stepped outward. */
+  private concLo(F: Float64Array, off: number): number {
+    const n0 = this.n0;
+    let s = F[off + n0];
+    for (let k = 0; k < n0; k++) {
+      const a = F[off + k];
+      if (a !== 0) s = dn(s + (a > 0 ? dn(a * this.lo[k]) : dn(a * this.hi[k])));
+    }
+    return s === s ? s : -Infinity;
+  }
+  private concHi(F: Float64Array, off: number): number {
+    const n0 = this.n0;
+    let s = F[off + n0];
+    for (let k = 0; k < n0; k++) {
+      const a = F[off + k];
+      if (a !== 0) s = up(s + (a > 0 ? up(a * this.hi[k]) : up(a * this.lo[k])));
+    }
+    return s === s ? s : Infinity;
+  }
+
+  /** R = Σ_k |F_k| M_k + |F_const| per row: the magnitude bound of a form over the box. */
+  private magnitudes(F: Float64Array, rows: number, R: Float64Array): void {
+    const n0 = this.n0,
+      n1 = n0 + 1,
+      M = this.M;
+    for (let i = 0; i < rows; i++) {
+      let s = Math.abs(F[i * n1 + n0]);
+      for (let k = 0; k < n0; k++) s += Math.abs(F[i * n1 + k]) * M[k];
+      R[i] = up(s * (1 + gam(n1)));
+    }
+  }
+
+  /**
+   * Linear bounds of an element-wise f over each neuron's [l, h] with one slope s per neuron:
+   * s·z + kL ≤ f(z) ≤ s·z + kU. By the mean value theorem with f' ∈ [dL, dH] on [l, h]:
+   * s = dL: f(z) ≥ f(l) + dL(z − l), f(z) ≤ f(h) + dL(z − h); s = dH: f(z) ≥ f(h) + dH(z − h),
+   * f(z) ≤ f(l) + dH(z − l) (whichever pair is closer). f(l), f(h) are the verifier's point
+   * enclosures; a non-finite piece falls back to the constant bounds of f's range (s = 0).
+   */
+  private relaxUnary(layer: Extract<Layer, { k: 'unary' }>, plo: Float64Array, phi: Float64Array, w: number): void {
+    const t = this.tmp;
+    const { s, kL, kU } = layer;
+    for (let j = 0; j < w; j++) {
+      const l = plo[j],
+        h = phi[j];
+      layer.range(l, h, t);
+      const rl = t[0],
+        rh = t[1];
+      s[j] = 0;
+      kL[j] = rl;
+      kU[j] = rh;
+      if (!(Number.isFinite(l) && Number.isFinite(h) && l < h)) continue;
+      layer.deriv(l, h, t);
+      const dL = t[0],
+        dH = t[1];
+      if (!(Number.isFinite(dL) && Number.isFinite(dH))) continue;
+      layer.range(l, l, t);
+      const fll = t[0],
+        flh = t[1];
+      layer.range(h, h, t);
+      const fhl = t[0],
+        fhh = t[1];
+      if (!(Number.isFinite(fll) && Number.isFinite(flh) && Number.isFinite(fhl) && Number.isFinite(fhh))) continue;
+      const rise = fhh - fll,
+        gapL = rise - dL * (h - l),
+        gapH = dH * (h - l) - rise;
+      if (gapL <= gapH) {
+        s[j] = dL;
+        kL[j] = dn(fll - up(dL * l));
+        kU[j] = up(fhh - dn(dL * h));
+      } else {
+        s[j] = dH;
+        kL[j] = dn(fhl - up(dH * h));
+        kU[j] = up(flh - dn(dH * l));
+      }
+      if (!(kL[j] === kL[j] && kU[j] === kU[j])) {
+        s[j] = 0;
+        kL[j] = rl;
+        kU[j] = rh;
+      }
+    }
+  }
+
+  /** Forward symbolic intervals (method 2): fills blo/bhi at every boundary and the output forms. */
+  private symbolic(): boolean {
+    if (this.symbolicDone) return this.symbolicOk;
+    this.symbolicDone = true;
+    const ch = this.chain;
+    if (!ch) return false;
+    const n0 = this.n0,
+      n1 = n0 + 1;
+    const { lo, hi, M } = this;
+    let sumM = 0;
+    for (let k = 0; k < n0; k++) {
+      M[k] = Math.max(Math.abs(lo[k]), Math.abs(hi[k]));
+      sumM = up(sumM + M[k]);
+    }
+    let a = 0;
+    let L = this.Lf[a],
+      U = this.Uf[a];
+    L.fill(0, 0, n0 * n1);
+    U.fill(0, 0, n0 * n1);
+    for (let k = 0; k < n0; k++) {
+      L[k * n1 + k] = 1;
+      U[k * n1 + k] = 1;
+    }
+    this.blo[0].set(lo);
+    this.bhi[0].set(hi);
+    const { RL, RU, tmp } = this;
+    for (let li = 0; li < ch.layers.length; li++) {
+      const layer = ch.layers[li];
+      const plo = this.blo[li],
+        phi = this.bhi[li],
+        nlo = this.blo[li + 1],
+        nhi = this.bhi[li + 1];
+      const L2 = this.Lf[1 - a],
+        U2 = this.Uf[1 - a];
+      const wIn = ch.widths[li];
+      switch (layer.k) {
+        case 'dense': {
+          this.magnitudes(L, wIn, RL);
+          this.magnitudes(U, wIn, RU);
+          const { Wp, Wn, b, nOut } = layer;
+          const { TL, TU, EL, EU } = this;
+          TL.fill(0, 0, nOut * n1);
+          TU.fill(0, 0, nOut * n1);
+          for (let j = 0; j < nOut; j++) EL[j] = EU[j] = Math.abs(b[j]);
+          // column-major accumulation: contiguous inner loops over the layer's outputs
+          for (let i = 0; i < wIn; i++) {
+            const r = i * nOut,
+              ri = i * n1;
+            for (let k = 0; k < n1; k++) {
+              const a = L[ri + k],
+                c = U[ri + k];
+              if (a === 0 && c === 0) continue;
+              const base = k * nOut;
+              for (let j = 0; j < nOut; j++) {
+                const p = Wp[r + j],
+                  q = Wn[r + j];
+                TL[base + j] += p * a + q * c;
+                TU[base + j] += p * c + q * a;
+              }
+            }
+            const rl = RL[i],
+              ru = RU[i];
+            for (let j = 0; j < nOut; j++) {
+              const p = Wp[r + j],
+                q = Wn[r + j];
+              EL[j] += p * rl - q * ru;
+              EU[j] += p * ru - q * rl;
+            }
+          }
+          for (let j = 0; j < nOut; j++) {
+            const o = j * n1;
+            for (let k = 0; k < n0; k++) {
+              L2[o + k] = TL[k * nOut + j];
+              U2[o + k] = TU[k * nOut + j];
+            }
+            L2[o + n0] = dn(TL[n0 * nOut + j] + b[j] - errBound(wIn + 1, EL[j], sumM));
+            U2[o + n0] = up(TU[n0 * nOut + j] + b[j] + errBound(wIn + 1, EU[j], sumM));
+            nlo[j] = this.concLo(L2, o);
+            nhi[j] = this.concHi(U2, o);
+          }
+          break;
+        }
+        case 'diag': {
+          this.magnitudes(L, wIn, RL);
+          this.magnitudes(U, wIn, RU);
+          const { s, t } = layer;
+          for (let j = 0; j < wIn; j++) {
+            const sj = s[j],
+              o = j * n1;
+            const Sl = sj >= 0 ? L : U,
+              Su = sj >= 0 ? U : L;
+            for (let k = 0; k < n1; k++) {
+              L2[o + k] = sj * Sl[o + k];
+              U2[o + k] = sj * Su[o + k];
+            }
+            L2[o + n0] += t[j];
+            U2[o + n0] += t[j];
+            const as = Math.abs(sj);
+            L2[o + n0] = dn(L2[o + n0] - errBound(2, as * (sj >= 0 ? RL[j] : RU[j]) + Math.abs(t[j]), sumM));
+            U2[o + n0] = up(U2[o + n0] + errBound(2, as * (sj >= 0 ? RU[j] : RL[j]) + Math.abs(t[j]), sumM));
+            nlo[j] = this.concLo(L2, o);
+            nhi[j] = this.concHi(U2, o);
+          }
+          break;
+        }
+        case 'relu': {
+          this.magnitudes(U, wIn, RU);
+          for (let j = 0; j < wIn; j++) {
+            const l = plo[j],
+              h = phi[j],
+              o = j * n1;
+            if (!(l === l && h === h)) return false;
+            if (l >= 0) {
+              for (let k = 0; k < n1; k++) (L2[o + k] = L[o + k]), (U2[o + k] = U[o + k]);
+            } else if (h <= 0) {
+              for (let k = 0; k < n1; k++) (L2[o + k] = 0), (U2[o + k] = 0);
+            } else {
+              // lower: relu(z) ≥ z ≥ L(x), or relu(z) ≥ 0
+              if (h >= -l) for (let k = 0; k < n1; k++) L2[o + k] = L[o + k];
+              else for (let k = 0; k < n1; k++) L2[o + k] = 0;
+              // upper: relu(z) ≤ a(z − l) ≤ a(U(x) − l) on [l, h], any a ≥ h/(h − l)
+              const sl = up(h / dn(h - l));
+              for (let k = 0; k < n0; k++) U2[o + k] = sl * U[o + k];
+              U2[o + n0] = up(up(sl * up(U[o + n0] - l)) + errBound(3, sl * (RU[j] - l), sumM));
+            }
+            nlo[j] = l > 0 ? l : 0;
+            nhi[j] = h > 0 ? h : 0;
+          }
+          break;
+        }
+        case 'unary': {
+          this.magnitudes(L, wIn, RL);
+          this.magnitudes(U, wIn, RU);
+          this.relaxUnary(layer, plo, phi, wIn);
+          const { s, kL, kU } = layer;
+          for (let j = 0; j < wIn; j++) {
+            const sj = s[j],
+              o = j * n1;
+            if (sj === 0) {
+              for (let k = 0; k < n0; k++) (L2[o + k] = 0), (U2[o + k] = 0);
+              L2[o + n0] = kL[j];
+              U2[o + n0] = kU[j];
+            } else {
+              // f(z) ≥ s·z + kL ≥ s·L(x) + kL (s > 0); s·U(x) when s < 0; likewise above
+              const Sl = sj > 0 ? L : U,
+                Su = sj > 0 ? U : L;
+              for (let k = 0; k < n1; k++) {
+                L2[o + k] = sj * Sl[o + k];
+                U2[o + k] = sj * Su[o + k];
+              }
+              const as = Math.abs(sj);
+              L2[o + n0] = dn(L2[o + n0] + kL[j] - errBound(2, as * (sj > 0 ? RL[j] : RU[j]) + Math.abs(kL[j]), sumM));
+              U2[o + n0] = up(U2[o + n0] + kU[j] + errBound(2, as * (sj > 0 ? RU[j] : RL[j]) + Math.abs(kU[j]), sumM));
+            }
+            layer.range(plo[j], phi[j], tmp);
+            const cl = sj === 0 ? tmp[0] : this.concLo(L2, o),
+              chh = sj === 0 ? tmp[1] : this.concHi(U2, o);
+            nlo[j] = cl > tmp[0] ? cl : tmp[0];
+            nhi[j] = chh < tmp[1] ? chh : tmp[1];
+          }
+          break;
+        }
+      }
+      a = 1 - a;
+      L = this.Lf[a];
+      U = this.Uf[a];
+      const wOut = ch.widths[li + 1];
+      for (let j = 0; j < wOut; j++) if (!(nlo[j] <= nhi[j])) return false;
+    }
+    this.cur = a;
+    // the output forms' concrete bounds may be tighter than the interval pass: intersect
+    const last = ch.layers.length;
+    for (let j = 0; j < this.nOut; j++) {
+      if (this.blo[last][j] > this.oLo[j]) this.oLo[j] = this.blo[last][j];
+      if (this.bhi[last][j] < this.oHi[j]) this.oHi[j] = this.bhi[last][j];
+    }
+    this.symbolicOk = true;
+    return true;
+  }
+
+  /** Lower bound of the exact form by the forward symbolic output forms (method 2). */
+  symbolicLB(f: Form): number {
+    if (!this.symbolic()) return -Infinity;
+    const n0 = this.n0,
+      n1 = n0 + 1;
+    const L = this.Lf[this.cur],
+      U = this.Uf[this.cur],
+      G = this.G;
+    G.fill(0);
+    let E = Math.abs(f.k);
+    this.magnitudes(L, this.nOut, this.RL);
+    this.magnitudes(U, this.nOut, this.RU);
+    for (let j = 0; j < this.nOut; j++) {
+      const c = f.c[j];
+      if (c === 0) continue;
+      const S = c > 0 ? L : U;
+      for (let k = 0; k < n1; k++) G[k] += c * S[j * n1 + k];
+      E += Math.abs(c) * (c > 0 ? this.RL[j] : this.RU[j]);
+    }
+    let sumM = 0;
+    for (let k = 0; k < n0; k++) sumM = up(sumM + this.M[k]);
+    G[n0] = dn(dn(G[n0] + f.k) - errBound(this.nOut + 1, E, sumM));
+    return this.coeffErr(this.concLo(G, 0), f, this.oLo, this.oHi);
+  }
+
+  /** Lower bound of the exact form by CROWN back-substitution (method 3), bounds from method 2. */
+  crownLB(f: Form): number {
+    if (!this.symbolic()) return -Infinity;
+    const ch = this.chain!;
+    for (let j = 0; j < this.nOut; j++) this.lam[j] = f.c[j];
+    const s = this.backLB(ch.layers.length, f.k);
+    return s === -Infinity ? s : this.coeffErr(s, f, this.oLo, this.oHi);
+  }
+
+  /**
+   * Full CROWN (method 4): first refine the pre-activation bounds of every element-wise layer, in
+   * order, by back-substituting ±e_j from that layer to the inputs (each refinement uses the
+   * refined bounds of the earlier layers; Zhang et al. 2018, §3.3), then the form as in crownLB.
+   */
+  fullCrownLB(f: Form): number {
+    if (!this.symbolic()) return -Infinity;
+    if (!this.refined) {
+      this.refined = true;
+      const ch = this.chain!;
+      for (let li = 0; li < ch.layers.length; li++) {
+        const layer = ch.layers[li];
+        if (layer.k !== 'relu' && layer.k !== 'unary') continue;
+        const plo = this.blo[li],
+          phi = this.bhi[li],
+          w = ch.widths[li];
+        for (let j = 0; j < w; j++) {
+          if (layer.k === 'relu' && (plo[j] >= 0 || phi[j] <= 0)) continue;
+          this.lam.fill(0, 0, w);
+          this.lam[j] = 1;
+          const lb = this.backLB(li, 0);
+          this.lam.fill(0, 0, w);
+          this.lam[j] = -1;
+          const nub = this.backLB(li, 0);
+          if (lb > plo[j]) plo[j] = lb;
+          if (-nub < phi[j]) phi[j] = -nub;
+          if (!(plo[j] <= phi[j])) return -Infinity;
+        }
+        // the layer's relaxation and its output bounds follow the refined input bounds
+        const nlo = this.blo[li + 1],
+          nhi = this.bhi[li + 1];
+        if (layer.k === 'relu') {
+          for (let j = 0; j < w; j++) {
+            const a = plo[j] > 0 ? plo[j] : 0,
+              b = phi[j] > 0 ? phi[j] : 0;
+            if (a > nlo[j]) nlo[j] = a;
+            if (b < nhi[j]) nhi[j] = b;
+          }
+        } else {
+          this.relaxUnary(layer, plo, phi, w);
+          const t = this.tmp;
+          for (let j = 0; j < w; j++) {
+            layer.range(plo[j], phi[j], t);
+            if (t[0] > nlo[j]) nlo[j] = t[0];
+            if (t[1] < nhi[j]) nhi[j] = t[1];
+            if (!(nlo[j] <= nhi[j])) return -Infinity;
+          }
+        }
+      }
+    }
+    return this.crownLB(f);
+  }
+  private refined = false;
+
+  /**
+   * Lower bound over the leaf of λ·z_top + kap0, λ given in this.lam (width of boundary `top`),
+   * by back-substitution through layers top−1 … 0 with the current bounds and relaxations.
+   */
+  private backLB(top: number, kap0: number): number {
+    const ch = this.chain!;
+    let lam = this.lam,
+      mu = this.mu;
+    let kap = kap0;
+    for (let li = top - 1; li >= 0; li--) {
+      const layer = ch.layers[li];
+      const plo = this.blo[li],
+        phi = this.bhi[li];
+      const wIn = ch.widths[li];
+      let E = 0,
+        m = 2,
+        sumM = 0;
+      switch (layer.k) {
+        case 'dense': {
+          const { W, b, nOut } = layer;
+          m = nOut + 1;
+          let beta = 0;
+          for (let j = 0; j < nOut; j++) {
+            beta += lam[j] * b[j];
+            E += Math.abs(lam[j] * b[j]);
+          }
+          for (let i = 0; i < wIn; i++) {
+            let s = 0,
+              a = 0;
+            const r = i * nOut;
+            for (let j = 0; j < nOut; j++) {
+              const p = W[r + j] * lam[j];
+              s += p;
+              a += Math.abs(p);
+            }
+            mu[i] = s;
+            const Mi = Math.max(Math.abs(plo[i]), Math.abs(phi[i]));
+            if (a !== 0) E += a * Mi;
+            sumM += Mi;
+          }
+          kap = dn(kap + beta);
+          break;
+        }
+        case 'diag': {
+          const { s, t } = layer;
+          for (let i = 0; i < wIn; i++) {
+            mu[i] = lam[i] * s[i];
+            if (lam[i] === 0) continue;
+            kap = dn(kap + dn(lam[i] * t[i]));
+            const Mi = Math.max(Math.abs(plo[i]), Math.abs(phi[i]));
+            if (mu[i] !== 0) E += Math.abs(mu[i]) * Mi;
+            sumM += Mi;
+          }
+          break;
+        }
+        case 'relu': {
+          for (let j = 0; j < wIn; j++) {
+            const l = plo[j],
+              h = phi[j],
+              lj = lam[j];
+            if (l >= 0) mu[j] = lj;
+            else if (h <= 0 || lj === 0) mu[j] = 0;
+            else if (lj > 0) mu[j] = h >= -l ? lj : 0;
+            else {
+              // λ·relu(z) ≥ λ·a(z − l) with a ≥ h/(h − l): coefficient ρ = fl(λa), constant −ρl
+              const sl = up(h / dn(h - l));
+              const rho = lj * sl;
+              mu[j] = rho;
+              kap = dn(kap - up(rho * l));
+              E += Math.abs(rho) * (h - l) * 2;
+              sumM += h - l;
+            }
+          }
+          break;
+        }
+        case 'unary': {
+          // the relaxation computed by the forward pass for this leaf (relaxUnary)
+          const { s, kL, kU } = layer;
+          for (let j = 0; j < wIn; j++) {
+            const lj = lam[j];
+            if (lj === 0) {
+              mu[j] = 0;
+              continue;
+            }
+            const kk = lj > 0 ? kL[j] : kU[j];
+            mu[j] = lj * s[j];
+            kap = dn(kap + dn(lj * kk));
+            const Mi = Math.max(Math.abs(plo[j]), Math.abs(phi[j]));
+            if (mu[j] !== 0) E += Math.abs(mu[j]) * Mi;
+            sumM += Mi;
+          }
+          break;
+        }
+      }
+      if (E > 0) kap = dn(kap - errBound(m, E, sumM));
+      if (!(kap === kap)) return -Infinity;
+      const sw = lam;
+      lam = mu;
+      mu = sw;
+    }
+    // at the input: min over the box of λ·x + κ
+    let s = kap;
+    for (let k = 0; k < this.n0; k++) {
+      const a = lam[k];
+      if (a !== 0) s = dn(s + (a > 0 ? dn(a * this.lo[k]) : dn(a * this.hi[k])));
+    }
+    return s === s ? s : -Infinity;
+  }
+}
+
+// ---------------------------------------------------------------- certificate walk
+
+const checkers = new WeakMap<GraphDef, LeafChecker>();
+/** The compiled checker of a graph (cached: its buffers are reused, it is used synchronously). */
+function checkerFor(g: GraphDef): LeafChecker {
+  let c = checkers.get(g);
+  if (!c) {
+    c = new LeafChecker(g);
+    checkers.set(g, c);
+  }
+  return c;
+}
+
+/** The forms a clause's constraint offers: '<=' needs LB(c·y+k) > 0; '>=' needs LB(−c·y−k) > 0. */
+function formsOf(spec: VnnlibSpec): Form[][][] {
+  return spec.outputDnf.map((clause) =>
+    clause.map((con) => {
+      const pos: Form = { c: Float64Array.from(con.coeffs), k: con.constant, ce: Float64Array.from(con.coeffErr), ke: con.constantErr };
+      const neg: Form = { c: Float64Array.from(con.coeffs, (x) => -x), k: -con.constant, ce: pos.ce, ke: con.constantErr };
+      return con.relation === '<=' ? [pos] : con.relation === '>=' ? [neg] : [pos, neg];
+    }),
+  );
+}
+
+/**
+ * Re-check an unsat certificate of `spec` on `model`. Never throws on a forged or malformed
+ * certificate: it answers ok = false with the reason. Cost is linear in the number of nodes
+ * (capped by VNN_MAX_NODES); depth is capped at VNN_MAX_DEPTH.
+ */
+export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown): VnnVerifyResult {
+  const t0 = performance.now();
+  let leaves = 0;
+  const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0 };
+  const done = (ok: boolean, reason?: string): VnnVerifyResult => ({ ok, ...(ok ? {} : { reason }), leaves, seconds: (performance.now() - t0) / 1000, byMethod });
+  let c: VnnCertificate;
+  try {
+    c = validateVnnCertificate(cert);
+  } catch (e) {
+    return done(false, (e as Error).message);
+  }
+  if (c.format !== VNN_CERTIFICATE_FORMAT) return done(false, 'not a VNN certificate');
+  if (c.modelHash !== model.hash) return done(false, `the certificate is for model ${c.modelHash}, not this model (${model.hash})`);
+  if (c.specHash !== vnnSpecHash(spec)) return done(false, `the certificate is for property ${c.specHash}, not this property (${vnnSpecHash(spec)})`);
+  if (c.trees.length !== spec.inputBoxes.length) return done(false, `${c.trees.length} tree(s) for ${spec.inputBoxes.length} input box(es)`);
+  // no input box: the property holds vacuously (nothing to check)
+  if (spec.inputBoxes.length === 0) return done(true);
+  let checker: LeafChecker;
+  try {
+    checker = checkerFor(model.graph);
+  } catch (e) {
+    return done(false, `the verifier cannot evaluate this model: ${(e as Error).message}`);
+  }
+  const n = checker.n0;
+  if (spec.numInputs !== n || spec.numOutputs !== checker.nOut) {
+    return done(false, `the property has ${spec.numInputs} inputs and ${spec.numOutputs} outputs; the model has ${n} and ${checker.nOut}`);
+  }
+  const forms = formsOf(spec);
+  let total = 0;
+  for (const t of c.trees) total += t.length;
+  if (total > VNN_MAX_NODES) return done(false, `${total} nodes is above the ${VNN_MAX_NODES}-node limit`);
+  // a stack of pending boxes (preorder: at most depth + 1 pending)
+  const cap = VNN_MAX_DEPTH + 2;
+  const sLo = Array.from({ length: cap }, () => new Float64Array(n)),
+    sHi = Array.from({ length: cap }, () => new Float64Array(n)),
+    sDepth = new Int32Array(cap);
+  const lo = new Float64Array(n),
+    hi = new Float64Array(n);
+  let intervalRate = 1;
+  for (let b = 0; b < spec.inputBoxes.length; b++) {
+    const box = spec.inputBoxes[b],
+      tree = c.trees[b];
+    if (box.lo.length !== n || box.hi.length !== n) return done(false, `input box ${b} has ${box.lo.length} dimensions, the model ${n}`);
+    for (let i = 0; i < n; i++) {
+      if (!(Number.isFinite(box.lo[i]) && Number.isFinite(box.hi[i]) && box.lo[i] <= box.hi[i])) {
+        return done(false, `input box ${b} is unbounded or empty in X_${i} ([${box.lo[i]}, ${box.hi[i]}]); only bounded boxes can be certified`);
+      }
+    }
+    let sp = 0,
+      p = 0;
+    sLo[0].set(box.lo);
+    sHi[0].set(box.hi);
+    sDepth[0] = 0;
+    sp = 1;
+    while (sp > 0) {
+      sp--;
+      lo.set(sLo[sp]);
+      hi.set(sHi[sp]);
+      const depth = sDepth[sp];
+      if (p >= tree.length) return done(false, `tree ${b} is truncated (it ends before every branch reaches a leaf)`);
+      const node = tree[p++];
+      if (node.length === 0) {
+        leaves++;
+        // the interval pass costs about 60% of the symbolic one: run it while it settles at least
+        // half of the leaves (moving average), and on every 16th leaf to notice when it would again
+        const tryInterval = intervalRate >= 0.5 || leaves % 16 === 0;
+        const how = checkLeaf(checker, forms, lo, hi, tryInterval);
+        if (tryInterval) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
+        if (how < 0) return done(false, `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`);
+        if (how === 1) byMethod.interval++;
+        else if (how === 2) byMethod.symbolic++;
+        else if (how === 3) byMethod.crown++;
+        else byMethod.fullCrown++;
+        continue;
+      }
+      const d = node[0],
+        t = node[1];
+      if (!(Number.isInteger(d) && d >= 0 && d < n)) return done(false, `tree ${b}, node ${p - 1}: split dimension ${d} is not an input index 0..${n - 1}`);
+      if (!Number.isFinite(t)) return done(false, `tree ${b}, node ${p - 1}: split value ${t} is not finite`);
+      if (!(t >= lo[d] && t <= hi[d])) return done(false, `tree ${b}, node ${p - 1}: split value ${t} is outside the box side [${lo[d]}, ${hi[d]}] of X_${d}`);
+      if (depth + 1 > VNN_MAX_DEPTH) return done(false, `tree ${b}, node ${p - 1}: deeper than ${VNN_MAX_DEPTH} splits`);
+      // right child (pushed first, visited second), then left child on top
+      sLo[sp].set(lo);
+      sHi[sp].set(hi);
+      sLo[sp][d] = t;
+      sDepth[sp] = depth + 1;
+      sp++;
+      sLo[sp].set(lo);
+      sHi[sp].set(hi);
+      sHi[sp][d] = t;
+      sDepth[sp] = depth + 1;
+      sp++;
+    }
+    if (p !== tree.length) return done(false, `tree ${b} has ${tree.length - p} node(s) after its last leaf`);
+  }
+  return done(true);
+}
+
+function fmtBox(lo: Float64Array, hi: Float64Array): string {
+  const parts: string[] = [];
+  for (let i = 0; i < lo.length; i++) parts.push(`${lo[i]}..${hi[i]}`);
+  return parts.join(', ');
+}
+
+/**
+ * 1 / 2 / 3 / 4: the most expensive method any clause needed (interval, symbolic, CROWN, full CROWN);
+ * −(i + 1): clause i is not refuted by any method.
+ */
+function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean): number {
+  // without a layer chain the interval pass is the only method
+  if (!ch.hasChain) interval = true;
+  ch.begin(lo, hi, interval);
+  let worst = 1;
+  for (let ci = 0; ci < forms.length; ci++) {
+    const clause = forms[ci];
+    let how = 0;
+    for (let m = interval ? 1 : 2; m <= 4 && !how; m++) {
+      for (const alts of clause) {
+        for (const f of alts) {
+          const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f);
+          if (lb > 0) {
+            how = m;
+            break;
+          }
+        }
+        if (how) break;
+      }
+    }
+    if (!how) return -(ci + 1);
+    if (how > worst) worst = how;
+  }
+  return worst;
+}
+
+/**
+ * The lower bound of c·y + k over the box [lo, hi] by each of the verifier's methods (−∞ where a
+ * method does not apply), for tests and diagnostics (which method decides a leaf, how loose each
+ * is). c has one entry per model output.
+ */
+export function vnnLowerBounds(
+  model: Model,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  c: ArrayLike<number>,
+  k: number,
+): { interval: number; symbolic: number; crown: number; fullCrown: number } {
+  const ch = checkerFor(model.graph);
+  const l = Float64Array.from(lo),
+    h = Float64Array.from(hi);
+  const f: Form = { c: Float64Array.from(c), k, ce: new Float64Array(ch.nOut), ke: 0 };
+  ch.begin(l, h, true);
+  const interval = ch.intervalLB(f);
+  const symbolic = ch.symbolicLB(f);
+  const crown = ch.crownLB(f);
+  const fullCrown = ch.fullCrownLB(f);
+  return { interval, symbolic, crown, fullCrown };
+}
