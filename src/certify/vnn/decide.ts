@@ -169,14 +169,12 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
               const v = lo[r * m + q];
               if (v > best) ((best = v), (bq = q));
             }
+            // smear of the clause's best form; a refuted clause counts too (it matters when the
+            // verifier, with weaker bounds, rejects the box) but far less than an undecided one
+            const wgt = best > 0 ? 1e-3 : 1;
+            if (lam && bq >= 0) for (let d = 0; d < nIn; d++) score[d] += wgt * Math.abs(lam[(r * m + bq) * nIn + d]) * (box.hi[d] - box.lo[d]);
             if (best > 0) continue;
             if (best < worst) worst = best;
-            if (lam && bq >= 0) for (let d = 0; d < nIn; d++) score[d] += Math.abs(lam[(r * m + bq) * nIn + d]) * (box.hi[d] - box.lo[d]);
-          }
-          if (worst === Infinity) {
-            out[r] = { kind: 'closed' };
-            closedRows.push(r);
-            continue;
           }
           let dim = -1,
             bestS = -1;
@@ -188,27 +186,21 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
             if (s > bestS) ((bestS = s), (dim = d));
           }
           box.dim = dim;
+          if (worst === Infinity) {
+            out[r] = { kind: 'closed' };
+            closedRows.push(r);
+            continue;
+          }
           out[r] = { kind: 'open', priority: Number.isNaN(worst) ? -Infinity : worst };
           openRows.push(r);
         }
         // a box is a leaf only when the independent verifier refutes every clause on it too (its
-        // bounds can be weaker than the search's); otherwise it is split further, widest first
+        // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
         if (closedRows.length) {
           const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
           for (let k = 0; k < closedRows.length; k++) {
             if (ok[k]) continue;
             const r = closedRows[k];
-            const box = batch[r];
-            const rw = rootW[box.root];
-            let dim = -1,
-              bestS = -1;
-            for (let d = 0; d < nIn; d++) {
-              const mid = (box.lo[d] + box.hi[d]) / 2;
-              if (!(box.lo[d] < mid && mid < box.hi[d])) continue;
-              const s = (box.hi[d] - box.lo[d]) / (rw[d] || 1);
-              if (s > bestS) ((bestS = s), (dim = d));
-            }
-            box.dim = dim;
             out[r] = { kind: 'open', priority: 0 };
             openRows.push(r);
             stats.rejectedLeaves++;
