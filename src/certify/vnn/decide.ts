@@ -90,6 +90,9 @@ interface Box {
 /** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
 const FALSIFY_CAP_MS = 3000;
 
+/** Open boxes per bound pass that the search also runs a short PGD in. */
+const SEARCH_PGD_BOXES = 4;
+
 /** Deepest split the certificate format accepts. */
 const MAX_DEPTH = 64;
 
@@ -144,6 +147,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     S = new Float64Array(batchMax * m);
   const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
   const score = new Float64Array(nIn);
+  let pgdSeed = (opts.seed ?? 1) * 7919;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   const run = runBranchAndBound<Box, number[], VnnWitness>(
     roots,
@@ -220,6 +224,15 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
               out[openRows[k]] = { kind: 'stop', result: w };
               break;
             }
+          }
+          // and a short PGD run from inside the most promising open boxes (lowest bound first)
+          if (!opts.noFalsify && !out.some((o) => o.kind === 'stop')) {
+            const pick = openRows
+              .filter((r) => out[r].kind === 'open')
+              .sort((a, b) => (out[a] as { priority: number }).priority - (out[b] as { priority: number }).priority)
+              .slice(0, SEARCH_PGD_BOXES);
+            const w = falsify(model, f, pick.map((r) => ({ lo: batch[r].lo, hi: batch[r].hi })), { starts: 2, steps: 8, seed: ++pgdSeed, falsifyShare: 0 }, deadline);
+            if (w) out[pick[0]] = { kind: 'stop', result: w };
           }
           for (const r of openRows) if (out[r].kind === 'open' && batch[r].dim < 0) out[r] = { kind: 'stop', result: null as unknown as VnnWitness };
         }
