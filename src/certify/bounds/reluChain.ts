@@ -180,7 +180,7 @@ export class ChainBounder {
     let cst = cst0;
     let err = 0;
     let cmag = Math.abs(cst);
-      for (let k = K; k >= 0; k--) {
+    for (let k = K; k >= 0; k--) {
       const ly = layers[k];
       // bounds of this layer's INPUT values
       const inL = k > 0 ? this.zl[k - 1] : lo,

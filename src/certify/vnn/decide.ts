@@ -149,17 +149,17 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
-  const run = runBranchAndBound<Box, number[], VnnWitness>(
+  const run = runBranchAndBound<Box, number[], VnnWitness | null>(
     roots,
     {
-      bound(batch): BoundOutcome<VnnWitness>[] {
+      bound(batch): BoundOutcome<VnnWitness | null>[] {
         const rows = batch.length;
         for (let r = 0; r < rows; r++) {
           L.set(batch[r].lo, r * nIn);
           H.set(batch[r].hi, r * nIn);
         }
         const { lo, lam } = bounder.bound(L, H, rows);
-        const out: BoundOutcome<VnnWitness>[] = new Array(rows);
+        const out: BoundOutcome<VnnWitness | null>[] = new Array(rows);
         const openRows: number[] = [];
         const closedRows: number[] = [];
         for (let r = 0; r < rows; r++) {
@@ -234,7 +234,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
             const w = falsify(model, f, pick.map((r) => ({ lo: batch[r].lo, hi: batch[r].hi })), { starts: 2, steps: 8, seed: ++pgdSeed, falsifyShare: 0 }, deadline);
             if (w) out[pick[0]] = { kind: 'stop', result: w };
           }
-          for (const r of openRows) if (out[r].kind === 'open' && batch[r].dim < 0) out[r] = { kind: 'stop', result: null as unknown as VnnWitness };
+          for (const r of openRows) if (out[r].kind === 'open' && batch[r].dim < 0) out[r] = { kind: 'stop', result: null }; // too thin to split, still undecided
         }
         return out;
       },
