@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
 import { runBranchAndBound } from '../src/certify/proof/driver.ts';
+import { verifyVnnCertificate } from '../src/certify/proof/vnnVerifier.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import type { VnnlibSpec } from '../src/formats/vnnlib/types.ts';
@@ -146,7 +147,7 @@ describe('ACAS Xu against the published answers', () => {
     });
   }
 
-  it('net 1_1, property 1 on a sub-box: unsat (the whole property holds by the published answer), proof re-checked', () => {
+  it.each(['end', 'search'] as const)('net 1_1, property 1 on a sub-box: unsat (the whole property holds by the published answer), proof re-checked (leaves verified at the %s)', (verifyLeaves) => {
     expect(published('1_1', 1)).toBe('holds');
     const model = acasNet('1_1');
     const full = acasProp(1);
@@ -160,9 +161,18 @@ describe('ACAS Xu against the published answers', () => {
       hi[i] = lo[i] + w;
     }
     const spec: VnnlibSpec = { ...full, inputBoxes: [{ lo, hi }] };
-    const r = decideVnnlib(model, spec, { timeout: 120, maxBoxes: 4000 });
+    const r = decideVnnlib(model, spec, { timeout: 120, maxBoxes: 4000, verifyLeaves });
     expect(r.status).toBe('unsat');
     expect(r.certificate?.trees).toHaveLength(1);
+    // the certificate is the proof: the independent verifier accepts it on its own
+    expect(verifyVnnCertificate(model, spec, r.certificate).ok).toBe(true);
+    // and a sampled point of the box is never unsafe (the oracle the published answer gives)
+    const R = rng(7);
+    const N = 2000;
+    const X = new Float64Array(N * 5);
+    for (let i = 0; i < N * 5; i++) X[i] = lo[i % 5] + (hi[i % 5] - lo[i % 5]) * R.next();
+    const Y = model.network.evaluate(X, N);
+    for (let i = 0; i < N; i++) expect(inClause(spec, 0, Y.subarray(i * 5, i * 5 + 5))).toBe(false);
   });
 
   it('a property whose dimensions differ from the model is a vnnlib_mismatch error', () => {

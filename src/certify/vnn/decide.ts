@@ -23,7 +23,7 @@ import type { Model } from '../../model.ts';
 import type { Network } from '../../graph/network.ts';
 import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
-import { runBranchAndBound, type BoundOutcome } from '../proof/driver.ts';
+import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../proof/driver.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
 import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
@@ -46,6 +46,11 @@ export interface DecideOptions {
   intermediate?: 'crown' | 'symbolic';
   /** Share of the budget falsification may use in restarts after its first round (default 0.05, at most 3 s). */
   falsifyShare?: number;
+  /**
+   * When the certificate verifier checks leaves: 'end' (default) verifies the finished proof and
+   * repairs it under the leaves it rejects; 'search' checks every leaf as the search closes it.
+   */
+  verifyLeaves?: 'end' | 'search';
   /** Skip falsification (tests of the proof path). */
   noFalsify?: boolean;
 }
@@ -149,9 +154,10 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
-  const run = runBranchAndBound<Box, number[], VnnWitness | null>(
-    roots,
-    {
+  // leaves are checked by the verifier during the search ('search') or only at the end, with a
+  // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
+  let checkLeaves = opts.verifyLeaves === 'search';
+  const callbacks: DriverCallbacks<Box, number[], VnnWitness | null> = {
       bound(batch): BoundOutcome<VnnWitness | null>[] {
         const rows = batch.length;
         for (let r = 0; r < rows; r++) {
@@ -200,7 +206,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         }
         // a box is a leaf only when the independent verifier refutes every clause on it too (its
         // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
-        if (closedRows.length) {
+        if (checkLeaves && closedRows.length) {
           const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
           for (let k = 0; k < closedRows.length; k++) {
             if (ok[k]) continue;
@@ -247,9 +253,8 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         l2[d] = t;
         return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0 }, { root: box.root, lo: l2, hi: box.hi, dim: 0 }], record: [d, t] };
       },
-    },
-    { batch: batchMax, deadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH },
-  );
+  };
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
   stats.searchSeconds = (performance.now() - t1) / 1000;
   stats.boxes = run.boxesBounded;
   stats.leaves = run.leaves;
@@ -263,13 +268,90 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     return done({ status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` });
   }
   // 3. certificate, independently re-checked
-  const trees = run.trees.map((t) => t.map((n) => (n === null ? [] : n)));
-  const certificate = buildVnnCertificate(model, spec, trees);
+  let trees = run.trees;
+  let certificate = buildVnnCertificate(model, spec, asCert(trees));
   const t2 = performance.now();
-  const v = verifyVnnCertificate(model, spec, certificate);
+  let v = verifyVnnCertificate(model, spec, certificate);
   stats.verifySeconds = (performance.now() - t2) / 1000;
+  if (!v.ok && !checkLeaves) {
+    // repair: find the leaves the verifier rejects, search under them with every leaf checked, graft
+    const t3 = performance.now();
+    const leaves = leafBoxes(spec, trees);
+    const rejected: number[] = [];
+    for (let i = 0; i < leaves.length; i += batchMax) {
+      const chunk = leaves.slice(i, i + batchMax);
+      verifierAccepts(model, spec, chunk).forEach((ok, k) => ok || rejected.push(i + k));
+    }
+    stats.rejectedLeaves += rejected.length;
+    checkLeaves = true;
+    const sub = runBranchAndBound(
+      rejected.map((i) => leaves[i]),
+      callbacks,
+      { batch: batchMax, deadline, maxBoxes: opts.maxBoxes === undefined ? undefined : Math.max(0, opts.maxBoxes - run.boxesBounded), maxDepth: MAX_DEPTH - run.maxDepth },
+    );
+    stats.searchSeconds += (performance.now() - t3) / 1000;
+    stats.boxes += sub.boxesBounded;
+    stats.leaves += sub.leaves - rejected.length;
+    if (sub.status === 'stopped' && sub.result) return done({ status: 'sat', witness: sub.result });
+    if (sub.status !== 'closed') return done({ status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` });
+    trees = graft(trees, leaves, rejected, sub.trees);
+    certificate = buildVnnCertificate(model, spec, asCert(trees));
+    const t4 = performance.now();
+    v = verifyVnnCertificate(model, spec, certificate);
+    stats.verifySeconds += (performance.now() - t4) / 1000;
+  }
   if (!v.ok) return done({ status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` });
   return done({ status: 'unsat', certificate });
+}
+
+const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
+
+interface LeafBox extends Box {
+  /** Tree and position of the leaf in that tree's preorder list. */
+  tree: number;
+  pos: number;
+}
+
+/** The leaf boxes of split trees (preorder records, null leaves), in preorder. */
+function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
+  const out: LeafBox[] = [];
+  trees.forEach((t, b) => {
+    let pos = 0;
+    const walk = (lo: Float64Array, hi: Float64Array): void => {
+      const at = pos++;
+      const n = t[at];
+      if (n === null) {
+        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at });
+        return;
+      }
+      const [d, v] = n;
+      const h1 = hi.slice();
+      h1[d] = v;
+      const l2 = lo.slice();
+      l2[d] = v;
+      walk(lo, h1);
+      walk(l2, hi);
+    };
+    walk(spec.inputBoxes[b].lo.slice(), spec.inputBoxes[b].hi.slice());
+  });
+  return out;
+}
+
+/** Replace the rejected leaves (by position) with the subtrees searched under them. */
+function graft(trees: (number[] | null)[][], leaves: LeafBox[], rejected: number[], subs: (number[] | null)[][]): (number[] | null)[][] {
+  const byTree = trees.map(() => new Map<number, (number[] | null)[]>());
+  rejected.forEach((li, k) => byTree[leaves[li].tree].set(leaves[li].pos, subs[k]));
+  return trees.map((t, b) => {
+    const m = byTree[b];
+    if (m.size === 0) return t;
+    const out: (number[] | null)[] = [];
+    t.forEach((n, i) => {
+      const sub = m.get(i);
+      if (sub) out.push(...sub);
+      else out.push(n);
+    });
+    return out;
+  });
 }
 
 /**
