@@ -98,6 +98,9 @@ const FALSIFY_CAP_MS = 3000;
 /** Open boxes per bound pass that the search also runs a short PGD in. */
 const SEARCH_PGD_BOXES = 4;
 
+/** Share of the budget kept for verifying (and repairing) the proof once the search closes. */
+const VERIFY_RESERVE = 0.25;
+
 /** Deepest split the certificate format accepts. */
 const MAX_DEPTH = 64;
 
@@ -254,7 +257,9 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0 }, { root: box.root, lo: l2, hi: box.hi, dim: 0 }], record: [d, t] };
       },
   };
-  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
+  // the search stops early enough to leave the verifier its share of the budget
+  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
   stats.searchSeconds = (performance.now() - t1) / 1000;
   stats.boxes = run.boxesBounded;
   stats.leaves = run.leaves;
@@ -264,7 +269,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     return done({ status: 'unknown', reason: 'a box too thin to split is still undecided' });
   }
   if (run.status === 'budget') {
-    const why = run.maxDepth >= MAX_DEPTH ? `split depth ${MAX_DEPTH} reached` : performance.now() > deadline ? `timeout (${timeout} s)` : 'box budget spent';
+    const why = run.maxDepth >= MAX_DEPTH ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
     return done({ status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` });
   }
   // 3. certificate, independently re-checked
