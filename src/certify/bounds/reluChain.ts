@@ -145,8 +145,34 @@ export class ChainBounder {
     this.yHi = new Float64Array(maxRows * chain.nOut);
   }
 
-  bound(L: Float64Array, H: Float64Array, rows: number): void {
-    for (let r = 0; r < rows; r++) this.row(L, H, r);
+  /** Number of stored intermediate bounds per box (lo and hi of every layer's output). */
+  get stateSize(): number {
+    return 2 * this.zl.reduce((t, z) => t + z.length, 0);
+  }
+
+  /**
+   * Bound `rows` boxes. With `parents`, row r's intermediate bounds are intersected with
+   * parents[r] (bounds valid on a box containing row r's box, from `saveState`; null: none):
+   * a neuron stable in the parent box stays stable, and is not refined again.
+   */
+  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[]): void {
+    for (let r = 0; r < rows; r++) {
+      this.row(L, H, r, parents?.[r] ?? null);
+      if (states) states[r] = this.saveState();
+    }
+  }
+
+  /** The intermediate bounds of the last bounded row. */
+  private saveState(): Float64Array {
+    const out = new Float64Array(this.stateSize);
+    let p = 0;
+    for (let k = 0; k < this.zl.length; k++) {
+      out.set(this.zl[k], p);
+      p += this.zl[k].length;
+      out.set(this.zu[k], p);
+      p += this.zu[k].length;
+    }
+    return out;
   }
 
   /** Lower and upper value of form row i (length d+1: coefficients then constant) over the box, with allowance. */
@@ -265,7 +291,7 @@ export class ChainBounder {
     return nextDown(val - total);
   }
 
-  private row(L: Float64Array, H: Float64Array, r: number): void {
+  private row(L: Float64Array, H: Float64Array, r: number, parent: Float64Array | null): void {
     const d = this.d,
       d1 = d + 1;
     const lo = L.subarray(r * d, (r + 1) * d),
@@ -356,6 +382,16 @@ export class ChainBounder {
           }
         }
         n = nOut;
+        if (parent) {
+          let p = 0;
+          for (let j = 0; j < k; j++) p += 2 * this.zl[j].length;
+          for (let o = 0; o < nOut; o++) {
+            const pl = parent[p + o],
+              pu = parent[p + nOut + o];
+            if (pl > zl[o]) zl[o] = pl;
+            if (pu < zu[o]) zu[o] = pu;
+          }
+        }
         // CROWN intermediate bounds (Zhang et al. 2018): back-substitute ±e_i for every neuron
         // that the next ReLU sees crossing zero (stable ones relax exactly already)
         if (this.refine && k + 1 < layers.length && layers[k + 1].kind === 'relu') {

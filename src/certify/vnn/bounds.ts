@@ -113,14 +113,17 @@ export class VnnBounder {
     this.chain = reluChainOf(model.graph);
   }
 
-  /** Bound `rows` boxes (L, H: rows × nIn). */
-  bound(L: Float64Array, H: Float64Array, rows: number): FormBounds {
+  /**
+   * Bound `rows` boxes (L, H: rows × nIn). Chain nets: `parents[r]` (a state saved for a box
+   * containing row r's) tightens row r's intermediate bounds; `states[r]` receives row r's.
+   */
+  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[]): FormBounds {
     const f = this.forms;
     const m = f.m;
     if (this.chain) {
       if (!this.bounder || this.bounder.maxRows < rows) this.bounder = new ChainBounder(this.chain, f.C, f.c, Math.max(rows, 64), this.refine);
       const b = this.bounder;
-      b.bound(L, H, rows);
+      b.bound(L, H, rows, parents, states);
       const lo = b.lo.slice(0, rows * m);
       for (let r = 0; r < rows; r++) adjust(f, lo, r, b.yLo, b.yHi);
       return { lo, lam: b.lam.subarray(0, rows * m * this.chain.nIn) };

@@ -90,6 +90,10 @@ interface Box {
   lo: Float64Array;
   hi: Float64Array;
   dim: number;
+  /** Intermediate bounds of the parent box (chain nets), valid on this one. */
+  parent?: Float64Array | null;
+  /** This box's own, once bounded (handed to its children). */
+  state?: Float64Array | null;
 }
 
 /** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
@@ -156,6 +160,8 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
+  const parents: (Float64Array | null)[] = [],
+    states: (Float64Array | null)[] = [];
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   // leaves are checked by the verifier during the search ('search') or only at the end, with a
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
@@ -167,7 +173,14 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
           L.set(batch[r].lo, r * nIn);
           H.set(batch[r].hi, r * nIn);
         }
-        const { lo, lam } = bounder.bound(L, H, rows);
+        parents.length = states.length = rows;
+        states.fill(null);
+        for (let r = 0; r < rows; r++) parents[r] = batch[r].parent ?? null;
+        const { lo, lam } = bounder.bound(L, H, rows, parents, states);
+        for (let r = 0; r < rows; r++) {
+          batch[r].parent = null;
+          batch[r].state = states[r];
+        }
         const out: BoundOutcome<VnnWitness | null>[] = new Array(rows);
         const openRows: number[] = [];
         const closedRows: number[] = [];
@@ -192,10 +205,21 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
           let dim = -1,
             bestS = -1;
           const rw = rootW[box.root];
+          // largest smear among the inputs not more than 6 halvings narrower (relative to the root
+          // box) than the widest: a dimension the forms' coefficients ignore still gets split
+          let maxSmear = 0,
+            maxRel = 0;
+          for (let d = 0; d < nIn; d++) {
+            if (score[d] > maxSmear) maxSmear = score[d];
+            const rel = (box.hi[d] - box.lo[d]) / (rw[d] || 1);
+            if (rel > maxRel) maxRel = rel;
+          }
           for (let d = 0; d < nIn; d++) {
             const wd = box.hi[d] - box.lo[d];
             if (!(box.lo[d] < (box.lo[d] + box.hi[d]) / 2 && (box.lo[d] + box.hi[d]) / 2 < box.hi[d])) continue; // unsplittable
-            const s = lam ? score[d] : wd / (rw[d] || 1);
+            const rel = wd / (rw[d] || 1) / (maxRel || 1);
+            if (rel < 1 / 64) continue;
+            const s = lam && maxSmear > 0 ? score[d] / maxSmear + 1e-6 * rel : rel;
             if (s > bestS) ((bestS = s), (dim = d));
           }
           box.dim = dim;
@@ -254,7 +278,9 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         h1[d] = t;
         const l2 = box.lo.slice();
         l2[d] = t;
-        return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0 }, { root: box.root, lo: l2, hi: box.hi, dim: 0 }], record: [d, t] };
+        const st = box.state ?? null;
+        box.state = null;
+        return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st }, { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st }], record: [d, t] };
       },
   };
   // the search stops early enough to leave the verifier its share of the budget
