@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
 import { runBranchAndBound } from '../src/certify/proof/driver.ts';
+import { ChainBounder, reluChainOf } from '../src/certify/bounds/reluChain.ts';
 import { verifyVnnCertificate } from '../src/certify/proof/vnnVerifier.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
@@ -298,4 +299,84 @@ describe('random properties: every answer checked', () => {
     expect(seen.sat).toBeGreaterThan(2);
     expect(seen.unsat).toBeGreaterThan(2);
   }, 300_000);
+});
+
+describe('relu-chain bounds (bounds/reluChain.ts)', () => {
+  it('lower bounds of random forms C·y + c never exceed a sampled value, with and without the parent box state', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
+        const r = rng(seed);
+        const nIn = 1 + r.int(4),
+          h1 = 2 + r.int(8),
+          h2 = 2 + r.int(8),
+          nOut = 1 + r.int(3);
+        const nodes: NodeDef[] = [
+          { name: 'n0', op: { type: 'affine', scale: r.vector(nIn, -2, 2), shift: r.vector(nIn, -1, 1) }, inputs: ['x'] },
+          denseNode('d1', 'n0', nIn, h1, r),
+          { name: 'a1', op: { type: 'unary', fn: 'relu' }, inputs: ['d1'] },
+          denseNode('d2', 'a1', h1, h2, r),
+          { name: 'a2', op: { type: 'unary', fn: 'relu' }, inputs: ['d2'] },
+          denseNode('d3', 'a2', h2, nOut, r),
+        ];
+        const graph: GraphDef = { inputs: [{ name: 'x', width: nIn }], nodes, outputs: [{ node: 'd3' }] };
+        const chain = reluChainOf(graph);
+        expect(chain).not.toBeNull();
+        const net = createModel(graph).network;
+        const m = 1 + r.int(3);
+        const C = Float64Array.from(r.vector(m * nOut, -1, 1)),
+          c = Float64Array.from(r.vector(m, -1, 1));
+        // a parent box and a child inside it
+        const PL = Float64Array.from(r.vector(nIn, -1, 0)),
+          PH = Float64Array.from(PL, (v) => v + r.uniform(0.1, 1));
+        const CL = Float64Array.from(PL, (v, i) => v + (PH[i] - v) * r.uniform(0, 0.5)),
+          CH = Float64Array.from(CL, (v, i) => v + (PH[i] - v) * r.uniform(0.05, 0.5));
+        const b = new ChainBounder(chain!, C, c, 2);
+        const states: (Float64Array | null)[] = [null];
+        b.bound(PL, PH, 1, undefined, states);
+        const parentLo = b.lo.slice(0, m);
+        b.bound(CL, CH, 1, [states[0]]);
+        const childLo = b.lo.slice(0, m);
+        const N = 400;
+        for (const [L, H, lo] of [
+          [PL, PH, parentLo],
+          [CL, CH, childLo],
+        ] as const) {
+          const X = new Float64Array(N * nIn);
+          for (let i = 0; i < N * nIn; i++) {
+            const d = i % nIn;
+            const u = i < 2 * nIn ? Math.floor(i / nIn) : r.next(); // two corners, then uniform
+            X[i] = L[d] + (H[d] - L[d]) * u;
+          }
+          const Y = net.evaluate(X, N);
+          for (let q = 0; q < m; q++) {
+            let min = Infinity;
+            for (let i = 0; i < N; i++) {
+              let v = c[q];
+              for (let j = 0; j < nOut; j++) v += C[q * nOut + j] * Y[i * nOut + j];
+              min = Math.min(min, v);
+            }
+            expect(lo[q]).toBeLessThanOrEqual(min);
+          }
+        }
+      }),
+      { numRuns: 200, seed: 424242 },
+    );
+  });
+
+  it('is exact on a net without crossing ReLUs up to rounding (a linear map): bound = min over the box corners', () => {
+    const graph: GraphDef = {
+      inputs: [{ name: 'x', width: 2 }],
+      nodes: [
+        { name: 'd1', op: { type: 'dense', units: 2, weight: [1, 2, -1, 1], bias: [10, 10] }, inputs: ['x'] },
+        { name: 'a1', op: { type: 'unary', fn: 'relu' }, inputs: ['d1'] },
+        { name: 'd2', op: { type: 'dense', units: 1, weight: [1, -3], bias: [0.5] }, inputs: ['a1'] },
+      ],
+      outputs: [{ node: 'd2' }],
+    };
+    const b = new ChainBounder(reluChainOf(graph)!, Float64Array.of(1), Float64Array.of(0), 1);
+    b.bound(Float64Array.of(-1, -1), Float64Array.of(1, 1), 1);
+    // y = (x0 − x1 + 10) − 3(2x0 + x1 + 10) + 0.5 = −5x0 − 4x1 − 19.5, min at (1, 1): −28.5
+    expect(b.lo[0]).toBeLessThanOrEqual(-28.5);
+    expect(b.lo[0]).toBeGreaterThan(-28.5 - 1e-9);
+  });
 });
