@@ -200,6 +200,22 @@ describe('netinvert verify', () => {
     for (let j = 0; j < 5; j++) expect(vals.get(`Y${j}`)).toBe(y[j]);
   });
 
+  it('net 1_1, property 1 (published: holds): unsat, and check-certificate --vnnlib accepts the written certificate', async () => {
+    expect(published('1_1', 1)).toBe('holds');
+    const dir = mkdtempSync(join(tmpdir(), 'netinvert-verify-'));
+    const cert = join(dir, 'unsat.json'),
+      res = join(dir, 'out.txt');
+    const net = join(ACAS, 'onnx', 'ACASXU_run2a_1_1_batch_2000.onnx'),
+      prop = join(ACAS, 'prop_1.vnnlib');
+    const r = await run(['verify', net, prop, '--timeout', '100', '--certificate', cert, '--results', res]);
+    expect(r.out.split(/\s/)[0]).toBe('unsat');
+    expect(r.code).toBe(0);
+    expect(readFileSync(res, 'utf8')).toBe('unsat\n');
+    const c = await run(['check-certificate', net, cert, '--vnnlib', prop]);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/valid/);
+  });
+
   it('unknown (exit 4) when the budget is too small to decide', async () => {
     const r = await run(['verify', join(ACAS, 'onnx', 'ACASXU_run2a_1_1_batch_2000.onnx'), join(ACAS, 'prop_3.vnnlib'), '--timeout', '0.5']);
     expect(r.out.split(/\s/)[0]).toBe('unknown');
