@@ -182,6 +182,39 @@ describe('ACAS Xu against the published answers', () => {
   });
 });
 
+describe('edge cases of the property', () => {
+  const tiny = (): Model =>
+    createModel({
+      inputs: [{ name: 'x', width: 1 }],
+      nodes: [{ name: 'd', op: { type: 'dense', units: 1, weight: [2], bias: [1] }, inputs: ['x'] }],
+      outputs: [{ node: 'd' }],
+    });
+  it('an empty input set holds vacuously: unsat with an empty certificate the verifier accepts', () => {
+    const spec = parseVnnlib('(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 1))\n(assert (<= X_0 0))\n(assert (<= Y_0 100))', 'empty.vnnlib');
+    expect(spec.inputBoxes).toHaveLength(0);
+    const r = decideVnnlib(tiny(), spec);
+    expect(r.status).toBe('unsat');
+    expect(verifyVnnCertificate(tiny(), spec, r.certificate).ok).toBe(true);
+  });
+  it('no output assertion makes every output unsafe: sat at a point of the box', () => {
+    const spec = parseVnnlib('(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 -1))\n(assert (<= X_0 0.5))', 'all.vnnlib');
+    const model = tiny();
+    const r = decideVnnlib(model, spec);
+    expect(r.status).toBe('sat');
+    checkWitness(model, spec, r);
+  });
+  it('y = 2x + 1 ≥ 3.5 on [−1, 0.5] is unreachable (max 2): unsat; ≥ 1.9 is reachable: sat', () => {
+    const text = (t: string): string => `(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 -1))\n(assert (<= X_0 0.5))\n(assert (>= Y_0 ${t}))`;
+    const model = tiny();
+    expect(decideVnnlib(model, parseVnnlib(text('3.5')), { timeout: 5 }).status).toBe('unsat');
+    const spec = parseVnnlib(text('1.9'));
+    const r = decideVnnlib(model, spec);
+    expect(r.status).toBe('sat');
+    checkWitness(model, spec, r);
+    expect(r.witness!.x[0]).toBeGreaterThanOrEqual(0.45);
+  });
+});
+
 describe('netinvert verify', () => {
   it('prints sat first and writes the VNN-COMP result file with every X_i and Y_j', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netinvert-verify-'));

@@ -463,74 +463,76 @@ function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Floa
   const t0 = performance.now();
   const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS);
   const stopAt = t0 + share;
-  for (let round = 0; round === 0 || performance.now() < stopAt; round++)
-  for (const box of boxes) {
-    const lo = Float64Array.from(box.lo, (v) => (Number.isFinite(v) ? v : -1e3));
-    const hi = Float64Array.from(box.hi, (v, d) => (Number.isFinite(v) ? v : Math.max(lo[d], 0) + 1e3));
-    // starts: the best of SAMPLES uniform points per clause (by the clause's worst form), plus the centre
-    const SAMPLES = 16;
-    const P = rows * SAMPLES;
-    if (XP.length < P * nIn) ((XP = new Float64Array(P * nIn)), (GP = new Float64Array(P * m)), (SP = new Float64Array(P * m)));
-    for (let i = 0; i < P * nIn; i++) {
-      const d = i % nIn;
-      XP[i] = lo[d] + (hi[d] - lo[d]) * rand();
-    }
-    const YP = net.evaluate(XP.subarray(0, P * nIn), P);
-    formValues(f, YP, P, GP, SP);
-    for (let i = 0; i < P; i++) {
-      const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
-      if (w) return w;
-    }
-    for (let r = 0; r < rows; r++) {
-      const c = r % nc;
-      let bestP = 0,
-        bestV = Infinity;
-      for (let k = 0; k < SAMPLES; k++) {
-        const p = r * SAMPLES + k;
-        let v = -Infinity;
-        for (const q of f.clauses[c]) v = Math.max(v, GP[p * m + q] + SP[p * m + q]);
-        if (v < bestV) ((bestV = v), (bestP = p));
+  if (boxes.length === 0 || nc === 0) return null;
+  for (let round = 0; round === 0 || performance.now() < stopAt; round++) {
+    for (const box of boxes) {
+      const lo = Float64Array.from(box.lo, (v) => (Number.isFinite(v) ? v : -1e3));
+      const hi = Float64Array.from(box.hi, (v, d) => (Number.isFinite(v) ? v : Math.max(lo[d], 0) + 1e3));
+      // starts: the best of SAMPLES uniform points per clause (by the clause's worst form), plus the centre
+      const SAMPLES = 16;
+      const P = rows * SAMPLES;
+      if (XP.length < P * nIn) ((XP = new Float64Array(P * nIn)), (GP = new Float64Array(P * m)), (SP = new Float64Array(P * m)));
+      for (let i = 0; i < P * nIn; i++) {
+        const d = i % nIn;
+        XP[i] = lo[d] + (hi[d] - lo[d]) * rand();
       }
-      for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (lo[d] + hi[d]) / 2 : XP[bestP * nIn + d];
-    }
-    for (let it = 0; it <= steps; it++) {
-      if (performance.now() > (round === 0 ? deadline : stopAt)) return null;
-      const { J, Y } = net.jacobian(X, rows, { mode: 'reverse' });
-      formValues(f, Y, rows, G, S);
-      for (let r = 0; r < rows; r++) {
-        const w = witnessAt(net, f, X, Y, G, S, r, nIn);
+      const YP = net.evaluate(XP.subarray(0, P * nIn), P);
+      formValues(f, YP, P, GP, SP);
+      for (let i = 0; i < P; i++) {
+        const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
         if (w) return w;
       }
-      if (it === steps) break;
-      const eta = 0.05 * Math.pow(0.002, it / Math.max(1, steps - 1));
       for (let r = 0; r < rows; r++) {
         const c = r % nc;
-        grad.fill(0);
-        // descend on the most violated form of the clause (a max-margin loss, Carlini & Wagner 2017):
-        // even rows use max_q g_q, odd rows the sum of the hinges max(0, g_q)
-        let qmax = -1,
-          gmax = -Infinity;
-        for (const q of f.clauses[c]) {
-          const g = G[r * m + q] + S[r * m + q];
-          if (g > gmax) ((gmax = g), (qmax = q));
+        let bestP = 0,
+          bestV = Infinity;
+        for (let k = 0; k < SAMPLES; k++) {
+          const p = r * SAMPLES + k;
+          let v = -Infinity;
+          for (const q of f.clauses[c]) v = Math.max(v, GP[p * m + q] + SP[p * m + q]);
+          if (v < bestV) ((bestV = v), (bestP = p));
         }
-        for (const q of f.clauses[c]) {
-          const g = G[r * m + q] + S[r * m + q];
-          if ((r & 1) === 0 ? q !== qmax : g < 0) continue;
-          for (let j = 0; j < nOut; j++) {
-            const cq = f.C[q * nOut + j];
-            if (cq === 0) continue;
-            const base = (r * nOut + j) * nIn;
-            for (let d = 0; d < nIn; d++) grad[d] += cq * J[base + d];
+        for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (lo[d] + hi[d]) / 2 : XP[bestP * nIn + d];
+      }
+      for (let it = 0; it <= steps; it++) {
+        if (performance.now() > (round === 0 ? deadline : stopAt)) return null;
+        const { J, Y } = net.jacobian(X, rows, { mode: 'reverse' });
+        formValues(f, Y, rows, G, S);
+        for (let r = 0; r < rows; r++) {
+          const w = witnessAt(net, f, X, Y, G, S, r, nIn);
+          if (w) return w;
+        }
+        if (it === steps) break;
+        const eta = 0.05 * Math.pow(0.002, it / Math.max(1, steps - 1));
+        for (let r = 0; r < rows; r++) {
+          const c = r % nc;
+          grad.fill(0);
+          // descend on the most violated form of the clause (a max-margin loss, Carlini & Wagner 2017):
+          // even rows use max_q g_q, odd rows the sum of the hinges max(0, g_q)
+          let qmax = -1,
+            gmax = -Infinity;
+          for (const q of f.clauses[c]) {
+            const g = G[r * m + q] + S[r * m + q];
+            if (g > gmax) ((gmax = g), (qmax = q));
           }
-        }
-        for (let d = 0; d < nIn; d++) {
-          const gd = grad[d];
-          if (gd === 0) continue;
-          let v = X[r * nIn + d] - eta * (hi[d] - lo[d]) * Math.sign(gd);
-          if (v < lo[d]) v = lo[d];
-          if (v > hi[d]) v = hi[d];
-          X[r * nIn + d] = v;
+          for (const q of f.clauses[c]) {
+            const g = G[r * m + q] + S[r * m + q];
+            if ((r & 1) === 0 ? q !== qmax : g < 0) continue;
+            for (let j = 0; j < nOut; j++) {
+              const cq = f.C[q * nOut + j];
+              if (cq === 0) continue;
+              const base = (r * nOut + j) * nIn;
+              for (let d = 0; d < nIn; d++) grad[d] += cq * J[base + d];
+            }
+          }
+          for (let d = 0; d < nIn; d++) {
+            const gd = grad[d];
+            if (gd === 0) continue;
+            let v = X[r * nIn + d] - eta * (hi[d] - lo[d]) * Math.sign(gd);
+            if (v < lo[d]) v = lo[d];
+            if (v > hi[d]) v = hi[d];
+            X[r * nIn + d] = v;
+          }
         }
       }
     }
