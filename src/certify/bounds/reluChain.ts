@@ -21,10 +21,11 @@
  */
 import type { GraphDef } from '../../graph/types.ts';
 import { gamma, nextDown, nextUp } from '../../graph/round.ts';
+import { matmulABt } from '../../graph/kernels.ts';
 
 export type ChainLayer =
   /** z = W·a + b, W stored out × in, row-major. */
-  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array }
+  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array; WT: Float64Array; absWT: Float64Array }
   | { kind: 'relu'; n: number }
   | { kind: 'affine'; n: number; s: Float64Array; t: Float64Array };
 
@@ -53,7 +54,8 @@ export function reluChainOf(graph: GraphDef): ReluChain | null {
       for (let i = 0; i < width; i++) for (let o = 0; o < op.units; o++) W[o * width + i] = op.weight[i * op.units + o];
       const b = new Float64Array(op.units);
       if (op.bias) for (let o = 0; o < op.units; o++) b[o] = op.bias[o];
-      layers.push({ kind: 'dense', nIn: width, nOut: op.units, W, b });
+      const WT = Float64Array.from(op.weight.slice(0, width * op.units));
+      layers.push({ kind: 'dense', nIn: width, nOut: op.units, W, b, WT, absWT: WT.map(Math.abs) });
       width = op.units;
     } else if (op.type === 'unary' && op.fn === 'relu' && (!op.params || Object.keys(op.params).length === 0)) {
       layers.push({ kind: 'relu', n: width });
@@ -107,6 +109,16 @@ export class ChainBounder {
   private readonly X: Float64Array;
   private readonly lamA: Float64Array;
   private readonly lamB: Float64Array;
+  /** Scratch of the batched back-substitution (rows × widest). */
+  private readonly bA: Float64Array;
+  private readonly bB: Float64Array;
+  private readonly bAbs: Float64Array;
+  private readonly bAcc: Float64Array;
+  private readonly bCst: Float64Array;
+  private readonly bCmag: Float64Array;
+  private readonly bErr: Float64Array;
+  private readonly bOut: Float64Array;
+  private readonly cross: Int32Array;
   /** Terms summed into a back-substituted constant, at most (for its γ). */
   private readonly terms: number;
 
@@ -135,6 +147,16 @@ export class ChainBounder {
       this.mU.push(new Float64Array(n));
     }
     this.absAcc = new Float64Array(widest);
+    const P = 2 * widest;
+    this.bA = new Float64Array(P * widest);
+    this.bB = new Float64Array(P * widest);
+    this.bAbs = new Float64Array(P * widest);
+    this.bAcc = new Float64Array(P * widest);
+    this.bCst = new Float64Array(P);
+    this.bCmag = new Float64Array(P);
+    this.bErr = new Float64Array(P);
+    this.bOut = new Float64Array(P);
+    this.cross = new Int32Array(widest);
     this.terms = d + 2 + chain.layers.reduce((t, ly) => t + (ly.kind === 'dense' ? ly.nOut : ly.n), nOutOf(chain));
     this.X = new Float64Array(d);
     this.lamA = new Float64Array(this.m * widest);
@@ -291,6 +313,113 @@ export class ChainBounder {
     return nextDown(val - total);
   }
 
+  /**
+   * backLower for P rows at once (Λ: P × width of layer K's output, in `this.bA`), the dense
+   * steps as one matrix product each (Λ·W and |Λ|·|W| for the rounding allowance, through the
+   * engine's matmul kernel). Writes the P lower bounds to `out`.
+   */
+  private backLowerBatch(K: number, P: number, lo: Float64Array, hi: Float64Array, out: Float64Array): void {
+    const layers = this.chain.layers;
+    const d = this.d;
+    let A = this.bA,
+      B = this.bB;
+    const absA = this.bAbs,
+      acc = this.bAcc;
+    const cst = this.bCst,
+      cmag = this.bCmag,
+      err = this.bErr;
+    for (let p = 0; p < P; p++) cst[p] = cmag[p] = err[p] = 0;
+    let width = widthOf(layers[K]);
+    for (let k = K; k >= 0; k--) {
+      const ly = layers[k];
+      const inL = k > 0 ? this.zl[k - 1] : lo,
+        inU = k > 0 ? this.zu[k - 1] : hi;
+      if (ly.kind === 'dense') {
+        const { b, nIn, nOut: no, WT, absWT } = ly;
+        for (let p = 0; p < P; p++) {
+          let c = 0,
+            mg = 0;
+          const row = p * no;
+          for (let o = 0; o < no; o++) {
+            const v = A[row + o];
+            absA[row + o] = Math.abs(v);
+            if (v === 0) continue;
+            const t = v * b[o];
+            c += t;
+            mg += Math.abs(t);
+          }
+          cst[p] += c;
+          cmag[p] += mg;
+        }
+        // B = Λ·W (P × nIn): A·(Wᵀ)ᵀ with Wᵀ stored in × out
+        matmulABt(A, WT, B, P, no, nIn, null);
+        matmulABt(absA, absWT, acc, P, no, nIn, null);
+        const g = gamma(no + 1);
+        for (let p = 0; p < P; p++) {
+          let es = 0;
+          for (let i = 0; i < nIn; i++) es += acc[p * nIn + i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+          err[p] += g * es * ERR_INFLATE;
+        }
+        width = nIn;
+      } else if (ly.kind === 'affine') {
+        const { s, t } = ly;
+        for (let p = 0; p < P; p++) {
+          const row = p * width;
+          for (let i = 0; i < width; i++) {
+            const v = A[row + i];
+            const tt = v * t[i];
+            cst[p] += tt;
+            cmag[p] += Math.abs(tt);
+            B[row + i] = v * s[i];
+            err[p] += gamma(2) * Math.abs(B[row + i]) * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+          }
+        }
+      } else {
+        for (let p = 0; p < P; p++) {
+          const row = p * width;
+          for (let i = 0; i < width; i++) {
+            const v = A[row + i];
+            const l = inL[i],
+              u = inU[i];
+            if (v === 0 || l >= 0) {
+              B[row + i] = v;
+              continue;
+            }
+            if (u <= 0) {
+              B[row + i] = 0;
+              continue;
+            }
+            if (v > 0) B[row + i] = u > -l ? v : 0;
+            else {
+              const sl = nextUp(u / nextDown(u - l));
+              const nv = v * sl;
+              B[row + i] = nv;
+              const t = -nv * l;
+              cst[p] += t;
+              cmag[p] += Math.abs(t);
+              err[p] += gamma(2) * Math.abs(nv) * Math.max(Math.abs(l), Math.abs(u));
+            }
+          }
+        }
+      }
+      const tmp = A;
+      A = B;
+      B = tmp;
+    }
+    for (let p = 0; p < P; p++) {
+      let val = cst[p],
+        mag = cmag[p];
+      for (let j = 0; j < d; j++) {
+        const a = A[p * d + j];
+        if (a === 0) continue;
+        const t = a > 0 ? a * lo[j] : a * hi[j];
+        val += t;
+        mag += Math.abs(t);
+      }
+      out[p] = nextDown(val - (err[p] + gamma(this.terms) * mag) * ERR_INFLATE);
+    }
+  }
+
   private row(L: Float64Array, H: Float64Array, r: number, parent: Float64Array | null): void {
     const d = this.d,
       d1 = d + 1;
@@ -395,17 +524,26 @@ export class ChainBounder {
         // CROWN intermediate bounds (Zhang et al. 2018): back-substitute ±e_i for every neuron
         // that the next ReLU sees crossing zero (stable ones relax exactly already)
         if (this.refine && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
-          const lamA = this.lamA;
-          for (let o = 0; o < nOut; o++) {
-            if (!(zl[o] < 0 && zu[o] > 0)) continue;
-            lamA.fill(0, 0, nOut);
-            lamA[o] = 1;
-            const l = this.backLower(k, 0, lo, hi, null, 0);
-            if (l > zl[o]) zl[o] = l;
-            lamA.fill(0, 0, nOut);
-            lamA[o] = -1;
-            const u = -this.backLower(k, 0, lo, hi, null, 0);
-            if (u < zu[o]) zu[o] = u;
+          // all crossing neurons of the layer at once: rows 2i (+e_o) and 2i+1 (−e_o)
+          const cross = this.cross;
+          let nc = 0;
+          for (let o = 0; o < nOut; o++) if (zl[o] < 0 && zu[o] > 0) cross[nc++] = o;
+          if (nc > 0) {
+            const A = this.bA;
+            A.fill(0, 0, 2 * nc * nOut);
+            for (let i = 0; i < nc; i++) {
+              A[2 * i * nOut + cross[i]] = 1;
+              A[(2 * i + 1) * nOut + cross[i]] = -1;
+            }
+            const res = this.bOut;
+            this.backLowerBatch(k, 2 * nc, lo, hi, res);
+            for (let i = 0; i < nc; i++) {
+              const o = cross[i];
+              const l = res[2 * i],
+                u = -res[2 * i + 1];
+              if (l > zl[o]) zl[o] = l;
+              if (u < zu[o]) zu[o] = u;
+            }
           }
         }
       } else if (ly.kind === 'affine') {

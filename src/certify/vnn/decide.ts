@@ -310,6 +310,10 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     const leaves = leafBoxes(spec, trees);
     const rejected: number[] = [];
     for (let i = 0; i < leaves.length; i += batchMax) {
+      if (performance.now() > deadline) {
+        stats.searchSeconds += (performance.now() - t3) / 1000;
+        return done({ status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` });
+      }
       const chunk = leaves.slice(i, i + batchMax);
       verifierAccepts(model, spec, chunk).forEach((ok, k) => ok || rejected.push(i + k));
     }
