@@ -8,6 +8,7 @@ import { runSolveBench } from './solve.bench.ts';
 import { runCertifyBench } from './certify.bench.ts';
 import { runMilpBench } from './milp.bench.ts';
 import { runBatchBench } from './batch.bench.ts';
+import { runVnnBench } from './vnn.bench.ts';
 import { runBoundsBench } from './bounds.bench.ts';
 
 export interface Bench {
@@ -46,6 +47,11 @@ export const BENCHES: Bench[] = [
     name: 'batch',
     description: 'batch queries/s: 1 worker, 2 workers, 2 workers through Redis (10,000 reachable + 200 --prove queries, 4-64-64-2 tanh); a worker SIGKILLed mid-run',
     run: runBatchBench,
+  },
+  {
+    name: 'vnn',
+    description: 'ACAS Xu (VNN-COMP 2021): decided / wrong / time per instance beside nnenum and alpha-beta-CROWN; --quick (8), --all (186, 116 s each)',
+    run: runVnnBench,
   },
 ];
 

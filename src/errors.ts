@@ -38,6 +38,8 @@ export type ErrorCode =
   // VNNLIB property files: malformed text, or a construct outside the supported subset
   | 'vnnlib_syntax'
   | 'vnnlib_unsupported'
+  // a VNNLIB property whose X_i / Y_j counts differ from the model's inputs / outputs
+  | 'vnnlib_mismatch'
   // certificates (check-certificate, solve --certificate)
   | 'bad_certificate'
   // batch --queue / netinvert worker: the Redis server cannot be reached, or a queued job failed for good

@@ -57,4 +57,6 @@ export type { SidecarFile } from './formats/sidecar.ts';
 export { parseVnnlib } from './formats/vnnlib/parse.ts';
 export type { VnnlibSpec, VnnlibBox, VnnlibLinearConstraint, VnnlibRelation } from './formats/vnnlib/types.ts';
 export { loadNnetModel } from './formats/nnet/load.ts';
+export { decideVnnlib } from './certify/vnn/decide.ts';
+export type { DecideOptions, DecideResult, VnnWitness } from './certify/vnn/decide.ts';
 export type { NnetLoadOptions } from './formats/nnet/load.ts';

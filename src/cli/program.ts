@@ -14,6 +14,7 @@ import { inspectCommand } from './commands/inspect.ts';
 import { defineLearnInverseCommand } from './commands/learnInverse.ts';
 import { definePlotCommand, plotCommand } from './commands/plot.ts';
 import { solveCommand } from './commands/solve.ts';
+import { verifyCommand, type VerifyCliOptions } from './commands/verify.ts';
 import { defineTrainCommand } from './commands/train.ts';
 import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
@@ -189,6 +190,27 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     )
     .action((model: string, cert: string, opts: { meta?: string; json?: boolean; vnnlib?: string }) => {
       code = checkCertificateCommand(model, cert, opts, io);
+    });
+
+  program
+    .command('verify')
+    .description('decide a VNN-COMP VNNLIB property: prints sat (a counterexample), unsat (proven) or unknown; exit 0 decided, 4 unknown')
+    .argument('<model>', 'the network (.onnx, .nnet, or any model file netinvert reads)')
+    .argument('<property>', 'the VNNLIB property file')
+    .option('--timeout <seconds>', 'wall-clock budget in seconds', '60')
+    .option('--results <file>', "write VNN-COMP's result file (sat with the assignment, unsat, or unknown)")
+    .option('--certificate <file>', 'write the unsat certificate (JSON; check it with check-certificate --vnnlib)')
+    .option('--meta <file>', 'sidecar JSON for the model (default: <model>.meta.json if present)')
+    .option('--json', 'print the answer as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'netinvert verify ACASXU_run2a_1_1_batch_2000.onnx prop_2.vnnlib --timeout 116',
+        'netinvert verify net.onnx prop.vnnlib --results out.txt --certificate unsat.json',
+      ]),
+    )
+    .action((model: string, prop: string, opts: VerifyCliOptions) => {
+      code = verifyCommand(model, prop, opts, io);
     });
 
   program

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- vnn`: ACAS Xu (VNN-COMP 2021, vendored in test/fixtures/third-party/acasxu)
+ * decided by decideVnnlib, beside the published VNN-COMP 2021 answers and times of nnenum and
+ * alpha-beta-CROWN (their hardware, not ours: compare orders of magnitude, not ratios).
+ *   --quick   8 instances, 10 s each
+ *   (default) every 8th instance (24), 30 s each
+ *   --all     all 186 instances with the competition's per-instance timeout (116 s): ~hours
+ *   --timeout S overrides the per-instance budget.
+ * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
+ * (ours contradicting the published answer: must be 0).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decideVnnlib } from '../src/certify/vnn/decide.ts';
+import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
+import type { Model } from '../src/model.ts';
+import { fmt } from './harness.ts';
+
+const ACAS = join(import.meta.dirname, '..', 'test', 'fixtures', 'third-party', 'acasxu');
+
+interface Published {
+  result: 'sat' | 'unsat' | 'unknown';
+  time: number;
+}
+
+function readPublished(tool: string): Map<string, Published> {
+  const m = new Map<string, Published>();
+  for (const row of readFileSync(join(ACAS, 'published', `${tool}.csv`), 'utf8').trim().split('\n').slice(1)) {
+    const [, onnx, vnnlib, , result, time] = row.split(',');
+    const r = result.toLowerCase();
+    const norm: Published['result'] = r === 'holds' || r === 'unsat' ? 'unsat' : r === 'violated' || r === 'sat' ? 'sat' : 'unknown';
+    m.set(`${onnx.split('/').pop()},${vnnlib.split('/').pop()}`, { result: norm, time: Number(time) });
+  }
+  return m;
+}
+
+/** Instances of the quick subset: sat and unsat, props 1–4 and a few of 5–10 (index in the CSV). */
+const QUICK = [0, 46, 57, 90, 100, 135, 181, 183];
+
+export async function runVnnBench(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick'),
+    all = argv.includes('--all');
+  const ti = argv.indexOf('--timeout');
+  const override = ti >= 0 ? Number(argv[ti + 1]) : undefined;
+  const instances = readFileSync(join(ACAS, 'acasxu_instances.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [onnx, vnnlib, timeout] = l.split(',');
+      return { onnx, vnnlib, timeout: Number(timeout) };
+    });
+  const chosen = all ? instances : quick ? QUICK.map((i) => instances[i]) : instances.filter((_, i) => i % 8 === 0);
+  const budget = (t: number): number => override ?? (all ? t : quick ? 10 : 30);
+  const nnenum = readPublished('nnenum'),
+    abc = readPublished('a-b-CROWN');
+  console.log(`${chosen.length} instance(s), ${all ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
+  console.log('net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes');
+  const models = new Map<string, Model>();
+  let decided = 0,
+    wrong = 0,
+    oursTotal = 0;
+  for (const inst of chosen) {
+    let model = models.get(inst.onnx);
+    if (!model) {
+      model = loadOnnxModel(new Uint8Array(readFileSync(join(ACAS, 'onnx', inst.onnx))), { file: inst.onnx });
+      models.set(inst.onnx, model);
+    }
+    const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
+    const r = decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
+    const key = `${inst.onnx},${inst.vnnlib}`;
+    const pub = nnenum.get(key) ?? abc.get(key);
+    const a = abc.get(key);
+    const expected = pub?.result === 'unknown' ? a?.result : pub?.result;
+    if (r.status !== 'unknown') decided++;
+    const bad = r.status !== 'unknown' && expected !== undefined && expected !== 'unknown' && r.status !== expected;
+    if (bad) wrong++;
+    oursTotal += r.stats.seconds;
+    const net = inst.onnx.replace('ACASXU_run2a_', '').replace('_batch_2000.onnx', '');
+    const prop = inst.vnnlib.replace('prop_', '').replace('.vnnlib', '');
+    console.log(
+      `${net.padEnd(10)} ${prop.padEnd(6)} ${String(expected ?? '?').padEnd(10)} ${(r.status + (bad ? ' WRONG' : '')).padEnd(9)} ${fmt(r.stats.seconds).padStart(7)}  ${fmt(nnenum.get(key)?.time ?? NaN).padStart(8)}  ${fmt(a?.time ?? NaN).padStart(11)}  ${r.stats.boxes}`,
+    );
+  }
+  console.log(`\ndecided ${decided}/${chosen.length}, wrong ${wrong}, our total ${fmt(oursTotal)} s`);
+}

@@ -1,0 +1,694 @@
+/**
+ * Fast sound bounds of linear forms C·y + c over many input boxes, for networks that are a chain
+ * of dense, ReLU and element-wise affine layers (ACAS Xu and most VNN-COMP fully connected nets).
+ *
+ * Intermediate (pre-activation) bounds: forward symbolic intervals (Wang et al. 2018, "Efficient
+ * Formal Safety Analysis of Neural Networks" (Neurify); the forward half of DeepPoly, Singh et al.
+ * 2019): every neuron carries a lower and an upper linear form in the inputs; dense layers combine
+ * them by the sign of the weight; a crossing ReLU on [l, u] maps the upper form through the chord
+ * u(z − l)/(u − l) and the lower form through αz, α = 1 if u > −l else 0 (the CROWN adaptive
+ * slope, Zhang et al. 2018). With few inputs (ACAS Xu: 5) this costs O(n²·(d+1)) per layer.
+ * Final bounds: CROWN back-substitution (Zhang et al. 2018, eq. 4–6) of each row of C through the
+ * chain with those intermediate bounds, intersected with the forward form's own bound of C·y.
+ * The back-substituted coefficients on the inputs are returned too (a split heuristic).
+ *
+ * Floating point (docs/design.md, Soundness; Higham §3.1): every computed sum of K terms is off
+ * by at most γ_K·Σ|terms|. Each form carries an absolute allowance e (|computed form − a valid
+ * bounding form| ≤ e on the box), grown by those γ terms at each layer; concretised bounds
+ * subtract (lower) or add (upper) the allowance and are rounded outward. The chord slope is
+ * rounded up. Nothing that claims a proof rests on this file alone: decide.ts has every unsat
+ * re-checked by the independent certificate verifier.
+ */
+import type { GraphDef } from '../../graph/types.ts';
+import { gamma, nextDown, nextUp } from '../../graph/round.ts';
+import { matmulABt } from '../../graph/kernels.ts';
+
+export type ChainLayer =
+  /** z = W·a + b, W stored out × in, row-major. */
+  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array; WT: Float64Array; absWT: Float64Array }
+  | { kind: 'relu'; n: number }
+  | { kind: 'affine'; n: number; s: Float64Array; t: Float64Array };
+
+export interface ReluChain {
+  nIn: number;
+  nOut: number;
+  layers: ChainLayer[];
+}
+
+/**
+ * The chain form of a graph, or null when the graph is anything else (one input tensor, nodes
+ * each reading the previous one, ops among dense, unary relu, affine, and add/sub/mul/div by a
+ * constant with the tensor first, the last node the only output).
+ */
+export function reluChainOf(graph: GraphDef): ReluChain | null {
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) return null;
+  let prev = graph.inputs[0].name;
+  let width = graph.inputs[0].width;
+  const nIn = width;
+  const layers: ChainLayer[] = [];
+  for (const nd of graph.nodes) {
+    if (nd.inputs.length !== 1 || nd.inputs[0] !== prev) return null;
+    const op = nd.op;
+    if (op.type === 'dense') {
+      const W = new Float64Array(op.units * width);
+      for (let i = 0; i < width; i++) for (let o = 0; o < op.units; o++) W[o * width + i] = op.weight[i * op.units + o];
+      const b = new Float64Array(op.units);
+      if (op.bias) for (let o = 0; o < op.units; o++) b[o] = op.bias[o];
+      const WT = Float64Array.from(op.weight.slice(0, width * op.units));
+      layers.push({ kind: 'dense', nIn: width, nOut: op.units, W, b, WT, absWT: WT.map(Math.abs) });
+      width = op.units;
+    } else if (op.type === 'unary' && op.fn === 'relu' && (!op.params || Object.keys(op.params).length === 0)) {
+      layers.push({ kind: 'relu', n: width });
+    } else if (op.type === 'affine') {
+      layers.push({ kind: 'affine', n: width, s: Float64Array.from(op.scale), t: Float64Array.from(op.shift) });
+    } else if (op.type === 'binary_const' && !op.constantFirst && op.fn !== 'div') {
+      const c = op.constant;
+      if (c.length !== 1 && c.length !== width) return null;
+      const s = new Float64Array(width).fill(1),
+        t = new Float64Array(width);
+      for (let i = 0; i < width; i++) {
+        const v = c.length === 1 ? c[0] : c[i];
+        if (op.fn === 'add') t[i] = v;
+        else if (op.fn === 'sub') t[i] = -v;
+        else s[i] = v;
+      }
+      layers.push({ kind: 'affine', n: width, s, t });
+    } else return null;
+    prev = nd.name;
+  }
+  if (graph.outputs[0].node !== prev) return null;
+  return { nIn, nOut: width, layers };
+}
+
+/** Rounded-up sum of allowances: each addition may round down by half an ulp. */
+const ERR_INFLATE = 1 + 4 * 2 ** -52;
+
+/**
+ * Scratch-holding evaluator for one chain and one set of forms (C: m × nOut, row-major, constant
+ * c per row). `bound(L, H, rows)` fills lo (rows × m), the input coefficients lam (rows × m × nIn)
+ * and the output bounds yLo / yHi (rows × nOut).
+ */
+export class ChainBounder {
+  readonly m: number;
+  readonly lo: Float64Array;
+  readonly lam: Float64Array;
+  readonly yLo: Float64Array;
+  readonly yHi: Float64Array;
+  private readonly d: number;
+  /** Per layer output: lower/upper forms (n × (d+1)), allowances, concrete bounds. */
+  private readonly Al: Float64Array[] = [];
+  private readonly Au: Float64Array[] = [];
+  private readonly el: Float64Array[] = [];
+  private readonly eu: Float64Array[] = [];
+  private readonly zl: Float64Array[] = [];
+  private readonly zu: Float64Array[] = [];
+  /** Per layer output: max|value| + |lower form| and + |upper form| magnitudes on the box. */
+  private readonly mL: Float64Array[] = [];
+  private readonly mU: Float64Array[] = [];
+  private readonly absAcc: Float64Array;
+  private readonly X: Float64Array;
+  private readonly lamA: Float64Array;
+  private readonly lamB: Float64Array;
+  /** Scratch of the batched back-substitution (rows × widest). */
+  private readonly bA: Float64Array;
+  private readonly bB: Float64Array;
+  private readonly bAbs: Float64Array;
+  private readonly bAcc: Float64Array;
+  private readonly bCst: Float64Array;
+  private readonly bCmag: Float64Array;
+  private readonly bErr: Float64Array;
+  private readonly bOut: Float64Array;
+  private readonly cross: Int32Array;
+  /** Terms summed into a back-substituted constant, at most (for its γ). */
+  private readonly terms: number;
+
+  constructor(
+    readonly chain: ReluChain,
+    readonly C: Float64Array,
+    readonly c: Float64Array,
+    readonly maxRows: number,
+    /** Refine crossing pre-activations by back-substitution (full CROWN); off: forward symbolic only. */
+    readonly refine = true,
+  ) {
+    this.m = c.length;
+    const d = (this.d = chain.nIn);
+    let n = d;
+    let widest = d;
+    for (const ly of chain.layers) {
+      n = ly.kind === 'dense' ? ly.nOut : ly.n;
+      widest = Math.max(widest, n);
+      this.Al.push(new Float64Array(n * (d + 1)));
+      this.Au.push(new Float64Array(n * (d + 1)));
+      this.el.push(new Float64Array(n));
+      this.eu.push(new Float64Array(n));
+      this.zl.push(new Float64Array(n));
+      this.zu.push(new Float64Array(n));
+      this.mL.push(new Float64Array(n));
+      this.mU.push(new Float64Array(n));
+    }
+    this.absAcc = new Float64Array(widest);
+    const P = 2 * widest;
+    this.bA = new Float64Array(P * widest);
+    this.bB = new Float64Array(P * widest);
+    this.bAbs = new Float64Array(P * widest);
+    this.bAcc = new Float64Array(P * widest);
+    this.bCst = new Float64Array(P);
+    this.bCmag = new Float64Array(P);
+    this.bErr = new Float64Array(P);
+    this.bOut = new Float64Array(P);
+    this.cross = new Int32Array(widest);
+    this.terms = d + 2 + chain.layers.reduce((t, ly) => t + (ly.kind === 'dense' ? ly.nOut : ly.n), nOutOf(chain));
+    this.X = new Float64Array(d);
+    this.lamA = new Float64Array(this.m * widest);
+    this.lamB = new Float64Array(this.m * widest);
+    this.lo = new Float64Array(maxRows * this.m);
+    this.lam = new Float64Array(maxRows * this.m * d);
+    this.yLo = new Float64Array(maxRows * chain.nOut);
+    this.yHi = new Float64Array(maxRows * chain.nOut);
+  }
+
+  /** Number of stored intermediate bounds per box (lo and hi of every layer's output). */
+  get stateSize(): number {
+    return 2 * this.zl.reduce((t, z) => t + z.length, 0);
+  }
+
+  /**
+   * Bound `rows` boxes. With `parents`, row r's intermediate bounds are intersected with
+   * parents[r] (bounds valid on a box containing row r's box, from `saveState`; null: none):
+   * a neuron stable in the parent box stays stable, and is not refined again.
+   */
+  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[]): void {
+    for (let r = 0; r < rows; r++) {
+      this.row(L, H, r, parents?.[r] ?? null);
+      if (states) states[r] = this.saveState();
+    }
+  }
+
+  /** The intermediate bounds of the last bounded row. */
+  private saveState(): Float64Array {
+    const out = new Float64Array(this.stateSize);
+    let p = 0;
+    for (let k = 0; k < this.zl.length; k++) {
+      out.set(this.zl[k], p);
+      p += this.zl[k].length;
+      out.set(this.zu[k], p);
+      p += this.zu[k].length;
+    }
+    return out;
+  }
+
+  /** Lower and upper value of form row i (length d+1: coefficients then constant) over the box, with allowance. */
+  private concretise(A: Float64Array, i: number, e: number, lo: Float64Array, hi: Float64Array, wantLower: boolean): number {
+    const d = this.d;
+    const base = i * (d + 1);
+    let s = A[base + d];
+    let mag = Math.abs(s);
+    for (let j = 0; j < d; j++) {
+      const a = A[base + j];
+      if (a === 0) continue;
+      const v = wantLower ? (a > 0 ? a * lo[j] : a * hi[j]) : a > 0 ? a * hi[j] : a * lo[j];
+      s += v;
+      mag += Math.abs(v);
+    }
+    const err = (e + gamma(d + 2) * mag) * ERR_INFLATE;
+    return wantLower ? nextDown(s - err) : nextUp(s + err);
+  }
+
+  /**
+   * Lower bound over the box of λ·v_K + cst, λ in lamA (width of layer K's output), by
+   * back-substitution through layers K … 0 with the stored bounds; the input coefficients are
+   * written to lamOut[at …] when given. Clobbers lamA / lamB.
+   */
+  private backLower(K: number, cst0: number, lo: Float64Array, hi: Float64Array, lamOut: Float64Array | null, at: number): number {
+    const layers = this.chain.layers;
+    const d = this.d;
+    let lam = this.lamA,
+      nxt = this.lamB;
+    let width = K >= 0 ? widthOf(layers[K]) : d;
+    let cst = cst0;
+    let err = 0;
+    let cmag = Math.abs(cst);
+    for (let k = K; k >= 0; k--) {
+      const ly = layers[k];
+      // bounds of this layer's INPUT values
+      const inL = k > 0 ? this.zl[k - 1] : lo,
+        inU = k > 0 ? this.zu[k - 1] : hi;
+      if (ly.kind === 'dense') {
+        const { W, b, nIn, nOut: no } = ly;
+        for (let o = 0; o < no; o++) {
+          const v = lam[o];
+          if (v === 0) continue;
+          const t = v * b[o];
+          cst += t;
+          cmag += Math.abs(t);
+        }
+        const acc = this.absAcc;
+        for (let i = 0; i < nIn; i++) nxt[i] = acc[i] = 0;
+        for (let o = 0; o < no; o++) {
+          const v = lam[o];
+          if (v === 0) continue;
+          const av = Math.abs(v);
+          const row = o * nIn;
+          for (let i = 0; i < nIn; i++) {
+            const w = W[row + i];
+            nxt[i] += v * w;
+            acc[i] += av * Math.abs(w);
+          }
+        }
+        // coefficient error γ·Σ|λ||W| times the magnitude of the input value
+        const g = gamma(no + 1);
+        let es = 0;
+        for (let i = 0; i < nIn; i++) es += acc[i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+        err += g * es * ERR_INFLATE;
+        width = nIn;
+      } else if (ly.kind === 'affine') {
+        const { s, t } = ly;
+        for (let i = 0; i < width; i++) {
+          const v = lam[i];
+          const tt = v * t[i];
+          cst += tt;
+          cmag += Math.abs(tt);
+          nxt[i] = v * s[i];
+          err += gamma(2) * Math.abs(nxt[i]) * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+        }
+      } else {
+        for (let i = 0; i < width; i++) {
+          const v = lam[i];
+          const l = inL[i],
+            u = inU[i];
+          if (v === 0 || l >= 0) {
+            nxt[i] = v;
+            continue;
+          }
+          if (u <= 0) {
+            nxt[i] = 0;
+            continue;
+          }
+          if (v > 0) nxt[i] = u > -l ? v : 0;
+          else {
+            const s = nextUp(u / nextDown(u - l));
+            nxt[i] = v * s;
+            const t = -nxt[i] * l; // λ·relu(z) ≥ λs·z − λs·l: the constant −λs·l
+            cst += t;
+            cmag += Math.abs(t);
+            err += gamma(2) * Math.abs(nxt[i]) * Math.max(Math.abs(l), Math.abs(u));
+          }
+        }
+      }
+      const tmp = lam;
+      lam = nxt;
+      nxt = tmp;
+    }
+    let val = cst;
+    let mag = cmag;
+    for (let j = 0; j < d; j++) {
+      const a = lam[j];
+      if (lamOut) lamOut[at + j] = a;
+      if (a === 0) continue;
+      const t = a > 0 ? a * lo[j] : a * hi[j];
+      val += t;
+      mag += Math.abs(t);
+    }
+    const total = (err + gamma(this.terms) * mag) * ERR_INFLATE;
+    return nextDown(val - total);
+  }
+
+  /**
+   * backLower for P rows at once (Λ: P × width of layer K's output, in `this.bA`), the dense
+   * steps as one matrix product each (Λ·W and |Λ|·|W| for the rounding allowance, through the
+   * engine's matmul kernel). Writes the P lower bounds to `out`.
+   */
+  private backLowerBatch(K: number, P: number, lo: Float64Array, hi: Float64Array, out: Float64Array): void {
+    const layers = this.chain.layers;
+    const d = this.d;
+    let A = this.bA,
+      B = this.bB;
+    const absA = this.bAbs,
+      acc = this.bAcc;
+    const cst = this.bCst,
+      cmag = this.bCmag,
+      err = this.bErr;
+    for (let p = 0; p < P; p++) cst[p] = cmag[p] = err[p] = 0;
+    let width = widthOf(layers[K]);
+    for (let k = K; k >= 0; k--) {
+      const ly = layers[k];
+      const inL = k > 0 ? this.zl[k - 1] : lo,
+        inU = k > 0 ? this.zu[k - 1] : hi;
+      if (ly.kind === 'dense') {
+        const { b, nIn, nOut: no, WT, absWT } = ly;
+        for (let p = 0; p < P; p++) {
+          let c = 0,
+            mg = 0;
+          const row = p * no;
+          for (let o = 0; o < no; o++) {
+            const v = A[row + o];
+            absA[row + o] = Math.abs(v);
+            if (v === 0) continue;
+            const t = v * b[o];
+            c += t;
+            mg += Math.abs(t);
+          }
+          cst[p] += c;
+          cmag[p] += mg;
+        }
+        // B = Λ·W (P × nIn): A·(Wᵀ)ᵀ with Wᵀ stored in × out
+        matmulABt(A, WT, B, P, no, nIn, null);
+        matmulABt(absA, absWT, acc, P, no, nIn, null);
+        const g = gamma(no + 1);
+        for (let p = 0; p < P; p++) {
+          let es = 0;
+          for (let i = 0; i < nIn; i++) es += acc[p * nIn + i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+          err[p] += g * es * ERR_INFLATE;
+        }
+        width = nIn;
+      } else if (ly.kind === 'affine') {
+        const { s, t } = ly;
+        for (let p = 0; p < P; p++) {
+          const row = p * width;
+          for (let i = 0; i < width; i++) {
+            const v = A[row + i];
+            const tt = v * t[i];
+            cst[p] += tt;
+            cmag[p] += Math.abs(tt);
+            B[row + i] = v * s[i];
+            err[p] += gamma(2) * Math.abs(B[row + i]) * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+          }
+        }
+      } else {
+        for (let p = 0; p < P; p++) {
+          const row = p * width;
+          for (let i = 0; i < width; i++) {
+            const v = A[row + i];
+            const l = inL[i],
+              u = inU[i];
+            if (v === 0 || l >= 0) {
+              B[row + i] = v;
+              continue;
+            }
+            if (u <= 0) {
+              B[row + i] = 0;
+              continue;
+            }
+            if (v > 0) B[row + i] = u > -l ? v : 0;
+            else {
+              const sl = nextUp(u / nextDown(u - l));
+              const nv = v * sl;
+              B[row + i] = nv;
+              const t = -nv * l;
+              cst[p] += t;
+              cmag[p] += Math.abs(t);
+              err[p] += gamma(2) * Math.abs(nv) * Math.max(Math.abs(l), Math.abs(u));
+            }
+          }
+        }
+      }
+      const tmp = A;
+      A = B;
+      B = tmp;
+    }
+    for (let p = 0; p < P; p++) {
+      let val = cst[p],
+        mag = cmag[p];
+      for (let j = 0; j < d; j++) {
+        const a = A[p * d + j];
+        if (a === 0) continue;
+        const t = a > 0 ? a * lo[j] : a * hi[j];
+        val += t;
+        mag += Math.abs(t);
+      }
+      out[p] = nextDown(val - (err[p] + gamma(this.terms) * mag) * ERR_INFLATE);
+    }
+  }
+
+  private row(L: Float64Array, H: Float64Array, r: number, parent: Float64Array | null): void {
+    const d = this.d,
+      d1 = d + 1;
+    const lo = L.subarray(r * d, (r + 1) * d),
+      hi = H.subarray(r * d, (r + 1) * d);
+    const X = this.X;
+    for (let j = 0; j < d; j++) X[j] = Math.max(Math.abs(lo[j]), Math.abs(hi[j]));
+    const layers = this.chain.layers;
+    // ---- forward symbolic pass
+    let pAl: Float64Array | null = null,
+      pAu: Float64Array | null = null,
+      pel: Float64Array | null = null,
+      peu: Float64Array | null = null,
+      pzl: Float64Array | null = null,
+      pzu: Float64Array | null = null,
+      pmL: Float64Array | null = null,
+      pmU: Float64Array | null = null;
+    let n = d;
+    for (let k = 0; k < layers.length; k++) {
+      const ly = layers[k];
+      const Al = this.Al[k],
+        Au = this.Au[k],
+        el = this.el[k],
+        eu = this.eu[k],
+        zl = this.zl[k],
+        zu = this.zu[k];
+      if (ly.kind === 'dense') {
+        const { W, b, nIn, nOut } = ly;
+        const g = gamma(nIn + 2);
+        for (let o = 0; o < nOut; o++) {
+          const ob = o * d1;
+          for (let j = 0; j < d1; j++) {
+            Al[ob + j] = 0;
+            Au[ob + j] = 0;
+          }
+          let accL = 0,
+            accU = 0,
+            magL = Math.abs(b[o]),
+            magU = magL;
+          for (let i = 0; i < nIn; i++) {
+            const w = W[o * nIn + i];
+            if (w === 0) continue;
+            if (pAl === null) {
+              // the input itself: x_i
+              Al[ob + i] += w;
+              Au[ob + i] += w;
+              magL += Math.abs(w) * X[i];
+              magU = magL;
+              continue;
+            }
+            const ib = i * d1;
+            const srcL = w > 0 ? pAl : (pAu as Float64Array);
+            const srcU = w > 0 ? (pAu as Float64Array) : pAl;
+            for (let j = 0; j < d1; j++) {
+              Al[ob + j] += w * srcL[ib + j];
+              Au[ob + j] += w * srcU[ib + j];
+            }
+            const aw = Math.abs(w);
+            accL += aw * (w > 0 ? (pel as Float64Array)[i] : (peu as Float64Array)[i]);
+            accU += aw * (w > 0 ? (peu as Float64Array)[i] : (pel as Float64Array)[i]);
+            // magnitude of the source forms on the box (bounded by the concrete bounds' magnitude plus allowance)
+            magL += aw * (w > 0 ? (pmL as Float64Array)[i] : (pmU as Float64Array)[i]);
+            magU += aw * (w > 0 ? (pmU as Float64Array)[i] : (pmL as Float64Array)[i]);
+          }
+          Al[ob + d] += b[o];
+          Au[ob + d] += b[o];
+          el[o] = (accL + g * magL) * ERR_INFLATE;
+          eu[o] = (accU + g * magU) * ERR_INFLATE;
+          zl[o] = this.concretise(Al, o, el[o], lo, hi, true);
+          zu[o] = this.concretise(Au, o, eu[o], lo, hi, false);
+          if (pzl !== null) {
+            // interval arithmetic fallback from the previous concrete bounds (sound, sometimes tighter)
+            let il = b[o],
+              iu = b[o],
+              im = Math.abs(b[o]);
+            for (let i = 0; i < nIn; i++) {
+              const w = W[o * nIn + i];
+              const a = w > 0 ? w * pzl[i] : w * (pzu as Float64Array)[i];
+              const c = w > 0 ? w * (pzu as Float64Array)[i] : w * pzl[i];
+              il += a;
+              iu += c;
+              im += Math.abs(a) + Math.abs(c);
+            }
+            const ie = g * im * ERR_INFLATE;
+            const ilo = nextDown(il - ie),
+              ihi = nextUp(iu + ie);
+            if (ilo > zl[o]) zl[o] = ilo;
+            if (ihi < zu[o]) zu[o] = ihi;
+          }
+        }
+        n = nOut;
+        if (parent) {
+          let p = 0;
+          for (let j = 0; j < k; j++) p += 2 * this.zl[j].length;
+          for (let o = 0; o < nOut; o++) {
+            const pl = parent[p + o],
+              pu = parent[p + nOut + o];
+            if (pl > zl[o]) zl[o] = pl;
+            if (pu < zu[o]) zu[o] = pu;
+          }
+        }
+        // CROWN intermediate bounds (Zhang et al. 2018): back-substitute ±e_i for every neuron
+        // that the next ReLU sees crossing zero (stable ones relax exactly already)
+        if (this.refine && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
+          // all crossing neurons of the layer at once: rows 2i (+e_o) and 2i+1 (−e_o)
+          const cross = this.cross;
+          let nc = 0;
+          for (let o = 0; o < nOut; o++) if (zl[o] < 0 && zu[o] > 0) cross[nc++] = o;
+          if (nc > 0) {
+            const A = this.bA;
+            A.fill(0, 0, 2 * nc * nOut);
+            for (let i = 0; i < nc; i++) {
+              A[2 * i * nOut + cross[i]] = 1;
+              A[(2 * i + 1) * nOut + cross[i]] = -1;
+            }
+            const res = this.bOut;
+            this.backLowerBatch(k, 2 * nc, lo, hi, res);
+            for (let i = 0; i < nc; i++) {
+              const o = cross[i];
+              const l = res[2 * i],
+                u = -res[2 * i + 1];
+              if (l > zl[o]) zl[o] = l;
+              if (u < zu[o]) zu[o] = u;
+            }
+          }
+        }
+      } else if (ly.kind === 'affine') {
+        const { s, t } = ly;
+        for (let i = 0; i < n; i++) {
+          const ib = i * d1;
+          const si = s[i];
+          const srcL = pAl === null ? null : si >= 0 ? pAl : (pAu as Float64Array);
+          const srcU = pAl === null ? null : si >= 0 ? (pAu as Float64Array) : pAl;
+          let magL = Math.abs(t[i]),
+            magU = magL;
+          for (let j = 0; j < d1; j++) {
+            const vl = srcL === null ? (j === i ? 1 : 0) : srcL[ib + j];
+            const vu = srcU === null ? (j === i ? 1 : 0) : srcU[ib + j];
+            Al[ib + j] = si * vl;
+            Au[ib + j] = si * vu;
+          }
+          Al[ib + d] += t[i];
+          Au[ib + d] += t[i];
+          const as = Math.abs(si);
+          const pl = pel === null ? 0 : si >= 0 ? pel[i] : (peu as Float64Array)[i];
+          const pu = peu === null ? 0 : si >= 0 ? (peu as Float64Array)[i] : (pel as Float64Array)[i];
+          const mi = pzl === null ? X[i] : Math.max(Math.abs(pzl[i]), Math.abs((pzu as Float64Array)[i]));
+          magL += as * (mi + (srcL ? formMag(srcL, ib, d, X) : X[i]));
+          magU += as * (mi + (srcU ? formMag(srcU, ib, d, X) : X[i]));
+          el[i] = (as * pl + gamma(3) * magL) * ERR_INFLATE;
+          eu[i] = (as * pu + gamma(3) * magU) * ERR_INFLATE;
+          zl[i] = this.concretise(Al, i, el[i], lo, hi, true);
+          zu[i] = this.concretise(Au, i, eu[i], lo, hi, false);
+        }
+      } else {
+        // relu on the previous layer's bounds
+        if (pAl === null) {
+          // relu straight on the inputs: forms of x_i first
+          for (let i = 0; i < n; i++) {
+            const ib = i * d1;
+            for (let j = 0; j < d1; j++) Al[ib + j] = Au[ib + j] = j === i ? 1 : 0;
+          }
+        }
+        for (let i = 0; i < n; i++) {
+          const ib = i * d1;
+          const l = pzl === null ? lo[i] : pzl[i],
+            u = pzu === null ? hi[i] : (pzu as Float64Array)[i];
+          const sl = pAl ?? Al,
+            su = pAu ?? Au;
+          const pe = pel === null ? 0 : pel[i],
+            pue = peu === null ? 0 : (peu as Float64Array)[i];
+          if (l >= 0) {
+            for (let j = 0; j < d1; j++) {
+              Al[ib + j] = sl[ib + j];
+              Au[ib + j] = su[ib + j];
+            }
+            el[i] = pe;
+            eu[i] = pue;
+            zl[i] = l;
+            zu[i] = u;
+          } else if (u <= 0) {
+            for (let j = 0; j < d1; j++) Al[ib + j] = Au[ib + j] = 0;
+            el[i] = eu[i] = 0;
+            zl[i] = zu[i] = 0;
+          } else {
+            // chord slope rounded up: s ≥ u/(u − l) makes s(z − l) ≥ relu(z) on [l, u]
+            const s = nextUp(u / nextDown(u - l));
+            let mag = 0;
+            for (let j = 0; j < d1; j++) {
+              Au[ib + j] = s * su[ib + j];
+              mag += Math.abs(Au[ib + j]) * (j < d ? X[j] : 1);
+            }
+            const sh = -s * l; // ≥ 0
+            Au[ib + d] += sh;
+            mag += Math.abs(sh) + Math.abs(l) * s;
+            eu[i] = (s * pue + gamma(3) * mag) * ERR_INFLATE;
+            if (u > -l) {
+              for (let j = 0; j < d1; j++) Al[ib + j] = sl[ib + j];
+              el[i] = pe;
+            } else {
+              for (let j = 0; j < d1; j++) Al[ib + j] = 0;
+              el[i] = 0;
+            }
+            zl[i] = 0;
+            zu[i] = u;
+            const cu = this.concretise(Au, i, eu[i], lo, hi, false);
+            if (cu < zu[i]) zu[i] = Math.max(cu, 0);
+          }
+        }
+      }
+      const mL = this.mL[k],
+        mU = this.mU[k];
+      for (let i = 0; i < n; i++) {
+        const mz = Math.max(Math.abs(zl[i]), Math.abs(zu[i]));
+        mL[i] = mz + formMag(Al, i * d1, d, X);
+        mU[i] = mz + formMag(Au, i * d1, d, X);
+      }
+      pmL = mL;
+      pmU = mU;
+      pAl = Al;
+      pAu = Au;
+      pel = el;
+      peu = eu;
+      pzl = zl;
+      pzu = zu;
+    }
+    const nOut = this.chain.nOut;
+    const yl = pzl ?? lo,
+      yu = pzu ?? hi;
+    for (let o = 0; o < nOut; o++) {
+      this.yLo[r * nOut + o] = yl[o];
+      this.yHi[r * nOut + o] = yu[o];
+    }
+    // ---- back-substitution of each form row (CROWN)
+    const m = this.m;
+    const lam = this.lamA;
+    for (let q = 0; q < m; q++) {
+      for (let o = 0; o < nOut; o++) lam[o] = this.C[q * nOut + o];
+      let best = this.backLower(layers.length - 1, this.c[q], lo, hi, this.lam, (r * m + q) * d);
+      // the forward forms' bound of the same row: C⁺·lower + C⁻·upper of the outputs' forms
+      if (pAl !== null) {
+        let fv = this.c[q],
+          fm = Math.abs(fv);
+        for (let o = 0; o < nOut; o++) {
+          const cq = this.C[q * nOut + o];
+          if (cq === 0) continue;
+          const t = cq > 0 ? cq * yl[o] : cq * yu[o];
+          fv += t;
+          fm += Math.abs(t);
+        }
+        const fb = nextDown(fv - gamma(nOut + 2) * fm * ERR_INFLATE);
+        if (fb > best) best = fb;
+      }
+      this.lo[r * m + q] = best;
+    }
+  }
+}
+
+function widthOf(ly: ChainLayer): number {
+  return ly.kind === 'dense' ? ly.nOut : ly.n;
+}
+
+function nOutOf(chain: ReluChain): number {
+  return chain.nOut;
+}
+
+/** Σ|A_ij|·X_j + |c_i|: a bound of |form i| on the box. */
+function formMag(A: Float64Array, ib: number, d: number, X: Float64Array): number {
+  let s = Math.abs(A[ib + d]);
+  for (let j = 0; j < d; j++) s += Math.abs(A[ib + j]) * X[j];
+  return s;
+}

@@ -1,0 +1,545 @@
+/**
+ * Decide a VNNLIB property on a model: `sat` (a counterexample: an input in the input set whose
+ * output, by a float64 forward pass, lies in the unsafe set), `unsat` (proven: a split tree whose
+ * every leaf refutes every unsafe clause, re-checked by the independent certificate verifier), or
+ * `unknown` (budget, or a proof the verifier did not confirm).
+ *
+ * 1. Falsification: projected sign-gradient descent (PGD, Madry et al. 2018) from many starts per
+ *    input box and clause on the clause's violation Σ_q max(0, g_q(f(x)) + slack_q), batched (one
+ *    forward pass and one reverse-mode Jacobian per step for all starts). Most VNN-COMP sat
+ *    instances fall here in milliseconds.
+ * 2. Complete search: best-first branch and bound over the input boxes (proof/driver.ts), each
+ *    round bounding a batch of boxes with bounds.ts (CROWN of the clause forms). A box is closed
+ *    when every clause has a form with lower bound > 0; otherwise its centre is tried as a
+ *    counterexample and it is split at the midpoint of the input maximising width_d·|λ_d| summed
+ *    over the undecided clauses' best forms (the forms' input coefficients: a "smear" heuristic,
+ *    Kearfott 1996; ReluVal, Wang et al. 2018), or the widest relative to the root box.
+ * 3. A closed search becomes a certificate ({format, version, modelHash, specHash, trees}) and
+ *    unsat is answered only when verifyVnnCertificate accepts it.
+ */
+import { NetinvertError } from '../../errors.ts';
+import { nextDown, nextUp } from '../../graph/round.ts';
+import type { Model } from '../../model.ts';
+import type { Network } from '../../graph/network.ts';
+import { mulberry32 } from '../../numeric/rng.ts';
+import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
+import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../proof/driver.ts';
+import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
+import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
+import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
+
+export interface DecideOptions {
+  /** Wall-clock budget in seconds (default 60). */
+  timeout?: number;
+  /** Most boxes bounded in the search (default ∞). */
+  maxBoxes?: number;
+  /** Boxes per bound pass (default 64). */
+  batch?: number;
+  /** PGD starts per input box and clause (default 64) and steps (default 60). */
+  starts?: number;
+  steps?: number;
+  seed?: number;
+  /**
+   * Intermediate bounds of chain nets: 'crown' back-substitutes every crossing pre-activation
+   * (tightest), 'symbolic' keeps forward symbolic intervals (cheaper; what the verifier does).
+   */
+  intermediate?: 'crown' | 'symbolic';
+  /** Share of the budget falsification may use in restarts after its first round (default 0.05, at most 3 s). */
+  falsifyShare?: number;
+  /**
+   * When the certificate verifier checks leaves: 'end' (default) verifies the finished proof and
+   * repairs it under the leaves it rejects; 'search' checks every leaf as the search closes it.
+   */
+  verifyLeaves?: 'end' | 'search';
+  /** Skip falsification (tests of the proof path). */
+  noFalsify?: boolean;
+}
+
+export interface VnnWitness {
+  x: number[];
+  y: number[];
+  /** Index of the unsafe clause the output satisfies. */
+  clause: number;
+  /** max over the clause's forms of g(y) + its rounding allowance (≤ 0). */
+  residual: number;
+}
+
+export interface DecideResult {
+  status: 'sat' | 'unsat' | 'unknown';
+  witness?: VnnWitness;
+  certificate?: VnnCertificate;
+  /** Why the answer is unknown. */
+  reason?: string;
+  stats: {
+    seconds: number;
+    falsifySeconds: number;
+    searchSeconds: number;
+    verifySeconds: number;
+    boxes: number;
+    leaves: number;
+    maxDepth: number;
+    /** Boxes the search's bounds closed that the verifier did not accept (split further). */
+    rejectedLeaves: number;
+    /** Which bound engine the search used. */
+    engine: 'relu-chain' | 'crown';
+  };
+}
+
+interface Box {
+  root: number;
+  lo: Float64Array;
+  hi: Float64Array;
+  dim: number;
+  /** Intermediate bounds of the parent box (chain nets), valid on this one. */
+  parent?: Float64Array | null;
+  /** This box's own, once bounded (handed to its children). */
+  state?: Float64Array | null;
+}
+
+/** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
+const FALSIFY_CAP_MS = 3000;
+
+/** Open boxes per bound pass that the search also runs a short PGD in. */
+const SEARCH_PGD_BOXES = 4;
+
+/** Share of the budget kept for verifying (and repairing) the proof once the search closes. */
+const VERIFY_RESERVE = 0.25;
+
+/** Deepest split the certificate format accepts. */
+const MAX_DEPTH = 64;
+
+export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions = {}): DecideResult {
+  const t0 = performance.now();
+  const net = model.network;
+  if (spec.numInputs !== net.nIn || spec.numOutputs !== net.nOut) {
+    throw new NetinvertError(
+      'vnnlib_mismatch',
+      `the property declares ${spec.numInputs} input(s) X_i and ${spec.numOutputs} output(s) Y_j, the model has ${net.nIn} input(s) and ${net.nOut} output(s); pass the property written for this model`,
+      { specInputs: spec.numInputs, specOutputs: spec.numOutputs, modelInputs: net.nIn, modelOutputs: net.nOut },
+    );
+  }
+  const timeout = opts.timeout ?? 60;
+  const deadline = t0 + timeout * 1000;
+  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
+  const f = bounder.forms;
+  const stats: DecideResult['stats'] = {
+    seconds: 0,
+    falsifySeconds: 0,
+    searchSeconds: 0,
+    verifySeconds: 0,
+    boxes: 0,
+    leaves: 0,
+    maxDepth: 0,
+    rejectedLeaves: 0,
+    engine: bounder.chain ? 'relu-chain' : 'crown',
+  };
+  const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
+    stats.seconds = (performance.now() - t0) / 1000;
+    return { ...r, stats };
+  };
+  const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
+  // 1. falsify
+  if (!opts.noFalsify) {
+    const w = falsify(model, f, boxes, opts, deadline);
+    stats.falsifySeconds = (performance.now() - t0) / 1000;
+    if (w) return done({ status: 'sat', witness: w });
+  }
+  if (spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)))) {
+    return done({ status: 'unknown', reason: 'an input box is unbounded: branch and bound needs finite input bounds' });
+  }
+  // 2. branch and bound
+  const t1 = performance.now();
+  const nIn = net.nIn,
+    m = f.m;
+  const batchMax = Math.max(1, opts.batch ?? 64);
+  const L = new Float64Array(batchMax * nIn),
+    H = new Float64Array(batchMax * nIn),
+    Xc = new Float64Array(batchMax * nIn);
+  const G = new Float64Array(batchMax * m),
+    S = new Float64Array(batchMax * m);
+  const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
+  const score = new Float64Array(nIn);
+  let pgdSeed = (opts.seed ?? 1) * 7919;
+  const parents: (Float64Array | null)[] = [],
+    states: (Float64Array | null)[] = [];
+  const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
+  // leaves are checked by the verifier during the search ('search') or only at the end, with a
+  // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
+  let checkLeaves = opts.verifyLeaves === 'search';
+  const callbacks: DriverCallbacks<Box, number[], VnnWitness | null> = {
+      bound(batch): BoundOutcome<VnnWitness | null>[] {
+        const rows = batch.length;
+        for (let r = 0; r < rows; r++) {
+          L.set(batch[r].lo, r * nIn);
+          H.set(batch[r].hi, r * nIn);
+        }
+        parents.length = states.length = rows;
+        states.fill(null);
+        for (let r = 0; r < rows; r++) parents[r] = batch[r].parent ?? null;
+        const { lo, lam } = bounder.bound(L, H, rows, parents, states);
+        for (let r = 0; r < rows; r++) {
+          batch[r].parent = null;
+          batch[r].state = states[r];
+        }
+        const out: BoundOutcome<VnnWitness | null>[] = new Array(rows);
+        const openRows: number[] = [];
+        const closedRows: number[] = [];
+        for (let r = 0; r < rows; r++) {
+          const box = batch[r];
+          let worst = Infinity;
+          score.fill(0);
+          for (const clause of f.clauses) {
+            let best = -Infinity,
+              bq = -1;
+            for (const q of clause) {
+              const v = lo[r * m + q];
+              if (v > best) ((best = v), (bq = q));
+            }
+            // smear of the clause's best form; a refuted clause counts too (it matters when the
+            // verifier, with weaker bounds, rejects the box) but far less than an undecided one
+            const wgt = best > 0 ? 1e-3 : 1;
+            if (lam && bq >= 0) for (let d = 0; d < nIn; d++) score[d] += wgt * Math.abs(lam[(r * m + bq) * nIn + d]) * (box.hi[d] - box.lo[d]);
+            if (best > 0) continue;
+            if (best < worst) worst = best;
+          }
+          let dim = -1,
+            bestS = -1;
+          const rw = rootW[box.root];
+          // largest smear among the inputs not more than 6 halvings narrower (relative to the root
+          // box) than the widest: a dimension the forms' coefficients ignore still gets split
+          let maxSmear = 0,
+            maxRel = 0;
+          for (let d = 0; d < nIn; d++) {
+            if (score[d] > maxSmear) maxSmear = score[d];
+            const rel = (box.hi[d] - box.lo[d]) / (rw[d] || 1);
+            if (rel > maxRel) maxRel = rel;
+          }
+          for (let d = 0; d < nIn; d++) {
+            const wd = box.hi[d] - box.lo[d];
+            if (!(box.lo[d] < (box.lo[d] + box.hi[d]) / 2 && (box.lo[d] + box.hi[d]) / 2 < box.hi[d])) continue; // unsplittable
+            const rel = wd / (rw[d] || 1) / (maxRel || 1);
+            if (rel < 1 / 64) continue;
+            const s = lam && maxSmear > 0 ? score[d] / maxSmear + 1e-6 * rel : rel;
+            if (s > bestS) ((bestS = s), (dim = d));
+          }
+          box.dim = dim;
+          if (worst === Infinity) {
+            out[r] = { kind: 'closed' };
+            closedRows.push(r);
+            continue;
+          }
+          out[r] = { kind: 'open', priority: Number.isNaN(worst) ? -Infinity : worst };
+          openRows.push(r);
+        }
+        // a box is a leaf only when the independent verifier refutes every clause on it too (its
+        // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
+        if (checkLeaves && closedRows.length) {
+          const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
+          for (let k = 0; k < closedRows.length; k++) {
+            if (ok[k]) continue;
+            const r = closedRows[k];
+            out[r] = { kind: 'open', priority: 0 };
+            openRows.push(r);
+            stats.rejectedLeaves++;
+          }
+        }
+        // try the centres of the open boxes as counterexamples
+        if (openRows.length) {
+          for (let k = 0; k < openRows.length; k++) {
+            const b = batch[openRows[k]];
+            for (let d = 0; d < nIn; d++) Xc[k * nIn + d] = clampInto(spec, b.root, d, (b.lo[d] + b.hi[d]) / 2);
+          }
+          const Y = net.evaluate(Xc, openRows.length);
+          formValues(f, Y, openRows.length, G, S);
+          for (let k = 0; k < openRows.length; k++) {
+            const w = witnessAt(net, f, Xc, Y, G, S, k, nIn);
+            if (w) {
+              out[openRows[k]] = { kind: 'stop', result: w };
+              break;
+            }
+          }
+          // and a short PGD run from inside the most promising open boxes (lowest bound first)
+          if (!opts.noFalsify && !out.some((o) => o.kind === 'stop')) {
+            const pick = openRows
+              .filter((r) => out[r].kind === 'open')
+              .sort((a, b) => (out[a] as { priority: number }).priority - (out[b] as { priority: number }).priority)
+              .slice(0, SEARCH_PGD_BOXES);
+            const w = falsify(model, f, pick.map((r) => ({ lo: batch[r].lo, hi: batch[r].hi })), { starts: 2, steps: 8, seed: ++pgdSeed, falsifyShare: 0 }, deadline);
+            if (w) out[pick[0]] = { kind: 'stop', result: w };
+          }
+          for (const r of openRows) if (out[r].kind === 'open' && batch[r].dim < 0) out[r] = { kind: 'stop', result: null }; // too thin to split, still undecided
+        }
+        return out;
+      },
+      split(box) {
+        const d = box.dim;
+        const t = (box.lo[d] + box.hi[d]) / 2;
+        const h1 = box.hi.slice();
+        h1[d] = t;
+        const l2 = box.lo.slice();
+        l2[d] = t;
+        const st = box.state ?? null;
+        box.state = null;
+        return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st }, { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st }], record: [d, t] };
+      },
+  };
+  // the search stops early enough to leave the verifier its share of the budget
+  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
+  stats.searchSeconds = (performance.now() - t1) / 1000;
+  stats.boxes = run.boxesBounded;
+  stats.leaves = run.leaves;
+  stats.maxDepth = run.maxDepth;
+  if (run.status === 'stopped') {
+    if (run.result) return done({ status: 'sat', witness: run.result });
+    return done({ status: 'unknown', reason: 'a box too thin to split is still undecided' });
+  }
+  if (run.status === 'budget') {
+    const why = run.maxDepth >= MAX_DEPTH ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
+    return done({ status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` });
+  }
+  // 3. certificate, independently re-checked
+  let trees = run.trees;
+  let certificate = buildVnnCertificate(model, spec, asCert(trees));
+  const t2 = performance.now();
+  let v = verifyVnnCertificate(model, spec, certificate);
+  stats.verifySeconds = (performance.now() - t2) / 1000;
+  if (!v.ok && !checkLeaves) {
+    // repair: find the leaves the verifier rejects, search under them with every leaf checked, graft
+    const t3 = performance.now();
+    const leaves = leafBoxes(spec, trees);
+    const rejected: number[] = [];
+    for (let i = 0; i < leaves.length; i += batchMax) {
+      if (performance.now() > deadline) {
+        stats.searchSeconds += (performance.now() - t3) / 1000;
+        return done({ status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` });
+      }
+      const chunk = leaves.slice(i, i + batchMax);
+      verifierAccepts(model, spec, chunk).forEach((ok, k) => ok || rejected.push(i + k));
+    }
+    stats.rejectedLeaves += rejected.length;
+    checkLeaves = true;
+    const sub = runBranchAndBound(
+      rejected.map((i) => leaves[i]),
+      callbacks,
+      { batch: batchMax, deadline, maxBoxes: opts.maxBoxes === undefined ? undefined : Math.max(0, opts.maxBoxes - run.boxesBounded), maxDepth: MAX_DEPTH - run.maxDepth },
+    );
+    stats.searchSeconds += (performance.now() - t3) / 1000;
+    stats.boxes += sub.boxesBounded;
+    stats.leaves += sub.leaves - rejected.length;
+    if (sub.status === 'stopped' && sub.result) return done({ status: 'sat', witness: sub.result });
+    if (sub.status !== 'closed') return done({ status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` });
+    trees = graft(trees, leaves, rejected, sub.trees);
+    certificate = buildVnnCertificate(model, spec, asCert(trees));
+    const t4 = performance.now();
+    v = verifyVnnCertificate(model, spec, certificate);
+    stats.verifySeconds += (performance.now() - t4) / 1000;
+  }
+  if (!v.ok) return done({ status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` });
+  return done({ status: 'unsat', certificate });
+}
+
+const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
+
+interface LeafBox extends Box {
+  /** Tree and position of the leaf in that tree's preorder list. */
+  tree: number;
+  pos: number;
+}
+
+/** The leaf boxes of split trees (preorder records, null leaves), in preorder. */
+function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
+  const out: LeafBox[] = [];
+  trees.forEach((t, b) => {
+    let pos = 0;
+    const walk = (lo: Float64Array, hi: Float64Array): void => {
+      const at = pos++;
+      const n = t[at];
+      if (n === null) {
+        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at });
+        return;
+      }
+      const [d, v] = n;
+      const h1 = hi.slice();
+      h1[d] = v;
+      const l2 = lo.slice();
+      l2[d] = v;
+      walk(lo, h1);
+      walk(l2, hi);
+    };
+    walk(spec.inputBoxes[b].lo.slice(), spec.inputBoxes[b].hi.slice());
+  });
+  return out;
+}
+
+/** Replace the rejected leaves (by position) with the subtrees searched under them. */
+function graft(trees: (number[] | null)[][], leaves: LeafBox[], rejected: number[], subs: (number[] | null)[][]): (number[] | null)[][] {
+  const byTree = trees.map(() => new Map<number, (number[] | null)[]>());
+  rejected.forEach((li, k) => byTree[leaves[li].tree].set(leaves[li].pos, subs[k]));
+  return trees.map((t, b) => {
+    const m = byTree[b];
+    if (m.size === 0) return t;
+    const out: (number[] | null)[] = [];
+    t.forEach((n, i) => {
+      const sub = m.get(i);
+      if (sub) out.push(...sub);
+      else out.push(n);
+    });
+    return out;
+  });
+}
+
+/**
+ * Which boxes the certificate verifier accepts as leaves: each box is checked as a one-leaf
+ * certificate of the spec restricted to it (one verifier call for the batch; box by box only
+ * when that fails).
+ */
+function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
+  const one = (bs: readonly Box[]): boolean => {
+    const sub: VnnlibSpec = { ...spec, inputBoxes: bs.map((b) => ({ lo: b.lo, hi: b.hi })) };
+    return verifyVnnCertificate(model, sub, buildVnnCertificate(model, sub, bs.map(() => [[]]))).ok;
+  };
+  if (one(boxes)) return boxes.map(() => true);
+  return boxes.map((b) => one([b]));
+}
+
+/**
+ * The parser rounds input bounds outward, so the double lo may lie just below the exact bound:
+ * counterexamples are searched in [lo⁺, hi⁻] (one float inside) when that is not empty.
+ */
+function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
+  return Float64Array.from(lo, (l, d) => (Number.isFinite(l) && nextUp(l) <= nextDown(hi[d]) ? nextUp(l) : l));
+}
+function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
+  return Float64Array.from(hi, (h, d) => (Number.isFinite(h) && nextUp(lo[d]) <= nextDown(h) ? nextDown(h) : h));
+}
+function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number {
+  const b = spec.inputBoxes[root];
+  const l = b.lo[d],
+    h = b.hi[d];
+  if (nextUp(l) <= nextDown(h)) return Math.min(Math.max(v, nextUp(l)), nextDown(h));
+  return v;
+}
+
+/** Row k as a witness when some clause holds with its allowance: every form g + slack ≤ 0. */
+function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array, G: Float64Array, S: Float64Array, k: number, nIn: number): VnnWitness | null {
+  const m = f.m;
+  for (let c = 0; c < f.clauses.length; c++) {
+    let worst = -Infinity;
+    for (const q of f.clauses[c]) worst = Math.max(worst, G[k * m + q] + S[k * m + q]);
+    if (worst <= 0 && !Number.isNaN(worst)) {
+      // re-check with a forward pass of the point alone (batched kernels may round differently)
+      const xs = X.slice(k * nIn, (k + 1) * nIn);
+      const ys = net.evaluate(xs, 1);
+      const g1 = new Float64Array(m),
+        s1 = new Float64Array(m);
+      formValues(f, ys, 1, g1, s1);
+      let again = -Infinity;
+      for (const q of f.clauses[c]) again = Math.max(again, g1[q] + s1[q]);
+      if (!(again <= 0)) continue;
+      const x = Array.from(xs);
+      const y = Array.from(ys);
+      if (!x.every(Number.isFinite) || !y.every(Number.isFinite)) continue;
+      return { x, y, clause: c, residual: again };
+    }
+  }
+  return null;
+}
+
+/** Batched PGD on each clause's violation from many starts in each (finite-clipped) input box. */
+function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number): VnnWitness | null {
+  const net = model.network;
+  const nIn = net.nIn,
+    nOut = net.nOut,
+    m = f.m;
+  const starts = Math.max(1, opts.starts ?? 64);
+  const steps = Math.max(0, opts.steps ?? 60);
+  const rand = mulberry32(opts.seed ?? 1);
+  const nc = f.clauses.length;
+  const rows = starts * nc;
+  const X = new Float64Array(rows * nIn);
+  const G = new Float64Array(rows * m),
+    S = new Float64Array(rows * m);
+  const grad = new Float64Array(nIn);
+  let XP = new Float64Array(0),
+    GP = new Float64Array(0),
+    SP = new Float64Array(0);
+  const t0 = performance.now();
+  const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS);
+  const stopAt = t0 + share;
+  if (boxes.length === 0 || nc === 0) return null;
+  for (let round = 0; round === 0 || performance.now() < stopAt; round++) {
+    for (const box of boxes) {
+      const lo = Float64Array.from(box.lo, (v) => (Number.isFinite(v) ? v : -1e3));
+      const hi = Float64Array.from(box.hi, (v, d) => (Number.isFinite(v) ? v : Math.max(lo[d], 0) + 1e3));
+      // starts: the best of SAMPLES uniform points per clause (by the clause's worst form), plus the centre
+      const SAMPLES = 16;
+      const P = rows * SAMPLES;
+      if (XP.length < P * nIn) ((XP = new Float64Array(P * nIn)), (GP = new Float64Array(P * m)), (SP = new Float64Array(P * m)));
+      for (let i = 0; i < P * nIn; i++) {
+        const d = i % nIn;
+        XP[i] = lo[d] + (hi[d] - lo[d]) * rand();
+      }
+      const YP = net.evaluate(XP.subarray(0, P * nIn), P);
+      formValues(f, YP, P, GP, SP);
+      for (let i = 0; i < P; i++) {
+        const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
+        if (w) return w;
+      }
+      for (let r = 0; r < rows; r++) {
+        const c = r % nc;
+        let bestP = 0,
+          bestV = Infinity;
+        for (let k = 0; k < SAMPLES; k++) {
+          const p = r * SAMPLES + k;
+          let v = -Infinity;
+          for (const q of f.clauses[c]) v = Math.max(v, GP[p * m + q] + SP[p * m + q]);
+          if (v < bestV) ((bestV = v), (bestP = p));
+        }
+        for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (lo[d] + hi[d]) / 2 : XP[bestP * nIn + d];
+      }
+      for (let it = 0; it <= steps; it++) {
+        if (performance.now() > (round === 0 ? deadline : stopAt)) return null;
+        const { J, Y } = net.jacobian(X, rows, { mode: 'reverse' });
+        formValues(f, Y, rows, G, S);
+        for (let r = 0; r < rows; r++) {
+          const w = witnessAt(net, f, X, Y, G, S, r, nIn);
+          if (w) return w;
+        }
+        if (it === steps) break;
+        const eta = 0.05 * Math.pow(0.002, it / Math.max(1, steps - 1));
+        for (let r = 0; r < rows; r++) {
+          const c = r % nc;
+          grad.fill(0);
+          // descend on the most violated form of the clause (a max-margin loss, Carlini & Wagner 2017):
+          // even rows use max_q g_q, odd rows the sum of the hinges max(0, g_q)
+          let qmax = -1,
+            gmax = -Infinity;
+          for (const q of f.clauses[c]) {
+            const g = G[r * m + q] + S[r * m + q];
+            if (g > gmax) ((gmax = g), (qmax = q));
+          }
+          for (const q of f.clauses[c]) {
+            const g = G[r * m + q] + S[r * m + q];
+            if ((r & 1) === 0 ? q !== qmax : g < 0) continue;
+            for (let j = 0; j < nOut; j++) {
+              const cq = f.C[q * nOut + j];
+              if (cq === 0) continue;
+              const base = (r * nOut + j) * nIn;
+              for (let d = 0; d < nIn; d++) grad[d] += cq * J[base + d];
+            }
+          }
+          for (let d = 0; d < nIn; d++) {
+            const gd = grad[d];
+            if (gd === 0) continue;
+            let v = X[r * nIn + d] - eta * (hi[d] - lo[d]) * Math.sign(gd);
+            if (v < lo[d]) v = lo[d];
+            if (v > hi[d]) v = hi[d];
+            X[r * nIn + d] = v;
+          }
+        }
+      }
+    }
+  }
+  return null;
+}
