@@ -67,9 +67,23 @@ export class LayerNormOp implements OpImpl {
   }
 
   jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
-    const n = this.width,
-      t = tIns[0],
-      inv = this.invStd(ins[0], rows);
+    this.applyJ(y, tIns[0], tOut, rows, k, this.invStd(ins[0], rows), false);
+  }
+
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
+    const g = gIns[0];
+    if (!g) return;
+    // J is symmetric: the same form as the jvp
+    this.applyJ(y, gOut, g, rows, k, this.invStd(ins[0], rows), !!acc[0]);
+  }
+
+  /**
+   * out = J·t for each row and each of its k directions, J = (I − 1·1ᵀ/n − z·zᵀ/n)/σ (z = y, the
+   * normalised row; inv = 1/σ per row); J is symmetric, so this is Jᵀ·t too. With `acc`, out += J·t.
+   */
+  private applyJ(y: Float64Array, t: Float64Array, out: Float64Array, rows: number, k: number, inv: Float64Array, acc: boolean): void {
+    const n = this.width;
     for (let r = 0; r < rows; r++) {
       const zo = r * n;
       for (let j = 0; j < k; j++) {
@@ -82,34 +96,10 @@ export class LayerNormOp implements OpImpl {
         }
         mt /= n;
         mzt /= n;
-        for (let i = 0; i < n; i++) tOut[o + i] = (t[o + i] - mt - y[zo + i] * mzt) * inv[r];
-      }
-    }
-  }
-
-  vjp(args: VjpArgs): void {
-    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
-    const g = gIns[0];
-    if (!g) return;
-    const n = this.width,
-      inv = this.invStd(ins[0], rows);
-    // J is symmetric: the same form as the jvp
-    for (let r = 0; r < rows; r++) {
-      const zo = r * n;
-      for (let j = 0; j < k; j++) {
-        const o = (r * k + j) * n;
-        let mg = 0,
-          mzg = 0;
         for (let i = 0; i < n; i++) {
-          mg += gOut[o + i];
-          mzg += y[zo + i] * gOut[o + i];
-        }
-        mg /= n;
-        mzg /= n;
-        for (let i = 0; i < n; i++) {
-          const v = (gOut[o + i] - mg - y[zo + i] * mzg) * inv[r];
-          if (acc[0]) g[o + i] += v;
-          else g[o + i] = v;
+          const v = (t[o + i] - mt - y[zo + i] * mzt) * inv[r];
+          if (acc) out[o + i] += v;
+          else out[o + i] = v;
         }
       }
     }
