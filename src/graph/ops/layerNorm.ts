@@ -35,19 +35,43 @@ export class LayerNormOp implements OpImpl {
     readonly epsilon: number,
   ) {}
 
+  private readonly ms = new Float64Array(2);
+  /** Mean μ and s = √(σ² + ε) of the row of x at offset o, into this.ms (the one place they are computed). */
+  private meanStd(x: Float64Array, o: number): void {
+    const n = this.width;
+    let m = 0;
+    for (let i = 0; i < n; i++) m += x[o + i];
+    m /= n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
+    this.ms[0] = m;
+    this.ms[1] = Math.sqrt(v / n + this.epsilon);
+  }
+
   forward(ins: Float64Array[], y: Float64Array, rows: number): void {
     const x = ins[0],
       n = this.width;
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[o + i];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
-      const s = Math.sqrt(v / n + this.epsilon);
+      this.meanStd(x, o);
+      const m = this.ms[0],
+        s = this.ms[1];
       for (let i = 0; i < n; i++) y[o + i] = (x[o + i] - m) / s;
     }
+  }
+
+  private readonly Q = new Float64Array(2);
+  /** Q = [Σ ql, Σ qh] over the row at offset o (the bounds of Σ d² from centred()), into this.Q. */
+  private sumRow(ql: Float64Array, qh: Float64Array, o: number): void {
+    const n = this.width;
+    let Ql = 0,
+      Qh = 0;
+    for (let i = 0; i < n; i++) {
+      Ql += ql[o + i];
+      Qh += qh[o + i];
+    }
+    this.Q[0] = Ql;
+    this.Q[1] = Qh;
   }
 
   /** 1/s per row (y already holds z). */
@@ -55,13 +79,8 @@ export class LayerNormOp implements OpImpl {
     const n = this.width,
       inv = this.inv.get(rows);
     for (let r = 0; r < rows; r++) {
-      const o = r * n;
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[o + i];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
-      inv[r] = 1 / Math.sqrt(v / n + this.epsilon);
+      this.meanStd(x, r * n);
+      inv[r] = 1 / this.ms[1];
     }
     return inv;
   }
@@ -164,12 +183,9 @@ export class LayerNormOp implements OpImpl {
     };
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let Ql = 0,
-        Qh = 0;
-      for (let i = 0; i < n; i++) {
-        Ql += ql[o + i];
-        Qh += qh[o + i];
-      }
+      this.sumRow(ql, qh, o);
+      const Ql = this.Q[0],
+        Qh = this.Q[1];
       let bad = false;
       for (let i = 0; i < n; i++) if (l[o + i] !== l[o + i] || h[o + i] !== h[o + i]) bad = true;
       for (let i = 0; i < n; i++) {
@@ -203,12 +219,9 @@ export class LayerNormOp implements OpImpl {
     const g = gamma(n + 2);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let Ql = 0,
-        Qh = 0;
-      for (let i = 0; i < n; i++) {
-        Ql += ql[o + i];
-        Qh += qh[o + i];
-      }
+      this.sumRow(ql, qh, o);
+      const Ql = this.Q[0],
+        Qh = this.Q[1];
       // s² = Q/n + ε ∈ [sl², sh²]; 1/s ∈ [1/sh, 1/sl]
       const s2l = nextDown(Math.max(0, Ql * (1 - g)) / n + this.epsilon * (1 - g)),
         s2h = nextUp((Qh * (1 + g)) / n + this.epsilon * (1 + g));
