@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
-import { runBranchAndBound } from '../src/certify/proof/driver.ts';
+import { runBranchAndBound } from '../src/solve/branchAndBound.ts';
 import { ChainBounder, reluChainOf } from '../src/certify/bounds/reluChain.ts';
 import { verifyVnnCertificate } from '../src/certify/proof/vnnVerifier.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';

@@ -83,6 +83,9 @@ export function matmulABt(
  * load of A and B feeds several multiply-adds. This is the dot-product form, so the dense
  * op stores Wᵀ for the forward pass and W for the backward pass; both read rows contiguously.
  * With `accumulate`, C += A·Bᵀ instead (bias ignored).
+ * Intended repeats: the 4×2, 4×1, 1×4 and 1×1 blocks below and matmulABtAcc spell out one
+ * dot-product loop several times over (register blocking), and the parameter list is
+ * matmulABt's (and wasm/kernel.ts's WasmKernel.matmulABt's): one contract, three entry points.
  */
 export function matmulABtJs(
   A: Float64Array,

@@ -28,6 +28,7 @@
 import { intervalMul, nextDown, nextUp } from '../graph/round.ts';
 import type { Problem } from '../problem/query.ts';
 import type { Budget } from './evaluator.ts';
+import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from './branchAndBound.ts';
 
 export interface Root1D {
   x: number;
@@ -80,7 +81,6 @@ const MAX_CLUSTERS = 64;
 const ULP_SCAN = 32;
 /** Bisection levels a piece that meets the target throughout may still be split, looking for proofs of simple roots. */
 const PLATEAU_DEPTH = 8;
-const SPLIT = 0.4970703125;
 
 export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneDimResult {
   const net = problem.model.network;
@@ -118,7 +118,7 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
   let bestX = NaN,
     bestMiss = Infinity;
   // [a, b, plateau depth]: how many times X's ancestors were already found to meet the target throughout
-  let work: [number, number, number][] = [[lo0, hi0, 0]];
+  type Piece = [number, number, number];
   let excluded = 0,
     excludedLen = 0,
     excludedWithTolerance = true,
@@ -130,14 +130,12 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
   const bLo = new Float64Array(BATCH * nIn),
     bHi = new Float64Array(BATCH * nIn),
     bMid = new Float64Array(BATCH * nIn);
-  while (work.length) {
-    if (budget.exhausted) {
-      budgetHit = true;
-      for (const [a, b] of work) undecided.push([a, b]);
-      break;
-    }
-    const batch = work.splice(0, BATCH);
+  // every outcome but a split or contraction closes the piece (it was recorded above)
+  const closed: BoundOutcome<never, Piece> = { kind: 'closed' };
+  // one batch of pieces: bound, then exclude, prove, contract or split each (the driver's FIFO worklist)
+  const bound = (batch: readonly Piece[]): BoundOutcome<never, Piece>[] => {
     const k = batch.length;
+    const out: BoundOutcome<never, Piece>[] = new Array(k);
     for (let q = 0; q < k; q++) {
       bLo.set(problem.base, q * nIn);
       bHi.set(problem.base, q * nIn);
@@ -230,7 +228,7 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
             excludedLen += b - nb;
             excludedWithTolerance = false;
           }
-          work.push([na, nb, batch[q][2]]);
+          out[q] = { kind: 'branch', children: [[na, nb, batch[q][2]]] };
           continue;
         }
       }
@@ -250,9 +248,16 @@ export function solveOneDim(problem: Problem, budget: Budget, tol: number): OneD
         continue;
       }
       // split slightly off-centre so that roots at round numbers don't land on a split point
-      const cut = a + SPLIT * (b - a);
-      work.push([a, cut, pd], [cut, b, pd]);
+      const cut = a + SPLIT_FRACTION * (b - a);
+      out[q] = { kind: 'branch', children: [[a, cut, pd], [cut, b, pd]] };
     }
+    for (let q = 0; q < k; q++) out[q] ??= closed;
+    return out;
+  };
+  const run = runBranchAndBound<Piece, never, never>([[lo0, hi0, 0]], { bound }, { order: 'fifo', batch: BATCH, trees: false, stop: () => budget.exhausted });
+  if (run.status === 'budget') {
+    budgetHit = true;
+    for (const [a, b] of run.remaining) undecided.push([a, b]);
   }
   // proven roots: polish; where the polished point misses a tolerance below float64 resolution,
   // look among the neighbouring floats; a proven root is never dropped

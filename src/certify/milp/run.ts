@@ -530,6 +530,11 @@ class MilpRun {
     return this.finish({ status: 'time-limit', provenInfeasible: false, message: `time limit of ${this.s.timeLimit} s reached ${when}` });
   }
 
+  /** A result that carries a point (verified, or HiGHS's point that failed the check) and no proof. */
+  private withPoint(status: MilpResult['status'], unknowns: Float64Array, objective: number, bound: number, message: string): MilpResult {
+    return this.finish({ status, provenInfeasible: false, unknowns, objective, bound, message });
+  }
+
   private describe(): string {
     const st = this.stats;
     return `${st.binaries} binaries (${st.stableNeurons} of ${st.neurons} relu terms stable), ${this.obbtLps} bound-tightening LPs, ${this.mipNodes} branch-and-bound nodes`;
@@ -549,26 +554,13 @@ class MilpRun {
       const { u, sol, polished } = checkPoint(this.problem, x);
       const objective = this.objectiveAt(u, sol);
       if (!sol.meetsTargets) {
-        return this.finish({
-          status: 'error',
-          provenInfeasible: false,
-          unknowns: u,
-          objective,
-          bound,
-          message: `HiGHS's point fails the float64 forward-pass check (largest target miss ${sol.maxMiss.toExponential(3)}${polished ? ', after polishing' : ''}); not reported as solved`,
-        });
+        return this.withPoint('error', u, objective, bound, `HiGHS's point fails the float64 forward-pass check (largest target miss ${sol.maxMiss.toExponential(3)}${polished ? ', after polishing' : ''}); not reported as solved`);
       }
       const what = this.objective.kind === 'closest' ? 'distance' : 'value';
-      return this.finish({
-        status: st === S.optimal ? 'solved' : 'time-limit',
-        provenInfeasible: false,
-        unknowns: u,
-        objective,
-        bound,
-        message:
-          (st === S.optimal ? `optimal ${what} ${objective} (HiGHS bound ${bound})` : `time limit reached: best verified ${what} ${objective}, HiGHS bound ${Number.isFinite(bound) ? bound : 'none yet'}`) +
-          `${polished ? ', point polished into the tolerance band' : ''}; ${this.describe()}`,
-      });
+      const message =
+        (st === S.optimal ? `optimal ${what} ${objective} (HiGHS bound ${bound})` : `time limit reached: best verified ${what} ${objective}, HiGHS bound ${Number.isFinite(bound) ? bound : 'none yet'}`) +
+        `${polished ? ', point polished into the tolerance band' : ''}; ${this.describe()}`;
+      return this.withPoint(st === S.optimal ? 'solved' : 'time-limit', u, objective, bound, message);
     }
     if (st === S.infeasible || st === S.unboundedOrInfeasible) {
       // every column is bounded, so "unbounded or infeasible" can only be infeasible: measure how badly
@@ -620,14 +612,7 @@ class MilpRun {
       const { u, sol } = checkPoint(this.problem, this.fixedPiece(model.getSolution().colValue));
       if (sol.meetsTargets) {
         const objective = this.objectiveAt(u, sol);
-        return this.finish({
-          status: st === S.optimal ? 'solved' : 'time-limit',
-          provenInfeasible: false,
-          unknowns: u,
-          objective,
-          bound,
-          message: `${st === S.optimal ? 'optimal' : 'time limit reached, best'} value ${objective} (HiGHS bound ${bound}); ${thin}; ${this.describe()}`,
-        });
+        return this.withPoint(st === S.optimal ? 'solved' : 'time-limit', u, objective, bound, `${st === S.optimal ? 'optimal' : 'time limit reached, best'} value ${objective} (HiGHS bound ${bound}); ${thin}; ${this.describe()}`);
       }
     }
     return this.finish({
@@ -658,17 +643,12 @@ class MilpRun {
     // a verified point always wins over a bound
     const proven = lb >= margin && !(point && point.sol.meetsTargets);
     const bound = Math.max(0, excess);
+    // the point HiGHS ended at, when it fails the targets: reported with its miss, never as a solution
+    const seen = point ? { unknowns: point.u, objective: point.sol.maxMiss } : {};
     if (point && point.sol.meetsTargets) {
       const objective = this.objectiveAt(point.u, point.sol);
       if (from === 'feasibility') {
-        return this.finish({
-          status: 'solved',
-          provenInfeasible: false,
-          unknowns: point.u,
-          objective,
-          bound,
-          message: `verified point meeting every target (largest miss ${point.sol.maxMiss.toExponential(3)})${point.polished ? ', polished into the tolerance band' : ''}; ${this.describe()}`,
-        });
+        return this.withPoint('solved', point.u, objective, bound, `verified point meeting every target (largest miss ${point.sol.maxMiss.toExponential(3)})${point.polished ? ', polished into the tolerance band' : ''}; ${this.describe()}`);
       }
       return this.thinRetry(point.u, objective);
     }
@@ -676,7 +656,7 @@ class MilpRun {
       return this.finish({
         status: 'infeasible',
         provenInfeasible: true,
-        ...(point ? { unknowns: point.u, objective: point.sol.maxMiss } : {}),
+        ...seen,
         bound,
         message:
           `no input in the box meets the targets: every input exceeds some target's tolerance by at least ${bound.toExponential(3)} ` +
@@ -687,7 +667,7 @@ class MilpRun {
       return this.finish({
         status: 'time-limit',
         provenInfeasible: false,
-        ...(point ? { unknowns: point.u, objective: point.sol.maxMiss } : {}),
+        ...seen,
         bound,
         message:
           `time limit reached before HiGHS found a point meeting the targets or proved that none exists ` +
@@ -698,7 +678,7 @@ class MilpRun {
       return this.finish({
         status: 'infeasible',
         provenInfeasible: false,
-        ...(point ? { unknowns: point.u, objective: point.sol.maxMiss } : {}),
+        ...seen,
         bound,
         message:
           `HiGHS finds no point meeting the targets, but the smallest worst excess (dual bound ${lb.toExponential(3)}) ` +
@@ -708,7 +688,7 @@ class MilpRun {
     return this.finish({
       status: 'error',
       provenInfeasible: false,
-      ...(point ? { unknowns: point.u, objective: point.sol.maxMiss } : {}),
+      ...seen,
       message: `HiGHS's point (slack ${sInc.toExponential(3)}) fails the float64 forward-pass check (largest miss ${point ? point.sol.maxMiss.toExponential(3) : '?'}); not reported as solved`,
     });
   }

@@ -29,6 +29,7 @@ import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
 import { formInterval } from '../../problem/targets.ts';
 import { now, type Budget } from '../../solve/evaluator.ts';
+import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solve/branchAndBound.ts';
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
@@ -64,7 +65,6 @@ export interface BnbOptions {
 }
 
 const BATCH = 256;
-const SPLIT = 0.4970703125;
 
 export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOptions): BnbResult {
   // Certificates must be ones the independent verifier can re-check: every tolerance exclusion
@@ -117,6 +117,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     budgetHit = false;
   // `plain`: searched with the mean-value form only (a relaxation claim there was withdrawn)
   type WorkBox = { lo: number[]; hi: number[]; plain?: boolean };
+  // boxes to search (the driver's FIFO worklist): the query box, then the pieces of withdrawn claims
   let work: WorkBox[] = [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn);
@@ -127,7 +128,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // Split the most influential unknown: the largest smear (Kearfott 1996, §5.1), i.e. the width of
   // its interval times the largest |∂y/∂x| over the box; the widest in box units when that is
   // not available (or not finite).
-  const split = (b: WorkBox, smear?: ArrayLike<number>): void => {
+  const split = (b: WorkBox, smear?: ArrayLike<number>): WorkBox[] => {
     const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
     let d = widths.indexOf(Math.max(...widths));
     if (smear) {
@@ -142,175 +143,185 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       }
       if (best >= 0 && smear[best] > 0) d = best;
     }
-    const cut = b.lo[d] + SPLIT * (b.hi[d] - b.lo[d]);
+    const cut = b.lo[d] + SPLIT_FRACTION * (b.hi[d] - b.lo[d]);
     const a: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() },
       c: WorkBox = { lo: b.lo.slice(), hi: b.hi.slice() };
     if (b.plain) a.plain = c.plain = true;
     a.hi[d] = cut;
     c.lo[d] = cut;
-    work.push(a, c);
+    return [a, c];
   };
 
-  for (;;) {
-    while (work.length) {
-      if (boxes >= opts.maxBoxes || budget.exhausted) {
-        budgetHit = true;
-        undecided.push(...work.map((b) => ({ lo: b.lo, hi: b.hi })));
-        work = [];
-        break;
+  const closed: BoundOutcome<never, WorkBox> = { kind: 'closed' };
+  // one batch: bound every box (mean-value form, then the relaxation), then exclude, prove or split each
+  const bound = (batch: readonly WorkBox[]): BoundOutcome<never, WorkBox>[] => {
+    const tBatch = now();
+    const k = batch.length;
+    const out: BoundOutcome<never, WorkBox>[] = new Array(k);
+    boxes += k;
+    for (let q = 0; q < k; q++) {
+      L.set(problem.base, q * nIn);
+      H.set(problem.base, q * nIn);
+      for (let j = 0; j < n; j++) {
+        L[q * nIn + problem.unknowns[j]] = batch[q].lo[j];
+        H[q * nIn + problem.unknowns[j]] = batch[q].hi[j];
       }
-      // drop boxes entirely inside a proven-unique region
-      work = work.filter((b) => !roots.some((r) => boxInside(b, r)));
-      if (!work.length) break;
-      // with a deadline, a batch no larger than the time left allows (so the limit holds to about one box)
-      let kMax = BATCH;
-      if (opts.deadline !== undefined && msPerBox > 0) kMax = Math.max(1, Math.min(BATCH, Math.floor((opts.deadline - now()) / msPerBox)));
-      const tBatch = now();
-      const batch = work.splice(0, Math.min(kMax, opts.maxBoxes - boxes));
-      const k = batch.length;
-      boxes += k;
-      for (let q = 0; q < k; q++) {
-        L.set(problem.base, q * nIn);
-        H.set(problem.base, q * nIn);
-        for (let j = 0; j < n; j++) {
-          L[q * nIn + problem.unknowns[j]] = batch[q].lo[j];
-          H[q * nIn + problem.unknowns[j]] = batch[q].hi[j];
-        }
-      }
-      budget.evaluations += 2 * k;
-      budget.jacobians += k;
-      const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
-      // enclosures of the targets' forms (k × m): from the outputs' enclosures, and (for a form
-      // of several outputs) the mean-value form of the form itself
-      const fb = { lo: yb.flo, hi: yb.fhi };
-      // the mean-value bounds alone, to tell which claims rest on the relaxation
-      const mv = { lo: fb.lo.slice(), hi: fb.hi.slice() };
-      if (opts.linear !== false) {
-        // boxes the mean-value form did not exclude: try the linear relaxation too
-        const keep: number[] = [];
-        for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, fb, q, m, tols)) keep.push(q);
-        if (keep.length) {
-          const kl = new Float64Array(keep.length * nIn),
-            kh = new Float64Array(keep.length * nIn);
-          keep.forEach((q, i) => {
-            kl.set(L.subarray(q * nIn, (q + 1) * nIn), i * nIn);
-            kh.set(H.subarray(q * nIn, (q + 1) * nIn), i * nIn);
-          });
-          const rx = opts.relaxation ?? 'crown';
-          const lbs: { lo: Float64Array; hi: Float64Array }[] = [];
-          if (rx !== 'forward') lbs.push(crownBounds(problem, kl, kh, keep.length, targetOutputs));
-          if (rx !== 'crown') lbs.push(linearBounds(problem, kl, kh, keep.length));
-          for (const lb of lbs) {
-            keep.forEach((q, i) => {
-              for (let o = 0; o < nOut; o++) {
-                if (lb.lo[i * nOut + o] > yb.lo[q * nOut + o]) yb.lo[q * nOut + o] = lb.lo[i * nOut + o];
-                if (lb.hi[i * nOut + o] < yb.hi[q * nOut + o]) yb.hi[q * nOut + o] = lb.hi[i * nOut + o];
-              }
-            });
-          }
-          // the forms over the tightened output enclosures (interval arithmetic on c·y)
-          for (const q of keep) intersectForms(problem, yb, q, nOut, fb, q * m);
-          // forms of several outputs: CROWN bounds c·y itself (the specification folded into the
-          // last layer: far tighter than combining the outputs' bounds)
-          if (rx !== 'forward' && formRows.length) {
-            const cl = crownLinearBounds(net, kl, kh, keep.length, formC, formRows.length, { upper: true });
-            keep.forEach((q, r) => {
-              formRows.forEach((i, f) => {
-                const a = cl.lo[r * formRows.length + f],
-                  b = cl.hi![r * formRows.length + f];
-                if (a > fb.lo[q * m + i]) fb.lo[q * m + i] = a;
-                if (b < fb.hi[q * m + i]) fb.hi[q * m + i] = b;
-              });
-            });
-          }
-        }
-      }
-      for (let q = 0; q < k; q++) {
-        const b = batch[q];
-        // smallest possible worst-output miss over the box, and tolerance exclusion
-        let boxLB = 0,
-          exclTarget = -1,
-          zeroOut = false;
-        const exclCandidates: number[] = [];
-        problem.targets.forEach((t, i) => {
-          const yl = fb.lo[q * m + i],
-            yh = fb.hi[q * m + i];
-          const miss = yl > t.hi ? nextDown(yl - t.hi) : yh < t.lo ? nextDown(t.lo - yh) : 0;
-          if (!(miss >= 0)) return; // NaN bounds: no information
-          boxLB = Math.max(boxLB, miss);
-          if (miss > tols[i]) exclCandidates.push(i);
-          if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
+    }
+    budget.evaluations += 2 * k;
+    budget.jacobians += k;
+    const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
+    // enclosures of the targets' forms (k × m): from the outputs' enclosures, and (for a form
+    // of several outputs) the mean-value form of the form itself
+    const fb = { lo: yb.flo, hi: yb.fhi };
+    // the mean-value bounds alone, to tell which claims rest on the relaxation
+    const mv = { lo: fb.lo.slice(), hi: fb.hi.slice() };
+    if (opts.linear !== false) {
+      // boxes the mean-value form did not exclude: try the linear relaxation too
+      const keep: number[] = [];
+      for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, fb, q, m, tols)) keep.push(q);
+      if (keep.length) {
+        const kl = new Float64Array(keep.length * nIn),
+          kh = new Float64Array(keep.length * nIn);
+        keep.forEach((q, i) => {
+          kl.set(L.subarray(q * nIn, (q + 1) * nIn), i * nIn);
+          kh.set(H.subarray(q * nIn, (q + 1) * nIn), i * nIn);
         });
-        // prefer a target the mean-value form excludes on its own; else the claim rests on the relaxation
-        const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, m, tols, i)) ?? -1;
-        const relaxOnly = mvTarget < 0 && exclCandidates.length > 0;
-        exclTarget = mvTarget >= 0 ? mvTarget : (exclCandidates[0] ?? -1);
-        // A root-free claim by range, whether it rests on the relaxation or on the mean-value form:
-        // the verifier re-checks it with one plain interval evaluation, so one evaluation decides
-        // here too (otherwise Krawczyk or splitting settles the box).
-        if (zeroOut && sys && exclTarget < 0) {
-          budget.evaluations += 1;
-          const tv = now();
-          if (!verifierRangeRootFree(problem, b)) zeroOut = false;
-          verifyMs += now() - tv;
+        const rx = opts.relaxation ?? 'crown';
+        const lbs: { lo: Float64Array; hi: Float64Array }[] = [];
+        if (rx !== 'forward') lbs.push(crownBounds(problem, kl, kh, keep.length, targetOutputs));
+        if (rx !== 'crown') lbs.push(linearBounds(problem, kl, kh, keep.length));
+        for (const lb of lbs) {
+          keep.forEach((q, i) => {
+            for (let o = 0; o < nOut; o++) {
+              if (lb.lo[i * nOut + o] > yb.lo[q * nOut + o]) yb.lo[q * nOut + o] = lb.lo[i * nOut + o];
+              if (lb.hi[i * nOut + o] < yb.hi[q * nOut + o]) yb.hi[q * nOut + o] = lb.hi[i * nOut + o];
+            }
+          });
         }
-        if (exclTarget >= 0) {
-          const rec: ExcludedBox = {
-            lo: b.lo,
-            hi: b.hi,
-            target: exclTarget,
-            outputLo: fb.lo[q * m + exclTarget],
-            outputHi: fb.hi[q * m + exclTarget],
-          };
-          excluded.push(rec);
-          if (relaxOnly || verifyAll) {
-            // the claim rests on the relaxation (or, with verifyAll, on the mean-value form):
-            // re-checked before any certificate (below)
-            unchecked.push({
-              rec,
-              cands: exclCandidates.map((i) => ({ i, lo: fb.lo[q * m + i], hi: fb.hi[q * m + i] })),
+        // the forms over the tightened output enclosures (interval arithmetic on c·y)
+        for (const q of keep) intersectForms(problem, yb, q, nOut, fb, q * m);
+        // forms of several outputs: CROWN bounds c·y itself (the specification folded into the
+        // last layer: far tighter than combining the outputs' bounds)
+        if (rx !== 'forward' && formRows.length) {
+          const cl = crownLinearBounds(net, kl, kh, keep.length, formC, formRows.length, { upper: true });
+          keep.forEach((q, r) => {
+            formRows.forEach((i, f) => {
+              const a = cl.lo[r * formRows.length + f],
+                b = cl.hi![r * formRows.length + f];
+              if (a > fb.lo[q * m + i]) fb.lo[q * m + i] = a;
+              if (b < fb.hi[q * m + i]) fb.hi[q * m + i] = b;
             });
-          }
-          excludedVol += vol(b);
+          });
+        }
+      }
+    }
+    for (let q = 0; q < k; q++) {
+      const b = batch[q];
+      // smallest possible worst-output miss over the box, and tolerance exclusion
+      let boxLB = 0,
+        exclTarget = -1,
+        zeroOut = false;
+      const exclCandidates: number[] = [];
+      problem.targets.forEach((t, i) => {
+        const yl = fb.lo[q * m + i],
+          yh = fb.hi[q * m + i];
+        const miss = yl > t.hi ? nextDown(yl - t.hi) : yh < t.lo ? nextDown(t.lo - yh) : 0;
+        if (!(miss >= 0)) return; // NaN bounds: no information
+        boxLB = Math.max(boxLB, miss);
+        if (miss > tols[i]) exclCandidates.push(i);
+        if (t.kind === 'eq' && (yl > t.lo || yh < t.lo)) zeroOut = true;
+      });
+      // prefer a target the mean-value form excludes on its own; else the claim rests on the relaxation
+      const mvTarget = exclCandidates.find((i) => misses(problem, mv, q, m, tols, i)) ?? -1;
+      const relaxOnly = mvTarget < 0 && exclCandidates.length > 0;
+      exclTarget = mvTarget >= 0 ? mvTarget : (exclCandidates[0] ?? -1);
+      // A root-free claim by range, whether it rests on the relaxation or on the mean-value form:
+      // the verifier re-checks it with one plain interval evaluation, so one evaluation decides
+      // here too (otherwise Krawczyk or splitting settles the box).
+      if (zeroOut && sys && exclTarget < 0) {
+        budget.evaluations += 1;
+        const tv = now();
+        if (!verifierRangeRootFree(problem, b)) zeroOut = false;
+        verifyMs += now() - tv;
+      }
+      if (exclTarget >= 0) {
+        const rec: ExcludedBox = {
+          lo: b.lo,
+          hi: b.hi,
+          target: exclTarget,
+          outputLo: fb.lo[q * m + exclTarget],
+          outputHi: fb.hi[q * m + exclTarget],
+        };
+        excluded.push(rec);
+        if (relaxOnly || verifyAll) {
+          // the claim rests on the relaxation (or, with verifyAll, on the mean-value form):
+          // re-checked before any certificate (below)
+          unchecked.push({
+            rec,
+            cands: exclCandidates.map((i) => ({ i, lo: fb.lo[q * m + i], hi: fb.hi[q * m + i] })),
+          });
+        }
+        excludedVol += vol(b);
+        lowerBound = Math.min(lowerBound, boxLB);
+        continue;
+      }
+      if (sys && zeroOut) {
+        rootFree.push({ lo: b.lo, hi: b.hi, reason: 'range' });
+        lowerBound = Math.min(lowerBound, boxLB);
+        continue;
+      }
+      if (sys) {
+        const lo = Float64Array.from(b.lo),
+          hi = Float64Array.from(b.hi);
+        budget.evaluations += 2;
+        budget.jacobians += 1;
+        const v = krawczyk(sys, lo, hi);
+        if (v === 'none') {
+          rootFree.push({ lo: b.lo, hi: b.hi, reason: 'krawczyk' });
           lowerBound = Math.min(lowerBound, boxLB);
           continue;
         }
-        if (sys && zeroOut) {
-          rootFree.push({ lo: b.lo, hi: b.hi, reason: 'range' });
-          lowerBound = Math.min(lowerBound, boxLB);
-          continue;
-        }
-        if (sys) {
-          const lo = Float64Array.from(b.lo),
-            hi = Float64Array.from(b.hi);
-          budget.evaluations += 2;
-          budget.jacobians += 1;
-          const v = krawczyk(sys, lo, hi);
-          if (v === 'none') {
-            rootFree.push({ lo: b.lo, hi: b.hi, reason: 'krawczyk' });
-            lowerBound = Math.min(lowerBound, boxLB);
+        if (v === 'unique') {
+          const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
+          const r = newtonInBox(sys, mid, lo, hi);
+          if (r) {
+            roots.push({ lo: b.lo, hi: b.hi, root: Array.from(r) });
+            lowerBound = Math.min(lowerBound, 0);
             continue;
           }
-          if (v === 'unique') {
-            const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
-            const r = newtonInBox(sys, mid, lo, hi);
-            if (r) {
-              roots.push({ lo: b.lo, hi: b.hi, root: Array.from(r) });
-              lowerBound = Math.min(lowerBound, 0);
-              continue;
-            }
-          }
         }
-        // split
-        const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
-        if (Math.max(...widths) <= minWidth) {
-          undecided.push({ lo: b.lo, hi: b.hi });
-          lowerBound = Math.min(lowerBound, boxLB);
-          continue;
-        }
-        split(b, yb.smear.subarray(q * n, q * n + n));
       }
-      msPerBox = (now() - tBatch) / k;
+      // split
+      const widths = b.lo.map((l, j) => (b.hi[j] - l) / W[j]);
+      if (Math.max(...widths) <= minWidth) {
+        undecided.push({ lo: b.lo, hi: b.hi });
+        lowerBound = Math.min(lowerBound, boxLB);
+        continue;
+      }
+      out[q] = { kind: 'branch', children: split(b, yb.smear.subarray(q * n, q * n + n)) };
+    }
+    msPerBox = (now() - tBatch) / k;
+    for (let q = 0; q < k; q++) out[q] ??= closed;
+    return out;
+  };
+  for (;;) {
+    const run = runBranchAndBound<WorkBox, never, never>(work, { bound }, {
+      order: 'fifo',
+      trees: false,
+      stop: () => boxes >= opts.maxBoxes || budget.exhausted,
+      // drop boxes entirely inside a proven-unique region
+      keep: (b) => !roots.some((r) => boxInside(b, r)),
+      // with a deadline, a batch no larger than the time left allows (so the limit holds to about one box)
+      batchSize: () => {
+        let kMax = BATCH;
+        if (opts.deadline !== undefined && msPerBox > 0) kMax = Math.max(1, Math.min(BATCH, Math.floor((opts.deadline - now()) / msPerBox)));
+        return Math.min(kMax, opts.maxBoxes - boxes);
+      },
+    });
+    work = [];
+    if (run.status === 'budget') {
+      budgetHit = true;
+      undecided.push(...run.remaining.map((b) => ({ lo: b.lo, hi: b.hi })));
     }
     // Everything decided: a certificate may be built from these boxes, so every claim resting on
     // the relaxation alone must be one the verifier confirms. Those it does not are withdrawn and
@@ -348,7 +359,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       if (!failed.has(e)) continue;
       excluded.splice(i, 1);
       excludedVol -= vol(e);
-      split({ lo: e.lo, hi: e.hi, plain: true });
+      work.push(...split({ lo: e.lo, hi: e.hi, plain: true }));
     }
   }
   // undecided boxes may hold a solution: the lower bound can be no more than 0 then

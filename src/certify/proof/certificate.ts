@@ -29,7 +29,7 @@ import type { Model } from '../../model.ts';
 import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../../problem/query.ts';
 import type { BnbResult } from './bnbResult.ts';
 import { krawczyk, squareSystem } from './krawczyk.ts';
-import { dn, formRange, up, verifierNet, type VerifierNet } from './verifier.ts';
+import { dn, formRange, imulInto, up, verifierNet, type VerifierNet } from './verifier.ts';
 
 export const CERTIFICATE_FORMAT = 'netinvert-certificate';
 /** The newest version written and read; CERTIFICATE_VERSIONS are every version read. */
@@ -183,6 +183,8 @@ function fail(reason: string, checkedBoxes: number, independent = true): VerifyR
 
 class Invalid extends Error {}
 
+/** Scratch for imulInto (an interval product [lo, hi]). */
+const PR = new Float64Array(2);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function onlyKeys(v: Record<string, unknown>, allowed: string[], where: string): void {
@@ -460,16 +462,9 @@ class Checker {
           dh = up(hi[j] - c);
         const al = this.jl[o * n + j],
           ah = this.jh[o * n + j];
-        let p1 = al * dl,
-          p2 = al * dh,
-          p3 = ah * dl,
-          p4 = ah * dh;
-        if (p1 !== p1) p1 = 0;
-        if (p2 !== p2) p2 = 0;
-        if (p3 !== p3) p3 = 0;
-        if (p4 !== p4) p4 = 0;
-        sl = dn(sl + dn(Math.min(p1, p2, p3, p4)));
-        sh = up(sh + up(Math.max(p1, p2, p3, p4)));
+        imulInto(al, ah, dl, dh, PR);
+        sl = dn(sl + PR[0]);
+        sh = up(sh + PR[1]);
       }
       if (sl > this.yl[o]) this.yl[o] = sl;
       if (sh < this.yh[o]) this.yh[o] = sh;
@@ -509,16 +504,9 @@ class Checker {
         const cj = C[unk[j]];
         const dl = dn(b.lo[j] - cj),
           dh = up(b.hi[j] - cj);
-        let p1 = gl * dl,
-          p2 = gl * dh,
-          p3 = gh * dl,
-          p4 = gh * dh;
-        if (p1 !== p1) p1 = 0;
-        if (p2 !== p2) p2 = 0;
-        if (p3 !== p3) p3 = 0;
-        if (p4 !== p4) p4 = 0;
-        sl = dn(sl + dn(Math.min(p1, p2, p3, p4)));
-        sh = up(sh + up(Math.max(p1, p2, p3, p4)));
+        imulInto(gl, gh, dl, dh, PR);
+        sl = dn(sl + PR[0]);
+        sh = up(sh + PR[1]);
       }
       if (sl > lo) lo = sl;
       if (sh < hi) hi = sh;
@@ -590,16 +578,9 @@ class Checker {
         const ck = C[unk[k]];
         const dl = dn(lo[k] - ck),
           dh = up(hi[k] - ck);
-        let p1 = ml * dl,
-          p2 = ml * dh,
-          p3 = mh * dl,
-          p4 = mh * dh;
-        if (p1 !== p1) p1 = 0;
-        if (p2 !== p2) p2 = 0;
-        if (p3 !== p3) p3 = 0;
-        if (p4 !== p4) p4 = 0;
-        kl = dn(kl + dn(Math.min(p1, p2, p3, p4)));
-        kh = up(kh + up(Math.max(p1, p2, p3, p4)));
+        imulInto(ml, mh, dl, dh, PR);
+        kl = dn(kl + PR[0]);
+        kh = up(kh + PR[1]);
       }
       if (!(kl === kl && kh === kh)) return 'unknown';
       if (kh < lo[i] || kl > hi[i]) return 'none';

@@ -80,6 +80,12 @@ function imul(al: number, ah: number, bl: number, bh: number): void {
   ML = dn(Math.min(p1, p2, p3, p4));
   MH = up(Math.max(p1, p2, p3, p4));
 }
+/** imul into out = [lo, hi]: the one interval product of the verifier family (certificate.ts uses it too). */
+export function imulInto(al: number, ah: number, bl: number, bh: number, out: Float64Array): void {
+  imul(al, ah, bl, bh);
+  out[0] = ML;
+  out[1] = MH;
+}
 
 // ---------------------------------------------------------------- element-wise functions
 
@@ -950,7 +956,8 @@ export class VerifierNet {
             vh[oi] = MH;
             dl = dh = cv;
           } else if (!first) {
-            // x / c
+            // x / c (and c / x below: the two quotient cases are spelled out side by side on
+            // purpose, an intended near-repeat, so that each sign case can be checked by eye)
             if (cv === 0 || !Number.isFinite(cv)) {
               vl[oi] = -Infinity;
               vh[oi] = Infinity;

@@ -270,6 +270,7 @@ class LeafChecker {
     }
     return s === s ? s : -Infinity;
   }
+  /** max over the leaf box: concLo mirrored (intended repeat: each keeps one rounding direction throughout). */
   private concHi(F: Float64Array, off: number): number {
     const n0 = this.n0;
     let s = F[off + n0];

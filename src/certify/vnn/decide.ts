@@ -8,7 +8,7 @@
  *    input box and clause on the clause's violation Σ_q max(0, g_q(f(x)) + slack_q), batched (one
  *    forward pass and one reverse-mode Jacobian per step for all starts). Most VNN-COMP sat
  *    instances fall here in milliseconds.
- * 2. Complete search: best-first branch and bound over the input boxes (proof/driver.ts), each
+ * 2. Complete search: best-first branch and bound over the input boxes (solve/branchAndBound.ts), each
  *    round bounding a batch of boxes with bounds.ts (CROWN of the clause forms). A box is closed
  *    when every clause has a form with lower bound > 0; otherwise its centre is tried as a
  *    counterexample and it is split at the midpoint of the input maximising width_d·|λ_d| summed
@@ -23,7 +23,7 @@ import type { Model } from '../../model.ts';
 import type { Network } from '../../graph/network.ts';
 import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
-import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../proof/driver.ts';
+import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../../solve/branchAndBound.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
 import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';

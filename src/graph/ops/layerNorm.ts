@@ -35,19 +35,43 @@ export class LayerNormOp implements OpImpl {
     readonly epsilon: number,
   ) {}
 
+  private readonly ms = new Float64Array(2);
+  /** Mean μ and s = √(σ² + ε) of the row of x at offset o, into this.ms (the one place they are computed). */
+  private meanStd(x: Float64Array, o: number): void {
+    const n = this.width;
+    let m = 0;
+    for (let i = 0; i < n; i++) m += x[o + i];
+    m /= n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
+    this.ms[0] = m;
+    this.ms[1] = Math.sqrt(v / n + this.epsilon);
+  }
+
   forward(ins: Float64Array[], y: Float64Array, rows: number): void {
     const x = ins[0],
       n = this.width;
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[o + i];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
-      const s = Math.sqrt(v / n + this.epsilon);
+      this.meanStd(x, o);
+      const m = this.ms[0],
+        s = this.ms[1];
       for (let i = 0; i < n; i++) y[o + i] = (x[o + i] - m) / s;
     }
+  }
+
+  private readonly Q = new Float64Array(2);
+  /** Q = [Σ ql, Σ qh] over the row at offset o (the bounds of Σ d² from centred()), into this.Q. */
+  private sumRow(ql: Float64Array, qh: Float64Array, o: number): void {
+    const n = this.width;
+    let Ql = 0,
+      Qh = 0;
+    for (let i = 0; i < n; i++) {
+      Ql += ql[o + i];
+      Qh += qh[o + i];
+    }
+    this.Q[0] = Ql;
+    this.Q[1] = Qh;
   }
 
   /** 1/s per row (y already holds z). */
@@ -55,21 +79,30 @@ export class LayerNormOp implements OpImpl {
     const n = this.width,
       inv = this.inv.get(rows);
     for (let r = 0; r < rows; r++) {
-      const o = r * n;
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[o + i];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[o + i] - m) * (x[o + i] - m);
-      inv[r] = 1 / Math.sqrt(v / n + this.epsilon);
+      this.meanStd(x, r * n);
+      inv[r] = 1 / this.ms[1];
     }
     return inv;
   }
 
   jvp(ins: Float64Array[], y: Float64Array, tIns: Float64Array[], tOut: Float64Array, rows: number, k: number): void {
-    const n = this.width,
-      t = tIns[0],
-      inv = this.invStd(ins[0], rows);
+    this.applyJ(y, tIns[0], tOut, rows, k, this.invStd(ins[0], rows), false);
+  }
+
+  vjp(args: VjpArgs): void {
+    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
+    const g = gIns[0];
+    if (!g) return;
+    // J is symmetric: the same form as the jvp
+    this.applyJ(y, gOut, g, rows, k, this.invStd(ins[0], rows), !!acc[0]);
+  }
+
+  /**
+   * out = J·t for each row and each of its k directions, J = (I − 1·1ᵀ/n − z·zᵀ/n)/σ (z = y, the
+   * normalised row; inv = 1/σ per row); J is symmetric, so this is Jᵀ·t too. With `acc`, out += J·t.
+   */
+  private applyJ(y: Float64Array, t: Float64Array, out: Float64Array, rows: number, k: number, inv: Float64Array, acc: boolean): void {
+    const n = this.width;
     for (let r = 0; r < rows; r++) {
       const zo = r * n;
       for (let j = 0; j < k; j++) {
@@ -82,34 +115,10 @@ export class LayerNormOp implements OpImpl {
         }
         mt /= n;
         mzt /= n;
-        for (let i = 0; i < n; i++) tOut[o + i] = (t[o + i] - mt - y[zo + i] * mzt) * inv[r];
-      }
-    }
-  }
-
-  vjp(args: VjpArgs): void {
-    const { ins, y, gOut, gIns, accumulate: acc, rows, k } = args;
-    const g = gIns[0];
-    if (!g) return;
-    const n = this.width,
-      inv = this.invStd(ins[0], rows);
-    // J is symmetric: the same form as the jvp
-    for (let r = 0; r < rows; r++) {
-      const zo = r * n;
-      for (let j = 0; j < k; j++) {
-        const o = (r * k + j) * n;
-        let mg = 0,
-          mzg = 0;
         for (let i = 0; i < n; i++) {
-          mg += gOut[o + i];
-          mzg += y[zo + i] * gOut[o + i];
-        }
-        mg /= n;
-        mzg /= n;
-        for (let i = 0; i < n; i++) {
-          const v = (gOut[o + i] - mg - y[zo + i] * mzg) * inv[r];
-          if (acc[0]) g[o + i] += v;
-          else g[o + i] = v;
+          const v = (t[o + i] - mt - y[zo + i] * mzt) * inv[r];
+          if (acc) out[o + i] += v;
+          else out[o + i] = v;
         }
       }
     }
@@ -174,12 +183,9 @@ export class LayerNormOp implements OpImpl {
     };
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let Ql = 0,
-        Qh = 0;
-      for (let i = 0; i < n; i++) {
-        Ql += ql[o + i];
-        Qh += qh[o + i];
-      }
+      this.sumRow(ql, qh, o);
+      const Ql = this.Q[0],
+        Qh = this.Q[1];
       let bad = false;
       for (let i = 0; i < n; i++) if (l[o + i] !== l[o + i] || h[o + i] !== h[o + i]) bad = true;
       for (let i = 0; i < n; i++) {
@@ -213,12 +219,9 @@ export class LayerNormOp implements OpImpl {
     const g = gamma(n + 2);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      let Ql = 0,
-        Qh = 0;
-      for (let i = 0; i < n; i++) {
-        Ql += ql[o + i];
-        Qh += qh[o + i];
-      }
+      this.sumRow(ql, qh, o);
+      const Ql = this.Q[0],
+        Qh = this.Q[1];
       // s² = Q/n + ε ∈ [sl², sh²]; 1/s ∈ [1/sh, 1/sl]
       const s2l = nextDown(Math.max(0, Ql * (1 - g)) / n + this.epsilon * (1 - g)),
         s2h = nextUp((Qh * (1 + g)) / n + this.epsilon * (1 + g));
