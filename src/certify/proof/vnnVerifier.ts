@@ -194,6 +194,8 @@ class LeafChecker {
   private readonly IL: Float64Array;
   private readonly IU: Float64Array;
   private readonly IE: Float64Array;
+  private readonly nzI: Int32Array;
+  private readonly nzV: Float64Array;
   private symbolicDone = false;
   private symbolicOk = false;
   /** whether the forms and bounds come from the deep pass (refined in line) */
@@ -234,6 +236,8 @@ class LeafChecker {
     this.IL = new Float64Array(mx);
     this.IU = new Float64Array(mx);
     this.IE = new Float64Array(mx);
+    this.nzI = new Int32Array(mx);
+    this.nzV = new Float64Array(mx);
     let ss = 0;
     for (const b of this.blo) ss += 2 * b.length;
     this.stateSize = ss;
@@ -726,16 +730,24 @@ class LeafChecker {
           const { W, b, nOut } = layer;
           m = nOut + 1;
           let beta = 0;
+          // the nonzero multipliers only (dead ReLUs and the unit vectors of a refinement leave
+          // most of λ zero); dropping exact-zero terms leaves each sum at most as wrong as γ(m) allows
+          const { nzI, nzV } = this;
+          let nz = 0;
           for (let j = 0; j < nOut; j++) {
-            beta += lam[j] * b[j];
-            E += Math.abs(lam[j] * b[j]);
+            const v = lam[j];
+            if (v === 0) continue;
+            nzI[nz] = j;
+            nzV[nz++] = v;
+            beta += v * b[j];
+            E += Math.abs(v * b[j]);
           }
           for (let i = 0; i < wIn; i++) {
             let s = 0,
               a = 0;
             const r = i * nOut;
-            for (let j = 0; j < nOut; j++) {
-              const p = W[r + j] * lam[j];
+            for (let t = 0; t < nz; t++) {
+              const p = W[r + nzI[t]] * nzV[t];
               s += p;
               a += Math.abs(p);
             }
@@ -1015,7 +1027,8 @@ function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Flo
 /**
  * The lower bound of c·y + k over the box [lo, hi] by each of the verifier's methods (−∞ where a
  * method does not apply), for tests and diagnostics (which method decides a leaf, how loose each
- * is). c has one entry per model output.
+ * is). c has one entry per model output. With `parent` (a box containing [lo, hi]), also the bound
+ * of method 5: full CROWN on [lo, hi] with the bounds full CROWN proved on the parent box.
  */
 export function vnnLowerBounds(
   model: Model,
@@ -1023,7 +1036,8 @@ export function vnnLowerBounds(
   hi: ArrayLike<number>,
   c: ArrayLike<number>,
   k: number,
-): { interval: number; symbolic: number; crown: number; fullCrown: number } {
+  parent?: { lo: ArrayLike<number>; hi: ArrayLike<number> },
+): { interval: number; symbolic: number; crown: number; fullCrown: number; inherited: number } {
   const ch = checkerFor(model.graph);
   const l = Float64Array.from(lo),
     h = Float64Array.from(hi);
@@ -1033,5 +1047,16 @@ export function vnnLowerBounds(
   const symbolic = ch.symbolicLB(f);
   const crown = ch.crownLB(f);
   const fullCrown = ch.fullCrownLB(f);
-  return { interval, symbolic, crown, fullCrown };
+  let inherited = -Infinity;
+  if (parent) {
+    for (let i = 0; i < l.length; i++) if (!(parent.lo[i] <= l[i] && h[i] <= parent.hi[i])) throw new Error('vnnLowerBounds: the parent box must contain the box');
+    const st = new Float64Array(ch.stateSize);
+    ch.begin(Float64Array.from(parent.lo), Float64Array.from(parent.hi), false);
+    if (ch.deepPass()) {
+      ch.saveState(st);
+      ch.begin(l, h, true, st);
+      inherited = ch.fullCrownLB(f);
+    }
+  }
+  return { interval, symbolic, crown, fullCrown, inherited };
 }
