@@ -893,7 +893,8 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     sDepth = new Int32Array(cap);
   const lo = new Float64Array(n),
     hi = new Float64Array(n);
-  let intervalRate = 1;
+  let intervalRate = 1,
+    deepRate = 0;
   // the boxes of the current path (pLo[d]: the box at depth d) and their deep-pass states, each
   // computed only when a leaf below needs it (a leaf the own-box methods cannot settle)
   const pLo = Array.from({ length: cap }, () => new Float64Array(n)),
@@ -946,8 +947,11 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
         // the interval pass costs about 60% of the symbolic one: run it while it settles at least
         // half of the leaves (moving average), and on every 16th leaf to notice when it would again
         const tryInterval = intervalRate >= 0.5 || leaves % 16 === 0;
-        let how = checkLeaf(checker, forms, lo, hi, tryInterval);
-        if (tryInterval) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
+        // likewise straight to full CROWN while most leaves need it (the cheaper passes are wasted)
+        const deepFirst = deepRate >= 0.5 && leaves % 16 !== 0;
+        let how = checkLeaf(checker, forms, lo, hi, tryInterval && !deepFirst, null, deepFirst);
+        if (tryInterval && !deepFirst) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
+        if (!deepFirst) deepRate = 0.9 * deepRate + (how >= 4 || how < 0 ? 0.1 : 0);
         if (how < 0 && depth > 0 && checker.hasChain) {
           // again with the bounds proved on the enclosing boxes (as the search does)
           const par = stateAt(depth - 1);
@@ -997,16 +1001,18 @@ function fmtBox(lo: Float64Array, hi: Float64Array): string {
  * 1 / 2 / 3 / 4: the most expensive method any clause needed (interval, symbolic, CROWN, full CROWN);
  * −(i + 1): clause i is not refuted by any method.
  */
-function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean, parent: Float64Array | null = null): number {
+function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean, parent: Float64Array | null = null, deepFirst = false): number {
   // without a layer chain the interval pass is the only method
-  if (!ch.hasChain) interval = true;
-  // with a parent state: the deep method only (the cheap ones already failed on this leaf)
+  if (!ch.hasChain) (interval = true), (deepFirst = false);
+  // with a parent state (the cheap methods already failed on this leaf) or deepFirst: full CROWN
+  // only (it takes the best of every method on its own bounds)
+  if (parent) deepFirst = true;
   ch.begin(lo, hi, interval || parent !== null, parent);
   let worst = 1;
   for (let ci = 0; ci < forms.length; ci++) {
     const clause = forms[ci];
     let how = 0;
-    for (let m = parent ? 4 : interval ? 1 : 2; m <= 4 && !how; m++) {
+    for (let m = deepFirst ? 4 : interval ? 1 : 2; m <= 4 && !how; m++) {
       for (const alts of clause) {
         for (const f of alts) {
           const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f);
