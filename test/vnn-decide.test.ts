@@ -176,6 +176,20 @@ describe('ACAS Xu against the published answers', () => {
     for (let i = 0; i < N; i++) expect(inClause(spec, 0, Y.subarray(i * 5, i * 5 + 5))).toBe(false);
   });
 
+  it('net 1_1, property 1 (published: holds), the whole box: unsat, and the verifier rejects none of the search\'s leaves', () => {
+    expect(published('1_1', 1)).toBe('holds');
+    const model = acasNet('1_1');
+    const spec = acasProp(1);
+    const r = decideVnnlib(model, spec, { timeout: 300 });
+    expect(r.status).toBe('unsat');
+    // the verifier's leaf check is at least as strong as the search's bounds on these leaves:
+    // no leaf needed the repair search
+    expect(r.stats.rejectedLeaves).toBe(0);
+    const v = verifyVnnCertificate(model, spec, r.certificate);
+    expect(v.ok).toBe(true);
+    expect(v.leaves).toBe(r.stats.leaves);
+  });
+
   it('a property whose dimensions differ from the model is a vnnlib_mismatch error', () => {
     const spec = parseVnnlib('(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (<= Y_0 0))', 'tiny.vnnlib');
     expectNetinvertError(() => decideVnnlib(acasNet('1_1'), spec), 'vnnlib_mismatch', '1 input', '5 input');

@@ -15,9 +15,15 @@
  *   3. CROWN back-substitution of the constraint's linear form through the net with the
  *      pre-activation bounds of step 2 (Zhang, Weng, Chen, Hsieh & Daniel, "Efficient neural
  *      network robustness certification with general activation functions", NeurIPS 2018);
- *   4. full CROWN: every pre-activation bound first refined by its own back-substitution
- *      (layer by layer), then step 3 again, so a leaf that the search proved with full CROWN
- *      bounds is re-checkable.
+ *   4. full CROWN: a second forward pass in which every dense layer is also intersected with
+ *      interval arithmetic on the previous bounds and every neuron entering a crossing ReLU is
+ *      refined by its own back-substitution before the next layer is relaxed (so later
+ *      relaxations use refined bounds), then the best of steps 1–3 on those bounds;
+ *   5. step 4 again with every boundary's bounds intersected with those step 4 proved on the
+ *      leaf's ancestor boxes in the tree (valid: each ancestor box contains the leaf), computed
+ *      lazily from the root down only for leaves that steps 1–4 cannot settle. This matches the
+ *      search (bounds/reluChain.ts inherits its parent box's bounds), so a leaf the search
+ *      proved is re-checkable; the implementation is this file's own.
  * Element-wise functions other than ReLU are relaxed by two parallel lines from the mean value
  * theorem with the verifier's own enclosures of f and f' (relaxUnary below).
  * Steps 2 and 3 need a chain of dense / element-wise affine / unary layers (ACAS Xu and every
@@ -43,8 +49,11 @@ export interface VnnVerifyResult {
   /** Leaf boxes checked (all of them when ok). */
   leaves: number;
   seconds: number;
-  /** How many leaves each method settled (interval, forward symbolic, CROWN). */
-  byMethod?: { interval: number; symbolic: number; crown: number; fullCrown: number };
+  /**
+   * How many leaves each method settled (interval, forward symbolic, CROWN, full CROWN, and full
+   * CROWN with the bounds proved on the leaf's ancestors in the tree).
+   */
+  byMethod?: { interval: number; symbolic: number; crown: number; fullCrown: number; inherited: number };
 }
 
 // ---------------------------------------------------------------- the layer chain
@@ -182,8 +191,19 @@ class LeafChecker {
   private readonly oHi: Float64Array;
   private readonly tmp = new Float64Array(2);
   private readonly M: Float64Array;
+  private readonly IL: Float64Array;
+  private readonly IU: Float64Array;
+  private readonly IE: Float64Array;
+  private readonly nzI: Int32Array;
+  private readonly nzV: Float64Array;
   private symbolicDone = false;
   private symbolicOk = false;
+  /** whether the forms and bounds come from the deep pass (refined in line) */
+  private deepDone = false;
+  /** concrete bounds of every boundary valid on a box containing this one (state layout), or null */
+  private parent: Float64Array | null = null;
+  /** Length of a state: lo and hi of every boundary (saveState). */
+  readonly stateSize: number;
 
   constructor(graph: GraphDef) {
     this.vnet = verifierNet(graph);
@@ -213,6 +233,42 @@ class LeafChecker {
     this.oLo = new Float64Array(this.nOut);
     this.oHi = new Float64Array(this.nOut);
     this.M = new Float64Array(this.n0);
+    this.IL = new Float64Array(mx);
+    this.IU = new Float64Array(mx);
+    this.IE = new Float64Array(mx);
+    this.nzI = new Int32Array(mx);
+    this.nzV = new Float64Array(mx);
+    let ss = 0;
+    for (const b of this.blo) ss += 2 * b.length;
+    this.stateSize = ss;
+  }
+
+  /** Copy the concrete bounds of every boundary (valid on the current box and every box inside it). */
+  saveState(out: Float64Array): void {
+    let p = 0;
+    for (let i = 0; i < this.blo.length; i++) {
+      out.set(this.blo[i], p);
+      p += this.blo[i].length;
+      out.set(this.bhi[i], p);
+      p += this.bhi[i].length;
+    }
+  }
+
+  /** Intersect boundary bi's bounds with the parent state's (when one is set). */
+  private inherit(bi: number): void {
+    const P = this.parent;
+    if (!P) return;
+    let p = 0;
+    for (let i = 0; i < bi; i++) p += 2 * this.blo[i].length;
+    const nlo = this.blo[bi],
+      nhi = this.bhi[bi],
+      w = nlo.length;
+    for (let j = 0; j < w; j++) {
+      const a = P[p + j],
+        b = P[p + w + j];
+      if (a > nlo[j]) nlo[j] = a;
+      if (b < nhi[j]) nhi[j] = b;
+    }
   }
 
   private lo!: Float64Array;
@@ -224,9 +280,10 @@ class LeafChecker {
   }
 
   /** Start a leaf: the interval pass over the whole graph (or, when skipped, no output bounds yet). */
-  begin(lo: Float64Array, hi: Float64Array, interval: boolean): void {
+  begin(lo: Float64Array, hi: Float64Array, interval: boolean, parent: Float64Array | null = null): void {
     this.lo = lo;
     this.hi = hi;
+    this.parent = parent;
     if (interval) this.vnet.bounds(lo, hi, this.oLo, this.oHi);
     else {
       this.oLo.fill(-Infinity);
@@ -234,7 +291,7 @@ class LeafChecker {
     }
     this.symbolicDone = false;
     this.symbolicOk = false;
-    this.refined = false;
+    this.deepDone = false;
   }
 
   /** Lower bound over the leaf of the exact form, by output intervals (method 1). */
@@ -347,7 +404,21 @@ class LeafChecker {
   /** Forward symbolic intervals (method 2): fills blo/bhi at every boundary and the output forms. */
   private symbolic(): boolean {
     if (this.symbolicDone) return this.symbolicOk;
+    return this.forward(false);
+  }
+
+  /**
+   * The forward pass. deep: every dense layer's bounds are also intersected with interval
+   * arithmetic on the previous boundary's bounds, and every neuron that enters a crossing ReLU
+   * (or any other element-wise function) is refined by its own CROWN back-substitution before
+   * the next layer is relaxed, so later relaxations use the refined bounds (Zhang et al. 2018,
+   * §3.3: the intermediate bounds of CROWN). With a parent state every boundary is intersected
+   * with the bounds proved on an enclosing box (valid here: this box is inside it).
+   */
+  private forward(deep: boolean): boolean {
     this.symbolicDone = true;
+    this.symbolicOk = false;
+    if (deep) this.deepDone = true;
     const ch = this.chain;
     if (!ch) return false;
     const n0 = this.n0,
@@ -511,7 +582,24 @@ class LeafChecker {
       L = this.Lf[a];
       U = this.Uf[a];
       const wOut = ch.widths[li + 1];
+      if (deep && layer.k === 'dense') this.intervalDense(layer, plo, phi, nlo, nhi);
+      this.inherit(li + 1);
       for (let j = 0; j < wOut; j++) if (!(nlo[j] <= nhi[j])) return false;
+      const next = ch.layers[li + 1];
+      if (deep && next && (next.k === 'relu' || next.k === 'unary')) {
+        for (let j = 0; j < wOut; j++) {
+          if (next.k === 'relu' && (nlo[j] >= 0 || nhi[j] <= 0)) continue;
+          this.lam.fill(0, 0, wOut);
+          this.lam[j] = 1;
+          const lb = this.backLB(li + 1, 0);
+          this.lam.fill(0, 0, wOut);
+          this.lam[j] = -1;
+          const nub = this.backLB(li + 1, 0);
+          if (lb > nlo[j]) nlo[j] = lb;
+          if (-nub < nhi[j]) nhi[j] = -nub;
+          if (!(nlo[j] <= nhi[j])) return false;
+        }
+      }
     }
     this.cur = a;
     // the output forms' concrete bounds may be tighter than the interval pass: intersect
@@ -559,58 +647,67 @@ class LeafChecker {
   }
 
   /**
-   * Full CROWN (method 4): first refine the pre-activation bounds of every element-wise layer, in
-   * order, by back-substituting ±e_j from that layer to the inputs (each refinement uses the
-   * refined bounds of the earlier layers; Zhang et al. 2018, §3.3), then the form as in crownLB.
+   * Full CROWN (method 4): the deep forward pass (every pre-activation bound of a crossing neuron
+   * refined by its own back-substitution, in layer order, later relaxations using the refined
+   * bounds; Zhang et al. 2018, §3.3), then the best of the output intervals, the forward forms
+   * and the back-substituted form.
    */
   fullCrownLB(f: Form): number {
-    if (!this.symbolic()) return -Infinity;
-    if (!this.refined) {
-      this.refined = true;
-      const ch = this.chain!;
-      for (let li = 0; li < ch.layers.length; li++) {
-        const layer = ch.layers[li];
-        if (layer.k !== 'relu' && layer.k !== 'unary') continue;
-        const plo = this.blo[li],
-          phi = this.bhi[li],
-          w = ch.widths[li];
-        for (let j = 0; j < w; j++) {
-          if (layer.k === 'relu' && (plo[j] >= 0 || phi[j] <= 0)) continue;
-          this.lam.fill(0, 0, w);
-          this.lam[j] = 1;
-          const lb = this.backLB(li, 0);
-          this.lam.fill(0, 0, w);
-          this.lam[j] = -1;
-          const nub = this.backLB(li, 0);
-          if (lb > plo[j]) plo[j] = lb;
-          if (-nub < phi[j]) phi[j] = -nub;
-          if (!(plo[j] <= phi[j])) return -Infinity;
-        }
-        // the layer's relaxation and its output bounds follow the refined input bounds
-        const nlo = this.blo[li + 1],
-          nhi = this.bhi[li + 1];
-        if (layer.k === 'relu') {
-          for (let j = 0; j < w; j++) {
-            const a = plo[j] > 0 ? plo[j] : 0,
-              b = phi[j] > 0 ? phi[j] : 0;
-            if (a > nlo[j]) nlo[j] = a;
-            if (b < nhi[j]) nhi[j] = b;
-          }
+    if (!this.deepDone && !this.forward(true)) return -Infinity;
+    if (!this.symbolicOk) return -Infinity;
+    const a = this.intervalLB(f),
+      b = this.symbolicLB(f),
+      c = this.crownLB(f);
+    const m = a > b ? a : b;
+    return m > c ? m : c;
+  }
+
+  /** Run the deep pass (for a state to hand to the boxes inside this one); false when it fails. */
+  deepPass(): boolean {
+    return this.hasChain && this.forward(true);
+  }
+
+  /**
+   * Interval arithmetic of a dense layer from the previous boundary's bounds (often tighter than
+   * the forms deep in the net), intersected into nlo / nhi: Σ_i W_ij·[l_i, h_i] + b_j, each sum
+   * shifted by its rounding allowance (Higham §3.1).
+   */
+  private intervalDense(layer: Extract<Layer, { k: 'dense' }>, plo: Float64Array, phi: Float64Array, nlo: Float64Array, nhi: Float64Array): void {
+    const { W, b, nIn, nOut } = layer;
+    const { IL, IU, IE } = this;
+    let sumM = 0;
+    for (let j = 0; j < nOut; j++) {
+      IL[j] = IU[j] = b[j];
+      IE[j] = Math.abs(b[j]);
+    }
+    for (let i = 0; i < nIn; i++) {
+      const l = plo[i],
+        h = phi[i],
+        r = i * nOut;
+      const Mi = Math.max(Math.abs(l), Math.abs(h));
+      sumM += Mi;
+      for (let j = 0; j < nOut; j++) {
+        const w = W[r + j];
+        if (w === 0) continue;
+        if (w > 0) {
+          IL[j] += w * l;
+          IU[j] += w * h;
         } else {
-          this.relaxUnary(layer, plo, phi, w);
-          const t = this.tmp;
-          for (let j = 0; j < w; j++) {
-            layer.range(plo[j], phi[j], t);
-            if (t[0] > nlo[j]) nlo[j] = t[0];
-            if (t[1] < nhi[j]) nhi[j] = t[1];
-            if (!(nlo[j] <= nhi[j])) return -Infinity;
-          }
+          IL[j] += w * h;
+          IU[j] += w * l;
         }
+        IE[j] += (w > 0 ? w : -w) * Mi;
       }
     }
-    return this.crownLB(f);
+    for (let j = 0; j < nOut; j++) {
+      const e = errBound(nIn + 1, IE[j], sumM);
+      const lj = dn(IL[j] - e),
+        hj = up(IU[j] + e);
+      // NaN (from an infinite bound) never tightens: the comparisons are false
+      if (lj > nlo[j]) nlo[j] = lj;
+      if (hj < nhi[j]) nhi[j] = hj;
+    }
   }
-  private refined = false;
 
   /**
    * Lower bound over the leaf of λ·z_top + kap0, λ given in this.lam (width of boundary `top`),
@@ -634,16 +731,24 @@ class LeafChecker {
           const { W, b, nOut } = layer;
           m = nOut + 1;
           let beta = 0;
+          // the nonzero multipliers only (dead ReLUs and the unit vectors of a refinement leave
+          // most of λ zero); dropping exact-zero terms leaves each sum at most as wrong as γ(m) allows
+          const { nzI, nzV } = this;
+          let nz = 0;
           for (let j = 0; j < nOut; j++) {
-            beta += lam[j] * b[j];
-            E += Math.abs(lam[j] * b[j]);
+            const v = lam[j];
+            if (v === 0) continue;
+            nzI[nz] = j;
+            nzV[nz++] = v;
+            beta += v * b[j];
+            E += Math.abs(v * b[j]);
           }
           for (let i = 0; i < wIn; i++) {
             let s = 0,
               a = 0;
             const r = i * nOut;
-            for (let j = 0; j < nOut; j++) {
-              const p = W[r + j] * lam[j];
+            for (let t = 0; t < nz; t++) {
+              const p = W[r + nzI[t]] * nzV[t];
               s += p;
               a += Math.abs(p);
             }
@@ -754,7 +859,7 @@ function formsOf(spec: VnnlibSpec): Form[][][] {
 export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown): VnnVerifyResult {
   const t0 = performance.now();
   let leaves = 0;
-  const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0 };
+  const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0, inherited: 0 };
   const done = (ok: boolean, reason?: string): VnnVerifyResult => ({ ok, ...(ok ? {} : { reason }), leaves, seconds: (performance.now() - t0) / 1000, byMethod });
   let c: VnnCertificate;
   try {
@@ -789,7 +894,30 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     sDepth = new Int32Array(cap);
   const lo = new Float64Array(n),
     hi = new Float64Array(n);
-  let intervalRate = 1;
+  let intervalRate = 1,
+    deepRate = 0;
+  // the boxes of the current path (pLo[d]: the box at depth d) and their deep-pass states, each
+  // computed only when a leaf below needs it (a leaf the own-box methods cannot settle)
+  const pLo = Array.from({ length: cap }, () => new Float64Array(n)),
+    pHi = Array.from({ length: cap }, () => new Float64Array(n));
+  const pState: (Float64Array | null)[] = new Array(cap).fill(null);
+  const pValid = new Uint8Array(cap);
+  const pOk = new Uint8Array(cap);
+  /** The state of the path box at depth d (computed down from the root as needed), or null. */
+  const stateAt = (d: number): Float64Array | null => {
+    if (d < 0) return null;
+    if (!pValid[d]) {
+      const par = stateAt(d - 1);
+      checker.begin(pLo[d], pHi[d], false, par);
+      pOk[d] = checker.deepPass() ? 1 : 0;
+      if (pOk[d]) {
+        const st = (pState[d] ??= new Float64Array(checker.stateSize));
+        checker.saveState(st);
+      }
+      pValid[d] = 1;
+    }
+    return pOk[d] ? pState[d] : stateAt(d - 1);
+  };
   for (let b = 0; b < spec.inputBoxes.length; b++) {
     const box = spec.inputBoxes[b],
       tree = c.trees[b];
@@ -812,18 +940,33 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
       const depth = sDepth[sp];
       if (p >= tree.length) return done(false, `tree ${b} is truncated (it ends before every branch reaches a leaf)`);
       const node = tree[p++];
+      pLo[depth].set(lo);
+      pHi[depth].set(hi);
+      pValid[depth] = 0;
       if (node.length === 0) {
         leaves++;
         // the interval pass costs about 60% of the symbolic one: run it while it settles at least
         // half of the leaves (moving average), and on every 16th leaf to notice when it would again
         const tryInterval = intervalRate >= 0.5 || leaves % 16 === 0;
-        const how = checkLeaf(checker, forms, lo, hi, tryInterval);
-        if (tryInterval) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
+        // likewise straight to full CROWN while most leaves need it (the cheaper passes are wasted)
+        const deepFirst = deepRate >= 0.5 && leaves % 16 !== 0;
+        let how = checkLeaf(checker, forms, lo, hi, tryInterval && !deepFirst, null, deepFirst);
+        if (tryInterval && !deepFirst) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
+        if (!deepFirst) deepRate = 0.9 * deepRate + (how >= 4 || how < 0 ? 0.1 : 0);
+        if (how < 0 && depth > 0 && checker.hasChain) {
+          // again with the bounds proved on the enclosing boxes (as the search does)
+          const par = stateAt(depth - 1);
+          if (par) {
+            how = checkLeaf(checker, forms, lo, hi, true, par);
+            if (how > 0) how = 5;
+          }
+        }
         if (how < 0) return done(false, `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`);
         if (how === 1) byMethod.interval++;
         else if (how === 2) byMethod.symbolic++;
         else if (how === 3) byMethod.crown++;
-        else byMethod.fullCrown++;
+        else if (how === 4) byMethod.fullCrown++;
+        else byMethod.inherited++;
         continue;
       }
       const d = node[0],
@@ -859,15 +1002,18 @@ function fmtBox(lo: Float64Array, hi: Float64Array): string {
  * 1 / 2 / 3 / 4: the most expensive method any clause needed (interval, symbolic, CROWN, full CROWN);
  * −(i + 1): clause i is not refuted by any method.
  */
-function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean): number {
+function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean, parent: Float64Array | null = null, deepFirst = false): number {
   // without a layer chain the interval pass is the only method
-  if (!ch.hasChain) interval = true;
-  ch.begin(lo, hi, interval);
+  if (!ch.hasChain) (interval = true), (deepFirst = false);
+  // with a parent state (the cheap methods already failed on this leaf) or deepFirst: full CROWN
+  // only (it takes the best of every method on its own bounds)
+  if (parent) deepFirst = true;
+  ch.begin(lo, hi, interval || parent !== null, parent);
   let worst = 1;
   for (let ci = 0; ci < forms.length; ci++) {
     const clause = forms[ci];
     let how = 0;
-    for (let m = interval ? 1 : 2; m <= 4 && !how; m++) {
+    for (let m = deepFirst ? 4 : interval ? 1 : 2; m <= 4 && !how; m++) {
       for (const alts of clause) {
         for (const f of alts) {
           const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f);
@@ -888,7 +1034,8 @@ function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Flo
 /**
  * The lower bound of c·y + k over the box [lo, hi] by each of the verifier's methods (−∞ where a
  * method does not apply), for tests and diagnostics (which method decides a leaf, how loose each
- * is). c has one entry per model output.
+ * is). c has one entry per model output. With `parent` (a box containing [lo, hi]), also the bound
+ * of method 5: full CROWN on [lo, hi] with the bounds full CROWN proved on the parent box.
  */
 export function vnnLowerBounds(
   model: Model,
@@ -896,7 +1043,8 @@ export function vnnLowerBounds(
   hi: ArrayLike<number>,
   c: ArrayLike<number>,
   k: number,
-): { interval: number; symbolic: number; crown: number; fullCrown: number } {
+  parent?: { lo: ArrayLike<number>; hi: ArrayLike<number> },
+): { interval: number; symbolic: number; crown: number; fullCrown: number; inherited: number } {
   const ch = checkerFor(model.graph);
   const l = Float64Array.from(lo),
     h = Float64Array.from(hi);
@@ -906,5 +1054,16 @@ export function vnnLowerBounds(
   const symbolic = ch.symbolicLB(f);
   const crown = ch.crownLB(f);
   const fullCrown = ch.fullCrownLB(f);
-  return { interval, symbolic, crown, fullCrown };
+  let inherited = -Infinity;
+  if (parent) {
+    for (let i = 0; i < l.length; i++) if (!(parent.lo[i] <= l[i] && h[i] <= parent.hi[i])) throw new Error('vnnLowerBounds: the parent box must contain the box');
+    const st = new Float64Array(ch.stateSize);
+    ch.begin(Float64Array.from(parent.lo), Float64Array.from(parent.hi), false);
+    if (ch.deepPass()) {
+      ch.saveState(st);
+      ch.begin(l, h, true, st);
+      inherited = ch.fullCrownLB(f);
+    }
+  }
+  return { interval, symbolic, crown, fullCrown, inherited };
 }
