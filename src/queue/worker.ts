@@ -11,6 +11,9 @@
 import { Worker, type Job } from 'bullmq';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import { JobPool } from './jobPool.ts';
+
+/** Jobs claimed per thread (one answered, the rest waiting in the pool). */
+const PREFETCH_JOBS = 2;
 import { connect, modelKey, QUEUE_NAME, reachable, type JobData } from './redis.ts';
 
 export interface WorkerOptions {
@@ -86,7 +89,9 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     },
     {
       connection: workerConn,
-      concurrency: o.concurrency,
+      // twice as many jobs as threads: while a thread answers one query the next is already
+      // fetched from Redis and waits in the pool, so no thread idles through a Redis round trip
+      concurrency: o.concurrency * PREFETCH_JOBS,
       lockDuration: o.lockMs,
       stalledInterval: o.lockMs,
       maxStalledCount: 2,
