@@ -229,7 +229,7 @@ describe('conflicting targets', () => {
       const k = seed % 2 ? 3 : 4;
       const m = smallNet(seed, act, 8, 3);
       const names = ['y[0]', 'y[1]', 'y[2]', 'y[0] - y[1]'].slice(0, k);
-      const forms: Form[] = [(y, o) => y[o], (y, o) => y[o + 1], (y, o) => y[o + 2], (y, o) => y[o] - y[o + 1]].slice(0, k);
+      const forms: Form[] = ([(y: Float64Array, o: number) => y[o], (y: Float64Array, o: number) => y[o + 1], (y: Float64Array, o: number) => y[o + 2], (y: Float64Array, o: number) => y[o] - y[o + 1]] as Form[]).slice(0, k);
       const cs = caseWithMargins(m, forms, seed);
       expect(cs, 'a case with margins exists for this net').not.toBeNull();
       const { c, feasible } = cs!;

@@ -13,7 +13,7 @@ import { validateOptions } from '../solve/options.ts';
 import type { InvertOptions } from '../solve/invert.ts';
 
 /** certify() gives the explanation this many times the boxes invert() does. */
-const PROVE_FACTOR = 5;
+const PROVE_FACTOR = 10;
 /** The explanation may use at least this share of the time limit, even when the search used it all. */
 const MIN_SHARE = 0.1;
 

@@ -49,8 +49,8 @@ export interface InvertOptions {
   warmStart?: Float64Array | number[];
   /**
    * Budget of the explanation an infeasible or best-compromise answer carries (result.explanation,
-   * certify/explain/): branch-and-bound boxes per range end and per conflict step (default 2000;
-   * certify() gives it 5 times as many); 0: no explanation.
+   * certify/explain/): branch-and-bound boxes per range end and per conflict step (default 500;
+   * certify() gives it 10 times as many); 0: no explanation.
    */
   explainBoxes?: number;
 }

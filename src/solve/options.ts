@@ -68,8 +68,8 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
     arg: '<n>',
     kind: 'integer',
     min: 0,
-    default: 2000,
-    meaning: 'boxes per range end and per conflict step when explaining an infeasible or best-compromise answer (certify: 5 times as many; 0: no explanation)',
+    default: 500,
+    meaning: 'boxes per range end and per conflict step when explaining an infeasible or best-compromise answer (certify: 10 times as many; 0: no explanation)',
   },
 ] satisfies OptionSpec[]);
 
@@ -91,7 +91,7 @@ export const INVERT_DEFAULTS = Object.freeze({
   maxStarts: solverOption('maxStarts').default as number,
   maxRepresentatives: solverOption('maxRepresentatives').default as number,
   maxBoxes: solverOption('maxBoxes').default as number,
-  /** Branch-and-bound boxes per range end and conflict step of an explanation (certify: 5×). */
+  /** Branch-and-bound boxes per range end and conflict step of an explanation (certify: 10×). */
   explainBoxes: solverOption('explainBoxes').default as number,
 });
 

@@ -7,9 +7,9 @@
  *
  * For min s·c·f (s = +1 for the minimum, −1 for the maximum) each box gets
  *   - a lower bound: the mean-value form of the form over the box (proof/bnb.ts meanValueBounds:
- *     the natural interval extension ∩ c·f(m) + (Σ cₖ F'ₖ(X))·(X − m)) intersected with CROWN's
- *     bound of the form itself (bounds/crown.ts crownLinearBounds, Zhang et al. 2018), both
- *     rounded outward: sound;
+ *     the natural interval extension ∩ c·f(m) + (Σ cₖ F'ₖ(X))·(X − m)), and where that leaves the
+ *     box open (with more than two unknowns), CROWN's bound of the form itself
+ *     (bounds/crown.ts crownLinearBounds, Zhang et al. 2018), both rounded outward: sound;
  *   - upper bounds from real points: the box's centre and the vertex the centre's gradient points
  *     down to (the minimiser of the form's tangent plane over the box), each one forward pass.
  * The box with the lowest bound is split next (widest side in box units, off-centre); a box whose
@@ -30,7 +30,7 @@ export interface RangeOptions {
   maxBoxes: number;
   /** Absolute deadline (now() clock, ms). */
   deadline?: number;
-  /** Use CROWN on top of the mean-value form (default true). */
+  /** Use CROWN on top of the mean-value form (default: with more than two unknowns). */
   linear?: boolean;
 }
 
@@ -104,7 +104,9 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
   let closedMin = Infinity,
     boxes = 0,
     proven = true,
-    linear = opts.linear !== false;
+    // CROWN costs ~10–20 mean-value forms per box; in one or two unknowns the mean-value form's
+    // quadratic convergence closes the range faster without it
+    linear = opts.linear ?? n > 2;
   const open = new Set<WorkBox>();
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn),
@@ -135,22 +137,6 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
     }
     const Lk = L.subarray(0, k * nIn),
       Hk = H.subarray(0, k * nIn);
-    // sound lower bounds
-    const lbs = new Float64Array(k).fill(-Infinity);
-    try {
-      const mv = meanValueBounds(sub, Lk, Hk, k, outputs);
-      for (let r = 0; r < k; r++) lbs[r] = mv.flo[r];
-    } catch {
-      proven = false;
-    }
-    if (linear) {
-      try {
-        const cl = crownLinearBounds(net, Lk, Hk, k, C, 1);
-        for (let r = 0; r < k; r++) if (cl.lo[r] > lbs[r]) lbs[r] = cl.lo[r];
-      } catch {
-        linear = false; // an op without a relaxation: the mean-value form alone
-      }
-    }
     // real points: the centre, then the vertex the centre's gradient points down to
     for (let r = 0; r < k; r++) {
       X.set(problem.base, r * nIn);
@@ -172,6 +158,34 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
     }
     const Yv = net.evaluate(X.subarray(k * nIn, 2 * k * nIn), k);
     for (let r = 0; r < k; r++) consider(formValue(sTerms, Yv, r * net.nOut), X, (k + r) * nIn);
+    // sound lower bounds: the mean-value form, then CROWN on the boxes it leaves open
+    const lbs = new Float64Array(k).fill(-Infinity);
+    try {
+      const mv = meanValueBounds(sub, Lk, Hk, k, outputs);
+      for (let r = 0; r < k; r++) lbs[r] = mv.flo[r];
+    } catch {
+      proven = false;
+    }
+    if (linear) {
+      const keep: number[] = [];
+      for (let r = 0; r < k; r++) if (!(lbs[r] >= best - tolAt(best))) keep.push(r);
+      if (keep.length) {
+        const kl = new Float64Array(keep.length * nIn),
+          kh = new Float64Array(keep.length * nIn);
+        keep.forEach((r, i) => {
+          kl.set(Lk.subarray(r * nIn, (r + 1) * nIn), i * nIn);
+          kh.set(Hk.subarray(r * nIn, (r + 1) * nIn), i * nIn);
+        });
+        try {
+          const cl = crownLinearBounds(net, kl, kh, keep.length, C, 1);
+          keep.forEach((r, i) => {
+            if (cl.lo[i] > lbs[r]) lbs[r] = cl.lo[i];
+          });
+        } catch {
+          linear = false; // an op without a relaxation: the mean-value form alone
+        }
+      }
+    }
     for (let r = 0; r < k; r++) {
       const q = work[r],
         b = batch[q];
