@@ -176,6 +176,26 @@ describe('reachable ranges', () => {
     });
   }
 
+  it('solve --json carries the explanation as data, the text report says it in words; --method milp explains too', async () => {
+    const j = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=30', '--bounds', 'b=0:10', '--json']);
+    expect(j.code).toBe(3);
+    const res = JSON.parse(j.out);
+    const g = res.explanation.reachable.sum;
+    expect(Object.keys(g).sort()).toEqual(['argHi', 'argLo', 'attainedHi', 'attainedLo', 'boxes', 'hi', 'lo', 'proven', 'tight']);
+    expect(g.lo).toBeLessThanOrEqual(g.attainedLo);
+    expect(res.explanation.relaxations[0]).toMatchObject({ target: 'sum', move: 'lower', enough: g.attainedHi, provenLimit: g.hi });
+    const t = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=30', '--bounds', 'b=0:10']);
+    expect(t.out).toContain('why:');
+    expect(t.out).toContain(`lower the target to`);
+    // a ReLU net through the exact MILP path: infeasible, with the same explanation
+    const { invertMilp } = await import('../src/api/milp.ts');
+    const m = smallNet(5, 'relu');
+    const r = await invertMilp(m, { want: { 'y[0]': 100 }, bounds: BOX });
+    expect(r.status).toBe('infeasible');
+    const { Y, rows } = grid2(m, 201);
+    checkRange(m, r.explanation!.reachable['y[0]'], sampledRange(Y, rows, 3, (y, o) => y[o]), 0.05, (y, o) => y[o]);
+  });
+
   it('explainBoxes: 0 turns the explanation off; a solved answer has none', () => {
     const m = seedAdd();
     expect(invert(m, { given: { a: 3 }, want: { sum: 30 }, bounds: { b: [0, 10] } }, { explainBoxes: 0 }).explanation).toBeUndefined();
