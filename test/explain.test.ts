@@ -149,6 +149,27 @@ describe('reachable ranges', () => {
     expect(low.explanation!.relaxations[0].enough).toBeCloseTo(low.explanation!.reachable.sum.attainedLo, 15);
   });
 
+  it('widening an unknown\'s bounds to its training range: proven not enough, or reached (grid and fresh forward pass)', () => {
+    const m = seedAdd();
+    const net = m.network;
+    const sumAt = (b: number): number => net.evaluate(Float64Array.from(net.inputNames, (k) => (k === 'a' ? 3 : b)), 1)[net.outputIndex('sum')];
+    let gridMax = -Infinity;
+    for (let i = 0; i <= 10000; i++) gridMax = Math.max(gridMax, sumAt(i / 1000));
+    expect(gridMax).toBeLessThan(30);
+    expect(gridMax).toBeGreaterThan(10);
+    const no = invert(m, { given: { a: 3 }, want: { sum: 30 }, bounds: { b: [0, 5] } });
+    const [wn] = no.explanation!.relaxations[0].widen!;
+    expect(wn).toMatchObject({ input: 'b', bounds: [0, 10], source: 'training range', reaches: 'no', proven: true });
+    expect(wn.hi).toBeGreaterThanOrEqual(gridMax);
+    expect(no.briefReport()).toContain('widening b in [0, 10] (its training range) cannot reach it either');
+    const yes = invert(m, { given: { a: 3 }, want: { sum: 10 }, bounds: { b: [0, 5] } });
+    const [wy] = yes.explanation!.relaxations[0].widen!;
+    expect(wy.reaches).toBe('yes');
+    expect(wy.at!.b).toBeGreaterThan(5);
+    expect(wy.at!.b).toBeLessThanOrEqual(10);
+    expect(Math.abs(sumAt(wy.at!.b) - 10)).toBeLessThanOrEqual(1e-6 + 1e-5);
+  });
+
   for (const act of ['tanh', 'relu'] as const) {
     it(`small ${act} nets: every target's range (plain outputs and a linear form) against a 301 × 301 grid`, () => {
       for (const seed of [1, 2, 3]) {

@@ -219,6 +219,13 @@ export function explanationText(r: SolveResult, e: Explanation): string {
     const at = g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
     const limit = x.provenLimit === null ? '' : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
     lines.push(`to meet ${x.target}: ${x.move} the target to ${fmt(x.enough)} or ${x.move === 'lower' ? 'below' : 'above'}${at ? ` (reached at ${at})` : ''}${limit}`);
+    for (const w of x.widen ?? []) {
+      const dom = `${w.input} in [${fmt(w.bounds[0])}, ${fmt(w.bounds[1])}] (its ${w.source === 'default' ? 'default box' : 'training range'})`;
+      if (w.reaches === 'yes') lines.push(`or widen ${dom}: the target is reached there, at ${pointText(w.at!)}`);
+      else if (w.reaches === 'no')
+        lines.push(`widening ${dom} cannot reach it either: there ${x.target} stays within [${fmt(w.lo)}, ${fmt(w.hi)}] (proven)`);
+      else lines.push(`widening ${dom}: ${x.target} reaches [${fmt(w.attainedLo)}, ${fmt(w.attainedHi)}] there; not decided whether it reaches the target`);
+    }
   }
   const n = Object.keys(e.reachable).length;
   if (n > 1) {

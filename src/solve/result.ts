@@ -175,6 +175,23 @@ export interface TargetRelaxation {
   enough: number;
   /** Proven: moving it less far than this (beyond the enclosure, by more than the tolerance) is not enough. */
   provenLimit: number | null;
+  /**
+   * Widening one unknown's query bounds to its declared domain (the hull with its training range,
+   * else with the default box), the others kept: the form's range there, and whether the target
+   * (unchanged) is then reached ('yes': at the point `at`), proven not to be ('no'), or undecided.
+   */
+  widen?: {
+    input: string;
+    bounds: [number, number];
+    source: 'training range' | 'default';
+    lo: number;
+    hi: number;
+    attainedLo: number;
+    attainedHi: number;
+    proven: boolean;
+    reaches: 'yes' | 'no' | 'undecided';
+    at?: Record<string, number>;
+  }[];
 }
 
 /** Why a query has no solution: infeasible / best-compromise results carry one. */

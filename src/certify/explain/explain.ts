@@ -15,12 +15,15 @@
  *     proven end (plus the tolerance) is proven not enough; and for the targets together, the
  *     uniform loosening δ between certify's proven lower bound on the worst miss and the best
  *     point's miss.
+ * For a target out of reach, widening each unknown's query bounds to its declared domain (training
+ * range, else the default box) says whether the bounds are to blame: the range there, and a
+ * witness or a proof that the target stays out of reach.
  * The witness of a target alone comes from the range's two attained points: the form is
  * continuous along the segment between them, so bisection on it (Bolzano) finds a point meeting
  * the target whenever the target lies between the attained values; the point is then evaluated
  * afresh and only that evaluation decides.
  */
-import { targetMiss, targetTolerance, type Problem, type Target } from '../../problem/query.ts';
+import { DEFAULT_BOUND, targetMiss, targetTolerance, type Problem, type Target } from '../../problem/query.ts';
 import { formOutputs, formValue } from '../../problem/targets.ts';
 import { Budget, now } from '../../solve/evaluator.ts';
 import { solveProblem } from '../../solve/invert.ts';
@@ -77,13 +80,18 @@ export function explainResult(problem: Problem, result: SolveResult, opts: Expla
   const alone: Decision[] = problem.targets.map((t, i) => aloneDecision(problem, t, tols[i], ranges[i]));
   const pick = (d: Decision): string[] => problem.targets.filter((_, i) => alone[i] === d).map((t) => t.name);
 
-  // 3. the least change of each target unreachable alone
+  // 3. the least change of each target unreachable alone, and what widening one unknown's bounds does
   const relaxations: TargetRelaxation[] = [];
   problem.targets.forEach((t, i) => {
     if (alone[i] !== 'infeasible') return;
     const r = ranges[i];
-    if (r.hi < t.lo - tols[i]) relaxations.push({ target: t.name, move: 'lower', enough: r.attainedHi, provenLimit: finiteOrNull(r.hi) });
-    else relaxations.push({ target: t.name, move: 'raise', enough: r.attainedLo, provenLimit: finiteOrNull(r.lo) });
+    const x: TargetRelaxation =
+      r.hi < t.lo - tols[i]
+        ? { target: t.name, move: 'lower', enough: r.attainedHi, provenLimit: finiteOrNull(r.hi) }
+        : { target: t.name, move: 'raise', enough: r.attainedLo, provenLimit: finiteOrNull(r.lo) };
+    const widen = widenings(problem, t, tols[i], opts, rec);
+    if (widen.length) x.widen = widen;
+    relaxations.push(x);
   });
 
   // 4. a conflicting set
@@ -113,6 +121,50 @@ export function explainResult(problem: Problem, result: SolveResult, opts: Expla
     ...(uniform.enough !== undefined || uniform.atLeast !== undefined ? { uniform } : {}),
     notes,
   };
+}
+
+/** Unknowns whose bounds may be widened, at most this many (each costs a range). */
+const MAX_WIDEN = 8;
+
+/**
+ * Per unknown with query bounds narrower than its declared domain (the hull with its training
+ * range, else with the default box [−DEFAULT_BOUND, DEFAULT_BOUND]): target t's range with that
+ * one unknown widened, and whether t is then reached.
+ */
+function widenings(problem: Problem, t: Target, tol: number, opts: ExplainOptions, rec: (u: Float64Array) => Record<string, number>): NonNullable<TargetRelaxation['widen']> {
+  const out: NonNullable<TargetRelaxation['widen']> = [];
+  const ranges = problem.model.metadata.inputRanges ?? {};
+  for (let j = 0; j < problem.unknowns.length && out.length < MAX_WIDEN; j++) {
+    if (problem.boundSource[j] !== 'query' || now() > opts.deadline) continue;
+    const name = problem.unknownNames[j];
+    const declared = ranges[name];
+    const source = declared ? ('training range' as const) : ('default' as const);
+    const [dl, dh] = declared ?? [-DEFAULT_BOUND, DEFAULT_BOUND];
+    const lo = Math.min(problem.lo[j], dl),
+      hi = Math.max(problem.hi[j], dh);
+    if (lo === problem.lo[j] && hi === problem.hi[j]) continue;
+    const wl = problem.lo.slice(),
+      wh = problem.hi.slice();
+    wl[j] = lo;
+    wh[j] = hi;
+    const wide: Problem = { ...problem, lo: wl, hi: wh };
+    const r = formRange(wide, t.terms, { maxBoxes: opts.maxBoxes, deadline: opts.deadline, linear: opts.linear });
+    const at = segmentWitness(wide, t, tol, r.argLo, r.argHi);
+    const reaches = at ? 'yes' : r.proven && (r.hi < t.lo - tol || r.lo > t.hi + tol) ? 'no' : 'undecided';
+    out.push({
+      input: name,
+      bounds: [lo, hi],
+      source,
+      lo: r.lo,
+      hi: r.hi,
+      attainedLo: r.attainedLo,
+      attainedHi: r.attainedHi,
+      proven: r.proven,
+      reaches,
+      ...(at ? { at: rec(at) } : {}),
+    });
+  }
+  return out;
 }
 
 function finiteOrNull(v: number): number | null {
