@@ -102,6 +102,7 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
   const arg = new Float64Array(n);
   for (let j = 0; j < n; j++) arg[j] = 0.5 * (problem.lo[j] + problem.hi[j]);
   let closedMin = Infinity,
+    unresolved = false,
     boxes = 0,
     proven = true,
     // CROWN costs ~10–20 mean-value forms per box; in one or two unknowns the mean-value form's
@@ -195,6 +196,8 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
       let widest = 0;
       for (let j = 0; j < n; j++) widest = Math.max(widest, (b.hi[j] - b.lo[j]) / W[j]);
       if (lb >= best - tolAt(best) || widest <= 1e-12) {
+        // a box too small to split but not closed by its bound: the range is proven, not tight
+        if (!(lb >= best - tolAt(best))) unresolved = true;
         closedMin = Math.min(closedMin, lb);
         out[q] = { kind: 'closed' };
       } else {
@@ -235,6 +238,6 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
   // the form's value at a real point: its float64 evaluation may sit half an ulp-sum above the
   // exact one, so the proven end never exceeds it
   lower = Math.min(lower, nextDown(best));
-  const closed = run.status === 'closed' && open.size === 0;
+  const closed = run.status === 'closed' && open.size === 0 && !unresolved;
   return { bound: proven ? lower : best, best, arg, boxes, closed: closed && proven, proven };
 }
