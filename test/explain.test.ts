@@ -206,7 +206,7 @@ describe('reachable ranges', () => {
     expect(g.lo).toBeLessThanOrEqual(g.attainedLo);
     expect(res.explanation.relaxations[0]).toMatchObject({ target: 'sum', move: 'lower', enough: g.attainedHi, provenLimit: g.hi });
     const t = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=30', '--bounds', 'b=0:10']);
-    expect(t.out).toContain('why:');
+    expect(t.out).toContain('why (with a = 3 and b in [0, 10]):');
     expect(t.out).toContain(`lower the target to`);
     // a ReLU net through the exact MILP path: infeasible, with the same explanation
     const { invertMilp } = await import('../src/api/milp.ts');

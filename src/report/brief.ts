@@ -203,8 +203,8 @@ function pointText(p: Record<string, number>): string {
 
 /** The explanation in plain words: ranges, what conflicts, and the least change that would do. */
 export function explanationText(r: SolveResult, e: Explanation): string {
-  const lines: string[] = ['why:'];
   const ctx = contextText(r);
+  const lines: string[] = [`why (with ${ctx}):`];
   for (const [name, g] of Object.entries(e.reachable)) {
     const reach = `[${fmt(g.attainedLo)}, ${fmt(g.attainedHi)}]`;
     const proof = g.proven
@@ -212,7 +212,7 @@ export function explanationText(r: SolveResult, e: Explanation): string {
         ? `proven: it stays within [${fmt(g.lo)}, ${fmt(g.hi)}]`
         : `proven only that it stays within [${fmt(g.lo)}, ${fmt(g.hi)}]: the search for its ends was cut short`
       : 'sampled, not proven';
-    lines.push(`${name} can reach ${reach} with ${ctx} (${proof}); you asked for ${wantText(r, name)}`);
+    lines.push(`${name} can reach ${reach} (${proof}); you asked for ${wantText(r, name)}`);
   }
   for (const x of e.relaxations) {
     const g = e.reachable[x.target];
