@@ -14,7 +14,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formRange } from '../src/certify/explain/range.ts';
+import { buildProblem } from '../src/problem/query.ts';
+import { randomNet } from './util/nets.ts';
 import { certify } from '../src/api/certify.ts';
 import { invert } from '../src/api/invert.ts';
 import { loadNativeModel, saveNativeModel } from '../src/formats/native/load.ts';
@@ -215,6 +219,36 @@ describe('reachable ranges', () => {
     expect(r.status).toBe('infeasible');
     const { Y, rows } = grid2(m, 201);
     checkRange(m, r.explanation!.reachable['y[0]'], sampledRange(Y, rows, 3, (y, o) => y[o]), 0.05, (y, o) => y[o]);
+  });
+
+  it('soundness on random nets (kinks, softmax, concat, gather, products): every sampled value lies in the proven range', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
+        const r = rng(seed);
+        const model = createModel(randomNet(r, { depth: 2, maxWidth: 4, kinks: true, structural: true }));
+        const net = model.network;
+        const bounds = Object.fromEntries(net.inputNames.map((k) => [k, [-1, 1] as [number, number]]));
+        const o = r.int(net.nOut);
+        const problem = buildProblem(model, { want: { [net.outputNames[o]]: 1e6 }, bounds });
+        const g = formRange(problem, [{ output: o, coef: 1 }], { maxBoxes: 200 });
+        expect(g.proven).toBe(true);
+        // random points and every vertex of the box (up to 2^6)
+        const n = net.nIn;
+        const pts: number[][] = Array.from({ length: 3000 }, () => r.vector(n, -1, 1));
+        if (n <= 6) for (let v = 0; v < 1 << n; v++) pts.push(Array.from({ length: n }, (_, j) => ((v >> j) & 1 ? 1 : -1)));
+        const Y = net.evaluate(Float64Array.from(pts.flat()), pts.length);
+        for (let q = 0; q < pts.length; q++) {
+          const y = Y[q * net.nOut + o];
+          if (!Number.isFinite(y)) continue;
+          expect(y, `seed ${seed} point ${pts[q].join(',')}`).toBeGreaterThanOrEqual(g.lo);
+          expect(y, `seed ${seed} point ${pts[q].join(',')}`).toBeLessThanOrEqual(g.hi);
+        }
+        expect(g.lo).toBeLessThanOrEqual(g.attainedLo);
+        expect(g.attainedHi).toBeLessThanOrEqual(g.hi);
+        expect(net.evaluate(g.argHi, 1)[o]).toBe(g.attainedHi);
+      }),
+      { seed: 12, numRuns: 25 },
+    );
   });
 
   it('explainBoxes: 0 turns the explanation off; a solved answer has none', () => {
