@@ -59,6 +59,8 @@ describe('the options table', () => {
       ['maxRepresentatives', 2.5],
       ['maxBoxes', 0],
       ['maxBoxes', '10'],
+      ['explainBoxes', -1],
+      ['explainBoxes', 1.5],
     ];
     for (const [name, v] of bad) {
       const lib = codeOf(() => validateOptions({ [name]: v }));
@@ -128,7 +130,7 @@ describe('help text comes from the table', () => {
       const r = await run([cmd, '--help']);
       const text = (r.out + r.err).replace(/\s+/g, ' ');
       for (const o of SOLVER_OPTIONS) {
-        if (o.name === 'maxStarts' || o.name === 'maxRepresentatives') continue;
+        if (o.name === 'maxStarts' || o.name === 'maxRepresentatives' || o.name === 'explainBoxes') continue;
         expect(text, `${cmd} ${o.flag}`).toContain(`${o.flag} ${o.arg}`);
         expect(text, `${cmd} ${o.flag}`).toContain(o.meaning.split(' ').slice(0, 3).join(' '));
       }

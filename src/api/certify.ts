@@ -9,6 +9,8 @@ import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
 import { runClauses } from './anyOf.ts';
 import { withReports, type InvertResult } from './invert.ts';
+import { attachExplanation } from './explain.ts';
+import { now } from '../solve/evaluator.ts';
 
 export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
   validateOptions(options);
@@ -17,6 +19,8 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
     // budget each; infeasible only when every clause is, with one certificate per clause
     return withReports(runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of))));
   }
+  const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  return withReports(searchAndCertify(problem, options));
+  // an infeasible or best-compromise answer says why, with the proof's larger budget (api/explain.ts)
+  return withReports(attachExplanation(problem, searchAndCertify(problem, options, t0), options, true, t0));
 }

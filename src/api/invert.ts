@@ -9,6 +9,8 @@ import type { CertifiedResult } from '../certify/certify.ts';
 import { shareOptions, solveProblem, type InvertOptions } from '../solve/invert.ts';
 import { runClauses } from './anyOf.ts';
 import { validateOptions } from '../solve/options.ts';
+import { now } from '../solve/evaluator.ts';
+import { attachExplanation } from './explain.ts';
 
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
 export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
@@ -19,8 +21,10 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
     return withReports(runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of))));
   }
+  const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  return withReports(solveProblem(problem, options));
+  // an infeasible or best-compromise answer says why (api/explain.ts)
+  return withReports(attachExplanation(problem, solveProblem(problem, options), options, false, t0));
 }
 
 /** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */

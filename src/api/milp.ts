@@ -9,6 +9,8 @@ import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
 import { runClausesAsync } from './anyOf.ts';
 import { withReports, type InvertResult } from './invert.ts';
+import { attachExplanation } from './explain.ts';
+import { now } from '../solve/evaluator.ts';
 
 export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
   validateOptions(options);
@@ -16,6 +18,8 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     // a disjunction: each clause in turn (api/anyOf.ts), an equal share of the time each
     return withReports(await runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of))));
   }
+  const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  return withReports(await solveMilpProblem(problem, options));
+  // an infeasible or best-compromise answer says why (api/explain.ts; branch-and-bound, the proof's budget)
+  return withReports(attachExplanation(problem, await solveMilpProblem(problem, options), options, true, t0));
 }

@@ -50,6 +50,8 @@ function wantsJson(argv: string[]): boolean {
 const QUERY_FLAGS: [string, string][] = [
   ['given', '--given'],
   ['want', '--want'],
+  ['wantClass', '--want-class'],
+  ['margin', '--margin'],
   ['any', '--any'],
   ['bounds', '--bounds'],
   ['closestTo', '--closest-to'],

@@ -11,7 +11,7 @@ import { parseNumber } from './parse.ts';
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** The table's options that are command-line flags (the rest are library-only tuning knobs). */
-export const CLI_SOLVER_OPTIONS: readonly OptionSpec[] = SOLVER_OPTIONS.filter((o) => o.name !== 'maxStarts' && o.name !== 'maxRepresentatives');
+export const CLI_SOLVER_OPTIONS: readonly OptionSpec[] = SOLVER_OPTIONS.filter((o) => o.name !== 'maxStarts' && o.name !== 'maxRepresentatives' && o.name !== 'explainBoxes');
 
 /** Adds the table's solver flags to `cmd`, with `--prove` (its help given) just before --max-boxes. */
 export function addSolverFlags(cmd: Command, proveHelp: string, help: (o: OptionSpec) => string = (o) => o.meaning): Command {
@@ -28,6 +28,8 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
     .option('--meta <file>', 'sidecar JSON with feature names, scalers and bounds (default: <model>.meta.json if present)')
     .option('--given <list>', 'known inputs: name=value,...', collect, [])
     .option('--want <list>', 'targets on outputs or linear forms: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5"; weight with @w', collect, [])
+    .option('--want-class <class>', 'classifier target: this output (a class\'s logit) beats every other by --margin: logit_k − logit_j ≥ margin for every j ≠ k')
+    .option('--margin <m>', 'margin for --want-class', '0')
     .option('--any <clauses>', 'one of several clauses must hold: "A, B ; C" is (A and B) or C (repeatable: adds clauses)', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])

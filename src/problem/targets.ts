@@ -336,3 +336,34 @@ export function formJacobian(
     }
   }
 }
+
+/**
+ * A classification target (--want-class): class `cls` wins with a margin, as the linear output
+ * spec logit_k − logit_j ≥ margin for every other output j (the standard robustness
+ * specification of a classifier, e.g. VNN-COMP's; Katz et al. 2017 state ACAS Xu's properties so):
+ * one linear-form target per j, a conjunction, keyed by the form's text, so every solver and
+ * prover handles it as any other form. `cls` is an output name, or its index when no output has
+ * that name. Throws unknown_output for a class the model does not have, bad_target for a margin
+ * that is not finite or a model with one output.
+ */
+export function classTargets(outputNames: readonly string[], cls: string, margin = 0, what = '--want-class'): Record<string, TargetSpec> {
+  let k = outputNames.indexOf(cls);
+  if (k < 0 && /^\d+$/.test(cls.trim()) && Number(cls) < outputNames.length) k = Number(cls);
+  if (k < 0) {
+    throw new NetinvertError('unknown_output', `${what}: "${cls}" is not an output of the model; its outputs (the classes' logits) are: ${outputNames.join(', ')}`, {
+      output: cls,
+    });
+  }
+  if (!Number.isFinite(margin)) throw new NetinvertError('bad_target', `${what}: the margin must be a finite number (got ${margin})`, { margin });
+  if (outputNames.length < 2) {
+    throw new NetinvertError('bad_target', `${what}: the model has one output, so there is no other class to beat; use --want "${outputNames[0]}>=v" instead`, {
+      output: cls,
+    });
+  }
+  const out: Record<string, TargetSpec> = {};
+  for (let j = 0; j < outputNames.length; j++) {
+    if (j === k) continue;
+    out[formText([{ output: k, coef: 1 }, { output: j, coef: -1 }], outputNames)] = { ge: margin };
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 /** Human-readable reports of a SolveResult: briefReport (what the CLI prints) and fullReport (--verbose). */
 import type { CertifiedResult } from '../certify/certify.ts';
-import type { Solution, SolveResult } from '../solve/result.ts';
+import type { Explanation, Solution, SolveResult } from '../solve/result.ts';
 import { formatPercent } from '../numeric/percent.ts';
 
 export function fmt(v: number): string {
@@ -132,6 +132,7 @@ export function briefReport(r: CertifiedResult): string {
     out.push(solutionBlock(r, r.best, r.status === 'unknown' ? 'best point found so far' : 'closest point found'));
   }
   if (r.lowerBound !== undefined) out.push(`proven lower bound on the worst-output miss: ${fmt(r.lowerBound)}`);
+  if (r.explanation) out.push(explanationText(r, r.explanation));
   out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
@@ -172,4 +173,82 @@ export function fullReport(r: CertifiedResult): string {
     `stats: ${plural(s.starts, 'start')}, ${plural(s.iterations, 'iteration')}, ${plural(s.evaluations, 'evaluation')}, ${plural(s.jacobians, 'Jacobian')}, ${s.timeMs.toFixed(2)} ms`,
   );
   return out.join('\n');
+}
+
+/** What to say of a target: "= 30", "≥ 2", "in [0, 1]" (its query record, by the form's text). */
+function wantText(r: SolveResult, name: string): string {
+  const t = r.query.targets.find((x) => x.output === name);
+  return t ? targetText(t) : '';
+}
+
+/** The inputs the ranges are over: "with a = 3 and b in [0, 10]" (at most MAX_CONTEXT of each kind). */
+function contextText(r: SolveResult): string {
+  const MAX_CONTEXT = 4;
+  const given = Object.entries(r.query.given);
+  const parts = [
+    ...given.slice(0, MAX_CONTEXT).map(([k, v]) => `${k} = ${fmt(v)}`),
+    ...r.query.bounds.slice(0, MAX_CONTEXT).map((b) => `${b.input} in [${fmt(b.lo)}, ${fmt(b.hi)}]`),
+  ];
+  const more = Math.max(0, given.length - MAX_CONTEXT) + Math.max(0, r.query.bounds.length - MAX_CONTEXT);
+  if (more) parts.push(`${plural(more, 'more input')}`);
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts.join('');
+}
+
+/** "b = 10, c = 2" (at most MAX_CONTEXT values; --json has them all). */
+function pointText(p: Record<string, number>): string {
+  const MAX_CONTEXT = 4;
+  const e = Object.entries(p);
+  return e.slice(0, MAX_CONTEXT).map(([k, v]) => `${k} = ${fmt(v)}`).join(', ') + (e.length > MAX_CONTEXT ? ', …' : '');
+}
+
+/** The explanation in plain words: ranges, what conflicts, and the least change that would do. */
+export function explanationText(r: SolveResult, e: Explanation): string {
+  const ctx = contextText(r);
+  const lines: string[] = [`why (with ${ctx}):`];
+  for (const [name, g] of Object.entries(e.reachable)) {
+    const reach = `[${fmt(g.attainedLo)}, ${fmt(g.attainedHi)}]`;
+    const proof = g.proven
+      ? g.tight
+        ? `proven: it stays within [${fmt(g.lo)}, ${fmt(g.hi)}]`
+        : `proven only that it stays within [${fmt(g.lo)}, ${fmt(g.hi)}]: the search for its ends was cut short`
+      : 'sampled, not proven';
+    lines.push(`${name} can reach ${reach} (${proof}); you asked for ${wantText(r, name)}`);
+  }
+  for (const x of e.relaxations) {
+    const g = e.reachable[x.target];
+    const at = g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
+    const limit = x.provenLimit === null ? '' : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
+    lines.push(`to meet ${x.target}: ${x.move} the target to ${fmt(x.enough)} or ${x.move === 'lower' ? 'below' : 'above'}${at ? ` (reached at ${at})` : ''}${limit}`);
+    for (const w of x.widen ?? []) {
+      const dom = `${w.input} in [${fmt(w.bounds[0])}, ${fmt(w.bounds[1])}] (its ${w.source === 'default' ? 'default box' : 'training range'})`;
+      if (w.reaches === 'yes') lines.push(`or widen ${dom}: the target is reached there, at ${pointText(w.at!)}`);
+      else if (w.reaches === 'no')
+        lines.push(`widening ${dom} cannot reach it either: there ${x.target} stays within [${fmt(w.lo)}, ${fmt(w.hi)}] (proven)`);
+      else lines.push(`widening ${dom}: ${x.target} reaches [${fmt(w.attainedLo)}, ${fmt(w.attainedHi)}] there; not decided whether it reaches the target`);
+    }
+  }
+  const n = Object.keys(e.reachable).length;
+  if (n > 1) {
+    if (e.reachableAlone.length) lines.push(`reachable on its own: ${e.reachableAlone.join(', ')}`);
+    if (e.unreachableAlone.length) lines.push(`out of reach even on its own (proven): ${e.unreachableAlone.join(', ')}`);
+    if (e.undecidedAlone.length) lines.push(`not decided on its own: ${e.undecidedAlone.join(', ')}`);
+  }
+  if (e.conflict && n > 1) {
+    const c = e.conflict;
+    if (c.proven) {
+      const what = c.targets.length === 1 ? `${c.targets[0]} cannot be met` : `${c.targets.join(', ')} cannot be met together`;
+      const min =
+        c.targets.length === 1 ? '' : c.minimal ? '; drop any one of them and the rest can be met (each proven by a point found)' : '; not proven minimal';
+      lines.push(`conflict: ${what} (proven${min})${c.note ? `; ${c.note}` : ''}`);
+    } else if (c.note) lines.push(`conflict: ${c.note}`);
+  }
+  if (e.uniform && n > 1) {
+    const u = e.uniform;
+    const parts: string[] = [];
+    if (u.enough !== undefined) parts.push(`loosening every target by ${fmt(u.enough)} is enough (the closest point found)`);
+    if (u.atLeast !== undefined) parts.push(`by less than ${fmt(u.atLeast)} is proven not to be`);
+    if (parts.length) lines.push(parts.join('; '));
+  }
+  for (const note of e.notes) lines.push(`note: ${note}`);
+  return [lines[0], ...lines.slice(1).map((l) => indent(l))].join('\n');
 }

@@ -47,6 +47,12 @@ export interface InvertOptions {
    * as usual after it and every answer is verified. The 1-D interval-Newton path does not use it.
    */
   warmStart?: Float64Array | number[];
+  /**
+   * Budget of the explanation an infeasible or best-compromise answer carries (result.explanation,
+   * certify/explain/): branch-and-bound boxes per range end and per conflict step (default 500;
+   * certify() gives it 10 times as many); 0: no explanation.
+   */
+  explainBoxes?: number;
 }
 
 /**

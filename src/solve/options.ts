@@ -28,7 +28,7 @@ export type OptionSpec = OptionKind & {
   readonly meaning: string;
 };
 
-export type SolverOptionName = 'method' | 'atol' | 'rtol' | 'seed' | 'maxEvaluations' | 'timeLimit' | 'maxStarts' | 'maxRepresentatives' | 'maxBoxes';
+export type SolverOptionName = 'method' | 'atol' | 'rtol' | 'seed' | 'maxEvaluations' | 'timeLimit' | 'maxStarts' | 'maxRepresentatives' | 'maxBoxes' | 'explainBoxes';
 
 /**
  * The table, in the order `--help` lists the options. A target is met when
@@ -62,6 +62,15 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'maxStarts', flag: '--max-starts', arg: '<n>', kind: 'integer', min: 1, default: 256, meaning: 'most starts of the multi-start search' },
   { name: 'maxRepresentatives', flag: '--max-representatives', arg: '<n>', kind: 'integer', min: 1, default: 10, meaning: 'most representatives listed for a continuum of solutions' },
   { name: 'maxBoxes', flag: '--max-boxes', arg: '<n>', kind: 'integer', min: 1, default: 100_000, meaning: 'branch-and-bound budget in boxes (with --prove)' },
+  {
+    name: 'explainBoxes',
+    flag: '--explain-boxes',
+    arg: '<n>',
+    kind: 'integer',
+    min: 0,
+    default: 500,
+    meaning: 'boxes per range end and per conflict step when explaining an infeasible or best-compromise answer (certify: 10 times as many; 0: no explanation)',
+  },
 ] satisfies OptionSpec[]);
 
 /** The spec of one option. */
@@ -82,6 +91,8 @@ export const INVERT_DEFAULTS = Object.freeze({
   maxStarts: solverOption('maxStarts').default as number,
   maxRepresentatives: solverOption('maxRepresentatives').default as number,
   maxBoxes: solverOption('maxBoxes').default as number,
+  /** Branch-and-bound boxes per range end and conflict step of an explanation (certify: 10×). */
+  explainBoxes: solverOption('explainBoxes').default as number,
 });
 
 export type SolverOptions = { method: 'lm' | 'adam' | 'milp' } & { [K in Exclude<SolverOptionName, 'method'>]: number };

@@ -133,8 +133,90 @@ export interface SolveResult {
     status: Status;
     proven: boolean;
   }[];
+  /**
+   * For infeasible / best-compromise: why no input meets the targets (certify/explain/): what each
+   * target's form can reach, which targets conflict, and the least change that makes it feasible.
+   */
+  explanation?: Explanation;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];
   stats: SolveStats;
+}
+
+/**
+ * The reachable range of one target's form over the box (given inputs fixed, unknowns in their
+ * bounds), whatever the other targets say. [lo, hi] is an outward enclosure of the range, proven
+ * by sound bounds when `proven`; [attainedLo, attainedHi] are values attained at real inputs
+ * (argLo, argHi), so the true range holds [attainedLo, attainedHi] and lies inside [lo, hi].
+ */
+export interface ReachableRange {
+  lo: number;
+  hi: number;
+  attainedLo: number;
+  attainedHi: number;
+  /** The unknowns where attainedLo and attainedHi are attained. */
+  argLo: Record<string, number>;
+  argHi: Record<string, number>;
+  /** lo and hi are proven bounds (interval, mean-value and CROWN bounds); false: only sampled. */
+  proven: boolean;
+  /** The search closed: lo and hi are within the tolerance of the attained values. */
+  tight: boolean;
+  /** Branch-and-bound boxes spent (both ends). */
+  boxes: number;
+}
+
+/** The least change to one target (the others left out) that a point of the box can meet. */
+export interface TargetRelaxation {
+  target: string;
+  /** Which end of the target must move: 'lower' (lower its low end) or 'raise' (raise its high end). */
+  move: 'lower' | 'raise';
+  /** Moving that end to here is enough: an input attains this value (argLo / argHi of its range). */
+  enough: number;
+  /** Proven: moving it less far than this (beyond the enclosure, by more than the tolerance) is not enough. */
+  provenLimit: number | null;
+  /**
+   * Widening one unknown's query bounds to its declared domain (the hull with its training range,
+   * else with the default box), the others kept: the form's range there, and whether the target
+   * (unchanged) is then reached ('yes': at the point `at`), proven not to be ('no'), or undecided.
+   */
+  widen?: {
+    input: string;
+    bounds: [number, number];
+    source: 'training range' | 'default';
+    lo: number;
+    hi: number;
+    attainedLo: number;
+    attainedHi: number;
+    proven: boolean;
+    reaches: 'yes' | 'no' | 'undecided';
+    at?: Record<string, number>;
+  }[];
+}
+
+/** Why a query has no solution: infeasible / best-compromise results carry one. */
+export interface Explanation {
+  /** Per target (keyed by its form's text), the range its form can reach. */
+  reachable: Record<string, ReachableRange>;
+  /** Targets a point of the box meets on its own (found: a witness exists). */
+  reachableAlone: string[];
+  /** Targets proven unreachable on their own (their range misses them). */
+  unreachableAlone: string[];
+  /** Targets neither found reachable nor proven unreachable on their own. */
+  undecidedAlone: string[];
+  /**
+   * A set of targets that cannot all be met together (deletion filtering). `proven`: the set is
+   * proven infeasible; `minimal`: proven that every smaller subset is feasible (each step decided by a
+   * witness or a proof), never claimed otherwise; `note` says what could not be decided.
+   */
+  conflict?: { targets: string[]; proven: boolean; minimal: boolean; note?: string };
+  /** Per target that is unreachable alone: the least change of it that some input meets. */
+  relaxations: TargetRelaxation[];
+  /**
+   * Loosening every target by the same amount δ (in each target's units): δ = enough is enough (the
+   * closest point found); δ < atLeast is proven not to be (certify's lower bound on the worst miss).
+   */
+  uniform?: { enough?: number; atLeast?: number };
+  /** What limited the explanation, if anything (budget, no bounds for an op). */
+  notes: string[];
 }

@@ -53,6 +53,8 @@ export async function solver(s: Settings): Promise<Solver> {
     maxEvaluations: s.maxEvaluations,
     timeLimit: s.timeLimit,
     maxBoxes: s.maxBoxes,
+    // the answers CSV has no column for an explanation (result.explanation): not computed
+    explainBoxes: 0,
   };
   if (s.method === 'milp') {
     const { invertMilp } = await import('../../api/milp.ts');

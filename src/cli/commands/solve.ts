@@ -8,7 +8,8 @@ import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAny, parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseNumber, parseTargets } from '../parse.ts';
+import { classTargets } from '../../problem/targets.ts';
 import { parseQueryFile } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
@@ -29,8 +30,8 @@ export function queryOf(opts: Record<string, unknown>): Query {
   }
   const want = parseTargets(opts.want as string[]);
   const anyOf = parseAny((opts.any as string[] | undefined) ?? []);
-  if (Object.keys(want).length === 0 && anyOf.length === 0) {
-    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7) or --any, or give a query file with --query');
+  if (Object.keys(want).length === 0 && anyOf.length === 0 && opts.wantClass === undefined) {
+    throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7), --want-class or --any, or give a query file with --query');
   }
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
   const distance = String(opts.distance) as DistanceKind;
@@ -46,11 +47,36 @@ export function queryOf(opts: Record<string, unknown>): Query {
   };
 }
 
+/**
+ * --want-class K [--margin m]: the linear-form targets logit_K − logit_j ≥ m for every other output
+ * j (problem/targets.ts classTargets), added to the query's conjunction (and so to every --any clause).
+ */
+export function withWantClass(query: Query, outputNames: readonly string[], opts: Record<string, unknown>): Query {
+  const cls = opts.wantClass;
+  if (cls === undefined) {
+    if (opts.margin !== undefined && opts.margin !== '0' && opts.margin !== 0) {
+      throw new NetinvertError('bad_usage', '--margin is the margin of --want-class: give --want-class CLASS with it');
+    }
+    return query;
+  }
+  const margin = opts.margin === undefined ? 0 : parseNumber(opts.margin, '--margin');
+  const extra = classTargets(outputNames, String(cls), margin);
+  const want = { ...query.want };
+  for (const [k, spec] of Object.entries(extra)) {
+    if (Object.hasOwn(want, k)) {
+      throw new NetinvertError('duplicate_name', `--want-class ${String(cls)} makes the target "${k} >= ${margin}", which --want gives too; give it once`, { name: k });
+    }
+    want[k] = spec;
+  }
+  return { ...query, want };
+}
+
 /** Load the model and answer the query the options state (shared by solve and plot). */
 export async function solveFromOptions(modelPath: string, opts: Record<string, unknown>): Promise<{ model: import('../../model.ts').Model; result: import('../../api/invert.ts').InvertResult }> {
   const { method, ...solver } = readSolverOptions(opts);
-  const query = queryOf(opts);
+  const flagQuery = queryOf(opts);
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
+  const query = withWantClass(flagQuery, model.network.outputNames, opts);
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   const run =
     method === 'milp'
