@@ -110,6 +110,34 @@ const MAX_DEPTH = 64;
 
 export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions = {}): DecideResult {
   const t0 = performance.now();
+  checkDims(model, spec);
+  const timeout = opts.timeout ?? 60;
+  const deadline = t0 + timeout * 1000;
+  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
+  const stats = newStats(bounder);
+  const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
+    stats.seconds = (performance.now() - t0) / 1000;
+    return { ...r, stats };
+  };
+  const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
+  // 1. falsify
+  if (!opts.noFalsify) {
+    const w = falsify(model, bounder.forms, boxes, opts, deadline);
+    stats.falsifySeconds = (performance.now() - t0) / 1000;
+    if (w) return done({ status: 'sat', witness: w });
+  }
+  if (unbounded(spec)) return done({ status: 'unknown', reason: UNBOUNDED });
+  // 2. branch and bound, 3. the certificate, independently re-checked
+  const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
+  const search = makeSearch(model, spec, bounder, opts, deadline, stats, rootW);
+  const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
+  // the search stops early enough to leave the verifier its share of the budget
+  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
+  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0 }, stats);
+  return done(r.status === 'unsat' ? { status: 'unsat', certificate: r.certificate } : r);
+}
+
+function checkDims(model: Model, spec: VnnlibSpec): void {
   const net = model.network;
   if (spec.numInputs !== net.nIn || spec.numOutputs !== net.nOut) {
     throw new NetinvertError(
@@ -118,11 +146,13 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
       { specInputs: spec.numInputs, specOutputs: spec.numOutputs, modelInputs: net.nIn, modelOutputs: net.nOut },
     );
   }
-  const timeout = opts.timeout ?? 60;
-  const deadline = t0 + timeout * 1000;
-  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
-  const f = bounder.forms;
-  const stats: DecideResult['stats'] = {
+}
+
+const UNBOUNDED = 'an input box is unbounded: branch and bound needs finite input bounds';
+const unbounded = (spec: VnnlibSpec): boolean => spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)));
+
+function newStats(bounder: VnnBounder): DecideResult['stats'] {
+  return {
     seconds: 0,
     falsifySeconds: 0,
     searchSeconds: 0,
@@ -133,22 +163,23 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     rejectedLeaves: 0,
     engine: bounder.chain ? 'relu-chain' : 'crown',
   };
-  const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
-    stats.seconds = (performance.now() - t0) / 1000;
-    return { ...r, stats };
-  };
-  const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
-  // 1. falsify
-  if (!opts.noFalsify) {
-    const w = falsify(model, f, boxes, opts, deadline);
-    stats.falsifySeconds = (performance.now() - t0) / 1000;
-    if (w) return done({ status: 'sat', witness: w });
-  }
-  if (spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)))) {
-    return done({ status: 'unknown', reason: 'an input box is unbounded: branch and bound needs finite input bounds' });
-  }
-  // 2. branch and bound
-  const t1 = performance.now();
+}
+
+/** The bound / split callbacks of the search (section 2 of the file comment), and its leaf-check switch. */
+interface Search {
+  callbacks: DriverCallbacks<Box, number[], VnnWitness | null>;
+  batchMax: number;
+  checkLeaves: boolean;
+}
+
+/**
+ * The search over the boxes of `spec` (box.root indexes spec.inputBoxes); `rootW[root]` is the
+ * width of the box the relative-width rule measures against (the property's own input box, also
+ * for a piece of it searched on its own).
+ */
+function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, opts: DecideOptions, deadline: number, stats: DecideResult['stats'], rootW: Float64Array[]): Search {
+  const net = model.network;
+  const f = bounder.forms;
   const nIn = net.nIn,
     m = f.m;
   const batchMax = Math.max(1, opts.batch ?? 64);
@@ -157,16 +188,14 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     Xc = new Float64Array(batchMax * nIn);
   const G = new Float64Array(batchMax * m),
     S = new Float64Array(batchMax * m);
-  const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
   const parents: (Float64Array | null)[] = [],
     states: (Float64Array | null)[] = [];
-  const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   // leaves are checked by the verifier during the search ('search') or only at the end, with a
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
-  let checkLeaves = opts.verifyLeaves === 'search';
-  const callbacks: DriverCallbacks<Box, number[], VnnWitness | null> = {
+  const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
+  search.callbacks = {
       bound(batch): BoundOutcome<VnnWitness | null>[] {
         const rows = batch.length;
         for (let r = 0; r < rows; r++) {
@@ -233,7 +262,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         }
         // a box is a leaf only when the independent verifier refutes every clause on it too (its
         // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
-        if (checkLeaves && closedRows.length) {
+        if (search.checkLeaves && closedRows.length) {
           const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
           for (let k = 0; k < closedRows.length; k++) {
             if (ok[k]) continue;
@@ -283,28 +312,49 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st }, { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st }], record: [d, t] };
       },
   };
-  // the search stops early enough to leave the verifier its share of the budget
-  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
-  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
-  stats.searchSeconds = (performance.now() - t1) / 1000;
-  stats.boxes = run.boxesBounded;
-  stats.leaves = run.leaves;
-  stats.maxDepth = run.maxDepth;
+  return search;
+}
+
+type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate };
+
+/**
+ * Search `roots` (boxes of `spec`) until every one is closed, then build the certificate and have
+ * the independent verifier re-check it, repairing under the leaves it rejects (sections 2 and 3 of
+ * the file comment). `depthUsed`: splits above the roots (a piece of a larger tree), so that the
+ * whole tree stays within the certificate's depth limit. Adds to `stats`.
+ */
+function proveBoxes(
+  model: Model,
+  spec: VnnlibSpec,
+  search: Search,
+  roots: Box[],
+  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number },
+  stats: DecideResult['stats'],
+): Proved {
+  const { callbacks, batchMax } = search;
+  const { searchDeadline, deadline, timeout } = o;
+  const depthLimit = MAX_DEPTH - o.depthUsed;
+  const t1 = performance.now();
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: o.maxBoxes, maxDepth: depthLimit });
+  stats.searchSeconds += (performance.now() - t1) / 1000;
+  stats.boxes += run.boxesBounded;
+  stats.leaves += run.leaves;
+  stats.maxDepth = Math.max(stats.maxDepth, o.depthUsed + run.maxDepth);
   if (run.status === 'stopped') {
-    if (run.result) return done({ status: 'sat', witness: run.result });
-    return done({ status: 'unknown', reason: 'a box too thin to split is still undecided' });
+    if (run.result) return { status: 'sat', witness: run.result };
+    return { status: 'unknown', reason: 'a box too thin to split is still undecided' };
   }
   if (run.status === 'budget') {
-    const why = run.maxDepth >= MAX_DEPTH ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
-    return done({ status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` });
+    const why = run.maxDepth >= depthLimit ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
+    return { status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` };
   }
   // 3. certificate, independently re-checked
   let trees = run.trees;
   let certificate = buildVnnCertificate(model, spec, asCert(trees));
   const t2 = performance.now();
   let v = verifyVnnCertificate(model, spec, certificate);
-  stats.verifySeconds = (performance.now() - t2) / 1000;
-  if (!v.ok && !checkLeaves) {
+  stats.verifySeconds += (performance.now() - t2) / 1000;
+  if (!v.ok && !search.checkLeaves) {
     // repair: find the leaves the verifier rejects, search under them with every leaf checked, graft
     const t3 = performance.now();
     const leaves = leafBoxes(spec, trees);
@@ -312,31 +362,31 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     for (let i = 0; i < leaves.length; i += batchMax) {
       if (performance.now() > deadline) {
         stats.searchSeconds += (performance.now() - t3) / 1000;
-        return done({ status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` });
+        return { status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` };
       }
       const chunk = leaves.slice(i, i + batchMax);
       verifierAccepts(model, spec, chunk).forEach((ok, k) => ok || rejected.push(i + k));
     }
     stats.rejectedLeaves += rejected.length;
-    checkLeaves = true;
+    search.checkLeaves = true;
     const sub = runBranchAndBound(
       rejected.map((i) => leaves[i]),
       callbacks,
-      { batch: batchMax, deadline, maxBoxes: opts.maxBoxes === undefined ? undefined : Math.max(0, opts.maxBoxes - run.boxesBounded), maxDepth: MAX_DEPTH - run.maxDepth },
+      { batch: batchMax, deadline, maxBoxes: o.maxBoxes === undefined ? undefined : Math.max(0, o.maxBoxes - run.boxesBounded), maxDepth: depthLimit - run.maxDepth },
     );
     stats.searchSeconds += (performance.now() - t3) / 1000;
     stats.boxes += sub.boxesBounded;
     stats.leaves += sub.leaves - rejected.length;
-    if (sub.status === 'stopped' && sub.result) return done({ status: 'sat', witness: sub.result });
-    if (sub.status !== 'closed') return done({ status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` });
+    if (sub.status === 'stopped' && sub.result) return { status: 'sat', witness: sub.result };
+    if (sub.status !== 'closed') return { status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` };
     trees = graft(trees, leaves, rejected, sub.trees);
     certificate = buildVnnCertificate(model, spec, asCert(trees));
     const t4 = performance.now();
     v = verifyVnnCertificate(model, spec, certificate);
     stats.verifySeconds += (performance.now() - t4) / 1000;
   }
-  if (!v.ok) return done({ status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` });
-  return done({ status: 'unsat', certificate });
+  if (!v.ok) return { status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` };
+  return { status: 'unsat', trees, certificate };
 }
 
 const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
