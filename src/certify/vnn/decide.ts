@@ -23,7 +23,7 @@ import type { Model } from '../../model.ts';
 import type { Network } from '../../graph/network.ts';
 import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
-import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../../solve/branchAndBound.ts';
+import { runBranchAndBound, type BoundOutcome, type DriverCallbacks, type DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
 import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
@@ -85,7 +85,7 @@ export interface DecideResult {
   };
 }
 
-interface Box {
+export interface Box {
   root: number;
   lo: Float64Array;
   hi: Float64Array;
@@ -103,10 +103,10 @@ const FALSIFY_CAP_MS = 3000;
 const SEARCH_PGD_BOXES = 4;
 
 /** Share of the budget kept for verifying (and repairing) the proof once the search closes. */
-const VERIFY_RESERVE = 0.25;
+export const VERIFY_RESERVE = 0.25;
 
 /** Deepest split the certificate format accepts. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions = {}): DecideResult {
   const t0 = performance.now();
@@ -134,10 +134,11 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   // the search stops early enough to leave the verifier its share of the budget
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
   const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0 }, stats);
+  if (r.status === 'split') throw new Error('decideVnnlib: the search split without a split hook');
   return done(r.status === 'unsat' ? { status: 'unsat', certificate: r.certificate } : r);
 }
 
-function checkDims(model: Model, spec: VnnlibSpec): void {
+export function checkDims(model: Model, spec: VnnlibSpec): void {
   const net = model.network;
   if (spec.numInputs !== net.nIn || spec.numOutputs !== net.nOut) {
     throw new NetinvertError(
@@ -148,10 +149,10 @@ function checkDims(model: Model, spec: VnnlibSpec): void {
   }
 }
 
-const UNBOUNDED = 'an input box is unbounded: branch and bound needs finite input bounds';
-const unbounded = (spec: VnnlibSpec): boolean => spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)));
+export const UNBOUNDED = 'an input box is unbounded: branch and bound needs finite input bounds';
+export const unbounded = (spec: VnnlibSpec): boolean => spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)));
 
-function newStats(bounder: VnnBounder): DecideResult['stats'] {
+export function newStats(bounder: VnnBounder): DecideResult['stats'] {
   return {
     seconds: 0,
     falsifySeconds: 0,
@@ -166,7 +167,7 @@ function newStats(bounder: VnnBounder): DecideResult['stats'] {
 }
 
 /** The bound / split callbacks of the search (section 2 of the file comment), and its leaf-check switch. */
-interface Search {
+export interface Search {
   callbacks: DriverCallbacks<Box, number[], VnnWitness | null>;
   batchMax: number;
   checkLeaves: boolean;
@@ -177,7 +178,7 @@ interface Search {
  * width of the box the relative-width rule measures against (the property's own input box, also
  * for a piece of it searched on its own).
  */
-function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, opts: DecideOptions, deadline: number, stats: DecideResult['stats'], rootW: Float64Array[]): Search {
+export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, opts: DecideOptions, deadline: number, stats: DecideResult['stats'], rootW: Float64Array[]): Search {
   const net = model.network;
   const f = bounder.forms;
   const nIn = net.nIn,
@@ -315,7 +316,8 @@ function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, opts: D
   return search;
 }
 
-type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate };
+export type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate }
+  | { status: 'split'; run: DriverResult<number[], VnnWitness | null, Box> };
 
 /**
  * Search `roots` (boxes of `spec`) until every one is closed, then build the certificate and have
@@ -323,19 +325,22 @@ type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reas
  * the file comment). `depthUsed`: splits above the roots (a piece of a larger tree), so that the
  * whole tree stays within the certificate's depth limit. Adds to `stats`.
  */
-function proveBoxes(
+export function proveBoxes(
   model: Model,
   spec: VnnlibSpec,
   search: Search,
   roots: Box[],
-  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number },
+  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number; split?: () => boolean },
   stats: DecideResult['stats'],
 ): Proved {
   const { callbacks, batchMax } = search;
   const { searchDeadline, deadline, timeout } = o;
   const depthLimit = MAX_DEPTH - o.depthUsed;
   const t1 = performance.now();
-  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: o.maxBoxes, maxDepth: depthLimit });
+  // `split`: checked before each round; true ends the search here with the undecided boxes left open
+  let splitNow = false;
+  const stop = o.split ? (): boolean => (splitNow = (o.split as () => boolean)()) : undefined;
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: o.maxBoxes, maxDepth: depthLimit, stop });
   stats.searchSeconds += (performance.now() - t1) / 1000;
   stats.boxes += run.boxesBounded;
   stats.leaves += run.leaves;
@@ -344,6 +349,7 @@ function proveBoxes(
     if (run.result) return { status: 'sat', witness: run.result };
     return { status: 'unknown', reason: 'a box too thin to split is still undecided' };
   }
+  if (run.status === 'budget' && splitNow) return { status: 'split', run };
   if (run.status === 'budget') {
     const why = run.maxDepth >= depthLimit ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
     return { status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` };
@@ -389,24 +395,25 @@ function proveBoxes(
   return { status: 'unsat', trees, certificate };
 }
 
-const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
+export const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
 
-interface LeafBox extends Box {
-  /** Tree and position of the leaf in that tree's preorder list. */
+export interface LeafBox extends Box {
+  /** Tree and position of the leaf in that tree's preorder list, and its depth (splits above it). */
   tree: number;
   pos: number;
+  depth: number;
 }
 
 /** The leaf boxes of split trees (preorder records, null leaves), in preorder. */
-function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
+export function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
   const out: LeafBox[] = [];
   trees.forEach((t, b) => {
     let pos = 0;
-    const walk = (lo: Float64Array, hi: Float64Array): void => {
+    const walk = (lo: Float64Array, hi: Float64Array, depth = 0): void => {
       const at = pos++;
       const n = t[at];
       if (n === null) {
-        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at });
+        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at, depth });
         return;
       }
       const [d, v] = n;
@@ -414,8 +421,8 @@ function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
       h1[d] = v;
       const l2 = lo.slice();
       l2[d] = v;
-      walk(lo, h1);
-      walk(l2, hi);
+      walk(lo, h1, depth + 1);
+      walk(l2, hi, depth + 1);
     };
     walk(spec.inputBoxes[b].lo.slice(), spec.inputBoxes[b].hi.slice());
   });
@@ -457,10 +464,10 @@ function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]):
  * The parser rounds input bounds outward, so the double lo may lie just below the exact bound:
  * counterexamples are searched in [lo⁺, hi⁻] (one float inside) when that is not empty.
  */
-function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
+export function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(lo, (l, d) => (Number.isFinite(l) && nextUp(l) <= nextDown(hi[d]) ? nextUp(l) : l));
 }
-function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
+export function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(hi, (h, d) => (Number.isFinite(h) && nextUp(lo[d]) <= nextDown(h) ? nextDown(h) : h));
 }
 function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number {
@@ -469,6 +476,22 @@ function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number
     h = b.hi[d];
   if (nextUp(l) <= nextDown(h)) return Math.min(Math.max(v, nextUp(l)), nextDown(h));
   return v;
+}
+
+/**
+ * A witness found elsewhere (another thread) re-checked here: x lies in an input box of the
+ * spec and a float64 forward pass of x alone puts the output in the witness's clause (with the
+ * same rounding allowance). The re-computed witness, or null.
+ */
+export function confirmWitness(model: Model, spec: VnnlibSpec, f: SpecForms, w: VnnWitness): VnnWitness | null {
+  const net = model.network;
+  if (w.x.length !== net.nIn || !spec.inputBoxes.some((b) => w.x.every((v, d) => v >= b.lo[d] && v <= b.hi[d]))) return null;
+  const X = Float64Array.from(w.x);
+  const Y = net.evaluate(X, 1);
+  const G = new Float64Array(f.m),
+    S = new Float64Array(f.m);
+  formValues(f, Y, 1, G, S);
+  return witnessAt(net, f, X, Y, G, S, 0, net.nIn);
 }
 
 /** Row k as a witness when some clause holds with its allowance: every form g + slack ≤ 0. */
@@ -497,7 +520,7 @@ function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array,
 }
 
 /** Batched PGD on each clause's violation from many starts in each (finite-clipped) input box. */
-function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number): VnnWitness | null {
+export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number): VnnWitness | null {
   const net = model.network;
   const nIn = net.nIn,
     nOut = net.nOut,
