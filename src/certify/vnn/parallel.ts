@@ -32,6 +32,7 @@
  * its piece, and more, so the verifier's bounds on it are the same or tighter. The tests re-check
  * whole certificates with verifyVnnCertificate (and check-certificate) all the same.
  */
+import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { buildVnnCertificate } from '../proof/vnnCertificate.ts';
@@ -57,7 +58,14 @@ import {
 } from './decide.ts';
 
 /** Undecided boxes per worker before the root search hands its frontier out. */
-export const SPLIT_PER_WORKER = 8;
+export const SPLIT_PER_WORKER = 4;
+
+export interface ParallelDecideOptions extends DecideOptions {
+  /** Undecided boxes per worker at which the root search hands its frontier out (default SPLIT_PER_WORKER). */
+  splitPerWorker?: number;
+}
+
+export type ParallelDecideResult = DecideResult & { stats: DecideResult['stats'] & { workers: number; pieces: number } };
 /** Most boxes the root search already closed per work item (they only need re-checking). */
 export const CLOSED_PER_ITEM = 64;
 /** Milliseconds past the deadline the main thread waits for a worker's last answer. */
@@ -181,14 +189,16 @@ const keyOf = (root: number, lo: ArrayLike<number>, hi: ArrayLike<number>): stri
  * result; `maxBoxes` bounds the root search only. With one worker the work still goes through it
  * (use decideVnnlib for the one-thread search).
  */
-export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, workers: VnnWorkers, opts: DecideOptions = {}): Promise<DecideResult & { stats: { workers: number } }> {
+export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, workers: VnnWorkers, opts: ParallelDecideOptions = {}): Promise<ParallelDecideResult> {
+  if (!(workers.size >= 1)) throw new NetinvertError('bad_argument', `decideVnnlibParallel: ${workers.size} worker(s); give at least one`);
   const t0 = performance.now();
   checkDims(model, spec);
   const timeout = opts.timeout ?? 60;
   const deadline = t0 + timeout * 1000;
   const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
-  const stats = { ...newStats(bounder), workers: workers.size };
-  const done = (r: Omit<DecideResult, 'stats'>): DecideResult & { stats: typeof stats } => {
+  /** pieces: work items of boxes handed to the workers (0 when the root search decided alone). */
+  const stats = { ...newStats(bounder), workers: workers.size, pieces: 0 };
+  const done = (r: Omit<DecideResult, 'stats'>): ParallelDecideResult => {
     stats.seconds = (performance.now() - t0) / 1000;
     return { ...r, stats };
   };
@@ -221,7 +231,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
       return (inner.split as NonNullable<typeof inner.split>)(box);
     },
   };
-  const target = SPLIT_PER_WORKER * workers.size;
+  const target = Math.max(1, opts.splitPerWorker ?? SPLIT_PER_WORKER) * workers.size;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
   const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split: () => open.size + (made - bounded) >= target }, stats);
@@ -254,6 +264,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
     queue.push({ nodes: c.map((x) => x.node), parts: c.map((x) => x.part) });
   }
   // 4. hand the items out, one to each idle worker
+  const { splitPerWorker: _s, ...itemOpts } = opts;
   const t1 = performance.now();
   const outcome = await new Promise<Omit<DecideResult, 'stats'>>((resolve) => {
     let settled = false,
@@ -288,7 +299,8 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
         const item = queue.shift() as (typeof queue)[number];
         active++;
         partsActive++;
-        workers.run({ kind: 'parts', parts: item.parts, seconds: secondsLeft(), opts: { ...opts, noFalsify: opts.noFalsify } }).then(
+        stats.pieces++;
+        workers.run({ kind: 'parts', parts: item.parts, seconds: secondsLeft(), opts: itemOpts }).then(
           (res) => {
             active--;
             partsActive--;
@@ -320,7 +332,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
     if (!opts.noFalsify && workers.size > 1) {
       active++;
       const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * timeout, FALSIFY_CAP_S);
-      workers.run({ kind: 'falsify', seconds: Math.min(share, secondsLeft()), opts: { ...opts, seed: (opts.seed ?? 1) + 1 } }).then(
+      workers.run({ kind: 'falsify', seconds: Math.min(share, secondsLeft()), opts: { ...itemOpts, seed: (opts.seed ?? 1) + 1 } }).then(
         (res) => {
           active--;
           if (!settled && take(res)) pump();
