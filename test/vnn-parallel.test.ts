@@ -76,15 +76,21 @@ describe('decideVnnlibParallel (work items in-process)', () => {
     const one = decideVnnlib(model, spec, { timeout: 120, noFalsify: true });
     expect(one.status).toBe('unsat');
     const { workers, log } = inProcess(model, spec, 2);
-    const r = await decideVnnlibParallel(model, spec, workers, { timeout: 120, noFalsify: true, splitPerWorker: 2 });
+    const r = await decideVnnlibParallel(model, spec, workers, { timeout: 120, noFalsify: true, splitPerWorker: 2, yieldAfterMs: 0 });
     expect(r.status).toBe('unsat');
+    // pieces were given back half-done (their partial trees grafted, their frontier searched by others)
+    expect(r.stats.yields).toBeGreaterThan(0);
+    expect(log.some((e) => e.result.status === 'split')).toBe(true);
     // the search was really split: pieces went to the workers, and their trees are in the certificate
     expect(r.stats.pieces).toBeGreaterThanOrEqual(4);
     expect(log.filter((e) => e.item.kind === 'parts').length).toBe(r.stats.pieces);
     const v = verifyVnnCertificate(model, spec, r.certificate);
     expect(v.ok).toBe(true);
     expect(v.leaves).toBe(r.stats.leaves);
-    const pieceLeaves = log.reduce((a, e) => a + (e.result.status === 'unsat' ? e.result.trees.flat().filter((n) => n.length === 0).length : 0), 0);
+    const pieceLeaves = log.reduce(
+      (a, e) => a + (e.result.status === 'unsat' ? e.result.trees.flat().filter((n) => n.length === 0).length : e.result.status === 'split' ? e.result.trees.flat().filter((n) => n.length === 0).length - e.result.frontier.length : 0),
+      0,
+    );
     expect(v.leaves).toBe(pieceLeaves);
     // and the leaves' volumes add up to the box's (exact tiling, by the certificate's own splits)
     const b = spec.inputBoxes[0];
@@ -107,7 +113,7 @@ describe('decideVnnlibParallel (work items in-process)', () => {
   }, 120_000);
 
   it('small ReLU nets: unsat claims survive a 201×201 grid, sat witnesses a forward pass, and the verdict is one thread\'s', async () => {
-    const seen = { sat: 0, unsat: 0, unknown: 0, split: 0, satInWorker: 0 };
+    const seen = { sat: 0, unsat: 0, unknown: 0, split: 0, satInWorker: 0, yields: 0 };
     for (let seed = 1; seed <= 12; seed++) {
       const r0 = rng(seed);
       const graph: GraphDef = {
@@ -141,9 +147,10 @@ describe('decideVnnlibParallel (work items in-process)', () => {
       const opts = { timeout: 60, noFalsify: true, seed };
       const one = decideVnnlib(model, spec, opts);
       const { workers, log } = inProcess(model, spec, 2);
-      const r = await decideVnnlibParallel(model, spec, workers, { ...opts, splitPerWorker: 1 });
+      const r = await decideVnnlibParallel(model, spec, workers, { ...opts, splitPerWorker: 1, yieldAfterMs: 0 });
       seen[r.status]++;
       if (r.stats.pieces > 0) seen.split++;
+      if (r.stats.yields > 0) seen.yields++;
       if (one.status !== 'unknown' && r.status !== 'unknown') expect(r.status, `seed ${seed}`).toBe(one.status);
       if (r.status === 'sat') {
         checkWitness(model, spec, r.witness!);
@@ -160,6 +167,7 @@ describe('decideVnnlibParallel (work items in-process)', () => {
     expect(seen.unsat).toBeGreaterThan(1);
     expect(seen.split).toBeGreaterThan(3);
     expect(seen.satInWorker).toBeGreaterThan(0);
+    expect(seen.yields).toBeGreaterThan(0);
   }, 300_000);
 
   it('a counterexample from a worker that a forward pass does not confirm is not reported: unknown', async () => {

@@ -451,7 +451,7 @@ function graft(trees: (number[] | null)[][], leaves: LeafBox[], rejected: number
  * certificate of the spec restricted to it (one verifier call for the batch; box by box only
  * when that fails).
  */
-function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
+export function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
   const one = (bs: readonly Box[]): boolean => {
     const sub: VnnlibSpec = { ...spec, inputBoxes: bs.map((b) => ({ lo: b.lo, hi: b.hi })) };
     return verifyVnnCertificate(model, sub, buildVnnCertificate(model, sub, bs.map(() => [[]]))).ok;

@@ -12,17 +12,22 @@
  *   2. the same best-first input-split branch and bound as decideVnnlib runs here until at least
  *      SPLIT_PER_WORKER × N boxes are undecided (or the property is decided, exactly as one thread
  *      would decide it);
- *   3. every leaf of that root tree becomes work: each undecided box an item of its own (the ones
- *      with the lowest bound, the hardest, first: longest-processing-time-first list scheduling,
- *      Graham 1969), the boxes the root search closed in items of up to CLOSED_PER_ITEM; the main
- *      thread hands the next item to whichever worker is idle (their difficulty varies by orders
- *      of magnitude, so a static share would leave workers idle);
- *   4. each worker runs the same search on its boxes with the time left (runVnnWorkItem): their
- *      split trees, re-checked there by the independent verifier (verifyVnnCertificate) on the
- *      property restricted to those boxes, with the same repair under the leaves it rejects;
+ *   3. every leaf of that root tree becomes work: the undecided boxes, lowest bound (hardest)
+ *      first, then the boxes the root search closed (they are re-bounded and re-checked); the main
+ *      thread hands the next share of the queue (at most a 1/(2N) share, guided self-scheduling,
+ *      Polychronopoulos & Kuck 1987) to whichever worker is idle: sub-box difficulty varies by
+ *      orders of magnitude, so a static share would leave workers idle;
+ *   4. each worker runs the same search on its boxes with the time left (runVnnWorkItem), and has
+ *      the independent verifier (verifyVnnCertificate) re-check its split trees on the property
+ *      restricted to those boxes, with the same repair under the leaves it rejects. When the queue
+ *      is empty and a worker idles, the oldest piece under way is asked (a shared flag it reads
+ *      between rounds) to give its undecided boxes back: it answers with its partial trees, whose
+ *      closed leaves the verifier re-checks there box by box, and its frontier joins the queue
+ *      (work sharing on demand: Karp & Zhang, J. ACM 40(3), 1993, randomized parallel B&B);
  *   5. any sat (re-checked here by a float64 forward pass) ends the run at once; any unknown ends
- *      it as unknown; when every item is unsat, each subtree is grafted into the root tree at its
- *      leaf, and the certificate is the whole tree, in the format of a one-thread proof.
+ *      it as unknown; when every item is unsat, each subtree (and each shared partial tree) is
+ *      grafted into the tree at its leaf, and the certificate is the whole tree, in the format of a
+ *      one-thread proof.
  *
  * Why the grafted certificate holds: the verifier re-walks each tree from its input box, checks
  * the leaves tile it exactly and refutes every clause on each leaf with bounds of the leaf box,
@@ -36,6 +41,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { buildVnnCertificate } from '../proof/vnnCertificate.ts';
+import type { DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder } from './bounds.ts';
 import {
   asCert,
@@ -51,25 +57,34 @@ import {
   unbounded,
   UNBOUNDED,
   VERIFY_RESERVE,
+  verifierAccepts,
   type Box,
   type DecideOptions,
+  type LeafBox,
+  type Search,
   type DecideResult,
   type VnnWitness,
 } from './decide.ts';
 
 /** Undecided boxes per worker before the root search hands its frontier out. */
 export const SPLIT_PER_WORKER = 4;
+/** Most boxes in one work item. */
+export const MAX_PARTS = 64;
+/** A worker asked to share its work gives it up only after this long on its item (ms; default). */
+export const YIELD_AFTER_MS = 250;
+/** Milliseconds past the deadline the main thread waits for a worker's last answer. */
+const GRACE_MS = 250;
+/** Most seconds of falsification restarts (decide.ts caps them at 3 s too). */
+const FALSIFY_CAP_S = 3;
 
 export interface ParallelDecideOptions extends DecideOptions {
   /** Undecided boxes per worker at which the root search hands its frontier out (default SPLIT_PER_WORKER). */
   splitPerWorker?: number;
+  /** A worker asked to share gives up its undecided boxes only after this many ms on its item (default YIELD_AFTER_MS). */
+  yieldAfterMs?: number;
 }
 
-export type ParallelDecideResult = DecideResult & { stats: DecideResult['stats'] & { workers: number; pieces: number } };
-/** Most boxes the root search already closed per work item (they only need re-checking). */
-export const CLOSED_PER_ITEM = 64;
-/** Milliseconds past the deadline the main thread waits for a worker's last answer. */
-const GRACE_MS = 250;
+export type ParallelDecideResult = DecideResult & { stats: DecideResult['stats'] & { workers: number; pieces: number; yields: number } };
 
 /** A box of the property to search on its own: inside input box `root`, `depth` splits below it. */
 export interface VnnPart {
@@ -81,8 +96,15 @@ export interface VnnPart {
   parent: Float64Array | null;
 }
 
-/** One unit of work for a worker: boxes to decide, or falsification restarts. */
-export type VnnWorkItem = { kind: 'parts'; parts: VnnPart[]; seconds: number; opts: DecideOptions } | { kind: 'falsify'; seconds: number; opts: DecideOptions };
+/**
+ * One unit of work for a worker: boxes to decide, or falsification restarts. `yieldFlag` (an
+ * Int32Array on a SharedArrayBuffer, where there is one): when the main thread sets it to 1, the
+ * worker stops after its current round (and at least `yieldAfterMs` on the item, and one split)
+ * and answers 'split' with the boxes it has not decided, for idle workers to take.
+ */
+export type VnnWorkItem =
+  | { kind: 'parts'; parts: VnnPart[]; seconds: number; opts: DecideOptions; yieldFlag?: Int32Array; yieldAfterMs?: number }
+  | { kind: 'falsify'; seconds: number; opts: DecideOptions };
 
 export interface VnnWorkStats {
   boxes: number;
@@ -94,16 +116,77 @@ export interface VnnWorkStats {
   verifySeconds: number;
 }
 
+/** An undecided box a worker gives back: leaf `leaf` (in preorder among the leaves) of its tree for part `part`. */
+export interface VnnFrontierBox {
+  part: number;
+  leaf: number;
+  box: VnnPart;
+  /** Its bound's priority (lower: more urgent), -Infinity when not bounded yet. */
+  priority: number;
+}
+
 export type VnnWorkResult =
   | { status: 'sat'; witness: VnnWitness; stats: VnnWorkStats }
   | { status: 'unknown'; reason: string; stats: VnnWorkStats }
   /** One preorder tree per part (`[d, t]` split, `[]` leaf), each re-checked by the verifier. */
-  | { status: 'unsat'; trees: number[][][]; stats: VnnWorkStats };
+  | { status: 'unsat'; trees: number[][][]; stats: VnnWorkStats }
+  /**
+   * Asked to share: one partial tree per part; its leaves are proven (each re-checked by the
+   * verifier as a box on its own) except the `frontier` ones, which are work for others.
+   */
+  | { status: 'split'; trees: number[][][]; frontier: VnnFrontierBox[]; stats: VnnWorkStats };
 
 /** Whatever runs work items: `size` at a time, each on its own copy of the model. */
 export interface VnnWorkers {
   readonly size: number;
   run(item: VnnWorkItem): Promise<VnnWorkResult>;
+}
+
+/** Watch a search's open boxes (bounded, not split yet, with their priorities) and count the boxes made and bounded. */
+function trackOpen(search: Search, roots: number): { open: Map<Box, number>; waiting(): number; splits(): number } {
+  const inner = search.callbacks;
+  const open = new Map<Box, number>();
+  let made = roots,
+    bounded = 0;
+  search.callbacks = {
+    bound(batch) {
+      const out = inner.bound(batch);
+      bounded += batch.length;
+      out.forEach((o, i) => o.kind === 'open' && open.set(batch[i], o.priority));
+      return out;
+    },
+    split(box) {
+      open.delete(box);
+      made += 2;
+      return (inner.split as NonNullable<typeof inner.split>)(box);
+    },
+  };
+  return { open, waiting: () => open.size + (made - bounded), splits: () => (made - roots) / 2 };
+}
+
+const keyOf = (root: number, lo: ArrayLike<number>, hi: ArrayLike<number>): string => `${root}|${Array.prototype.join.call(lo, ',')}|${Array.prototype.join.call(hi, ',')}`;
+
+/**
+ * The leaves of a search that stopped early, each undecided (open or waiting for its first bound:
+ * with its priority and the intermediate bounds valid on it) or closed; `leaf` is its index among
+ * its tree's leaves in preorder.
+ */
+function sortLeaves(spec: VnnlibSpec, run: DriverResult<number[], VnnWitness | null, Box>, open: Map<Box, number>) {
+  const frontier = new Map<string, { box: Box; priority: number }>();
+  for (const [box, priority] of open) frontier.set(keyOf(box.root, box.lo, box.hi), { box, priority });
+  for (const box of run.remaining) frontier.set(keyOf(box.root, box.lo, box.hi), { box, priority: -Infinity });
+  const hard: { tree: number; leaf: number; lb: LeafBox; parent: Float64Array | null; priority: number }[] = [];
+  const closed: { tree: number; leaf: number; lb: LeafBox }[] = [];
+  const count = new Map<number, number>();
+  for (const lb of leafBoxes(spec, run.trees)) {
+    const leaf = count.get(lb.tree) ?? 0;
+    count.set(lb.tree, leaf + 1);
+    const f = frontier.get(keyOf(lb.root, lb.lo, lb.hi));
+    if (f) hard.push({ tree: lb.tree, leaf, lb, parent: f.box.state ?? f.box.parent ?? null, priority: f.priority });
+    else closed.push({ tree: lb.tree, leaf, lb });
+  }
+  if (hard.length !== frontier.size) throw new Error(`vnn parallel: ${frontier.size} undecided box(es), ${hard.length} found among the leaves`);
+  return { hard, closed };
 }
 
 /** What a worker does with an item (synchronous; the model is the worker's own copy). */
@@ -133,14 +216,41 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
     return Float64Array.from(b.hi, (h, d) => h - b.lo[d]);
   });
   const search = makeSearch(model, sub, bounder, opts, deadline, stats, rootW);
+  const track = trackOpen(search, item.parts.length);
   const roots: Box[] = item.parts.map((p, i) => ({ root: i, lo: p.lo.slice(), hi: p.hi.slice(), dim: 0, parent: p.parent }));
   const depthUsed = item.parts.reduce((a, p) => Math.max(a, p.depth), 0);
   const searchDeadline = t0 + item.seconds * 1000 * (1 - VERIFY_RESERVE);
-  const r = proveBoxes(model, sub, search, roots, { searchDeadline, deadline, timeout: item.seconds, depthUsed }, stats);
+  const flag = item.yieldFlag;
+  const after = item.yieldAfterMs ?? YIELD_AFTER_MS;
+  // give the boxes up when asked, once the item has made progress (a split: the frontier is new work)
+  const split = flag ? (): boolean => Atomics.load(flag, 0) !== 0 && track.splits() > 0 && performance.now() - t0 >= after : undefined;
+  const r = proveBoxes(model, sub, search, roots, { searchDeadline, deadline, timeout: item.seconds, depthUsed, split }, stats);
   if (r.status === 'sat') return { status: 'sat', witness: r.witness, stats: ws() };
   if (r.status === 'unsat') return { status: 'unsat', trees: asCert(r.trees), stats: ws() };
   if (r.status === 'unknown') return { status: 'unknown', reason: r.reason, stats: ws() };
-  return { status: 'unknown', reason: 'internal: a work item split', stats: ws() };
+  // asked to share: the closed leaves are re-checked here by the verifier, each box on its own;
+  // the ones it rejects go back with the undecided ones
+  const { hard, closed } = sortLeaves(sub, r.run, track.open);
+  const frontier: VnnFrontierBox[] = hard.map((h) => ({ part: h.tree, leaf: h.leaf, box: partOf(item.parts[h.tree], h.lb, h.parent), priority: h.priority }));
+  const t2 = performance.now();
+  for (let i = 0; i < closed.length; i += 64) {
+    if (performance.now() > deadline) return { status: 'unknown', reason: `timeout (${item.seconds} s) while re-checking the leaves of a shared search`, stats: ws() };
+    const chunk = closed.slice(i, i + 64);
+    verifierAccepts(model, sub, chunk.map((c) => c.lb)).forEach((ok, k) => {
+      if (ok) return;
+      const c = chunk[k];
+      frontier.push({ part: c.tree, leaf: c.leaf, box: partOf(item.parts[c.tree], c.lb, null), priority: 0 });
+      stats.rejectedLeaves++;
+      stats.leaves--;
+    });
+  }
+  stats.verifySeconds += (performance.now() - t2) / 1000;
+  return { status: 'split', trees: asCert(r.run.trees), frontier, stats: ws() };
+}
+
+/** A leaf box of a part's tree as a part of the property. */
+function partOf(p: VnnPart, lb: LeafBox, parent: Float64Array | null): VnnPart {
+  return { root: p.root, lo: lb.lo, hi: lb.hi, depth: p.depth + lb.depth, parent };
 }
 
 /** A node of the root tree while the pieces come back. */
@@ -182,7 +292,6 @@ function writeTree(root: Node): number[][] {
   return out;
 }
 
-const keyOf = (root: number, lo: ArrayLike<number>, hi: ArrayLike<number>): string => `${root}|${Array.prototype.join.call(lo, ',')}|${Array.prototype.join.call(hi, ',')}`;
 
 /**
  * decideVnnlib with the search spread over `workers` (see the file comment). Same options and
@@ -196,8 +305,8 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   const timeout = opts.timeout ?? 60;
   const deadline = t0 + timeout * 1000;
   const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
-  /** pieces: work items of boxes handed to the workers (0 when the root search decided alone). */
-  const stats = { ...newStats(bounder), workers: workers.size, pieces: 0 };
+  /** pieces: work items of boxes handed to the workers (0 when the root search decided alone); yields: items given back to share. */
+  const stats = { ...newStats(bounder), workers: workers.size, pieces: 0, yields: 0 };
   const done = (r: Omit<DecideResult, 'stats'>): ParallelDecideResult => {
     stats.seconds = (performance.now() - t0) / 1000;
     return { ...r, stats };
@@ -213,64 +322,37 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   // 2. the root search, until the frontier is wide enough
   const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
   const search = makeSearch(model, spec, bounder, opts, deadline, stats, rootW);
-  const inner = search.callbacks;
-  // the bounded open boxes (with their priorities) and how many wait for their first bound
-  const open = new Map<Box, number>();
-  let made = spec.inputBoxes.length,
-    bounded = 0;
-  search.callbacks = {
-    bound(batch) {
-      const out = inner.bound(batch);
-      bounded += batch.length;
-      out.forEach((o, i) => o.kind === 'open' && open.set(batch[i], o.priority));
-      return out;
-    },
-    split(box) {
-      open.delete(box);
-      made += 2;
-      return (inner.split as NonNullable<typeof inner.split>)(box);
-    },
-  };
+  const track = trackOpen(search, spec.inputBoxes.length);
   const target = Math.max(1, opts.splitPerWorker ?? SPLIT_PER_WORKER) * workers.size;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
-  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split: () => open.size + (made - bounded) >= target }, stats);
+  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split: () => track.waiting() >= target }, stats);
   if (r.status === 'unsat') return done({ status: 'unsat', certificate: r.certificate });
   if (r.status !== 'split') return done(r);
-  // 3. every leaf of the root tree becomes work
-  const run = r.run;
-  const frontier = new Map<string, { box: Box; priority: number }>();
-  for (const [box, priority] of open) frontier.set(keyOf(box.root, box.lo, box.hi), { box, priority });
-  for (const box of run.remaining) frontier.set(keyOf(box.root, box.lo, box.hi), { box, priority: -Infinity });
-  const trees = run.trees.map((t) => parseTree(t));
-  const leafNodes = trees.flatMap((t) => t.leaves);
-  const leaves = leafBoxes(spec, run.trees);
-  if (leafNodes.length !== leaves.length) throw new Error('decideVnnlibParallel: the root tree and its leaf boxes disagree');
-  const hard: { node: Node; part: VnnPart; priority: number }[] = [];
-  const closed: { node: Node; part: VnnPart }[] = [];
-  leaves.forEach((lb, i) => {
-    const f = frontier.get(keyOf(lb.root, lb.lo, lb.hi));
-    const part: VnnPart = { root: lb.root, lo: lb.lo, hi: lb.hi, depth: lb.depth, parent: f ? (f.box.state ?? f.box.parent ?? null) : null };
-    if (f) hard.push({ node: leafNodes[i], part, priority: f.priority });
-    else closed.push({ node: leafNodes[i], part });
-  });
-  if (hard.length !== frontier.size) throw new Error(`decideVnnlibParallel: ${frontier.size} undecided box(es), ${hard.length} found among the leaves`);
+  // 3. every leaf of the root tree becomes work (hardest first)
+  const trees = r.run.trees.map((t) => parseTree(t));
+  const { hard, closed } = sortLeaves(spec, r.run, track.open);
   // the root search's closed leaves are re-bounded (and re-checked) in the items: count them once
   stats.leaves -= closed.length;
-  hard.sort((a, b) => a.priority - b.priority);
-  const queue: { nodes: Node[]; parts: VnnPart[] }[] = hard.map((h) => ({ nodes: [h.node], parts: [h.part] }));
-  for (let i = 0; i < closed.length; i += CLOSED_PER_ITEM) {
-    const c = closed.slice(i, i + CLOSED_PER_ITEM);
-    queue.push({ nodes: c.map((x) => x.node), parts: c.map((x) => x.part) });
+  interface Job {
+    node: Node;
+    part: VnnPart;
   }
+  const rootPart = (lb: LeafBox, parent: Float64Array | null): VnnPart => ({ root: lb.root, lo: lb.lo, hi: lb.hi, depth: lb.depth, parent });
+  const queue: Job[] = hard
+    .sort((a, b) => a.priority - b.priority)
+    .map((h) => ({ node: trees[h.tree].leaves[h.leaf], part: rootPart(h.lb, h.parent) }))
+    .concat(closed.map((c) => ({ node: trees[c.tree].leaves[c.leaf], part: rootPart(c.lb, null) })));
   // 4. hand the items out, one to each idle worker
-  const { splitPerWorker: _s, ...itemOpts } = opts;
+  const { splitPerWorker: _s, yieldAfterMs, ...itemOpts } = opts;
+  const shared = typeof SharedArrayBuffer !== 'undefined';
   const t1 = performance.now();
   const outcome = await new Promise<Omit<DecideResult, 'stats'>>((resolve) => {
     let settled = false,
-      active = 0,
-      partsActive = 0,
+      falsifying = false,
       verifyCpu = 0;
+    /** Items under way, oldest first, with their share flags. */
+    const running: { flag?: Int32Array; asked: boolean }[] = [];
     const finish = (x: Omit<DecideResult, 'stats'>): void => {
       if (settled) return;
       settled = true;
@@ -279,41 +361,55 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
       stats.verifySeconds += verifyCpu;
       resolve(x);
     };
-    const timer = setTimeout(() => finish({ status: 'unknown', reason: `timeout (${timeout} s) with ${queue.length + partsActive} piece(s) of the search undecided` }), Math.max(0, deadline - performance.now()) + GRACE_MS);
+    const timer = setTimeout(() => finish({ status: 'unknown', reason: `timeout (${timeout} s) with ${queue.length} box(es) and ${running.length} piece(s) of the search undecided` }), Math.max(0, deadline - performance.now()) + GRACE_MS);
     const secondsLeft = (): number => Math.max(0.001, (deadline - performance.now()) / 1000);
     const take = (res: VnnWorkResult): boolean => {
       stats.boxes += res.stats.boxes;
       stats.leaves += res.stats.leaves;
       stats.rejectedLeaves += res.stats.rejectedLeaves;
       verifyCpu += res.stats.verifySeconds;
+      stats.maxDepth = Math.max(stats.maxDepth, res.stats.maxDepth);
       if (res.status === 'sat') {
         const w = confirmWitness(model, spec, bounder.forms, res.witness);
         if (w) finish({ status: 'sat', witness: w });
         else finish({ status: 'unknown', reason: 'a worker reported a counterexample that a float64 forward pass here does not confirm' });
         return false;
       }
+      if (res.status === 'unknown') {
+        finish({ status: 'unknown', reason: res.reason });
+        return false;
+      }
       return true;
     };
     const pump = (): void => {
-      while (!settled && active < workers.size && queue.length) {
-        const item = queue.shift() as (typeof queue)[number];
-        active++;
-        partsActive++;
+      while (!settled && running.length + (falsifying ? 1 : 0) < workers.size && queue.length) {
+        // guided self-scheduling (Polychronopoulos & Kuck 1987): a share of what waits, at most MAX_PARTS
+        const n = Math.max(1, Math.min(MAX_PARTS, Math.floor(queue.length / (2 * workers.size))));
+        const jobs = queue.splice(0, n);
+        const entry = { flag: shared ? new Int32Array(new SharedArrayBuffer(4)) : undefined, asked: false };
+        running.push(entry);
         stats.pieces++;
-        workers.run({ kind: 'parts', parts: item.parts, seconds: secondsLeft(), opts: itemOpts }).then(
+        const item: VnnWorkItem = { kind: 'parts', parts: jobs.map((j) => j.part), seconds: secondsLeft(), opts: itemOpts, yieldFlag: entry.flag, yieldAfterMs };
+        workers.run(item).then(
           (res) => {
-            active--;
-            partsActive--;
+            running.splice(running.indexOf(entry), 1);
             if (settled || !take(res)) return;
-            stats.maxDepth = Math.max(stats.maxDepth, res.stats.maxDepth);
-            if (res.status === 'unknown') return finish({ status: 'unknown', reason: res.reason });
-            if (res.status !== 'unsat') return;
+            if (res.status === 'sat' || res.status === 'unknown') return;
+            const given: Job[] = [];
             res.trees.forEach((t, k) => {
-              const sub = parseTree(t).root;
-              item.nodes[k].rec = sub.rec;
-              item.nodes[k].kids = sub.kids;
+              const sub = parseTree(t);
+              jobs[k].node.rec = sub.root.rec;
+              jobs[k].node.kids = sub.root.kids;
+              if (res.status === 'split') for (const f of res.frontier) if (f.part === k) given.push({ node: sub.leaves[f.leaf], part: f.box });
             });
-            if (queue.length === 0 && partsActive === 0) {
+            if (res.status === 'split') {
+              stats.yields++;
+              // hardest first, ahead of the rest (they came from the slowest piece)
+              const pr = new Map(res.frontier.map((f) => [f.box, f.priority]));
+              given.sort((a, b) => (pr.get(a.part) ?? 0) - (pr.get(b.part) ?? 0));
+              queue.unshift(...given);
+            }
+            if (queue.length === 0 && running.length === 0) {
               // 5. every piece is proven: the whole tree, grafted
               const certificate = buildVnnCertificate(model, spec, trees.map((t) => writeTree(t.root)));
               return finish({ status: 'unsat', certificate });
@@ -321,24 +417,33 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
             pump();
           },
           (e: unknown) => {
-            active--;
-            partsActive--;
+            running.splice(running.indexOf(entry), 1);
             finish({ status: 'unknown', reason: `a worker failed: ${(e as Error)?.message ?? String(e)}` });
           },
         );
       }
+      // a worker is idle and nothing waits: ask the oldest piece under way to share its boxes
+      if (!settled && queue.length === 0 && running.length + (falsifying ? 1 : 0) < workers.size && !running.some((x) => x.asked)) {
+        const oldest = running.find((x) => x.flag);
+        if (oldest?.flag) {
+          oldest.asked = true;
+          Atomics.store(oldest.flag, 0, 1);
+        }
+      }
     };
     // falsification's restarts on one worker, beside the search (their share of the budget, as decideVnnlib gives them)
     if (!opts.noFalsify && workers.size > 1) {
-      active++;
+      falsifying = true;
       const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * timeout, FALSIFY_CAP_S);
       workers.run({ kind: 'falsify', seconds: Math.min(share, secondsLeft()), opts: { ...itemOpts, seed: (opts.seed ?? 1) + 1 } }).then(
         (res) => {
-          active--;
-          if (!settled && take(res)) pump();
+          falsifying = false;
+          if (settled) return;
+          if (res.status === 'sat') take(res);
+          else pump();
         },
         () => {
-          active--;
+          falsifying = false;
           if (!settled) pump();
         },
       );
@@ -347,6 +452,3 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   });
   return done(outcome);
 }
-
-/** Most seconds of falsification restarts (decide.ts caps them at 3 s too). */
-const FALSIFY_CAP_S = 3;
