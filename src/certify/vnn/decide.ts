@@ -134,7 +134,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   // the search stops early enough to leave the verifier its share of the budget
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
   const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0 }, stats);
-  if (r.status === 'split') throw new Error('decideVnnlib: the search split without a split hook');
+  if (r.status === 'split' || r.status === 'searched') throw new Error('decideVnnlib: the search stopped early without being asked to');
   return done(r.status === 'unsat' ? { status: 'unsat', certificate: r.certificate } : r);
 }
 
@@ -317,7 +317,8 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
 }
 
 export type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate }
-  | { status: 'split'; run: DriverResult<number[], VnnWitness | null, Box> };
+  | { status: 'split'; run: DriverResult<number[], VnnWitness | null, Box> }
+  | { status: 'searched'; trees: (number[] | null)[][]; boxesUsed: number; depthUsed: number };
 
 /**
  * Search `roots` (boxes of `spec`) until every one is closed, then build the certificate and have
@@ -330,7 +331,7 @@ export function proveBoxes(
   spec: VnnlibSpec,
   search: Search,
   roots: Box[],
-  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number; split?: () => boolean },
+  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number; split?: () => boolean; searchOnly?: boolean },
   stats: DecideResult['stats'],
 ): Proved {
   const { callbacks, batchMax } = search;
@@ -354,8 +355,27 @@ export function proveBoxes(
     const why = run.maxDepth >= depthLimit ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
     return { status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` };
   }
-  // 3. certificate, independently re-checked
-  let trees = run.trees;
+  // `searchOnly`: the closed trees, not checked yet (the caller has them checked, in pieces)
+  if (o.searchOnly) return { status: 'searched', trees: run.trees, boxesUsed: run.boxesBounded, depthUsed: o.depthUsed + run.maxDepth };
+  return verifyAndRepair(model, spec, search, run.trees, { deadline, timeout, maxBoxes: o.maxBoxes, boxesUsed: run.boxesBounded, depthUsed: o.depthUsed + run.maxDepth }, stats);
+}
+
+/**
+ * Section 3 of the file comment: the certificate of closed trees over `spec`'s boxes, re-checked
+ * by the independent verifier; the leaves it rejects are searched further (every leaf checked)
+ * and grafted in. `depthUsed`: the deepest split so far counted from the property's box.
+ */
+export function verifyAndRepair(
+  model: Model,
+  spec: VnnlibSpec,
+  search: Search,
+  closedTrees: (number[] | null)[][],
+  o: { deadline: number; timeout: number; maxBoxes?: number; boxesUsed: number; depthUsed: number },
+  stats: DecideResult['stats'],
+): Proved {
+  const { callbacks, batchMax } = search;
+  const { deadline, timeout } = o;
+  let trees = closedTrees;
   let certificate = buildVnnCertificate(model, spec, asCert(trees));
   const t2 = performance.now();
   let v = verifyVnnCertificate(model, spec, certificate);
@@ -378,7 +398,7 @@ export function proveBoxes(
     const sub = runBranchAndBound(
       rejected.map((i) => leaves[i]),
       callbacks,
-      { batch: batchMax, deadline, maxBoxes: o.maxBoxes === undefined ? undefined : Math.max(0, o.maxBoxes - run.boxesBounded), maxDepth: depthLimit - run.maxDepth },
+      { batch: batchMax, deadline, maxBoxes: o.maxBoxes === undefined ? undefined : Math.max(0, o.maxBoxes - o.boxesUsed), maxDepth: MAX_DEPTH - o.depthUsed },
     );
     stats.searchSeconds += (performance.now() - t3) / 1000;
     stats.boxes += sub.boxesBounded;

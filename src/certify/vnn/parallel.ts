@@ -58,6 +58,7 @@ import {
   UNBOUNDED,
   VERIFY_RESERVE,
   verifierAccepts,
+  verifyAndRepair,
   type Box,
   type DecideOptions,
   type LeafBox,
@@ -103,7 +104,16 @@ export interface VnnPart {
  * and answers 'split' with the boxes it has not decided, for idle workers to take.
  */
 export type VnnWorkItem =
-  | { kind: 'parts'; parts: VnnPart[]; seconds: number; opts: DecideOptions; yieldFlag?: Int32Array; yieldAfterMs?: number }
+  | {
+      kind: 'parts';
+      parts: VnnPart[];
+      seconds: number;
+      opts: DecideOptions;
+      yieldFlag?: Int32Array;
+      yieldAfterMs?: number;
+      /** The parts' closed split trees (preorder, `[]` leaves) when the search is done and only the verifier's check (and repair) is left. */
+      trees?: number[][][];
+    }
   | { kind: 'falsify'; seconds: number; opts: DecideOptions };
 
 export interface VnnWorkStats {
@@ -123,6 +133,8 @@ export interface VnnFrontierBox {
   box: VnnPart;
   /** Its bound's priority (lower: more urgent), -Infinity when not bounded yet. */
   priority: number;
+  /** The closed split tree searched under it, when only the verifier's check is left. */
+  tree?: number[][];
 }
 
 export type VnnWorkResult =
@@ -223,11 +235,14 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
   const flag = item.yieldFlag;
   const after = item.yieldAfterMs ?? YIELD_AFTER_MS;
   // give the boxes up when asked, once the item has made progress (a split: the frontier is new work)
-  const split = flag ? (): boolean => Atomics.load(flag, 0) !== 0 && track.splits() > 0 && performance.now() - t0 >= after : undefined;
-  const r = proveBoxes(model, sub, search, roots, { searchDeadline, deadline, timeout: item.seconds, depthUsed, split }, stats);
+  const asked = (): boolean => !!flag && Atomics.load(flag, 0) !== 0 && performance.now() - t0 >= after;
+  if (item.trees) return checkPieces(model, sub, item, bounder, rootW, item.trees.map((t) => t.map((n) => (n.length ? n : null))), asked, deadline, stats, ws);
+  const split = flag ? (): boolean => asked() && track.splits() > 0 : undefined;
+  const r = proveBoxes(model, sub, search, roots, { searchDeadline, deadline, timeout: item.seconds, depthUsed, split, searchOnly: true }, stats);
   if (r.status === 'sat') return { status: 'sat', witness: r.witness, stats: ws() };
-  if (r.status === 'unsat') return { status: 'unsat', trees: asCert(r.trees), stats: ws() };
   if (r.status === 'unknown') return { status: 'unknown', reason: r.reason, stats: ws() };
+  if (r.status === 'searched') return checkPieces(model, sub, item, bounder, rootW, r.trees, asked, deadline, stats, ws);
+  if (r.status === 'unsat') return { status: 'unsat', trees: asCert(r.trees), stats: ws() };
   // asked to share: the closed leaves are re-checked here by the verifier, each box on its own;
   // the ones it rejects go back with the undecided ones
   const { hard, closed } = sortLeaves(sub, r.run, track.open);
@@ -246,6 +261,88 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
   }
   stats.verifySeconds += (performance.now() - t2) / 1000;
   return { status: 'split', trees: asCert(r.run.trees), frontier, stats: ws() };
+}
+
+/** Pieces a closed tree is cut into for the verifier's check (so that an idle worker can take some). */
+const CHECK_PIECES = 16;
+
+/**
+ * The verifier's check (and repair) of closed trees over the parts, piece by piece: each tree is
+ * cut near its top into subtrees (CHECK_PIECES in all, or fewer), each re-checked by the verifier
+ * as a certificate of its own box (verifyAndRepair: a rejected leaf is searched further). Between
+ * pieces, when the main thread asks to share, the pieces not checked yet go back (with their
+ * trees) as work for others, and the answer is 'split'.
+ */
+function checkPieces(
+  model: Model,
+  sub: VnnlibSpec,
+  item: Extract<VnnWorkItem, { kind: 'parts' }>,
+  bounder: VnnBounder,
+  rootW: Float64Array[],
+  closedTrees: (number[] | null)[][],
+  asked: () => boolean,
+  deadline: number,
+  stats: DecideResult['stats'],
+  ws: () => VnnWorkStats,
+): VnnWorkResult {
+  interface Piece {
+    k: number;
+    node: Node;
+    lo: Float64Array;
+    hi: Float64Array;
+    depth: number;
+  }
+  const roots = closedTrees.map((t) => parseTree(t).root);
+  let pieces: Piece[] = roots.map((node, k) => ({ k, node, lo: sub.inputBoxes[k].lo, hi: sub.inputBoxes[k].hi, depth: 0 }));
+  // cut level by level until there are enough pieces
+  for (let grew = true; grew && pieces.length < CHECK_PIECES; ) {
+    grew = false;
+    const next: Piece[] = [];
+    for (const p of pieces) {
+      if (!p.node.kids) {
+        next.push(p);
+        continue;
+      }
+      grew = true;
+      const [d, t] = p.node.rec as number[];
+      const h1 = p.hi.slice(),
+        l2 = p.lo.slice();
+      h1[d] = t;
+      l2[d] = t;
+      next.push({ k: p.k, node: p.node.kids[0], lo: p.lo, hi: h1, depth: p.depth + 1 }, { k: p.k, node: p.node.kids[1], lo: l2, hi: p.hi, depth: p.depth + 1 });
+    }
+    pieces = next;
+  }
+  const height = (n: Node): number => (n.kids ? 1 + Math.max(height(n.kids[0]), height(n.kids[1])) : 0);
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i];
+    if (i > 0 && asked()) {
+      // share: the pieces not checked yet are leaves of the trees sent back, each with its subtree
+      const rest = new Set(pieces.slice(i).map((q) => q.node));
+      const leafOf = new Map<Node, number>();
+      const trees = roots.map((r) => writeTree(r, rest, leafOf));
+      const frontier = pieces.slice(i).map((q) => ({
+        part: q.k,
+        leaf: leafOf.get(q.node) as number,
+        box: { root: item.parts[q.k].root, lo: q.lo, hi: q.hi, depth: item.parts[q.k].depth + q.depth, parent: null },
+        priority: 0,
+        tree: writeTree(q.node),
+      }));
+      return { status: 'split', trees, frontier, stats: ws() };
+    }
+    const one: VnnlibSpec = { ...sub, inputBoxes: [{ lo: p.lo, hi: p.hi }] };
+    const search = makeSearch(model, one, bounder, item.opts, deadline, stats, [rootW[p.k]]);
+    const depthUsed = item.parts[p.k].depth + p.depth + height(p.node);
+    const t = writeTree(p.node).map((n) => (n.length ? n : null));
+    const r = verifyAndRepair(model, one, search, [t], { deadline, timeout: item.seconds, boxesUsed: 0, depthUsed }, stats);
+    if (r.status === 'sat') return { status: 'sat', witness: r.witness, stats: ws() };
+    if (r.status === 'unknown') return { status: 'unknown', reason: r.reason, stats: ws() };
+    if (r.status !== 'unsat') return { status: 'unknown', reason: 'internal: a check stopped early', stats: ws() };
+    const fixed = parseTree(r.trees[0]).root;
+    p.node.rec = fixed.rec;
+    p.node.kids = fixed.kids;
+  }
+  return { status: 'unsat', trees: roots.map((r) => writeTree(r)), stats: ws() };
 }
 
 /** A leaf box of a part's tree as a part of the property. */
@@ -277,12 +374,15 @@ function parseTree(t: readonly (readonly number[] | null)[]): { root: Node; leav
   return { root: walk(), leaves };
 }
 
-function writeTree(root: Node): number[][] {
+/** Preorder list of a tree; nodes in `cut` are written as leaves (and every leaf's index among the leaves goes in `leafOf`). */
+function writeTree(root: Node, cut?: Set<Node>, leafOf?: Map<Node, number>): number[][] {
   const out: number[][] = [];
   const stack: Node[] = [root];
+  let leaves = 0;
   while (stack.length) {
     const n = stack.pop() as Node;
-    if (!n.kids) {
+    if (!n.kids || cut?.has(n)) {
+      leafOf?.set(n, leaves++);
       out.push([]);
       continue;
     }
@@ -328,6 +428,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
   const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split: () => track.waiting() >= target }, stats);
   if (r.status === 'unsat') return done({ status: 'unsat', certificate: r.certificate });
+  if (r.status === 'searched') throw new Error('decideVnnlibParallel: the root search stopped without being asked to');
   if (r.status !== 'split') return done(r);
   // 3. every leaf of the root tree becomes work (hardest first)
   const trees = r.run.trees.map((t) => parseTree(t));
@@ -337,6 +438,8 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   interface Job {
     node: Node;
     part: VnnPart;
+    /** Searched already: only the check is left. */
+    tree?: number[][];
   }
   const rootPart = (lb: LeafBox, parent: Float64Array | null): VnnPart => ({ root: lb.root, lo: lb.lo, hi: lb.hi, depth: lb.depth, parent });
   const queue: Job[] = hard
@@ -384,12 +487,15 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
     const pump = (): void => {
       while (!settled && running.length + (falsifying ? 1 : 0) < workers.size && queue.length) {
         // guided self-scheduling (Polychronopoulos & Kuck 1987): a share of what waits, at most MAX_PARTS
-        const n = Math.max(1, Math.min(MAX_PARTS, Math.floor(queue.length / (2 * workers.size))));
+        const want = Math.max(1, Math.min(MAX_PARTS, Math.floor(queue.length / (2 * workers.size))));
+        // one kind per item: boxes to search, or searched trees to check
+        let n = 1;
+        while (n < want && !queue[n].tree === !queue[0].tree) n++;
         const jobs = queue.splice(0, n);
         const entry = { flag: shared ? new Int32Array(new SharedArrayBuffer(4)) : undefined, asked: false };
         running.push(entry);
         stats.pieces++;
-        const item: VnnWorkItem = { kind: 'parts', parts: jobs.map((j) => j.part), seconds: secondsLeft(), opts: itemOpts, yieldFlag: entry.flag, yieldAfterMs };
+        const item: VnnWorkItem = { kind: 'parts', parts: jobs.map((j) => j.part), seconds: secondsLeft(), opts: itemOpts, yieldFlag: entry.flag, yieldAfterMs, trees: jobs[0].tree ? jobs.map((j) => j.tree as number[][]) : undefined };
         workers.run(item).then(
           (res) => {
             running.splice(running.indexOf(entry), 1);
@@ -400,7 +506,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
               const sub = parseTree(t);
               jobs[k].node.rec = sub.root.rec;
               jobs[k].node.kids = sub.root.kids;
-              if (res.status === 'split') for (const f of res.frontier) if (f.part === k) given.push({ node: sub.leaves[f.leaf], part: f.box });
+              if (res.status === 'split') for (const f of res.frontier) if (f.part === k) given.push({ node: sub.leaves[f.leaf], part: f.box, tree: f.tree });
             });
             if (res.status === 'split') {
               stats.yields++;
