@@ -17,13 +17,15 @@
  *      thread hands the next share of the queue (at most a 1/(2N) share, guided self-scheduling,
  *      Polychronopoulos & Kuck 1987) to whichever worker is idle: sub-box difficulty varies by
  *      orders of magnitude, so a static share would leave workers idle;
- *   4. each worker runs the same search on its boxes with the time left (runVnnWorkItem), and has
- *      the independent verifier (verifyVnnCertificate) re-check its split trees on the property
- *      restricted to those boxes, with the same repair under the leaves it rejects. When the queue
- *      is empty and a worker idles, the oldest piece under way is asked (a shared flag it reads
- *      between rounds) to give its undecided boxes back: it answers with its partial trees, whose
- *      closed leaves the verifier re-checks there box by box, and its frontier joins the queue
- *      (work sharing on demand: Karp & Zhang, J. ACM 40(3), 1993, randomized parallel B&B);
+ *   4. each worker runs the same search on its boxes with the time left (runVnnWorkItem), then
+ *      has the independent verifier (verifyVnnCertificate) re-check its closed trees, in pieces
+ *      (subtrees cut near the top; each piece's leaves checked on the whole tree, so with all
+ *      their ancestors' bounds), repairing under a rejected piece as decideVnnlib does. When the
+ *      queue is empty and a worker idles, the oldest piece under way is asked (a shared flag it
+ *      reads between rounds, and between pieces of the check) to share: while searching, it
+ *      answers with its partial trees (their closed leaves re-checked there) and its undecided
+ *      boxes, which join the queue; while checking, with the pieces not checked yet, which join the
+ *      queue as check work (work sharing on demand: Karp & Zhang, J. ACM 40(3), 1993);
  *   5. any sat (re-checked here by a float64 forward pass) ends the run at once; any unknown ends
  *      it as unknown; when every item is unsat, each subtree (and each shared partial tree) is
  *      grafted into the tree at its leaf, and the certificate is the whole tree, in the format of a
@@ -41,6 +43,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { buildVnnCertificate } from '../proof/vnnCertificate.ts';
+import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
 import type { DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder } from './bounds.ts';
 import {
@@ -113,6 +116,8 @@ export type VnnWorkItem =
       yieldAfterMs?: number;
       /** The parts' closed split trees (preorder, `[]` leaves) when the search is done and only the verifier's check (and repair) is left. */
       trees?: number[][][];
+      /** With `trees`: check only the subtree at nodes [from, to) of each part's tree (`depth`: its depth in that tree); the answer's trees are those subtrees. */
+      ranges?: { from: number; to: number; depth: number }[];
     }
   | { kind: 'falsify'; seconds: number; opts: DecideOptions };
 
@@ -133,8 +138,11 @@ export interface VnnFrontierBox {
   box: VnnPart;
   /** Its bound's priority (lower: more urgent), -Infinity when not bounded yet. */
   priority: number;
-  /** The closed split tree searched under it, when only the verifier's check is left. */
-  tree?: number[][];
+  /**
+   * Only the verifier's check is left for the subtree at nodes [from, to) of the part's tree as
+   * this answer sends it back (`box` is then the part's box, `leaf` unused, depth: the subtree's in that tree).
+   */
+  check?: { from: number; to: number; depth: number };
 }
 
 export type VnnWorkResult =
@@ -243,11 +251,16 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
   if (r.status === 'unknown') return { status: 'unknown', reason: r.reason, stats: ws() };
   if (r.status === 'searched') return checkPieces(model, sub, item, bounder, rootW, r.trees, asked, deadline, stats, ws);
   if (r.status === 'unsat') return { status: 'unsat', trees: asCert(r.trees), stats: ws() };
-  // asked to share: the closed leaves are re-checked here by the verifier, each box on its own;
-  // the ones it rejects go back with the undecided ones
+  // asked to share: the closed leaves are re-checked here by the verifier; the ones it rejects go
+  // back with the undecided ones
   const { hard, closed } = sortLeaves(sub, r.run, track.open);
   const frontier: VnnFrontierBox[] = hard.map((h) => ({ part: h.tree, leaf: h.leaf, box: partOf(item.parts[h.tree], h.lb, h.parent), priority: h.priority }));
   const t2 = performance.now();
+  // first all of them at once, each with its ancestors' bounds (the undecided leaves skipped);
+  // only when that fails, box by box
+  const undecided = new Set(hard.map((h) => `${h.tree}:${h.lb.pos}`));
+  const partial = buildVnnCertificate(model, sub, asCert(r.run.trees));
+  if (verifyVnnCertificate(model, sub, partial, { checkLeaf: (b, node) => !undecided.has(`${b}:${node}`) }).ok) closed.length = 0;
   for (let i = 0; i < closed.length; i += 64) {
     if (performance.now() > deadline) return { status: 'unknown', reason: `timeout (${item.seconds} s) while re-checking the leaves of a shared search`, stats: ws() };
     const chunk = closed.slice(i, i + 64);
@@ -266,12 +279,24 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
 /** Pieces a closed tree is cut into for the verifier's check (so that an idle worker can take some). */
 const CHECK_PIECES = 16;
 
+/** One past the last preorder index of the subtree at node i. */
+function subtreeEnd(t: readonly (readonly number[] | null)[], i: number): number {
+  let need = 1;
+  while (need > 0) {
+    const n = t[i++];
+    need += n && n.length ? 1 : -1;
+  }
+  return i;
+}
+
 /**
- * The verifier's check (and repair) of closed trees over the parts, piece by piece: each tree is
- * cut near its top into subtrees (CHECK_PIECES in all, or fewer), each re-checked by the verifier
- * as a certificate of its own box (verifyAndRepair: a rejected leaf is searched further). Between
- * pieces, when the main thread asks to share, the pieces not checked yet go back (with their
- * trees) as work for others, and the answer is 'split'.
+ * The verifier's check (and repair) of closed trees over the parts, piece by piece: each tree (or
+ * each given range of one) is cut near its top into subtrees (CHECK_PIECES in all, or fewer), and
+ * each piece's leaves are checked by verifyVnnCertificate on the whole trees with only those
+ * leaves checked (so each leaf still gets all its ancestors' bounds). A piece the verifier
+ * rejects is re-checked on its own box with the repair of verifyAndRepair and its subtree
+ * replaced. Between pieces, when the main thread asks to share (and no range was given), the
+ * pieces not checked yet go back as check work for others, and the answer is 'split'.
  */
 function checkPieces(
   model: Model,
@@ -287,62 +312,118 @@ function checkPieces(
 ): VnnWorkResult {
   interface Piece {
     k: number;
-    node: Node;
+    from: number;
+    to: number;
+    depth: number;
     lo: Float64Array;
     hi: Float64Array;
-    depth: number;
   }
-  const roots = closedTrees.map((t) => parseTree(t).root);
-  let pieces: Piece[] = roots.map((node, k) => ({ k, node, lo: sub.inputBoxes[k].lo, hi: sub.inputBoxes[k].hi, depth: 0 }));
-  // cut level by level until there are enough pieces
+  const trees = closedTrees;
+  const ranges = item.ranges;
+  let pieces: Piece[] = trees.map((t, k) => {
+    const r = ranges?.[k];
+    // the box of the range's root: walk the splits down to it
+    let lo = sub.inputBoxes[k].lo.slice(),
+      hi = sub.inputBoxes[k].hi.slice();
+    if (r) {
+      let i = 0;
+      while (i < r.from) {
+        const [d, v] = t[i] as number[];
+        const e = subtreeEnd(t, i + 1);
+        if (r.from < e) ((hi = hi.slice()), (hi[d] = v), (i = i + 1));
+        else ((lo = lo.slice()), (lo[d] = v), (i = e));
+      }
+    }
+    return { k, from: r ? r.from : 0, to: r ? r.to : t.length, depth: r ? r.depth : 0, lo, hi };
+  });
   for (let grew = true; grew && pieces.length < CHECK_PIECES; ) {
     grew = false;
     const next: Piece[] = [];
     for (const p of pieces) {
-      if (!p.node.kids) {
+      const n = trees[p.k][p.from];
+      if (!n || !n.length) {
         next.push(p);
         continue;
       }
       grew = true;
-      const [d, t] = p.node.rec as number[];
+      const [d, v] = n;
+      const e = subtreeEnd(trees[p.k], p.from + 1);
       const h1 = p.hi.slice(),
         l2 = p.lo.slice();
-      h1[d] = t;
-      l2[d] = t;
-      next.push({ k: p.k, node: p.node.kids[0], lo: p.lo, hi: h1, depth: p.depth + 1 }, { k: p.k, node: p.node.kids[1], lo: l2, hi: p.hi, depth: p.depth + 1 });
+      h1[d] = v;
+      l2[d] = v;
+      next.push({ k: p.k, from: p.from + 1, to: e, depth: p.depth + 1, lo: p.lo, hi: h1 }, { k: p.k, from: e, to: p.to, depth: p.depth + 1, lo: l2, hi: p.hi });
     }
     pieces = next;
   }
-  const height = (n: Node): number => (n.kids ? 1 + Math.max(height(n.kids[0]), height(n.kids[1])) : 0);
+  const cert = buildVnnCertificate(model, sub, asCert(trees));
+  /** Repaired subtrees, by piece. */
+  const fixed = new Map<Piece, (number[] | null)[]>();
+  const height = (t: readonly (readonly number[] | null)[], from: number, to: number): number => {
+    let h = 0;
+    for (const lb of leafBoxes({ ...sub, inputBoxes: [sub.inputBoxes[0]] }, [t.slice(from, to) as (number[] | null)[]])) h = Math.max(h, lb.depth);
+    return h;
+  };
+  /** The trees with the repaired pieces in place; `moved`: where each piece starts and ends there. */
+  const assemble = (): { out: number[][][]; moved: Map<Piece, [number, number]> } => {
+    const moved = new Map<Piece, [number, number]>();
+    const out = trees.map((t, k) => {
+      const mine = pieces.filter((p) => p.k === k);
+      const o: number[][] = [];
+      let i = 0;
+      for (const p of mine) {
+        while (i < p.from) o.push(t[i++] ?? []);
+        const start = o.length;
+        for (const n of fixed.get(p) ?? t.slice(p.from, p.to)) o.push(n ?? []);
+        moved.set(p, [start, o.length]);
+        i = p.to;
+      }
+      while (i < t.length) o.push(t[i++] ?? []);
+      return o;
+    });
+    return { out, moved };
+  };
+  const t2 = performance.now();
   for (let i = 0; i < pieces.length; i++) {
     const p = pieces[i];
-    if (i > 0 && asked()) {
-      // share: the pieces not checked yet are leaves of the trees sent back, each with its subtree
-      const rest = new Set(pieces.slice(i).map((q) => q.node));
-      const leafOf = new Map<Node, number>();
-      const trees = roots.map((r) => writeTree(r, rest, leafOf));
-      const frontier = pieces.slice(i).map((q) => ({
-        part: q.k,
-        leaf: leafOf.get(q.node) as number,
-        box: { root: item.parts[q.k].root, lo: q.lo, hi: q.hi, depth: item.parts[q.k].depth + q.depth, parent: null },
-        priority: 0,
-        tree: writeTree(q.node),
-      }));
-      return { status: 'split', trees, frontier, stats: ws() };
+    if (i > 0 && !ranges && asked()) {
+      // share: the pieces not checked yet go back as check work on the trees sent back
+      stats.verifySeconds += (performance.now() - t2) / 1000;
+      const { out, moved } = assemble();
+      const frontier: VnnFrontierBox[] = pieces.slice(i).map((q) => {
+        const [from, to] = moved.get(q) as [number, number];
+        return { part: q.k, leaf: -1, box: item.parts[q.k], priority: 0, check: { from, to, depth: q.depth } };
+      });
+      return { status: 'split', trees: out, frontier, stats: ws() };
     }
+    if (performance.now() > deadline) return { status: 'unknown', reason: `timeout (${item.seconds} s) while the verifier re-checked the proof`, stats: ws() };
+    const v = verifyVnnCertificate(model, sub, cert, { checkLeaf: (b, node) => b === p.k && node >= p.from && node < p.to });
+    if (v.ok) continue;
+    // rejected: the piece on its own box, with the repair search under the leaves the verifier rejects
     const one: VnnlibSpec = { ...sub, inputBoxes: [{ lo: p.lo, hi: p.hi }] };
     const search = makeSearch(model, one, bounder, item.opts, deadline, stats, [rootW[p.k]]);
-    const depthUsed = item.parts[p.k].depth + p.depth + height(p.node);
-    const t = writeTree(p.node).map((n) => (n.length ? n : null));
+    const t = trees[p.k].slice(p.from, p.to);
+    const depthUsed = item.parts[p.k].depth + p.depth + height(trees[p.k], p.from, p.to);
     const r = verifyAndRepair(model, one, search, [t], { deadline, timeout: item.seconds, boxesUsed: 0, depthUsed }, stats);
     if (r.status === 'sat') return { status: 'sat', witness: r.witness, stats: ws() };
     if (r.status === 'unknown') return { status: 'unknown', reason: r.reason, stats: ws() };
     if (r.status !== 'unsat') return { status: 'unknown', reason: 'internal: a check stopped early', stats: ws() };
-    const fixed = parseTree(r.trees[0]).root;
-    p.node.rec = fixed.rec;
-    p.node.kids = fixed.kids;
+    fixed.set(p, r.trees[0]);
   }
-  return { status: 'unsat', trees: roots.map((r) => writeTree(r)), stats: ws() };
+  stats.verifySeconds += (performance.now() - t2) / 1000;
+  const { out, moved } = assemble();
+  if (!ranges) return { status: 'unsat', trees: out, stats: ws() };
+  // a range check answers with the subtrees of its ranges
+  return {
+    status: 'unsat',
+    trees: out.map((o, k) => {
+      const mine = pieces.filter((p) => p.k === k);
+      const [a] = moved.get(mine[0]) as [number, number];
+      const [, z] = moved.get(mine[mine.length - 1]) as [number, number];
+      return o.slice(a, z);
+    }),
+    stats: ws(),
+  };
 }
 
 /** A leaf box of a part's tree as a part of the property. */
@@ -356,22 +437,25 @@ interface Node {
   kids: [Node, Node] | null;
 }
 
-function parseTree(t: readonly (readonly number[] | null)[]): { root: Node; leaves: Node[] } {
+function parseTree(t: readonly (readonly number[] | null)[]): { root: Node; leaves: Node[]; nodes: Node[] } {
   let pos = 0;
-  const leaves: Node[] = [];
+  const leaves: Node[] = [],
+    nodes: Node[] = [];
   const walk = (): Node => {
     const n = t[pos++];
     if (n === null || n === undefined || n.length === 0) {
       const leaf: Node = { rec: null, kids: null };
       leaves.push(leaf);
+      nodes.push(leaf);
       return leaf;
     }
     const node: Node = { rec: [n[0], n[1]], kids: null };
+    nodes.push(node);
     const left = walk();
     node.kids = [left, walk()];
     return node;
   };
-  return { root: walk(), leaves };
+  return { root: walk(), leaves, nodes };
 }
 
 /** Preorder list of a tree; nodes in `cut` are written as leaves (and every leaf's index among the leaves goes in `leafOf`). */
@@ -438,8 +522,8 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   interface Job {
     node: Node;
     part: VnnPart;
-    /** Searched already: only the check is left. */
-    tree?: number[][];
+    /** Searched already: only the check of nodes [from, to) of `tree` (the part's tree, `part` its box) is left; `node` is the subtree's root. */
+    check?: { tree: number[][]; from: number; to: number; depth: number };
   }
   const rootPart = (lb: LeafBox, parent: Float64Array | null): VnnPart => ({ root: lb.root, lo: lb.lo, hi: lb.hi, depth: lb.depth, parent });
   const queue: Job[] = hard
@@ -490,12 +574,22 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
         const want = Math.max(1, Math.min(MAX_PARTS, Math.floor(queue.length / (2 * workers.size))));
         // one kind per item: boxes to search, or searched trees to check
         let n = 1;
-        while (n < want && !queue[n].tree === !queue[0].tree) n++;
+        while (n < want && !queue[n].check === !queue[0].check) n++;
         const jobs = queue.splice(0, n);
         const entry = { flag: shared ? new Int32Array(new SharedArrayBuffer(4)) : undefined, asked: false };
         running.push(entry);
         stats.pieces++;
-        const item: VnnWorkItem = { kind: 'parts', parts: jobs.map((j) => j.part), seconds: secondsLeft(), opts: itemOpts, yieldFlag: entry.flag, yieldAfterMs, trees: jobs[0].tree ? jobs.map((j) => j.tree as number[][]) : undefined };
+        const checks = jobs[0].check ? jobs.map((j) => j.check as NonNullable<Job['check']>) : null;
+        const item: VnnWorkItem = {
+          kind: 'parts',
+          parts: jobs.map((j) => j.part),
+          seconds: secondsLeft(),
+          opts: itemOpts,
+          yieldFlag: entry.flag,
+          yieldAfterMs,
+          trees: checks?.map((c) => c.tree),
+          ranges: checks?.map((c) => ({ from: c.from, to: c.to, depth: c.depth })),
+        };
         workers.run(item).then(
           (res) => {
             running.splice(running.indexOf(entry), 1);
@@ -506,7 +600,12 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
               const sub = parseTree(t);
               jobs[k].node.rec = sub.root.rec;
               jobs[k].node.kids = sub.root.kids;
-              if (res.status === 'split') for (const f of res.frontier) if (f.part === k) given.push({ node: sub.leaves[f.leaf], part: f.box, tree: f.tree });
+              if (res.status === 'split')
+                for (const f of res.frontier) {
+                  if (f.part !== k) continue;
+                  if (f.check) given.push({ node: sub.nodes[f.check.from], part: f.box, check: { tree: t, ...f.check } });
+                  else given.push({ node: sub.leaves[f.leaf], part: f.box });
+                }
             });
             if (res.status === 'split') {
               stats.yields++;
