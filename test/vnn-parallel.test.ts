@@ -81,6 +81,8 @@ describe('decideVnnlibParallel (work items in-process)', () => {
     // pieces were given back half-done (their partial trees grafted, their frontier searched by others)
     expect(r.stats.yields).toBeGreaterThan(0);
     expect(log.some((e) => e.result.status === 'split')).toBe(true);
+    // and some of the shared work was the verifier's check of a finished piece (by leaf ranges)
+    expect(log.filter((e) => e.item.kind === 'parts' && e.item.ranges).length).toBeGreaterThan(0);
     // the search was really split: pieces went to the workers, and their trees are in the certificate
     expect(r.stats.pieces).toBeGreaterThanOrEqual(4);
     expect(log.filter((e) => e.item.kind === 'parts').length).toBe(r.stats.pieces);
@@ -169,6 +171,33 @@ describe('decideVnnlibParallel (work items in-process)', () => {
     expect(seen.satInWorker).toBeGreaterThan(0);
     expect(seen.yields).toBeGreaterThan(0);
   }, 300_000);
+
+  it('verifyVnnCertificate with checkLeaf: the leaves split among calls are exactly the whole check; skipped leaves are not checked, the structure still is', () => {
+    const model = acasNet('1_1'),
+      spec = acasProp(1);
+    const full = decideVnnlib(model, spec, { timeout: 120, noFalsify: true });
+    expect(full.status).toBe('unsat');
+    const cert = full.certificate!;
+    const all = verifyVnnCertificate(model, spec, cert);
+    expect(all.ok).toBe(true);
+    const n = cert.trees[0].length;
+    // three ranges of node indices: each accepted, their leaves adding up to all
+    const cuts = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n];
+    let leaves = 0;
+    for (let i = 0; i < 3; i++) {
+      const v = verifyVnnCertificate(model, spec, cert, { checkLeaf: (b, node) => node >= cuts[i] && node < cuts[i + 1] });
+      expect(v.ok).toBe(true);
+      leaves += v.leaves;
+    }
+    expect(leaves).toBe(all.leaves);
+    // one leaf for the whole box does not refute the property; skipped, nothing is claimed about it
+    const lazy = { ...cert, trees: [[[]]] };
+    expect(verifyVnnCertificate(model, spec, lazy).ok).toBe(false);
+    expect(verifyVnnCertificate(model, spec, lazy, { checkLeaf: () => false })).toMatchObject({ ok: true, leaves: 0 });
+    // a truncated tree is rejected whatever is skipped
+    const cut = { ...cert, trees: [cert.trees[0].slice(0, n - 1)] };
+    expect(verifyVnnCertificate(model, spec, cut, { checkLeaf: () => false }).ok).toBe(false);
+  }, 120_000);
 
   it('a counterexample from a worker that a forward pass does not confirm is not reported: unknown', async () => {
     const model = acasNet('1_1'),
