@@ -90,7 +90,7 @@ export async function runVnnBench(): Promise<void> {
   const budget = (t: number): number => override ?? (all || hard ? t : quick ? 10 : 30);
   const nnenum = readPublished('nnenum'),
     abc = readPublished('a-b-CROWN');
-  console.log(`${chosen.length} instance(s), ${all ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
+  console.log(`${chosen.length} instance(s), ${(all || hard) && override === undefined ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
   console.log(`net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes${workers ? `   ${workers} threads  s       speed-up` : ''}`);
   const models = new Map<string, Model>();
   let decided = 0,
