@@ -50,7 +50,7 @@ export const BENCHES: Bench[] = [
   },
   {
     name: 'vnn',
-    description: 'ACAS Xu (VNN-COMP 2021): decided / wrong / time per instance beside nnenum and alpha-beta-CROWN; --quick (8), --all (186, 116 s each)',
+    description: 'ACAS Xu (VNN-COMP 2021): decided / wrong / time per instance beside nnenum and alpha-beta-CROWN; --quick (8), --all (186, 116 s each); --workers N: also on N threads, with the speed-up (--hard: the slowest unsat instances)',
     run: runVnnBench,
   },
 ];

@@ -6,12 +6,19 @@
  *   (default) every 8th instance (24), 30 s each
  *   --all     all 186 instances with the competition's per-instance timeout (116 s): ~hours
  *   --timeout S overrides the per-instance budget.
+ *   --workers N also decides each instance with N threads (decideVnnlibParallel on the CLI's
+ *               thread pool, the threads' start included in its time) and prints the speed-up
+ *               (one-thread time / N-thread time) per instance and over the instances both decided;
+ *   --hard      (with --workers) instead of the chosen set, the unsat instances that take longest
+ *               (nnenum's slowest "holds"), where the search, not falsification, is the time.
  * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
  * (ours contradicting the published answer: must be 0).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideVnnlib } from '../src/certify/vnn/decide.ts';
+import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
+import { decideVnnlibParallel } from '../src/certify/vnn/parallel.ts';
+import { VnnThreadPool } from '../src/cli/vnnPool.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import type { Model } from '../src/model.ts';
@@ -38,12 +45,34 @@ function readPublished(tool: string): Map<string, Published> {
 /** Instances of the quick subset: sat and unsat, props 1–4 and a few of 5–10 (index in the CSV). */
 const QUICK = [0, 46, 57, 90, 100, 135, 181, 183];
 
+/** Unsat instances whose search is long (nnenum's slowest "holds" in VNN-COMP 2021), for --workers --hard. */
+const HARD = [
+  ['ACASXU_run2a_4_9_batch_2000.onnx', 'prop_1.vnnlib'],
+  ['ACASXU_run2a_1_1_batch_2000.onnx', 'prop_6.vnnlib'],
+  ['ACASXU_run2a_4_6_batch_2000.onnx', 'prop_1.vnnlib'],
+];
+
+/** decideVnnlibParallel on a fresh thread pool (its start counted), closed after. */
+async function decideThreads(file: string, model: Model, spec: ReturnType<typeof parseVnnlib>, workers: number, timeout: number): Promise<DecideResult> {
+  const t0 = performance.now();
+  const pool = new VnnThreadPool(workers, model.hash, { modelPath: file, spec });
+  try {
+    const r = await decideVnnlibParallel(model, spec, pool, { timeout });
+    return { ...r, stats: { ...r.stats, seconds: (performance.now() - t0) / 1000 } };
+  } finally {
+    await pool.close();
+  }
+}
+
 export async function runVnnBench(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick'),
     all = argv.includes('--all');
   const ti = argv.indexOf('--timeout');
   const override = ti >= 0 ? Number(argv[ti + 1]) : undefined;
+  const wi = argv.indexOf('--workers');
+  const workers = wi >= 0 ? Math.max(1, Math.floor(Number(argv[wi + 1]))) : 0;
+  const hard = workers > 0 && argv.includes('--hard');
   const instances = readFileSync(join(ACAS, 'acasxu_instances.csv'), 'utf8')
     .trim()
     .split('\n')
@@ -51,16 +80,24 @@ export async function runVnnBench(): Promise<void> {
       const [onnx, vnnlib, timeout] = l.split(',');
       return { onnx, vnnlib, timeout: Number(timeout) };
     });
-  const chosen = all ? instances : quick ? QUICK.map((i) => instances[i]) : instances.filter((_, i) => i % 8 === 0);
-  const budget = (t: number): number => override ?? (all ? t : quick ? 10 : 30);
+  const chosen = hard
+    ? HARD.map(([onnx, vnnlib]) => ({ onnx, vnnlib, timeout: 116 }))
+    : all
+      ? instances
+      : quick
+        ? QUICK.map((i) => instances[i])
+        : instances.filter((_, i) => i % 8 === 0);
+  const budget = (t: number): number => override ?? (all || hard ? t : quick ? 10 : 30);
   const nnenum = readPublished('nnenum'),
     abc = readPublished('a-b-CROWN');
-  console.log(`${chosen.length} instance(s), ${all ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
-  console.log('net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes');
+  console.log(`${chosen.length} instance(s), ${(all || hard) && override === undefined ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
+  console.log(`net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes${workers ? `   ${workers} threads  s       speed-up` : ''}`);
   const models = new Map<string, Model>();
   let decided = 0,
     wrong = 0,
-    oursTotal = 0;
+    oursTotal = 0,
+    bothOne = 0,
+    bothN = 0;
   for (const inst of chosen) {
     let model = models.get(inst.onnx);
     if (!model) {
@@ -69,6 +106,7 @@ export async function runVnnBench(): Promise<void> {
     }
     const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
     const r = decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
+    const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout)) : null;
     const key = `${inst.onnx},${inst.vnnlib}`;
     const pub = nnenum.get(key) ?? abc.get(key);
     const a = abc.get(key);
@@ -76,12 +114,17 @@ export async function runVnnBench(): Promise<void> {
     if (r.status !== 'unknown') decided++;
     const bad = r.status !== 'unknown' && expected !== undefined && expected !== 'unknown' && r.status !== expected;
     if (bad) wrong++;
+    const badN = !!rn && rn.status !== 'unknown' && expected !== undefined && expected !== 'unknown' && rn.status !== expected;
+    if (badN) wrong++;
+    if (rn && r.status !== 'unknown' && rn.status !== 'unknown') ((bothOne += r.stats.seconds), (bothN += rn.stats.seconds));
     oursTotal += r.stats.seconds;
     const net = inst.onnx.replace('ACASXU_run2a_', '').replace('_batch_2000.onnx', '');
     const prop = inst.vnnlib.replace('prop_', '').replace('.vnnlib', '');
     console.log(
-      `${net.padEnd(10)} ${prop.padEnd(6)} ${String(expected ?? '?').padEnd(10)} ${(r.status + (bad ? ' WRONG' : '')).padEnd(9)} ${fmt(r.stats.seconds).padStart(7)}  ${fmt(nnenum.get(key)?.time ?? NaN).padStart(8)}  ${fmt(a?.time ?? NaN).padStart(11)}  ${r.stats.boxes}`,
+      `${net.padEnd(10)} ${prop.padEnd(6)} ${String(expected ?? '?').padEnd(10)} ${(r.status + (bad ? ' WRONG' : '')).padEnd(9)} ${fmt(r.stats.seconds).padStart(7)}  ${fmt(nnenum.get(key)?.time ?? NaN).padStart(8)}  ${fmt(a?.time ?? NaN).padStart(11)}  ${String(r.stats.boxes).padEnd(6)}` +
+        (rn ? `  ${(rn.status + (badN ? ' WRONG' : '')).padEnd(9)} ${fmt(rn.stats.seconds).padStart(7)}  ${rn.status !== 'unknown' && r.status !== 'unknown' ? `${fmt(r.stats.seconds / rn.stats.seconds)}x` : '-'}` : ''),
     );
   }
   console.log(`\ndecided ${decided}/${chosen.length}, wrong ${wrong}, our total ${fmt(oursTotal)} s`);
+  if (workers) console.log(`${workers} threads vs 1 over the instances both decided: ${fmt(bothOne)} s / ${fmt(bothN)} s = ${fmt(bothOne / bothN)}x (wall clock; the machine may be shared)`);
 }

@@ -59,4 +59,6 @@ export type { VnnlibSpec, VnnlibBox, VnnlibLinearConstraint, VnnlibRelation } fr
 export { loadNnetModel } from './formats/nnet/load.ts';
 export { decideVnnlib } from './certify/vnn/decide.ts';
 export type { DecideOptions, DecideResult, VnnWitness } from './certify/vnn/decide.ts';
+export { decideVnnlibParallel, runVnnWorkItem } from './certify/vnn/parallel.ts';
+export type { ParallelDecideOptions, ParallelDecideResult, VnnPart, VnnWorkers, VnnWorkItem, VnnWorkResult, VnnWorkStats } from './certify/vnn/parallel.ts';
 export type { NnetLoadOptions } from './formats/nnet/load.ts';

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import { dirname, join, normalize, relative, isAbsolute } from 'node:path';
 import { NetinvertError } from '../errors.ts';
 import { loadKerasModel } from '../formats/keras/load.ts';
+import { loadNnetModel, NNET_MAX_BYTES } from '../formats/nnet/load.ts';
 import { loadNativeModel } from '../formats/native/load.ts';
 import { loadTfjsModel } from '../formats/tfjs/load.ts';
 import { loadOnnxModel, ONNX_MAX_BYTES } from '../formats/onnx/load.ts';
@@ -108,4 +109,13 @@ function safeJoin(dir: string, shard: string, model: string): string {
   }
   if (!inside(realDir, real)) refuse("is a link to a file outside the model's folder");
   return real;
+}
+
+/**
+ * The model of `netinvert verify`: a .nnet file is read as the bare network (VNN-COMP properties
+ * are stated in normalized units); any other file as loadModelFile reads it.
+ */
+export function loadVerifyModel(path: string, meta?: string): Model {
+  if (path.toLowerCase().endsWith('.nnet')) return loadNnetModel(readBytes(path, 'model file', NNET_MAX_BYTES), { file: path, units: 'normalized' });
+  return loadModelFile(path, meta);
 }

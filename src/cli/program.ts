@@ -20,6 +20,7 @@ import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
 import { EXIT, type IO } from './io.ts';
 import { addQueryOptions } from './queryOptions.ts';
+import { defaultWorkers } from './batch/run.ts';
 
 export interface CliOptions {
   /**
@@ -203,6 +204,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--results <file>', "write VNN-COMP's result file (sat with the assignment, unsat, or unknown)")
     .option('--certificate <file>', 'write the unsat certificate (JSON; check it with check-certificate --vnnlib)')
     .option('--meta <file>', 'sidecar JSON for the model (default: <model>.meta.json if present)')
+    .option('--workers <n>', 'threads searching at once, each with its own copy of the model (1: the one-thread search)', String(defaultWorkers()))
     .option('--json', 'print the answer as JSON')
     .addHelpText(
       'after',
@@ -211,8 +213,8 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         'netinvert verify net.onnx prop.vnnlib --results out.txt --certificate unsat.json',
       ]),
     )
-    .action((model: string, prop: string, opts: VerifyCliOptions) => {
-      code = verifyCommand(model, prop, opts, io);
+    .action(async (model: string, prop: string, opts: VerifyCliOptions) => {
+      code = await verifyCommand(model, prop, opts, io);
     });
 
   program

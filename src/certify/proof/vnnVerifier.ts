@@ -856,7 +856,17 @@ function formsOf(spec: VnnlibSpec): Form[][][] {
  * certificate: it answers ok = false with the reason. Cost is linear in the number of nodes
  * (capped by VNN_MAX_NODES); depth is capped at VNN_MAX_DEPTH.
  */
-export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown): VnnVerifyResult {
+export interface VnnVerifyOptions {
+  /**
+   * Check only the leaves this accepts (tree index, node index in its preorder list); the others'
+   * refutation is left to other calls (a caller that splits one certificate's check among
+   * threads, each leaf in exactly one call). The trees' structure is checked in full, and a
+   * checked leaf still gets the bounds of all its ancestors. Default: every leaf.
+   */
+  checkLeaf?: (tree: number, node: number) => boolean;
+}
+
+export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown, vopts: VnnVerifyOptions = {}): VnnVerifyResult {
   const t0 = performance.now();
   let leaves = 0;
   const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0, inherited: 0 };
@@ -944,6 +954,7 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
       pHi[depth].set(hi);
       pValid[depth] = 0;
       if (node.length === 0) {
+        if (vopts.checkLeaf && !vopts.checkLeaf(b, p - 1)) continue;
         leaves++;
         // the interval pass costs about 60% of the symbolic one: run it while it settles at least
         // half of the leaves (moving average), and on every 16th leaf to notice when it would again

@@ -23,7 +23,7 @@ import type { Model } from '../../model.ts';
 import type { Network } from '../../graph/network.ts';
 import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
-import { runBranchAndBound, type BoundOutcome, type DriverCallbacks } from '../../solve/branchAndBound.ts';
+import { runBranchAndBound, type BoundOutcome, type DriverCallbacks, type DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
 import { buildVnnCertificate, type VnnCertificate } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
@@ -85,7 +85,7 @@ export interface DecideResult {
   };
 }
 
-interface Box {
+export interface Box {
   root: number;
   lo: Float64Array;
   hi: Float64Array;
@@ -103,13 +103,42 @@ const FALSIFY_CAP_MS = 3000;
 const SEARCH_PGD_BOXES = 4;
 
 /** Share of the budget kept for verifying (and repairing) the proof once the search closes. */
-const VERIFY_RESERVE = 0.25;
+export const VERIFY_RESERVE = 0.25;
 
 /** Deepest split the certificate format accepts. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions = {}): DecideResult {
   const t0 = performance.now();
+  checkDims(model, spec);
+  const timeout = opts.timeout ?? 60;
+  const deadline = t0 + timeout * 1000;
+  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
+  const stats = newStats(bounder);
+  const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
+    stats.seconds = (performance.now() - t0) / 1000;
+    return { ...r, stats };
+  };
+  const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
+  // 1. falsify
+  if (!opts.noFalsify) {
+    const w = falsify(model, bounder.forms, boxes, opts, deadline);
+    stats.falsifySeconds = (performance.now() - t0) / 1000;
+    if (w) return done({ status: 'sat', witness: w });
+  }
+  if (unbounded(spec)) return done({ status: 'unknown', reason: UNBOUNDED });
+  // 2. branch and bound, 3. the certificate, independently re-checked
+  const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
+  const search = makeSearch(model, spec, bounder, opts, deadline, stats, rootW);
+  const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
+  // the search stops early enough to leave the verifier its share of the budget
+  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
+  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0 }, stats);
+  if (r.status === 'split' || r.status === 'searched') throw new Error('decideVnnlib: the search stopped early without being asked to');
+  return done(r.status === 'unsat' ? { status: 'unsat', certificate: r.certificate } : r);
+}
+
+export function checkDims(model: Model, spec: VnnlibSpec): void {
   const net = model.network;
   if (spec.numInputs !== net.nIn || spec.numOutputs !== net.nOut) {
     throw new NetinvertError(
@@ -118,11 +147,13 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
       { specInputs: spec.numInputs, specOutputs: spec.numOutputs, modelInputs: net.nIn, modelOutputs: net.nOut },
     );
   }
-  const timeout = opts.timeout ?? 60;
-  const deadline = t0 + timeout * 1000;
-  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
-  const f = bounder.forms;
-  const stats: DecideResult['stats'] = {
+}
+
+export const UNBOUNDED = 'an input box is unbounded: branch and bound needs finite input bounds';
+export const unbounded = (spec: VnnlibSpec): boolean => spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)));
+
+export function newStats(bounder: VnnBounder): DecideResult['stats'] {
+  return {
     seconds: 0,
     falsifySeconds: 0,
     searchSeconds: 0,
@@ -133,22 +164,23 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     rejectedLeaves: 0,
     engine: bounder.chain ? 'relu-chain' : 'crown',
   };
-  const done = (r: Omit<DecideResult, 'stats'>): DecideResult => {
-    stats.seconds = (performance.now() - t0) / 1000;
-    return { ...r, stats };
-  };
-  const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
-  // 1. falsify
-  if (!opts.noFalsify) {
-    const w = falsify(model, f, boxes, opts, deadline);
-    stats.falsifySeconds = (performance.now() - t0) / 1000;
-    if (w) return done({ status: 'sat', witness: w });
-  }
-  if (spec.inputBoxes.some((b) => b.lo.some((v) => !Number.isFinite(v)) || b.hi.some((v) => !Number.isFinite(v)))) {
-    return done({ status: 'unknown', reason: 'an input box is unbounded: branch and bound needs finite input bounds' });
-  }
-  // 2. branch and bound
-  const t1 = performance.now();
+}
+
+/** The bound / split callbacks of the search (section 2 of the file comment), and its leaf-check switch. */
+export interface Search {
+  callbacks: DriverCallbacks<Box, number[], VnnWitness | null>;
+  batchMax: number;
+  checkLeaves: boolean;
+}
+
+/**
+ * The search over the boxes of `spec` (box.root indexes spec.inputBoxes); `rootW[root]` is the
+ * width of the box the relative-width rule measures against (the property's own input box, also
+ * for a piece of it searched on its own).
+ */
+export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, opts: DecideOptions, deadline: number, stats: DecideResult['stats'], rootW: Float64Array[]): Search {
+  const net = model.network;
+  const f = bounder.forms;
   const nIn = net.nIn,
     m = f.m;
   const batchMax = Math.max(1, opts.batch ?? 64);
@@ -157,16 +189,14 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     Xc = new Float64Array(batchMax * nIn);
   const G = new Float64Array(batchMax * m),
     S = new Float64Array(batchMax * m);
-  const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
   const parents: (Float64Array | null)[] = [],
     states: (Float64Array | null)[] = [];
-  const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   // leaves are checked by the verifier during the search ('search') or only at the end, with a
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
-  let checkLeaves = opts.verifyLeaves === 'search';
-  const callbacks: DriverCallbacks<Box, number[], VnnWitness | null> = {
+  const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
+  search.callbacks = {
       bound(batch): BoundOutcome<VnnWitness | null>[] {
         const rows = batch.length;
         for (let r = 0; r < rows; r++) {
@@ -233,7 +263,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         }
         // a box is a leaf only when the independent verifier refutes every clause on it too (its
         // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
-        if (checkLeaves && closedRows.length) {
+        if (search.checkLeaves && closedRows.length) {
           const ok = verifierAccepts(model, spec, closedRows.map((r) => batch[r]));
           for (let k = 0; k < closedRows.length; k++) {
             if (ok[k]) continue;
@@ -283,28 +313,74 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
         return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st }, { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st }], record: [d, t] };
       },
   };
-  // the search stops early enough to leave the verifier its share of the budget
-  const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
-  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: opts.maxBoxes, maxDepth: MAX_DEPTH });
-  stats.searchSeconds = (performance.now() - t1) / 1000;
-  stats.boxes = run.boxesBounded;
-  stats.leaves = run.leaves;
-  stats.maxDepth = run.maxDepth;
+  return search;
+}
+
+export type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate }
+  | { status: 'split'; run: DriverResult<number[], VnnWitness | null, Box> }
+  | { status: 'searched'; trees: (number[] | null)[][]; boxesUsed: number; depthUsed: number };
+
+/**
+ * Search `roots` (boxes of `spec`) until every one is closed, then build the certificate and have
+ * the independent verifier re-check it, repairing under the leaves it rejects (sections 2 and 3 of
+ * the file comment). `depthUsed`: splits above the roots (a piece of a larger tree), so that the
+ * whole tree stays within the certificate's depth limit. Adds to `stats`.
+ */
+export function proveBoxes(
+  model: Model,
+  spec: VnnlibSpec,
+  search: Search,
+  roots: Box[],
+  o: { searchDeadline: number; deadline: number; timeout: number; maxBoxes?: number; depthUsed: number; split?: () => boolean; searchOnly?: boolean },
+  stats: DecideResult['stats'],
+): Proved {
+  const { callbacks, batchMax } = search;
+  const { searchDeadline, deadline, timeout } = o;
+  const depthLimit = MAX_DEPTH - o.depthUsed;
+  const t1 = performance.now();
+  // `split`: checked before each round; true ends the search here with the undecided boxes left open
+  let splitNow = false;
+  const stop = o.split ? (): boolean => (splitNow = (o.split as () => boolean)()) : undefined;
+  const run = runBranchAndBound(roots, callbacks, { batch: batchMax, deadline: searchDeadline, maxBoxes: o.maxBoxes, maxDepth: depthLimit, stop });
+  stats.searchSeconds += (performance.now() - t1) / 1000;
+  stats.boxes += run.boxesBounded;
+  stats.leaves += run.leaves;
+  stats.maxDepth = Math.max(stats.maxDepth, o.depthUsed + run.maxDepth);
   if (run.status === 'stopped') {
-    if (run.result) return done({ status: 'sat', witness: run.result });
-    return done({ status: 'unknown', reason: 'a box too thin to split is still undecided' });
+    if (run.result) return { status: 'sat', witness: run.result };
+    return { status: 'unknown', reason: 'a box too thin to split is still undecided' };
   }
+  if (run.status === 'budget' && splitNow) return { status: 'split', run };
   if (run.status === 'budget') {
-    const why = run.maxDepth >= MAX_DEPTH ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
-    return done({ status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` });
+    const why = run.maxDepth >= depthLimit ? `split depth ${MAX_DEPTH} reached` : performance.now() > searchDeadline ? `timeout (${timeout} s, ${Math.round(VERIFY_RESERVE * 100)} % kept for the verifier)` : 'box budget spent';
+    return { status: 'unknown', reason: `${why}; ${run.open} box(es) undecided after ${run.boxesBounded} bounded` };
   }
-  // 3. certificate, independently re-checked
-  let trees = run.trees;
+  // `searchOnly`: the closed trees, not checked yet (the caller has them checked, in pieces)
+  if (o.searchOnly) return { status: 'searched', trees: run.trees, boxesUsed: run.boxesBounded, depthUsed: o.depthUsed + run.maxDepth };
+  return verifyAndRepair(model, spec, search, run.trees, { deadline, timeout, maxBoxes: o.maxBoxes, boxesUsed: run.boxesBounded, depthUsed: o.depthUsed + run.maxDepth }, stats);
+}
+
+/**
+ * Section 3 of the file comment: the certificate of closed trees over `spec`'s boxes, re-checked
+ * by the independent verifier; the leaves it rejects are searched further (every leaf checked)
+ * and grafted in. `depthUsed`: the deepest split so far counted from the property's box.
+ */
+export function verifyAndRepair(
+  model: Model,
+  spec: VnnlibSpec,
+  search: Search,
+  closedTrees: (number[] | null)[][],
+  o: { deadline: number; timeout: number; maxBoxes?: number; boxesUsed: number; depthUsed: number },
+  stats: DecideResult['stats'],
+): Proved {
+  const { callbacks, batchMax } = search;
+  const { deadline, timeout } = o;
+  let trees = closedTrees;
   let certificate = buildVnnCertificate(model, spec, asCert(trees));
   const t2 = performance.now();
   let v = verifyVnnCertificate(model, spec, certificate);
-  stats.verifySeconds = (performance.now() - t2) / 1000;
-  if (!v.ok && !checkLeaves) {
+  stats.verifySeconds += (performance.now() - t2) / 1000;
+  if (!v.ok && !search.checkLeaves) {
     // repair: find the leaves the verifier rejects, search under them with every leaf checked, graft
     const t3 = performance.now();
     const leaves = leafBoxes(spec, trees);
@@ -312,51 +388,52 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     for (let i = 0; i < leaves.length; i += batchMax) {
       if (performance.now() > deadline) {
         stats.searchSeconds += (performance.now() - t3) / 1000;
-        return done({ status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` });
+        return { status: 'unknown', reason: `timeout (${timeout} s) while finding the leaf boxes the verifier rejects (${rejected.length} so far)` };
       }
       const chunk = leaves.slice(i, i + batchMax);
       verifierAccepts(model, spec, chunk).forEach((ok, k) => ok || rejected.push(i + k));
     }
     stats.rejectedLeaves += rejected.length;
-    checkLeaves = true;
+    search.checkLeaves = true;
     const sub = runBranchAndBound(
       rejected.map((i) => leaves[i]),
       callbacks,
-      { batch: batchMax, deadline, maxBoxes: opts.maxBoxes === undefined ? undefined : Math.max(0, opts.maxBoxes - run.boxesBounded), maxDepth: MAX_DEPTH - run.maxDepth },
+      { batch: batchMax, deadline, maxBoxes: o.maxBoxes === undefined ? undefined : Math.max(0, o.maxBoxes - o.boxesUsed), maxDepth: MAX_DEPTH - o.depthUsed },
     );
     stats.searchSeconds += (performance.now() - t3) / 1000;
     stats.boxes += sub.boxesBounded;
     stats.leaves += sub.leaves - rejected.length;
-    if (sub.status === 'stopped' && sub.result) return done({ status: 'sat', witness: sub.result });
-    if (sub.status !== 'closed') return done({ status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` });
+    if (sub.status === 'stopped' && sub.result) return { status: 'sat', witness: sub.result };
+    if (sub.status !== 'closed') return { status: 'unknown', reason: `the verifier rejected ${rejected.length} leaf box(es) and splitting them further did not finish (${sub.status})` };
     trees = graft(trees, leaves, rejected, sub.trees);
     certificate = buildVnnCertificate(model, spec, asCert(trees));
     const t4 = performance.now();
     v = verifyVnnCertificate(model, spec, certificate);
     stats.verifySeconds += (performance.now() - t4) / 1000;
   }
-  if (!v.ok) return done({ status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` });
-  return done({ status: 'unsat', certificate });
+  if (!v.ok) return { status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` };
+  return { status: 'unsat', trees, certificate };
 }
 
-const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
+export const asCert = (trees: (number[] | null)[][]): number[][][] => trees.map((t) => t.map((n) => (n === null ? [] : n)));
 
-interface LeafBox extends Box {
-  /** Tree and position of the leaf in that tree's preorder list. */
+export interface LeafBox extends Box {
+  /** Tree and position of the leaf in that tree's preorder list, and its depth (splits above it). */
   tree: number;
   pos: number;
+  depth: number;
 }
 
 /** The leaf boxes of split trees (preorder records, null leaves), in preorder. */
-function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
+export function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
   const out: LeafBox[] = [];
   trees.forEach((t, b) => {
     let pos = 0;
-    const walk = (lo: Float64Array, hi: Float64Array): void => {
+    const walk = (lo: Float64Array, hi: Float64Array, depth = 0): void => {
       const at = pos++;
       const n = t[at];
       if (n === null) {
-        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at });
+        out.push({ root: b, lo, hi, dim: 0, tree: b, pos: at, depth });
         return;
       }
       const [d, v] = n;
@@ -364,8 +441,8 @@ function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafBox[] {
       h1[d] = v;
       const l2 = lo.slice();
       l2[d] = v;
-      walk(lo, h1);
-      walk(l2, hi);
+      walk(lo, h1, depth + 1);
+      walk(l2, hi, depth + 1);
     };
     walk(spec.inputBoxes[b].lo.slice(), spec.inputBoxes[b].hi.slice());
   });
@@ -394,7 +471,7 @@ function graft(trees: (number[] | null)[][], leaves: LeafBox[], rejected: number
  * certificate of the spec restricted to it (one verifier call for the batch; box by box only
  * when that fails).
  */
-function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
+export function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]): boolean[] {
   const one = (bs: readonly Box[]): boolean => {
     const sub: VnnlibSpec = { ...spec, inputBoxes: bs.map((b) => ({ lo: b.lo, hi: b.hi })) };
     return verifyVnnCertificate(model, sub, buildVnnCertificate(model, sub, bs.map(() => [[]]))).ok;
@@ -407,10 +484,10 @@ function verifierAccepts(model: Model, spec: VnnlibSpec, boxes: readonly Box[]):
  * The parser rounds input bounds outward, so the double lo may lie just below the exact bound:
  * counterexamples are searched in [lo⁺, hi⁻] (one float inside) when that is not empty.
  */
-function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
+export function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(lo, (l, d) => (Number.isFinite(l) && nextUp(l) <= nextDown(hi[d]) ? nextUp(l) : l));
 }
-function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
+export function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(hi, (h, d) => (Number.isFinite(h) && nextUp(lo[d]) <= nextDown(h) ? nextDown(h) : h));
 }
 function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number {
@@ -419,6 +496,22 @@ function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number
     h = b.hi[d];
   if (nextUp(l) <= nextDown(h)) return Math.min(Math.max(v, nextUp(l)), nextDown(h));
   return v;
+}
+
+/**
+ * A witness found elsewhere (another thread) re-checked here: x lies in an input box of the
+ * spec and a float64 forward pass of x alone puts the output in the witness's clause (with the
+ * same rounding allowance). The re-computed witness, or null.
+ */
+export function confirmWitness(model: Model, spec: VnnlibSpec, f: SpecForms, w: VnnWitness): VnnWitness | null {
+  const net = model.network;
+  if (w.x.length !== net.nIn || !spec.inputBoxes.some((b) => w.x.every((v, d) => v >= b.lo[d] && v <= b.hi[d]))) return null;
+  const X = Float64Array.from(w.x);
+  const Y = net.evaluate(X, 1);
+  const G = new Float64Array(f.m),
+    S = new Float64Array(f.m);
+  formValues(f, Y, 1, G, S);
+  return witnessAt(net, f, X, Y, G, S, 0, net.nIn);
 }
 
 /** Row k as a witness when some clause holds with its allowance: every form g + slack ≤ 0. */
@@ -447,7 +540,7 @@ function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array,
 }
 
 /** Batched PGD on each clause's violation from many starts in each (finite-clipped) input box. */
-function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number): VnnWitness | null {
+export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number): VnnWitness | null {
   const net = model.network;
   const nIn = net.nIn,
     nOut = net.nOut,

@@ -6,16 +6,19 @@
  *   unknown  timeout or undecided.
  * --results writes the VNN-COMP result file (`sat` + `((X_0 v) … (Y_0 v) …)`, `unsat`, `unknown`).
  * Exit code 0 when decided (sat or unsat), 4 when unknown, 1 on an error.
+ * --workers N (default: the number of cores) spreads the search over N threads (vnnPool.ts,
+ * certify/vnn/parallel.ts); --workers 1 is the one-thread search of decideVnnlib.
  */
 import { writeFileSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import { decideVnnlib, type DecideResult } from '../../certify/vnn/decide.ts';
-import { loadNnetModel, NNET_MAX_BYTES } from '../../formats/nnet/load.ts';
+import { decideVnnlibParallel } from '../../certify/vnn/parallel.ts';
 import { parseVnnlib, VNNLIB_MAX_CHARS } from '../../formats/vnnlib/parse.ts';
-import type { Model } from '../../model.ts';
-import { loadModelFile, readBytes } from '../loadModelFile.ts';
+import { loadVerifyModel, readBytes } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';
 import { parseNumber } from '../parse.ts';
+import { readWorkers } from '../batch/run.ts';
+import { VnnThreadPool } from '../vnnPool.ts';
 
 export interface VerifyCliOptions {
   timeout?: string | number;
@@ -23,6 +26,7 @@ export interface VerifyCliOptions {
   results?: string;
   certificate?: string;
   meta?: string;
+  workers?: string | number;
 }
 
 /** VNN-COMP's result file: the answer, and for sat the assignment of every X_i and Y_j. */
@@ -49,21 +53,26 @@ function fmt(v: number): string {
   return neg ? `-${out}` : out;
 }
 
-function loadVerifyModel(path: string, meta?: string): Model {
-  // .nnet: the bare network (VNN-COMP properties are stated in normalized units)
-  if (path.toLowerCase().endsWith('.nnet')) return loadNnetModel(readBytes(path, 'model file', NNET_MAX_BYTES), { file: path, units: 'normalized' });
-  return loadModelFile(path, meta);
-}
-
-export function verifyCommand(modelPath: string, propPath: string, opts: VerifyCliOptions, io: IO): number {
+export async function verifyCommand(modelPath: string, propPath: string, opts: VerifyCliOptions, io: IO): Promise<number> {
   const timeout = opts.timeout === undefined ? 60 : parseNumber(opts.timeout, '--timeout', { code: 'bad_usage' });
   if (!(timeout > 0)) {
     throw new NetinvertError('bad_usage', `--timeout must be a positive number of seconds (got ${String(opts.timeout)})`, { flag: '--timeout' });
   }
+  const workers = readWorkers(opts.workers);
   const model = loadVerifyModel(modelPath, opts.meta);
   const text = new TextDecoder().decode(readBytes(propPath, 'property file', VNNLIB_MAX_CHARS * 4));
   const spec = parseVnnlib(text, propPath);
-  const r = decideVnnlib(model, spec, { timeout });
+  let r: DecideResult;
+  if (workers === 1) r = decideVnnlib(model, spec, { timeout });
+  else {
+    // the threads load the model while this one falsifies and splits the root box
+    const pool = new VnnThreadPool(workers, model.hash, { modelPath, meta: opts.meta, spec });
+    try {
+      r = await decideVnnlibParallel(model, spec, pool, { timeout });
+    } finally {
+      await pool.close();
+    }
+  }
   if (opts.results) writeFileSync(opts.results, vnncompResult(r));
   if (opts.certificate && r.certificate) writeFileSync(opts.certificate, JSON.stringify(r.certificate));
   if (opts.json) {
@@ -78,7 +87,7 @@ export function verifyCommand(modelPath: string, propPath: string, opts: VerifyC
     }
     if (r.status === 'unsat') lines.push(`  proven: ${s.leaves} leaf box(es), every unsafe clause refuted on each; the independent verifier re-checked the proof (${s.verifySeconds.toFixed(2)} s)`);
     if (r.reason) lines.push(`  ${r.reason}`);
-    lines.push(`  ${s.seconds.toFixed(2)} s (falsify ${s.falsifySeconds.toFixed(2)} s, search ${s.searchSeconds.toFixed(2)} s: ${s.boxes} box(es) bounded, depth ${s.maxDepth})`);
+    lines.push(`  ${s.seconds.toFixed(2)} s (falsify ${s.falsifySeconds.toFixed(2)} s, search ${s.searchSeconds.toFixed(2)} s${workers > 1 ? ` on ${workers} threads` : ''}: ${s.boxes} box(es) bounded, depth ${s.maxDepth})`);
     if (opts.certificate && r.certificate) lines.push(`  certificate written to ${opts.certificate} (check it: netinvert check-certificate ${modelPath} ${opts.certificate} --vnnlib ${propPath})`);
     if (opts.results) lines.push(`  result file written to ${opts.results}`);
     io.out(lines.join('\n'));
