@@ -20,7 +20,6 @@ import { defineWorkerCommand } from './commands/worker.ts';
 import { InternalError, solveInterruptibly } from './interruptible.ts';
 import { EXIT, type IO } from './io.ts';
 import { addQueryOptions } from './queryOptions.ts';
-import { defaultWorkers } from './batch/run.ts';
 
 export interface CliOptions {
   /**
@@ -204,7 +203,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--results <file>', "write VNN-COMP's result file (sat with the assignment, unsat, or unknown)")
     .option('--certificate <file>', 'write the unsat certificate (JSON; check it with check-certificate --vnnlib)')
     .option('--meta <file>', 'sidecar JSON for the model (default: <model>.meta.json if present)')
-    .option('--workers <n>', 'threads searching at once, each with its own copy of the model (1: the one-thread search)', String(defaultWorkers()))
+    .option('--workers <n>', 'threads searching at once, each with its own copy of the model (default 1, the one-thread search: no speed-up from more threads has been measured yet)', '1')
     .option('--json', 'print the answer as JSON')
     .addHelpText(
       'after',

@@ -6,7 +6,7 @@
  *   unknown  timeout or undecided.
  * --results writes the VNN-COMP result file (`sat` + `((X_0 v) … (Y_0 v) …)`, `unsat`, `unknown`).
  * Exit code 0 when decided (sat or unsat), 4 when unknown, 1 on an error.
- * --workers N (default: the number of cores) spreads the search over N threads (vnnPool.ts,
+ * --workers N (default 1 until a speed-up on idle cores is measured) spreads the search over N threads (vnnPool.ts,
  * certify/vnn/parallel.ts); --workers 1 is the one-thread search of decideVnnlib.
  */
 import { writeFileSync } from 'node:fs';
