@@ -7,10 +7,14 @@ import { buildProblem, type Query } from '../problem/query.ts';
 import { searchAndCertify, type CertifyOptions } from '../certify/certify.ts';
 import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
+import { solveCounterfactual, type CounterfactualOptions } from '../solve/counterfactual.ts';
 import { runClauses } from './anyOf.ts';
-import { withReports, type InvertResult } from './invert.ts';
+import { isCounterfactual, withReports, type InvertResult } from './invert.ts';
 
-export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
+/** Share of the time limit and boxes each subset's infeasibility proof may use (--sparse --prove). */
+const SUBSET_PROOF_SHARE = 0.1;
+
+export function certify(model: Model, query: Query, options: CertifyOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
@@ -18,5 +22,16 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
     return withReports(runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of))));
   }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  if (isCounterfactual(options)) {
+    // --sparse with --prove: each subset whose search found nothing goes to branch-and-bound, so
+    // that the fewest changes can be proven; --diverse is a search (no proof of dispersion)
+    const { timeLimit, maxBoxes } = validateOptions(options);
+    const share: CertifyOptions = { ...options, timeLimit: timeLimit * SUBSET_PROOF_SHARE, maxBoxes: Math.max(1, Math.floor(maxBoxes * SUBSET_PROOF_SHARE)) };
+    const prove = (sub: typeof problem): boolean => {
+      const c = searchAndCertify(sub, share);
+      return c.status === 'infeasible' && c.proven;
+    };
+    return withReports(solveCounterfactual(problem, options, prove));
+  }
   return withReports(searchAndCertify(problem, options));
 }

@@ -7,20 +7,26 @@ import { buildProblem, type Query } from '../problem/query.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
 import { shareOptions, solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { solveCounterfactual, type CounterfactualOptions } from '../solve/counterfactual.ts';
 import { runClauses } from './anyOf.ts';
 import { validateOptions } from '../solve/options.ts';
 
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
 export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
 
-export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+/** Whether the options ask for a counterfactual control (--diverse, --sparse). */
+export function isCounterfactual(options: CounterfactualOptions): boolean {
+  return options.diverse !== undefined || !!options.sparse;
+}
+
+export function invert(model: Model, query: Query, options: InvertOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
     return withReports(runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of))));
   }
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  return withReports(solveProblem(problem, options));
+  return withReports(isCounterfactual(options) ? solveCounterfactual(problem, options) : solveProblem(problem, options));
 }
 
 /** Attach briefReport()/fullReport() as non-enumerable methods: JSON.stringify sees plain data. */

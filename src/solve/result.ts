@@ -49,6 +49,11 @@ export interface Solution {
    * separated.
    */
   cluster?: { extent: Record<string, [number, number]>; everyPoint: boolean };
+  /**
+   * Counterfactual answers (--sparse, --diverse): how many of the inputs the reference names this
+   * solution changes (|u − ref| above CHANGE_TOL distance units), and which.
+   */
+  changed?: { count: number; inputs: string[] };
 }
 
 export interface ConstraintValue {
@@ -133,8 +138,30 @@ export interface SolveResult {
     status: Status;
     proven: boolean;
   }[];
+  /** Counterfactual controls applied (solve/counterfactual.ts). */
+  counterfactual?: CounterfactualRecord;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];
   stats: SolveStats;
+}
+
+/** What the counterfactual controls did (solve/counterfactual.ts, certify/milp for --sparse on ReLU nets). */
+export interface CounterfactualRecord {
+  /**
+   * --diverse K: `k` solutions found (≤ the K asked), all within `radius` of the reference; their
+   * smallest pairwise distance (greedy max-min over the candidates, Gonzalez 1985).
+   */
+  diverse?: { asked: number; k: number; radius: number; minPairwise: number; candidates: number };
+  /**
+   * --sparse: the fewest referenced inputs changed by a solution found, and whether that is proven
+   * to be the fewest (every smaller set of inputs proven unable to meet the targets, or MILP).
+   */
+  sparse?: { changed: number; proven: boolean; subsetsTried: number; method: 'subsets' | 'milp' };
+  /**
+   * --closest-to with a proof: no input closer to the reference than `bound` (in `norm`, distance
+   * units) meets the targets. 'milp': HiGHS's dual bound at optimality (up to its tolerances);
+   * 'branch-and-bound': interval bounds over a box split (certify/proof/closestBound.ts).
+   */
+  distanceLowerBound?: { bound: number; norm: 'l2' | 'l1' | 'linf'; method: 'milp' | 'branch-and-bound' };
 }
