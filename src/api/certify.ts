@@ -5,6 +5,7 @@
 import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
 import { searchAndCertify, type CertifyOptions } from '../certify/certify.ts';
+import { closestDistanceLowerBound } from '../certify/proof/closestBound.ts';
 import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
 import { solveCounterfactual, type CounterfactualOptions } from '../solve/counterfactual.ts';
@@ -33,5 +34,20 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
     };
     return withReports(solveCounterfactual(problem, options, prove));
   }
-  return withReports(searchAndCertify(problem, options));
+  const t0 = performance.now();
+  const result = searchAndCertify(problem, options, t0);
+  if (problem.reference && result.closest && result.status === 'solved') {
+    // --closest-to with a proof: a proven lower bound on the distance of any solution, by
+    // branch-and-bound over the box (certify/proof/closestBound.ts), within the time left
+    const { timeLimit, maxBoxes } = validateOptions(options);
+    const deadline = Number.isFinite(timeLimit) ? t0 + timeLimit * 1000 : undefined;
+    if (deadline === undefined || performance.now() < deadline) {
+      const b = closestDistanceLowerBound(problem, result.closest.distance!, { maxBoxes, ...(deadline !== undefined ? { deadline } : {}) });
+      result.counterfactual = {
+        ...result.counterfactual,
+        distanceLowerBound: { bound: b.bound, norm: problem.distance, method: 'branch-and-bound', boxes: b.boxes, complete: b.complete },
+      };
+    }
+  }
+  return withReports(result);
 }

@@ -163,5 +163,12 @@ export interface CounterfactualRecord {
    * units) meets the targets. 'milp': HiGHS's dual bound at optimality (up to its tolerances);
    * 'branch-and-bound': interval bounds over a box split (certify/proof/closestBound.ts).
    */
-  distanceLowerBound?: { bound: number; norm: 'l2' | 'l1' | 'linf'; method: 'milp' | 'branch-and-bound' };
+  distanceLowerBound?: {
+    bound: number;
+    norm: 'l2' | 'l1' | 'linf';
+    method: 'milp' | 'branch-and-bound';
+    /** branch-and-bound: boxes bounded, and whether every box was pruned (bound = the answer's distance: proven closest). */
+    boxes?: number;
+    complete?: boolean;
+  };
 }
