@@ -5,15 +5,16 @@
  * Moore–Skelboe, Kearfott 1996 §5) on the shared driver (solve/branchAndBound.ts):
  *   - dist_min(X) = the distance from the reference to the box X (per coordinate
  *     max(0, loⱼ − refⱼ, refⱼ − hiⱼ)/unitⱼ, combined in the problem's norm), rounded down;
- *   - a box with dist_min(X) ≥ best (the distance of a verified solution) is pruned: no point in
- *     it is closer than the answer;
+ *   - a box with dist_min(X) ≥ best·(1 − gap) (best: the distance of a verified solution; gap a
+ *     relative optimality gap, default 1e-4, as MILP solvers stop at one) is pruned: no point in it
+ *     is closer than that;
  *   - a box where some target's enclosure (CROWN back-substitution intersected with intervals,
  *     bounds/crown.ts) misses the target widened by its tolerance is pruned: nothing in it meets
  *     the targets;
  *   - the others are split along their widest coordinate (box-width units), best-first by
  *     dist_min.
- * The bound is min(best, dist_min of every box still open) when the run ends: every input that
- * meets the targets lies in an open box or is at least `best` away. MIPVerify (Tjeng et al. 2019)
+ * The bound is min(best·(1 − gap), dist_min of every box still open) when the run ends: every
+ * input that meets the targets lies in an open box or is at least best·(1 − gap) away. MIPVerify (Tjeng et al. 2019)
  * gets the same statement for ReLU nets from a MILP (certify/milp, objective 'closest').
  */
 import { nextDown } from '../../graph/round.ts';
@@ -21,6 +22,9 @@ import { distanceUnit, targetTolerance, type Problem } from '../../problem/query
 import { formInterval } from '../../problem/targets.ts';
 import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solve/branchAndBound.ts';
 import { crownBounds } from '../bounds/crown.ts';
+
+/** Relative optimality gap at which a box no longer needs splitting. */
+export const DEFAULT_GAP = 1e-4;
 
 interface Box {
   lo: Float64Array;
@@ -32,7 +36,7 @@ interface Box {
 export interface ClosestBoundResult {
   /** No input meeting the targets is closer to the reference than this (distance units, the problem's norm). */
   bound: number;
-  /** True when every box was pruned: bound = best, the answer is proven the closest. */
+  /** True when every box was pruned: bound = best·(1 − gap), the answer is proven the closest within the gap. */
   complete: boolean;
   boxes: number;
 }
@@ -45,20 +49,22 @@ export function boxDistance(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<num
   for (let j = 0; j < ref.length; j++) {
     if (!mask[j]) continue;
     const g = Math.max(0, lo[j] - ref[j], ref[j] - hi[j]);
-    const d = nextDown(nextDown(g) / distanceUnit(p, j));
-    const dd = Math.max(0, d);
-    if (p.distance === 'l1') s = nextDown(s + dd);
+    if (g === 0) continue;
+    // every step rounded down (and never below 0): the result is ≤ the exact distance
+    const dd = Math.max(0, nextDown(nextDown(g) / distanceUnit(p, j)));
+    if (p.distance === 'l1') s = Math.max(0, nextDown(s + dd));
     else if (p.distance === 'linf') s = Math.max(s, dd);
-    else s = nextDown(s + nextDown(dd * dd));
+    else s = Math.max(0, nextDown(s + Math.max(0, nextDown(dd * dd))));
   }
-  return p.distance === 'l2' ? Math.max(0, nextDown(Math.sqrt(s))) : Math.max(0, s);
+  return p.distance === 'l2' ? Math.max(0, nextDown(Math.sqrt(s))) : s;
 }
 
 /**
  * The lower bound for a problem with a reference point, given `best`, the distance of a verified
  * solution (Infinity when none is known: then the bound is on the whole feasible set).
  */
-export function closestDistanceLowerBound(p: Problem, best: number, opts: { maxBoxes?: number; deadline?: number } = {}): ClosestBoundResult {
+export function closestDistanceLowerBound(p: Problem, best: number, opts: { maxBoxes?: number; deadline?: number; gap?: number } = {}): ClosestBoundResult {
+  const cut = best * (1 - (opts.gap ?? DEFAULT_GAP));
   const net = p.model.network;
   const nIn = net.nIn,
     n = p.unknowns.length;
@@ -88,7 +94,7 @@ export function closestDistanceLowerBound(p: Problem, best: number, opts: { maxB
         }
         const b = crownBounds(p, L.subarray(0, rows * nIn), H.subarray(0, rows * nIn), rows, p.targetOutputs);
         return batch.map((box, r): BoundOutcome<never, Box, [number, number]> => {
-          if (box.d >= best) return { kind: 'closed' };
+          if (box.d >= cut) return { kind: 'closed' };
           for (let i = 0; i < p.targets.length; i++) {
             const t = p.targets[i];
             formInterval(t.terms, b.lo, b.hi, r * net.nOut, iv);
@@ -119,7 +125,7 @@ export function closestDistanceLowerBound(p: Problem, best: number, opts: { maxB
     },
     { maxBoxes: opts.maxBoxes ?? 100_000, deadline: opts.deadline, trees: false, batch: 32, maxDepth: 60 },
   );
-  let bound = best;
+  let bound = cut;
   for (const b of open) bound = Math.min(bound, b.d);
   for (const b of res.remaining) bound = Math.min(bound, b.d);
   // a box that could not be split further (depth limit) stays open in `open`
