@@ -12,6 +12,8 @@ import { solveCounterfactual, type CounterfactualOptions } from '../solve/counte
 import { runClauses } from './anyOf.ts';
 import { isCounterfactual, withReports, type InvertResult } from './invert.ts';
 
+/** Share of the time limit and boxes the distance lower bound may use (--closest-to --prove). */
+const BOUND_SHARE = 0.25;
 /** Share of the time limit and boxes each subset's infeasibility proof may use (--sparse --prove). */
 const SUBSET_PROOF_SHARE = 0.1;
 
@@ -39,10 +41,12 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
   if (problem.reference && result.closest && result.status === 'solved') {
     // --closest-to with a proof: a proven lower bound on the distance of any solution, by
     // branch-and-bound over the box (certify/proof/closestBound.ts), within the time left
+    // (at most BOUND_SHARE of the time limit and of the boxes, never past the limit itself)
     const { timeLimit, maxBoxes } = validateOptions(options);
-    const deadline = Number.isFinite(timeLimit) ? t0 + timeLimit * 1000 : undefined;
-    if (deadline === undefined || performance.now() < deadline) {
-      const b = closestDistanceLowerBound(problem, result.closest.distance!, { maxBoxes, ...(deadline !== undefined ? { deadline } : {}) });
+    const start = performance.now();
+    const deadline = Number.isFinite(timeLimit) ? Math.min(t0 + timeLimit * 1000, start + BOUND_SHARE * timeLimit * 1000) : undefined;
+    if (deadline === undefined || start < deadline) {
+      const b = closestDistanceLowerBound(problem, result.closest.distance!, { maxBoxes: Math.max(1, Math.floor(BOUND_SHARE * maxBoxes)), ...(deadline !== undefined ? { deadline } : {}) });
       result.counterfactual = {
         ...result.counterfactual,
         distanceLowerBound: { bound: b.bound, norm: problem.distance, method: 'branch-and-bound', boxes: b.boxes, complete: b.complete },
