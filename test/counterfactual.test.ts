@@ -396,6 +396,26 @@ describe('the CLI flags', () => {
     expect(u.c).toBeCloseTo(25 / 30, 6);
   });
 
+  it('the query file takes the controls; --query refuses the control flags beside it', async () => {
+    const qf = join(dir, 'q.json');
+    writeFileSync(
+      qf,
+      JSON.stringify({ want: { y: 1 }, bounds: { a: [-5, 5], b: [-5, 5], c: [-5, 5] }, closestTo: { a: 0, b: 0, c: 0 }, fixed: ['a'], onlyDecrease: ['b'], distanceWeights: { c: 2 } }),
+    );
+    const r = await run(['solve', modelPath, '--query', qf, '--sparse', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.query.given).toEqual({ a: 0 });
+    expect(j.solutions[0].changed).toEqual({ count: 1, inputs: ['c'] });
+    const both = await run(['solve', modelPath, '--query', qf, '--fixed', 'b']);
+    expect(both.code).toBe(1);
+    expect(both.err + both.out).toMatch(/--fixed/);
+    writeFileSync(qf, JSON.stringify({ want: { y: 1 }, closestTo: { a: 0 }, distanceWeights: { a: -1 } }));
+    const bad = await run(['solve', modelPath, '--query', qf]);
+    expect(bad.code).toBe(1);
+    expect(bad.err + bad.out).toMatch(/distanceWeights\.a/);
+  });
+
   it('--diverse prints K solutions and the diversity line', async () => {
     const r = await run(['solve', modelPath, '--want', 'y=1', '--bounds', 'a=-1:1,b=-1:1,c=-1:1', '--closest-to', 'a=0,b=0,c=0', '--diverse', '3']);
     expect(r.code).toBe(0);

@@ -29,8 +29,12 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
     // --sparse with --prove: each subset whose search found nothing goes to branch-and-bound, so
     // that the fewest changes can be proven; --diverse is a search (no proof of dispersion)
     const { timeLimit, maxBoxes } = validateOptions(options);
-    const share: CertifyOptions = { ...options, timeLimit: timeLimit * SUBSET_PROOF_SHARE, maxBoxes: Math.max(1, Math.floor(maxBoxes * SUBSET_PROOF_SHARE)) };
+    const started = performance.now();
     const prove = (sub: typeof problem): boolean => {
+      // a share of the limit, never past what is left of it
+      const left = timeLimit - (performance.now() - started) / 1000;
+      if (!(left > 0)) return false;
+      const share: CertifyOptions = { ...options, timeLimit: Math.min(left, timeLimit * SUBSET_PROOF_SHARE), maxBoxes: Math.max(1, Math.floor(maxBoxes * SUBSET_PROOF_SHARE)) };
       const c = searchAndCertify(sub, share);
       return c.status === 'infeasible' && c.proven;
     };

@@ -247,11 +247,13 @@ function sparseSearch(problem: Problem, options: InvertOptions, prove?: Infeasib
  * from the closest solution. Distances are measured on the full problem.
  */
 function diversify(problem: Problem, work: Problem, result: SolveResult, K: number, options: InvertOptions, radiusOpt?: number): SolveResult {
+  const t0 = now();
   const { maxEvaluations, timeLimit, seed } = validateOptions(options);
   const closest = result.closest!;
   const d0 = closest.distance!;
   const R = radiusOpt ?? (d0 > 0 ? 2 * d0 : ZERO_RADIUS);
-  const budget = new Budget(maxEvaluations, timeLimit);
+  // what is left of the call's budget after the search (the limits cover the whole call)
+  const budget = new Budget(Math.max(1000, maxEvaluations - result.stats.evaluations), Number.isFinite(timeLimit) ? Math.max(0.05, timeLimit - result.stats.timeMs / 1000) : Infinity);
   const ev = new ProblemEvaluator(work, budget);
   const n = work.unknowns.length;
   const full = (w: Float64Array): Float64Array => {
@@ -297,7 +299,7 @@ function diversify(problem: Problem, work: Problem, result: SolveResult, K: numb
     method: `${result.method} + diverse`,
     solutionSet: result.solutionSet.kind === 'continuum' ? { ...result.solutionSet, representatives: sols.length } : { kind: 'isolated', count: sols.length },
     counterfactual: { ...result.counterfactual, diverse: { asked: K, k: sols.length, radius: R, minPairwise: sols.length > 1 ? minPairwise : 0, candidates: cands.length } },
-    stats: { ...result.stats, evaluations: result.stats.evaluations + budget.evaluations, jacobians: result.stats.jacobians + budget.jacobians },
+    stats: { ...result.stats, evaluations: result.stats.evaluations + budget.evaluations, jacobians: result.stats.jacobians + budget.jacobians, timeMs: result.stats.timeMs + (now() - t0) },
     warnings: result.warnings.slice(),
   };
   return out;
