@@ -113,6 +113,8 @@ export interface SolveResult {
     tolerance: { atol: number; rtol: number; float32Floor?: number };
     reference?: Record<string, number>;
     distance?: DistanceKind;
+    /** Each referenced input's unit in the distance, when not its box width (weights, --mad, monotone controls). */
+    distanceUnits?: Record<string, number>;
     seed: number;
   };
   /** solved: every distinct solution found (for a continuum: representatives spread over it). */
