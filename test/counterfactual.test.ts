@@ -236,6 +236,25 @@ describe('--diverse: K solutions near the reference and far apart', () => {
     expect(r.briefReport()).toMatch(/diversity: \d of 4 asked/);
   });
 
+  for (const norm of ['l1', 'linf'] as const) {
+    it(`the ${norm} ball: a plane (a + b + c = 1), K = 4 inside the ball, spread apart`, () => {
+      const m = linear([1, 1, 1]);
+      const q: Query = { want: { y: 1 }, bounds: box(['a', 'b', 'c']), closestTo: { a: 0, b: 0, c: 0 }, distance: norm };
+      const p = buildProblem(m, q);
+      const r = invert(m, q, { diverse: 4 });
+      expect(r.status).toBe('solved');
+      expect(r.solutions).toHaveLength(4);
+      const R = r.counterfactual!.diverse!.radius;
+      const pts = r.solutions.map((s) => Float64Array.from([s.unknowns.a, s.unknowns.b, s.unknowns.c]));
+      for (const u of pts) {
+        const v = verifySolution(p, u);
+        expect(v.meetsTargets).toBe(true);
+        expect(v.distance!).toBeLessThanOrEqual(R * (1 + 1e-9));
+      }
+      expect(minPair(p, pts)).toBeGreaterThan(minPair(p, nearestStarts(m, q, 4)) + 0.05);
+    });
+  }
+
   it('needs a reference; a bad K is refused', () => {
     const m = linear([1, 1]);
     expectNetinvertError(() => invert(m, { want: { y: 1 } }, { diverse: 3 }), 'bad_query', '--closest-to');
