@@ -10,6 +10,7 @@ import { runMilpBench } from './milp.bench.ts';
 import { runBatchBench } from './batch.bench.ts';
 import { runVnnBench } from './vnn.bench.ts';
 import { runBoundsBench } from './bounds.bench.ts';
+import { runCounterfactualBench } from './counterfactual.bench.ts';
 
 export interface Bench {
   name: string;
@@ -47,6 +48,11 @@ export const BENCHES: Bench[] = [
     name: 'batch',
     description: 'batch queries/s: 1 worker, 2 workers, 2 workers through Redis (10,000 reachable + 200 --prove queries, 4-64-64-2 tanh); a worker SIGKILLed mid-run',
     run: runBatchBench,
+  },
+  {
+    name: 'counterfactual',
+    description: 'credit-style tanh MLP: closest, --sparse, --diverse, monotone controls vs Wachter et al. (Adam on inputs); DiCE validity, proximity, sparsity, diversity',
+    run: runCounterfactualBench,
   },
   {
     name: 'vnn',

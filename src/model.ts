@@ -11,6 +11,11 @@ export interface ModelMetadata {
   description?: string;
   /** Range of each input feature seen in training (by feature name): default solve bounds. */
   inputRanges?: Record<string, [number, number]>;
+  /**
+   * Inputs a counterfactual may not change (a sidecar's "immutable" list): a query with a
+   * reference point holds each one it names at its reference value.
+   */
+  immutable?: string[];
   /** Range of each output feature seen in training. */
   outputRanges?: Record<string, [number, number]>;
   /** Where the model came from: file format, producer (exporter), opset... */

@@ -5,14 +5,21 @@
 import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
 import { searchAndCertify, type CertifyOptions } from '../certify/certify.ts';
+import { closestDistanceLowerBound } from '../certify/proof/closestBound.ts';
 import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
+import { solveCounterfactual, type CounterfactualOptions } from '../solve/counterfactual.ts';
 import { runClauses } from './anyOf.ts';
-import { withReports, type InvertResult } from './invert.ts';
+import { isCounterfactual, withReports, type InvertResult } from './invert.ts';
 import { attachExplanation } from './explain.ts';
 import { now } from '../solve/evaluator.ts';
 
-export function certify(model: Model, query: Query, options: CertifyOptions = {}): InvertResult {
+/** Share of the time limit and boxes the distance lower bound may use (--closest-to --prove). */
+const BOUND_SHARE = 0.25;
+/** Share of the time limit and boxes each subset's infeasibility proof may use (--sparse --prove). */
+const SUBSET_PROOF_SHARE = 0.1;
+
+export function certify(model: Model, query: Query, options: CertifyOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
@@ -21,6 +28,37 @@ export function certify(model: Model, query: Query, options: CertifyOptions = {}
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  if (isCounterfactual(options)) {
+    // --sparse with --prove: each subset whose search found nothing goes to branch-and-bound, so
+    // that the fewest changes can be proven; --diverse is a search (no proof of dispersion)
+    const { timeLimit, maxBoxes } = validateOptions(options);
+    const started = performance.now();
+    const prove = (sub: typeof problem): boolean => {
+      // a share of the limit, never past what is left of it
+      const left = timeLimit - (performance.now() - started) / 1000;
+      if (!(left > 0)) return false;
+      const share: CertifyOptions = { ...options, timeLimit: Math.min(left, timeLimit * SUBSET_PROOF_SHARE), maxBoxes: Math.max(1, Math.floor(maxBoxes * SUBSET_PROOF_SHARE)) };
+      const c = searchAndCertify(sub, share);
+      return c.status === 'infeasible' && c.proven;
+    };
+    return withReports(solveCounterfactual(problem, options, prove));
+  }
+  const result = searchAndCertify(problem, options, t0);
+  if (problem.reference && result.closest && result.status === 'solved') {
+    // --closest-to with a proof: a proven lower bound on the distance of any solution, by
+    // branch-and-bound over the box (certify/proof/closestBound.ts), within the time left
+    // (at most BOUND_SHARE of the time limit and of the boxes, never past the limit itself)
+    const { timeLimit, maxBoxes } = validateOptions(options);
+    const start = performance.now();
+    const deadline = Number.isFinite(timeLimit) ? Math.min(t0 + timeLimit * 1000, start + BOUND_SHARE * timeLimit * 1000) : undefined;
+    if (deadline === undefined || start < deadline) {
+      const b = closestDistanceLowerBound(problem, result.closest.distance!, { maxBoxes: Math.max(1, Math.floor(BOUND_SHARE * maxBoxes)), ...(deadline !== undefined ? { deadline } : {}) });
+      result.counterfactual = {
+        ...result.counterfactual,
+        distanceLowerBound: { bound: b.bound, norm: problem.distance, method: 'branch-and-bound', boxes: b.boxes, complete: b.complete },
+      };
+    }
+  }
   // an infeasible or best-compromise answer says why, with the proof's larger budget (api/explain.ts)
-  return withReports(attachExplanation(problem, searchAndCertify(problem, options, t0), options, true, t0));
+  return withReports(attachExplanation(problem, result, options, true, t0));
 }

@@ -7,6 +7,7 @@ import { buildProblem, type Query } from '../problem/query.ts';
 import { briefReport, fullReport } from '../report/brief.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
 import { shareOptions, solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { solveCounterfactual, type CounterfactualOptions } from '../solve/counterfactual.ts';
 import { runClauses } from './anyOf.ts';
 import { validateOptions } from '../solve/options.ts';
 import { now } from '../solve/evaluator.ts';
@@ -15,7 +16,12 @@ import { attachExplanation } from './explain.ts';
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
 export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
 
-export function invert(model: Model, query: Query, options: InvertOptions = {}): InvertResult {
+/** Whether the options ask for a counterfactual control (--diverse, --sparse). */
+export function isCounterfactual(options: CounterfactualOptions): boolean {
+  return options.diverse !== undefined || !!options.sparse;
+}
+
+export function invert(model: Model, query: Query, options: InvertOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
@@ -23,6 +29,7 @@ export function invert(model: Model, query: Query, options: InvertOptions = {}):
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  if (isCounterfactual(options)) return withReports(solveCounterfactual(problem, options));
   // an infeasible or best-compromise answer says why (api/explain.ts)
   return withReports(attachExplanation(problem, solveProblem(problem, options), options, false, t0));
 }

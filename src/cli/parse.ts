@@ -43,6 +43,16 @@ function once(seen: Record<string, unknown>, name: string, flag: string): void {
   }
 }
 
+/** --only-increase a,b (repeatable): a list of names, each once. */
+export function parseNames(list: string[], flag: string): string[] {
+  const seen: Record<string, true> = {};
+  for (const it of items(list)) {
+    once(seen, it, flag);
+    seen[it] = true;
+  }
+  return Object.keys(seen);
+}
+
 /** --given a=3,b=4 */
 export function parseAssignments(list: string[], flag: string): Record<string, number> {
   const out: Record<string, number> = {};

@@ -56,6 +56,10 @@ const QUERY_FLAGS: [string, string][] = [
   ['bounds', '--bounds'],
   ['closestTo', '--closest-to'],
   ['distance', '--distance'],
+  ['onlyIncrease', '--only-increase'],
+  ['onlyDecrease', '--only-decrease'],
+  ['fixed', '--fixed'],
+  ['distanceWeights', '--distance-weights'],
 ];
 
 /** --query with any of the query flags given on the command line: a bad_usage error naming them. */
@@ -119,7 +123,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
       ]) +
         '\n\n--want takes outputs or linear forms of them: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5" (weight @w).' +
         '\n--any "A, B ; C" asks for one of several clauses (here A and B, or C); repeat --any to add clauses.' +
-        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to and --distance are refused alongside it.' +
+        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to, --distance and the counterfactual controls (--only-increase, --only-decrease, --fixed, --distance-weights) are refused alongside it.' +
         '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {

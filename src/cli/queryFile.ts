@@ -10,7 +10,22 @@ import type { DistanceKind, Query, TargetSpec } from '../problem/query.ts';
 export const QUERY_FORMAT = 'netinvert-query';
 export const QUERY_VERSION = 1;
 
-const FIELDS = ['format', 'version', 'given', 'want', 'anyOf', 'bounds', 'closestTo', 'distance'] as const;
+const FIELDS = [
+  'format',
+  'version',
+  'given',
+  'want',
+  'anyOf',
+  'bounds',
+  'closestTo',
+  'distance',
+  // counterfactual controls (problem/query.ts)
+  'onlyIncrease',
+  'onlyDecrease',
+  'fixed',
+  'distanceWeights',
+  'distanceScale',
+] as const;
 
 /** Parse and check the text of a query file; `file` names it in errors. */
 export function parseQueryFile(text: string, file: string): Query {
@@ -89,6 +104,18 @@ export function parseQueryFile(text: string, file: string): Query {
       bounds[k] = [lo as number, hi as number];
     }
     query.bounds = bounds;
+  }
+  for (const k of ['onlyIncrease', 'onlyDecrease', 'fixed'] as const) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(k, `expected a list of input names, got ${describe(v)}`);
+    query[k] = (v as string[]).slice();
+  }
+  for (const k of ['distanceWeights', 'distanceScale'] as const) {
+    if (raw[k] === undefined) continue;
+    const m = numbers(k, raw[k], 'number > 0');
+    for (const [name, x] of Object.entries(m)) if (!(x > 0)) fail(`${k}.${name}`, `expected a number > 0, got ${x}`);
+    query[k] = m;
   }
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {

@@ -33,7 +33,15 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
     .option('--any <clauses>', 'one of several clauses must hold: "A, B ; C" is (A and B) or C (repeatable: adds clauses)', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
-    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2');
+    .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
+    .option('--diverse <k>', 'counterfactuals: K solutions near the reference and far from each other (greedy max-min)')
+    .option('--diverse-radius <r>', 'with --diverse: how far from the reference they may be (distance units; default twice the closest)')
+    .option('--sparse', 'counterfactuals: change as few of the reference\'s inputs as possible (exact with --method milp)')
+    .option('--only-increase <list>', 'counterfactuals: inputs that may only grow from their reference value', collect, [])
+    .option('--only-decrease <list>', 'counterfactuals: inputs that may only shrink from their reference value', collect, [])
+    .option('--fixed <list>', 'counterfactuals: inputs held at their reference value', collect, [])
+    .option('--distance-weights <list>', 'weights of the distance\'s terms: name=w,... (> 0, default 1)', collect, [])
+    .option('--mad <csv>', 'distance units from data: each reference input\'s median absolute deviation in this CSV (DiCE)');
   return addSolverFlags(cmd, proveHelp).option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search');
 }
 

@@ -19,6 +19,7 @@
  *       "bounds": { "age": [18, 90], "income": [0, 200000] }
  *     }
  *   },
+ *   "immutable": ["age"],                           // optional: inputs a counterfactual holds at the reference
  *   "outputs": {
  *     "<model output name>": {
  *       "features": ["score"],
@@ -207,7 +208,10 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
   if (sidecar.version !== SIDECAR_VERSION) {
     ck.fail('version', `${JSON.stringify(sidecar.version)} is not supported; this netinvert reads version ${SIDECAR_VERSION}`, 'unsupported_format_version');
   }
-  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs'], '(file)');
+  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs', 'immutable'], '(file)');
+  if (sidecar.immutable !== undefined && (!Array.isArray(sidecar.immutable) || sidecar.immutable.some((k) => typeof k !== 'string'))) {
+    ck.fail('immutable', `must be a list of input feature names (got ${JSON.stringify(sidecar.immutable)})`);
+  }
   for (const k of ['description', 'model'] as const) {
     if (sidecar[k] !== undefined && typeof sidecar[k] !== 'string') ck.fail(k, 'must be a string');
   }
@@ -321,10 +325,16 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
     },
   };
   if (typeof sidecar.description === 'string' && !md.description) md.description = sidecar.description;
+  if (Array.isArray(sidecar.immutable)) md.immutable = [...new Set([...(md.immutable ?? []), ...(sidecar.immutable as string[])])];
+  let out: Model;
   try {
-    return createModel(graph, md);
+    out = createModel(graph, md);
   } catch (e) {
     if (e instanceof NetinvertError) throw new NetinvertError(e.code, `${file}: ${e.message}`, { ...e.detail, file });
     throw e;
   }
+  for (const k of md.immutable ?? []) {
+    if (!out.inputNames.includes(k)) ck.fail('immutable', `"${k}" is not an input feature; the features are ${out.inputNames.join(', ')}`, 'unknown_input');
+  }
+  return out;
 }

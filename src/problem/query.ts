@@ -30,6 +30,22 @@ export interface Query {
   closestTo?: Record<string, number>;
   /** Distance for closestTo: L2 (default), L1 or L∞, each in units of the unknown's box width. */
   distance?: DistanceKind;
+  /**
+   * Counterfactual controls (each names inputs the reference point names; see
+   * counterfactualBounds below): monotone changes (bounds tightened to [ref, hi] or [lo, ref]),
+   * inputs held at their reference value (as if given), and the distance's per-input unit.
+   */
+  onlyIncrease?: string[];
+  onlyDecrease?: string[];
+  /** Held at the reference value (also: the model's metadata.immutable inputs the reference names). */
+  fixed?: string[];
+  /** Per-input weight (> 0, default 1) multiplying that input's term of the distance. */
+  distanceWeights?: Record<string, number>;
+  /**
+   * Per-input unit (> 0) of the distance in raw units, instead of the box width, e.g. the median
+   * absolute deviation of the training data (DiCE's MAD scaling, Mothilal et al. 2020).
+   */
+  distanceScale?: Record<string, number>;
 }
 
 /** Default half-width of the box for an unknown with neither a query bound nor a training range. */
@@ -74,7 +90,18 @@ export interface Problem {
   /** Which unknowns the reference names (others don't count in the distance). */
   referenceMask: Uint8Array | null;
   distance: DistanceKind;
+  /**
+   * Per unknown, the divisor of its term in the distance to the reference: unit / weight, the
+   * unit being the box width before any onlyIncrease/onlyDecrease tightening (or the query's
+   * distanceScale). Null without a reference; see distanceUnit().
+   */
+  distanceUnit?: Float64Array | null;
   warnings: string[];
+}
+
+/** The divisor of unknown j's term in the distance: problem.distanceUnit, else its box width (1 for a point). */
+export function distanceUnit(p: Problem, j: number): number {
+  return p.distanceUnit ? p.distanceUnit[j] : p.hi[j] - p.lo[j] || 1;
 }
 
 export interface ToleranceOptions {
@@ -124,9 +151,9 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   if (query.anyOf !== undefined) {
     throw bad('this query has anyOf (a disjunction): pass it to invert() or certify(), which search and prove each clause, or expand it with clauseQueries()');
   }
-  const given = query.given ?? {};
-  const want = query.want ?? {};
   const inputList = net.inputNames.join(', ');
+  const given = { ...(query.given ?? {}), ...fixedInputs(model, query, inputList) };
+  const want = query.want ?? {};
   const outputList = net.outputNames.join(', ');
   for (const k of Object.keys(given)) {
     if (net.inputIndex(k) < 0) {
@@ -281,6 +308,12 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   }
   const distance = query.distance ?? 'l2';
   if (!['l2', 'l1', 'linf'].includes(distance)) throw bad(`distance must be l2, l1 or linf (got ${String(distance)})`);
+  const distanceUnitV = reference ? distanceUnits(query, unknownNames, lo, hi, inputList, net.inputIndex.bind(net)) : null;
+  if (reference) counterfactualBounds(query, unknownNames, reference, referenceMask!, lo, hi, boundSource, given);
+  else if (query.onlyIncrease?.length || query.onlyDecrease?.length || Object.keys(query.distanceWeights ?? {}).length || Object.keys(query.distanceScale ?? {}).length) {
+    throw bad('onlyIncrease, onlyDecrease, distanceWeights and distanceScale are counterfactual controls: they need a reference point (closestTo / --closest-to)');
+  }
+  if (reference) for (let j = 0; j < n; j++) base[unknowns[j]] = 0.5 * (lo[j] + hi[j]);
   return {
     model,
     unknowns,
@@ -297,8 +330,88 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     reference,
     referenceMask,
     distance,
+    distanceUnit: distanceUnitV,
     warnings,
   };
+}
+
+/**
+ * The inputs held at their reference value: query.fixed (each must have a reference value) and
+ * the model's immutable inputs (metadata.immutable, from a sidecar) that the reference names.
+ */
+function fixedInputs(model: Model, query: Query, inputList: string[] | string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const ref = query.closestTo ?? {};
+  for (const k of query.fixed ?? []) {
+    if (model.network.inputIndex(k) < 0) {
+      throw new NetinvertError('unknown_input', `fixed input "${k}" is not an input of the model; its inputs are: ${inputList}`, { input: k });
+    }
+    if (!(k in ref)) throw bad(`fixed input "${k}" is held at its reference value, but the reference point (closestTo / --closest-to) does not name it; give it there (or give its value with --given)`, { input: k });
+    if (query.given && k in query.given && query.given[k] !== ref[k]) {
+      throw bad(`input "${k}" is both given (= ${query.given[k]}) and fixed at its reference value ${ref[k]}; keep one`, { input: k });
+    }
+    out[k] = ref[k];
+  }
+  for (const k of model.metadata.immutable ?? []) if (k in ref && !(query.given && k in query.given)) out[k] = ref[k];
+  return out;
+}
+
+/** Check a list of input names for a counterfactual control: each an unknown the reference names. */
+function controlIndex(what: string, k: string, unknownNames: string[], mask: Uint8Array | null): number {
+  const j = unknownNames.indexOf(k);
+  if (j < 0) {
+    throw new NetinvertError('unknown_input', `${what} names "${k}", which is not an unknown input (unknowns: ${unknownNames.join(', ')})`, { input: k });
+  }
+  if (mask && !mask[j]) throw bad(`${what} names "${k}", which the reference point does not name; give its reference value in closestTo / --closest-to`, { input: k });
+  return j;
+}
+
+/**
+ * The distance's divisor per unknown: (query.distanceScale, else the box width) / weight, taken
+ * before onlyIncrease / onlyDecrease tighten the box, so that a monotone control does not change
+ * how far a point is.
+ */
+function distanceUnits(query: Query, unknownNames: string[], lo: Float64Array, hi: Float64Array, inputList: string, inputIndex: (k: string) => number): Float64Array {
+  const unit = Float64Array.from(lo, (l, j) => hi[j] - l || 1);
+  const check = (rec: Record<string, number> | undefined, what: string, apply: (j: number, v: number) => void): void => {
+    for (const [k, v] of Object.entries(rec ?? {})) {
+      if (inputIndex(k) < 0) throw new NetinvertError('unknown_input', `${what} names "${k}", which is not an input of the model; its inputs are: ${inputList}`, { input: k });
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(`${what} of "${k}" must be a finite number > 0 (got ${String(v)})`, { input: k });
+      const j = unknownNames.indexOf(k);
+      if (j >= 0) apply(j, v);
+    }
+  };
+  check(query.distanceScale, 'distance scale', (j, v) => (unit[j] = v));
+  check(query.distanceWeights, 'distance weight', (j, v) => (unit[j] /= v));
+  return unit;
+}
+
+/** onlyIncrease: lo ← ref; onlyDecrease: hi ← ref (a reference outside the box is an error). */
+function counterfactualBounds(
+  query: Query,
+  unknownNames: string[],
+  ref: Float64Array,
+  mask: Uint8Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  boundSource: BoundSource[],
+  given: Record<string, number>,
+): void {
+  const one = (list: string[] | undefined, what: string, up: boolean): void => {
+    for (const k of list ?? []) {
+      if (k in given) continue; // fixed or given: already held
+      const j = controlIndex(what, k, unknownNames, mask);
+      const r = ref[j];
+      if (r < lo[j] || r > hi[j]) {
+        throw new NetinvertError('bad_bounds', `${what} "${k}": its reference value ${r} lies outside its bounds [${lo[j]}, ${hi[j]}]; widen the bounds or change the reference`, { input: k });
+      }
+      if (up) lo[j] = r;
+      else hi[j] = r;
+      boundSource[j] = 'query';
+    }
+  };
+  one(query.onlyIncrease, 'only-increase', true);
+  one(query.onlyDecrease, 'only-decrease', false);
 }
 
 /**

@@ -78,6 +78,7 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
+  if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));
   if (s.cluster) lines.push(indent(clusterText(s)));
   return lines.join('\n');
 }
@@ -132,10 +133,34 @@ export function briefReport(r: CertifiedResult): string {
     out.push(solutionBlock(r, r.best, r.status === 'unknown' ? 'best point found so far' : 'closest point found'));
   }
   if (r.lowerBound !== undefined) out.push(`proven lower bound on the worst-output miss: ${fmt(r.lowerBound)}`);
+  out.push(...counterfactualLines(r));
   if (r.explanation) out.push(explanationText(r, r.explanation));
   out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
+}
+
+/** The counterfactual record (--sparse, --diverse, --closest-to --prove) in words. */
+function counterfactualLines(r: SolveResult): string[] {
+  const c = r.counterfactual;
+  if (!c) return [];
+  const out: string[] = [];
+  const norm = r.query.distance ? { l2: 'L2', l1: 'L1', linf: 'L∞' }[r.query.distance] : '';
+  if (c.distanceLowerBound) {
+    const b = c.distanceLowerBound;
+    out.push(
+      `proven: no input closer to the reference than ${fmt(b.bound)} (${{ l2: 'L2', l1: 'L1', linf: 'L∞' }[b.norm]}) meets the targets` +
+        (b.method === 'milp' ? ' (MILP bound, up to HiGHS\'s tolerances)' : ` (branch-and-bound, ${plural(b.boxes ?? 0, 'box')})`),
+    );
+  }
+  if (c.sparse && c.sparse.changed >= 0) {
+    out.push(`sparsity: ${plural(c.sparse.changed, 'input')} changed, ${c.sparse.proven ? 'proven the fewest' : 'not proven the fewest'} (${c.sparse.method === 'milp' ? 'MILP' : `${plural(c.sparse.subsetsTried, 'subset')} searched`})`);
+  }
+  if (c.diverse) {
+    const d = c.diverse;
+    out.push(`diversity: ${d.k} of ${d.asked} asked, within ${norm} distance ${fmt(d.radius)} of the reference; smallest distance between two: ${fmt(d.minPairwise)} (${plural(d.candidates, 'candidate')})`);
+  }
+  return out;
 }
 
 function sameUnknowns(a: Solution, b: Solution): boolean {

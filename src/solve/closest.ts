@@ -14,9 +14,16 @@
  * Multipliers: μ ← μ + ρc (equalities), μ ← max(0, μ + ρg) (inequalities); ρ grows ×10 when
  * the violation does not shrink by 4×. A local method on a nonconvex set: the caller runs it
  * from several starts and verifies every result.
+ *
+ * Diverse counterfactuals (solve/counterfactual.ts) use a variant: with `anchor` a, minimise the
+ * L2 distance ½Σⱼ ((uⱼ − aⱼ)/unitⱼ)² over every unknown, subject to the targets and the proximity
+ * ball dist(u, ref) ≤ R in the problem's norm, which enters as constraints of the same kinds:
+ *   L2: Σⱼ dⱼ² − R² ≤ 0;   L∞: ±dⱼ − R ≤ 0;   L1: dⱼ − pⱼ + nⱼ = 0, Σⱼ (pⱼ + nⱼ) − R ≤ 0.
+ * (dⱼ are in the problem's distance units, distanceUnit(): the box width unless the query sets
+ * a scale or weights.)
  */
 import type { Problem } from '../problem/query.ts';
-import { targetTolerance } from '../problem/query.ts';
+import { distanceUnit, targetTolerance } from '../problem/query.ts';
 import type { ProblemEvaluator } from './evaluator.ts';
 import { lmCore } from './lm.ts';
 
@@ -25,6 +32,8 @@ interface Constraint {
   type: 'eq' | 'le';
   /** Target constraint: target index and which end ('eq': y − t; 'lo': lo − y; 'hi': y − hi). */
   target?: { t: number; kind: 'eq' | 'lo' | 'hi' };
+  /** Σⱼ dⱼ² − c0 over the referenced unknowns (the L2 proximity ball, c0 = R²). */
+  quad?: true;
   /** Linear constraint Σ coef·z[idx] + c0 (the distance constraints). */
   idx?: number[];
   coef?: number[];
@@ -34,27 +43,44 @@ interface Constraint {
 /** Violation below which the distance constraints (box-width units) count as met. */
 const DISTANCE_TOL = 1e-10;
 
-export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOuter = 40): Float64Array {
+/** The anchored variant (diverse counterfactuals): see the header. */
+export interface ClosestOptions {
+  /** Minimise the L2 distance to this point (every unknown, distance units) instead of the distance to the reference. */
+  anchor?: Float64Array;
+  /** With anchor: the proximity ball, dist(u, ref) ≤ radius in the problem's norm. */
+  radius?: number;
+}
+
+export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOuter = 40, opts: ClosestOptions = {}): Float64Array {
   const p: Problem = ev.problem;
   const n = ev.n,
     m = ev.m;
   const ref = p.reference!,
     mask = p.referenceMask!;
-  const width = new Float64Array(n);
-  for (let j = 0; j < n; j++) width[j] = p.hi[j] - p.lo[j] || 1;
+  const anchor = opts.anchor;
+  const radius = opts.radius ?? Infinity;
+  // box widths (for the step test) and the distance's units
+  const width = new Float64Array(n),
+    unit = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    width[j] = p.hi[j] - p.lo[j] || 1;
+    unit[j] = distanceUnit(p, j);
+  }
   const refd: number[] = [];
   for (let j = 0; j < n; j++) if (mask[j]) refd.push(j);
   const nm = refd.length;
   // largest possible |dⱼ| inside the box: the extra variables' upper bound
-  const dmax = (j: number): number => Math.max(Math.abs(p.lo[j] - ref[j]), Math.abs(p.hi[j] - ref[j])) / width[j];
+  const dmax = (j: number): number => Math.max(Math.abs(p.lo[j] - ref[j]), Math.abs(p.hi[j] - ref[j])) / unit[j];
   const norm = p.distance;
-  const ne = norm === 'linf' ? 1 : norm === 'l1' ? 2 * nm : 0;
+  // epigraph variable t (L∞ objective), split variables (L1 objective or L1 ball)
+  const hasT = !anchor && norm === 'linf';
+  const ne = hasT ? 1 : norm === 'l1' ? 2 * nm : 0;
   const N = n + ne;
   const lo = new Float64Array(N),
     hi = new Float64Array(N);
   lo.set(p.lo);
   hi.set(p.hi);
-  if (norm === 'linf') hi[n] = Math.max(0, ...refd.map(dmax));
+  if (hasT) hi[n] = Math.max(0, ...refd.map(dmax));
   if (norm === 'l1') refd.forEach((j, k) => (hi[n + 2 * k] = hi[n + 2 * k + 1] = dmax(j)));
 
   const cons: Constraint[] = [];
@@ -67,9 +93,15 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
   });
   const nTargetCons = cons.length;
   refd.forEach((j, k) => {
-    const s = 1 / width[j],
-      c0 = -ref[j] / width[j];
-    if (norm === 'linf') {
+    const s = 1 / unit[j],
+      c0 = -ref[j] / unit[j];
+    if (anchor && norm === 'linf') {
+      // the ball: dⱼ − R ≤ 0 and −dⱼ − R ≤ 0
+      if (radius < Infinity) {
+        cons.push({ type: 'le', idx: [j], coef: [s], c0: c0 - radius });
+        cons.push({ type: 'le', idx: [j], coef: [-s], c0: -c0 - radius });
+      }
+    } else if (norm === 'linf') {
       // dⱼ − t ≤ 0 and −dⱼ − t ≤ 0
       cons.push({ type: 'le', idx: [j, n], coef: [s, -1], c0 });
       cons.push({ type: 'le', idx: [j, n], coef: [-s, -1], c0: -c0 });
@@ -78,8 +110,16 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
       cons.push({ type: 'eq', idx: [j, n + 2 * k, n + 2 * k + 1], coef: [s, -1, 1], c0 });
     }
   });
+  if (anchor && radius < Infinity && nm > 0) {
+    if (norm === 'l2') cons.push({ type: 'le', quad: true, c0: radius * radius });
+    else if (norm === 'l1') {
+      const idx: number[] = [];
+      for (let e = n; e < N; e++) idx.push(e);
+      cons.push({ type: 'le', idx, coef: idx.map(() => 1), c0: -radius });
+    }
+  }
   const nc = cons.length;
-  const nObj = norm === 'l2' ? nm : 1;
+  const nObj = anchor ? n : norm === 'l2' ? nm : 1;
   const M = nObj + nc;
 
   const mu = new Float64Array(nc);
@@ -87,8 +127,8 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
   // start: u clipped into the box, the extra variables at their tightest feasible values
   let z = new Float64Array(N);
   for (let j = 0; j < n; j++) z[j] = Math.min(p.hi[j], Math.max(p.lo[j], start[j]));
-  const dOf = (Z: Float64Array, o: number, j: number): number => (Z[o + j] - ref[j]) / width[j];
-  if (norm === 'linf') z[n] = Math.min(hi[n], Math.max(0, ...refd.map((j) => Math.abs(dOf(z, 0, j)))));
+  const dOf = (Z: Float64Array, o: number, j: number): number => (Z[o + j] - ref[j]) / unit[j];
+  if (hasT) z[n] = Math.min(hi[n], Math.max(0, ...refd.map((j) => Math.abs(dOf(z, 0, j)))));
   if (norm === 'l1') {
     refd.forEach((j, k) => {
       const d = dOf(z, 0, j);
@@ -122,6 +162,11 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
       const y = Y[q * m + c.target.t];
       return c.target.kind === 'eq' ? y - t.lo : c.target.kind === 'lo' ? t.lo - y : y - t.hi;
     }
+    if (c.quad) {
+      let g = -c.c0!;
+      for (const j of refd) g += dOf(Z, q * N, j) ** 2;
+      return g;
+    }
     let g = c.c0!;
     for (let a = 0; a < c.idx!.length; a++) g += c.coef![a] * Z[q * N + c.idx![a]];
     return g;
@@ -144,10 +189,15 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
           for (let q = 0; q < k; q++) {
             const o = q * N;
             // objective rows
-            if (norm === 'l2') {
+            if (anchor) {
+              for (let j = 0; j < n; j++) {
+                R[q * M + j] = (Z[o + j] - anchor[j]) / unit[j];
+                J[(q * M + j) * N + j] = 1 / unit[j];
+              }
+            } else if (norm === 'l2') {
               refd.forEach((j, r) => {
                 R[q * M + r] = dOf(Z, o, j);
-                J[(q * M + r) * N + j] = 1 / width[j];
+                J[(q * M + r) * N + j] = 1 / unit[j];
               });
             } else if (norm === 'linf') {
               R[q * M] = Z[o + n];
@@ -175,6 +225,8 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
               if (c.target) {
                 const sign = c.target.kind === 'lo' ? -1 : 1;
                 for (let j = 0; j < n; j++) J[row * N + j] = sr * sign * JY[(q * m + c.target.t) * n + j];
+              } else if (c.quad) {
+                for (const j of refd) J[row * N + j] = (sr * 2 * dOf(Z, o, j)) / unit[j];
               } else for (let a = 0; a < c.idx!.length; a++) J[row * N + c.idx![a]] = sr * c.coef![a];
             }
           }

@@ -299,7 +299,7 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
     })),
     bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
     tolerance: { atol: problem.atol, rtol: problem.rtol, ...(isFloat32Model(problem.model) ? { float32Floor: FLOAT32_FLOOR } : {}) },
-    ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance } : {}),
+    ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance, ...distanceUnitsRecord(problem) } : {}),
     seed,
   };
 }
@@ -317,6 +317,19 @@ function distanceBetween(p: Problem, a: Float64Array, b: Float64Array): number {
 
 function clipToBox(p: Problem, v: Float64Array): Float64Array {
   return v.map((x, j) => Math.min(p.hi[j], Math.max(p.lo[j], x)));
+}
+
+/** The distance's units per referenced unknown, when a query set any (weights, scales, monotone controls). */
+function distanceUnitsRecord(p: Problem): { distanceUnits?: Record<string, number> } {
+  if (!p.distanceUnit) return {};
+  const o: Record<string, number> = {};
+  let custom = false;
+  p.unknownNames.forEach((nm, j) => {
+    if (!p.referenceMask![j]) return;
+    o[nm] = p.distanceUnit![j];
+    if (o[nm] !== (p.hi[j] - p.lo[j] || 1)) custom = true;
+  });
+  return custom ? { distanceUnits: o } : {};
 }
 
 function referenceRecord(p: Problem): Record<string, number> {

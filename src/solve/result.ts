@@ -49,6 +49,11 @@ export interface Solution {
    * separated.
    */
   cluster?: { extent: Record<string, [number, number]>; everyPoint: boolean };
+  /**
+   * Counterfactual answers (--sparse, --diverse): how many of the inputs the reference names this
+   * solution changes (|u − ref| above CHANGE_TOL distance units), and which.
+   */
+  changed?: { count: number; inputs: string[] };
 }
 
 export interface ConstraintValue {
@@ -108,6 +113,8 @@ export interface SolveResult {
     tolerance: { atol: number; rtol: number; float32Floor?: number };
     reference?: Record<string, number>;
     distance?: DistanceKind;
+    /** Each referenced input's unit in the distance, when not its box width (weights, --mad, monotone controls). */
+    distanceUnits?: Record<string, number>;
     seed: number;
   };
   /** solved: every distinct solution found (for a continuum: representatives spread over it). */
@@ -138,6 +145,8 @@ export interface SolveResult {
    * target's form can reach, which targets conflict, and the least change that makes it feasible.
    */
   explanation?: Explanation;
+  /** Counterfactual controls applied (solve/counterfactual.ts). */
+  counterfactual?: CounterfactualRecord;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];
@@ -219,4 +228,31 @@ export interface Explanation {
   uniform?: { enough?: number; atLeast?: number };
   /** What limited the explanation, if anything (budget, no bounds for an op). */
   notes: string[];
+}
+
+/** What the counterfactual controls did (solve/counterfactual.ts, certify/milp for --sparse on ReLU nets). */
+export interface CounterfactualRecord {
+  /**
+   * --diverse K: `k` solutions found (≤ the K asked), all within `radius` of the reference; their
+   * smallest pairwise distance (greedy max-min over the candidates, Gonzalez 1985).
+   */
+  diverse?: { asked: number; k: number; radius: number; minPairwise: number; candidates: number };
+  /**
+   * --sparse: the fewest referenced inputs changed by a solution found, and whether that is proven
+   * to be the fewest (every smaller set of inputs proven unable to meet the targets, or MILP).
+   */
+  sparse?: { changed: number; proven: boolean; subsetsTried: number; method: 'subsets' | 'milp' };
+  /**
+   * --closest-to with a proof: no input closer to the reference than `bound` (in `norm`, distance
+   * units) meets the targets. 'milp': HiGHS's dual bound at optimality (up to its tolerances);
+   * 'branch-and-bound': interval bounds over a box split (certify/proof/closestBound.ts).
+   */
+  distanceLowerBound?: {
+    bound: number;
+    norm: 'l2' | 'l1' | 'linf';
+    method: 'milp' | 'branch-and-bound';
+    /** branch-and-bound: boxes bounded, and whether every box was pruned (bound = the answer's distance: proven closest). */
+    boxes?: number;
+    complete?: boolean;
+  };
 }

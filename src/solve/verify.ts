@@ -2,7 +2,7 @@
  * Verification: every reported point is recomputed by a fresh float64 forward pass here, and
  * only this pass decides whether it meets the targets.
  */
-import { targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
+import { distanceUnit, targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
 import { formJacobian, formValue } from '../problem/targets.ts';
 import { singularValues } from '../numeric/linalg.ts';
 import type { ConstraintValue, Solution } from './result.ts';
@@ -117,15 +117,14 @@ export function solutionSetDimension(problem: Problem, u: ArrayLike<number>): nu
   return n - significant;
 }
 
-/** Distance to the reference in box-width units: L2 (default), L1 or L∞ over the referenced unknowns. */
+/** Distance to the reference in box-width units (or the query's distance units, distanceUnit()): L2 (default), L1 or L∞ over the referenced unknowns. */
 export function distanceToReference(problem: Problem, u: ArrayLike<number>): number {
   const ref = problem.reference!,
     mask = problem.referenceMask!;
   let s = 0;
   for (let j = 0; j < ref.length; j++) {
     if (!mask[j]) continue;
-    const w = problem.hi[j] - problem.lo[j] || 1;
-    const d = Math.abs(u[j] - ref[j]) / w;
+    const d = Math.abs(u[j] - ref[j]) / distanceUnit(problem, j);
     if (problem.distance === 'l1') s += d;
     else if (problem.distance === 'linf') s = Math.max(s, d);
     else s += d * d;

@@ -20,12 +20,13 @@
 import type { Highs, Model as HighsModel } from 'highs';
 import { NetinvertError } from '../../errors.ts';
 import { nextUp } from '../../graph/round.ts';
-import { targetTolerance, type Problem } from '../../problem/query.ts';
+import { distanceUnit, targetTolerance, type Problem } from '../../problem/query.ts';
 import { formValue } from '../../problem/targets.ts';
 import { halton, PRIMES } from '../../numeric/halton.ts';
 import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './encode.ts';
 import { loadHighs, toModelData } from './highs.ts';
 import { checkPoint, clampToBox } from './polish.ts';
+import { CHANGE_TOL } from '../../solve/counterfactual.ts';
 
 export { isPiecewiseLinear } from './encode.ts';
 
@@ -33,6 +34,12 @@ export type MilpObjective =
   | { kind: 'feasibility' }
   /** Closest point to problem.reference over the referenced unknowns, in box-width units. */
   | { kind: 'closest'; norm: 'l1' | 'linf' }
+  /**
+   * The fewest referenced unknowns changed (L0), then the closest such point: one binary zⱼ per
+   * referenced unknown with |uⱼ − refⱼ| ≤ Mⱼ·zⱼ, Mⱼ = max(|loⱼ − refⱼ|, |hiⱼ − refⱼ|) from the box,
+   * minimising W·Σ zⱼ + dist (W above the largest distance in the box, so fewer changes always win).
+   */
+  | { kind: 'sparse'; norm: 'l1' | 'linf' }
   /** Smallest or largest value of an output feature over the feasible set. */
   | { kind: 'min' | 'max'; output: string };
 
@@ -150,7 +157,7 @@ export async function solveMilp(problem: Problem, objective: MilpObjective, opti
         { output: objective.output },
       );
     }
-  } else if (objective.kind === 'closest') {
+  } else if (objective.kind === 'closest' || objective.kind === 'sparse') {
     if (!problem.reference || !problem.referenceMask) {
       throw new NetinvertError('bad_query', 'the closest-point MILP needs a reference point (closestTo in the query)');
     }
@@ -215,6 +222,9 @@ class MilpRun {
   private outErr = 0;
   private binaryCols = new Int32Array(0);
   private distCols: number[] = [];
+  /** --sparse: the indicator column zⱼ per referenced unknown j (−1: it cannot change), and their weight W. */
+  private changeCols: number[] = [];
+  private changeWeight = 1;
   /** The targets' rows: output expression and the shrunk band lo..hi. */
   private targetRows: { e: LinExpr; lo: number; hi: number; tol: number; t: Problem['targets'][number]; rows: number[] }[] = [];
   /** The objective of the hard solve, kept to restore it after the slack form. */
@@ -352,13 +362,17 @@ class MilpRun {
     // the objective
     const ob = this.objective;
     const distCols = this.distCols;
-    if (ob.kind === 'closest') this.addDistance(ob.norm, distCols);
+    if (ob.kind === 'closest' || ob.kind === 'sparse') this.addDistance(ob.norm, distCols);
+    if (ob.kind === 'sparse') this.addChangeIndicators();
     const cost = new Float64Array(builder.numCols);
     let offset = 0;
     let maximize = false;
     const slackMode = ob.kind === 'feasibility';
     if (slackMode) cost[this.slackCol] = 1;
-    else if (ob.kind === 'closest') for (const j of distCols) cost[j] = 1;
+    else if (ob.kind === 'closest' || ob.kind === 'sparse') {
+      for (const j of distCols) cost[j] = 1;
+      for (const z of this.changeCols) if (z >= 0) cost[z] = this.changeWeight;
+    }
     else {
       const y = outExpr(s.objOutput);
       y.cols.forEach((j, k) => (cost[j] = y.coefs[k]));
@@ -432,15 +446,47 @@ class MilpRun {
     const u = cands[best];
     const x = this.builder.columnValues(u);
     x[this.slackCol] = Math.min(this.sMax, bestSlack);
-    if (ob.kind === 'closest') {
-      const d = this.objectiveAt(u, { outputs: {}, maxMiss: 0 });
+    if (ob.kind === 'closest' || ob.kind === 'sparse') {
+      const d = this.distanceAt(u);
       let k = 0;
+      this.changeCols.forEach((z, j) => {
+        if (z >= 0) x[z] = u[j] !== p.reference![j] ? 1 : 0;
+      });
       for (let j = 0; j < n; j++) {
         if (!p.referenceMask![j]) continue;
-        x[this.distCols[ob.norm === 'l1' ? k++ : 0]] = ob.norm === 'l1' ? Math.abs(u[j] - p.reference![j]) / (p.hi[j] - p.lo[j] || 1) : d;
+        x[this.distCols[ob.norm === 'l1' ? k++ : 0]] = ob.norm === 'l1' ? Math.abs(u[j] - p.reference![j]) / distanceUnit(p, j) : d;
       }
     }
     return x;
+  }
+
+  /**
+   * The sparse objective's indicators (Wolsey, Integer Programming, §1.5 big-M): zⱼ ∈ {0, 1},
+   * uⱼ − Mⱼ·zⱼ ≤ refⱼ and uⱼ + Mⱼ·zⱼ ≥ refⱼ, Mⱼ = max(|loⱼ − refⱼ|, |hiⱼ − refⱼ|); W = 1 + the
+   * largest distance in the box. The zⱼ join the binaries fixed by the re-solve (fixedPiece).
+   */
+  private addChangeIndicators(): void {
+    const { problem, builder } = this;
+    const ref = problem.reference!,
+      mask = problem.referenceMask!;
+    let far = 0;
+    for (let j = 0; j < ref.length; j++) {
+      this.changeCols.push(-1);
+      if (!mask[j]) continue;
+      const M = nextUp(Math.max(Math.abs(problem.lo[j] - ref[j]), Math.abs(problem.hi[j] - ref[j])));
+      if (!(M > 0)) continue;
+      far += M / distanceUnit(problem, j);
+      const z = builder.addCol(0, 1, 'binary');
+      this.changeCols[j] = z;
+      builder.addRow(-Infinity, ref[j], [j, z], [1, -M]);
+      builder.addRow(ref[j], Infinity, [j, z], [1, M]);
+    }
+    this.changeWeight = nextUp(1 + far);
+    const zs = this.changeCols.filter((z) => z >= 0);
+    const all = new Int32Array(this.binaryCols.length + zs.length);
+    all.set(this.binaryCols);
+    all.set(zs, this.binaryCols.length);
+    this.binaryCols = all;
   }
 
   /** Columns and rows for the distance to the reference: w·e ≥ ±(u − r), e ≥ 0 (L1: one e per unknown; L∞: one e). */
@@ -451,7 +497,7 @@ class MilpRun {
     let shared = -1;
     for (let j = 0; j < ref.length; j++) {
       if (!mask[j]) continue;
-      const w = problem.hi[j] - problem.lo[j] || 1;
+      const w = distanceUnit(problem, j);
       const far = nextUp(Math.max(Math.abs(problem.lo[j] - ref[j]), Math.abs(problem.hi[j] - ref[j])) / w);
       let e: number;
       if (norm === 'l1') {
@@ -515,12 +561,25 @@ class MilpRun {
     const ob = this.objective;
     if (ob.kind === 'min' || ob.kind === 'max') return sol.outputs[ob.output];
     if (ob.kind === 'feasibility') return sol.maxMiss;
-    const l1 = ob.kind === 'closest' && ob.norm === 'l1';
+    const d = this.distanceAt(u);
+    if (ob.kind !== 'sparse') return d;
+    // W·(inputs changed) + distance, as the MILP's objective counts it
+    let changed = 0;
+    this.changeCols.forEach((z, j) => {
+      if (z >= 0 && Math.abs(u[j] - this.problem.reference![j]) > CHANGE_TOL * distanceUnit(this.problem, j)) changed++;
+    });
+    return this.changeWeight * changed + d;
+  }
+
+  /** Distance to the reference in the objective's norm (distance units). */
+  private distanceAt(u: Float64Array): number {
+    const ob = this.objective;
+    const l1 = (ob.kind === 'closest' || ob.kind === 'sparse') && ob.norm === 'l1';
     const p = this.problem;
     let d = 0;
     for (let j = 0; j < u.length; j++) {
       if (!p.referenceMask![j]) continue;
-      const v = Math.abs(u[j] - p.reference![j]) / (p.hi[j] - p.lo[j] || 1);
+      const v = Math.abs(u[j] - p.reference![j]) / distanceUnit(p, j);
       d = l1 ? d + v : Math.max(d, v);
     }
     return d;
@@ -556,7 +615,7 @@ class MilpRun {
       if (!sol.meetsTargets) {
         return this.withPoint('error', u, objective, bound, `HiGHS's point fails the float64 forward-pass check (largest target miss ${sol.maxMiss.toExponential(3)}${polished ? ', after polishing' : ''}); not reported as solved`);
       }
-      const what = this.objective.kind === 'closest' ? 'distance' : 'value';
+      const what = this.objective.kind === 'closest' ? 'distance' : this.objective.kind === 'sparse' ? 'W·changes + distance' : 'value';
       const message =
         (st === S.optimal ? `optimal ${what} ${objective} (HiGHS bound ${bound})` : `time limit reached: best verified ${what} ${objective}, HiGHS bound ${Number.isFinite(bound) ? bound : 'none yet'}`) +
         `${polished ? ', point polished into the tolerance band' : ''}; ${this.describe()}`;

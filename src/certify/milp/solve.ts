@@ -16,12 +16,17 @@ import { NetinvertError } from '../../errors.ts';
 import type { Problem } from '../../problem/query.ts';
 import { INVERT_DEFAULTS, queryRecord, type InvertOptions } from '../../solve/invert.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '../../solve/result.ts';
-import { verifySolution } from '../../solve/verify.ts';
+import { distanceToReference, verifySolution } from '../../solve/verify.ts';
+import { changedInputs } from '../../solve/counterfactual.ts';
 import { searchAndCertify, type CertifiedResult } from '../certify.ts';
 import { isPiecewiseLinear, solveMilp } from './run.ts';
 
 export interface MilpInvertOptions extends InvertOptions {
   maxBoxes?: number;
+  /** --sparse: the fewest referenced inputs changed, exactly (one binary per input), then the closest. */
+  sparse?: boolean;
+  /** --diverse is a search over the smooth closest-point method: refused here. */
+  diverse?: number;
 }
 
 export async function solveMilpProblem(problem: Problem, options: MilpInvertOptions = {}): Promise<CertifiedResult> {
@@ -42,9 +47,15 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
   }
   const warnings = problem.warnings.slice();
   let objective: Parameters<typeof solveMilp>[1] = { kind: 'feasibility' };
+  if (options.diverse !== undefined) {
+    throw new NetinvertError('bad_query', '--diverse runs on the local search (--method lm); drop --method milp to get K diverse counterfactuals');
+  }
+  if (options.sparse && !problem.reference) {
+    throw new NetinvertError('bad_query', '--sparse is a counterfactual control: give a reference point with --closest-to (closestTo in a query)');
+  }
   if (problem.reference) {
     if (problem.distance === 'l2') warnings.push('the MILP path measures distance in L1 (L2 is not linear); pass --distance l1 or linf to choose');
-    objective = { kind: 'closest', norm: problem.distance === 'linf' ? 'linf' : 'l1' };
+    objective = { kind: options.sparse ? 'sparse' : 'closest', norm: problem.distance === 'linf' ? 'linf' : 'l1' };
   }
   // HiGHS needs a finite limit: an infinite one falls back to the default
   const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : INVERT_DEFAULTS.timeLimit;
@@ -61,7 +72,9 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
     solutions = s.meetsTargets ? [s] : [];
     status = s.meetsTargets ? 'solved' : 'unknown';
     message = s.meetsTargets
-      ? problem.reference
+      ? objective.kind === 'sparse'
+        ? `the sparsest counterfactual (MILP: ${changedInputs(problem, m.unknowns).count} input${changedInputs(problem, m.unknowns).count === 1 ? '' : 's'} changed, ${m.status === 'solved' ? 'proven the fewest' : 'not proven the fewest'}), the closest such point (${objective.norm} distance ${distanceToReference(problem, m.unknowns).toPrecision(6)})`
+        : problem.reference
         ? `the closest solution (MILP, ${objective.kind === 'closest' ? objective.norm : ''} distance ${m.objective?.toPrecision(6)})`
         : 'a solution (MILP feasibility; other solutions may exist)'
       : `the MILP point failed the forward-pass check: ${m.message}`;
@@ -86,6 +99,16 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
       warnings.push(`HiGHS: ${m.message}`);
     }
   }
+  let counterfactual: SolveResult['counterfactual'];
+  if (solutions.length && problem.reference) {
+    const s = solutions[0];
+    const u = Float64Array.from(problem.unknownNames, (nm) => s.unknowns[nm]);
+    s.changed = changedInputs(problem, u);
+    // optimal: HiGHS's dual bound says no point closer than it meets the targets (MIPVerify,
+    // Tjeng et al. 2019), up to HiGHS's tolerances; for sparse the bound is W·changes + distance
+    if (objective.kind === 'sparse') counterfactual = { sparse: { changed: s.changed.count, proven: m.status === 'solved', subsetsTried: 0, method: 'milp' } };
+    else if (m.status === 'solved' && m.bound !== undefined) counterfactual = { distanceLowerBound: { bound: Math.max(0, Math.min(m.bound, s.distance!)), norm: objective.kind === 'closest' ? objective.norm : 'l1', method: 'milp' } };
+  }
   const result: SolveResult = {
     format: RESULT_FORMAT,
     version: RESULT_VERSION,
@@ -100,6 +123,7 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
     solutionSet: solutions.length ? { kind: 'isolated', count: solutions.length } : { kind: 'none' },
     ...(problem.reference && solutions.length ? { closest: solutions[0] } : {}),
     ...(best ? { best } : {}),
+    ...(counterfactual ? { counterfactual } : {}),
     warnings,
     stats: { starts: 0, iterations: 0, evaluations: 0, jacobians: 0, timeMs: performance.now() - t0 },
   };

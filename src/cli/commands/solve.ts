@@ -8,14 +8,61 @@ import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAny, parseAssignments, parseBounds, parseNumber, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
 import { classTargets } from '../../problem/targets.ts';
+import { readTrainingCsv } from '../../train/csv.ts';
+import { medianAbsoluteDeviation } from '../../numeric/mad.ts';
 import { parseQueryFile } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
 
-/** The query: from --query FILE, or from the flags (program.ts refuses both at once). */
+/** The query: from --query FILE, or from the flags (program.ts refuses both at once), with the counterfactual flags. */
 export function queryOf(opts: Record<string, unknown>): Query {
+  return withCounterfactualFlags(baseQueryOf(opts), opts);
+}
+
+/**
+ * The counterfactual controls from the flags (--only-increase, --only-decrease, --fixed,
+ * --distance-weights, --mad) added to a query, from the flags or a --query file alike.
+ */
+function withCounterfactualFlags(q: Query, opts: Record<string, unknown>): Query {
+  const list = (k: string): string[] => (Array.isArray(opts[k]) ? (opts[k] as string[]) : []);
+  const out: Query = { ...q };
+  const inc = parseNames(list('onlyIncrease'), '--only-increase');
+  const dec = parseNames(list('onlyDecrease'), '--only-decrease');
+  const fixed = parseNames(list('fixed'), '--fixed');
+  const weights = parseAssignments(list('distanceWeights'), '--distance-weights');
+  if (inc.length) out.onlyIncrease = [...(q.onlyIncrease ?? []), ...inc];
+  if (dec.length) out.onlyDecrease = [...(q.onlyDecrease ?? []), ...dec];
+  if (fixed.length) out.fixed = [...(q.fixed ?? []), ...fixed];
+  if (Object.keys(weights).length) out.distanceWeights = { ...(q.distanceWeights ?? {}), ...weights };
+  if (typeof opts.mad === 'string') out.distanceScale = { ...(q.distanceScale ?? {}), ...madScales(opts.mad, Object.keys(q.closestTo ?? {})) };
+  return out;
+}
+
+/**
+ * --mad FILE: each reference input's median absolute deviation over the CSV's rows (its column
+ * by name), the distance's unit for that input (DiCE, Mothilal et al. 2020). A column whose MAD
+ * is 0 (mostly one value) keeps the box width as its unit.
+ */
+function madScales(file: string, names: string[]): Record<string, number> {
+  if (names.length === 0) throw new NetinvertError('bad_query', '--mad scales the distance to a reference point: give one with --closest-to');
+  const text = new TextDecoder().decode(readBytes(file, 'MAD data CSV'));
+  const header = (text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const cols = names.filter((k) => header.includes(k));
+  if (cols.length === 0) {
+    throw new NetinvertError('bad_argument', `${file}: no column is named after a reference input (${names.join(', ')}); the columns are ${header.join(', ')}`, { file });
+  }
+  const data = readTrainingCsv(text, { inputs: cols, outputs: [], file, minRows: 2 });
+  const out: Record<string, number> = {};
+  cols.forEach((k, i) => {
+    const mad = medianAbsoluteDeviation(data.inputs, cols.length, i);
+    if (mad > 0) out[k] = mad;
+  });
+  return out;
+}
+
+function baseQueryOf(opts: Record<string, unknown>): Query {
   if (typeof opts.query === 'string') {
     const file = opts.query;
     let bytes: Uint8Array;
@@ -90,11 +137,17 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
     const inverse = loadNativeModel(readBytes(path, 'warm-start inverse'), path);
     warmStart = inverseWarmStart(inverse, buildProblem(model, query, { atol: solver.atol, rtol: solver.rtol }));
   }
+  const counterfactual = {
+    ...(opts.diverse !== undefined ? { diverse: parseInteger(opts.diverse, '--diverse', { min: 1 }) } : {}),
+    ...(opts.diverseRadius !== undefined ? { diverseRadius: parseNumber(opts.diverseRadius, '--diverse-radius') } : {}),
+    ...(opts.sparse ? { sparse: true } : {}),
+  };
   const result = await run(
     model,
     query,
     {
       ...(warmStart ? { warmStart } : {}),
+      ...counterfactual,
       ...solver,
       method: method === 'milp' ? 'lm' : method,
     },
