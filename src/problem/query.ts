@@ -5,9 +5,10 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
+import { buildConstraints, type InputConstraint } from './constraints.ts';
 import { formOutputs, formText, parseForm, type LinearTerm, type TargetSpec } from './targets.ts';
 
-export type { LinearTerm, TargetSpec };
+export type { InputConstraint, LinearTerm, TargetSpec };
 
 export type DistanceKind = 'l2' | 'l1' | 'linf';
 
@@ -30,6 +31,12 @@ export interface Query {
   closestTo?: Record<string, number>;
   /** Distance for closestTo: L2 (default), L1 or L∞, each in units of the unknown's box width. */
   distance?: DistanceKind;
+  /**
+   * Linear constraints among the inputs, each a text "form op rhs" in the targets' grammar with
+   * input names: "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5", "a - b = 0:1" (problem/constraints.ts).
+   * Every answer meets all of them (within 1e-9 of the form's scale).
+   */
+  constraints?: string[];
 }
 
 /** Default half-width of the box for an unknown with neither a query bound nor a training range. */
@@ -75,6 +82,12 @@ export interface Problem {
   referenceMask: Uint8Array | null;
   distance: DistanceKind;
   warnings: string[];
+  /**
+   * Linear constraints among the inputs (Query.constraints), validated; absent or empty: none.
+   * Every solver keeps its points inside them; problem/constraints.ts constraintRows() gives the
+   * rows over the unknowns.
+   */
+  constraints?: InputConstraint[];
 }
 
 export interface ToleranceOptions {
@@ -281,6 +294,8 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   }
   const distance = query.distance ?? 'l2';
   if (!['l2', 'l1', 'linf'].includes(distance)) throw bad(`distance must be l2, l1 or linf (got ${String(distance)})`);
+  const cons = buildConstraints(query.constraints, net.inputNames, net.outputNames, unknowns, base, lo, hi);
+  warnings.push(...cons.warnings);
   return {
     model,
     unknowns,
@@ -298,6 +313,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     referenceMask,
     distance,
     warnings,
+    ...(cons.constraints.length ? { constraints: cons.constraints } : {}),
   };
 }
 

@@ -43,7 +43,7 @@ const NUM = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
  * merged; a zero coefficient is refused (it would constrain nothing). Throws bad_target (with the
  * position) for malformed text, unknown_output for a name the model does not have.
  */
-export function parseForm(text: string, outputNames: readonly string[], what = 'target'): LinearTerm[] {
+export function parseForm(text: string, outputNames: readonly string[], what = 'target', of: 'output' | 'input' = 'output'): LinearTerm[] {
   const whole = text.trim();
   const exact = outputNames.indexOf(whole);
   if (exact >= 0) return [{ output: exact, coef: 1 }];
@@ -75,7 +75,7 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
     return text.slice(start, i);
   };
   ws();
-  if (i >= n) throw badTarget(text, i, 'expected an output name or a linear form of outputs (e.g. "y0 - y1")', what);
+  if (i >= n) throw badTarget(text, i, `expected an ${of} name or a linear form of ${of}s (e.g. "${of === 'output' ? 'y0 - y1' : 'x0 - x1'}")`, what);
   let first = true;
   while (true) {
     ws();
@@ -102,12 +102,12 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
       const at = i;
       nm = name();
       if (nm === null) {
-        if (i >= n) throw badTarget(text, at, `the constant ${c} has no output: forms have no constant term, move it to the right-hand side`, what);
-        throw badTarget(text, at, `expected an output name after ${c}`, what);
+        if (i >= n) throw badTarget(text, at, `the constant ${c} has no ${of}: forms have no constant term, move it to the right-hand side`, what);
+        throw badTarget(text, at, `expected an ${of} name after ${c}`, what);
       }
     } else {
       nm = name();
-      if (nm === null) throw badTarget(text, termAt, i >= n ? 'the form ends with a sign: a term is missing' : `expected an output name or a number, got "${text[i]}"`, what);
+      if (nm === null) throw badTarget(text, termAt, i >= n ? 'the form ends with a sign: a term is missing' : `expected an ${of} name or a number, got "${text[i]}"`, what);
       ws();
       if (text[i] === '*') {
         i++;
@@ -121,8 +121,8 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
     if (sign < 0 && signAt >= 0) coef = -coef;
     const o = outputNames.indexOf(nm);
     if (o < 0) {
-      throw new NetinvertError('unknown_output', `${what}: "${nm}" is not an output of the model; its outputs are: ${outputNames.join(', ')}`, {
-        output: nm,
+      throw new NetinvertError(of === 'output' ? 'unknown_output' : 'unknown_input', `${what}: "${nm}" is not an ${of} of the model; its ${of}s are: ${outputNames.join(', ')}`, {
+        [of]: nm,
         text,
         position: termAt,
       });
@@ -135,7 +135,7 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
   }
   const terms = order.map((o) => ({ output: o, coef: coefs.get(o)! }));
   const zero = terms.find((t) => t.coef === 0 || !Number.isFinite(t.coef));
-  if (zero) throw badTarget(text, 0, `output "${outputNames[zero.output]}" has coefficient ${zero.coef} in total: give it a finite, nonzero coefficient or leave it out`, what);
+  if (zero) throw badTarget(text, 0, `${of} "${outputNames[zero.output]}" has coefficient ${zero.coef} in total: give it a finite, nonzero coefficient or leave it out`, what);
   return terms;
 }
 

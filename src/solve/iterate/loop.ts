@@ -1,6 +1,7 @@
 /**
  * One batched iterate loop for every local solver (optimistix's shape; types.ts):
- *   init:        clip the starts into the box, evaluate them all in one engine call;
+ *   init:        clip the starts into the box (and project them into the linear constraints,
+ *                when the problem has any), evaluate them all in one engine call;
  *   step:        per live start, linearise (descent), test (termination), form the step
  *                (descent, with the search's damping), clip it into the box; then evaluate every
  *                trial point in one engine call and let the search accept or reject each;
@@ -17,6 +18,9 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
   const { descent, search, termination } = solver;
   const x = starts.slice(0, rows * n);
   for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) x[r * n + j] = Math.min(hi[j], Math.max(lo[j], x[r * n + j]));
+  // linear constraints: a start outside them moves to the nearest feasible point (every step keeps it feasible)
+  const poly = f.polytope;
+  if (poly && poly.rows.k > 0) for (let r = 0; r < rows; r++) if (!poly.contains(x, r * n)) poly.project(x, r * n, x, r * n);
   const width = new Float64Array(n);
   for (let j = 0; j < n; j++) width[j] = hi[j] - lo[j] || 1;
   // current and trial residuals / Jacobians share one buffer each, so accepting a trial point is
