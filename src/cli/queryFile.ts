@@ -10,7 +10,7 @@ import type { DistanceKind, Query, TargetSpec } from '../problem/query.ts';
 export const QUERY_FORMAT = 'netinvert-query';
 export const QUERY_VERSION = 1;
 
-const FIELDS = ['format', 'version', 'given', 'want', 'anyOf', 'bounds', 'closestTo', 'distance'] as const;
+const FIELDS = ['format', 'version', 'given', 'want', 'anyOf', 'bounds', 'closestTo', 'distance', 'constraints'] as const;
 
 /** Parse and check the text of a query file; `file` names it in errors. */
 export function parseQueryFile(text: string, file: string): Query {
@@ -89,6 +89,13 @@ export function parseQueryFile(text: string, file: string): Query {
       bounds[k] = [lo as number, hi as number];
     }
     query.bounds = bounds;
+  }
+  if (raw.constraints !== undefined) {
+    if (!Array.isArray(raw.constraints)) fail('constraints', `expected a list of texts like "x1 + x2 = 1", got ${describe(raw.constraints)}`);
+    (raw.constraints as unknown[]).forEach((c, i) => {
+      if (typeof c !== 'string' || c.trim() === '') fail(`constraints[${i}]`, `expected a constraint text like "x1 + x2 = 1" or "a <= b", got ${describe(c)}`);
+    });
+    query.constraints = (raw.constraints as string[]).slice();
   }
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {

@@ -30,6 +30,7 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
     .option('--want <list>', 'targets on outputs or linear forms: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5"; weight with @w', collect, [])
     .option('--any <clauses>', 'one of several clauses must hold: "A, B ; C" is (A and B) or C (repeatable: adds clauses)', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
+    .option('--subject-to <constraint>', 'linear constraint among inputs (repeatable): "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5", "a - b = 0:1"', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
     .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2');
   return addSolverFlags(cmd, proveHelp).option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search');

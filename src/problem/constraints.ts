@@ -285,12 +285,19 @@ export function buildConstraints(
     const ic: InputConstraint = { ...c, tol };
     formInterval(c.terms, L, H, 0, fr);
     const free = c.terms.filter((t) => unknowns.includes(t.output));
-    const range = `[${fr[0]}, ${fr[1]}]`;
+    // the range as the user would compute it (the outward-rounded ends differ by an ulp)
+    let plo = 0,
+      phi = 0;
+    for (const t of c.terms) {
+      plo += Math.min(t.coef * L[t.output], t.coef * H[t.output]);
+      phi += Math.max(t.coef * L[t.output], t.coef * H[t.output]);
+    }
+    const range = `[${plo}, ${phi}]`;
     if (fr[0] > nextUp(c.hi + tol) || fr[1] < nextDown(c.lo - tol)) {
       const detail = { constraint: c.name, terms: c.terms.map((t) => inputNames[t.output]) };
       if (free.length === 0) {
         throw badConstraint(
-          `constraint "${c.name}" names only given inputs and does not hold: its form is ${fr[0] === fr[1] ? fr[0] : range} there; change the given values or the constraint`,
+          `constraint "${c.name}" names only given inputs and does not hold: its form is ${plo === phi ? plo : range} there; change the given values or the constraint`,
           detail,
         );
       }

@@ -9,6 +9,7 @@ import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAny, parseAssignments, parseBounds, parseTargets } from '../parse.ts';
+import { splitList } from '../../problem/targets.ts';
 import { parseQueryFile } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
@@ -33,6 +34,8 @@ export function queryOf(opts: Record<string, unknown>): Query {
     throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7) or --any, or give a query file with --query');
   }
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
+  // --subject-to: one constraint per value, or several separated by commas (outside quotes)
+  const subjectTo = ((opts.subjectTo as string[] | undefined) ?? []).flatMap((v) => splitList(v, ','));
   const distance = String(opts.distance) as DistanceKind;
   if (!['l2', 'l1', 'linf'].includes(distance)) {
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
@@ -43,6 +46,7 @@ export function queryOf(opts: Record<string, unknown>): Query {
     ...(anyOf.length ? { anyOf } : {}),
     bounds: parseBounds(opts.bounds as string[]),
     ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
+    ...(subjectTo.length ? { constraints: subjectTo } : {}),
   };
 }
 
