@@ -407,5 +407,7 @@ export function constraintValue(c: InputConstraint, X: ArrayLike<number>): numbe
  */
 export function constraintExcludes(c: InputConstraint, L: ArrayLike<number>, H: ArrayLike<number>, off: number, out: Float64Array | number[]): boolean {
   formInterval(c.terms, L, H, off, out);
-  return out[0] > c.hi + c.tol || out[1] < c.lo - c.tol;
+  // the sides widened by the tolerance, rounded outward (a point meets c when its form lies in
+  // [fl(lo − tol), fl(hi + tol)], inside these)
+  return out[0] > nextUp(c.hi + c.tol) || out[1] < nextDown(c.lo - c.tol);
 }
