@@ -228,7 +228,7 @@ export function parseConstraint(raw: string, inputNames: readonly string[], outp
     hi = b - lconst;
   } else {
     const rconst = parseSide(raw, rhsAt, raw.length, inputNames, outputNames, -1, coefs, order);
-    const v = -(lconst + rconst); // Σ c·x + lconst op (−rconst)·… moved: form op −(lconst + rconst)
+    const v = -(lconst + rconst) || 0; // Σ c·x + lconst op −rconst, constants moved right (no −0)
     kind = op === '>=' ? 'ge' : op === '<=' ? 'le' : 'eq';
     lo = kind === 'le' ? -Infinity : v;
     hi = kind === 'ge' ? Infinity : v;
