@@ -169,6 +169,10 @@ export function fullReport(r: CertifiedResult): string {
   );
   out.push('bounds:');
   out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
+  if (r.query.constraints?.length) {
+    out.push('subject to (linear constraints among the inputs, each met within its tolerance):');
+    out.push(indent(table([['constraint', 'tolerance'], ...r.query.constraints.map((c) => [c.constraint, fmt(c.tolerance)])])));
+  }
   if (r.excludedFraction !== undefined) out.push(`box proven root-free: ${formatPercent(r.excludedFraction)}`);
   if (r.certification) {
     const c = r.certification;
