@@ -22,6 +22,7 @@ import { Polytope } from '../src/solve/polytope.ts';
 import type { Solution } from '../src/solve/result.ts';
 import { queryOf } from '../src/cli/commands/solve.ts';
 import { parseQueryFile } from '../src/cli/queryFile.ts';
+import { readQueries, rowQuery } from '../src/cli/batch/queries.ts';
 import { expectNetinvertError } from './util/expect.ts';
 import { rng } from './util/rng.ts';
 
@@ -92,6 +93,12 @@ describe('the constraint grammar and its errors', () => {
     const rows = constraintRows(p.constraints!, p.unknowns, p.base);
     expect(Array.from(rows.A.subarray(3, 6))).toEqual([0, 0, 1]);
     expect(rows.hi[1]).toBe(2);
+  });
+  it('batch: a subject-to column carries the constraints of its row', () => {
+    const { layout, rows } = readQueries('id,a,sum,subject-to\nr1,,7,"a - b >= 1, b >= 0.5"\nr2,2,7,\n', ADD, 'q.csv');
+    const settings = { bounds: {}, distance: 'l2' } as unknown as Parameters<typeof rowQuery>[2];
+    expect(rowQuery(layout, rows[0], settings).constraints).toEqual(['a - b >= 1', 'b >= 0.5']);
+    expect(rowQuery(layout, rows[1], settings).constraints).toBeUndefined();
   });
   it('CLI flags and query files carry the same field', () => {
     const q = queryOf({ want: ['sum=7'], given: [], bounds: [], closestTo: [], distance: 'l2', subjectTo: ['a - b >= 1', 'a <= 9, b >= 0.5'] });
