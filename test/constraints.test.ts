@@ -345,6 +345,34 @@ describe('proofs and MILP with constraints', () => {
     expect(r.status).toBe('solved');
     for (const s of r.solutions) expectConstraintsHold(s, [{ terms: { a: 1, b: -1 }, lo: 1, hi: Infinity }, { terms: { b: 1 }, lo: 2, hi: Infinity }]);
   });
+  it('--prove on a square system with an inequality: complete list = the unconstrained roots that meet it; root boxes must lie inside', () => {
+    const base: Query = { given: { x1: 1, x2: 2 }, want: { y1: 9.99, y2: 0.54 } };
+    const all = certify(FOUR, base, { ...OPTS, maxBoxes: 20_000 });
+    expect(all.complete).toBe(true);
+    expect(all.solutions.length).toBe(2);
+    const q: Query = { ...base, constraints: ['x3 - x4 <= 0'] };
+    const r = certify(FOUR, q, { ...OPTS, maxBoxes: 20_000 });
+    expect(r.complete).toBe(true);
+    const keep = all.solutions.filter((s) => s.inputs.x3 - s.inputs.x4 <= 0);
+    expect(keep.length).toBe(1);
+    expect(r.solutions.length).toBe(1);
+    expect(r.solutions[0].inputs.x3).toBeCloseTo(keep[0].inputs.x3, 8);
+    expect(r.solutions[0].inputs.x4).toBeCloseTo(keep[0].inputs.x4, 8);
+    const cert = r.certificate!;
+    expect(cert.version).toBe(4);
+    expect(verifyCertificate(FOUR, cert, q).valid).toBe(true);
+    // a root box stretched across the constraint's face is refused
+    const bad = structuredClone(cert) as Certificate;
+    bad.roots![0].hi = bad.roots![0].hi.map((v, j) => (j === 0 ? 10 : v));
+    bad.roots![0].lo = bad.roots![0].lo.map((v, j) => (j === 1 ? 0 : v));
+    expect(verifyCertificate(FOUR, bad).valid).toBe(false);
+    // an equality constraint through a root: that root is found, but no completeness is claimed
+    const s0 = keep[0].inputs.x3 + keep[0].inputs.x4;
+    const e = certify(FOUR, { ...base, constraints: [`x3 + x4 = ${s0}`] }, { ...OPTS, maxBoxes: 2000 });
+    expect(e.status).toBe('solved');
+    expect(e.complete).toBe(false);
+    expect(e.certificate).toBeUndefined();
+  });
   it('--method milp: native rows; the solution meets them, and a grid agrees on infeasibility', async () => {
     const r = rng(7);
     const h = 6;

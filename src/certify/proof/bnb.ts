@@ -6,7 +6,8 @@
  * A box is
  *   - excluded when a linear constraint among the inputs (problem/constraints.ts) cannot hold
  *     anywhere in it: the interval of its form over the box misses the constraint widened by its
- *     tolerance (with constraints, Krawczyk's root claims below are not made: infeasible only);
+ *     tolerance (with constraints, a proven-unique box counts only when it lies wholly inside
+ *     every constraint; with equality constraints no root claims are made: infeasible only);
  *   - excluded with the tolerance when some target's output enclosure misses the target widened
  *     by its tolerance: no point in it meets the targets (this is what `infeasible` needs);
  *   - excluded as root-free (square equality systems) when 0 ∉ F(X) or Krawczyk gives K(X) ∩ X = ∅;
@@ -37,7 +38,7 @@ import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solv
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierConstraintMiss, verifierMissCheck } from './certificate.ts';
+import { verifierConstraintMiss, verifierInsideConstraint, verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
 export type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
@@ -84,10 +85,14 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   const totalVol = 1;
   // Linear constraints among the inputs: a box that no point of which meets one of them is
   // excluded on its own (interval arithmetic over the box, constraintExcludes). The square-system
-  // proofs (Krawczyk, root-free boxes) are for the unconstrained equations: a root they prove may
-  // lie outside the constraints, so with constraints they are not used (claims: infeasible only).
+  // proofs work on the unconstrained equations: a root-free box holds no root at all, but a
+  // root Krawczyk proves may lie outside the constraints, so a root box is claimed only when the
+  // whole box lies inside every constraint (verifierInsideConstraints: the certificate
+  // verifier's own test); boxes across a constraint's face are split. With equality constraints
+  // no box lies inside them: no square-system proofs then (claims: infeasible only).
   const cons = problem.constraints ?? [];
-  const sys: SquareSystem | null = cons.length ? null : squareSystem(problem);
+  const sys: SquareSystem | null = cons.some((c) => c.kind === 'eq') ? null : squareSystem(problem);
+  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((_, c) => verifierInsideConstraint(problem, c, lo, hi));
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
   const minWidth = opts.minWidth ?? 1e-9;
   const targetOutputs = problem.targetOutputs;
@@ -113,7 +118,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       budget.evaluations += 20;
       budget.jacobians += 10;
       const box = inflateRootBox(sys, r, problem.lo, problem.hi);
-      if (box) roots.push({ lo: Array.from(box.lo), hi: Array.from(box.hi), root: Array.from(r) });
+      if (box && insideAll(box.lo, box.hi)) roots.push({ lo: Array.from(box.lo), hi: Array.from(box.hi), root: Array.from(r) });
     }
   }
 
@@ -314,7 +319,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           lowerBound = Math.min(lowerBound, boxLB);
           continue;
         }
-        if (v === 'unique') {
+        if (v === 'unique' && insideAll(lo, hi)) {
           const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
           const r = newtonInBox(sys, mid, lo, hi);
           if (r) {

@@ -34,7 +34,11 @@ import { dn, formRange, imulInto, up, verifierNet, type VerifierNet } from './ve
 export const CERTIFICATE_FORMAT = 'netinvert-certificate';
 /** The newest version written and read; CERTIFICATE_VERSIONS are every version read. */
 export const CERTIFICATE_VERSION = 3;
-/** 4: a query with linear constraints among the inputs (query.constraints; excluded boxes may name a constraint). */
+/**
+ * 4: a query with linear constraints among the inputs (query.constraints; excluded boxes may name
+ * a constraint; root boxes must lie wholly inside every constraint; no 'complete' claim with an
+ * equality constraint).
+ */
 export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3, 4];
 
 export type CertificateTargetKind = 'eq' | 'range' | 'ge' | 'le';
@@ -408,7 +412,7 @@ function parse(model: Model, cert: unknown): Parsed {
         missHi: hi === Infinity ? Infinity : up(hi + tol),
       });
     });
-    if (claim !== 'infeasible') throw new Invalid('a certificate with constraints among the inputs claims infeasibility only');
+    if (claim !== 'infeasible' && constraints.some((c) => c.kind === 'eq')) throw new Invalid('a certificate with equality constraints among the inputs claims infeasibility only');
   }
   // boxes
   if (!Array.isArray(cert.excluded)) throw new Invalid('excluded must be a list of boxes');
@@ -841,6 +845,9 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   let independent = true;
   let engineSys: ReturnType<typeof squareSystem> | undefined;
   for (const r of p.roots) {
+    // with constraints among the inputs, a root box lies wholly inside every one of them
+    const outside = p.constraints.find((c) => !constraintHolds(p, c, r.lo, r.hi));
+    if (outside) return fail(`root box ${checked} is not wholly inside constraint "${outside.name}": its root may not meet it`, checked);
     if (!ck.consistent(r.root)) return fail(`the root of root box ${checked} misses the targets by more than the tolerance`, checked);
     ck.meanValue(r.lo, r.hi);
     if (ck.krawczyk(r.lo, r.hi) !== 'unique') {
@@ -882,6 +889,18 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
  * rounded outward (this verifier's own up / dn), against the sides widened by the tolerance.
  */
 function constraintMissed(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  const [sl, sh] = constraintRange(p, c, lo, hi);
+  return sl > c.missHi || sh < c.missLo;
+}
+
+/** Does every point of the box meet constraint c exactly (its form's enclosure inside [lo, hi])? */
+function constraintHolds(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  const [sl, sh] = constraintRange(p, c, lo, hi);
+  return sl >= c.lo && sh <= c.hi;
+}
+
+/** Enclosure of constraint c's form over the box (given inputs at their values), rounded outward. */
+function constraintRange(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): [number, number] {
   let sl = 0,
     sh = 0;
   for (const t of c.terms) {
@@ -893,7 +912,7 @@ function constraintMissed(p: Parsed, c: Parsed['constraints'][number], lo: Array
     sl = dn(sl + dn(x));
     sh = up(sh + up(y));
   }
-  return sl > c.missHi || sh < c.missLo;
+  return [sl, sh];
 }
 
 /**
@@ -902,6 +921,15 @@ function constraintMissed(p: Parsed, c: Parsed['constraints'][number], lo: Array
  * verifyCertificate confirms).
  */
 export function verifierConstraintMiss(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  return constraintMissed(...verifierArgs(problem, ci), lo, hi);
+}
+
+/** For branch-and-bound: this verifier's own test that every point of box [lo, hi] meets constraint ci. */
+export function verifierInsideConstraint(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  return constraintHolds(...verifierArgs(problem, ci), lo, hi);
+}
+
+function verifierArgs(problem: Problem, ci: number): [Parsed, Parsed['constraints'][number]] {
   const c = problem.constraints![ci];
   const pc: Parsed['constraints'][number] = {
     name: c.name,
@@ -913,7 +941,7 @@ export function verifierConstraintMiss(problem: Problem, ci: number, lo: ArrayLi
     missLo: c.lo === -Infinity ? -Infinity : dn(c.lo - c.tol),
     missHi: c.hi === Infinity ? Infinity : up(c.hi + c.tol),
   };
-  return constraintMissed({ unk: Int32Array.from(problem.unknowns), base: problem.base } as Parsed, pc, lo, hi);
+  return [{ unk: Int32Array.from(problem.unknowns), base: problem.base } as Parsed, pc];
 }
 
 /** The query a certificate proves, in words (for check-certificate and reports). */
