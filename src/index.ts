@@ -22,6 +22,8 @@ export type { InvertResult } from './api/invert.ts';
 export type { SolveResult, Solution, Status, SolutionSet, SolveStats, ConstraintValue } from './solve/result.ts';
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { parseWantItem, parseTargetList, parseAnyList } from './problem/targets.ts';
+export { parseConstraint } from './problem/constraints.ts';
+export type { InputConstraint } from './problem/constraints.ts';
 export { clauseQueries } from './problem/clauses.ts';
 export { certify } from './api/certify.ts';
 export type { CertifyOptions, CertifiedResult } from './certify/certify.ts';
