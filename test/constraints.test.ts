@@ -5,7 +5,9 @@
  * dense grids over the feasible region, a 1-D scan along an equality's line, finite-difference
  * Jacobians for the continuum's dimension, and the certificate verifier (with tampering).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { certify } from '../src/api/certify.ts';
@@ -25,6 +27,8 @@ import { parseQueryFile } from '../src/cli/queryFile.ts';
 import { readQueries, rowQuery } from '../src/cli/batch/queries.ts';
 import { expectNetinvertError } from './util/expect.ts';
 import { rng } from './util/rng.ts';
+import { run } from './util/cli.ts';
+import { bisect, seedAddOracle } from './problems.ts';
 
 const ADD = loadNativeModel(readFileSync(new URL('../models/seed-add.json', import.meta.url)));
 const FOUR = loadNativeModel(readFileSync(new URL('../models/seed-4in2out.json', import.meta.url)));
@@ -404,5 +408,35 @@ describe('proofs and MILP with constraints', () => {
     for (let k = 0; k < h; k++) lip += Math.abs(W2[k]) * (Math.abs(W1[k]) + Math.abs(W1[h + k]));
     const none = await invertMilp(model, { want: { y: { ge: best + lip * (2 / N) + 0.01 } }, bounds, constraints: cons }, { timeLimit: 60 });
     expect(none.status).toBe('infeasible');
+  });
+});
+
+describe('the command line', () => {
+  const oracle = seedAddOracle();
+  it('solve --subject-to: the equality root where the closed form puts it; each constraint in the report and --json', async () => {
+    const r = await run(['solve', 'models/seed-add.json', '--want', 'sum=7', '--subject-to', 'a = 2*b', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    const b = bisect((x) => oracle(2 * x, x) - 7, 0, 5);
+    expect(j.solutions).toHaveLength(1);
+    expect(Math.abs(j.solutions[0].unknowns.b - b)).toBeLessThanOrEqual(1e-6);
+    expect(j.query.constraints[0]).toMatchObject({ constraint: 'a - 2*b = 0', kind: 'eq', lo: 0, hi: 0 });
+    expect(j.solutions[0].constraints.find((c: { on?: string }) => c.on === 'input')).toMatchObject({ target: 'a - 2*b = 0', met: true });
+    const t = await run(['solve', 'models/seed-add.json', '--want', 'sum=7', '--subject-to', 'a - b >= 1']);
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/a - b\s+\S+\s+>= 1\s+\S+\s+met/);
+  });
+  it('coded errors, and --subject-to beside --query is refused', async () => {
+    const e = await run(['solve', 'models/seed-add.json', '--want', 'sum=7', '--subject-to', 'a + sum <= 3']);
+    expect(e.code).toBe(1);
+    expect(e.err).toMatch(/error \[bad_constraint\].*"sum" is an output/);
+    const dir = mkdtempSync(join(tmpdir(), 'ni-cons-'));
+    const f = join(dir, 'q.json');
+    writeFileSync(f, JSON.stringify({ want: { sum: 7 }, constraints: ['a - b >= 1'] }));
+    const u = await run(['solve', 'models/seed-add.json', '--query', f, '--subject-to', 'a <= 3']);
+    expect(u.code).toBe(1);
+    expect(u.err).toMatch(/bad_usage.*--subject-to/);
+    const ok = await run(['solve', 'models/seed-add.json', '--query', f, '--json']);
+    expect(JSON.parse(ok.out).query.constraints[0].constraint).toBe('a - b >= 1');
   });
 });
