@@ -188,6 +188,22 @@ describe('the polytope: projection and hit-and-run', () => {
     expect(q[0]).toBeCloseTo(0.6, 9);
     expect(q[1]).toBeCloseTo(0.4, 9);
   });
+  it('a zero-width unknown does not stall the chain: the others still move, inside the constraints', () => {
+    const p = buildProblem(FOUR, { want: { y1: 1 }, bounds: { x1: [2, 2], x2: [0, 10], x3: [0, 10], x4: [0, 10] }, constraints: ['x1 + x2 + x3 = 9', 'x3 <= x4'] });
+    const poly = new Polytope(constraintRows(p.constraints!, p.unknowns, p.base), p.lo, p.hi);
+    let s = 7;
+    const sample = poly.sampler(() => ((s = (s * 16807) % 2147483647) - 1) / 2147483646)!;
+    const seen = new Set<string>();
+    const out = new Float64Array(4);
+    for (let i = 0; i < 50; i++) {
+      sample(out, 0);
+      expect(out[0]).toBe(2);
+      expect(Math.abs(out[0] + out[1] + out[2] - 9)).toBeLessThan(1e-12);
+      expect(out[2]).toBeLessThanOrEqual(out[3] + 1e-12);
+      seen.add(out.join());
+    }
+    expect(seen.size).toBe(50);
+  });
   it('an empty polytope the interval check cannot see is refused before the search', () => {
     // each constraint alone fits the box; together a + b ≥ 15 and a − b ≥ 8, b ≥ 0 force a ≥ 11.5 > 10
     expectNetinvertError(() => invert(ADD, { want: { sum: 7 }, constraints: ['a + b >= 15', 'a - b >= 8'] }, OPTS), 'bad_constraint', 'no common point');

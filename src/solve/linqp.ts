@@ -21,7 +21,6 @@ export class LinQP {
   private piv = new Int32Array(0);
   private d: Float64Array;
   private Hp: Float64Array;
-  private ap: Float64Array;
   constructor(
     readonly n: number,
     readonly K: number,
@@ -32,7 +31,6 @@ export class LinQP {
     this.F = new Int32Array(n);
     this.d = new Float64Array(n);
     this.Hp = new Float64Array(n);
-    this.ap = new Float64Array(K);
     this.grow(n + K);
   }
 
@@ -54,7 +52,7 @@ export class LinQP {
     cu: ArrayLike<number>,
     p: Float64Array,
   ): boolean {
-    const { n, K, st, inW, W, F, d, Hp, ap } = this;
+    const { n, K, st, inW, W, F, d, Hp } = this;
     p.fill(0, 0, n);
     let nw = 0;
     for (let j = 0; j < n; j++) st[j] = l[j] >= 0 && u[j] <= 0 ? 2 : 0;
@@ -130,7 +128,6 @@ export class LinQP {
             av += a * p[j];
             an += Math.abs(a * d[j]);
           }
-          ap[k] = av;
           if (!(Math.abs(ad) > 1e-13 * an)) continue; // parallel to the row's face (round-off)
           if (ad < 0 && cl[k] > -Infinity) {
             const t = Math.max(0, (cl[k] - av) / ad);

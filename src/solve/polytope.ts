@@ -33,19 +33,22 @@ export class Polytope {
     const n = (this.n = rows.n);
     this.width = new Float64Array(n);
     for (let j = 0; j < n; j++) this.width[j] = hi[j] - lo[j] || 1;
-    // modified Gram–Schmidt over the equality rows (problem/constraints.ts already dropped dependent ones)
+    // modified Gram–Schmidt over the unknowns fixed by a zero-width box (unit rows), then the
+    // equality rows: directions in their null space keep both
     const Q: number[] = [];
     let q = 0;
-    for (let k = 0; k < rows.k; k++) {
-      if (!rows.eq[k]) continue;
-      const v = Array.from(rows.A.subarray(k * n, k * n + n));
+    const fixed: number[][] = [];
+    for (let j = 0; j < n; j++) if (!(hi[j] > lo[j])) fixed.push(Array.from({ length: n }, (_, i) => (i === j ? 1 : 0)));
+    const eqRows: number[][] = [];
+    for (let k = 0; k < rows.k; k++) if (rows.eq[k]) eqRows.push(Array.from(rows.A.subarray(k * n, k * n + n)));
+    for (const v of [...fixed, ...eqRows]) {
       for (let r = 0; r < q; r++) {
         let d = 0;
         for (let j = 0; j < n; j++) d += v[j] * Q[r * n + j];
         for (let j = 0; j < n; j++) v[j] -= d * Q[r * n + j];
       }
       const nv = Math.hypot(...v);
-      if (!(nv > 0)) continue;
+      if (!(nv > 1e-12)) continue;
       for (let j = 0; j < n; j++) Q.push(v[j] / nv);
       q++;
     }
@@ -53,7 +56,7 @@ export class Polytope {
     this.q = q;
   }
 
-  /** Number of independent equalities (the polytope's dimension is at most n − this). */
+  /** Number of independent equalities, zero-width unknowns included (the polytope's dimension is at most n − this). */
   get equalities(): number {
     return this.q;
   }
