@@ -283,6 +283,13 @@ describe('invert with constraints on the seed adder (a + b ≈ sum), against gri
     const r = invert(ADD, { want: { sum: 7 }, constraints: ['a + b <= 6'] }, OPTS);
     expect(r.status).toBe('best-compromise');
     expect(r.best!.inputs.a + r.best!.inputs.b).toBeLessThanOrEqual(6 + 1e-8);
+    // it sits on the face a + b = 6, where the box-only projected gradient is far from 0 but the
+    // projected-gradient step onto the polytope vanishes (a KKT point)
+    expect(r.best!.inputs.a + r.best!.inputs.b).toBeCloseTo(6, 6);
+    expect(r.best!.optimality).toBeLessThan(1e-6);
+    const h = 1e-6;
+    const dA = (net(ADD, [r.best!.inputs.a + h, r.best!.inputs.b])[0] - net(ADD, [r.best!.inputs.a - h, r.best!.inputs.b])[0]) / (2 * h);
+    expect(Math.abs(dA * (r.best!.outputs.sum - 7)) * 10).toBeGreaterThan(1e-3);
     const c = invert(ADD, { want: { sum: 7 }, constraints: ['a - b >= 1'], closestTo: { a: 0, b: 10 } }, OPTS);
     expect(c.status).toBe('solved');
     expect(c.closest).toBeDefined();
