@@ -82,6 +82,8 @@ describe('the constraint grammar and its errors', () => {
     expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 + z9 = 1'] }), 'unknown_input', 'z9');
     expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 + y2 <= 1'] }), 'bad_constraint', 'y2', 'output');
     expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 < 2'] }), 'bad_target', '<=');
+    expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 + 2* <= 3'] }), 'bad_target', 'expected an input name after "2 *"', 'position 9');
+    expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 x2 <= 3'] }), 'bad_target', 'expected "+" or "-"');
     expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 <= 2 @3'] }), 'bad_constraint', 'weight');
     expectNetinvertError(() => buildProblem(FOUR, { want: { y1: 1 }, constraints: ['x1 - x1 >= 0'] }), 'bad_constraint', 'no input');
   });

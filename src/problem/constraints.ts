@@ -2,9 +2,9 @@
  * Linear constraints among the inputs (issue #11 §1): `--subject-to "x1 + x2 + x3 = 1"`,
  * `"x3 <= x4"`, `"2*a - b >= 0.5"`, `Query.constraints`, a query file's "constraints".
  *
- * The text is read by THE linear-form grammar of problem/targets.ts (parseWantItem splits the
- * item at its comparison, parseForm reads the form), with names resolved to the model's inputs
- * instead of its outputs; there is no weight. A constraint
+ * The text is read by THE linear-form grammar of problem/targets.ts (parseTerms: the terms
+ * --want's forms are made of), with names resolved to the model's inputs instead of its outputs,
+ * a form on each side of the comparison and constants allowed; there is no weight. A constraint
  *     lo ≤ Σ cₖ·x_{iₖ} ≤ hi
  * may name given inputs: their values move to the right-hand side, leaving a·u over the unknowns.
  * Checked before any work (codes bad_constraint / unknown_input):
@@ -18,7 +18,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import { nextDown, nextUp } from '../graph/round.ts';
-import { formInterval, formText, type LinearTerm } from './targets.ts';
+import { formInterval, formText, parseTerms, type LinearTerm } from './targets.ts';
 
 export type ConstraintKind = 'eq' | 'range' | 'ge' | 'le';
 
@@ -66,15 +66,15 @@ function constraintText(form: string, kind: ConstraintKind, lo: number, hi: numb
   return `${form} = ${lo}:${hi}`;
 }
 
-const NUM = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
-
 function badText(text: string, pos: number, msg: string): NetinvertError {
   return new NetinvertError('bad_target', `constraint "${text.trim()}": ${msg} at position ${pos + 1} of "${text}"`, { text, position: pos });
 }
 
 /**
- * One side of a constraint: Σ cₖ·name + constant (terms as in problem/targets.ts parseForm, plus
- * bare numbers, so that "x3 <= x4" and "a + 1 >= 2*b" read naturally). Names resolve to inputs.
+ * One side of a constraint, text[from, to): THE term grammar of problem/targets.ts (parseTerms)
+ * with names read as inputs and bare numbers allowed (so "x3 <= x4" and "a + 1 >= 2*b" read
+ * naturally); coefficients times `sign` go into coefs, and the side's constant is returned.
+ * A name that is an output of the model is refused as such (bad_constraint).
  */
 function parseSide(
   text: string,
@@ -86,99 +86,42 @@ function parseSide(
   coefs: Map<number, number>,
   order: number[],
 ): number {
-  let i = from,
-    constant = 0;
-  const ws = (): void => {
-    while (i < to && /\s/.test(text[i])) i++;
-  };
-  const number = (): number | null => {
-    const m = NUM.exec(text.slice(i, to));
-    if (!m) return null;
-    i += m[0].length;
-    return Number(m[0]);
-  };
-  const name = (): string | null => {
-    if (text[i] === '"' || text[i] === '`') {
-      const q = text[i];
-      const end = text.indexOf(q, i + 1);
-      if (end < 0 || end >= to) throw badText(text, i, `unclosed quote ${q}`);
-      const s = text.slice(i + 1, end);
-      i = end + 1;
-      return s;
-    }
-    const st = i;
-    while (i < to && !/[\s+\-*<>=@:,;"`]/.test(text[i])) i++;
-    return i === st ? null : text.slice(st, i);
-  };
   // a whole side that is exactly an input name (names may hold operator characters)
   const whole = text.slice(from, to).trim();
-  if (inputNames.includes(whole)) {
-    const o = inputNames.indexOf(whole);
+  const o = inputNames.indexOf(whole);
+  if (o >= 0) {
     if (!coefs.has(o)) order.push(o);
     coefs.set(o, (coefs.get(o) ?? 0) + sign);
     return 0;
   }
-  ws();
-  if (i >= to) throw badText(text, i, 'this side is empty: write an input, a linear form of inputs or a number');
-  let first = true;
-  while (i < to) {
-    let sg = 1;
-    if (text[i] === '+' || text[i] === '-') {
-      sg = text[i] === '-' ? -1 : 1;
-      i++;
-      ws();
-    } else if (!first) throw badText(text, i, `expected "+" or "-" between terms, got "${text[i]}"`);
-    const at = i;
-    let coef = 1,
-      nm: string | null = null;
-    const c = number();
-    if (c !== null) {
-      coef = c;
-      ws();
-      if (text[i] === '*') {
-        i++;
-        ws();
-        nm = name();
-        if (nm === null) throw badText(text, i, `expected an input name after "${c} *"`);
-      } else if (i < to && text[i] !== '+' && text[i] !== '-') {
-        nm = name();
-        if (nm === null) throw badText(text, i, `expected an input name or "+"/"-" after ${c}, got "${text[i]}"`);
-      }
-    } else {
-      nm = name();
-      if (nm === null) throw badText(text, at, i >= to ? 'a term is missing after the sign' : `expected an input name or a number, got "${text[i]}"`);
-      ws();
-      if (text[i] === '*') {
-        i++;
-        ws();
-        const c2 = number();
-        if (c2 === null) throw badText(text, i, 'expected a number after "*"');
-        coef = c2;
-      }
-    }
-    if (nm === null) constant += sg * coef;
-    else {
-      const o = inputNames.indexOf(nm);
-      if (o < 0) {
+  const what = `constraint "${text.trim()}"`;
+  return parseTerms(
+    text,
+    from,
+    to,
+    inputNames,
+    {
+      what,
+      of: 'input',
+      sign,
+      constants: true,
+      unknownName: (nm, at) => {
         if (outputNames.includes(nm)) {
           throw badConstraint(
-            `constraint "${text.trim()}": "${nm}" is an output of the model; constraints are among inputs (${inputNames.join(', ')}): state conditions on outputs as targets (--want / "want")`,
+            `${what}: "${nm}" is an output of the model; constraints are among inputs (${inputNames.join(', ')}): state conditions on outputs as targets (--want / "want")`,
             { constraint: text, term: nm },
           );
         }
-        throw new NetinvertError('unknown_input', `constraint "${text.trim()}": "${nm}" is not an input of the model; its inputs are: ${inputNames.join(', ')}`, {
+        throw new NetinvertError('unknown_input', `${what}: "${nm}" is not an input of the model; its inputs are: ${inputNames.join(', ')}`, {
           input: nm,
           constraint: text,
           position: at,
         });
-      }
-      if (!coefs.has(o)) order.push(o);
-      coefs.set(o, (coefs.get(o) ?? 0) + sign * sg * coef);
-    }
-    first = false;
-    ws();
-  }
-  return sign * constant;
+      },
+    },
+    coefs,
+    order,
+  );
 }
 
 /**
