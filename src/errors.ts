@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'unknown_output'
   | 'bad_query'
   | 'bad_bounds'
+  // linear constraints among inputs (--subject-to, Query.constraints): malformed, on an output, or contradictory
+  | 'bad_constraint'
   // output specs: a target's text (--want, --any, a query file key, a batch cell) does not parse
   | 'bad_target'
   // batch: an answers file started with another model, queries file or options

@@ -24,6 +24,8 @@ export type { CounterfactualOptions } from './solve/counterfactual.ts';
 export { medianAbsoluteDeviation } from './numeric/mad.ts';
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';
 export { parseWantItem, parseTargetList, parseAnyList, classTargets } from './problem/targets.ts';
+export { parseConstraint } from './problem/constraints.ts';
+export type { InputConstraint } from './problem/constraints.ts';
 export { clauseQueries } from './problem/clauses.ts';
 export { certify } from './api/certify.ts';
 export type { CertifyOptions, CertifiedResult } from './certify/certify.ts';

@@ -60,6 +60,7 @@ const QUERY_FLAGS: [string, string][] = [
   ['onlyDecrease', '--only-decrease'],
   ['fixed', '--fixed'],
   ['distanceWeights', '--distance-weights'],
+  ['subjectTo', '--subject-to'],
 ];
 
 /** --query with any of the query flags given on the command line: a bad_usage error naming them. */
@@ -109,7 +110,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--json', 'print the result as JSON')
     .option('--verbose', 'print the full report')
     .option('--certificate <file>', 'write the proof certificate (JSON) to FILE; implies --prove (check it with check-certificate)')
-    .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance; see docs/query-file.md) instead of the query flags')
+    .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance, constraints; see docs/query-file.md) instead of the query flags')
     .option('--plot <file>', 'also draw the answer to FILE (.svg or .png; see netinvert plot)')
     .addHelpText(
       'after',
@@ -120,10 +121,12 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --want "y1 - 10*y2 <= 5" --prove',
         'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --any "y1>=12 ; y2<=0.1, y1>=9"',
         'netinvert solve models/seed-add.json --query q.json --json',
+        'netinvert solve models/seed-add.json --want sum=7 --subject-to "a - b >= 1" --prove',
       ]) +
         '\n\n--want takes outputs or linear forms of them: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5" (weight @w).' +
         '\n--any "A, B ; C" asks for one of several clauses (here A and B, or C); repeat --any to add clauses.' +
-        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to, --distance and the counterfactual controls (--only-increase, --only-decrease, --fixed, --distance-weights) are refused alongside it.' +
+        '\n--subject-to "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5": linear constraints among inputs (repeatable); every answer meets them.' +
+        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to, --distance, --subject-to and the counterfactual controls (--only-increase, --only-decrease, --fixed, --distance-weights) are refused alongside it.' +
         '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {

@@ -25,6 +25,8 @@ const FIELDS = [
   'fixed',
   'distanceWeights',
   'distanceScale',
+  // linear constraints among the inputs (problem/constraints.ts)
+  'constraints',
 ] as const;
 
 /** Parse and check the text of a query file; `file` names it in errors. */
@@ -116,6 +118,13 @@ export function parseQueryFile(text: string, file: string): Query {
     const m = numbers(k, raw[k], 'number > 0');
     for (const [name, x] of Object.entries(m)) if (!(x > 0)) fail(`${k}.${name}`, `expected a number > 0, got ${x}`);
     query[k] = m;
+  }
+  if (raw.constraints !== undefined) {
+    if (!Array.isArray(raw.constraints)) fail('constraints', `expected a list of texts like "x1 + x2 = 1", got ${describe(raw.constraints)}`);
+    (raw.constraints as unknown[]).forEach((c, i) => {
+      if (typeof c !== 'string' || c.trim() === '') fail(`constraints[${i}]`, `expected a constraint text like "x1 + x2 = 1" or "a <= b", got ${describe(c)}`);
+    });
+    query.constraints = (raw.constraints as string[]).slice();
   }
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {

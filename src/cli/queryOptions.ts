@@ -32,6 +32,7 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
     .option('--margin <m>', 'margin for --want-class', '0')
     .option('--any <clauses>', 'one of several clauses must hold: "A, B ; C" is (A and B) or C (repeatable: adds clauses)', collect, [])
     .option('--bounds <list>', 'bounds of unknowns: name=lo:hi,...', collect, [])
+    .option('--subject-to <constraint>', 'linear constraint among inputs (repeatable): "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5", "a - b = 0:1"', collect, [])
     .option('--closest-to <list>', 'reference point: name=value,... (return the closest solution)', collect, [])
     .option('--distance <kind>', 'distance to the reference: l2, l1 or linf', 'l2')
     .option('--diverse <k>', 'counterfactuals: K solutions near the reference and far from each other (greedy max-min)')

@@ -5,9 +5,10 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
+import { buildConstraints, type InputConstraint } from './constraints.ts';
 import { formOutputs, formText, parseForm, type LinearTerm, type TargetSpec } from './targets.ts';
 
-export type { LinearTerm, TargetSpec };
+export type { InputConstraint, LinearTerm, TargetSpec };
 
 export type DistanceKind = 'l2' | 'l1' | 'linf';
 
@@ -46,6 +47,12 @@ export interface Query {
    * absolute deviation of the training data (DiCE's MAD scaling, Mothilal et al. 2020).
    */
   distanceScale?: Record<string, number>;
+  /**
+   * Linear constraints among the inputs, each a text "form op rhs" in the targets' grammar with
+   * input names: "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5", "a - b = 0:1" (problem/constraints.ts).
+   * Every answer meets all of them (within 1e-9 of the form's scale).
+   */
+  constraints?: string[];
 }
 
 /** Default half-width of the box for an unknown with neither a query bound nor a training range. */
@@ -97,6 +104,12 @@ export interface Problem {
    */
   distanceUnit?: Float64Array | null;
   warnings: string[];
+  /**
+   * Linear constraints among the inputs (Query.constraints), validated; absent or empty: none.
+   * Every solver keeps its points inside them; problem/constraints.ts constraintRows() gives the
+   * rows over the unknowns.
+   */
+  constraints?: InputConstraint[];
 }
 
 /** The divisor of unknown j's term in the distance: problem.distanceUnit, else its box width (1 for a point). */
@@ -314,6 +327,8 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     throw bad('onlyIncrease, onlyDecrease, distanceWeights and distanceScale are counterfactual controls: they need a reference point (closestTo / --closest-to)');
   }
   if (reference) for (let j = 0; j < n; j++) base[unknowns[j]] = 0.5 * (lo[j] + hi[j]);
+  const cons = buildConstraints(query.constraints, net.inputNames, net.outputNames, unknowns, base, lo, hi);
+  warnings.push(...cons.warnings);
   return {
     model,
     unknowns,
@@ -332,6 +347,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     distance,
     distanceUnit: distanceUnitV,
     warnings,
+    ...(cons.constraints.length ? { constraints: cons.constraints } : {}),
   };
 }
 

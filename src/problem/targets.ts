@@ -42,20 +42,51 @@ const NUM = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
  * Parse the left-hand side of a target into terms over `outputNames`. Repeated outputs are
  * merged; a zero coefficient is refused (it would constrain nothing). Throws bad_target (with the
  * position) for malformed text, unknown_output for a name the model does not have.
+ * `of: 'input'` reads names as inputs (unknown_input), for constraints among inputs.
  */
-export function parseForm(text: string, outputNames: readonly string[], what = 'target'): LinearTerm[] {
+export function parseForm(text: string, outputNames: readonly string[], what = 'target', of: 'output' | 'input' = 'output'): LinearTerm[] {
   const whole = text.trim();
   const exact = outputNames.indexOf(whole);
   if (exact >= 0) return [{ output: exact, coef: 1 }];
   const coefs = new Map<number, number>();
   const order: number[] = [];
-  let i = 0;
-  const n = text.length;
+  parseTerms(text, 0, text.length, outputNames, { what, of, sign: 1, constants: false }, coefs, order);
+  const terms = order.map((o) => ({ output: o, coef: coefs.get(o)! }));
+  const zero = terms.find((t) => t.coef === 0 || !Number.isFinite(t.coef));
+  if (zero) throw badTarget(text, 0, `${of} "${outputNames[zero.output]}" has coefficient ${zero.coef} in total: give it a finite, nonzero coefficient or leave it out`, what);
+  return terms;
+}
+
+/** How parseTerms reads a stretch of text. */
+export interface TermOptions {
+  /** Names the item in errors. */
+  what: string;
+  /** What the names are: outputs (targets) or inputs (constraints among inputs). */
+  of: 'output' | 'input';
+  /** Every coefficient is multiplied by this (−1: the right-hand side of a constraint, moved left). */
+  sign: number;
+  /** Bare numbers allowed (a constraint's sides); targets' forms have no constant term. */
+  constants: boolean;
+  /** Called for a name that is not in `names` (throw from it); default: unknown_output / unknown_input. */
+  unknownName?: (name: string, position: number) => never;
+}
+
+/**
+ * THE term grammar, over text[from, to):
+ *   form := [sign] term { ("+" | "-") term }
+ *   term := [number ["*"]] name | name "*" number | number    (the last only with `constants`)
+ * Adds each name's coefficient (times opts.sign) into `coefs` (index into `names`; first
+ * appearance in `order`) and returns the sum of the constants (times opts.sign).
+ */
+export function parseTerms(text: string, from: number, to: number, names: readonly string[], opts: TermOptions, coefs: Map<number, number>, order: number[]): number {
+  const { what, of } = opts;
+  let i = from,
+    constant = 0;
   const ws = (): void => {
-    while (i < n && /\s/.test(text[i])) i++;
+    while (i < to && /\s/.test(text[i])) i++;
   };
   const number = (): number | null => {
-    const m = NUM.exec(text.slice(i));
+    const m = NUM.exec(text.slice(i, to));
     if (!m) return null;
     i += m[0].length;
     return Number(m[0]);
@@ -64,23 +95,22 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
     if (text[i] === '"' || text[i] === '`') {
       const q = text[i];
       const end = text.indexOf(q, i + 1);
-      if (end < 0) throw badTarget(text, i, `unclosed quote ${q}`, what);
+      if (end < 0 || end >= to) throw badTarget(text, i, `unclosed quote ${q}`, what);
       const s = text.slice(i + 1, end);
       i = end + 1;
       return s;
     }
     const start = i;
-    while (i < n && !/[\s+\-*<>=@:,;"`]/.test(text[i])) i++;
+    while (i < to && !/[\s+\-*<>=@:,;"`]/.test(text[i])) i++;
     if (i === start) return null;
     return text.slice(start, i);
   };
   ws();
-  if (i >= n) throw badTarget(text, i, 'expected an output name or a linear form of outputs (e.g. "y0 - y1")', what);
+  if (i >= to) throw badTarget(text, i, `expected an ${of} name or a linear form of ${of}s (e.g. "${of === 'output' ? 'y0 - y1' : 'x0 - x1'}")`, what);
   let first = true;
   while (true) {
     ws();
     let sign = 1;
-    const signAt = i;
     if (text[i] === '+' || text[i] === '-') {
       sign = text[i] === '-' ? -1 : 1;
       i++;
@@ -95,19 +125,29 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
     if (c !== null) {
       coef = c;
       ws();
-      if (text[i] === '*') {
+      const star = text[i] === '*';
+      if (star) {
         i++;
         ws();
       }
       const at = i;
       nm = name();
       if (nm === null) {
-        if (i >= n) throw badTarget(text, at, `the constant ${c} has no output: forms have no constant term, move it to the right-hand side`, what);
-        throw badTarget(text, at, `expected an output name after ${c}`, what);
+        if (opts.constants && !star && (i >= to || text[i] === '+' || text[i] === '-')) {
+          // a bare number: a constant of this side
+          constant += sign * c;
+          first = false;
+          ws();
+          if (i >= to) break;
+          continue;
+        }
+        if (opts.constants) throw badTarget(text, at, `expected an ${of} name after "${c}${star ? ' *' : ''}"`, what);
+        if (i >= to) throw badTarget(text, at, `the constant ${c} has no ${of}: forms have no constant term, move it to the right-hand side`, what);
+        throw badTarget(text, at, `expected an ${of} name after ${c}`, what);
       }
     } else {
       nm = name();
-      if (nm === null) throw badTarget(text, termAt, i >= n ? 'the form ends with a sign: a term is missing' : `expected an output name or a number, got "${text[i]}"`, what);
+      if (nm === null) throw badTarget(text, termAt, i >= to ? 'the form ends with a sign: a term is missing' : `expected an ${of} name or a number, got "${text[i]}"`, what);
       ws();
       if (text[i] === '*') {
         i++;
@@ -118,25 +158,23 @@ export function parseForm(text: string, outputNames: readonly string[], what = '
         coef = c2;
       }
     }
-    if (sign < 0 && signAt >= 0) coef = -coef;
-    const o = outputNames.indexOf(nm);
+    if (sign < 0) coef = -coef;
+    const o = names.indexOf(nm);
     if (o < 0) {
-      throw new NetinvertError('unknown_output', `${what}: "${nm}" is not an output of the model; its outputs are: ${outputNames.join(', ')}`, {
-        output: nm,
+      if (opts.unknownName) opts.unknownName(nm, termAt);
+      throw new NetinvertError(of === 'output' ? 'unknown_output' : 'unknown_input', `${what}: "${nm}" is not an ${of} of the model; its ${of}s are: ${names.join(', ')}`, {
+        [of]: nm,
         text,
         position: termAt,
       });
     }
     if (!coefs.has(o)) order.push(o);
-    coefs.set(o, (coefs.get(o) ?? 0) + coef);
+    coefs.set(o, (coefs.get(o) ?? 0) + opts.sign * coef);
     first = false;
     ws();
-    if (i >= n) break;
+    if (i >= to) break;
   }
-  const terms = order.map((o) => ({ output: o, coef: coefs.get(o)! }));
-  const zero = terms.find((t) => t.coef === 0 || !Number.isFinite(t.coef));
-  if (zero) throw badTarget(text, 0, `output "${outputNames[zero.output]}" has coefficient ${zero.coef} in total: give it a finite, nonzero coefficient or leave it out`, what);
-  return terms;
+  return opts.sign * constant;
 }
 
 /** Is this the plain form 1·y? */

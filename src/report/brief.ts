@@ -66,11 +66,15 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   lines.push(indent(table(orows)));
   if (outs.length > shown.length) lines.push(indent(`… ${plural(outs.length - shown.length, 'more output')} (use --json for all)`));
   // linear forms of outputs: each constraint's value, target and slack (≥ 0 inside)
-  if (r.query.targets.some((t) => t.terms) && s.constraints) {
+  // and linear constraints among the inputs (--subject-to): value, bounds and slack the same way
+  const forms = r.query.targets.some((t) => t.terms);
+  if ((forms || r.query.constraints?.length) && s.constraints) {
     const crows: string[][] = [['constraint', 'value', 'target', 'slack', '']];
     for (const c of s.constraints) {
-      const t = r.query.targets.find((x) => x.output === c.target);
-      crows.push([c.target, fmt(c.value), t ? targetText(t) : '', fmt(c.slack), c.met ? 'met' : 'MISSED']);
+      if (c.on !== 'input' && !forms) continue;
+      const t = c.on === 'input' ? undefined : r.query.targets.find((x) => x.output === c.target);
+      const range = c.on === 'input' ? sidesText(c.lo, c.hi) : t ? targetText(t) : '';
+      crows.push([c.on === 'input' ? formOf(c.target) : c.target, fmt(c.value), range, fmt(c.slack), c.met ? 'met' : 'MISSED']);
     }
     lines.push(indent(table(crows)));
   }
@@ -81,6 +85,18 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));
   if (s.cluster) lines.push(indent(clusterText(s)));
   return lines.join('\n');
+}
+
+/** The form of a constraint's text ("a - b >= 1" → "a - b"). */
+function formOf(text: string): string {
+  const m = /^(.*?)\s*(=|>=|<=)\s*[^=<>]*$/.exec(text);
+  return m ? m[1] : text;
+}
+
+/** A constraint's sides as a target column: "= v", ">= lo", "<= hi", "in [lo, hi]". */
+function sidesText(lo: number | null, hi: number | null): string {
+  if (lo !== null && hi !== null) return lo === hi ? `= ${fmt(lo)}` : `in [${fmt(lo)}, ${fmt(hi)}]`;
+  return lo !== null ? `>= ${fmt(lo)}` : `<= ${fmt(hi!)}`;
 }
 
 /** "1 box", "2 boxes": a count and its noun, singular or plural. */
@@ -179,6 +195,10 @@ export function fullReport(r: CertifiedResult): string {
   );
   out.push('bounds:');
   out.push(indent(table([['input', 'lo', 'hi', 'source'], ...r.query.bounds.map((b) => [b.input, fmt(b.lo), fmt(b.hi), b.source])])));
+  if (r.query.constraints?.length) {
+    out.push('subject to (linear constraints among the inputs, each met within its tolerance):');
+    out.push(indent(table([['constraint', 'tolerance'], ...r.query.constraints.map((c) => [c.constraint, fmt(c.tolerance)])])));
+  }
   if (r.excludedFraction !== undefined) out.push(`box proven root-free: ${formatPercent(r.excludedFraction)}`);
   if (r.certification) {
     const c = r.certification;

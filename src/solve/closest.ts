@@ -26,6 +26,7 @@ import type { Problem } from '../problem/query.ts';
 import { distanceUnit, targetTolerance } from '../problem/query.ts';
 import type { ProblemEvaluator } from './evaluator.ts';
 import { lmCore } from './lm.ts';
+import { Polytope } from './polytope.ts';
 
 /** A constraint g(z) = 0 ('eq') or g(z) ≤ 0 ('le'). */
 interface Constraint {
@@ -82,6 +83,16 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
   hi.set(p.hi);
   if (hasT) hi[n] = Math.max(0, ...refd.map(dmax));
   if (norm === 'l1') refd.forEach((j, k) => (hi[n + 2 * k] = hi[n + 2 * k + 1] = dmax(j)));
+
+  // linear constraints among the inputs: kept exactly by every LM step (LinQPDescent) over (u, extra
+  // variables), their rows padded with zeros for the extra variables
+  let polytope: Polytope | undefined;
+  if (ev.polytope) {
+    const r = ev.polytope.rows;
+    const A = new Float64Array(r.k * N);
+    for (let k = 0; k < r.k; k++) A.set(r.A.subarray(k * n, k * n + n), k * N);
+    polytope = new Polytope({ ...r, n: N, A }, lo, hi);
+  }
 
   const cons: Constraint[] = [];
   p.targets.forEach((t, i) => {
@@ -182,6 +193,7 @@ export function closestFeasible(ev: ProblemEvaluator, start: Float64Array, maxOu
         m: M,
         lo,
         hi,
+        ...(polytope ? { polytope } : {}),
         exhausted: () => ev.budget.exhausted,
         evaluate(Z, k, R, J) {
           outputsAt(Z, k);

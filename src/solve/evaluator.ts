@@ -13,6 +13,8 @@
  * evaluation and one Jacobian), so tests can budget deterministically.
  */
 import type { Problem } from '../problem/query.ts';
+import { constraintRows } from '../problem/constraints.ts';
+import { Polytope } from './polytope.ts';
 import type { LSQ } from './iterate/types.ts';
 import { formJacobian, formValue } from '../problem/targets.ts';
 
@@ -50,10 +52,14 @@ export class ProblemEvaluator {
   /** Every target a plain output, in the order of targetOutputs: the outputs' Jacobian is the targets'. */
   private readonly direct: boolean;
 
+  /** The polytope of the query's linear constraints among the inputs (null: none, the box only). */
+  readonly polytope: Polytope | null;
+
   constructor(
     readonly problem: Problem,
     readonly budget: Budget,
   ) {
+    this.polytope = problem.constraints?.length ? new Polytope(constraintRows(problem.constraints, problem.unknowns, problem.base), problem.lo, problem.hi) : null;
     this.n = problem.unknowns.length;
     this.m = problem.targets.length;
     this.targetOutputs = problem.targetOutputs;
@@ -169,5 +175,6 @@ export function problemLsq(ev: ProblemEvaluator): LSQ {
     hi: p.hi,
     evaluate: (U, k, R, J) => ev.residualsAndJacobian(U, k, R, J),
     exhausted: () => ev.budget.exhausted,
+    ...(ev.polytope ? { polytope: ev.polytope } : {}),
   };
 }

@@ -4,7 +4,8 @@
  *
  *   query → Problem (validated) → one of
  *     · 1 unknown, 1 equality target, LM: interval Newton over the box (every root, proven);
- *     · otherwise: multi-start bounded LM (or Adam) over the box;
+ *     · otherwise: multi-start bounded LM (or Adam) over the box (LM only with linear constraints
+ *       among the inputs: starts inside their polytope, every step kept feasible);
  *   → with a reference point: augmented-Lagrangian closest solution;
  *   → every point verified by a fresh forward pass → the four-outcome answer.
  */
@@ -76,6 +77,8 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
       throw new NetinvertError('bad_query', `warmStart must hold ${n} finite numbers (one per unknown: ${problem.unknownNames.join(', ')}), got ${w.length}`);
     }
     warmStart = clipToBox(problem, Float64Array.from(w));
+    // inside the linear constraints too (their nearest point)
+    if (ev.polytope && !ev.polytope.contains(warmStart)) ev.polytope.project(warmStart, 0, warmStart, 0);
   }
 
   let solutions: Solution[] = [];
@@ -92,7 +95,21 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
     excludedFraction: number | undefined;
   let methodUsed: string = method;
 
-  const oneDim = method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq' && isPlain(problem.targets[0].terms);
+  if (ev.polytope) {
+    if (method === 'adam') {
+      throw new NetinvertError('bad_query', 'method "adam" does not keep linear constraints among the inputs (--subject-to): use method lm, whose every step stays inside them');
+    }
+    // an empty polytope (the phase-1 QP cannot meet every row): a contradiction before any search
+    const c = new Float64Array(n).map((_, j) => 0.5 * (problem.lo[j] + problem.hi[j]));
+    if (!ev.polytope.project(c, 0, new Float64Array(n), 0)) {
+      throw new NetinvertError(
+        'bad_constraint',
+        `the constraints ${problem.constraints!.map((k) => `"${k.name}"`).join(', ')} have no common point inside the bounds (${problem.unknownNames.map((nm, j) => `${nm} in [${problem.lo[j]}, ${problem.hi[j]}]`).join(', ')}); drop or loosen one, or widen the bounds`,
+        { constraints: problem.constraints!.map((k) => k.name) },
+      );
+    }
+  }
+  const oneDim = !ev.polytope && method === 'lm' && n === 1 && problem.targets.length === 1 && problem.targets[0].kind === 'eq' && isPlain(problem.targets[0].terms);
   let needSearch = true;
   if (oneDim) {
     methodUsed = 'interval-newton-1d';
@@ -300,6 +317,18 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
     bounds: problem.unknownNames.map((input, j) => ({ input, lo: problem.lo[j], hi: problem.hi[j], source: problem.boundSource[j] })),
     tolerance: { atol: problem.atol, rtol: problem.rtol, ...(isFloat32Model(problem.model) ? { float32Floor: FLOAT32_FLOOR } : {}) },
     ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance, ...distanceUnitsRecord(problem) } : {}),
+    ...(problem.constraints?.length
+      ? {
+          constraints: problem.constraints.map((c) => ({
+            constraint: c.name,
+            terms: c.terms.map((k) => ({ input: problem.model.network.inputNames[k.output], coef: k.coef })),
+            kind: c.kind,
+            lo: Number.isFinite(c.lo) ? c.lo : null,
+            hi: Number.isFinite(c.hi) ? c.hi : null,
+            tolerance: c.tol,
+          })),
+        }
+      : {}),
     seed,
   };
 }

@@ -9,7 +9,7 @@
  * Steps slide along active bounds instead of stalling there the way clipped steps do — which is
  * exactly where best-compromise optima sit.
  */
-import { BoxQPDescent, DualProjectedDescent } from './iterate/descents.ts';
+import { BoxQPDescent, DualProjectedDescent, LinQPDescent } from './iterate/descents.ts';
 import { iterate } from './iterate/loop.ts';
 import { NielsenDamping } from './iterate/searches.ts';
 import { lmTermination } from './iterate/termination.ts';
@@ -47,6 +47,6 @@ export const LARGE_N = 48;
 
 /** Bounded LM on any least-squares problem over a box (closest-to-reference runs it on its augmented Lagrangian). */
 export function lmCore(f: LSQ, starts: Float64Array, rows: number, maxIterations: number): LMResult {
-  const descent = f.n > LARGE_N ? new DualProjectedDescent(f.n) : new BoxQPDescent(f.n);
+  const descent = f.polytope && f.polytope.rows.k > 0 ? new LinQPDescent(f.n, f.polytope) : f.n > LARGE_N ? new DualProjectedDescent(f.n) : new BoxQPDescent(f.n);
   return iterate(f, { descent, search: new NielsenDamping(), termination: lmTermination(f.scale ?? 1) }, starts, rows, maxIterations);
 }

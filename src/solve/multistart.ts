@@ -2,7 +2,8 @@
  * Multi-start: quasi-random starts (Halton, with a seeded Cranley–Patterson shift) over the
  * box, run as one batch per round through bounded LM (or Adam), then merged.
  *
- * - Round 0 takes Halton points. Later rounds place their starts away from everything seen:
+ * - Round 0 takes Halton points (with linear constraints among the inputs: points of a
+ *   hit-and-run chain inside their polytope, Smith 1984, polytope.ts). Later rounds place their starts away from everything seen:
  *   from a pool of Halton candidates, farthest-point selection (Gonzalez 1985) against every
  *   earlier start and every root found, so new starts fill the gaps between the basins already
  *   explored instead of landing again in a found root's basin.
@@ -68,7 +69,14 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
   let index = 1;
   const width = new Float64Array(n);
   for (let j = 0; j < n; j++) width[j] = p.hi[j] - p.lo[j] || 1;
+  // with linear constraints among the inputs: starts from a hit-and-run chain inside the polytope
+  // (Smith 1984; polytope.ts), seeded from the same seed, instead of Halton points in the box
+  const inside = ev.polytope ? ev.polytope.sampler(mulberry32(opts.seed ^ 0x5bd1e995)) : null;
   const halton1 = (S: Float64Array, q: number): void => {
+    if (inside) {
+      inside(S, q * n);
+      return;
+    }
     for (let j = 0; j < n; j++) {
       const h = (halton(index, PRIMES[j % PRIMES.length]) + shift[j]) % 1;
       S[q * n + j] = p.lo[j] + h * (p.hi[j] - p.lo[j]);
@@ -194,12 +202,12 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
   return { isolated, continuum, continuumDimension, best, starts, iterations, budgetHit };
 }
 
-/** Do the unweighted outputs at u meet every target within tolerance? */
+/** Do the unweighted outputs at u meet every target within tolerance (and u every linear constraint)? */
 export function meetsAt(ev: ProblemEvaluator, u: Float64Array): boolean {
   const Y = ev.outputs(u, 1);
   const p = ev.problem;
   for (const t of p.targets) if (!(targetMiss(t, formValue(t.terms, Y)) <= targetTolerance(t, p.atol, p.rtol))) return false;
-  return true;
+  return !ev.polytope || ev.polytope.contains(u);
 }
 
 /** Expected number of roots not yet seen below which the search stops (rootsLikelyAllFound). */

@@ -22,12 +22,13 @@ export interface Solution {
   /**
    * Per target, in query order: the value of its form, its target set [lo, hi] (null: unbounded
    * side), the slack min(value − lo, hi − value) (≥ 0 inside; negative: missed by that much) and
-   * whether it is met within its tolerance.
+   * whether it is met within its tolerance; then each linear constraint among the inputs the
+   * same way (on: 'input').
    */
   constraints: ConstraintValue[];
   /** Largest unweighted miss over the targets. */
   maxMiss: number;
-  /** Whether every target is met within its tolerance. */
+  /** Whether every target is met within its tolerance (and every linear constraint among the inputs within its own). */
   meetsTargets: boolean;
   /** σ_max/σ_min of ∂(targeted outputs)/∂(unknowns) (∞ when rank-deficient). */
   conditionNumber: number;
@@ -57,8 +58,10 @@ export interface Solution {
 }
 
 export interface ConstraintValue {
-  /** The target's form as text (an output name for a plain target). */
+  /** The target's form as text (an output name for a plain target); for a constraint among the inputs, its text. */
   target: string;
+  /** 'input': a linear constraint among the inputs (Query.constraints); absent: a target on the outputs. */
+  on?: 'input';
   value: number;
   lo: number | null;
   hi: number | null;
@@ -115,6 +118,15 @@ export interface SolveResult {
     distance?: DistanceKind;
     /** Each referenced input's unit in the distance, when not its box width (weights, --mad, monotone controls). */
     distanceUnits?: Record<string, number>;
+    /** Linear constraints among the inputs (problem/constraints.ts): the text, its terms over inputs, its sides and tolerance. */
+    constraints?: {
+      constraint: string;
+      terms: { input: string; coef: number }[];
+      kind: TargetKind;
+      lo: number | null;
+      hi: number | null;
+      tolerance: number;
+    }[];
     seed: number;
   };
   /** solved: every distinct solution found (for a continuum: representatives spread over it). */

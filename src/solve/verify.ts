@@ -4,6 +4,7 @@
  */
 import { distanceUnit, targetMiss, targetTolerance, type Problem } from '../problem/query.ts';
 import { formJacobian, formValue } from '../problem/targets.ts';
+import { constraintRows, constraintValue } from '../problem/constraints.ts';
 import { singularValues } from '../numeric/linalg.ts';
 import type { ConstraintValue, Solution } from './result.ts';
 
@@ -54,6 +55,14 @@ export function verifySolution(
     const slack = y !== y ? -Infinity : Math.min(y - t.lo, t.hi - y);
     constraints.push({ target: t.name, value: y, lo: Number.isFinite(t.lo) ? t.lo : null, hi: Number.isFinite(t.hi) ? t.hi : null, slack, met });
   }
+  // linear constraints among the inputs: value at the full input vector, slack, met within tolerance
+  for (const c of problem.constraints ?? []) {
+    const v = constraintValue(c, X);
+    const met = v >= c.lo - c.tol && v <= c.hi + c.tol;
+    if (!met) meets = false;
+    const slack = v !== v ? -Infinity : Math.min(v - c.lo, c.hi - v);
+    constraints.push({ target: c.name, on: 'input', value: v, lo: Number.isFinite(c.lo) ? c.lo : null, hi: Number.isFinite(c.hi) ? c.hi : null, slack, met });
+  }
   const m = problem.targets.length;
   const J = targetJacobian(problem, u);
   const sv = singularValues(J, m, n);
@@ -82,7 +91,8 @@ export function verifySolution(
 }
 
 /**
- * Dimension of the solution set through u (docs/design.md): unknowns minus the number of singular
+ * Dimension of the solution set through u (docs/design.md): unknowns (less the independent
+ * equality constraints among the inputs, whose null space the set lies in) minus the number of singular
  * values of the active targets' Jacobian that are significant on the box's scale,
  * σᵢ·diam(box) > tol. A range or inequality met strictly does not constrain (full-dimensional
  * there), so only equalities and targets sitting on an end within tolerance count.
@@ -104,17 +114,55 @@ export function solutionSetDimension(problem: Problem, u: ArrayLike<number>): nu
       tol = Math.min(tol, tl);
     }
   });
-  if (rows.length === 0) return n;
+  // equality constraints among the inputs: the solution set lies in their null space N (q
+  // independent rows, orthonormal basis Q): dimension = (n − q) − rank(J·P), P = I − QᵀQ the
+  // projector onto N (J·P has the singular values of J restricted to N)
+  const Q = equalityBasis(problem);
+  const q = Q.length / n;
+  if (rows.length === 0) return n - q;
   const Jall = targetJacobian(problem, u);
   const J = new Float64Array(rows.length * n);
   rows.forEach((i, r) => J.set(Jall.subarray(i * n, i * n + n), r * n));
+  for (let r = 0; r < rows.length; r++) {
+    for (let e = 0; e < q; e++) {
+      let d = 0;
+      for (let j = 0; j < n; j++) d += J[r * n + j] * Q[e * n + j];
+      for (let j = 0; j < n; j++) J[r * n + j] -= d * Q[e * n + j];
+    }
+  }
   let diam = 0;
   for (let j = 0; j < n; j++) diam += (problem.hi[j] - problem.lo[j]) ** 2;
   diam = Math.sqrt(diam);
   const sv = singularValues(J, rows.length, n);
   let significant = 0;
   for (const s of sv) if (s * diam > tol) significant++;
-  return n - significant;
+  return Math.max(0, n - q - significant);
+}
+
+/**
+ * Orthonormal basis (q × n, modified Gram–Schmidt) of the row space of the equality constraints
+ * among the inputs, over the unknowns: empty without equalities.
+ */
+export function equalityBasis(problem: Problem): Float64Array {
+  const cs = problem.constraints ?? [];
+  if (!cs.some((c) => c.kind === 'eq')) return new Float64Array(0);
+  const rows = constraintRows(cs, problem.unknowns, problem.base);
+  const n = rows.n;
+  const Q: number[] = [];
+  for (let k = 0; k < rows.k; k++) {
+    if (!rows.eq[k]) continue;
+    const v = Array.from(rows.A.subarray(k * n, k * n + n));
+    const norm0 = Math.hypot(...v);
+    for (let e = 0; e < Q.length / n; e++) {
+      let d = 0;
+      for (let j = 0; j < n; j++) d += v[j] * Q[e * n + j];
+      for (let j = 0; j < n; j++) v[j] -= d * Q[e * n + j];
+    }
+    const nv = Math.hypot(...v);
+    if (!(nv > 1e-10 * norm0)) continue;
+    for (let j = 0; j < n; j++) Q.push(v[j] / nv);
+  }
+  return Float64Array.from(Q);
 }
 
 /** Distance to the reference in box-width units (or the query's distance units, distanceUnit()): L2 (default), L1 or L∞ over the referenced unknowns. */

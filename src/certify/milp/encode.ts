@@ -22,6 +22,7 @@ import type { Network } from '../../graph/network.ts';
 import { PWL_FORMS, PWL_UNARY, type MilpStep } from '../../graph/ops/pwl.ts';
 import { gamma, nextDown, nextUp } from '../../graph/round.ts';
 import type { GraphDef, NodeDef } from '../../graph/types.ts';
+import type { ConstraintRows } from '../../problem/constraints.ts';
 
 /** c0 + Σ coefs[k]·x[cols[k]], columns ascending and distinct. */
 export interface LinExpr {
@@ -321,6 +322,12 @@ export interface EncodeOptions {
   /** Names of the graph nodes (or inputs) whose values are needed. */
   roots: readonly string[];
   /**
+   * Linear constraints among the unknowns (problem/constraints.ts constraintRows): each one native
+   * row over the unknowns' columns, lo − tol ≤ a·u ≤ hi + tol (widened by its tolerance, so that
+   * every point meeting it is in the MILP's feasible set), added before any bound tightening.
+   */
+  constraints?: ConstraintRows;
+  /**
    * Called once per activation node, before its terms are encoded, with the pre-activations that
    * straddle a kink and read more than input columns. It may shrink their lo/hi in place (only to
    * values that remain sound bounds).
@@ -380,6 +387,20 @@ export function encodeGraph(net: Network, builder: MilpBuilder, opts: EncodeOpti
   // unknowns first: column j is unknown j
   const unknownCol = new Map<number, number>();
   opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', tol.primal)));
+  const cr = opts.constraints;
+  if (cr) {
+    for (let k = 0; k < cr.k; k++) {
+      const cols: number[] = [],
+        coefs: number[] = [];
+      for (let j = 0; j < cr.n; j++) {
+        const a = cr.A[k * cr.n + j];
+        if (a === 0) continue;
+        cols.push(unknownCol.get(opts.unknowns[j])!);
+        coefs.push(a);
+      }
+      builder.addRow(cr.lo[k] === -Infinity ? -Infinity : nextDown(cr.lo[k] - cr.tol[k]), cr.hi[k] === Infinity ? Infinity : nextUp(cr.hi[k] + cr.tol[k]), cols, coefs);
+    }
+  }
   for (const nd of nodes) {
     if (nd.impl) continue;
     const exprs: LinExpr[] = [];

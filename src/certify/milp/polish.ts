@@ -9,6 +9,8 @@ import { formValue } from '../../problem/targets.ts';
 import { DualGaussNewton } from '../../numeric/gaussNewton.ts';
 import type { Solution } from '../../solve/result.ts';
 import { targetJacobian, verifySolution } from '../../solve/verify.ts';
+import { constraintRows } from '../../problem/constraints.ts';
+import { Polytope } from '../../solve/polytope.ts';
 
 export function clampToBox(problem: Problem, raw: ArrayLike<number>): Float64Array {
   const n = problem.unknowns.length;
@@ -20,6 +22,12 @@ export function clampToBox(problem: Problem, raw: ArrayLike<number>): Float64Arr
 /** Forward-pass check of a point (clamped to the box), polished when it misses a target narrowly. */
 export function checkPoint(problem: Problem, raw: ArrayLike<number>): { u: Float64Array; sol: Solution; polished: boolean } {
   let u = clampToBox(problem, raw);
+  // linear constraints among the inputs: HiGHS meets their rows within its tolerance only; the
+  // nearest point that meets them in float64 (solve/polytope.ts) is the one checked
+  if (problem.constraints?.length) {
+    const poly = new Polytope(constraintRows(problem.constraints, problem.unknowns, problem.base), problem.lo, problem.hi);
+    if (!poly.contains(u)) poly.project(u, 0, u, 0);
+  }
   let sol = verifySolution(problem, u);
   if (sol.meetsTargets) return { u, sol, polished: false };
   const v = polishPoint(problem, u);

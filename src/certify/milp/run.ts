@@ -22,6 +22,8 @@ import { NetinvertError } from '../../errors.ts';
 import { nextUp } from '../../graph/round.ts';
 import { distanceUnit, targetTolerance, type Problem } from '../../problem/query.ts';
 import { formValue } from '../../problem/targets.ts';
+import { constraintRows } from '../../problem/constraints.ts';
+import { Polytope } from '../../solve/polytope.ts';
 import { halton, PRIMES } from '../../numeric/halton.ts';
 import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './encode.ts';
 import { loadHighs, toModelData } from './highs.ts';
@@ -310,6 +312,7 @@ class MilpRun {
       hi: problem.hi,
       base: problem.base,
       roots,
+      ...(problem.constraints?.length ? { constraints: constraintRows(problem.constraints, problem.unknowns, problem.base) } : {}),
       tighten: (pre) => this.tighten(pre, obbtUntil),
     });
     this.stats.binaries = enc.binaries.length;
@@ -412,9 +415,12 @@ class MilpRun {
     }
     const rows = cands.length;
     const X = new Float64Array(rows * net.nIn);
+    // with linear constraints among the inputs, every candidate moved to its nearest feasible point
+    const poly = p.constraints?.length ? new Polytope(constraintRows(p.constraints, p.unknowns, p.base), p.lo, p.hi) : null;
     for (let r = 0; r < rows; r++) {
       X.set(p.base, r * net.nIn);
       const u = (cands[r] = clampToBox(p, cands[r]));
+      if (poly && !poly.contains(u)) poly.project(u, 0, u, 0);
       for (let j = 0; j < n; j++) X[r * net.nIn + p.unknowns[j]] = u[j];
     }
     const Y = net.evaluate(X, rows);

@@ -4,6 +4,10 @@
  * call.
  *
  * A box is
+ *   - excluded when a linear constraint among the inputs (problem/constraints.ts) cannot hold
+ *     anywhere in it: the interval of its form over the box misses the constraint widened by its
+ *     tolerance (with constraints, a proven-unique box counts only when it lies wholly inside
+ *     every constraint; with equality constraints no root claims are made: infeasible only);
  *   - excluded with the tolerance when some target's output enclosure misses the target widened
  *     by its tolerance: no point in it meets the targets (this is what `infeasible` needs);
  *   - excluded as root-free (square equality systems) when 0 ∉ F(X) or Krawczyk gives K(X) ∩ X = ∅;
@@ -28,12 +32,13 @@
 import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
 import { formInterval } from '../../problem/targets.ts';
+import { constraintExcludes } from '../../problem/constraints.ts';
 import { now, type Budget } from '../../solve/evaluator.ts';
 import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solve/branchAndBound.ts';
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierMissCheck } from './certificate.ts';
+import { verifierConstraintMiss, verifierInsideConstraint, verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
 export type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
@@ -78,7 +83,16 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // a zero-width unknown (lo = hi) counts 1 in every volume: its boxes are all the width there is
   const degenerate = Array.from(problem.hi, (h, j) => h === problem.lo[j]);
   const totalVol = 1;
-  const sys: SquareSystem | null = squareSystem(problem);
+  // Linear constraints among the inputs: a box that no point of which meets one of them is
+  // excluded on its own (interval arithmetic over the box, constraintExcludes). The square-system
+  // proofs work on the unconstrained equations: a root-free box holds no root at all, but a
+  // root Krawczyk proves may lie outside the constraints, so a root box is claimed only when the
+  // whole box lies inside every constraint (verifierInsideConstraints: the certificate
+  // verifier's own test); boxes across a constraint's face are split. With equality constraints
+  // no box lies inside them: no square-system proofs then (claims: infeasible only).
+  const cons = problem.constraints ?? [];
+  const sys: SquareSystem | null = cons.some((c) => c.kind === 'eq') ? null : squareSystem(problem);
+  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((_, c) => verifierInsideConstraint(problem, c, lo, hi));
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
   const minWidth = opts.minWidth ?? 1e-9;
   const targetOutputs = problem.targetOutputs;
@@ -104,7 +118,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       budget.evaluations += 20;
       budget.jacobians += 10;
       const box = inflateRootBox(sys, r, problem.lo, problem.hi);
-      if (box) roots.push({ lo: Array.from(box.lo), hi: Array.from(box.hi), root: Array.from(r) });
+      if (box && insideAll(box.lo, box.hi)) roots.push({ lo: Array.from(box.lo), hi: Array.from(box.hi), root: Array.from(r) });
     }
   }
 
@@ -167,6 +181,23 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
         H[q * nIn + problem.unknowns[j]] = batch[q].hi[j];
       }
     }
+    // boxes some constraint excludes: index of that constraint (−1: none), with its form's enclosure
+    const cex = new Int32Array(k).fill(-1);
+    const cenc = new Float64Array(2 * k);
+    if (cons.length) {
+      const cr = new Float64Array(2);
+      for (let q = 0; q < k; q++) {
+        for (let c = 0; c < cons.length; c++) {
+          // the interval test, confirmed by the certificate verifier's own arithmetic (its rounding is coarser)
+          if (constraintExcludes(cons[c], L, H, q * nIn, cr) && verifierConstraintMiss(problem, c, batch[q].lo, batch[q].hi)) {
+            cex[q] = c;
+            cenc[2 * q] = cr[0];
+            cenc[2 * q + 1] = cr[1];
+            break;
+          }
+        }
+      }
+    }
     budget.evaluations += 2 * k;
     budget.jacobians += k;
     const yb = meanValueBounds(problem, L.subarray(0, k * nIn), H.subarray(0, k * nIn), k, targetOutputs);
@@ -178,7 +209,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     if (opts.linear !== false) {
       // boxes the mean-value form did not exclude: try the linear relaxation too
       const keep: number[] = [];
-      for (let q = 0; q < k; q++) if (!batch[q].plain && !excludedBy(problem, fb, q, m, tols)) keep.push(q);
+      for (let q = 0; q < k; q++) if (!batch[q].plain && cex[q] < 0 && !excludedBy(problem, fb, q, m, tols)) keep.push(q);
       if (keep.length) {
         const kl = new Float64Array(keep.length * nIn),
           kh = new Float64Array(keep.length * nIn);
@@ -217,6 +248,13 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     }
     for (let q = 0; q < k; q++) {
       const b = batch[q];
+      if (cex[q] >= 0) {
+        // no point of the box meets constraint cex[q]: nothing here to find (the certificate
+        // verifier re-checks it with its own interval arithmetic)
+        excluded.push({ lo: b.lo, hi: b.hi, target: -1, constraint: cex[q], outputLo: cenc[2 * q], outputHi: cenc[2 * q + 1] });
+        excludedVol += vol(b);
+        continue;
+      }
       // smallest possible worst-output miss over the box, and tolerance exclusion
       let boxLB = 0,
         exclTarget = -1,
@@ -281,7 +319,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
           lowerBound = Math.min(lowerBound, boxLB);
           continue;
         }
-        if (v === 'unique') {
+        if (v === 'unique' && insideAll(lo, hi)) {
           const mid = lo.map((l, j) => 0.5 * (l + hi[j]));
           const r = newtonInBox(sys, mid, lo, hi);
           if (r) {

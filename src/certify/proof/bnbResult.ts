@@ -6,8 +6,14 @@
 export interface ExcludedBox {
   lo: number[];
   hi: number[];
-  /** Target index whose output enclosure misses the (tolerance-widened) target. */
+  /** Target index whose output enclosure misses the (tolerance-widened) target; −1 when `constraint` excludes the box. */
   target: number;
+  /**
+   * Index into problem.constraints of a linear constraint among the inputs that no point of the
+   * box meets (interval arithmetic over the box, widened by the constraint's tolerance):
+   * outputLo / outputHi then enclose the constraint's form.
+   */
+  constraint?: number;
   outputLo: number;
   outputHi: number;
 }

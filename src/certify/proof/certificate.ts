@@ -34,7 +34,12 @@ import { dn, formRange, imulInto, up, verifierNet, type VerifierNet } from './ve
 export const CERTIFICATE_FORMAT = 'netinvert-certificate';
 /** The newest version written and read; CERTIFICATE_VERSIONS are every version read. */
 export const CERTIFICATE_VERSION = 3;
-export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3];
+/**
+ * 4: a query with linear constraints among the inputs (query.constraints; excluded boxes may name
+ * a constraint; root boxes must lie wholly inside every constraint; no 'complete' claim with an
+ * equality constraint).
+ */
+export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3, 4];
 
 export type CertificateTargetKind = 'eq' | 'range' | 'ge' | 'le';
 
@@ -55,16 +60,24 @@ export interface CertificateQuery {
   /** Tolerances in use (after the float32 floor, when the model has one). */
   atol: number;
   rtol: number;
+  /**
+   * Version 4: linear constraints among the inputs, lo ≤ Σ coef·x[input] ≤ hi (null: unbounded
+   * side), each met within `tolerance`; the claim is about the points of the box that meet them all.
+   */
+  constraints?: { constraint: string; terms: { input: string; coef: number }[]; kind: CertificateTargetKind; lo: number | null; hi: number | null; tolerance: number }[];
 }
 
 export interface Certificate {
   format: typeof CERTIFICATE_FORMAT;
-  version: 2 | 3;
+  version: 2 | 3 | 4;
   modelHash: string;
   claim: 'infeasible' | 'complete';
   query: CertificateQuery;
-  /** Boxes where target `target` (index into query.targets) is missed beyond its tolerance. */
-  excluded: { lo: number[]; hi: number[]; target: number }[];
+  /**
+   * Boxes where target `target` (index into query.targets) is missed beyond its tolerance, or
+   * (version 4, target −1) where constraint `constraint` (index into query.constraints) cannot hold.
+   */
+  excluded: { lo: number[]; hi: number[]; target: number; constraint?: number }[];
   /** 'complete' only: boxes holding no exact root. */
   rootFree?: { lo: number[]; hi: number[]; reason: 'range' | 'krawczyk' }[];
   /** 'complete' only: boxes holding exactly one root, and that root. */
@@ -77,7 +90,7 @@ export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infea
   const outNames = problem.model.network.outputNames;
   return {
     format: CERTIFICATE_FORMAT,
-    version: problem.targets.every(plain) ? 2 : 3,
+    version: problem.constraints?.length ? 4 : problem.targets.every(plain) ? 2 : 3,
     modelHash: problem.model.hash,
     claim,
     query: {
@@ -93,8 +106,20 @@ export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infea
       })),
       atol: problem.atol,
       rtol: problem.rtol,
+      ...(problem.constraints?.length
+        ? {
+            constraints: problem.constraints.map((c) => ({
+              constraint: c.name,
+              terms: c.terms.map((k) => ({ input: problem.model.network.inputNames[k.output], coef: k.coef })),
+              kind: c.kind,
+              lo: Number.isFinite(c.lo) ? c.lo : null,
+              hi: Number.isFinite(c.hi) ? c.hi : null,
+              tolerance: c.tol,
+            })),
+          }
+        : {}),
     },
-    excluded: bnb.excluded.map((e) => ({ ...box(e), target: e.target })),
+    excluded: bnb.excluded.map((e) => (e.constraint !== undefined ? { ...box(e), target: -1, constraint: e.constraint } : { ...box(e), target: e.target })),
     ...(claim === 'complete'
       ? {
           rootFree: bnb.rootFree.map((r) => ({ ...box(r), reason: r.reason })),
@@ -229,7 +254,9 @@ interface Parsed {
   targets: VTarget[];
   atol: number;
   rtol: number;
-  excluded: { lo: Float64Array; hi: Float64Array; target: number }[];
+  excluded: { lo: Float64Array; hi: Float64Array; target: number; constraint: number }[];
+  /** Linear constraints among the inputs (version 4): terms over input indices, and the sides widened by the tolerance, rounded outward. */
+  constraints: { name: string; terms: { input: number; coef: number }[]; kind: CertificateTargetKind; lo: number; hi: number; tol: number; missLo: number; missHi: number }[];
   rootFree: { lo: Float64Array; hi: Float64Array }[];
   roots: { lo: Float64Array; hi: Float64Array; root: Float64Array }[];
 }
@@ -237,9 +264,9 @@ interface Parsed {
 function parse(model: Model, cert: unknown): Parsed {
   if (!isObj(cert) || cert.format !== CERTIFICATE_FORMAT) throw new Invalid('not a netinvert certificate (format "netinvert-certificate")');
   if (!CERTIFICATE_VERSIONS.includes(cert.version as number)) {
-    throw new Invalid(`certificate version ${JSON.stringify(cert.version)} is not supported (this verifier reads versions ${CERTIFICATE_VERSIONS.join(' and ')})`);
+    throw new Invalid(`certificate version ${JSON.stringify(cert.version)} is not supported (this verifier reads versions ${CERTIFICATE_VERSIONS.slice(0, -1).join(', ')} and ${CERTIFICATE_VERSIONS[CERTIFICATE_VERSIONS.length - 1]})`);
   }
-  const version = cert.version as 2 | 3;
+  const version = cert.version as 2 | 3 | 4;
   onlyKeys(cert, ['format', 'version', 'modelHash', 'claim', 'query', 'excluded', 'rootFree', 'roots'], 'the certificate');
   if (cert.modelHash !== model.hash) throw new Invalid(`certificate is for model ${JSON.stringify(cert.modelHash)}, not this model (${model.hash})`);
   const claim = cert.claim;
@@ -247,7 +274,7 @@ function parse(model: Model, cert: unknown): Parsed {
   const net = model.network;
   const q = cert.query;
   if (!isObj(q)) throw new Invalid('the certificate has no query');
-  onlyKeys(q, ['given', 'unknowns', 'box', 'targets', 'atol', 'rtol'], 'query');
+  onlyKeys(q, version >= 4 ? ['given', 'unknowns', 'box', 'targets', 'atol', 'rtol', 'constraints'] : ['given', 'unknowns', 'box', 'targets', 'atol', 'rtol'], 'query');
   // given and unknowns: every input exactly once
   if (!isObj(q.given)) throw new Invalid('query.given must be an object {input: value}');
   const given: Record<string, number> = {};
@@ -341,13 +368,66 @@ function parse(model: Model, cert: unknown): Parsed {
       missHi: hi === Infinity ? Infinity : up(hi + tolUp),
     });
   });
+  // linear constraints among the inputs (version 4)
+  const constraints: Parsed['constraints'] = [];
+  if (version >= 4) {
+    if (!Array.isArray(q.constraints) || q.constraints.length === 0) throw new Invalid('a version-4 certificate lists its constraints (query.constraints, non-empty)');
+    q.constraints.forEach((c: unknown, ci: number) => {
+      const at = `query.constraints[${ci}]`;
+      if (!isObj(c)) throw new Invalid(`${at} must be an object {constraint, terms, kind, lo, hi, tolerance}`);
+      onlyKeys(c, ['constraint', 'terms', 'kind', 'lo', 'hi', 'tolerance'], at);
+      if (typeof c.constraint !== 'string') throw new Invalid(`${at}.constraint must be its text`);
+      if (!Array.isArray(c.terms) || c.terms.length === 0) throw new Invalid(`${at}.terms must be a non-empty list of {input, coef}`);
+      const seenIn = new Set<number>();
+      const terms = c.terms.map((k: unknown, ki: number) => {
+        if (!isObj(k)) throw new Invalid(`${at}.terms[${ki}] must be an object {input, coef}`);
+        onlyKeys(k, ['input', 'coef'], `${at}.terms[${ki}]`);
+        const i = typeof k.input === 'string' ? net.inputIndex(k.input) : -1;
+        if (i < 0) throw new Invalid(`${at}.terms[${ki}] names input ${JSON.stringify(k.input)}, which the model does not have`);
+        if (seenIn.has(i)) throw new Invalid(`${at}.terms: input "${k.input}" appears twice`);
+        seenIn.add(i);
+        const coef = num(k.coef, `${at}.terms[${ki}].coef`);
+        if (coef === 0) throw new Invalid(`${at}.terms[${ki}].coef must be nonzero`);
+        return { input: i, coef };
+      });
+      const tol = num(c.tolerance, `${at}.tolerance`);
+      if (tol < 0) throw new Invalid(`${at}.tolerance must be ≥ 0`);
+      const kind = c.kind;
+      const lo = c.lo === null ? -Infinity : num(c.lo, `${at}.lo`),
+        hi = c.hi === null ? Infinity : num(c.hi, `${at}.hi`);
+      const ok =
+        (kind === 'eq' && lo === hi && Number.isFinite(lo)) ||
+        (kind === 'range' && Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi) ||
+        (kind === 'ge' && Number.isFinite(lo) && hi === Infinity) ||
+        (kind === 'le' && lo === -Infinity && Number.isFinite(hi));
+      if (!ok) throw new Invalid(`${at}: kind ${JSON.stringify(kind)} with lo ${String(c.lo)} and hi ${String(c.hi)} is not a constraint (eq: lo = hi; range: lo ≤ hi; ge: hi null; le: lo null)`);
+      constraints.push({
+        name: c.constraint,
+        terms,
+        kind: kind as CertificateTargetKind,
+        lo,
+        hi,
+        tol,
+        missLo: lo === -Infinity ? -Infinity : dn(lo - tol),
+        missHi: hi === Infinity ? Infinity : up(hi + tol),
+      });
+    });
+    if (claim !== 'infeasible' && constraints.some((c) => c.kind === 'eq')) throw new Invalid('a certificate with equality constraints among the inputs claims infeasibility only');
+  }
   // boxes
   if (!Array.isArray(cert.excluded)) throw new Invalid('excluded must be a list of boxes');
   const excluded = cert.excluded.map((e: unknown, i: number) => {
-    const b = boxOf(e, n, `excluded[${i}]`, ['target']);
+    const b = boxOf(e, n, `excluded[${i}]`, version >= 4 ? ['target', 'constraint'] : ['target']);
     const ti = b.raw.target;
+    if (b.raw.constraint !== undefined) {
+      const ci = b.raw.constraint;
+      if (!(ti === -1 && typeof ci === 'number' && Number.isInteger(ci) && ci >= 0 && ci < constraints.length)) {
+        throw new Invalid(`excluded[${i}]: a box excluded by a constraint has target −1 and constraint an index 0…${constraints.length - 1}`);
+      }
+      return { lo: b.lo, hi: b.hi, target: -1, constraint: ci };
+    }
     if (!(typeof ti === 'number' && Number.isInteger(ti) && ti >= 0 && ti < targets.length)) throw new Invalid(`excluded[${i}].target must be a target index 0…${targets.length - 1}`);
-    return { lo: b.lo, hi: b.hi, target: ti };
+    return { lo: b.lo, hi: b.hi, target: ti, constraint: -1 };
   });
   let rootFree: Parsed['rootFree'] = [],
     roots: Parsed['roots'] = [];
@@ -384,7 +464,7 @@ function parse(model: Model, cert: unknown): Parsed {
       }
     });
   }
-  return { claim, given, unknownNames, unk: Int32Array.from(unk), base, box, targets, atol, rtol, excluded, rootFree, roots };
+  return { claim, given, unknownNames, unk: Int32Array.from(unk), base, box, targets, atol, rtol, excluded, constraints, rootFree, roots };
 }
 
 // ---------------------------------------------------------------- the checks
@@ -704,6 +784,15 @@ function sameQuery(model: Model, p: Parsed, query: Query & ToleranceOptions): st
       return `the certificate's box for "${q.unknownNames[j]}" [${p.box.lo[j]}, ${p.box.hi[j]}] does not cover the query's [${q.lo[j]}, ${q.hi[j]}]`;
     }
   }
+  // constraints among the inputs: the same list (text, terms, sides, tolerance), in order
+  const qc = q.constraints ?? [];
+  if (qc.length !== p.constraints.length) return `the certificate has ${p.constraints.length} constraints among the inputs, the query ${qc.length}`;
+  for (let i = 0; i < qc.length; i++) {
+    const a = qc[i],
+      b = p.constraints[i];
+    const sameTerms = a.terms.length === b.terms.length && a.terms.every((t, k) => t.output === b.terms[k].input && t.coef === b.terms[k].coef);
+    if (!sameTerms || a.kind !== b.kind || a.lo !== b.lo || a.hi !== b.hi || a.tol !== b.tol) return `the certificate's constraint "${b.name}" is not the query's "${a.name}"`;
+  }
   if (q.atol !== p.atol || q.rtol !== p.rtol) return `the certificate's tolerances (atol ${p.atol}, rtol ${p.rtol}) are not the query's (atol ${q.atol}, rtol ${q.rtol})`;
   return null;
 }
@@ -736,6 +825,12 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   const ck = new Checker(v, p);
   let checked = 0;
   for (const e of p.excluded) {
+    if (e.constraint >= 0) {
+      const c = p.constraints[e.constraint];
+      if (!constraintMissed(p, c, e.lo, e.hi)) return fail(`excluded box ${checked} is not excluded: constraint "${c.name}" may hold there`, checked);
+      checked++;
+      continue;
+    }
     const t = p.targets[e.target];
     if (!ck.prove(e.lo, e.hi, 'miss', e.target)) {
       return fail(`excluded box ${checked} is not excluded: ${t.terms.length === 1 && t.terms[0].coef === 1 ? 'output' : 'form'} "${t.name}" may meet its target there (checked down to 1/${2 ** MAX_DEPTH} of the box)`, checked);
@@ -750,6 +845,9 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   let independent = true;
   let engineSys: ReturnType<typeof squareSystem> | undefined;
   for (const r of p.roots) {
+    // with constraints among the inputs, a root box lies wholly inside every one of them
+    const outside = p.constraints.find((c) => !constraintHolds(p, c, r.lo, r.hi));
+    if (outside) return fail(`root box ${checked} is not wholly inside constraint "${outside.name}": its root may not meet it`, checked);
     if (!ck.consistent(r.root)) return fail(`the root of root box ${checked} misses the targets by more than the tolerance`, checked);
     ck.meanValue(r.lo, r.hi);
     if (ck.krawczyk(r.lo, r.hi) !== 'unique') {
@@ -785,6 +883,67 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   };
 }
 
+/**
+ * Does no point of the box (unknowns in [lo, hi], given inputs at their values) meet constraint
+ * c? The form Σ coef·x over the box by interval arithmetic (Moore 1966), every partial sum
+ * rounded outward (this verifier's own up / dn), against the sides widened by the tolerance.
+ */
+function constraintMissed(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  const [sl, sh] = constraintRange(p, c, lo, hi);
+  return sl > c.missHi || sh < c.missLo;
+}
+
+/** Does every point of the box meet constraint c exactly (its form's enclosure inside [lo, hi])? */
+function constraintHolds(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  const [sl, sh] = constraintRange(p, c, lo, hi);
+  return sl >= c.lo && sh <= c.hi;
+}
+
+/** Enclosure of constraint c's form over the box (given inputs at their values), rounded outward. */
+function constraintRange(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): [number, number] {
+  let sl = 0,
+    sh = 0;
+  for (const t of c.terms) {
+    const j = p.unk.indexOf(t.input);
+    const a = j >= 0 ? lo[j] : p.base[t.input],
+      b = j >= 0 ? hi[j] : p.base[t.input];
+    const x = t.coef >= 0 ? t.coef * a : t.coef * b,
+      y = t.coef >= 0 ? t.coef * b : t.coef * a;
+    sl = dn(sl + dn(x));
+    sh = up(sh + up(y));
+  }
+  return [sl, sh];
+}
+
+/**
+ * For branch-and-bound: this verifier's own test that no point of box [lo, hi] meets the
+ * problem's constraint ci (so that a box branch-and-bound excludes by a constraint is one
+ * verifyCertificate confirms).
+ */
+export function verifierConstraintMiss(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  return constraintMissed(...verifierArgs(problem, ci), lo, hi);
+}
+
+/** For branch-and-bound: this verifier's own test that every point of box [lo, hi] meets constraint ci. */
+export function verifierInsideConstraint(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  return constraintHolds(...verifierArgs(problem, ci), lo, hi);
+}
+
+function verifierArgs(problem: Problem, ci: number): [Parsed, Parsed['constraints'][number]] {
+  const c = problem.constraints![ci];
+  const pc: Parsed['constraints'][number] = {
+    name: c.name,
+    terms: c.terms.map((t) => ({ input: t.output, coef: t.coef })),
+    kind: c.kind,
+    lo: c.lo,
+    hi: c.hi,
+    tol: c.tol,
+    missLo: c.lo === -Infinity ? -Infinity : dn(c.lo - c.tol),
+    missHi: c.hi === Infinity ? Infinity : up(c.hi + c.tol),
+  };
+  return [{ unk: Int32Array.from(problem.unknowns), base: problem.base } as Parsed, pc];
+}
+
 /** The query a certificate proves, in words (for check-certificate and reports). */
 export function describeCertificateQuery(cert: Certificate): string[] {
   const q = cert.query;
@@ -796,6 +955,7 @@ export function describeCertificateQuery(cert: Certificate): string[] {
     `given: ${given.length ? given.join(', ') : '(none)'}`,
     `unknowns: ${q.unknowns.map((u, j) => `${u} in [${q.box.lo[j]}, ${q.box.hi[j]}]`).join(', ')}`,
     `targets: ${q.targets.map(fmt).join(', ')}`,
+    ...(q.constraints?.length ? [`subject to: ${q.constraints.map((c) => c.constraint).join(', ')} (each within its tolerance)`] : []),
     `tolerance: |y − t| <= ${q.atol} + ${q.rtol}·|t| for equalities, ${q.atol} for ranges and inequalities`,
     ...(cert.claim === 'complete' && cert.roots ? [`roots: ${cert.roots.map((r) => `(${r.root.join(', ')})`).join(', ')}`] : []),
   ];

@@ -13,6 +13,8 @@
  *   any             a disjunction in the --any syntax ("y0 >= 1 ; y1 <= 0"): one clause must hold.
  *   closest:<input> optional reference value for an unknown input: the answer is the solution
  *                   closest to the reference (as `solve --closest-to`).
+ *   subject-to      linear constraints among the inputs in the --subject-to syntax, commas between
+ *                   them ("a - b >= 1, x1 + x2 = 1"; quote the cell): every answer of the row meets them.
  * Every target is parsed by the one grammar of problem/targets.ts.
  *
  * The header is checked against the model before anything runs: a column that is none of these,
@@ -25,7 +27,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { Query, TargetSpec } from '../../problem/query.ts';
 import { parseNumber } from '../parse.ts';
-import { parseAnyList, parseForm, parseTargetList, parseTargetSpec } from '../../problem/targets.ts';
+import { parseAnyList, parseForm, parseTargetList, parseTargetSpec, splitList } from '../../problem/targets.ts';
 import type { Settings } from './options.ts';
 
 /** Largest queries file read (bytes). */
@@ -43,6 +45,8 @@ export interface Layout {
   wants: { col: number; name: string }[];
   /** The `any` column (a --any disjunction), or −1. */
   anyCol: number;
+  /** The `subject-to` column (--subject-to constraints among the inputs), or −1. */
+  subjectToCol?: number;
 }
 
 export interface QueryRow {
@@ -84,7 +88,7 @@ function columnKey(h: string, net: Model['network']): string {
 /** A `want`, `want:<x>` or `any` column (unless the model has a feature of that name). */
 function isListColumn(h: string, net: Model['network']): boolean {
   if (net.inputIndex(h) >= 0 || net.outputIndex(h) >= 0) return false;
-  return h === 'want' || h === 'any' || h.startsWith('want:');
+  return h === 'want' || h === 'any' || h === 'subject-to' || h.startsWith('want:');
 }
 
 /** Is the header a linear form of the model's outputs ("y0 - y1")? */
@@ -148,6 +152,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     }
     if (isListColumn(h, net)) {
       if (h === 'any') layout.anyCol = col;
+      else if (h === 'subject-to') layout.subjectToCol = col;
       else layout.wants.push({ col, name: h });
       return;
     }
@@ -180,7 +185,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: ${unknown.length === 1 ? 'column' : 'columns'} ${list} ${unknown.length === 1 ? 'is' : 'are'} not an input or output of the model ` +
-        `(nor a linear form of outputs, id, want, any or closest:<input>); ${features}`,
+        `(nor a linear form of outputs, id, want, any, subject-to or closest:<input>); ${features}`,
       { file, column: unknown[0], columns: unknown },
     );
   }
@@ -281,10 +286,13 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
     const cell = q.cells[col];
     if (cell !== '') closestTo[name] = cellNumber(cell, `${at}, column "closest:${name}"`, 'a reference cell holds a number, or stays empty');
   }
+  const consCell = layout.subjectToCol !== undefined && layout.subjectToCol >= 0 ? q.cells[layout.subjectToCol] : '';
+  const constraints = consCell === '' ? [] : splitList(consCell, ',');
   return {
     given,
     want,
     ...(anyOf.length ? { anyOf } : {}),
+    ...(constraints.length ? { constraints } : {}),
     bounds: s.bounds,
     ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance } : {}),
   };

@@ -9,7 +9,7 @@ import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
-import { classTargets } from '../../problem/targets.ts';
+import { classTargets, splitList } from '../../problem/targets.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { medianAbsoluteDeviation } from '../../numeric/mad.ts';
 import { parseQueryFile } from '../queryFile.ts';
@@ -81,6 +81,8 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
     throw new NetinvertError('bad_query', 'say which outputs you want with --want (e.g. --want sum=7), --want-class or --any, or give a query file with --query');
   }
   const closest = parseAssignments(opts.closestTo as string[], '--closest-to');
+  // --subject-to: one constraint per value, or several separated by commas (outside quotes)
+  const subjectTo = ((opts.subjectTo as string[] | undefined) ?? []).flatMap((v) => splitList(v, ','));
   const distance = String(opts.distance) as DistanceKind;
   if (!['l2', 'l1', 'linf'].includes(distance)) {
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
@@ -91,6 +93,7 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
     ...(anyOf.length ? { anyOf } : {}),
     bounds: parseBounds(opts.bounds as string[]),
     ...(Object.keys(closest).length ? { closestTo: closest, distance } : {}),
+    ...(subjectTo.length ? { constraints: subjectTo } : {}),
   };
 }
 

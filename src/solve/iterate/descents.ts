@@ -16,6 +16,8 @@
 import { AdamMoments, type AdamParams } from '../../numeric/adam.ts';
 import { DualGaussNewton } from '../../numeric/gaussNewton.ts';
 import { BoxQP } from '../boxqp.ts';
+import { LinQP } from '../linqp.ts';
+import type { Polytope } from '../polytope.ts';
 import type { Descent, IterState } from './types.ts';
 
 /** g = Jᵀr for row r. */
@@ -101,6 +103,60 @@ export class BoxQPDescent extends MoreScaled {
       this.u[j] = hi[j] - x[r * n + j];
     }
     return this.qp.solve(H, g, this.l, this.u, step);
+  }
+
+  /** JᵀJ from the last linearise() (step() adds the damping to it in place: call before step). */
+  hessian(): Float64Array {
+    return this.H;
+  }
+}
+
+/**
+ * The same damped Gauss–Newton step as BoxQPDescent, solved exactly over the box AND the linear
+ * constraints among the unknowns (LinQP: primal active-set, Nocedal & Wright Alg. 16.3), from a
+ * feasible point: the step keeps every constraint (an equality's plane is never left), so every
+ * iterate is feasible. Used at any size when the problem has constraints.
+ */
+export class LinQPDescent extends MoreScaled {
+  private readonly qp: LinQP;
+  private readonly H: Float64Array;
+  private readonly l: Float64Array;
+  private readonly u: Float64Array;
+  private readonly cl: Float64Array;
+  private readonly cu: Float64Array;
+  private readonly box: BoxQPDescent;
+  constructor(
+    readonly n: number,
+    readonly poly: Polytope,
+  ) {
+    super();
+    this.qp = new LinQP(n, poly.rows.k);
+    this.box = new BoxQPDescent(n);
+    this.H = new Float64Array(n * n);
+    this.l = new Float64Array(n);
+    this.u = new Float64Array(n);
+    this.cl = new Float64Array(poly.rows.k);
+    this.cu = new Float64Array(poly.rows.k);
+  }
+
+  linearise(s: IterState, r: number, g: Float64Array): void {
+    this.box.linearise(s, r, g);
+  }
+
+  step(s: IterState, r: number, g: Float64Array, lambda: number, step: Float64Array): boolean {
+    const { n, x } = s,
+      { lo, hi } = s.f,
+      H = this.H,
+      D = this.D;
+    H.set(this.box.hessian());
+    for (let j = 0; j < n; j++) {
+      const d = D[r * n + j];
+      H[j * n + j] += lambda * d * d;
+      this.l[j] = lo[j] - x[r * n + j];
+      this.u[j] = hi[j] - x[r * n + j];
+    }
+    this.poly.rowSlack(x, this.cl, this.cu, r * n);
+    return this.qp.solve(H, g, this.l, this.u, this.poly.rows.A, this.cl, this.cu, step);
   }
 }
 

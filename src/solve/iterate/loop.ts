@@ -1,22 +1,29 @@
 /**
  * One batched iterate loop for every local solver (optimistix's shape; types.ts):
- *   init:        clip the starts into the box, evaluate them all in one engine call;
+ *   init:        clip the starts into the box (and project them into the linear constraints,
+ *                when the problem has any), evaluate them all in one engine call;
  *   step:        per live start, linearise (descent), test (termination), form the step
  *                (descent, with the search's damping), clip it into the box; then evaluate every
  *                trial point in one engine call and let the search accept or reject each;
  *   terminate:   a start stops when the termination module or the search says so, at the
  *                iteration cap, or for all when the budget runs out;
- *   postprocess: projected-gradient optimality and active bounds at every final point.
+ *   postprocess: projected-gradient optimality and active bounds at every final point (with
+ *                linear constraints: the projected-gradient step onto the polytope, ConstrainedGradient).
  * A start whose first point is not finite stops as 'singular'. Starts never interact: each
  * row's answer is the one it would get alone.
  */
 import type { IterateResult, IterState, LSQ, Solver, StopReason } from './types.ts';
+import { LinQP } from '../linqp.ts';
+import type { Polytope } from '../polytope.ts';
 
 export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: number, maxIterations: number): IterateResult {
   const { n, m, lo, hi } = f;
   const { descent, search, termination } = solver;
   const x = starts.slice(0, rows * n);
   for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) x[r * n + j] = Math.min(hi[j], Math.max(lo[j], x[r * n + j]));
+  // linear constraints: a start outside them moves to the nearest feasible point (every step keeps it feasible)
+  const poly = f.polytope;
+  if (poly && poly.rows.k > 0) for (let r = 0; r < rows; r++) if (!poly.contains(x, r * n)) poly.project(x, r * n, x, r * n);
   const width = new Float64Array(n);
   for (let j = 0; j < n; j++) width[j] = hi[j] - lo[j] || 1;
   // current and trial residuals / Jacobians share one buffer each, so accepting a trial point is
@@ -127,9 +134,10 @@ export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: numb
 
   // postprocess: final optimality and active bounds
   const active = new Int8Array(rows * n);
+  const pg = poly && poly.rows.k > 0 ? new ConstrainedGradient(poly, width) : null;
   for (let r = 0; r < rows; r++) {
     descent.linearise(s, r, g);
-    optimality[r] = projectedGradient(g, x, r * n, n, lo, hi, width);
+    optimality[r] = pg ? pg.measure(g, x, r * n) : projectedGradient(g, x, r * n, n, lo, hi, width);
     for (let j = 0; j < n; j++) {
       const v = x[r * n + j];
       active[r * n + j] = v <= lo[j] && g[j] > 0 ? -1 : v >= hi[j] && g[j] < 0 ? 1 : 0;
@@ -162,4 +170,48 @@ export function projectedGradient(
     mx = Math.max(mx, Math.abs(gj) * width[j]);
   }
   return mx;
+}
+
+/**
+ * Optimality under linear constraints: the projected-gradient step ‖P(x − ∇f) − x‖∞ in box-width
+ * units (z = x / w), the standard stationarity measure for a convex feasible set (Conn, Gould &
+ * Toint, Trust-Region Methods, 2000, §12.1): 0 exactly at a KKT point. The projection is the QP
+ *     min ½Σ(dⱼ/wⱼ)² + gᵀd  over steps d that keep x + d in the polytope (LinQP).
+ */
+export class ConstrainedGradient {
+  private readonly qp: LinQP;
+  private readonly H: Float64Array;
+  private readonly l: Float64Array;
+  private readonly u: Float64Array;
+  private readonly cl: Float64Array;
+  private readonly cu: Float64Array;
+  private readonly d: Float64Array;
+  constructor(
+    readonly poly: Polytope,
+    readonly width: Float64Array,
+  ) {
+    const n = poly.n;
+    this.qp = new LinQP(n, poly.rows.k);
+    this.H = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) this.H[j * n + j] = 1 / (width[j] * width[j]);
+    this.l = new Float64Array(n);
+    this.u = new Float64Array(n);
+    this.cl = new Float64Array(poly.rows.k);
+    this.cu = new Float64Array(poly.rows.k);
+    this.d = new Float64Array(n);
+  }
+
+  measure(g: Float64Array, x: Float64Array, off: number): number {
+    const { poly, width, l, u, d } = this;
+    const n = poly.n;
+    for (let j = 0; j < n; j++) {
+      l[j] = poly.lo[j] - x[off + j];
+      u[j] = poly.hi[j] - x[off + j];
+    }
+    poly.rowSlack(x, this.cl, this.cu, off);
+    if (!this.qp.solve(this.H, g, l, u, poly.rows.A, this.cl, this.cu, d)) return NaN;
+    let mx = 0;
+    for (let j = 0; j < n; j++) mx = Math.max(mx, Math.abs(d[j]) / width[j]);
+    return mx;
+  }
 }

@@ -5,6 +5,8 @@
  * start is done), run by one batched loop (loop.ts: init / step / terminate / postprocess).
  */
 
+import type { Polytope } from '../polytope.ts';
+
 /** Why a start stopped. */
 export type StopReason = 'converged' | 'stationary' | 'small-step' | 'max-iterations' | 'budget' | 'singular';
 
@@ -19,6 +21,11 @@ export interface LSQ {
   exhausted(): boolean;
   /** Size of the residuals' reference values (targets): below 4e−16 of it is round-off. Default 1. */
   scale?: number;
+  /**
+   * Linear constraints among the unknowns (with the box: a polytope). When present, starts are
+   * projected into it and every step stays in it (LinQPDescent).
+   */
+  polytope?: Polytope;
 }
 
 /** What the loop hands back, one row per start. */
