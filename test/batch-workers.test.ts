@@ -112,7 +112,7 @@ describe('batch --workers', () => {
         if (done === 5) ac.abort();
       },
     });
-    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(code, err).toBe(EXIT_INTERRUPTED);
     expect(err).toMatch(/--resume/);
     const partial = parse(readFileSync(a, 'utf8'), { columns: true }) as Record<string, string>[];
     const ids = new Set(partial.map((x) => x.id)).size;
