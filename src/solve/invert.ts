@@ -154,8 +154,10 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
       status = 'infeasible';
       proven = true;
       complete = true;
-      // the closest point interval Newton saw (certify needs it should its proof be withdrawn)
-      if (r.best) best = verifySolution(problem, [r.best.x]);
+      // the closest point: interval Newton may have excluded the box after a few evaluations, so
+      // refine what it saw by a grid and golden-section search on the miss (certify needs it
+      // should its proof be withdrawn, and the report shows it)
+      best = closestOnInterval(problem, r.best ? r.best.x : 0.5 * (problem.lo[0] + problem.hi[0]));
     }
     budgetHit = r.budgetHit;
     if (needSearch) methodUsed = 'interval-newton-1d + lm';
@@ -385,3 +387,36 @@ export function unresolvedText(problem: Problem, unresolved: { box: [number, num
 }
 
 export { distanceToReference };
+
+/**
+ * The point of a 1-unknown box with the smallest miss: the best of `start`, both ends and a
+ * CLOSEST_GRID-point grid, then golden-section search (Kiefer 1953) on the bracket around it. The
+ * miss need not be unimodal there, so this is a good point, not a proven closest one.
+ */
+const CLOSEST_GRID = 64;
+function closestOnInterval(problem: Problem, start: number): Solution {
+  const lo = problem.lo[0],
+    hi = problem.hi[0];
+  const miss = (x: number): number => verifySolution(problem, [x]).maxMiss;
+  let bx = start,
+    bm = miss(start);
+  const h = (hi - lo) / CLOSEST_GRID;
+  for (let i = 0; i <= CLOSEST_GRID; i++) {
+    const x = i === CLOSEST_GRID ? hi : lo + i * h;
+    const m = miss(x);
+    if (m < bm) (bm = m), (bx = x);
+  }
+  let a = Math.max(lo, bx - h),
+    b = Math.min(hi, bx + h);
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let k = 0; k < 60 && b - a > 1e-12 * Math.max(1, Math.abs(bx)); k++) {
+    const c = b - g * (b - a),
+      d = a + g * (b - a);
+    if (miss(c) <= miss(d)) b = d;
+    else a = c;
+    const x = 0.5 * (a + b),
+      m = miss(x);
+    if (m < bm) (bm = m), (bx = x);
+  }
+  return verifySolution(problem, [bx]);
+}
