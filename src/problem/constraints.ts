@@ -260,6 +260,28 @@ export function buildConstraints(
   return { constraints: out, warnings };
 }
 
+/** A constraint as results and certificates record it: its text, terms over input names, sides and tolerance. */
+export interface ConstraintRecord {
+  constraint: string;
+  terms: { input: string; coef: number }[];
+  kind: ConstraintKind;
+  lo: number | null;
+  hi: number | null;
+  tolerance: number;
+}
+
+/** The records of a problem's constraints (an infinite side is null, as JSON has no Infinity). */
+export function constraintRecords(constraints: readonly InputConstraint[], inputNames: readonly string[]): ConstraintRecord[] {
+  return constraints.map((c) => ({
+    constraint: c.name,
+    terms: c.terms.map((k) => ({ input: inputNames[k.output], coef: k.coef })),
+    kind: c.kind,
+    lo: Number.isFinite(c.lo) ? c.lo : null,
+    hi: Number.isFinite(c.hi) ? c.hi : null,
+    tolerance: c.tol,
+  }));
+}
+
 /** The constraints as rows over the unknowns (given inputs' part moved to the sides). */
 export function constraintRows(constraints: readonly InputConstraint[], unknowns: readonly number[], base: ArrayLike<number>): ConstraintRows {
   const k = constraints.length,

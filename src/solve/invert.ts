@@ -11,6 +11,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import { FLOAT32_FLOOR, isFloat32Model, targetTolerance, type Problem } from '../problem/query.ts';
+import { constraintRecords } from '../problem/constraints.ts';
 import { isPlain } from '../problem/targets.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
@@ -321,14 +322,7 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
     ...(problem.reference ? { reference: referenceRecord(problem), distance: problem.distance, ...distanceUnitsRecord(problem) } : {}),
     ...(problem.constraints?.length
       ? {
-          constraints: problem.constraints.map((c) => ({
-            constraint: c.name,
-            terms: c.terms.map((k) => ({ input: problem.model.network.inputNames[k.output], coef: k.coef })),
-            kind: c.kind,
-            lo: Number.isFinite(c.lo) ? c.lo : null,
-            hi: Number.isFinite(c.hi) ? c.hi : null,
-            tolerance: c.tol,
-          })),
+          constraints: constraintRecords(problem.constraints, problem.model.network.inputNames),
         }
       : {}),
     seed,
@@ -406,17 +400,30 @@ function closestOnInterval(problem: Problem, start: number): Solution {
     const m = miss(x);
     if (m < bm) (bm = m), (bx = x);
   }
+  // golden section on the bracket around the best grid point, one new miss per step
+  const g = (Math.sqrt(5) - 1) / 2;
   let a = Math.max(lo, bx - h),
     b = Math.min(hi, bx + h);
-  const g = (Math.sqrt(5) - 1) / 2;
-  for (let k = 0; k < 60 && b - a > 1e-12 * Math.max(1, Math.abs(bx)); k++) {
-    const c = b - g * (b - a),
+  let c = b - g * (b - a),
+    d = a + g * (b - a),
+    mc = miss(c),
+    md = miss(d);
+  for (let k = 0; k < 80 && b - a > 1e-12 * Math.max(1, Math.abs(bx)); k++) {
+    if (mc <= md) {
+      b = d;
+      d = c;
+      md = mc;
+      c = b - g * (b - a);
+      mc = miss(c);
+    } else {
+      a = c;
+      c = d;
+      mc = md;
       d = a + g * (b - a);
-    if (miss(c) <= miss(d)) b = d;
-    else a = c;
-    const x = 0.5 * (a + b),
-      m = miss(x);
-    if (m < bm) (bm = m), (bx = x);
+      md = miss(d);
+    }
   }
+  if (mc < bm) bx = c;
+  if (md < Math.min(bm, mc)) bx = d;
   return verifySolution(problem, [bx]);
 }

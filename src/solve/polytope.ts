@@ -232,3 +232,33 @@ export class Polytope {
     };
   }
 }
+
+/**
+ * The constrained step: min ½dᵀHd + gᵀd over steps d that keep x + d in [lo, hi] and in the
+ * polytope's rows (LinQP), from a feasible x. One home for the LM descent's step
+ * (iterate/descents.ts) and the stationarity measure (iterate/loop.ts); buffers are reused.
+ */
+export class PolytopeStep {
+  private readonly qp: LinQP;
+  private readonly l: Float64Array;
+  private readonly u: Float64Array;
+  private readonly cl: Float64Array;
+  private readonly cu: Float64Array;
+  constructor(readonly poly: Polytope) {
+    this.qp = new LinQP(poly.n, poly.rows.k);
+    this.l = new Float64Array(poly.n);
+    this.u = new Float64Array(poly.n);
+    this.cl = new Float64Array(poly.rows.k);
+    this.cu = new Float64Array(poly.rows.k);
+  }
+
+  solve(H: Float64Array, g: Float64Array, x: Float64Array, off: number, lo: ArrayLike<number>, hi: ArrayLike<number>, d: Float64Array): boolean {
+    const { poly, l, u } = this;
+    for (let j = 0; j < poly.n; j++) {
+      l[j] = lo[j] - x[off + j];
+      u[j] = hi[j] - x[off + j];
+    }
+    poly.rowSlack(x, this.cl, this.cu, off);
+    return this.qp.solve(H, g, l, u, poly.rows.A, this.cl, this.cu, d);
+  }
+}

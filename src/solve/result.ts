@@ -4,6 +4,7 @@
  * pass, and its residuals come from that pass.
  */
 import type { BoundSource, DistanceKind, TargetKind } from '../problem/query.ts';
+import type { ConstraintRecord } from '../problem/constraints.ts';
 
 export const RESULT_FORMAT = 'netinvert-result';
 export const RESULT_VERSION = 1;
@@ -119,14 +120,7 @@ export interface SolveResult {
     /** Each referenced input's unit in the distance, when not its box width (weights, --mad, monotone controls). */
     distanceUnits?: Record<string, number>;
     /** Linear constraints among the inputs (problem/constraints.ts): the text, its terms over inputs, its sides and tolerance. */
-    constraints?: {
-      constraint: string;
-      terms: { input: string; coef: number }[];
-      kind: TargetKind;
-      lo: number | null;
-      hi: number | null;
-      tolerance: number;
-    }[];
+    constraints?: ConstraintRecord[];
     seed: number;
   };
   /** solved: every distinct solution found (for a continuum: representatives spread over it). */

@@ -27,6 +27,7 @@
  */
 import type { Model } from '../../model.ts';
 import { buildProblem, type Problem, type Query, type ToleranceOptions } from '../../problem/query.ts';
+import { constraintRecords } from '../../problem/constraints.ts';
 import type { BnbResult } from './bnbResult.ts';
 import { krawczyk, squareSystem } from './krawczyk.ts';
 import { dn, formRange, imulInto, up, verifierNet, type VerifierNet } from './verifier.ts';
@@ -108,14 +109,7 @@ export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infea
       rtol: problem.rtol,
       ...(problem.constraints?.length
         ? {
-            constraints: problem.constraints.map((c) => ({
-              constraint: c.name,
-              terms: c.terms.map((k) => ({ input: problem.model.network.inputNames[k.output], coef: k.coef })),
-              kind: c.kind,
-              lo: Number.isFinite(c.lo) ? c.lo : null,
-              hi: Number.isFinite(c.hi) ? c.hi : null,
-              tolerance: c.tol,
-            })),
+            constraints: constraintRecords(problem.constraints, problem.model.network.inputNames),
           }
         : {}),
     },

@@ -16,8 +16,7 @@
 import { AdamMoments, type AdamParams } from '../../numeric/adam.ts';
 import { DualGaussNewton } from '../../numeric/gaussNewton.ts';
 import { BoxQP } from '../boxqp.ts';
-import { LinQP } from '../linqp.ts';
-import type { Polytope } from '../polytope.ts';
+import { PolytopeStep, type Polytope } from '../polytope.ts';
 import type { Descent, IterState } from './types.ts';
 
 /** g = Jᵀr for row r. */
@@ -118,25 +117,17 @@ export class BoxQPDescent extends MoreScaled {
  * iterate is feasible. Used at any size when the problem has constraints.
  */
 export class LinQPDescent extends MoreScaled {
-  private readonly qp: LinQP;
+  private readonly qp: PolytopeStep;
   private readonly H: Float64Array;
-  private readonly l: Float64Array;
-  private readonly u: Float64Array;
-  private readonly cl: Float64Array;
-  private readonly cu: Float64Array;
   private readonly box: BoxQPDescent;
   constructor(
     readonly n: number,
     readonly poly: Polytope,
   ) {
     super();
-    this.qp = new LinQP(n, poly.rows.k);
+    this.qp = new PolytopeStep(poly);
     this.box = new BoxQPDescent(n);
     this.H = new Float64Array(n * n);
-    this.l = new Float64Array(n);
-    this.u = new Float64Array(n);
-    this.cl = new Float64Array(poly.rows.k);
-    this.cu = new Float64Array(poly.rows.k);
   }
 
   linearise(s: IterState, r: number, g: Float64Array): void {
@@ -152,11 +143,8 @@ export class LinQPDescent extends MoreScaled {
     for (let j = 0; j < n; j++) {
       const d = D[r * n + j];
       H[j * n + j] += lambda * d * d;
-      this.l[j] = lo[j] - x[r * n + j];
-      this.u[j] = hi[j] - x[r * n + j];
     }
-    this.poly.rowSlack(x, this.cl, this.cu, r * n);
-    return this.qp.solve(H, g, this.l, this.u, this.poly.rows.A, this.cl, this.cu, step);
+    return this.qp.solve(H, g, x, r * n, lo, hi, step);
   }
 }
 

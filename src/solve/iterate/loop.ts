@@ -13,8 +13,7 @@
  * row's answer is the one it would get alone.
  */
 import type { IterateResult, IterState, LSQ, Solver, StopReason } from './types.ts';
-import { LinQP } from '../linqp.ts';
-import type { Polytope } from '../polytope.ts';
+import { PolytopeStep, type Polytope } from '../polytope.ts';
 
 export function iterate(f: LSQ, solver: Solver, starts: Float64Array, rows: number, maxIterations: number): IterateResult {
   const { n, m, lo, hi } = f;
@@ -179,37 +178,24 @@ export function projectedGradient(
  *     min ½Σ(dⱼ/wⱼ)² + gᵀd  over steps d that keep x + d in the polytope (LinQP).
  */
 export class ConstrainedGradient {
-  private readonly qp: LinQP;
+  private readonly qp: PolytopeStep;
   private readonly H: Float64Array;
-  private readonly l: Float64Array;
-  private readonly u: Float64Array;
-  private readonly cl: Float64Array;
-  private readonly cu: Float64Array;
   private readonly d: Float64Array;
   constructor(
     readonly poly: Polytope,
     readonly width: Float64Array,
   ) {
     const n = poly.n;
-    this.qp = new LinQP(n, poly.rows.k);
+    this.qp = new PolytopeStep(poly);
     this.H = new Float64Array(n * n);
     for (let j = 0; j < n; j++) this.H[j * n + j] = 1 / (width[j] * width[j]);
-    this.l = new Float64Array(n);
-    this.u = new Float64Array(n);
-    this.cl = new Float64Array(poly.rows.k);
-    this.cu = new Float64Array(poly.rows.k);
     this.d = new Float64Array(n);
   }
 
   measure(g: Float64Array, x: Float64Array, off: number): number {
-    const { poly, width, l, u, d } = this;
+    const { poly, width, d } = this;
     const n = poly.n;
-    for (let j = 0; j < n; j++) {
-      l[j] = poly.lo[j] - x[off + j];
-      u[j] = poly.hi[j] - x[off + j];
-    }
-    poly.rowSlack(x, this.cl, this.cu, off);
-    if (!this.qp.solve(this.H, g, l, u, poly.rows.A, this.cl, this.cu, d)) return NaN;
+    if (!this.qp.solve(this.H, g, x, off, poly.lo, poly.hi, d)) return NaN;
     let mx = 0;
     for (let j = 0; j < n; j++) mx = Math.max(mx, Math.abs(d[j]) / width[j]);
     return mx;
