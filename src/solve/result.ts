@@ -145,6 +145,8 @@ export interface SolveResult {
     targets: string[];
     status: Status;
     proven: boolean;
+    /** An infeasible / best-compromise clause's own explanation (each clause's reachable ranges, conflict, relaxations). */
+    explanation?: Explanation;
   }[];
   /**
    * For infeasible / best-compromise: why no input meets the targets (certify/explain/): what each

@@ -9,10 +9,11 @@ import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
-import { classTargets, splitList } from '../../problem/targets.ts';
+import { splitList } from '../../problem/targets.ts';
+import { addClassTargets } from '../wantClass.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { medianAbsoluteDeviation } from '../../numeric/mad.ts';
-import { parseQueryFile } from '../queryFile.ts';
+import { parseQueryFile, type QueryFileContent } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
 
@@ -98,27 +99,26 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
 }
 
 /**
- * --want-class K [--margin m]: the linear-form targets logit_K − logit_j ≥ m for every other output
- * j (problem/targets.ts classTargets), added to the query's conjunction (and so to every --any clause).
+ * --want-class K [--margin m], or a query file's wantClass / margin fields (program.ts refuses the
+ * flags beside --query): the linear-form targets logit_K − logit_j ≥ m for every other output j
+ * (cli/wantClass.ts addClassTargets, the path batch's want-class column takes too), added to the
+ * query's conjunction (and so to every --any clause).
  */
-export function withWantClass(query: Query, outputNames: readonly string[], opts: Record<string, unknown>): Query {
+export function withWantClass(query: Query | QueryFileContent, outputNames: readonly string[], opts: Record<string, unknown>): Query {
+  const { wantClass: fileClass, margin: fileMargin, ...plain } = query as QueryFileContent;
+  if (fileClass !== undefined) {
+    const file = typeof opts.query === 'string' ? opts.query : 'query';
+    return addClassTargets(plain, outputNames, fileClass, fileMargin ?? 0, `query file ${file}: field wantClass`);
+  }
   const cls = opts.wantClass;
   if (cls === undefined) {
     if (opts.margin !== undefined && opts.margin !== '0' && opts.margin !== 0) {
       throw new NetinvertError('bad_usage', '--margin is the margin of --want-class: give --want-class CLASS with it');
     }
-    return query;
+    return plain;
   }
   const margin = opts.margin === undefined ? 0 : parseNumber(opts.margin, '--margin');
-  const extra = classTargets(outputNames, String(cls), margin);
-  const want = { ...query.want };
-  for (const [k, spec] of Object.entries(extra)) {
-    if (Object.hasOwn(want, k)) {
-      throw new NetinvertError('duplicate_name', `--want-class ${String(cls)} makes the target "${k} >= ${margin}", which --want gives too; give it once`, { name: k });
-    }
-    want[k] = spec;
-  }
-  return { ...query, want };
+  return addClassTargets(plain, outputNames, String(cls), margin, '--want-class');
 }
 
 /** Load the model and answer the query the options state (shared by solve and plot). */
