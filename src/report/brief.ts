@@ -263,7 +263,8 @@ export function whyText(r: SolveResult): string {
       return `${name} can reach [${fmt(g.attainedLo)}, ${fmt(g.attainedHi)}] (${proof})`;
     });
     if (c.explanation.conflict?.proven && c.explanation.conflict.targets.length) {
-      lines.push(`conflict: ${c.explanation.conflict.targets.join(', ')} cannot be met together (proven)`);
+      const t = c.explanation.conflict.targets;
+      lines.push(`conflict: ${t.length === 1 ? `${t[0]} cannot be met` : `${t.join(', ')} cannot be met together`} (proven)`);
     }
     parts.push([`why clause ${c.index + 1} is not met:`, ...lines.map((l) => indent(l))].join('\n'));
   }

@@ -30,15 +30,16 @@ export interface Settings {
   /** --bounds, by input name (sorted by name, so equal settings compare equal). */
   bounds: Record<string, [number, number]>;
   /**
-   * Counterfactual controls (solve's flags), for every row with a closest: reference: --diverse K
-   * (0: off), --diverse-radius (0: the default), --sparse, and the monotone and fixed inputs.
+   * Counterfactual controls (solve's flags), for every row with a closest: reference: --diverse K,
+   * --diverse-radius, --sparse, and the monotone and fixed inputs. Present only when given, so the
+   * settings of a batch without them are what they were (and spread into invert() add nothing).
    */
-  diverse: number;
-  diverseRadius: number;
-  sparse: boolean;
-  onlyIncrease: string[];
-  onlyDecrease: string[];
-  fixed: string[];
+  diverse?: number;
+  diverseRadius?: number;
+  sparse?: boolean;
+  onlyIncrease?: string[];
+  onlyDecrease?: string[];
+  fixed?: string[];
 }
 
 /** The settings that are not valued options of the table below: flags and lists. */
@@ -114,20 +115,22 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
     distance,
     prove: opts.prove === true,
     bounds: Object.fromEntries(Object.keys(bounds).sort().map((k) => [k, bounds[k]])),
-    diverse: opts.diverse === undefined ? 0 : parseInteger(opts.diverse, '--diverse', { min: 1 }),
-    diverseRadius: opts.diverseRadius === undefined ? 0 : parseNumber(opts.diverseRadius, '--diverse-radius'),
-    sparse: opts.sparse === true,
-    onlyIncrease: names('onlyIncrease', '--only-increase'),
-    onlyDecrease: names('onlyDecrease', '--only-decrease'),
-    fixed: names('fixed', '--fixed'),
   };
-  if (s.diverseRadius !== 0 && !(s.diverseRadius > 0 && Number.isFinite(s.diverseRadius))) {
-    throw new NetinvertError('bad_query', `--diverse-radius must be a finite number > 0 (got ${s.diverseRadius})`, { option: 'diverseRadius' });
+  if (opts.diverse !== undefined) s.diverse = parseInteger(opts.diverse, '--diverse', { min: 1 });
+  if (opts.diverseRadius !== undefined) {
+    const r = parseNumber(opts.diverseRadius, '--diverse-radius');
+    if (!(r > 0 && Number.isFinite(r))) throw new NetinvertError('bad_query', `--diverse-radius must be a finite number > 0 (got ${r})`, { option: 'diverseRadius' });
+    if (s.diverse === undefined) throw new NetinvertError('bad_usage', '--diverse-radius is the radius of --diverse: give --diverse K with it');
+    s.diverseRadius = r;
   }
-  if (s.diverseRadius !== 0 && s.diverse === 0) throw new NetinvertError('bad_usage', '--diverse-radius is the radius of --diverse: give --diverse K with it');
+  if (opts.sparse === true) s.sparse = true;
+  for (const [k, flag] of [['onlyIncrease', '--only-increase'], ['onlyDecrease', '--only-decrease'], ['fixed', '--fixed']] as const) {
+    const list = names(k, flag);
+    if (list.length) s[k] = list;
+  }
   const net = model.network;
   for (const [flag, list] of [['--only-increase', s.onlyIncrease], ['--only-decrease', s.onlyDecrease], ['--fixed', s.fixed]] as const) {
-    for (const k of list) {
+    for (const k of list ?? []) {
       if (net.inputIndex(k) < 0) {
         throw new NetinvertError('unknown_input', `${flag} names "${k}", which is not an input of the model; its inputs are: ${net.inputNames.join(', ')}`, { input: k });
       }
@@ -190,5 +193,5 @@ export function settingArgs(s: Settings): string[] {
 
 /** Whether the settings ask for a counterfactual control (applied to rows with a closest: reference). */
 export function hasCounterfactual(s: Settings): boolean {
-  return s.diverse > 0 || s.sparse || s.onlyIncrease.length > 0 || s.onlyDecrease.length > 0 || s.fixed.length > 0;
+  return s.diverse !== undefined || s.sparse === true || !!s.onlyIncrease?.length || !!s.onlyDecrease?.length || !!s.fixed?.length;
 }
