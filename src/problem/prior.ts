@@ -195,3 +195,17 @@ export function diagonalPrior(mean: Record<string, number>, std: Record<string, 
   if (lack.length) throw bad(`--prior-mean names ${lack.join(', ')}, which --prior-std does not; give a standard deviation for each (e.g. ${lack[0]}=1)`);
   return { names, mean: names.map((k) => mean[k]), std: names.map((k) => std[k]) };
 }
+
+/** The statistics of the columns `keep` names (in the stats' own order): a CSV's prior without its output columns. */
+export function restrictStats(s: InputStats, keep: readonly string[]): InputStats {
+  const idx = s.names.map((k, i) => (keep.includes(k) ? i : -1)).filter((i) => i >= 0);
+  const pick = (r: number[]): number[] => idx.map((i) => r[i]);
+  return {
+    names: idx.map((i) => s.names[i]),
+    mean: pick(s.mean),
+    ...(s.cov ? { cov: idx.map((i) => pick(s.cov![i])) } : {}),
+    ...(s.std ? { std: pick(s.std) } : {}),
+    ...(s.rows ? { rows: s.rows.map(pick) } : {}),
+    ...(s.count !== undefined ? { count: s.count } : {}),
+  };
+}
