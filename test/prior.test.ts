@@ -327,3 +327,33 @@ describe('train stores the input statistics', () => {
     if (res.solutions.length) expect(res.solutions[0].plausibility).toBeDefined();
   });
 });
+
+describe('the command line: --prior CSV, --prior-mean/--prior-std, --rank', () => {
+  it('scores the solution against the prior given on the command line (direct formula on the unknown\'s column)', async () => {
+    const { run } = await import('./util/cli.ts');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const byHand = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=7', '--prior-mean', 'a=3,b=5', '--prior-std', 'a=1,b=0.5', '--json']);
+    expect(byHand.code, byHand.err).toBe(0);
+    const r1 = JSON.parse(byHand.out);
+    const b1 = r1.solutions[0].unknowns.b;
+    expect(r1.solutions[0].plausibility).toBeCloseTo(Math.abs(b1 - 5) / 0.5, 9);
+    expect(r1.query.prior.source).toBe('query');
+    // a CSV with an output column and an id column: the prior is over the model's inputs only
+    const dir = mkdtempSync(join(tmpdir(), 'ni-prior-'));
+    const csv = join(dir, 'data.csv');
+    const bs = [1, 2, 2.5, 4, 6];
+    writeFileSync(csv, 'id,a,b,sum\n' + bs.map((b, i) => `r${i},${i},${b},${i + b}`).join('\n') + '\n');
+    const fromCsv = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=7', '--prior', csv, '--rank', 'plausibility', '--json']);
+    expect(fromCsv.code, fromCsv.err).toBe(0);
+    const r2 = JSON.parse(fromCsv.out);
+    const mb = bs.reduce((s, x) => s + x, 0) / bs.length;
+    const sb = Math.sqrt(bs.reduce((s, x) => s + (x - mb) ** 2, 0) / (bs.length - 1));
+    expect(r2.solutions[0].plausibility).toBeCloseTo(Math.abs(r2.solutions[0].unknowns.b - mb) / sb, 9);
+    expect(r2.query.prior.sampleRows).toBe(5);
+    const both = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--want', 'sum=7', '--prior', csv, '--prior-mean', 'b=1', '--prior-std', 'b=1']);
+    expect(both.code).not.toBe(0);
+    expect(both.err).toContain('bad_usage');
+  });
+});
