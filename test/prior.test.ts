@@ -357,3 +357,22 @@ describe('the command line: --prior CSV, --prior-mean/--prior-std, --rank', () =
     expect(both.err).toContain('bad_usage');
   });
 });
+
+describe('a sidecar gives a prior', () => {
+  it('by its feature names; it becomes the default prior; a name that is no feature is refused', async () => {
+    const { applySidecar } = await import('../src/formats/sidecar.ts');
+    const base = sumNet();
+    const sc = {
+      format: 'netinvert-sidecar',
+      version: 1,
+      inputs: { x: { features: ['p', 'q', 'r'] } },
+      prior: { names: ['p', 'q', 'r'], mean: [1, 0, 0], std: [0.5, 1, 2] },
+    };
+    const m = applySidecar(base, sc, 'm.meta.json');
+    const p = buildProblem(m, { given: { q: 0.5 }, want: { y: 1 } });
+    expect(p.prior?.source).toBe('model');
+    expect(mahalanobis(p.prior!, [2, 1])).toBeCloseTo(Math.hypot(1 / 0.5, 1 / 2), 12);
+    expectNetinvertError(() => applySidecar(base, { ...sc, prior: { ...sc.prior, names: ['p', 'q', 'z'] } }, 'm.meta.json'), 'unknown_input', 'prior.names', '"z"');
+    expectNetinvertError(() => applySidecar(base, { ...sc, prior: { ...sc.prior, mean: [1, 2] } }, 'm.meta.json'), 'bad_sidecar', 'prior.mean');
+  });
+});
