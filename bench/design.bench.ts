@@ -23,7 +23,7 @@
  *   width of the training range), 300 steps at learning rate 0.01, ranked by surrogate loss.
  *
  * One run, fixed seeds; wall times on this machine (shared, loaded: compare within the run).
- * `--quick`: fewer rows, a smaller net and 10 targets.
+ * `--quick`: fewer rows and training iterations, 10 targets.
  */
 import { invert } from '../src/api/invert.ts';
 import { createModel, type Model } from '../src/model.ts';
@@ -149,7 +149,7 @@ function pointOf(task: Task, s: Solution): Float64Array {
 async function runTask(task: Task, quick: boolean): Promise<void> {
   const rows = quick ? 2000 : 4000,
     targets = quick ? 10 : 50;
-  const hidden = quick ? [32, 32] : [64, 64];
+  const hidden = [32, 32];
   const n = task.inputs.length,
     m = task.outputs.length;
   const rand = mulberry32(7);
@@ -166,7 +166,8 @@ async function runTask(task: Task, quick: boolean): Promise<void> {
   let t0 = performance.now();
   const { model, report } = trainMlp(
     { inputs, outputs, inputNames: task.inputs, outputNames: task.outputs },
-    { hidden, activation: 'tanh', epochs: quick ? 60 : 200, lbfgsIterations: quick ? 100 : 300, seed: 1, name: task.name },
+    // a long L-BFGS polish (patience off): the sine surrogate stays at RMSE ≈ 0.7 under the default early stopping
+    { hidden, activation: 'tanh', epochs: quick ? 100 : 200, lbfgsIterations: quick ? 500 : 1000, patience: 100_000, seed: 1, name: task.name },
   );
   const trainS = (performance.now() - t0) / 1000;
   const valRmse = (model.metadata.extra?.training as { valRmse?: Record<string, number> } | undefined)?.valRmse;
