@@ -376,3 +376,19 @@ describe('a sidecar gives a prior', () => {
     expectNetinvertError(() => applySidecar(base, { ...sc, prior: { ...sc.prior, mean: [1, 2] } }, 'm.meta.json'), 'bad_sidecar', 'prior.mean');
   });
 });
+
+describe('a prior with linear constraints among the inputs', () => {
+  it('prior starts are projected into the polytope: every solution meets the constraint and carries its plausibility', () => {
+    const model = sumNet();
+    const r = invert(
+      model,
+      { want: { y: 1 }, constraints: ['x[0] - x[1] = 0'], prior: { names: ['x[0]', 'x[1]', 'x[2]'], mean: [2, -2, 1], std: [0.3, 0.3, 0.3] } },
+      { maxEvaluations: 50_000 },
+    );
+    expect(r.status).toBe('solved');
+    for (const s of r.solutions) {
+      expect(Math.abs(s.unknowns['x[0]'] - s.unknowns['x[1]'])).toBeLessThan(1e-8);
+      expect(s.plausibility).toBeCloseTo(mahalanobis(buildPrior(model, { names: ['x[0]', 'x[1]', 'x[2]'], mean: [2, -2, 1], std: [0.3, 0.3, 0.3] }, ['x[0]', 'x[1]', 'x[2]'], 'query'), [s.unknowns['x[0]'], s.unknowns['x[1]'], s.unknowns['x[2]']]), 12);
+    }
+  });
+});
