@@ -210,6 +210,17 @@ describe('ranking by plausibility', () => {
     }
   });
 
+  it('certify keeps the scores and the order: proven roots carry their plausibility too', async () => {
+    const { certify } = await import('../src/api/certify.ts');
+    const model = threeRootNet();
+    const r = certify(model, { want: { y: 0 }, prior: { names: ['x'], mean: [-1.5], std: [0.5] } });
+    expect(r.complete).toBe(true);
+    expect(r.solutions.length).toBe(3);
+    for (const s of r.solutions) expect(s.plausibility).toBeCloseTo(Math.abs(s.unknowns.x + 1.5) / 0.5, 9);
+    for (let i = 1; i < r.solutions.length; i++) expect(r.solutions[i].plausibility!).toBeGreaterThanOrEqual(r.solutions[i - 1].plausibility!);
+    expect(r.solutions[0].unknowns.x).toBeLessThan(-1);
+  });
+
   it('four isolated roots (2 unknowns): the prior centered on one root ranks it first; --rank spread keeps every root', () => {
     const model = fourRootNet();
     const want = { y1: 0, y2: 0 };

@@ -266,14 +266,7 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
   }
 
   // plausibility under the prior (problem/prior.ts): every solution, the best compromise too
-  if (problem.prior) {
-    for (const s of [...solutions, ...(best ? [best] : [])]) {
-      const u = unknownVector(problem, s);
-      s.plausibility = mahalanobis(problem.prior, u);
-      const near = nearestSampleDistance(problem.prior, u);
-      if (near !== null) s.nearestSample = near;
-    }
-  }
+  scorePlausibility(problem, [...solutions, ...(best ? [best] : [])]);
   rankSolutions(problem, solutions, closest, rank);
   // training-range warning
   const ranges = model.metadata.inputRanges;
@@ -347,6 +340,22 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
       : {}),
     seed,
   };
+}
+
+/**
+ * With a prior: set each solution's plausibility (Mahalanobis distance to the prior's mean) and,
+ * when the prior has sample rows, nearestSample; without one, nothing. A solution that already
+ * has its score keeps the object untouched.
+ */
+export function scorePlausibility(problem: Problem, solutions: Solution[]): void {
+  if (!problem.prior) return;
+  for (const s of solutions) {
+    if (s.plausibility !== undefined) continue;
+    const u = unknownVector(problem, s);
+    s.plausibility = mahalanobis(problem.prior, u);
+    const near = nearestSampleDistance(problem.prior, u);
+    if (near !== null) s.nearestSample = near;
+  }
 }
 
 /**
