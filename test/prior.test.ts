@@ -264,6 +264,26 @@ describe('ranking by plausibility', () => {
   });
 });
 
+describe('the most plausible point of a continuum', () => {
+  it('on the plane x0 + x1 + x2 = 1 under a diagonal prior: μ + Σa(1 − aᵀμ)/(aᵀΣa), plausibility |1 − aᵀμ|/√(aᵀΣa) (closed form)', () => {
+    const model = sumNet();
+    const mean = [0.5, -0.4, 0.2],
+      std = [0.3, 0.6, 0.2];
+    const r = invert(model, { want: { y: 1 }, prior: { names: ['x[0]', 'x[1]', 'x[2]'], mean, std } }, { maxEvaluations: 50_000 });
+    expect(r.solutionSet.kind).toBe('continuum');
+    const var_ = std.map((s) => s * s);
+    const aS = var_.reduce((s, v) => s + v, 0);
+    const gap = 1 - mean.reduce((s, v) => s + v, 0);
+    const map = mean.map((m, i) => m + (var_[i] * gap) / aS);
+    const top = r.solutions[0];
+    expect(top.unknowns['x[0]']).toBeCloseTo(map[0], 5);
+    expect(top.unknowns['x[1]']).toBeCloseTo(map[1], 5);
+    expect(top.unknowns['x[2]']).toBeCloseTo(map[2], 5);
+    expect(top.plausibility!).toBeCloseTo(Math.abs(gap) / Math.sqrt(aS), 5);
+    expect(r.solutions.length).toBeLessThanOrEqual(10);
+  });
+});
+
 describe('coded errors', () => {
   const model = sumNet();
   const names = ['x[0]', 'x[1]', 'x[2]'];

@@ -199,6 +199,27 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
     if (out.best && !solutions.length) best = verifySolution(problem, out.best.u, { optimality: out.best.optimality });
   }
 
+  // a continuum with a prior and no reference: add its most plausible point (mostPlausible)
+  if (problem.prior && !problem.reference && solutionSet.kind === 'continuum' && solutions.length && !budget.exhausted) {
+    const s = mostPlausible(problem, budget);
+    if (s) {
+      scorePlausibility(problem, [s, ...solutions]);
+      const u = unknownVector(problem, s);
+      const same = solutions.findIndex((o) => samePoint(problem, unknownVector(problem, o), u));
+      if (same >= 0) {
+        if (solutions[same].plausibility! > s.plausibility!) solutions[same] = s;
+      } else if (solutions.length >= maxRepresentatives) {
+        // over the cap: it replaces the least plausible representative
+        let worst = 0;
+        solutions.forEach((o, i) => {
+          if (o.plausibility! > solutions[worst].plausibility!) worst = i;
+        });
+        if (solutions[worst].plausibility! > s.plausibility!) solutions[worst] = s;
+      } else solutions.push(s);
+      solutionSet = { ...solutionSet, representatives: solutions.length };
+    }
+  }
+
   // closest to the reference: the constrained problem, from several starts
   if (problem.reference && solutions.length) {
     const startsAL: Float64Array[] = [clipToBox(problem, problem.reference)];
@@ -340,6 +361,30 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
       : {}),
     seed,
   };
+}
+
+/**
+ * The most plausible point of a continuum of solutions: the solution closest to the prior's mean
+ * in the prior's metric, the maximum a posteriori point of a Gaussian prior restricted to the
+ * solution set. Solved as a closest-to-reference problem (closest.ts: augmented Lagrangian) with
+ * the reference at the mean (clipped to the box) and each unknown's unit its prior standard
+ * deviation √Σⱼⱼ: the diagonal of the Mahalanobis metric (exact for a diagonal prior). Null when
+ * the point found misses the targets.
+ */
+function mostPlausible(problem: Problem, budget: Budget): Solution | null {
+  const prior = problem.prior!;
+  const n = problem.unknowns.length;
+  const unit = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let k = 0; k <= i; k++) v += prior.L[i * n + k] ** 2;
+    unit[i] = Math.sqrt(v);
+  }
+  const mean = clipToBox(problem, prior.mean);
+  const pp: Problem = { ...problem, reference: mean, referenceMask: new Uint8Array(n).fill(1), distance: 'l2', distanceUnit: unit };
+  const u = closestFeasible(new ProblemEvaluator(pp, budget), mean.slice());
+  const s = verifySolution(problem, u);
+  return s.meetsTargets ? s : null;
 }
 
 /**
