@@ -25,7 +25,7 @@ import type { Model } from '../model.ts';
 import { targetTolerance, type Problem } from '../problem/query.ts';
 import { formatPercent } from '../numeric/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
-import { solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { rankSolutions, scorePlausibility, solveProblem, type InvertOptions } from '../solve/invert.ts';
 import { validateOptions } from '../solve/options.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
@@ -202,6 +202,11 @@ export function certifyResult(problem: Problem, search: SolveResult, options: Ce
   if (!claim) withdraw(r, searchClaim);
   if (!claim && !unresolvedOnly && !unconfirmed) notes.push(coverage(bnb));
   if (notes.length) r.message += `; ${notes.join('; ')}`;
+  if (problem.prior) {
+    // proven roots are new solutions: score them, and rank the list as the search did
+    scorePlausibility(problem, [...r.solutions, ...(r.best ? [r.best] : [])]);
+    rankSolutions(problem, r.solutions, r.closest, validateOptions(options).rank);
+  }
   r.stats.timeMs = now() - t0;
   return r;
 }

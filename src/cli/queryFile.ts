@@ -6,6 +6,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { DistanceKind, Query, TargetSpec } from '../problem/query.ts';
+import { checkInputStats } from '../problem/prior.ts';
 
 export const QUERY_FORMAT = 'netinvert-query';
 export const QUERY_VERSION = 1;
@@ -30,6 +31,8 @@ const FIELDS = [
   'distanceScale',
   // linear constraints among the inputs (problem/constraints.ts)
   'constraints',
+  // a prior over the inputs (problem/prior.ts): {names, mean, std or cov, rows?}
+  'prior',
 ] as const;
 
 /**
@@ -150,6 +153,7 @@ export function parseQueryFile(text: string, file: string): QueryFileContent {
     });
     query.constraints = (raw.constraints as string[]).slice();
   }
+  if (raw.prior !== undefined) query.prior = checkInputStats(raw.prior, `query file ${file}: field prior`);
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {
       fail('distance', `expected "l2", "l1" or "linf", got ${describe(raw.distance)}`);

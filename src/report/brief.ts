@@ -80,6 +80,8 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   }
   const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
+  if (s.plausibility !== undefined) extra.push(`plausibility ${fmt(s.plausibility)} (Mahalanobis distance to the prior; smaller: more plausible)`);
+  if (s.nearestSample !== undefined) extra.push(`nearest sample row ${fmt(s.nearestSample)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));
