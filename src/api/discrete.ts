@@ -1,0 +1,147 @@
+/**
+ * Discrete unknowns (Query.integers / categorical / oneHot; problem/discrete.ts) for invert() and
+ * certify(): every assignment of the discrete unknowns is a branch whose discrete inputs are pinned
+ * by point bounds, searched (and, with certify, proven) with the continuous unknowns free inside
+ * it — enumeration of the finite integer part, the leaves of a MINLP branch-and-bound over a
+ * finite domain (Belotti et al., Acta Numerica 2013, §5). The answer lists the solutions of
+ * every branch that has one; "infeasible" is claimed, and proven, only when EVERY branch is
+ * proven infeasible (each with its own certificate, in discrete.branches); otherwise, with no
+ * branch solved, the nearest answers over the branches are the best compromise.
+ */
+import { NetinvertError } from '../errors.ts';
+import type { Model } from '../model.ts';
+import { buildProblem, type Problem, type Query } from '../problem/query.ts';
+import { assignmentAt, branchQuery, buildDiscrete, type DiscretePlan } from '../problem/discrete.ts';
+import type { CertifiedResult } from '../certify/certify.ts';
+import type { InvertOptions } from '../solve/invert.ts';
+import type { Solution } from '../solve/result.ts';
+import { validateOptions } from '../solve/options.ts';
+import { now } from '../solve/evaluator.ts';
+
+/** How many of the nearest answers a result with no solution lists (discrete.nearest). */
+export const NEAREST_SHOWN = 5;
+
+export type BranchRunner = (problem: Problem, options: InvertOptions & { maxBoxes?: number }) => CertifiedResult;
+
+type Branch = NonNullable<CertifiedResult['discrete']>['branches'][number];
+
+/** A control that does not combine with discrete unknowns yet: a coded error rather than a wrong answer. */
+export function refuseDiscreteWith(what: string): never {
+  throw new NetinvertError('bad_query', `${what} with discrete unknowns (integers, categorical, one-hot) is not supported yet; drop one of them, or give the discrete inputs' values (--given) and run once per value`);
+}
+
+/** Search (run = solveProblem) or prove (run = searchAndCertify) every assignment of the discrete unknowns. */
+export function runDiscrete(model: Model, query: Query, options: InvertOptions & { maxBoxes?: number }, run: BranchRunner): CertifiedResult {
+  const t0 = now();
+  const plan = buildDiscrete(model, query);
+  const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
+  const deadline = t0 + timeLimit * 1000;
+  const N = plan.assignments;
+  const results: { assignment: Record<string, number>; r: CertifiedResult }[] = [];
+  let timedOut = false;
+  for (let k = 0; k < N; k++) {
+    const assignment = assignmentAt(plan, k);
+    // each branch builds its own Problem: a user mistake (unknown name, bad bounds) surfaces on the first
+    const problem = buildProblem(model, branchQuery(plan, assignment), { atol: options.atol, rtol: options.rtol });
+    const left = (deadline - now()) / 1000;
+    if (k > 0 && !(left > 0)) {
+      timedOut = true;
+      break;
+    }
+    // an equal share of what is left: time and evaluations over the branches not yet run
+    const share = {
+      ...options,
+      timeLimit: Number.isFinite(left) ? Math.max(left, 1e-3) / (N - k) : Infinity,
+      maxEvaluations: Math.max(1, Math.floor(maxEvaluations / N)),
+      maxBoxes: Math.max(1, Math.floor(maxBoxes / N)),
+    };
+    results.push({ assignment, r: run(problem, share) });
+  }
+  return mergeBranches(plan, results, timedOut, now() - t0);
+}
+
+function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string, number>; r: CertifiedResult }[], timedOut: boolean, timeMs: number): CertifiedResult {
+  const N = plan.assignments;
+  const searched = results.length;
+  const names = plan.vars.map((v) => v.name).join(', ');
+  const pinned = new Map<string, { lo: number; hi: number; source: CertifiedResult['query']['bounds'][number]['source'] }>();
+  for (const v of plan.vars) v.inputs.forEach((k, i) => pinned.set(k, v.boxes[i]));
+  const branches: Branch[] = results.map(({ assignment, r }) => {
+    const miss = r.status === 'solved' ? 0 : (r.best?.maxMiss ?? null);
+    return { assignment, status: r.status, proven: r.proven, maxMiss: miss, ...(r.certificate ? { certificate: r.certificate } : {}) };
+  });
+  const solved = results.filter(({ r }) => r.status === 'solved');
+  const first = (solved[0] ?? results[0]).r;
+  const out: CertifiedResult = { ...first };
+  // the discrete inputs' boxes as the user gave them (the branches pinned them to points)
+  out.query = { ...first.query, bounds: first.query.bounds.map((b) => (pinned.has(b.input) ? { input: b.input, ...pinned.get(b.input)! } : b)) };
+  delete out.certificate;
+  delete out.certification;
+  delete out.excludedFraction;
+  delete out.explanation;
+  delete out.best;
+  delete out.closest;
+  const warnings = [...new Set(results.flatMap(({ r }) => r.warnings))];
+  if (timedOut) {
+    warnings.push(`the time limit ran out after ${searched} of the ${N} assignments of the discrete unknowns (${names}); the others were not searched (raise --time-limit)`);
+  }
+  const sum = (f: (r: CertifiedResult) => number): number => results.reduce((a, { r }) => a + f(r), 0);
+  out.stats = {
+    starts: sum((r) => r.stats.starts),
+    iterations: sum((r) => r.stats.iterations),
+    evaluations: sum((r) => r.stats.evaluations),
+    jacobians: sum((r) => r.stats.jacobians),
+    timeMs,
+  };
+  const allSearched = searched === N;
+  const discreteInputs = plan.vars.reduce((a, v) => a + v.inputs.length, 0);
+  const continuous = first.query.bounds.length - discreteInputs;
+  if (solved.length > 0) {
+    out.solutions = solved.flatMap(({ r }) => r.solutions);
+    const dims = solved.map(({ r }) => (r.solutionSet.kind === 'continuum' ? Math.min(r.solutionSet.dimension, continuous) : 0));
+    const dim = Math.max(...dims);
+    out.solutionSet = dim > 0 ? { kind: 'continuum', dimension: dim, representatives: out.solutions.length } : { kind: 'isolated', count: out.solutions.length };
+    out.status = 'solved';
+    out.complete = allSearched && results.every(({ r }) => (r.status === 'solved' && r.complete) || (r.status === 'infeasible' && r.proven));
+    out.proven = false;
+    const withRef = out.solutions.filter((s) => s.distance !== undefined);
+    if (withRef.length) out.closest = withRef.reduce((a, s) => (s.distance! < a.distance! ? s : a));
+    out.message =
+      `${solved.length} of the ${N} assignments of the discrete unknowns (${names}) meet the targets: ${out.solutions.length} solution${out.solutions.length === 1 ? '' : 's'}` +
+      (out.complete ? '; proven complete (every other assignment proven infeasible, each solved one complete)' : allSearched ? '' : ` (${N - searched} assignments not searched)`);
+  } else {
+    out.solutions = [];
+    out.solutionSet = { kind: 'none' };
+    const nearest = results
+      .map(({ r }) => r.best)
+      .filter((s): s is Solution => s !== undefined)
+      .sort((a, b) => a.maxMiss - b.maxMiss)
+      .slice(0, NEAREST_SHOWN);
+    if (nearest.length) out.best = nearest[0];
+    const allProven = allSearched && results.every(({ r }) => r.status === 'infeasible' && r.proven);
+    const anyUnknown = !allSearched || results.some(({ r }) => r.status === 'unknown');
+    out.complete = allProven;
+    out.proven = allProven;
+    out.status = allProven ? 'infeasible' : anyUnknown ? 'unknown' : 'best-compromise';
+    // a proven lower bound on the worst miss over every branch: the smallest of the branches' own
+    const lbs = results.map(({ r }) => r.lowerBound);
+    if (allSearched && lbs.every((b) => b !== undefined)) out.lowerBound = Math.min(...(lbs as number[]));
+    else delete out.lowerBound;
+    const near = nearest.length ? `; the nearest: ${nearest.slice(0, 2).map((s) => `${plan.vars.map((v) => v.inputs.map((k) => `${k} = ${s.unknowns[k]}`).join(', ')).join(', ')} (miss ${s.maxMiss.toPrecision(3)})`).join(' and ')}` : '';
+    out.message = allProven
+      ? `proven: none of the ${N} assignments of the discrete unknowns (${names}) meets the targets (each branch proven infeasible; its certificate is in discrete.branches)${near}`
+      : `no assignment of the discrete unknowns (${names}) found that meets the targets (${searched} of ${N} searched)${near}`;
+    out.discrete = {
+      variables: plan.vars.map((v) => ({ name: v.name, kind: v.kind, inputs: v.inputs, choices: v.choices.length })),
+      assignments: N,
+      searched,
+      branches,
+      ...(nearest.length ? { nearest } : {}),
+    };
+  }
+  if (!out.discrete) {
+    out.discrete = { variables: plan.vars.map((v) => ({ name: v.name, kind: v.kind, inputs: v.inputs, choices: v.choices.length })), assignments: N, searched, branches };
+  }
+  out.warnings = warnings;
+  return out;
+}
