@@ -93,6 +93,13 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
     jacobians: sum((r) => r.stats.jacobians),
     timeMs,
   };
+  const record: NonNullable<CertifiedResult['discrete']> = {
+    variables: plan.vars.map((v) => ({ name: v.name, kind: v.kind, inputs: v.inputs, choices: v.choices.length })),
+    assignments: N,
+    searched,
+    branches,
+  };
+  out.discrete = record;
   const allSearched = searched === N;
   const discreteInputs = plan.vars.reduce((a, v) => a + v.inputs.length, 0);
   const continuous = first.query.bounds.length - discreteInputs;
@@ -102,7 +109,8 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
     const dim = Math.max(...dims);
     out.solutionSet = dim > 0 ? { kind: 'continuum', dimension: dim, representatives: out.solutions.length } : { kind: 'isolated', count: out.solutions.length };
     out.status = 'solved';
-    out.complete = allSearched && results.every(({ r }) => (r.status === 'solved' && r.complete) || (r.status === 'infeasible' && r.proven));
+    // a solved branch with no continuous unknown is its one point: its list is complete as it stands
+    out.complete = allSearched && results.every(({ r }) => (r.status === 'solved' && (r.complete || continuous === 0)) || (r.status === 'infeasible' && r.proven));
     out.proven = false;
     const withRef = out.solutions.filter((s) => s.distance !== undefined);
     if (withRef.length) out.closest = withRef.reduce((a, s) => (s.distance! < a.distance! ? s : a));
@@ -131,16 +139,7 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
     out.message = allProven
       ? `proven: none of the ${N} assignments of the discrete unknowns (${names}) meets the targets (each branch proven infeasible; its certificate is in discrete.branches)${near}`
       : `no assignment of the discrete unknowns (${names}) found that meets the targets (${searched} of ${N} searched)${near}`;
-    out.discrete = {
-      variables: plan.vars.map((v) => ({ name: v.name, kind: v.kind, inputs: v.inputs, choices: v.choices.length })),
-      assignments: N,
-      searched,
-      branches,
-      ...(nearest.length ? { nearest } : {}),
-    };
-  }
-  if (!out.discrete) {
-    out.discrete = { variables: plan.vars.map((v) => ({ name: v.name, kind: v.kind, inputs: v.inputs, choices: v.choices.length })), assignments: N, searched, branches };
+    if (nearest.length) out.discrete = { ...record, nearest };
   }
   out.warnings = warnings;
   return out;
