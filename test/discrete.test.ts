@@ -195,3 +195,28 @@ describe('coded errors', () => {
     expect(codeOf(() => invert(seed, { integers: ['a'], closestTo: { a: 1, b: 1 }, want }, { sparse: true }))).toBe('bad_query');
   });
 });
+
+describe('the command line and query files', () => {
+  it('--integer, --categorical and --one-hot reach the query; a query file takes the same fields', async () => {
+    const { run } = await import('./util/cli.ts');
+    const a = await run(['solve', 'models/seed-add.json', '--given', 'a=3', '--integer', 'b', '--want', 'sum=6.9:7.1', '--json']);
+    expect(a.code).toBe(0);
+    const ra = JSON.parse(a.out);
+    expect(ra.solutions.map((s: { inputs: Record<string, number> }) => s.inputs)).toEqual([{ a: 3, b: 4 }]);
+    const b = await run(['solve', 'models/seed-add.json', '--categorical', 'a=1,3', '--categorical', 'b=2.5,4', '--want', 'sum=6.9:7.1', '--json']);
+    const rb = JSON.parse(b.out);
+    expect(rb.discrete.assignments).toBe(4);
+    expect(rb.solutions.map((s: { inputs: Record<string, number> }) => s.inputs)).toEqual([{ a: 3, b: 4 }]);
+    const c = await run(['solve', 'models/seed-add.json', '--one-hot', 'g=a,b', '--bounds', 'a=0:1,b=0:1', '--want', 'sum>=0.5', '--json']);
+    const rc = JSON.parse(c.out);
+    expect(rc.discrete.assignments).toBe(2);
+    for (const s of rc.solutions) expect(s.inputs.a + s.inputs.b).toBe(1);
+    const bad = await run(['solve', 'models/seed-add.json', '--categorical', 'a=', '--want', 'sum=7']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('bad_query');
+    const { parseQueryFile } = await import('../src/cli/queryFile.ts');
+    const q = parseQueryFile(JSON.stringify({ want: { sum: 7 }, integers: ['a'], categorical: { b: [1, 2] }, oneHot: { g: ['x', 'y'] } }), 'q.json');
+    expect(q).toMatchObject({ integers: ['a'], categorical: { b: [1, 2] }, oneHot: { g: ['x', 'y'] } });
+    expect(() => parseQueryFile(JSON.stringify({ want: { sum: 7 }, categorical: { b: ['steel'] } }), 'q.json')).toThrow(/categorical\.b/);
+  });
+});

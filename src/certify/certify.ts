@@ -43,7 +43,7 @@ export interface CertifiedResult extends SolveResult {
    */
   clauses?: (NonNullable<SolveResult['clauses']>[number] & { certificate?: Certificate })[];
   /** With discrete unknowns: each branch proven infeasible carries its own certificate (no top-level one then). */
-  discrete?: SolveResult['discrete'] & { branches: (NonNullable<SolveResult['discrete']>['branches'][number] & { certificate?: Certificate })[] };
+  discrete?: Omit<NonNullable<SolveResult['discrete']>, 'branches'> & { branches: (NonNullable<SolveResult['discrete']>['branches'][number] & { certificate?: Certificate })[] };
 }
 
 export interface CertifyOptions extends InvertOptions {

@@ -27,6 +27,10 @@ const FIELDS = [
   'distanceScale',
   // linear constraints among the inputs (problem/constraints.ts)
   'constraints',
+  // discrete unknowns (problem/discrete.ts)
+  'integers',
+  'categorical',
+  'oneHot',
 ] as const;
 
 /** Parse and check the text of a query file; `file` names it in errors. */
@@ -125,6 +129,24 @@ export function parseQueryFile(text: string, file: string): Query {
       if (typeof c !== 'string' || c.trim() === '') fail(`constraints[${i}]`, `expected a constraint text like "x1 + x2 = 1" or "a <= b", got ${describe(c)}`);
     });
     query.constraints = (raw.constraints as string[]).slice();
+  }
+  if (raw.integers !== undefined) {
+    if (!Array.isArray(raw.integers) || raw.integers.some((x) => typeof x !== 'string')) fail('integers', `expected a list of input names, got ${describe(raw.integers)}`);
+    query.integers = (raw.integers as string[]).slice();
+  }
+  for (const k of ['categorical', 'oneHot'] as const) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    const what = k === 'categorical' ? 'numbers' : 'input names';
+    if (!isObject(v)) fail(k, `expected an object {name: [${what}], ...}, got ${describe(v)}`);
+    const out: Record<string, (number | string)[]> = {};
+    for (const [name, xs] of Object.entries(v as Record<string, unknown>)) {
+      const ok = Array.isArray(xs) && xs.length > 0 && xs.every((x) => (k === 'categorical' ? typeof x === 'number' && Number.isFinite(x) : typeof x === 'string'));
+      if (!ok) fail(`${k}.${name}`, `expected a non-empty list of ${what}, got ${describe(xs)}`);
+      out[name] = (xs as (number | string)[]).slice();
+    }
+    if (k === 'categorical') query.categorical = out as Record<string, number[]>;
+    else query.oneHot = out as Record<string, string[]>;
   }
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {

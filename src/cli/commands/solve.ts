@@ -8,7 +8,7 @@ import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets, parseValueLists } from '../parse.ts';
 import { classTargets, splitList } from '../../problem/targets.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { medianAbsoluteDeviation } from '../../numeric/mad.ts';
@@ -87,7 +87,15 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
   if (!['l2', 'l1', 'linf'].includes(distance)) {
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
   }
+  // discrete unknowns: --integer a,b (repeatable), --categorical x=1,2.5,4 and --one-hot g=c1,c2,c3 (one per flag)
+  const list = (k: string): string[] => (Array.isArray(opts[k]) ? (opts[k] as string[]) : []);
+  const integers = parseNames(list('integer'), '--integer');
+  const categorical = parseValueLists(list('categorical'), '--categorical', 'number');
+  const oneHot = parseValueLists(list('oneHot'), '--one-hot', 'name');
   return {
+    ...(integers.length ? { integers } : {}),
+    ...(Object.keys(categorical).length ? { categorical } : {}),
+    ...(Object.keys(oneHot).length ? { oneHot } : {}),
     given: parseAssignments(opts.given as string[], '--given'),
     want,
     ...(anyOf.length ? { anyOf } : {}),
