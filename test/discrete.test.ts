@@ -123,6 +123,8 @@ describe('the seed adder with an integer input', () => {
     expect(oracle.length).toBeGreaterThan(3);
     const r = invert(seed, { integers: ['a'], want: { sum: 7 } });
     expect(r.status).toBe('solved');
+    // one continuous unknown and one equality: isolated roots (the pinned a does not count as free)
+    expect(r.solutionSet.kind).toBe('isolated');
     expect([...new Set(r.solutions.map((s) => s.unknowns.a))].sort((x, y) => x - y)).toEqual(oracle);
     for (const s of r.solutions) {
       expect(Number.isInteger(s.unknowns.a)).toBe(true);
@@ -173,6 +175,28 @@ describe('brute force over every assignment', () => {
     if (r.status === 'infeasible') {
       expect(r.proven).toBe(true);
       expect(r.discrete!.branches.every((b) => b.proven && verifyCertificate(m, b.certificate).valid)).toBe(true);
+    }
+  });
+});
+
+describe('one-hot groups with a continuous rest', () => {
+  it('seed-4in2out: kind = one of x2, x3, x4; the dimension of the solution set counts the continuous unknowns only', () => {
+    const m = loadNativeModel(readFileSync(new URL('../models/seed-4in2out.json', import.meta.url)));
+    // y2 is even in x3 − x4 (the model's description): 1.27 with x2 hot (x3 − x4 = 0), 1.154 otherwise
+    const y2 = (x: number[]): number => m.network.evaluate(Float64Array.from(x), 1)[1];
+    const hot = [[1, 0, 0], [0, 1, 0], [0, 0, 1]].filter((c) => y2([1, ...c]) <= 1.2);
+    expect(hot).toEqual([[0, 1, 0], [0, 0, 1]]);
+    const one = invert(m, { oneHot: { kind: ['x2', 'x3', 'x4'] }, want: { y2: { le: 1.2 }, y1: 4 } });
+    expect(one.status).toBe('solved');
+    expect(one.solutions.map((s) => [s.inputs.x2, s.inputs.x3, s.inputs.x4])).toEqual(hot);
+    expect(one.solutionSet.kind).toBe('isolated');
+    // two continuous unknowns (x1 and x2 free, x3/x4 a one-hot pair) and one equality: a curve
+    const two = invert(m, { oneHot: { kind: ['x3', 'x4'] }, want: { y1: 6 } });
+    expect(two.status).toBe('solved');
+    expect(two.solutionSet).toMatchObject({ kind: 'continuum', dimension: 1 });
+    for (const s of two.solutions) {
+      expect(s.inputs.x3 + s.inputs.x4).toBe(1);
+      expect(s.meetsTargets).toBe(true);
     }
   });
 });

@@ -11,7 +11,8 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildProblem, type Problem, type Query } from '../problem/query.ts';
-import { assignmentAt, branchQuery, buildDiscrete, type DiscretePlan } from '../problem/discrete.ts';
+import { assignmentAt, branchQuery, buildDiscrete, givenQuery, type DiscretePlan } from '../problem/discrete.ts';
+import { solutionSetDimension } from '../solve/verify.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
 import type { InvertOptions } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
@@ -37,7 +38,7 @@ export function runDiscrete(model: Model, query: Query, options: InvertOptions &
   const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
   const deadline = t0 + timeLimit * 1000;
   const N = plan.assignments;
-  const results: { assignment: Record<string, number>; r: CertifiedResult }[] = [];
+  const results: { assignment: Record<string, number>; r: CertifiedResult; dim: number }[] = [];
   let timedOut = false;
   for (let k = 0; k < N; k++) {
     const assignment = assignmentAt(plan, k);
@@ -55,12 +56,23 @@ export function runDiscrete(model: Model, query: Query, options: InvertOptions &
       maxEvaluations: Math.max(1, Math.floor(maxEvaluations / N)),
       maxBoxes: Math.max(1, Math.floor(maxBoxes / N)),
     };
-    results.push({ assignment, r: run(problem, share) });
+    const r = run(problem, share);
+    // the solution set's dimension over the continuous unknowns only (the pinned ones are not free)
+    let dim = 0;
+    if (r.status === 'solved' && problem.unknowns.length > pinnedCount(plan)) {
+      const pc = buildProblem(model, givenQuery(plan, assignment), { atol: options.atol, rtol: options.rtol });
+      for (const sol of r.solutions) dim = Math.max(dim, solutionSetDimension(pc, pc.unknownNames.map((k) => sol.unknowns[k])));
+    }
+    results.push({ assignment, r, dim });
   }
   return mergeBranches(plan, results, timedOut, now() - t0);
 }
 
-function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string, number>; r: CertifiedResult }[], timedOut: boolean, timeMs: number): CertifiedResult {
+function pinnedCount(plan: DiscretePlan): number {
+  return plan.vars.reduce((a, v) => a + v.inputs.length, 0);
+}
+
+function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string, number>; r: CertifiedResult; dim: number }[], timedOut: boolean, timeMs: number): CertifiedResult {
   const N = plan.assignments;
   const searched = results.length;
   const names = plan.vars.map((v) => v.name).join(', ');
@@ -85,6 +97,8 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
   if (timedOut) {
     warnings.push(`the time limit ran out after ${searched} of the ${N} assignments of the discrete unknowns (${names}); the others were not searched (raise --time-limit)`);
   }
+  // a discrete input sits on its branch's point bounds: that is its value, not an active bound
+  for (const { r } of results) for (const sol of [...r.solutions, ...(r.best ? [r.best] : [])]) for (const k of pinned.keys()) delete sol.activeBounds[k];
   const sum = (f: (r: CertifiedResult) => number): number => results.reduce((a, { r }) => a + f(r), 0);
   out.stats = {
     starts: sum((r) => r.stats.starts),
@@ -101,12 +115,10 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
   };
   out.discrete = record;
   const allSearched = searched === N;
-  const discreteInputs = plan.vars.reduce((a, v) => a + v.inputs.length, 0);
-  const continuous = first.query.bounds.length - discreteInputs;
+  const continuous = first.query.bounds.length - pinnedCount(plan);
   if (solved.length > 0) {
     out.solutions = solved.flatMap(({ r }) => r.solutions);
-    const dims = solved.map(({ r }) => (r.solutionSet.kind === 'continuum' ? Math.min(r.solutionSet.dimension, continuous) : 0));
-    const dim = Math.max(...dims);
+    const dim = Math.max(...solved.map((x) => x.dim));
     out.solutionSet = dim > 0 ? { kind: 'continuum', dimension: dim, representatives: out.solutions.length } : { kind: 'isolated', count: out.solutions.length };
     out.status = 'solved';
     // a solved branch with no continuous unknown is its one point: its list is complete as it stands

@@ -147,3 +147,11 @@ export function branchQuery(plan: DiscretePlan, assignment: Record<string, numbe
   for (const [k, v] of Object.entries(assignment)) bounds[k] = [v, v];
   return { ...plan.rest, bounds };
 }
+
+/**
+ * The same branch with the discrete inputs given instead of pinned (only when some unknown is
+ * left): the Problem over the continuous unknowns alone, e.g. for the solution set's dimension.
+ */
+export function givenQuery(plan: DiscretePlan, assignment: Record<string, number>): Query {
+  return { ...plan.rest, given: { ...(plan.rest.given ?? {}), ...assignment } };
+}
