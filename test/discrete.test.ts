@@ -201,6 +201,74 @@ describe('one-hot groups with a continuous rest', () => {
   });
 });
 
+/** A small ReLU net over x0, x1, x2 (random weights, seeded) with one output y: y = w2·relu(W1 x + b1) + c. */
+function reluNet(seedNo: number): { model: Model; W1: number[][]; b1: number[] } {
+  const r = rng(seedNo);
+  const H = 5;
+  const W1 = Array.from({ length: H }, () => r.vector(3, -1, 1));
+  const b1 = r.vector(H, -0.5, 0.5);
+  const w2 = r.vector(H, -1.5, 1.5);
+  const def = {
+    format: 'netinvert-model',
+    version: 1,
+    name: 'relu',
+    inputs: [{ name: 'x0' }, { name: 'x1' }, { name: 'x2' }],
+    nodes: [
+      { name: 'cat', inputs: ['x0', 'x1', 'x2'], op: 'concat' },
+      // native dense weight is [in][out]
+      { name: 'h', inputs: ['cat'], op: 'dense', units: H, weight: [0, 1, 2].map((i) => W1.map((row) => row[i])), bias: b1 },
+      { name: 'ha', inputs: ['h'], op: 'relu' },
+      { name: 'o', inputs: ['ha'], op: 'dense', units: 1, weight: w2.map((w) => [w]), bias: [0.2] },
+    ],
+    outputs: [{ node: 'o', name: 'y' }],
+    metadata: { inputRanges: { x0: [-3, 3], x1: [-1, 1], x2: [-1, 1] } },
+  };
+  return { model: loadNativeModel(JSON.stringify(def)), W1, b1 };
+}
+
+describe('--method milp: one exact MILP per assignment', () => {
+  it('integer x0 × categorical x1 with x2 continuous on a ReLU net: the solved assignments are exactly those whose exact range over x2 meets the target', async () => {
+    let checked = 0;
+    for (const s of [11, 12]) {
+      const { model, W1, b1 } = reluNet(s);
+      const x1s = [-0.5, 0.3, 1];
+      // oracle: y is continuous and piecewise linear in x2, so its range over [-1, 1] is spanned by the
+      // values at the ends and at every hidden unit's kink inside (W1[i]·x + b1[i] = 0)
+      const range = (x0: number, x1: number): [number, number] => {
+        const pts = [-1, 1];
+        W1.forEach((w, i) => {
+          if (w[2] !== 0) {
+            const t = -(w[0] * x0 + w[1] * x1 + b1[i]) / w[2];
+            if (t > -1 && t < 1) pts.push(t);
+          }
+        });
+        const ys = pts.map((t) => sumAt(model, [x0, x1, t]));
+        return [Math.min(...ys), Math.max(...ys)];
+      };
+      const all: { key: string; r: [number, number] }[] = [];
+      for (let x0 = -3; x0 <= 3; x0++) for (const x1 of x1s) all.push({ key: `${x0},${x1}`, r: range(x0, x1) });
+      // a target interval met by some assignments and missed by others, its ends away from every range end
+      const ends = all.flatMap((a) => a.r).sort((p, q) => p - q);
+      const mid = ends[Math.floor(ends.length / 2)];
+      const lo = mid + 0.01,
+        hi = mid + 0.05;
+      const margin = Math.min(...ends.map((e) => Math.min(Math.abs(e - lo), Math.abs(e - hi))));
+      if (margin < 1e-4) continue;
+      const oracle = all.filter((a) => a.r[1] >= lo && a.r[0] <= hi).map((a) => a.key);
+      const r = await invertMilp(model, { integers: ['x0'], categorical: { x1: x1s }, want: { y: { range: [lo, hi] } } });
+      expect(r.discrete!.assignments).toBe(21);
+      const got = r.solutions.map((z) => `${z.inputs.x0},${z.inputs.x1}`);
+      expect(new Set(got)).toEqual(new Set(oracle));
+      for (const z of r.solutions) expect(z.meetsTargets).toBe(true);
+      // a branch that is not solved is proven infeasible by the MILP (or by the proof that confirms it)
+      for (const b of r.discrete!.branches) if (b.status !== 'solved') expect(b.status === 'infeasible' && b.proven).toBe(true);
+      expect(r.status).toBe(oracle.length ? 'solved' : 'infeasible');
+      if (oracle.length > 0 && oracle.length < all.length) checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
+
 describe('coded errors', () => {
   const want = { sum: 7 };
   it('unknown name, given input, empty value list, value outside the bounds, no integer inside, too many assignments', () => {
@@ -214,8 +282,8 @@ describe('coded errors', () => {
     expect(codeOf(() => invert(seed, { oneHot: { g: ['a', 'b'] }, bounds: { a: [0, 0.5] }, want }))).toBe('bad_bounds');
     expect(MAX_DISCRETE_ASSIGNMENTS).toBe(10_000);
   });
-  it('--method milp and the counterfactual controls refuse discrete unknowns (not yet) instead of relaxing them', async () => {
-    await expect(invertMilp(seed, { integers: ['a'], want })).rejects.toMatchObject({ code: 'bad_query' });
+  it('the counterfactual controls refuse discrete unknowns (not yet) instead of relaxing them', async () => {
+    await expect(invertMilp(seed, { integers: ['a'], closestTo: { a: 1, b: 1 }, want }, { sparse: true })).rejects.toMatchObject({ code: 'bad_query' });
     expect(codeOf(() => invert(seed, { integers: ['a'], closestTo: { a: 1, b: 1 }, want }, { sparse: true }))).toBe('bad_query');
   });
 });

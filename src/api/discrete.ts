@@ -31,41 +31,87 @@ export function refuseDiscreteWith(what: string): never {
   throw new NetinvertError('bad_query', `${what} with discrete unknowns (integers, categorical, one-hot) is not supported yet; drop one of them, or give the discrete inputs' values (--given) and run once per value`);
 }
 
+type Options = InvertOptions & { maxBoxes?: number };
+
 /** Search (run = solveProblem) or prove (run = searchAndCertify) every assignment of the discrete unknowns. */
-export function runDiscrete(model: Model, query: Query, options: InvertOptions & { maxBoxes?: number }, run: BranchRunner): CertifiedResult {
-  const t0 = now();
-  const plan = buildDiscrete(model, query);
-  const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
-  const deadline = t0 + timeLimit * 1000;
-  const N = plan.assignments;
-  const results: { assignment: Record<string, number>; r: CertifiedResult; dim: number }[] = [];
-  let timedOut = false;
-  for (let k = 0; k < N; k++) {
-    const assignment = assignmentAt(plan, k);
+export function runDiscrete(model: Model, query: Query, options: Options, run: BranchRunner): CertifiedResult {
+  const d = new BranchDriver(model, query, options);
+  for (let b = d.next(); b; b = d.next()) d.done(b, run(b.problem, b.share));
+  return d.finish();
+}
+
+/** The same with an asynchronous branch runner (invertMilp: each branch one exact MILP). */
+export async function runDiscreteAsync(model: Model, query: Query, options: Options, run: (problem: Problem, options: Options) => Promise<CertifiedResult>): Promise<CertifiedResult> {
+  const d = new BranchDriver(model, query, options);
+  for (let b = d.next(); b; b = d.next()) d.done(b, await run(b.problem, b.share));
+  return d.finish();
+}
+
+interface BranchStep {
+  assignment: Record<string, number>;
+  problem: Problem;
+  share: Options;
+}
+
+/** The assignments in order, each with its Problem and its share of the budget, and the merge of their answers. */
+class BranchDriver {
+  private readonly t0 = now();
+  private readonly plan: DiscretePlan;
+  private readonly deadline: number;
+  private readonly maxEvaluations: number;
+  private readonly maxBoxes: number;
+  private readonly results: { assignment: Record<string, number>; r: CertifiedResult; dim: number }[] = [];
+  private k = 0;
+  private timedOut = false;
+
+  constructor(
+    private readonly model: Model,
+    query: Query,
+    private readonly options: Options,
+  ) {
+    this.plan = buildDiscrete(model, query);
+    const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
+    this.deadline = this.t0 + timeLimit * 1000;
+    this.maxEvaluations = maxEvaluations;
+    this.maxBoxes = maxBoxes;
+  }
+
+  next(): BranchStep | null {
+    const N = this.plan.assignments,
+      k = this.k;
+    if (k >= N) return null;
+    const assignment = assignmentAt(this.plan, k);
     // each branch builds its own Problem: a user mistake (unknown name, bad bounds) surfaces on the first
-    const problem = buildProblem(model, branchQuery(plan, assignment), { atol: options.atol, rtol: options.rtol });
-    const left = (deadline - now()) / 1000;
+    const problem = buildProblem(this.model, branchQuery(this.plan, assignment), { atol: this.options.atol, rtol: this.options.rtol });
+    const left = (this.deadline - now()) / 1000;
     if (k > 0 && !(left > 0)) {
-      timedOut = true;
-      break;
+      this.timedOut = true;
+      return null;
     }
-    // an equal share of what is left: time and evaluations over the branches not yet run
+    this.k++;
+    // an equal share of what is left: time over the branches not yet run, evaluations and boxes over all
     const share = {
-      ...options,
+      ...this.options,
       timeLimit: Number.isFinite(left) ? Math.max(left, 1e-3) / (N - k) : Infinity,
-      maxEvaluations: Math.max(1, Math.floor(maxEvaluations / N)),
-      maxBoxes: Math.max(1, Math.floor(maxBoxes / N)),
+      maxEvaluations: Math.max(1, Math.floor(this.maxEvaluations / N)),
+      maxBoxes: Math.max(1, Math.floor(this.maxBoxes / N)),
     };
-    const r = run(problem, share);
+    return { assignment, problem, share };
+  }
+
+  done(b: BranchStep, r: CertifiedResult): void {
     // the solution set's dimension over the continuous unknowns only (the pinned ones are not free)
     let dim = 0;
-    if (r.status === 'solved' && problem.unknowns.length > pinnedCount(plan)) {
-      const pc = buildProblem(model, givenQuery(plan, assignment), { atol: options.atol, rtol: options.rtol });
+    if (r.status === 'solved' && b.problem.unknowns.length > pinnedCount(this.plan)) {
+      const pc = buildProblem(this.model, givenQuery(this.plan, b.assignment), { atol: this.options.atol, rtol: this.options.rtol });
       for (const sol of r.solutions) dim = Math.max(dim, solutionSetDimension(pc, pc.unknownNames.map((k) => sol.unknowns[k])));
     }
-    results.push({ assignment, r, dim });
+    this.results.push({ assignment: b.assignment, r, dim });
   }
-  return mergeBranches(plan, results, timedOut, now() - t0);
+
+  finish(): CertifiedResult {
+    return mergeBranches(this.plan, this.results, this.timedOut, now() - this.t0);
+  }
 }
 
 function pinnedCount(plan: DiscretePlan): number {

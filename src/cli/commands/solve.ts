@@ -184,7 +184,9 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
     } else {
       const why = result.clauses?.some((c) => c.certificate)
         ? 'a disjunction (--any) is proven clause by clause: each clause\'s certificate is in "clauses" of the --json result'
-        : result.status === 'infeasible' || result.complete
+        : result.discrete?.branches.some((b) => b.certificate)
+          ? 'discrete unknowns are proven assignment by assignment: each branch\'s certificate is in "discrete.branches" of the --json result'
+          : result.status === 'infeasible' || result.complete
           ? 'this method gives no certificate'
           : 'nothing was proven (a certificate needs an infeasible or complete answer)';
       io.err(`no certificate written to ${certPath}: ${why}`);
