@@ -125,6 +125,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --any "y1>=12 ; y2<=0.1, y1>=9"',
         'netinvert solve models/seed-add.json --query q.json --json',
         'netinvert solve models/seed-add.json --want sum=7 --subject-to "a - b >= 1" --prove',
+        'netinvert solve models/seed-add.json --given a=3 --integer b --want sum=6.9:7.1 --prove',
       ]) +
         '\n\n--want takes outputs or linear forms of them: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5" (weight @w).' +
         '\n--any "A, B ; C" asks for one of several clauses (here A and B, or C); repeat --any to add clauses.' +
