@@ -249,7 +249,7 @@ function coverage(bnb: BnbResult): string {
   const pct = formatPercent(bnb.excludedFraction);
   const und = `${bnb.undecided.length} box${bnb.undecided.length === 1 ? '' : 'es'} undecided`;
   if (bnb.budgetHit) {
-    const why = bnb.budgetReason === 'time' ? 'time limit' : bnb.budgetReason === 'boxes' ? 'box limit, --max-boxes' : 'evaluation limit, --max-evaluations';
+    const why = bnb.budgetReason === 'interrupted' ? 'interrupted' : bnb.budgetReason === 'time' ? 'time limit' : bnb.budgetReason === 'boxes' ? 'box limit, --max-boxes' : 'evaluation limit, --max-evaluations';
     return `the proof ran out of budget (${why}) after ${bnb.boxes} boxes: ${pct} of the box proven to hold no solution, ${und}`;
   }
   return `${pct} of the box proven to hold no solution${bnb.undecided.length ? `, ${und}` : ''}`;
