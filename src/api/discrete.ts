@@ -17,7 +17,7 @@ import type { CertifiedResult } from '../certify/certify.ts';
 import type { InvertOptions } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { validateOptions } from '../solve/options.ts';
-import { now } from '../solve/evaluator.ts';
+import { now, stopRequested } from '../solve/evaluator.ts';
 
 /** How many of the nearest answers a result with no solution lists (discrete.nearest). */
 export const NEAREST_SHOWN = 5;
@@ -84,7 +84,8 @@ class BranchDriver {
     // each branch builds its own Problem: a user mistake (unknown name, bad bounds) surfaces on the first
     const problem = buildProblem(this.model, branchQuery(this.plan, assignment), { atol: this.options.atol, rtol: this.options.rtol });
     const left = (this.deadline - now()) / 1000;
-    if (k > 0 && !(left > 0)) {
+    // out of time, or a stop was asked for (Ctrl-C): the branches searched so far give the answer
+    if (k > 0 && (!(left > 0) || stopRequested())) {
       this.timedOut = true;
       return null;
     }
@@ -141,7 +142,7 @@ function mergeBranches(plan: DiscretePlan, results: { assignment: Record<string,
   delete out.closest;
   const warnings = [...new Set(results.flatMap(({ r }) => r.warnings))];
   if (timedOut) {
-    warnings.push(`the time limit ran out after ${searched} of the ${N} assignments of the discrete unknowns (${names}); the others were not searched (raise --time-limit)`);
+    warnings.push(`the search stopped (time limit or interrupt) after ${searched} of the ${N} assignments of the discrete unknowns (${names}); the others were not searched (raise --time-limit to search them)`);
   }
   // a discrete input sits on its branch's point bounds: that is its value, not an active bound
   for (const { r } of results) for (const sol of [...r.solutions, ...(r.best ? [r.best] : [])]) for (const k of pinned.keys()) delete sol.activeBounds[k];
