@@ -269,6 +269,19 @@ describe('--method milp: one exact MILP per assignment', () => {
   });
 });
 
+describe('the budget', () => {
+  it('a time limit that ends the enumeration early says so and claims nothing about the branches not searched', () => {
+    // 10,000 assignments (the cap), a sum no pair reaches, a limit (1 µs) gone after the first branch
+    const r = invert(seed, { integers: ['a', 'b'], bounds: { a: [0, 99], b: [0, 99] }, want: { sum: 500 } }, { timeLimit: 1e-6 });
+    expect(r.discrete!.assignments).toBe(10_000);
+    expect(r.discrete!.searched).toBe(1);
+    expect(r.discrete!.branches).toHaveLength(r.discrete!.searched);
+    expect(r.status).toBe('unknown');
+    expect(r.proven).toBe(false);
+    expect(r.warnings.join(' ')).toMatch(/were not searched/);
+  });
+});
+
 describe('coded errors', () => {
   const want = { sum: 7 };
   it('unknown name, given input, empty value list, value outside the bounds, no integer inside, too many assignments', () => {
