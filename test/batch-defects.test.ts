@@ -128,6 +128,7 @@ describe('batch --resume refuses answers written with another model or other opt
       timeLimit: 60,
       maxBoxes: 100000,
       explainBoxes: 500,
+      rank: 'auto',
       distance: 'l2',
       prove: false,
       bounds: { b: [1, 9] },

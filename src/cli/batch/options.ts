@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { DistanceKind } from '../../problem/query.ts';
-import { defaultText, solverOption, type SolverOptionName } from '../../solve/options.ts';
+import { defaultText, solverOption, type RankOrder, type SolverOptionName } from '../../solve/options.ts';
 import { parseBounds, parseInteger, parseNames, parseNumber } from '../parse.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 
@@ -25,6 +25,8 @@ export interface Settings {
   maxBoxes: number;
   /** Boxes per range end of an infeasible / best-compromise row's explanation (the why column); 0: none. */
   explainBoxes: number;
+  /** --rank: the order of each query's solution rows (auto, plausibility, spread, distance). */
+  rank: RankOrder;
   distance: DistanceKind;
   prove: boolean;
   /** --bounds, by input name (sorted by name, so equal settings compare equal). */
@@ -71,6 +73,7 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
   { key: 'distance', flag: '--distance', arg: '<kind>', help: 'distance to a closest: reference: l2, l1 or linf', default: 'l2' },
   fromTable('maxBoxes', ', per query'),
   fromTable('explainBoxes', '; the why and explanation columns'),
+  fromTable('rank', '; the order of a query\'s solution rows'),
 ];
 
 const DISTANCES: readonly DistanceKind[] = ['l2', 'l1', 'linf'];
@@ -112,6 +115,7 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
     timeLimit: solver.timeLimit,
     maxBoxes: solver.maxBoxes,
     explainBoxes: solver.explainBoxes,
+    rank: solver.rank,
     distance,
     prove: opts.prove === true,
     bounds: Object.fromEntries(Object.keys(bounds).sort().map((k) => [k, bounds[k]])),

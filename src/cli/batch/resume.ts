@@ -133,8 +133,10 @@ export function readMeta(path: string, answers: string): BatchMeta {
   if (!isObj(o)) return damaged('no "options"');
   // answers started by an older netinvert: its batch wrote no explanations (--explain-boxes 0)
   if (o.explainBoxes === undefined) o.explainBoxes = 0;
+  // and ranked its solutions as --rank auto does for a model without a prior, the only kind it read
+  if (o.rank === undefined) o.rank = 'auto';
   for (const v of VALUE_OPTIONS) {
-    const want = v.key === 'method' || v.key === 'distance' ? 'string' : 'number';
+    const want = v.key === 'method' || v.key === 'distance' || v.key === 'rank' ? 'string' : 'number';
     if (typeof o[v.key] !== want) return damaged(`options.${v.key} is not a ${want}`);
   }
   if (typeof o.prove !== 'boolean' || !isObj(o.bounds)) return damaged('options.prove or options.bounds is missing');

@@ -60,6 +60,7 @@ export async function solver(s: Settings): Promise<Solver> {
     timeLimit: s.timeLimit,
     maxBoxes: s.maxBoxes,
     explainBoxes: s.explainBoxes ?? 0,
+    rank: s.rank ?? 'auto',
   };
   const counterfactual = {
     ...(s.diverse ? { diverse: s.diverse } : {}),
