@@ -11,6 +11,7 @@ import { runBatchBench } from './batch.bench.ts';
 import { runVnnBench } from './vnn.bench.ts';
 import { runBoundsBench } from './bounds.bench.ts';
 import { runCounterfactualBench } from './counterfactual.bench.ts';
+import { runDesignBench } from './design.bench.ts';
 
 export interface Bench {
   name: string;
@@ -55,6 +56,11 @@ export const BENCHES: Bench[] = [
     run: runCounterfactualBench,
   },
   {
+    name: 'design',
+    description: 'inverse design with a prior (Ren, Padilla & Malof 2020): sine wave and robotic arm, r_1/r_5/r_10 of plausibility, spread and surrogate-error ranking vs the neural adjoint; --quick',
+    run: runDesignBench,
+  },
+  {
     name: 'vnn',
     description: 'ACAS Xu (VNN-COMP 2021): decided / wrong / time per instance beside nnenum and alpha-beta-CROWN; --quick (8), --all (186, 116 s each); --workers N: also on N threads, with the speed-up (--hard: the slowest unsat instances)',
     run: runVnnBench,
@@ -63,7 +69,7 @@ export const BENCHES: Bench[] = [
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--list')) {
-    console.log('usage: npm run bench [-- NAME...] [--quick] [--kill]\n  --quick  smaller runs (batch)\n  --kill   batch: also a Redis run with a worker SIGKILLed mid-run\n\nbenches:');
+    console.log('usage: npm run bench [-- NAME...] [--quick] [--kill]\n  --quick  smaller runs (batch, design)\n  --kill   batch: also a Redis run with a worker SIGKILLed mid-run\n\nbenches:');
     for (const b of BENCHES) console.log(`  ${b.name.padEnd(12)} ${b.description}`);
     return 0;
   }

@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'bad_bounds'
   // linear constraints among inputs (--subject-to, Query.constraints): malformed, on an output, or contradictory
   | 'bad_constraint'
+  // a prior over the inputs (Query.prior, --prior, --prior-mean/--prior-std, a model's inputStats): wrong width, std ≤ 0, not PSD
+  | 'bad_prior'
   // output specs: a target's text (--want, --any, a query file key, a batch cell) does not parse
   | 'bad_target'
   // batch: an answers file started with another model, queries file or options

@@ -16,6 +16,11 @@ export interface ModelMetadata {
    * reference point holds each one it names at its reference value.
    */
   immutable?: string[];
+  /**
+   * Statistics of the training inputs (netinvert train stores them; a sidecar may give them): the
+   * default prior of a query that gives none (problem/prior.ts).
+   */
+  inputStats?: InputStats;
   /** Range of each output feature seen in training. */
   outputRanges?: Record<string, [number, number]>;
   /** Where the model came from: file format, producer (exporter), opset... */
@@ -31,6 +36,21 @@ export interface ModelMetadata {
   warnings?: string[];
   /** Free-form extras kept through save/load. */
   extra?: Record<string, unknown>;
+}
+
+/**
+ * A distribution over input features as plain JSON: the prior of a query (Query.prior), the
+ * statistics `train` stores (ModelMetadata.inputStats), or a sidecar's. Columns follow `names`.
+ * Give `cov` (names × names) or `std` (diagonal); `rows` is a sample of inputs (a reservoir,
+ * rows × names), `count` how many rows the statistics came from.
+ */
+export interface InputStats {
+  names: string[];
+  mean: number[];
+  cov?: number[][];
+  std?: number[];
+  rows?: number[][];
+  count?: number;
 }
 
 export interface Model {

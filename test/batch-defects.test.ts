@@ -127,12 +127,13 @@ describe('batch --resume refuses answers written with another model or other opt
       maxEvaluations: 200000,
       timeLimit: 60,
       maxBoxes: 100000,
+      explainBoxes: 500,
       distance: 'l2',
       prove: false,
       bounds: { b: [1, 9] },
     });
     // the answers file itself stays plain CSV: its first line is the header
-    expect(readFileSync(a, 'utf8').split('\n')[0]).toBe('id,status,complete,max_miss,n_solutions,solution,a,b,sum,message');
+    expect(readFileSync(a, 'utf8').split('\n')[0]).toBe('id,status,complete,max_miss,n_solutions,solution,a,b,sum,message,why,explanation,counterfactual');
   });
 
   it('answers with no meta file (removed, or written by an older netinvert): refused, not guessed', async () => {

@@ -63,7 +63,7 @@ describe('netinvert batch: answers', () => {
     const r = await run(['batch', ADD, q, '-o', a, '--prove']);
     expect(r.code).toBe(3); // worst status: infeasible
     expect(r.out).toMatch(/3 of 3 queries answered .*: 2 solved, 1 infeasible/);
-    expect(readFileSync(a, 'utf8').split('\n')[0]).toBe('id,status,complete,max_miss,n_solutions,solution,a,b,sum,message');
+    expect(readFileSync(a, 'utf8').split('\n')[0]).toBe('id,status,complete,max_miss,n_solutions,solution,a,b,sum,message,why,explanation,counterfactual');
     const rows = answers(a);
     expect(rows.map((x) => [x.id, x.status, x.complete, x.n_solutions, x.solution])).toEqual([
       ['q1', 'solved', 'true', '1', '1'],
@@ -314,7 +314,7 @@ describe('netinvert batch: written as it goes, resumable', () => {
     let r = await run(['batch', FOUR, q, '-o', other, '--resume']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/its header .* is not the one this model's answers have/);
-    const stranger = file(dir, 's.csv', csvLine(['id', 'status', 'complete', 'max_miss', 'n_solutions', 'solution', 'x1', 'x2', 'x3', 'x4', 'y1', 'y2', 'message']) + 'zz,error,,,,,,,,,,,m\n');
+    const stranger = file(dir, 's.csv', csvLine(['id', 'status', 'complete', 'max_miss', 'n_solutions', 'solution', 'x1', 'x2', 'x3', 'x4', 'y1', 'y2', 'message', 'why', 'explanation', 'counterfactual']) + 'zz,error,,,,,,,,,,,m,,,\n');
     r = await run(['batch', FOUR, q, '-o', stranger, '--resume']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/answers id "zz", which is not in .*q\.csv/);

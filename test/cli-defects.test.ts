@@ -181,8 +181,38 @@ describe('defect 10: --json errors, inspect folding, folders, commander errors, 
     expect(sent).toBe(true);
     expect(signal).toBe(null);
     expect(code).toBe(130);
-    expect(err).toMatch(/^interrupted/m);
-    expect(err).toMatch(/--time-limit/);
-    expect(out).toBe('');
+    expect(err).toMatch(/^interrupted after [\d.]+ s: stopping the search to report the best answer found so far/m);
+    // the search stopped at its next budget check and reported what it had: a full report, marked as cut short
+    expect(err).toMatch(/^interrupted: the answer above is what the search had found when it was stopped/m);
+    expect(out).toMatch(/^[A-Z-]+:? /);
+    expect(out).toMatch(/^complete: false$/m);
+    expect(out).toMatch(/ran out of budget \(interrupted\)/);
+  }, 60_000);
+
+  it('a second Ctrl-C during solve quits at once with the "how to bound a run" line', async () => {
+    const dir = tmp();
+    const f = join(dir, 'big.json');
+    writeFileSync(f, saveNativeModel(reluNet([4, 64, 64, 64, 2], 3, 'tanh')));
+    const child = spawn(
+      process.execPath,
+      ['bin/netinvert.mjs', 'solve', f, '--want', 'y[0]>=1.1549', '--prove', '--max-evaluations', '1e12', '--max-boxes', '1e12', '--time-limit', '1e6', '--verbose'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '',
+      sent = 0;
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (sent === 0 && /Ctrl-C stops it/.test(err)) {
+        sent = 1;
+        child.kill('SIGINT');
+      } else if (sent === 1 && /stopping the search/.test(err)) {
+        sent = 2;
+        child.kill('SIGINT');
+      }
+    });
+    const [code] = await new Promise<[number | null, string | null]>((res) => child.on('close', (c, s) => res([c, s])));
+    expect(code).toBe(130);
+    // either the second Ctrl-C won the race (no answer, the bounding advice) or the search had already reported
+    expect(err).toMatch(/--time-limit S|the answer above is what the search had found/);
   }, 60_000);
 });

@@ -131,6 +131,8 @@ describe('help text comes from the table', () => {
       const text = (r.out + r.err).replace(/\s+/g, ' ');
       for (const o of SOLVER_OPTIONS) {
         if (o.name === 'maxStarts' || o.name === 'maxRepresentatives' || o.name === 'explainBoxes') continue;
+        // batch has no --rank yet: its answers file keeps its settings for --resume, and rank is not among them
+        if (cmd === 'batch' && o.name === 'rank') continue;
         expect(text, `${cmd} ${o.flag}`).toContain(`${o.flag} ${o.arg}`);
         expect(text, `${cmd} ${o.flag}`).toContain(o.meaning.split(' ').slice(0, 3).join(' '));
       }

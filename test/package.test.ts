@@ -239,7 +239,8 @@ describe('the npm package (pack, install into a temporary project, use from else
     expect(code).toBe(130);
     expect(err).toMatch(/^interrupted/m);
     expect(err).not.toMatch(/ERR_|\n\s+at /);
-    expect(out).toBe('');
+    // the installed bin's worker reads the stop flag too: it reports what it had found
+    expect(out).toMatch(/^[A-Z-]+:? /);
   }, 120_000);
 
   it('plain Node imports netinvert and netinvert/milp and computes (the wasm kernel loads from dist)', async () => {

@@ -46,6 +46,8 @@ export function mergeClauseResults(results: InvertResult[], of: number): InvertR
     status: r.status,
     proven: r.proven,
     ...(r.certificate ? { certificate: r.certificate } : {}),
+    // every clause explains itself (api/explain.ts ran per clause), not only the one answered
+    ...(r.explanation ? { explanation: r.explanation } : {}),
   }));
   const last = results[results.length - 1];
   const sum = (f: (r: InvertResult) => number): number => results.reduce((a, r) => a + f(r), 0);

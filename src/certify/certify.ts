@@ -25,7 +25,7 @@ import type { Model } from '../model.ts';
 import { targetTolerance, type Problem } from '../problem/query.ts';
 import { formatPercent } from '../numeric/percent.ts';
 import { Budget, now } from '../solve/evaluator.ts';
-import { solveProblem, type InvertOptions } from '../solve/invert.ts';
+import { rankSolutions, scorePlausibility, solveProblem, type InvertOptions } from '../solve/invert.ts';
 import { validateOptions } from '../solve/options.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
@@ -202,6 +202,11 @@ export function certifyResult(problem: Problem, search: SolveResult, options: Ce
   if (!claim) withdraw(r, searchClaim);
   if (!claim && !unresolvedOnly && !unconfirmed) notes.push(coverage(bnb));
   if (notes.length) r.message += `; ${notes.join('; ')}`;
+  if (problem.prior) {
+    // proven roots are new solutions: score them, and rank the list as the search did
+    scorePlausibility(problem, [...r.solutions, ...(r.best ? [r.best] : [])]);
+    rankSolutions(problem, r.solutions, r.closest, validateOptions(options).rank);
+  }
   r.stats.timeMs = now() - t0;
   return r;
 }
@@ -247,7 +252,7 @@ function coverage(bnb: BnbResult): string {
   const pct = formatPercent(bnb.excludedFraction);
   const und = `${bnb.undecided.length} box${bnb.undecided.length === 1 ? '' : 'es'} undecided`;
   if (bnb.budgetHit) {
-    const why = bnb.budgetReason === 'time' ? 'time limit' : bnb.budgetReason === 'boxes' ? 'box limit, --max-boxes' : 'evaluation limit, --max-evaluations';
+    const why = bnb.budgetReason === 'interrupted' ? 'interrupted' : bnb.budgetReason === 'time' ? 'time limit' : bnb.budgetReason === 'boxes' ? 'box limit, --max-boxes' : 'evaluation limit, --max-evaluations';
     return `the proof ran out of budget (${why}) after ${bnb.boxes} boxes: ${pct} of the box proven to hold no solution, ${und}`;
   }
   return `${pct} of the box proven to hold no solution${bnb.undecided.length ? `, ${und}` : ''}`;

@@ -6,6 +6,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { DistanceKind, Query, TargetSpec } from '../problem/query.ts';
+import { checkInputStats } from '../problem/prior.ts';
 
 export const QUERY_FORMAT = 'netinvert-query';
 export const QUERY_VERSION = 1;
@@ -16,6 +17,9 @@ const FIELDS = [
   'given',
   'want',
   'anyOf',
+  // classifier target (--want-class / --margin): logit_k − logit_j ≥ margin for every j ≠ k (cli/wantClass.ts)
+  'wantClass',
+  'margin',
   'bounds',
   'closestTo',
   'distance',
@@ -27,10 +31,19 @@ const FIELDS = [
   'distanceScale',
   // linear constraints among the inputs (problem/constraints.ts)
   'constraints',
+  // a prior over the inputs (problem/prior.ts): {names, mean, std or cov, rows?}
+  'prior',
 ] as const;
 
+/**
+ * A query file's content: the library's Query, plus the class target (wantClass, margin), which
+ * needs the model's output names and so is turned into `want` targets once the model is loaded
+ * (commands/solve.ts withWantClass → cli/wantClass.ts, the path --want-class takes).
+ */
+export type QueryFileContent = Query & { wantClass?: string; margin?: number };
+
 /** Parse and check the text of a query file; `file` names it in errors. */
-export function parseQueryFile(text: string, file: string): Query {
+export function parseQueryFile(text: string, file: string): QueryFileContent {
   const fail = (field: string | null, message: string): never => {
     throw new NetinvertError('bad_query', `query file ${file}: ${field ? `field ${field}: ` : ''}${message}`, {
       file,
@@ -71,7 +84,9 @@ export function parseQueryFile(text: string, file: string): Query {
     return out;
   };
 
-  if (raw.want === undefined && raw.anyOf === undefined) fail(null, 'no "want" field; say which outputs you want, e.g. "want": {"sum": 7}');
+  if (raw.want === undefined && raw.anyOf === undefined && raw.wantClass === undefined) {
+    fail(null, 'no "want" field; say which outputs you want, e.g. "want": {"sum": 7} (or "wantClass": "cat" for a classifier)');
+  }
   // keys are output names or linear forms of outputs ("y0 - y1"): the model resolves them (buildProblem)
   const targets = (field: string, v: unknown): Record<string, TargetSpec> => {
     if (!isObject(v)) return fail(field, `expected an object {output or form: target, ...}, got ${describe(v)}`);
@@ -81,7 +96,19 @@ export function parseQueryFile(text: string, file: string): Query {
   };
   const want = raw.want === undefined ? {} : targets('want', raw.want);
 
-  const query: Query = { want };
+  const query: QueryFileContent = { want };
+  if (raw.wantClass !== undefined) {
+    const c = raw.wantClass;
+    if (!((typeof c === 'string' && c.trim() !== '') || (typeof c === 'number' && Number.isSafeInteger(c) && c >= 0))) {
+      fail('wantClass', `expected an output name (a class's logit) or its index, got ${describe(c)}`);
+    }
+    query.wantClass = String(c);
+  }
+  if (raw.margin !== undefined) {
+    if (raw.wantClass === undefined) fail('margin', 'the margin of wantClass: give "wantClass" with it');
+    if (typeof raw.margin !== 'number' || !Number.isFinite(raw.margin)) fail('margin', `expected a finite number, got ${describe(raw.margin)}`);
+    query.margin = raw.margin as number;
+  }
   if (raw.anyOf !== undefined) {
     if (!Array.isArray(raw.anyOf) || raw.anyOf.length === 0) {
       fail('anyOf', `expected a non-empty list of clauses, each an object like want, got ${describe(raw.anyOf)}`);
@@ -126,6 +153,7 @@ export function parseQueryFile(text: string, file: string): Query {
     });
     query.constraints = (raw.constraints as string[]).slice();
   }
+  if (raw.prior !== undefined) query.prior = checkInputStats(raw.prior, `query file ${file}: field prior`);
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {
       fail('distance', `expected "l2", "l1" or "linf", got ${describe(raw.distance)}`);

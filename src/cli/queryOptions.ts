@@ -42,7 +42,10 @@ export function addQueryOptions(cmd: Command, proveHelp: string): Command {
     .option('--only-decrease <list>', 'counterfactuals: inputs that may only shrink from their reference value', collect, [])
     .option('--fixed <list>', 'counterfactuals: inputs held at their reference value', collect, [])
     .option('--distance-weights <list>', 'weights of the distance\'s terms: name=w,... (> 0, default 1)', collect, [])
-    .option('--mad <csv>', 'distance units from data: each reference input\'s median absolute deviation in this CSV (DiCE)');
+    .option('--mad <csv>', 'distance units from data: each reference input\'s median absolute deviation in this CSV (DiCE)')
+    .option('--prior <csv>', 'where plausible inputs lie: the mean, covariance and a sample of this CSV\'s input columns (half the starts drawn from it; solutions scored by Mahalanobis distance)')
+    .option('--prior-mean <list>', 'a prior by hand: name=mean,... (with --prior-std)', collect, [])
+    .option('--prior-std <list>', 'a prior by hand: name=std,... (> 0; with --prior-mean)', collect, []);
   return addSolverFlags(cmd, proveHelp).option('--warm-start <file>', 'learned inverse (from learn-inverse) whose prediction is the first start of the search');
 }
 

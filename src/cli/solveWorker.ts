@@ -7,10 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { NetinvertError } from '../errors.ts';
 import { solveCommand } from './commands/solve.ts';
 import type { WorkerMessage } from './interruptible.ts';
+import { setStopSignal } from '../solve/evaluator.ts';
 
 const port = parentPort!;
 const send = (m: WorkerMessage): void => port.postMessage(m);
-const { model, opts } = workerData as { model: string; opts: Record<string, unknown> };
+const { model, opts, stop } = workerData as { model: string; opts: Record<string, unknown>; stop: SharedArrayBuffer };
+setStopSignal(new Int32Array(stop));
 
 try {
   const code = await solveCommand(model, opts, { out: (s) => send({ kind: 'out', s }), err: (s) => send({ kind: 'err', s }) });

@@ -20,6 +20,7 @@
  *     }
  *   },
  *   "immutable": ["age"],                           // optional: inputs a counterfactual holds at the reference
+ *   "prior": { "names": ["age", "income"], "mean": [40, 30000], "std": [12, 9000] },  // optional (or "cov", "rows")
  *   "outputs": {
  *     "<model output name>": {
  *       "features": ["score"],
@@ -45,13 +46,32 @@
  *   [lo, hi] in raw units with lo ≤ hi. They become the model's default input ranges
  *   (metadata.inputRanges), which solve uses as default bounds.
  *
+ * - "prior": where plausible inputs lie, by final feature names and in raw units (the shape of
+ *   ModelMetadata.inputStats: names, mean, std or cov, optional sample rows); it becomes the
+ *   model's inputStats, the default prior of a query (problem/prior.ts checks its values).
+ *
  * Everything is validated before the model is touched; each problem is a NetinvertError
  * naming the sidecar file and the field, and saying what to change.
  */
 import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { GraphDef } from '../graph/types.ts';
 import { featureNames } from '../graph/types.ts';
-import { createModel, type Model, type ModelMetadata } from '../model.ts';
+import { createModel, type InputStats, type Model, type ModelMetadata } from '../model.ts';
+
+/** The sidecar's "prior": its shape (lists of the names' width); its values are checked when a query uses it. */
+function sidecarPrior(ck: Checker, v: unknown): InputStats {
+  if (!isObj(v) || !Array.isArray(v.names) || v.names.length === 0 || v.names.some((k) => typeof k !== 'string')) {
+    return ck.fail('prior', 'must be {"names": [...features], "mean": [...], "std": [...] or "cov": [[...]], "rows"?: [[...]]}');
+  }
+  const d = v.names.length;
+  const nums = (a: unknown): boolean => Array.isArray(a) && a.length === d && a.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!nums(v.mean)) ck.fail('prior.mean', `must be ${d} finite numbers, one per name`);
+  if ((v.std === undefined) === (v.cov === undefined)) ck.fail('prior', 'give exactly one of "std" (one per name) or "cov" (names × names)');
+  if (v.std !== undefined && !nums(v.std)) ck.fail('prior.std', `must be ${d} finite numbers, one per name`);
+  if (v.cov !== undefined && !(Array.isArray(v.cov) && v.cov.length === d && v.cov.every(nums))) ck.fail('prior.cov', `must be ${d} rows of ${d} finite numbers`);
+  if (v.rows !== undefined && !(Array.isArray(v.rows) && v.rows.every(nums))) ck.fail('prior.rows', `must be rows of ${d} finite numbers`);
+  return { names: (v.names as string[]).slice(), mean: v.mean as number[], ...(v.std ? { std: v.std as number[] } : { cov: v.cov as number[][] }), ...(v.rows ? { rows: v.rows as number[][] } : {}) };
+}
 
 export const SIDECAR_FORMAT = 'netinvert-sidecar';
 export const SIDECAR_VERSION = 1;
@@ -208,7 +228,7 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
   if (sidecar.version !== SIDECAR_VERSION) {
     ck.fail('version', `${JSON.stringify(sidecar.version)} is not supported; this netinvert reads version ${SIDECAR_VERSION}`, 'unsupported_format_version');
   }
-  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs', 'immutable'], '(file)');
+  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs', 'immutable', 'prior'], '(file)');
   if (sidecar.immutable !== undefined && (!Array.isArray(sidecar.immutable) || sidecar.immutable.some((k) => typeof k !== 'string'))) {
     ck.fail('immutable', `must be a list of input feature names (got ${JSON.stringify(sidecar.immutable)})`);
   }
@@ -325,6 +345,7 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
     },
   };
   if (typeof sidecar.description === 'string' && !md.description) md.description = sidecar.description;
+  if (sidecar.prior !== undefined) md.inputStats = sidecarPrior(ck, sidecar.prior);
   if (Array.isArray(sidecar.immutable)) md.immutable = [...new Set([...(md.immutable ?? []), ...(sidecar.immutable as string[])])];
   let out: Model;
   try {
@@ -332,6 +353,9 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
   } catch (e) {
     if (e instanceof NetinvertError) throw new NetinvertError(e.code, `${file}: ${e.message}`, { ...e.detail, file });
     throw e;
+  }
+  for (const k of sidecar.prior !== undefined ? md.inputStats!.names : []) {
+    if (!out.inputNames.includes(k)) ck.fail('prior.names', `"${k}" is not an input feature; the features are ${out.inputNames.join(', ')}`, 'unknown_input');
   }
   for (const k of md.immutable ?? []) {
     if (!out.inputNames.includes(k)) ck.fail('immutable', `"${k}" is not an input feature; the features are ${out.inputNames.join(', ')}`, 'unknown_input');

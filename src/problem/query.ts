@@ -6,6 +6,7 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildConstraints, type InputConstraint } from './constraints.ts';
+import { buildPrior, type InputStats, type Prior } from './prior.ts';
 import { formOutputs, formText, parseForm, type LinearTerm, type TargetSpec } from './targets.ts';
 
 export type { InputConstraint, LinearTerm, TargetSpec };
@@ -53,6 +54,12 @@ export interface Query {
    * Every answer meets all of them (within 1e-9 of the form's scale).
    */
   constraints?: string[];
+  /**
+   * Where plausible inputs lie (problem/prior.ts): means and a covariance (or standard
+   * deviations) by input name, and optionally sample rows. Default: the model's inputStats.
+   * With a prior, half the starts are drawn from it and each solution reports its plausibility.
+   */
+  prior?: InputStats;
 }
 
 /** Default half-width of the box for an unknown with neither a query bound nor a training range. */
@@ -110,6 +117,8 @@ export interface Problem {
    * rows over the unknowns.
    */
   constraints?: InputConstraint[];
+  /** The prior over the unknowns (the query's, else the model's inputStats); absent: none. */
+  prior?: Prior;
 }
 
 /** The divisor of unknown j's term in the distance: problem.distanceUnit, else its box width (1 for a point). */
@@ -329,6 +338,17 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   if (reference) for (let j = 0; j < n; j++) base[unknowns[j]] = 0.5 * (lo[j] + hi[j]);
   const cons = buildConstraints(query.constraints, net.inputNames, net.outputNames, unknowns, base, lo, hi);
   warnings.push(...cons.warnings);
+  let prior: Prior | undefined;
+  if (query.prior !== undefined) prior = buildPrior(model, query.prior, unknownNames, 'query');
+  else if (model.metadata.inputStats) {
+    // the model's own statistics: one that does not fit these inputs (renamed by a sidecar, say) is dropped, not fatal
+    try {
+      prior = buildPrior(model, model.metadata.inputStats, unknownNames, 'model');
+    } catch (e) {
+      if (!(e instanceof NetinvertError)) throw e;
+      warnings.push(`the model's input statistics are not used as a prior: ${e.message}`);
+    }
+  }
   return {
     model,
     unknowns,
@@ -348,6 +368,7 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
     distanceUnit: distanceUnitV,
     warnings,
     ...(cons.constraints.length ? { constraints: cons.constraints } : {}),
+    ...(prior ? { prior } : {}),
   };
 }
 

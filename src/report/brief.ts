@@ -80,6 +80,8 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   }
   const extra = [`max miss ${fmt(s.maxMiss)}`, `condition ${fmt(s.conditionNumber)}`];
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
+  if (s.plausibility !== undefined) extra.push(`plausibility ${fmt(s.plausibility)} (Mahalanobis distance to the prior; smaller: more plausible)`);
+  if (s.nearestSample !== undefined) extra.push(`nearest sample row ${fmt(s.nearestSample)}`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));
@@ -150,7 +152,8 @@ export function briefReport(r: CertifiedResult): string {
   }
   if (r.lowerBound !== undefined) out.push(`proven lower bound on the worst-output miss: ${fmt(r.lowerBound)}`);
   out.push(...counterfactualLines(r));
-  if (r.explanation) out.push(explanationText(r, r.explanation));
+  const why = whyText(r);
+  if (why) out.push(why);
   out.push(`complete: ${r.complete}${r.status === 'best-compromise' || r.status === 'infeasible' ? `, proven: ${r.proven}` : ''}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
@@ -244,6 +247,30 @@ function pointText(p: Record<string, number>): string {
   const MAX_CONTEXT = 4;
   const e = Object.entries(p);
   return e.slice(0, MAX_CONTEXT).map(([k, v]) => `${k} = ${fmt(v)}`).join(', ') + (e.length > MAX_CONTEXT ? ', …' : '');
+}
+
+/**
+ * The explanation of an answer in plain words (explanationText), and for a disjunction every
+ * other clause's reachable ranges too (each clause carries its own explanation); '' when none.
+ * The brief report and batch's why column both use it.
+ */
+export function whyText(r: SolveResult): string {
+  const parts: string[] = [];
+  if (r.explanation) parts.push(explanationText(r, r.explanation));
+  const answered = r.query.clause?.index;
+  for (const c of r.clauses ?? []) {
+    if (!c.explanation || c.index === answered) continue;
+    const lines = Object.entries(c.explanation.reachable).map(([name, g]) => {
+      const proof = g.proven ? `proven within [${fmt(g.lo)}, ${fmt(g.hi)}]` : 'sampled, not proven';
+      return `${name} can reach [${fmt(g.attainedLo)}, ${fmt(g.attainedHi)}] (${proof})`;
+    });
+    if (c.explanation.conflict?.proven && c.explanation.conflict.targets.length) {
+      const t = c.explanation.conflict.targets;
+      lines.push(`conflict: ${t.length === 1 ? `${t[0]} cannot be met` : `${t.join(', ')} cannot be met together`} (proven)`);
+    }
+    parts.push([`why clause ${c.index + 1} is not met:`, ...lines.map((l) => indent(l))].join('\n'));
+  }
+  return parts.join('\n');
 }
 
 /** The explanation in plain words: ranges, what conflicts, and the least change that would do. */

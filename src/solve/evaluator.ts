@@ -18,6 +18,21 @@ import { Polytope } from './polytope.ts';
 import type { LSQ } from './iterate/types.ts';
 import { formJacobian, formValue } from '../problem/targets.ts';
 
+/**
+ * A stop request from outside the search (Ctrl-C on `solve`): a flag in shared memory that the
+ * interrupting thread sets. Every budget reads it, so every loop that stops on an exhausted budget
+ * (multi-start, LM, the proofs, the explanations) ends at its next check, and the answer found so far
+ * is reported as a run cut short by its budget. Set once per thread, by the thread that runs the search.
+ */
+let stopFlag: Int32Array | null = null;
+export function setStopSignal(flag: Int32Array | null): void {
+  stopFlag = flag;
+}
+/** Whether a stop was requested (see setStopSignal). */
+export function stopRequested(): boolean {
+  return stopFlag !== null && Atomics.load(stopFlag, 0) !== 0;
+}
+
 export class Budget {
   evaluations = 0;
   jacobians = 0;
@@ -29,7 +44,7 @@ export class Budget {
     this.deadline = Number.isFinite(timeLimitSeconds) ? now() + timeLimitSeconds * 1000 : Infinity;
   }
   get exhausted(): boolean {
-    return this.evaluations >= this.maxEvaluations || (this.deadline !== Infinity && now() > this.deadline);
+    return this.evaluations >= this.maxEvaluations || (this.deadline !== Infinity && now() > this.deadline) || stopRequested();
   }
   /** Evaluations left (never negative). */
   get left(): number {

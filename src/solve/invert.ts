@@ -16,8 +16,9 @@ import { isPlain } from '../problem/targets.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
+import { mahalanobis, nearestSampleDistance } from '../problem/prior.ts';
 import { solveOneDim } from './oneDim.ts';
-import { INVERT_DEFAULTS, validateOptions } from './options.ts';
+import { INVERT_DEFAULTS, validateOptions, type RankOrder } from './options.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
 import { distanceToReference, rootUncertainty, samePoint, sameRoot, verifySolution } from './verify.ts';
 
@@ -44,6 +45,12 @@ export interface InvertOptions {
   /** Most representatives reported for a continuum (default 10). */
   maxRepresentatives?: number;
   /**
+   * Order of the solutions (default 'auto': the closest first then by distance with a reference,
+   * else by plausibility with a prior, else by the unknowns' values); 'spread': each next solution
+   * farthest (box-width units) from those before it, starting from the first in auto order.
+   */
+  rank?: RankOrder;
+  /**
    * A first start for the multi-start search: unknown values in problem.unknowns order (e.g.
    * inverseWarmStart's prediction from a learned inverse), clipped to the box. The search goes on
    * as usual after it and every answer is verified. The 1-D interval-Newton path does not use it.
@@ -64,7 +71,11 @@ export interface InvertOptions {
  */
 export function solveProblem(problem: Problem, options: InvertOptions = {}): SolveResult {
   const t0 = now();
-  const { method, seed, maxEvaluations, timeLimit, maxStarts, maxRepresentatives } = validateOptions(options);
+  const { method, seed, maxEvaluations, timeLimit, maxStarts, maxRepresentatives, rank } = validateOptions(options);
+  if (rank === 'plausibility' && !problem.prior) {
+    throw new NetinvertError('bad_query', 'rank "plausibility" needs a prior: give --prior data.csv, or --prior-mean and --prior-std (Query.prior), or use a model trained by netinvert train (it stores its input statistics)');
+  }
+  if (rank === 'distance' && !problem.reference) throw new NetinvertError('bad_query', 'rank "distance" orders by the distance to a reference point: give one with --closest-to (closestTo)');
   if (method === 'milp') throw new NetinvertError('bad_query', 'method "milp" is the separate entry invertMilp (import it from netinvert/milp); use lm or adam here');
   const model = problem.model;
   const budget = new Budget(maxEvaluations, timeLimit);
@@ -188,6 +199,27 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
     if (out.best && !solutions.length) best = verifySolution(problem, out.best.u, { optimality: out.best.optimality });
   }
 
+  // a continuum with a prior and no reference: add its most plausible point (mostPlausible)
+  if (problem.prior && !problem.reference && solutionSet.kind === 'continuum' && solutions.length && !budget.exhausted) {
+    const s = mostPlausible(problem, budget);
+    if (s) {
+      scorePlausibility(problem, [s, ...solutions]);
+      const u = unknownVector(problem, s);
+      const same = solutions.findIndex((o) => samePoint(problem, unknownVector(problem, o), u));
+      if (same >= 0) {
+        if (solutions[same].plausibility! > s.plausibility!) solutions[same] = s;
+      } else if (solutions.length >= maxRepresentatives) {
+        // over the cap: it replaces the least plausible representative
+        let worst = 0;
+        solutions.forEach((o, i) => {
+          if (o.plausibility! > solutions[worst].plausibility!) worst = i;
+        });
+        if (solutions[worst].plausibility! > s.plausibility!) solutions[worst] = s;
+      } else solutions.push(s);
+      solutionSet = { ...solutionSet, representatives: solutions.length };
+    }
+  }
+
   // closest to the reference: the constrained problem, from several starts
   if (problem.reference && solutions.length) {
     const startsAL: Float64Array[] = [clipToBox(problem, problem.reference)];
@@ -254,16 +286,9 @@ export function solveProblem(problem: Problem, options: InvertOptions = {}): Sol
     message = 'proven: no input inside the bounds meets the target within tolerance';
   }
 
-  // order: with a reference, the closest first, then by distance; otherwise by the unknowns' values
-  const sortKey = (s: Solution): number[] => problem.unknownNames.map((nm) => s.unknowns[nm]);
-  solutions.sort((a, b) => {
-    if (closest && (a === closest || b === closest)) return a === closest ? -1 : 1;
-    if (problem.reference && a.distance !== b.distance) return a.distance! - b.distance!;
-    const ka = sortKey(a),
-      kb = sortKey(b);
-    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
-    return 0;
-  });
+  // plausibility under the prior (problem/prior.ts): every solution, the best compromise too
+  scorePlausibility(problem, [...solutions, ...(best ? [best] : [])]);
+  rankSolutions(problem, solutions, closest, rank);
   // training-range warning
   const ranges = model.metadata.inputRanges;
   if (ranges) {
@@ -325,8 +350,91 @@ export function queryRecord(problem: Problem, seed: number): SolveResult['query'
           constraints: constraintRecords(problem.constraints, problem.model.network.inputNames),
         }
       : {}),
+    ...(problem.prior
+      ? {
+          prior: {
+            source: problem.prior.source,
+            mean: Object.fromEntries(problem.unknownNames.map((nm, j) => [nm, problem.prior!.mean[j]])),
+            sampleRows: problem.prior.rows.length,
+          },
+        }
+      : {}),
     seed,
   };
+}
+
+/**
+ * The most plausible point of a continuum of solutions: the solution closest to the prior's mean
+ * in the prior's metric, the maximum a posteriori point of a Gaussian prior restricted to the
+ * solution set. Solved as a closest-to-reference problem (closest.ts: augmented Lagrangian) with
+ * the reference at the mean (clipped to the box) and each unknown's unit its prior standard
+ * deviation √Σⱼⱼ: the diagonal of the Mahalanobis metric (exact for a diagonal prior). Null when
+ * the point found misses the targets.
+ */
+function mostPlausible(problem: Problem, budget: Budget): Solution | null {
+  const prior = problem.prior!;
+  const n = problem.unknowns.length;
+  const unit = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let k = 0; k <= i; k++) v += prior.L[i * n + k] ** 2;
+    unit[i] = Math.sqrt(v);
+  }
+  const mean = clipToBox(problem, prior.mean);
+  const pp: Problem = { ...problem, reference: mean, referenceMask: new Uint8Array(n).fill(1), distance: 'l2', distanceUnit: unit };
+  const u = closestFeasible(new ProblemEvaluator(pp, budget), mean.slice());
+  const s = verifySolution(problem, u);
+  return s.meetsTargets ? s : null;
+}
+
+/**
+ * With a prior: set each solution's plausibility (Mahalanobis distance to the prior's mean) and,
+ * when the prior has sample rows, nearestSample; without one, nothing. A solution that already
+ * has its score keeps the object untouched.
+ */
+export function scorePlausibility(problem: Problem, solutions: Solution[]): void {
+  if (!problem.prior) return;
+  for (const s of solutions) {
+    if (s.plausibility !== undefined) continue;
+    const u = unknownVector(problem, s);
+    s.plausibility = mahalanobis(problem.prior, u);
+    const near = nearestSampleDistance(problem.prior, u);
+    if (near !== null) s.nearestSample = near;
+  }
+}
+
+/**
+ * Order the solutions in place by `rank` (InvertOptions.rank). auto: with a reference the closest
+ * first, then by distance; else with a prior by plausibility (Mahalanobis distance, smallest
+ * first); else by the unknowns' values. spread: auto's first, then greedy farthest-point order
+ * (Gonzalez 1985) in box-width units, so every prefix is spread out.
+ */
+export function rankSolutions(problem: Problem, solutions: Solution[], closest: Solution | undefined, rank: RankOrder): void {
+  const byValue = (a: Solution, b: Solution): number => {
+    for (const nm of problem.unknownNames) if (a.unknowns[nm] !== b.unknowns[nm]) return a.unknowns[nm] - b.unknowns[nm];
+    return 0;
+  };
+  const byDistance = (a: Solution, b: Solution): number => {
+    if (closest && (a === closest || b === closest)) return a === closest ? -1 : 1;
+    return a.distance! - b.distance! || byValue(a, b);
+  };
+  const byPlausibility = (a: Solution, b: Solution): number => a.plausibility! - b.plausibility! || byValue(a, b);
+  const auto = problem.reference ? byDistance : problem.prior ? byPlausibility : byValue;
+  solutions.sort(rank === 'plausibility' ? byPlausibility : rank === 'distance' ? byDistance : auto);
+  if (rank !== 'spread' || solutions.length < 3) return;
+  const vs = solutions.map((s) => unknownVector(problem, s));
+  const order = [0];
+  const dmin = vs.map((v) => distanceBetween(problem, v, vs[0]));
+  dmin[0] = -1;
+  while (order.length < solutions.length) {
+    let bi = -1;
+    for (let i = 0; i < vs.length; i++) if (dmin[i] >= 0 && (bi < 0 || dmin[i] > dmin[bi])) bi = i;
+    order.push(bi);
+    dmin[bi] = -1;
+    for (let i = 0; i < vs.length; i++) if (dmin[i] >= 0) dmin[i] = Math.min(dmin[i], distanceBetween(problem, vs[i], vs[bi]));
+  }
+  const copy = solutions.slice();
+  order.forEach((i, k) => (solutions[k] = copy[i]));
 }
 
 function unknownVector(p: Problem, s: Solution): Float64Array {

@@ -30,6 +30,7 @@ import { adamBatch } from './adam.ts';
 import type { Budget, ProblemEvaluator } from './evaluator.ts';
 import { PRIMES, halton } from '../numeric/halton.ts';
 import { mulberry32 } from '../numeric/rng.ts';
+import { mahalanobis, samplePrior } from '../problem/prior.ts';
 import { levenbergMarquardt } from './lm.ts';
 import { rootUncertainty, samePoint, sameRoot, solutionSetDimension } from './verify.ts';
 
@@ -139,6 +140,18 @@ export function multiStart(ev: ProblemEvaluator, budget: Budget, opts: MultiStar
     const perStart = starts > 0 ? Math.max(1, (budget.evaluations - evalsAtStart) / starts) : 50;
     k = Math.max(1, Math.min(k, Math.floor(budget.left / perStart)));
     let S = nextStarts(k, round > 0);
+    if (round === 0 && p.prior) {
+      // with a prior: the first half of round 0 is drawn from it, N(μ, Σ) clipped to the box
+      // (projected into the constraints' polytope if any); the rest stay spread over the box
+      const kp = Math.ceil(k / 2);
+      const P = new Float64Array(kp * n);
+      samplePrior(p.prior, mulberry32(opts.seed ^ 0x68e31da4), P, kp, p.lo, p.hi);
+      if (ev.polytope) for (let q = 0; q < kp; q++) ev.polytope.project(P.slice(q * n, q * n + n), 0, P, q * n);
+      const M = new Float64Array(k * n);
+      M.set(P);
+      M.set(S.subarray(0, (k - kp) * n), kp * n);
+      S = M;
+    }
     if (round === 0 && opts.warmStart) {
       // the warm start replaces the round's last quasi-random start and runs first
       const W = new Float64Array(k * n);
@@ -232,22 +245,34 @@ export function rootsLikelyAllFound(w: number, N: number): boolean {
 }
 
 
-/** Farthest-point selection (Gonzalez 1985) in box-width units: representatives spread over the set. */
+/**
+ * Farthest-point selection (Gonzalez 1985) in box-width units: representatives spread over the set.
+ * With a prior, plausible and spread: the first is the most plausible point, each next one
+ * maximises its distance to those chosen divided by (1 + its Mahalanobis distance m), so of two
+ * equally far candidates the more plausible wins and a far one must be far enough to pay for
+ * being implausible.
+ */
 function spread(points: FinalPoint[], k: number, p: Problem): FinalPoint[] {
   if (points.length <= k) return points.slice();
   const n = p.unknowns.length;
   const d = (a: Float64Array, b: Float64Array): number => {
     let s = 0;
     for (let j = 0; j < n; j++) s += ((a[j] - b[j]) / (p.hi[j] - p.lo[j] || 1)) ** 2;
-    return s;
+    return Math.sqrt(s);
   };
-  const chosen = [points[0]];
-  const dist = points.map((q) => d(q.u, points[0].u));
+  const prior = p.prior;
+  const weight = points.map((q) => (prior ? 1 / (1 + mahalanobis(prior, q.u)) : 1));
+  let first = 0;
+  for (let i = 1; i < points.length; i++) if (weight[i] > weight[first]) first = i;
+  const chosen = [points[first]];
+  const dist = points.map((q) => d(q.u, points[first].u));
+  dist[first] = -1;
   while (chosen.length < k) {
-    let bi = 0;
-    for (let i = 1; i < points.length; i++) if (dist[i] > dist[bi]) bi = i;
+    let bi = -1;
+    for (let i = 0; i < points.length; i++) if (dist[i] >= 0 && (bi < 0 || dist[i] * weight[i] > dist[bi] * weight[bi])) bi = i;
     chosen.push(points[bi]);
-    for (let i = 0; i < points.length; i++) dist[i] = Math.min(dist[i], d(points[i].u, points[bi].u));
+    dist[bi] = -1;
+    for (let i = 0; i < points.length; i++) if (dist[i] >= 0) dist[i] = Math.min(dist[i], d(points[i].u, points[bi].u));
   }
   return chosen;
 }

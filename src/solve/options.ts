@@ -28,7 +28,7 @@ export type OptionSpec = OptionKind & {
   readonly meaning: string;
 };
 
-export type SolverOptionName = 'method' | 'atol' | 'rtol' | 'seed' | 'maxEvaluations' | 'timeLimit' | 'maxStarts' | 'maxRepresentatives' | 'maxBoxes' | 'explainBoxes';
+export type SolverOptionName = 'method' | 'rank' | 'atol' | 'rtol' | 'seed' | 'maxEvaluations' | 'timeLimit' | 'maxStarts' | 'maxRepresentatives' | 'maxBoxes' | 'explainBoxes';
 
 /**
  * The table, in the order `--help` lists the options. A target is met when
@@ -44,6 +44,16 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
     choices: ['lm', 'adam', 'milp'],
     default: 'lm',
     meaning: 'lm (bounded Levenberg–Marquardt), adam, or milp (exact, for ReLU-type nets)',
+  },
+  {
+    name: 'rank',
+    flag: '--rank',
+    arg: '<r>',
+    kind: 'choice',
+    choices: ['auto', 'plausibility', 'spread', 'distance'],
+    default: 'auto',
+    meaning:
+      'order of the solutions: plausibility (Mahalanobis distance to the prior, smallest first), spread (each next one farthest from those before), distance (to --closest-to), or auto (distance with a reference, else plausibility with a prior, else by value)',
   },
   { name: 'atol', flag: '--atol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_ATOL, meaning: 'absolute tolerance' },
   { name: 'rtol', flag: '--rtol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_RTOL, meaning: 'relative tolerance' },
@@ -81,6 +91,8 @@ export function solverOption(name: SolverOptionName): OptionSpec {
 /** The defaults, derived from the table: one place for the library and the CLI. */
 export const INVERT_DEFAULTS = Object.freeze({
   method: solverOption('method').default as 'lm',
+  /** Order of the solutions (auto: distance with a reference, else plausibility with a prior, else by value). */
+  rank: solverOption('rank').default as 'auto',
   atol: solverOption('atol').default as number,
   rtol: solverOption('rtol').default as number,
   seed: solverOption('seed').default as number,
@@ -95,7 +107,9 @@ export const INVERT_DEFAULTS = Object.freeze({
   explainBoxes: solverOption('explainBoxes').default as number,
 });
 
-export type SolverOptions = { method: 'lm' | 'adam' | 'milp' } & { [K in Exclude<SolverOptionName, 'method'>]: number };
+export type RankOrder = 'auto' | 'plausibility' | 'spread' | 'distance';
+
+export type SolverOptions = { method: 'lm' | 'adam' | 'milp'; rank: RankOrder } & { [K in Exclude<SolverOptionName, 'method' | 'rank'>]: number };
 
 /** The default as a command line shows it ("1e-6", "200000"). */
 export function defaultText(o: OptionSpec): string {

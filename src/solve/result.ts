@@ -39,6 +39,13 @@ export interface Solution {
   optimality: number;
   /** Distance to the reference point, when one was given. */
   distance?: number;
+  /**
+   * With a prior (Query.prior or the model's inputStats): the Mahalanobis distance of the unknowns
+   * to the prior's mean, in its marginal covariance (problem/prior.ts). Smaller is more plausible.
+   */
+  plausibility?: number;
+  /** With a prior that has sample rows: the Mahalanobis distance to the nearest sample row. */
+  nearestSample?: number;
   /** 'unique-root': proven to be the only root in `proofBox` (interval Newton). */
   proof?: 'unique-root';
   proofBox?: Record<string, [number, number]>;
@@ -121,6 +128,11 @@ export interface SolveResult {
     distanceUnits?: Record<string, number>;
     /** Linear constraints among the inputs (problem/constraints.ts): the text, its terms over inputs, its sides and tolerance. */
     constraints?: ConstraintRecord[];
+    /**
+     * The prior the solutions' plausibility is measured against (problem/prior.ts): where it came
+     * from and its mean over the unknowns; plausibility is the Mahalanobis distance to it.
+     */
+    prior?: { source: 'query' | 'model'; mean: Record<string, number>; sampleRows: number };
     seed: number;
   };
   /** solved: every distinct solution found (for a continuum: representatives spread over it). */
@@ -145,6 +157,8 @@ export interface SolveResult {
     targets: string[];
     status: Status;
     proven: boolean;
+    /** An infeasible / best-compromise clause's own explanation (each clause's reachable ranges, conflict, relaxations). */
+    explanation?: Explanation;
   }[];
   /**
    * For infeasible / best-compromise: why no input meets the targets (certify/explain/): what each

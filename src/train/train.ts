@@ -20,6 +20,7 @@ import { createModel, type Model, type ModelMetadata } from '../model.ts';
 import { AdamMoments, adamParams } from '../numeric/adam.ts';
 import { mulberry32 } from '../numeric/rng.ts';
 import { lbfgs } from './lbfgs.ts';
+import { PRIOR_SAMPLE_ROWS, statsOfRows } from '../problem/prior.ts';
 
 /** Row-major tables: inputs rows × nIn, outputs rows × nOut, in raw units. */
 export interface TrainingData {
@@ -645,6 +646,8 @@ function trainedMetadata(
     name: options.name ?? 'mlp',
     description,
     inputRanges: columnRanges(data.inputs, nIn, data.inputNames),
+    // the training inputs' mean, covariance and a reservoir sample: the default prior of a query (problem/prior.ts)
+    inputStats: statsOfRows(data.inputNames, data.inputs, data.inputs.length / nIn, PRIOR_SAMPLE_ROWS, seed),
     outputRanges: columnRanges(data.outputs, nOut, data.outputNames),
     source: { format: 'netinvert-train', producer: 'netinvert train', ...(options.file ? { file: options.file } : {}) },
     ...(warnings.length ? { warnings } : {}),

@@ -33,7 +33,7 @@ import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import { targetTolerance, type Problem } from '../../problem/query.ts';
 import { formInterval } from '../../problem/targets.ts';
 import { constraintExcludes } from '../../problem/constraints.ts';
-import { now, type Budget } from '../../solve/evaluator.ts';
+import { now, stopRequested, type Budget } from '../../solve/evaluator.ts';
 import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solve/branchAndBound.ts';
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
@@ -415,7 +415,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     lowerBound: lowerBound === Infinity ? -Infinity : lowerBound,
     boxes,
     budgetHit,
-    ...(budgetHit ? { budgetReason: boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
+    ...(budgetHit ? { budgetReason: stopRequested() ? ('interrupted' as const) : boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
     verifyMs,
     square: !!sys,
   };

@@ -39,7 +39,7 @@ export interface BnbResult {
   boxes: number;
   budgetHit: boolean;
   /** Which budget ran out, when one did. */
-  budgetReason?: 'boxes' | 'evaluations' | 'time';
+  budgetReason?: 'boxes' | 'evaluations' | 'time' | 'interrupted';
   /** Milliseconds spent in the independent verifier's own checks (what verifyCertificate will repeat). */
   verifyMs: number;
   square: boolean;

@@ -14,6 +14,13 @@
  *   <output>     every output recomputed at that point by a fresh float64 forward pass
  *   max_miss     the largest unweighted miss over the targets at that point
  *   message      the result's message (and warnings), or the error
+ *   why          infeasible / best-compromise: the explanation in plain words on one line (the
+ *                brief report's text: each target's reachable range, the conflict, the least
+ *                relaxation; for --any every clause's ranges); empty otherwise or with --explain-boxes 0
+ *   explanation  the same as JSON (result.explanation, and each clause's under "clauses"), exact numbers
+ *   counterfactual  rows with a reference and --diverse / --sparse / the monotone and fixed controls:
+ *                JSON {"record": result.counterfactual, "solutions": [{inputs, distance, changed}, ...]}
+ *                (closest first; --diverse: the K diverse solutions); empty otherwise
  *
  * A query's rows go out in one write. To a file (`AnswersFile`) each write is fsync'd; `-o -`
  * writes them to standard output instead (`AnswersStdout`).
@@ -23,14 +30,18 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { InvertResult } from '../../api/invert.ts';
 import type { Solution, Status } from '../../solve/result.ts';
+import { whyText } from '../../report/brief.ts';
 
 export type RowStatus = Status | 'error';
 
 /** The answers header for a model. */
 export function answersHeader(model: Model): string[] {
   const net = model.network;
-  return ['id', 'status', 'complete', 'max_miss', 'n_solutions', 'solution', ...net.inputNames, ...net.outputNames, 'message'];
+  return ['id', 'status', 'complete', 'max_miss', 'n_solutions', 'solution', ...net.inputNames, ...net.outputNames, 'message', ...EXTRA_COLUMNS];
 }
+
+/** The columns after message (see the header comment). */
+export const EXTRA_COLUMNS = ['why', 'explanation', 'counterfactual'] as const;
 
 /** Column indices in every answers row. */
 export const COL = { id: 0, status: 1, complete: 2, maxMiss: 3, nSolutions: 4, solution: 5 } as const;
@@ -66,17 +77,42 @@ export function answerRows(model: Model, id: string, result: InvertResult, withR
     String(result.solutions.length),
     index,
   ];
+  const extra = [whyLine(result), explanationJson(result), counterfactualJson(result, withReference)];
   if (result.status === 'solved' && result.solutions.length) {
     const sols = withReference ? [result.closest ?? result.solutions[0]] : result.solutions;
-    return sols.map((s, i) => [...head(s, String(i + 1)), ...point(s), oneLine(notes)]);
+    return sols.map((s, i) => [...head(s, String(i + 1)), ...point(s), oneLine(notes), ...extra]);
   }
   const p = result.status === 'infeasible' ? undefined : result.best;
-  return [[...head(p, ''), ...point(p), oneLine(notes)]];
+  return [[...head(p, ''), ...point(p), oneLine(notes), ...extra]];
+}
+
+/** The brief report's explanation (report/brief.ts whyText) on one line: "why (…): a; b; c". */
+function whyLine(result: InvertResult): string {
+  const lines = whyText(result)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  // a header line ("why …:") runs into its first item; items are separated by "; "
+  return lines.reduce((acc, l) => (acc === '' ? l : acc.endsWith(':') ? `${acc} ${l}` : `${acc}; ${l}`), '');
+}
+
+/** result.explanation as JSON, with each clause's explanation for a disjunction ('' when none). */
+function explanationJson(result: InvertResult): string {
+  const clauses = (result.clauses ?? []).filter((c) => c.explanation).map((c) => ({ clause: c.index + 1, explanation: c.explanation }));
+  if (!result.explanation && !clauses.length) return '';
+  return JSON.stringify({ ...(result.explanation ?? {}), ...(clauses.length ? { clauses } : {}) });
+}
+
+/** The counterfactual record and the solutions it chose (closest first), as JSON; '' without one. */
+function counterfactualJson(result: InvertResult, withReference: boolean): string {
+  if (!withReference || !result.counterfactual) return '';
+  const solutions = result.status === 'solved' ? result.solutions.map((s) => ({ inputs: s.inputs, distance: s.distance, ...(s.changed ? { changed: s.changed } : {}) })) : [];
+  return JSON.stringify({ record: result.counterfactual, solutions });
 }
 
 export function errorRow(model: Model, id: string, message: string): string[] {
   const net = model.network;
-  return [id, 'error', '', '', '', '', ...net.inputNames.map(() => ''), ...net.outputNames.map(() => ''), oneLine(message)];
+  return [id, 'error', '', '', '', '', ...net.inputNames.map(() => ''), ...net.outputNames.map(() => ''), oneLine(message), ...EXTRA_COLUMNS.map(() => '')];
 }
 
 /** Where the answer rows go. */

@@ -9,7 +9,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { DistanceKind } from '../../problem/query.ts';
 import { defaultText, solverOption, type SolverOptionName } from '../../solve/options.ts';
-import { parseBounds } from '../parse.ts';
+import { parseBounds, parseInteger, parseNames, parseNumber } from '../parse.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 
 export type BatchMethod = 'lm' | 'adam' | 'milp';
@@ -23,15 +23,31 @@ export interface Settings {
   maxEvaluations: number;
   timeLimit: number;
   maxBoxes: number;
+  /** Boxes per range end of an infeasible / best-compromise row's explanation (the why column); 0: none. */
+  explainBoxes: number;
   distance: DistanceKind;
   prove: boolean;
   /** --bounds, by input name (sorted by name, so equal settings compare equal). */
   bounds: Record<string, [number, number]>;
+  /**
+   * Counterfactual controls (solve's flags), for every row with a closest: reference: --diverse K,
+   * --diverse-radius, --sparse, and the monotone and fixed inputs. Present only when given, so the
+   * settings of a batch without them are what they were (and spread into invert() add nothing).
+   */
+  diverse?: number;
+  diverseRadius?: number;
+  sparse?: boolean;
+  onlyIncrease?: string[];
+  onlyDecrease?: string[];
+  fixed?: string[];
 }
+
+/** The settings that are not valued options of the table below: flags and lists. */
+type OtherSetting = 'prove' | 'bounds' | 'diverse' | 'diverseRadius' | 'sparse' | 'onlyIncrease' | 'onlyDecrease' | 'fixed';
 
 /** A valued option: its key in commander's options object and in Settings. */
 interface ValueOption {
-  key: Exclude<keyof Settings, 'prove' | 'bounds'>;
+  key: Exclude<keyof Settings, OtherSetting>;
   flag: string;
   arg: string;
   help: string;
@@ -54,6 +70,7 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
   fromTable('timeLimit', ', per query'),
   { key: 'distance', flag: '--distance', arg: '<kind>', help: 'distance to a closest: reference: l2, l1 or linf', default: 'l2' },
   fromTable('maxBoxes', ', per query'),
+  fromTable('explainBoxes', '; the why and explanation columns'),
 ];
 
 const DISTANCES: readonly DistanceKind[] = ['l2', 'l1', 'linf'];
@@ -67,7 +84,14 @@ export function addSolverOptions(cmd: Command): Command {
     cmd.option(`${o.flag} ${o.arg}`, o.help, o.default);
     if (o.key === 'distance') cmd.option('--prove', 'after each search, prove: infeasibility, or that the solution list is complete');
   }
-  return cmd;
+  // counterfactual controls: solve's flags, applied to every row with a closest: reference
+  return cmd
+    .option('--diverse <k>', 'counterfactuals, rows with a closest: reference: K solutions near it and far from each other (the counterfactual column)')
+    .option('--diverse-radius <r>', 'with --diverse: how far from the reference they may be (distance units; default twice the closest)')
+    .option('--sparse', 'counterfactuals, rows with a closest: reference: change as few of its inputs as possible')
+    .option('--only-increase <list>', 'counterfactuals: inputs that may only grow from the row\'s reference value', collect, [])
+    .option('--only-decrease <list>', 'counterfactuals: inputs that may only shrink from the row\'s reference value', collect, [])
+    .option('--fixed <list>', 'counterfactuals: inputs held at the row\'s reference value', collect, []);
 }
 
 /** The options as given (commander's object, or a caller's), checked against each other and the model. */
@@ -78,6 +102,7 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
   const distance = String(given(opt('distance'))) as DistanceKind;
   if (!DISTANCES.includes(distance)) throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
   const bounds = parseBounds((opts.bounds as string[] | undefined) ?? []);
+  const names = (k: string, flag: string): string[] => parseNames((opts[k] as string[] | undefined) ?? [], flag);
   const s: Settings = {
     method: solver.method,
     atol: solver.atol,
@@ -86,11 +111,31 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
     maxEvaluations: solver.maxEvaluations,
     timeLimit: solver.timeLimit,
     maxBoxes: solver.maxBoxes,
+    explainBoxes: solver.explainBoxes,
     distance,
     prove: opts.prove === true,
     bounds: Object.fromEntries(Object.keys(bounds).sort().map((k) => [k, bounds[k]])),
   };
+  if (opts.diverse !== undefined) s.diverse = parseInteger(opts.diverse, '--diverse', { min: 1 });
+  if (opts.diverseRadius !== undefined) {
+    const r = parseNumber(opts.diverseRadius, '--diverse-radius');
+    if (!(r > 0 && Number.isFinite(r))) throw new NetinvertError('bad_query', `--diverse-radius must be a finite number > 0 (got ${r})`, { option: 'diverseRadius' });
+    if (s.diverse === undefined) throw new NetinvertError('bad_usage', '--diverse-radius is the radius of --diverse: give --diverse K with it');
+    s.diverseRadius = r;
+  }
+  if (opts.sparse === true) s.sparse = true;
+  for (const [k, flag] of [['onlyIncrease', '--only-increase'], ['onlyDecrease', '--only-decrease'], ['fixed', '--fixed']] as const) {
+    const list = names(k, flag);
+    if (list.length) s[k] = list;
+  }
   const net = model.network;
+  for (const [flag, list] of [['--only-increase', s.onlyIncrease], ['--only-decrease', s.onlyDecrease], ['--fixed', s.fixed]] as const) {
+    for (const k of list ?? []) {
+      if (net.inputIndex(k) < 0) {
+        throw new NetinvertError('unknown_input', `${flag} names "${k}", which is not an input of the model; its inputs are: ${net.inputNames.join(', ')}`, { input: k });
+      }
+    }
+  }
   for (const k of Object.keys(s.bounds)) {
     if (net.inputIndex(k) < 0) {
       throw new NetinvertError('unknown_input', `--bounds names "${k}", which is not an input of the model; its inputs are: ${net.inputNames.join(', ')}`, {
@@ -113,6 +158,15 @@ export function boundsText(b: Record<string, [number, number]>): string {
 export function settingWords(s: Settings): [string, string][] {
   const words: [string, string][] = VALUE_OPTIONS.map((o) => [o.flag, String(s[o.key])]);
   words.push(['--prove', s.prove ? 'on' : 'off'], ['--bounds', boundsText(s.bounds)]);
+  // settings recorded by an older netinvert lack the counterfactual controls: they were off
+  words.push(
+    ['--diverse', s.diverse ? String(s.diverse) : 'off'],
+    ['--diverse-radius', s.diverseRadius ? String(s.diverseRadius) : '(default)'],
+    ['--sparse', s.sparse ? 'on' : 'off'],
+    ['--only-increase', (s.onlyIncrease ?? []).join(',') || '(none)'],
+    ['--only-decrease', (s.onlyDecrease ?? []).join(',') || '(none)'],
+    ['--fixed', (s.fixed ?? []).join(',') || '(none)'],
+  );
   return words;
 }
 
@@ -128,5 +182,16 @@ export function settingArgs(s: Settings): string[] {
     if (s[o.key] !== d) words.push(o.flag, String(s[o.key]));
   }
   if (s.prove) words.push('--prove');
+  if (s.diverse) words.push('--diverse', String(s.diverse));
+  if (s.diverseRadius) words.push('--diverse-radius', String(s.diverseRadius));
+  if (s.sparse) words.push('--sparse');
+  if (s.onlyIncrease?.length) words.push('--only-increase', s.onlyIncrease.join(','));
+  if (s.onlyDecrease?.length) words.push('--only-decrease', s.onlyDecrease.join(','));
+  if (s.fixed?.length) words.push('--fixed', s.fixed.join(','));
   return words;
+}
+
+/** Whether the settings ask for a counterfactual control (applied to rows with a closest: reference). */
+export function hasCounterfactual(s: Settings): boolean {
+  return s.diverse !== undefined || s.sparse === true || !!s.onlyIncrease?.length || !!s.onlyDecrease?.length || !!s.fixed?.length;
 }

@@ -11,6 +11,9 @@
  *   want, want:<x>  a list of targets in the --want syntax, names included ("y0 - y1 <= 0, y2 = 3";
  *                   quote the cell for its commas); several such columns add up.
  *   any             a disjunction in the --any syntax ("y0 >= 1 ; y1 <= 0"): one clause must hold.
+ *   want-class      a classifier target as --want-class: this output (a class's logit, or its index)
+ *                   beats every other by the row's margin (cli/wantClass.ts: logit_k − logit_j ≥ m).
+ *   margin          the margin of the row's want-class (default 0; only with a want-class cell).
  *   closest:<input> optional reference value for an unknown input: the answer is the solution
  *                   closest to the reference (as `solve --closest-to`).
  *   subject-to      linear constraints among the inputs in the --subject-to syntax, commas between
@@ -29,6 +32,7 @@ import type { Query, TargetSpec } from '../../problem/query.ts';
 import { parseNumber } from '../parse.ts';
 import { parseAnyList, parseForm, parseTargetList, parseTargetSpec, splitList } from '../../problem/targets.ts';
 import type { Settings } from './options.ts';
+import { addClassTargets } from '../wantClass.ts';
 
 /** Largest queries file read (bytes). */
 export const MAX_QUERIES_BYTES = 256 * 1024 * 1024;
@@ -47,6 +51,10 @@ export interface Layout {
   anyCol: number;
   /** The `subject-to` column (--subject-to constraints among the inputs), or −1. */
   subjectToCol?: number;
+  /** The `want-class` and `margin` columns (--want-class, --margin), and the model's outputs they need. */
+  wantClassCol?: number;
+  marginCol?: number;
+  outputNames?: string[];
 }
 
 export interface QueryRow {
@@ -88,7 +96,7 @@ function columnKey(h: string, net: Model['network']): string {
 /** A `want`, `want:<x>` or `any` column (unless the model has a feature of that name). */
 function isListColumn(h: string, net: Model['network']): boolean {
   if (net.inputIndex(h) >= 0 || net.outputIndex(h) >= 0) return false;
-  return h === 'want' || h === 'any' || h === 'subject-to' || h.startsWith('want:');
+  return h === 'want' || h === 'any' || h === 'subject-to' || h === 'want-class' || h === 'margin' || h.startsWith('want:');
 }
 
 /** Is the header a linear form of the model's outputs ("y0 - y1")? */
@@ -153,6 +161,10 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     if (isListColumn(h, net)) {
       if (h === 'any') layout.anyCol = col;
       else if (h === 'subject-to') layout.subjectToCol = col;
+      else if (h === 'want-class') {
+        layout.wantClassCol = col;
+        layout.outputNames = net.outputNames.slice();
+      } else if (h === 'margin') layout.marginCol = col;
       else layout.wants.push({ col, name: h });
       return;
     }
@@ -185,11 +197,17 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: ${unknown.length === 1 ? 'column' : 'columns'} ${list} ${unknown.length === 1 ? 'is' : 'are'} not an input or output of the model ` +
-        `(nor a linear form of outputs, id, want, any, subject-to or closest:<input>); ${features}`,
+        `(nor a linear form of outputs, id, want, any, want-class, margin, subject-to or closest:<input>); ${features}`,
       { file, column: unknown[0], columns: unknown },
     );
   }
-  if (!layout.outputs.length && !layout.wants.length && layout.anyCol < 0) {
+  if (layout.marginCol !== undefined && layout.wantClassCol === undefined) {
+    throw new NetinvertError('bad_query', `${file}, line 1: column "margin" is the margin of a want-class column, and there is none; add a want-class column (a class per row)`, {
+      file,
+      column: 'margin',
+    });
+  }
+  if (!layout.outputs.length && !layout.wants.length && layout.anyCol < 0 && layout.wantClassCol === undefined) {
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: no column names an output, so no query has a target; add a column per output you want (outputs: ${net.outputNames.join(', ')})`,
@@ -276,6 +294,17 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
   }
   const anyCell = layout.anyCol >= 0 ? q.cells[layout.anyCol] : '';
   const anyOf = anyCell === '' ? [] : parseAnyList([anyCell], `${at}, column "any"`);
+  const classCell = layout.wantClassCol !== undefined ? q.cells[layout.wantClassCol] : '';
+  const marginCell = layout.marginCol !== undefined ? q.cells[layout.marginCol] : '';
+  if (marginCell !== '' && classCell === '') {
+    throw new NetinvertError('bad_query', `${at}, column "margin": a margin with no want-class in this row; fill in the row's want-class, or leave the margin empty`, { row: q.row });
+  }
+  let classed: Query | null = null;
+  if (classCell !== '') {
+    const margin = marginCell === '' ? 0 : cellNumber(marginCell, `${at}, column "margin"`, 'the margin of the row\'s want-class, a number (default 0)');
+    classed = addClassTargets({ want }, layout.outputNames ?? [], classCell, margin, `${at}, column "want-class"`);
+  }
+  if (classed) Object.assign(want, classed.want);
   if (!Object.keys(want).length && !anyOf.length) {
     throw new NetinvertError('bad_query', `${at}: every output cell is empty, so the query has no target; fill in at least one of ${layout.outputs.map((o) => o.name).join(', ')}`, {
       row: q.row,
@@ -294,6 +323,15 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
     ...(anyOf.length ? { anyOf } : {}),
     ...(constraints.length ? { constraints } : {}),
     bounds: s.bounds,
-    ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance } : {}),
+    ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance, ...counterfactualControls(s) } : {}),
+  };
+}
+
+/** The batch's monotone and fixed inputs (--only-increase, --only-decrease, --fixed), for a row with a reference. */
+function counterfactualControls(s: Settings): Pick<Query, 'onlyIncrease' | 'onlyDecrease' | 'fixed'> {
+  return {
+    ...(s.onlyIncrease?.length ? { onlyIncrease: s.onlyIncrease.slice() } : {}),
+    ...(s.onlyDecrease?.length ? { onlyDecrease: s.onlyDecrease.slice() } : {}),
+    ...(s.fixed?.length ? { fixed: s.fixed.slice() } : {}),
   };
 }

@@ -131,6 +131,8 @@ export function readMeta(path: string, answers: string): BatchMeta {
   if (!isObj(m.queries) || typeof m.queries.sha256 !== 'string') return damaged('"queries" needs "sha256"');
   const o = m.options;
   if (!isObj(o)) return damaged('no "options"');
+  // answers started by an older netinvert: its batch wrote no explanations (--explain-boxes 0)
+  if (o.explainBoxes === undefined) o.explainBoxes = 0;
   for (const v of VALUE_OPTIONS) {
     const want = v.key === 'method' || v.key === 'distance' ? 'string' : 'number';
     if (typeof o[v.key] !== want) return damaged(`options.${v.key} is not a ${want}`);

@@ -17,7 +17,7 @@ import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../io.ts';
 import { parseInteger } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
-import { readSettings, settingArgs } from './options.ts';
+import { hasCounterfactual, readSettings, settingArgs, type Settings } from './options.ts';
 import { QueueBatch } from '../../queue/batch.ts';
 import { BatchPool, type Arrival } from './pool.ts';
 import { readQueries, readQueriesBytes, type Layout, type QueryRow } from './queries.ts';
@@ -114,12 +114,24 @@ function assertMilpLayout(model: Model, layout: Layout): void {
   }
 }
 
+/** The counterfactual controls apply to rows with a reference: a file without a closest: column is refused up front. */
+function assertCounterfactualLayout(s: Settings, layout: Layout): void {
+  if (hasCounterfactual(s) && layout.closest.length === 0) {
+    bad(
+      `--diverse, --sparse, --only-increase, --only-decrease and --fixed act on a reference point, and ${layout.file} has no closest:<input> column; ` +
+        'add one (e.g. closest:x1) with each row\'s reference values',
+      { file: layout.file },
+    );
+  }
+}
+
 /** `batch --queue URL` without --collect: enqueue every query (once: ids are job keys) and say how to go on. */
 async function enqueueOnly(modelPath: string, queriesPath: string, url: string, opts: Record<string, unknown>, io: IO): Promise<number> {
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
   const s = readSettings(opts, model);
   const { layout, rows } = readQueries(readQueriesBytes(queriesPath).toString('utf8'), model, queriesPath);
   if (s.method === 'milp') assertMilpLayout(model, layout);
+  assertCounterfactualLayout(s, layout);
   const qb = await QueueBatch.open(url, model, s, layout);
   try {
     const added = await qb.enqueue(rows);
@@ -166,6 +178,7 @@ export async function batchCommand(
   const queriesBytes = readQueriesBytes(queriesPath);
   const { layout, rows } = readQueries(queriesBytes.toString('utf8'), model, queriesPath);
   if (s.method === 'milp') assertMilpLayout(model, layout);
+  assertCounterfactualLayout(s, layout);
   const header = answersHeader(model);
   const run = await solver(s);
 

@@ -44,7 +44,13 @@ export interface Answer {
   status: RowStatus;
 }
 
-/** One query through the chosen solver: MILP (async, loaded on first use), certify with --prove, else invert. */
+/**
+ * One query through the chosen solver: MILP (async, loaded on first use), certify with --prove,
+ * else invert. An infeasible or best-compromise answer carries its explanation (--explain-boxes,
+ * as solve; its time is capped by api/explain.ts: no longer than the search took, or 2 s, within
+ * --time-limit). A query with a reference (closest: cells) gets the counterfactual controls
+ * (--diverse, --sparse), the same options object `solve` passes.
+ */
 export async function solver(s: Settings): Promise<Solver> {
   const options = {
     method: s.method === 'milp' ? ('lm' as const) : s.method,
@@ -53,15 +59,20 @@ export async function solver(s: Settings): Promise<Solver> {
     maxEvaluations: s.maxEvaluations,
     timeLimit: s.timeLimit,
     maxBoxes: s.maxBoxes,
-    // the answers CSV has no column for an explanation (result.explanation): not computed
-    explainBoxes: 0,
+    explainBoxes: s.explainBoxes ?? 0,
   };
+  const counterfactual = {
+    ...(s.diverse ? { diverse: s.diverse } : {}),
+    ...(s.diverseRadius ? { diverseRadius: s.diverseRadius } : {}),
+    ...(s.sparse ? { sparse: true } : {}),
+  };
+  const withReference = (query: Query): boolean => Object.keys(query.closestTo ?? {}).length > 0;
   if (s.method === 'milp') {
     const { invertMilp } = await import('../../api/milp.ts');
-    return (model, query, seed) => invertMilp(model, query, { ...options, seed });
+    return (model, query, seed) => invertMilp(model, query, { ...options, ...(withReference(query) ? counterfactual : {}), seed });
   }
   const run = s.prove ? certify : invert;
-  return async (model, query, seed) => run(model, query, { ...options, seed });
+  return async (model, query, seed) => run(model, query, { ...options, ...(withReference(query) ? counterfactual : {}), seed });
 }
 
 /** The answer of one row; a user's mistake in the row (or any failure) is an error row, never a throw. */

@@ -19,10 +19,16 @@ Queries CSV (header row, then one row per query):
   <input>          a known value; empty = unknown (solved for)
   <output>         a target without the name: 7, 0.1:0.3, >=0.5, <=2, optional @w; empty = free
   closest:<input>  optional reference value: answer with the solution closest to it
+  want-class       optional classifier target, as --want-class: this output beats every other
+  margin           optional margin of the row's want-class (default 0), as --margin
   Each id, input, output and closest:<input> may have one column only.
 
 Answers CSV (one row per solution; written and fsync'd as each query finishes):
-  id,status,complete,max_miss,n_solutions,solution,<inputs...>,<outputs...>,message
+  id,status,complete,max_miss,n_solutions,solution,<inputs...>,<outputs...>,message,why,explanation,counterfactual
+  why / explanation: an infeasible or best-compromise row's explanation (as solve's report, on one
+  line / as JSON): each target's reachable range, the conflict, the least relaxation
+  (--explain-boxes 0: none). counterfactual: with a closest: reference and --diverse, --sparse,
+  --only-increase, --only-decrease or --fixed, JSON of the record and the solutions (closest first).
   A query with k solutions writes k rows (solution = 1..k); with a closest: reference, one row
   (the closest solution). best-compromise/unknown rows carry the best point found; infeasible
   and error rows leave the values empty. Outputs are recomputed by a forward pass.

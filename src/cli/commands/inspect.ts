@@ -51,6 +51,10 @@ export function inspectCommand(path: string, opts: { json?: boolean; meta?: stri
   const range = (r?: [number, number]): string => (r ? `[${r[0]}, ${r[1]}]` : '');
   lines.push(...fold(`inputs (${net.nIn}): `, net.inputNames.map((n) => `${n}${md.inputRanges?.[n] ? ' ' + range(md.inputRanges[n]) : ''}`)));
   lines.push(...fold(`outputs (${net.nOut}): `, net.outputNames.map((n) => `${n}${md.outputRanges?.[n] ? ' ' + range(md.outputRanges[n]) : ''}`)));
+  if (md.inputStats) {
+    const st = md.inputStats;
+    lines.push(`prior (input statistics): ${st.names.length} inputs, mean and ${st.cov ? 'covariance' : 'std'}${st.count !== undefined ? ` of ${st.count} rows` : ''}${st.rows?.length ? `, ${st.rows.length} sample rows` : ''}`);
+  }
   lines.push(`parameters: ${net.parameterCount}`);
   lines.push('layers:');
   for (const l of net.layers()) {

@@ -6,13 +6,15 @@ import { certify } from '../../api/certify.ts';
 import { invert } from '../../api/invert.ts';
 import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
+import { diagonalPrior, restrictStats, statsOfRows, type InputStats } from '../../problem/prior.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
 import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
-import { classTargets, splitList } from '../../problem/targets.ts';
+import { splitList } from '../../problem/targets.ts';
+import { addClassTargets } from '../wantClass.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { medianAbsoluteDeviation } from '../../numeric/mad.ts';
-import { parseQueryFile } from '../queryFile.ts';
+import { parseQueryFile, type QueryFileContent } from '../queryFile.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 import { EXIT, type IO } from '../io.ts';
 
@@ -37,7 +39,35 @@ function withCounterfactualFlags(q: Query, opts: Record<string, unknown>): Query
   if (fixed.length) out.fixed = [...(q.fixed ?? []), ...fixed];
   if (Object.keys(weights).length) out.distanceWeights = { ...(q.distanceWeights ?? {}), ...weights };
   if (typeof opts.mad === 'string') out.distanceScale = { ...(q.distanceScale ?? {}), ...madScales(opts.mad, Object.keys(q.closestTo ?? {})) };
+  const pm = parseAssignments(list('priorMean'), '--prior-mean');
+  const ps = parseAssignments(list('priorStd'), '--prior-std');
+  const byHand = Object.keys(pm).length > 0 || Object.keys(ps).length > 0;
+  if (typeof opts.prior === 'string' && byHand) {
+    throw new NetinvertError('bad_usage', '--prior (a CSV) and --prior-mean/--prior-std both give a prior: use one');
+  }
+  if (typeof opts.prior === 'string') out.prior = csvPrior(opts.prior);
+  else if (byHand) out.prior = diagonalPrior(pm, ps);
   return out;
+}
+
+/**
+ * --prior FILE: the prior of the CSV's numeric columns (problem/prior.ts statsOfRows: mean,
+ * covariance, a reservoir of PRIOR_SAMPLE_ROWS rows). Columns that are not inputs are dropped
+ * when the model is known (buildProblem refuses names that are no input), so read all numeric
+ * columns here and let the caller's model decide: non-numeric columns are skipped.
+ */
+function csvPrior(file: string): InputStats {
+  const text = new TextDecoder().decode(readBytes(file, 'prior data CSV'));
+  const header = (text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  // keep the columns whose every cell is a number (ids and labels are not inputs)
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).slice(1).filter((l) => l.trim() !== '');
+  const cols = header.filter((_, i) => lines.every((l) => {
+    const c = l.split(',')[i];
+    return c !== undefined && c.trim() !== '' && Number.isFinite(Number(c));
+  }));
+  if (cols.length === 0) throw new NetinvertError('bad_argument', `${file}: no numeric column to take a prior from; the columns are ${header.join(', ')}`, { file });
+  const data = readTrainingCsv(text, { inputs: cols, outputs: [], file, minRows: 2 });
+  return statsOfRows(cols, data.inputs, data.inputs.length / cols.length);
 }
 
 /**
@@ -98,27 +128,26 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
 }
 
 /**
- * --want-class K [--margin m]: the linear-form targets logit_K − logit_j ≥ m for every other output
- * j (problem/targets.ts classTargets), added to the query's conjunction (and so to every --any clause).
+ * --want-class K [--margin m], or a query file's wantClass / margin fields (program.ts refuses the
+ * flags beside --query): the linear-form targets logit_K − logit_j ≥ m for every other output j
+ * (cli/wantClass.ts addClassTargets, the path batch's want-class column takes too), added to the
+ * query's conjunction (and so to every --any clause).
  */
-export function withWantClass(query: Query, outputNames: readonly string[], opts: Record<string, unknown>): Query {
+export function withWantClass(query: Query | QueryFileContent, outputNames: readonly string[], opts: Record<string, unknown>): Query {
+  const { wantClass: fileClass, margin: fileMargin, ...plain } = query as QueryFileContent;
+  if (fileClass !== undefined) {
+    const file = typeof opts.query === 'string' ? opts.query : 'query';
+    return addClassTargets(plain, outputNames, fileClass, fileMargin ?? 0, `query file ${file}: field wantClass`);
+  }
   const cls = opts.wantClass;
   if (cls === undefined) {
     if (opts.margin !== undefined && opts.margin !== '0' && opts.margin !== 0) {
       throw new NetinvertError('bad_usage', '--margin is the margin of --want-class: give --want-class CLASS with it');
     }
-    return query;
+    return plain;
   }
   const margin = opts.margin === undefined ? 0 : parseNumber(opts.margin, '--margin');
-  const extra = classTargets(outputNames, String(cls), margin);
-  const want = { ...query.want };
-  for (const [k, spec] of Object.entries(extra)) {
-    if (Object.hasOwn(want, k)) {
-      throw new NetinvertError('duplicate_name', `--want-class ${String(cls)} makes the target "${k} >= ${margin}", which --want gives too; give it once`, { name: k });
-    }
-    want[k] = spec;
-  }
-  return { ...query, want };
+  return addClassTargets(plain, outputNames, String(cls), margin, '--want-class');
 }
 
 /** Load the model and answer the query the options state (shared by solve and plot). */
@@ -126,7 +155,9 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
   const { method, ...solver } = readSolverOptions(opts);
   const flagQuery = queryOf(opts);
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
-  const query = withWantClass(flagQuery, model.network.outputNames, opts);
+  let query = withWantClass(flagQuery, model.network.outputNames, opts);
+  // a --prior CSV may hold output and id columns too: its prior is over the model's inputs only
+  if (typeof opts.prior === 'string' && query.prior) query = { ...query, prior: restrictStats(query.prior, model.network.inputNames) };
   const certPath = typeof opts.certificate === 'string' ? opts.certificate : undefined;
   const run =
     method === 'milp'

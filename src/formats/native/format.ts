@@ -23,6 +23,8 @@
  * - add/sub/mul/div take two inputs, or one input and a "constant" (scalar or vector;
  *   "constantFirst": true for c − x and c / x).
  */
+import type { InputStats } from '../../model.ts';
+
 export const NATIVE_FORMAT = 'netinvert-model';
 export const NATIVE_VERSION = 1;
 
@@ -67,6 +69,8 @@ export interface NativeModelFile {
   outputs: NativeOutput[];
   metadata?: {
     inputRanges?: Record<string, [number, number]>;
+    /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, count), written by `train`. */
+    inputStats?: InputStats;
     outputRanges?: Record<string, [number, number]>;
     source?: { format: string; file?: string; producer?: string; version?: string };
     /** 'float32' for a model first imported from ONNX, Keras or TF.js (see ModelMetadata.precision). */

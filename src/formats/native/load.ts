@@ -2,7 +2,7 @@
 import { NetinvertError } from '../../errors.ts';
 import { UNARY_NAMES } from '../../graph/activations/index.ts';
 import type { GraphDef, NodeDef, OpSpec } from '../../graph/types.ts';
-import { createModel, type Model, type ModelMetadata } from '../../model.ts';
+import { createModel, type InputStats, type Model, type ModelMetadata } from '../../model.ts';
 import { NATIVE_FORMAT, NATIVE_VERSION, type NativeModelFile, type NativeNode } from './format.ts';
 
 /** Largest native file accepted (bytes): a JSON model beyond this is not a small MLP. */
@@ -260,6 +260,7 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     description: typeof m.description === 'string' ? m.description : undefined,
     inputRanges: rangeMap(md.inputRanges, file, 'metadata.inputRanges'),
     outputRanges: rangeMap(md.outputRanges, file, 'metadata.outputRanges'),
+    ...(md.inputStats !== undefined ? { inputStats: inputStatsOf(md.inputStats, file) } : {}),
     source: md.source ?? { format: 'netinvert-json', file },
     precision: nativePrecision(md, file),
     extra: isObj(md.extra) ? md.extra : undefined,
@@ -285,6 +286,22 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     }
   }
   return model;
+}
+
+/**
+ * metadata.inputStats: its shape only (names, numeric lists of the names' width); the values'
+ * rules (std > 0, a covariance that factors) are checked when a query uses it (problem/prior.ts).
+ */
+function inputStatsOf(v: unknown, file: string): InputStats {
+  if (!isObj(v) || !Array.isArray(v.names) || v.names.some((k) => typeof k !== 'string')) fail(file, 'metadata.inputStats', 'must be {names: [...], mean: [...], cov or std, rows?}');
+  const o = v as Record<string, unknown>;
+  const d = (o.names as string[]).length;
+  const nums = (a: unknown): boolean => Array.isArray(a) && a.length === d && a.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!nums(o.mean)) fail(file, 'metadata.inputStats.mean', `must be ${d} finite numbers, one per name`);
+  if (o.std !== undefined && !nums(o.std)) fail(file, 'metadata.inputStats.std', `must be ${d} finite numbers, one per name`);
+  if (o.cov !== undefined && !(Array.isArray(o.cov) && o.cov.length === d && o.cov.every(nums))) fail(file, 'metadata.inputStats.cov', `must be ${d} rows of ${d} finite numbers`);
+  if (o.rows !== undefined && !(Array.isArray(o.rows) && o.rows.every(nums))) fail(file, 'metadata.inputStats.rows', `must be rows of ${d} finite numbers`);
+  return o as unknown as InputStats;
 }
 
 /** Formats whose files hold float32 weights: a native file saved before metadata.precision existed names one as its source. */
@@ -354,6 +371,7 @@ export function saveNativeModel(model: Model): string {
     outputs: g.outputs.map((o) => ({ node: o.node, ...(o.name ? { name: o.name } : {}), ...(o.features ? { features: o.features } : {}) })),
     metadata: {
       ...(md.inputRanges ? { inputRanges: md.inputRanges } : {}),
+      ...(md.inputStats ? { inputStats: md.inputStats } : {}),
       ...(md.outputRanges ? { outputRanges: md.outputRanges } : {}),
       ...(md.source ? { source: md.source } : {}),
       ...(md.precision ? { precision: md.precision } : {}),
