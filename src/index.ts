@@ -19,7 +19,7 @@ export type { OptionSpec, RankOrder, SolverOptionName, SolverOptions } from './s
 export { predict, predictMany } from './solve/predict.ts';
 export type { InvertOptions } from './solve/invert.ts';
 export type { InvertResult } from './api/invert.ts';
-export type { SolveResult, Solution, Status, SolutionSet, SolveStats, ConstraintValue, Explanation, ReachableRange, TargetRelaxation, CounterfactualRecord } from './solve/result.ts';
+export type { SolveResult, Solution, Status, SolutionSet, SolveStats, ConstraintValue, Explanation, ReachableRange, TargetRelaxation, CounterfactualRecord, DiscreteRecord } from './solve/result.ts';
 export type { CounterfactualOptions } from './solve/counterfactual.ts';
 export { medianAbsoluteDeviation } from './numeric/mad.ts';
 export type { Query, TargetSpec, DistanceKind } from './problem/query.ts';

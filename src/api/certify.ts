@@ -12,6 +12,8 @@ import { solveCounterfactual, type CounterfactualOptions } from '../solve/counte
 import { runClauses } from './anyOf.ts';
 import { isCounterfactual, withReports, type InvertResult } from './invert.ts';
 import { attachExplanation } from './explain.ts';
+import { runDiscrete, refuseDiscreteWith } from './discrete.ts';
+import { hasDiscrete } from '../problem/discrete.ts';
 import { now } from '../solve/evaluator.ts';
 
 /** Share of the time limit and boxes the distance lower bound may use (--closest-to --prove). */
@@ -25,6 +27,12 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
     // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
     // budget each; infeasible only when every clause is, with one certificate per clause
     return withReports(runClauses(query, (q, _i, of) => certify(model, q, shareOptions(options, of))));
+  }
+  if (hasDiscrete(query)) {
+    // discrete unknowns: every assignment searched and proven on its own (api/discrete.ts);
+    // infeasible only when every branch is proven infeasible, one certificate per branch
+    if (isCounterfactual(options)) refuseDiscreteWith('--diverse / --sparse');
+    return withReports(runDiscrete(model, query, options, (p, o) => searchAndCertify(p, o)));
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

@@ -12,6 +12,8 @@ import { runClauses } from './anyOf.ts';
 import { validateOptions } from '../solve/options.ts';
 import { now } from '../solve/evaluator.ts';
 import { attachExplanation } from './explain.ts';
+import { runDiscrete, refuseDiscreteWith } from './discrete.ts';
+import { hasDiscrete } from '../problem/discrete.ts';
 
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
 export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
@@ -26,6 +28,11 @@ export function invert(model: Model, query: Query, options: InvertOptions & Coun
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
     return withReports(runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of))));
+  }
+  if (hasDiscrete(query)) {
+    // discrete unknowns: every assignment searched with the continuous rest free (api/discrete.ts)
+    if (isCounterfactual(options)) refuseDiscreteWith('--diverse / --sparse');
+    return withReports(runDiscrete(model, query, options, (p, o) => solveProblem(p, o)));
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

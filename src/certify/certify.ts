@@ -42,6 +42,8 @@ export interface CertifiedResult extends SolveResult {
    * that clause (want ∧ clause) was proven infeasible; then there is no top-level certificate.
    */
   clauses?: (NonNullable<SolveResult['clauses']>[number] & { certificate?: Certificate })[];
+  /** With discrete unknowns: each branch proven infeasible carries its own certificate (no top-level one then). */
+  discrete?: Omit<NonNullable<SolveResult['discrete']>, 'branches'> & { branches: (NonNullable<SolveResult['discrete']>['branches'][number] & { certificate?: Certificate })[] };
 }
 
 export interface CertifyOptions extends InvertOptions {

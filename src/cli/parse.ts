@@ -88,6 +88,30 @@ export function parseTarget(spec: string, what: string): TargetSpec {
   return parseTargetSpec(spec, what);
 }
 
+/**
+ * --categorical thickness=1,2.5,4 and --one-hot color=red,green,blue (repeatable): one
+ * name=v1,v2,... per flag, the values numbers (values: 'number') or input names ('name').
+ */
+export function parseValueLists(list: string[], flag: string, values: 'number'): Record<string, number[]>;
+export function parseValueLists(list: string[], flag: string, values: 'name'): Record<string, string[]>;
+export function parseValueLists(list: string[], flag: string, values: 'number' | 'name'): Record<string, (number | string)[]> {
+  const out: Record<string, (number | string)[]> = {};
+  for (const raw of list) {
+    const i = raw.indexOf('=');
+    const name = i > 0 ? raw.slice(0, i).trim() : '';
+    if (!name) throw new NetinvertError('bad_query', `${flag}: expected name=${values === 'number' ? 'v1,v2,...' : 'input1,input2,...'}, got "${raw}"`);
+    once(out, name, flag);
+    const parts = raw
+      .slice(i + 1)
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+    if (parts.length === 0) throw new NetinvertError('bad_query', `${flag} ${name}: lists no ${values === 'number' ? 'values' : 'inputs'}; give at least one after "="`);
+    out[name] = values === 'number' ? parts.map((x) => num(x, `${flag} ${name}`)) : parts;
+  }
+  return out;
+}
+
 /** --bounds x3=-1:1,x4=0:10 */
 export function parseBounds(list: string[]): Record<string, [number, number]> {
   const out: Record<string, [number, number]> = {};

@@ -61,6 +61,9 @@ const QUERY_FLAGS: [string, string][] = [
   ['fixed', '--fixed'],
   ['distanceWeights', '--distance-weights'],
   ['subjectTo', '--subject-to'],
+  ['integer', '--integer'],
+  ['categorical', '--categorical'],
+  ['oneHot', '--one-hot'],
 ];
 
 /** --query with any of the query flags given on the command line: a bad_usage error naming them. */
@@ -122,11 +125,13 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
         'netinvert solve models/seed-4in2out.json --given x1=1,x2=2 --any "y1>=12 ; y2<=0.1, y1>=9"',
         'netinvert solve models/seed-add.json --query q.json --json',
         'netinvert solve models/seed-add.json --want sum=7 --subject-to "a - b >= 1" --prove',
+        'netinvert solve models/seed-add.json --given a=3 --integer b --want sum=6.9:7.1 --prove',
       ]) +
         '\n\n--want takes outputs or linear forms of them: y=7, y=lo:hi, y>=v, y<=v, "y0 - y1 <= 0", "2*y0 + y3 >= 1.5" (weight @w).' +
         '\n--any "A, B ; C" asks for one of several clauses (here A and B, or C); repeat --any to add clauses.' +
         '\n--subject-to "x1 + x2 + x3 = 1", "x3 <= x4", "2*a - b >= 0.5": linear constraints among inputs (repeatable); every answer meets them.' +
-        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to, --distance, --subject-to and the counterfactual controls (--only-increase, --only-decrease, --fixed, --distance-weights) are refused alongside it.' +
+        '\n--integer b, --categorical t=1,2.5,4, --one-hot color=red,green,blue: discrete unknowns; every assignment is searched (at most 10000), and with --prove each is proven on its own.' +
+        '\n\nWith --query the file holds the whole query: --given, --want, --any, --bounds, --closest-to, --distance, --subject-to, --integer, --categorical, --one-hot and the counterfactual controls (--only-increase, --only-decrease, --fixed, --distance-weights) are refused alongside it.' +
         '\nCtrl-C stops the search (exit 130); --time-limit and --max-evaluations stop it with the best answer so far.',
     )
     .action(async (model: string, opts: Record<string, unknown>, cmd: Command) => {

@@ -33,6 +33,10 @@ const FIELDS = [
   'constraints',
   // a prior over the inputs (problem/prior.ts): {names, mean, std or cov, rows?}
   'prior',
+  // discrete unknowns (problem/discrete.ts)
+  'integers',
+  'categorical',
+  'oneHot',
 ] as const;
 
 /**
@@ -154,6 +158,24 @@ export function parseQueryFile(text: string, file: string): QueryFileContent {
     query.constraints = (raw.constraints as string[]).slice();
   }
   if (raw.prior !== undefined) query.prior = checkInputStats(raw.prior, `query file ${file}: field prior`);
+  if (raw.integers !== undefined) {
+    if (!Array.isArray(raw.integers) || raw.integers.some((x) => typeof x !== 'string')) fail('integers', `expected a list of input names, got ${describe(raw.integers)}`);
+    query.integers = (raw.integers as string[]).slice();
+  }
+  for (const k of ['categorical', 'oneHot'] as const) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    const what = k === 'categorical' ? 'numbers' : 'input names';
+    if (!isObject(v)) fail(k, `expected an object {name: [${what}], ...}, got ${describe(v)}`);
+    const out: Record<string, (number | string)[]> = {};
+    for (const [name, xs] of Object.entries(v as Record<string, unknown>)) {
+      const ok = Array.isArray(xs) && xs.length > 0 && xs.every((x) => (k === 'categorical' ? typeof x === 'number' && Number.isFinite(x) : typeof x === 'string'));
+      if (!ok) fail(`${k}.${name}`, `expected a non-empty list of ${what}, got ${describe(xs)}`);
+      out[name] = (xs as (number | string)[]).slice();
+    }
+    if (k === 'categorical') query.categorical = out as Record<string, number[]>;
+    else query.oneHot = out as Record<string, string[]>;
+  }
   if (raw.distance !== undefined) {
     if (raw.distance !== 'l2' && raw.distance !== 'l1' && raw.distance !== 'linf') {
       fail('distance', `expected "l2", "l1" or "linf", got ${describe(raw.distance)}`);

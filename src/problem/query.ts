@@ -60,6 +60,14 @@ export interface Query {
    * With a prior, half the starts are drawn from it and each solution reports its plausibility.
    */
   prior?: InputStats;
+  /**
+   * Discrete unknowns (problem/discrete.ts): inputs that take integer values only, inputs that
+   * take one of a listed set of numbers, and one-hot groups (group → its columns: exactly one is 1,
+   * the others 0). invert() and certify() search every assignment (api/discrete.ts).
+   */
+  integers?: string[];
+  categorical?: Record<string, number[]>;
+  oneHot?: Record<string, string[]>;
 }
 
 /** Default half-width of the box for an unknown with neither a query bound nor a training range. */
@@ -172,6 +180,9 @@ export function buildProblem(model: Model, query: Query, tol: ToleranceOptions =
   if (!query || typeof query !== 'object') throw bad('the query must be an object with at least "want"');
   if (query.anyOf !== undefined) {
     throw bad('this query has anyOf (a disjunction): pass it to invert() or certify(), which search and prove each clause, or expand it with clauseQueries()');
+  }
+  if (query.integers?.length || Object.keys(query.categorical ?? {}).length || Object.keys(query.oneHot ?? {}).length) {
+    throw bad('this query has discrete unknowns (integers, categorical, oneHot): pass it to invert() or certify(), which search every assignment (api/discrete.ts)');
   }
   const inputList = net.inputNames.join(', ');
   const given = { ...(query.given ?? {}), ...fixedInputs(model, query, inputList) };

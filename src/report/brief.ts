@@ -49,7 +49,10 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
     } else {
       shownSolved++;
       const ab = s.activeBounds[k];
-      rows.push([k, fmt(v), `solved${ab ? ` (at ${ab} bound)` : ''}`]);
+      // a discrete unknown (api/discrete.ts) says which kind, not the bound its branch pinned it to
+      const dv = r.discrete?.variables.find((d) => d.inputs.includes(k));
+      const how = dv ? ` (${dv.kind === 'one-hot' ? `one-hot ${dv.name}` : dv.kind})` : ab ? ` (at ${ab} bound)` : '';
+      rows.push([k, fmt(v), `solved${how}`]);
     }
   }
   lines.push(indent(table(rows)));

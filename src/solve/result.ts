@@ -167,6 +167,8 @@ export interface SolveResult {
   explanation?: Explanation;
   /** Counterfactual controls applied (solve/counterfactual.ts). */
   counterfactual?: CounterfactualRecord;
+  /** Discrete unknowns (Query.integers / categorical / oneHot): every assignment searched (api/discrete.ts). */
+  discrete?: DiscreteRecord;
   /** What branch-and-bound did (certify). */
   certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
   warnings: string[];
@@ -275,4 +277,24 @@ export interface CounterfactualRecord {
     boxes?: number;
     complete?: boolean;
   };
+}
+
+/**
+ * What the search over the discrete unknowns did (api/discrete.ts): each assignment of them is a
+ * branch with the discrete inputs pinned, searched (and proven, with certify) on its own.
+ */
+export interface DiscreteRecord {
+  /** Each discrete unknown: an input (integer, categorical) or a one-hot group (its columns in `inputs`). */
+  variables: { name: string; kind: 'integer' | 'categorical' | 'one-hot'; inputs: string[]; choices: number }[];
+  /** How many assignments there are, and how many were searched (fewer only when the budget ran out). */
+  assignments: number;
+  searched: number;
+  /** Per searched assignment: the discrete inputs' values, the branch's outcome, its closest miss (null: none found). */
+  branches: { assignment: Record<string, number>; status: Status; proven: boolean; maxMiss: number | null }[];
+  /**
+   * When no assignment meets the targets: the nearest answers, one per assignment, closest first
+   * (the best compromise is the first; ties are listed, so an integer target between two reachable
+   * integers shows both).
+   */
+  nearest?: Solution[];
 }

@@ -9,7 +9,7 @@ import { buildProblem, type Query } from '../../problem/query.ts';
 import { diagonalPrior, restrictStats, statsOfRows, type InputStats } from '../../problem/prior.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
-import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets } from '../parse.ts';
+import { parseAny, parseAssignments, parseBounds, parseInteger, parseNames, parseNumber, parseTargets, parseValueLists } from '../parse.ts';
 import { splitList } from '../../problem/targets.ts';
 import { addClassTargets } from '../wantClass.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
@@ -117,7 +117,15 @@ function baseQueryOf(opts: Record<string, unknown>): Query {
   if (!['l2', 'l1', 'linf'].includes(distance)) {
     throw new NetinvertError('bad_query', `--distance must be l2, l1 or linf (got "${distance}")`);
   }
+  // discrete unknowns: --integer a,b (repeatable), --categorical x=1,2.5,4 and --one-hot g=c1,c2,c3 (one per flag)
+  const list = (k: string): string[] => (Array.isArray(opts[k]) ? (opts[k] as string[]) : []);
+  const integers = parseNames(list('integer'), '--integer');
+  const categorical = parseValueLists(list('categorical'), '--categorical', 'number');
+  const oneHot = parseValueLists(list('oneHot'), '--one-hot', 'name');
   return {
+    ...(integers.length ? { integers } : {}),
+    ...(Object.keys(categorical).length ? { categorical } : {}),
+    ...(Object.keys(oneHot).length ? { oneHot } : {}),
     given: parseAssignments(opts.given as string[], '--given'),
     want,
     ...(anyOf.length ? { anyOf } : {}),
@@ -207,7 +215,9 @@ export async function solveCommand(modelPath: string, opts: Record<string, unkno
     } else {
       const why = result.clauses?.some((c) => c.certificate)
         ? 'a disjunction (--any) is proven clause by clause: each clause\'s certificate is in "clauses" of the --json result'
-        : result.status === 'infeasible' || result.complete
+        : result.discrete?.branches.some((b) => b.certificate)
+          ? 'discrete unknowns are proven assignment by assignment: each branch\'s certificate is in "discrete.branches" of the --json result'
+          : result.status === 'infeasible' || result.complete
           ? 'this method gives no certificate'
           : 'nothing was proven (a certificate needs an infeasible or complete answer)';
       io.err(`no certificate written to ${certPath}: ${why}`);
