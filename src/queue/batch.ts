@@ -57,57 +57,130 @@ export class QueueBatch {
       const chunk = rows.slice(i, i + 1000);
       const ids = chunk.map((q) => jobId(this.batch, q.id));
       const before = await Promise.all(ids.map((id) => this.conn.exists(jobKey(id))));
-      added += before.filter((x) => x === 0).length;
-      await this.queue.addBulk(chunk.map(this.jobs));
+      // only the new ones go to BullMQ (one script call each); one added meanwhile by another
+      // enqueuer is still harmless: BullMQ leaves a job whose id exists as it is
+      const fresh = chunk.filter((_q, k) => before[k] === 0);
+      added += fresh.length;
+      if (fresh.length) await this.queue.addBulk(fresh.map(this.jobs));
     }
     return added;
   }
 
   /**
-   * Wait for the answers of `rows` (enqueued already), handing each group that a poll finds
-   * finished to `arrive`. Polls the jobs' hashes in file order, up to COLLECT_WINDOW at a time, in
-   * one pipelined round trip (robust to Redis restarts and lost event streams, unlike BullMQ's
-   * events). A job that failed for good is an error row; a job that is gone (a Redis without
-   * persistence, restarted) is enqueued again. Each query is handed over once, however often its
-   * job was delivered. Returns when every query is answered, or soon after `stopped()` is true,
-   * even while Redis is unreachable.
+   * Wait for the answers of `rows` (enqueued already), handing each group of answers found to
+   * `arrive`. Two ways in, both idempotent (each query is handed over once, however often its job
+   * was delivered or seen):
+   *   - the queue's event stream (BullMQ's `completed` / `failed` events, read from a cursor): each
+   *     poll reads only what happened since the last one, and a completed event carries the answer,
+   *     so a running batch costs one XREAD per poll instead of re-reading every pending job;
+   *   - a sweep of the jobs' hashes in file order, up to COLLECT_WINDOW at a time, in one pipelined
+   *     round trip, every SWEEP_MS (at once again while a sweep finds many answers: a collector
+   *     started late, or events trimmed away). It is what makes the collector robust to Redis
+   *     restarts and lost or trimmed event streams: a job that failed for good is an error row; a
+   *     job that is gone (a Redis without persistence, restarted) is enqueued again.
+   * Returns when every query is answered, or soon after `stopped()` is true, even while Redis is
+   * unreachable.
    */
   async collect(rows: QueryRow[], arrive: (got: Arrival[]) => void, stopped: () => boolean): Promise<void> {
-    let left = rows.map((_q, i) => i);
+    // job ids once (a sha256 each); rows with the same id share a job
+    const ids = rows.map((q) => jobId(this.batch, q.id));
+    const byJob = new Map<string, number[]>();
+    ids.forEach((id, i) => {
+      const at = byJob.get(id);
+      if (at) at.push(i);
+      else byJob.set(id, [i]);
+    });
+    const answered = new Uint8Array(rows.length);
+    let left = rows.length;
+    /** Queries not yet handed over, in file order (compacted now and then). */
+    let order = rows.map((_q, i) => i);
+    const hand = (got: Arrival[]): void => {
+      const fresh = got.filter((g) => !answered[g.i] && (answered[g.i] = 1));
+      if (!fresh.length) return;
+      left -= fresh.length;
+      arrive(fresh);
+    };
+    // the stream's cursor is read before the first sweep: what finishes after that sweep read its job is in the stream
+    const last = await untilStopped(this.conn.xrevrange(EVENTS_KEY, '+', '-', 'COUNT', 1), stopped);
+    if (last === STOPPED) return;
+    let cursor = last.length ? last[0][0] : '0-0';
     let wait = POLL_MIN_MS;
-    while (left.length && !stopped()) {
-      const window = left.slice(0, COLLECT_WINDOW);
-      const pipe = this.conn.pipeline();
-      for (const i of window) pipe.hmget(jobKey(jobId(this.batch, rows[i].id)), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'atm');
-      const res = await untilStopped(pipe.exec(), stopped);
-      if (res === STOPPED) return;
-      const got: Arrival[] = [];
-      const gone: QueryRow[] = [];
-      window.forEach((i, k) => {
-        const [err, v] = res?.[k] ?? [new Error('no reply'), null];
-        if (err || !Array.isArray(v)) return;
-        const [timestamp, finishedOn, returnvalue, failedReason, atm] = v as (string | null)[];
-        const q = rows[i];
-        if (timestamp === null) gone.push(q);
-        else if (finishedOn !== null) {
-          const a = parseAnswer(returnvalue);
-          if (a) got.push({ i, answer: a });
-          else if (failedReason !== null && Number(atm ?? 0) >= JOB_ATTEMPTS) {
-            const msg = `error [queue_job_failed]: row ${q.row} (line ${q.line}): the worker could not answer it (${failedReason}); run the batch without --queue to see the error here`;
-            got.push({ i, answer: { lines: [errorRow(this.model, q.id, msg)], status: 'error' } });
+    let sweepAt = 0;
+    while (left && !stopped()) {
+      let got = 0;
+      if (Date.now() >= sweepAt) {
+        order = order.filter((i) => !answered[i]);
+        const window = order.slice(0, COLLECT_WINDOW);
+        const r = await this.look(window, ids, rows, stopped);
+        if (r === STOPPED) return;
+        hand(r);
+        got += r.length;
+        // a sweep that finds many answers the stream did not bring (a late start, lost events) sweeps again at once
+        sweepAt = r.length * 4 >= window.length ? 0 : Date.now() + SWEEP_MS;
+      } else {
+        const res = await untilStopped(this.conn.xread('COUNT', EVENTS_PER_READ, 'STREAMS', EVENTS_KEY, cursor), stopped);
+        if (res === STOPPED) return;
+        const entries = res?.[0]?.[1] ?? [];
+        const fromEvents: Arrival[] = [];
+        const check: number[] = [];
+        for (const [id, fields] of entries) {
+          cursor = id;
+          // fields: event, <name>, jobId, <id>, then the event's own (returnvalue / failedReason), prev
+          if (fields[1] !== 'completed' && fields[1] !== 'failed') continue;
+          const at = fields[2] === 'jobId' ? byJob.get(fields[3]) : undefined;
+          if (!at) continue;
+          const a = fields[1] === 'completed' && fields[4] === 'returnvalue' ? parseAnswer(fields[5]) : null;
+          for (const i of at) {
+            if (answered[i]) continue;
+            if (a) fromEvents.push({ i, answer: a });
+            else check.push(i);
           }
         }
-      });
-      if (gone.length && (await untilStopped(this.queue.addBulk(gone.map(this.jobs)), stopped)) === STOPPED) return;
-      if (got.length) {
-        const seen = new Set(got.map((g) => g.i));
-        left = left.filter((i) => !seen.has(i));
-        arrive(got);
+        hand(fromEvents);
+        got += fromEvents.length;
+        if (check.length) {
+          const r = await this.look(check, ids, rows, stopped);
+          if (r === STOPPED) return;
+          hand(r);
+          got += r.length;
+        }
+        // a full read: more events wait
+        if (entries.length >= EVENTS_PER_READ) continue;
       }
       // poll again soon while answers come, less and less often while none do
-      wait = got.length ? POLL_MIN_MS : Math.min(POLL_MAX_MS, wait * 2);
-      if (left.length) await sleepUnlessStopped(wait, stopped);
+      wait = got ? POLL_MIN_MS : Math.min(POLL_MAX_MS, wait * 2);
+      if (left) await sleepUnlessStopped(Math.min(wait, Math.max(0, sweepAt - Date.now())), stopped);
     }
+  }
+
+  /**
+   * Read the hashes of the jobs of queries `idx` in one pipelined round trip: their answers (a
+   * failed-for-good job is an error row); a job that is gone is enqueued again.
+   */
+  private async look(idx: number[], ids: string[], rows: QueryRow[], stopped: () => boolean): Promise<Arrival[] | typeof STOPPED> {
+    const pipe = this.conn.pipeline();
+    for (const i of idx) pipe.hmget(jobKey(ids[i]), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'atm');
+    const res = await untilStopped(pipe.exec(), stopped);
+    if (res === STOPPED) return STOPPED;
+    const got: Arrival[] = [];
+    const gone: QueryRow[] = [];
+    idx.forEach((i, k) => {
+      const [err, v] = res?.[k] ?? [new Error('no reply'), null];
+      if (err || !Array.isArray(v)) return;
+      const [timestamp, finishedOn, returnvalue, failedReason, atm] = v as (string | null)[];
+      const q = rows[i];
+      if (timestamp === null) gone.push(q);
+      else if (finishedOn !== null) {
+        const a = parseAnswer(returnvalue);
+        if (a) got.push({ i, answer: a });
+        else if (failedReason !== null && Number(atm ?? 0) >= JOB_ATTEMPTS) {
+          const msg = `error [queue_job_failed]: row ${q.row} (line ${q.line}): the worker could not answer it (${failedReason}); run the batch without --queue to see the error here`;
+          got.push({ i, answer: { lines: [errorRow(this.model, q.id, msg)], status: 'error' } });
+        }
+      }
+    });
+    if (gone.length && (await untilStopped(this.queue.addBulk(gone.map(this.jobs)), stopped)) === STOPPED) return STOPPED;
+    return got;
   }
 
   /** Close the connections; while Redis is unreachable, give up on it after a moment (nothing is left to send). */
@@ -118,10 +191,14 @@ export class QueueBatch {
   }
 }
 
-/** Jobs polled at once by --collect, and the least and most time between two polls (ms). */
+/** Jobs swept at once by --collect, the least and most time between two polls (ms), and between two sweeps (ms). */
 export const COLLECT_WINDOW = 1000;
 const POLL_MIN_MS = 20;
 const POLL_MAX_MS = 1000;
+const SWEEP_MS = 1000;
+/** The queue's event stream (BullMQ: <prefix>:<queue>:events), and the most events read at once. */
+const EVENTS_KEY = `bull:${QUEUE_NAME}:events`;
+const EVENTS_PER_READ = 5000;
 /** How long close() waits for an unreachable Redis (ms). */
 const CLOSE_WAIT_MS = 1000;
 

@@ -1,37 +1,73 @@
 /**
- * The threads of `netinvert worker --concurrency N`: the solvers are synchronous, so each job runs
- * in a thread and the main thread stays free for BullMQ's lock renewal (a job whose lock is not
- * renewed is "stalled" and handed to another worker). A thread that dies fails only its job.
+ * The threads of `netinvert worker --concurrency N`: the solvers are synchronous, so jobs run in
+ * threads and the main thread stays free for BullMQ's lock renewal (a job whose lock is not
+ * renewed is "stalled" and handed to another worker).
+ *
+ * Throughput: each BullMQ job costs the main thread a Redis command (its answer stored, the next
+ * job fetched in the same script). The jobs that wait while a thread is busy go to it as one group
+ * of about CHUNK_MS of work (1 query for slow queries, at most MAX_GROUP; the chunking of the local
+ * pool, cli/batch/pool.ts), and its answers come back in one message, so the group's jobs finish
+ * in the same tick and the worker's connection (auto-pipelined) stores their answers, and fetches
+ * their successors, in one write and one read. Each query is still its own BullMQ job.
+ *
+ * A thread that dies fails only the query it died on: a group's queries are sent again one at a
+ * time (the others are answered as usual), a query a thread dies on alone fails (BullMQ retries it
+ * once, then the collector writes an error row), and a fresh thread takes the dead one's place.
  */
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../cli/workerScript.ts';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import type { JobData } from './redis.ts';
 
+/** Work per group aimed at (ms), and the largest group. */
+export const CHUNK_MS = 20;
+export const MAX_GROUP = 8;
+
 export interface JobRequest {
   seq: number;
-  data: JobData;
-  /** The model, the first time this thread sees it. */
-  modelText?: string;
+  jobs: JobData[];
+  /** The models (by hash) this thread has not loaded yet. */
+  modelTexts?: Record<string, string>;
 }
 
-export type JobReply = { seq: number; answer: Answer } | { seq: number; failed: string };
+export type JobResult = { answer: Answer; ms: number } | { failed: string };
+export interface JobReply {
+  seq: number;
+  /** One per job of the request, in its order. */
+  results: JobResult[];
+}
+
+interface Pending {
+  data: JobData;
+  modelText: () => Promise<string>;
+  resolve: (a: Answer) => void;
+  reject: (e: Error) => void;
+}
 
 interface Slot {
   worker: Worker;
   models: Set<string>;
-  job: { seq: number; resolve: (a: Answer) => void; reject: (e: Error) => void } | null;
+  job: { seq: number; group: Pending[] } | null;
 }
 
 export class JobPool {
   private readonly slots: Slot[] = [];
-  private readonly waiting: { data: JobData; modelText: () => Promise<string>; resolve: (a: Answer) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: Pending[] = [];
+  /** Jobs of a group whose thread died: each goes alone, before the others. */
+  private readonly suspects: Pending[] = [];
   private seq = 0;
   private closed = false;
+  /** Measured milliseconds per query (an exponential average over groups); 0 before the first. */
+  private msPerQuery = 0;
   private readonly script = workerScript(import.meta.url, './jobThread');
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Queries per group: about CHUNK_MS of work by the time measured so far (1 before any is measured). */
+  groupSize(): number {
+    return this.msPerQuery > 0 ? Math.max(1, Math.min(MAX_GROUP, Math.floor(CHUNK_MS / this.msPerQuery))) : 1;
   }
 
   private spawn(): Slot {
@@ -40,8 +76,17 @@ export class JobPool {
       const job = slot.job;
       if (!job || job.seq !== m.seq) return;
       slot.job = null;
-      if ('answer' in m) job.resolve(m.answer);
-      else job.reject(new Error(m.failed));
+      let ms = 0,
+        n = 0;
+      job.group.forEach((p, k) => {
+        const r = m.results[k];
+        if (r && 'answer' in r) {
+          ms += r.ms;
+          n++;
+          p.resolve(r.answer);
+        } else p.reject(new Error(r ? r.failed : 'no answer from the thread'));
+      });
+      if (n) this.msPerQuery = this.msPerQuery === 0 ? ms / n : 0.7 * this.msPerQuery + 0.3 * (ms / n);
       this.pump();
     });
     const died = (why: string): void => {
@@ -49,7 +94,11 @@ export class JobPool {
       if (i < 0) return;
       const job = slot.job;
       slot.job = null;
-      if (job) job.reject(new Error(`the thread answering it stopped (${why})`));
+      if (job) {
+        // alone, the job is the one that stopped the thread; in a group, each goes again alone to find it
+        if (job.group.length === 1) job.group[0].reject(new Error(`the thread answering it stopped (${why})`));
+        else this.suspects.push(...job.group);
+      }
       if (this.closed) return;
       this.slots[i] = this.spawn();
       this.pump();
@@ -61,21 +110,32 @@ export class JobPool {
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (slot.job || !this.waiting.length) continue;
-      const w = this.waiting.shift()!;
+      if (slot.job) continue;
+      const group = this.suspects.length ? [this.suspects.shift()!] : this.waiting.splice(0, this.groupSize());
+      if (!group.length) return;
       const seq = this.seq++;
-      slot.job = { seq, resolve: w.resolve, reject: w.reject };
-      const send = (text?: string): void => {
-        if (text !== undefined) slot.models.add(w.data.model);
-        slot.worker.postMessage({ seq, data: w.data, ...(text !== undefined ? { modelText: text } : {}) } satisfies JobRequest);
+      slot.job = { seq, group };
+      const need = [...new Set(group.map((p) => p.data.model))].filter((h) => !slot.models.has(h));
+      const send = (texts: Record<string, string> | undefined): void => {
+        for (const h of need) slot.models.add(h);
+        slot.worker.postMessage({ seq, jobs: group.map((p) => p.data), ...(texts ? { modelTexts: texts } : {}) } satisfies JobRequest);
       };
-      if (slot.models.has(w.data.model)) send();
-      else
-        w.modelText().then(send, (e: Error) => {
+      if (!need.length) {
+        send(undefined);
+        continue;
+      }
+      Promise.all(need.map((h) => group.find((p) => p.data.model === h)!.modelText())).then(
+        (texts) => send(Object.fromEntries(need.map((h, k) => [h, texts[k]]))),
+        (e: Error) => {
+          // a model that cannot be had fails its jobs; the others wait for the next group
+          if (slot.job?.seq !== seq) return;
           slot.job = null;
-          w.reject(e);
+          const missing = new Set(need);
+          for (const p of group) if (missing.has(p.data.model)) p.reject(e);
+          this.waiting.unshift(...group.filter((p) => !missing.has(p.data.model)));
           this.pump();
-        });
+        },
+      );
     }
   }
 

@@ -11,10 +11,10 @@
 import { Worker, type Job } from 'bullmq';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import { JobPool } from './jobPool.ts';
-
-/** Jobs claimed per thread (one answered, the rest waiting in the pool). */
-const PREFETCH_JOBS = 2;
 import { connect, modelKey, QUEUE_NAME, reachable, type JobData } from './redis.ts';
+
+/** Groups claimed per thread: one answered, one waiting in the pool (a group: JobPool.groupSize() jobs). */
+const PREFETCH_GROUPS = 2;
 
 export interface WorkerOptions {
   concurrency: number;
@@ -63,7 +63,9 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     started = 0,
     failed = 0,
     gaveUp = false;
-  const workerConn = conn.duplicate();
+  // auto-pipelined: the jobs of a group finish in the same tick (jobPool.ts), and their answers
+  // (each with the fetch of the next job) go to Redis in one write
+  const workerConn = conn.duplicate({ enableAutoPipelining: true });
   workerConn.on('error', unreachable);
   const back = (): void => {
     if (!down) return;
@@ -77,6 +79,9 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     async (job: Job<JobData, Answer>) => {
       started++;
       const answer = await pool.answer(job.data, modelText(job.data.model));
+      // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones
+      const want = o.concurrency * PREFETCH_GROUPS * pool.groupSize();
+      if (worker.concurrency !== want) worker.concurrency = want;
       // BullMQ retries storing an answer for ever while Redis is unreachable (and, once the
       // connections are dropped, without pause), so the answer waits here until Redis is back;
       // after a stop that gave up on Redis it never leaves (the job stays claimed in Redis and
@@ -89,9 +94,10 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     },
     {
       connection: workerConn,
-      // twice as many jobs as threads: while a thread answers one query the next is already
-      // fetched from Redis and waits in the pool, so no thread idles through a Redis round trip
-      concurrency: o.concurrency * PREFETCH_JOBS,
+      // twice as many jobs as threads at first (groups of one): while a thread answers one query
+      // the next is already fetched from Redis and waits in the pool, so no thread idles through
+      // a Redis round trip; raised to PREFETCH_GROUPS groups per thread once queries are timed
+      concurrency: o.concurrency * PREFETCH_GROUPS,
       lockDuration: o.lockMs,
       stalledInterval: o.lockMs,
       maxStalledCount: 2,
