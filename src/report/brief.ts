@@ -239,6 +239,7 @@ function contextText(r: SolveResult): string {
   const parts = [
     ...given.slice(0, MAX_CONTEXT).map(([k, v]) => `${k} = ${fmt(v)}`),
     ...r.query.bounds.slice(0, MAX_CONTEXT).map((b) => `${b.input} in [${fmt(b.lo)}, ${fmt(b.hi)}]`),
+    ...(r.query.constraints ?? []).map((c) => c.constraint),
   ];
   const more = Math.max(0, given.length - MAX_CONTEXT) + Math.max(0, r.query.bounds.length - MAX_CONTEXT);
   if (more) parts.push(`${plural(more, 'more input')}`);
