@@ -292,8 +292,13 @@ export function explanationText(r: SolveResult, e: Explanation): string {
   }
   for (const x of e.relaxations) {
     const g = e.reachable[x.target];
-    const at = g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
-    const limit = x.provenLimit === null ? '' : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
+    const at = x.at ? pointText(x.at) : g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
+    const limit =
+      x.provenLimit === null
+        ? ''
+        : x.gap
+          ? `; no input reaches between ${fmt(x.provenLimit)} and the target (proven)`
+          : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
     lines.push(`to meet ${x.target}: ${x.move} the target to ${fmt(x.enough)} or ${x.move === 'lower' ? 'below' : 'above'}${at ? ` (reached at ${at})` : ''}${limit}`);
     for (const w of x.widen ?? []) {
       const dom = `${w.input} in [${fmt(w.bounds[0])}, ${fmt(w.bounds[1])}] (its ${w.source === 'default' ? 'default box' : 'training range'})`;

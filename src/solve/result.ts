@@ -207,6 +207,13 @@ export interface TargetRelaxation {
   /** Proven: moving it less far than this (beyond the enclosure, by more than the tolerance) is not enough. */
   provenLimit: number | null;
   /**
+   * The target lies in a gap between reachable values (discrete unknowns: some assignments reach
+   * below it, others above): provenLimit is then the gap's edge on this side, not the range's end.
+   */
+  gap?: boolean;
+  /** Where `enough` is attained, when that is not the range's argLo / argHi (a gap's edge). */
+  at?: Record<string, number>;
+  /**
    * Widening one unknown's query bounds to its declared domain (the hull with its training range,
    * else with the default box), the others kept: the form's range there, and whether the target
    * (unchanged) is then reached ('yes': at the point `at`), proven not to be ('no'), or undecided.
