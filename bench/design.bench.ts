@@ -214,6 +214,17 @@ async function runTask(task: Task, quick: boolean): Promise<void> {
     );
   }
   const r1 = (key: string): number => rT(errs[key], [1])[0];
+  // the paired difference of the first proposals' true errors, target by target, with its standard
+  // error: whether a ranking's r_1 lead is more than the noise of 50 targets
+  const first = (key: string): number[] => errs[key].map((e) => (e.length ? e[0] : Infinity));
+  for (const other of ['surrogate error', 'NA']) {
+    const a = first('plausibility'),
+      b = first(other);
+    const d = a.map((v, i) => v - b[i]).filter(Number.isFinite);
+    const mean = d.reduce((p, v) => p + v, 0) / d.length;
+    const se = Math.sqrt(d.reduce((p, v) => p + (v - mean) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
+    console.log(`r_1 plausibility − ${other}: ${mean.toExponential(2)} ± ${(2 * se).toExponential(2)} (mean ± 2 SE over targets, paired)${Math.abs(mean) <= 2 * se ? ': within the noise' : ''}`);
+  }
   const pass = r1('plausibility') < r1('surrogate error') && r1('plausibility') < r1('NA') && time.plausibility <= time.NA / 10;
   console.log(`target (T = 1: plausibility beats surrogate-error ranking and NA, at ≤ 1/10 of NA's wall time): ${pass ? 'PASS' : 'MISS'}`);
 }
