@@ -142,7 +142,7 @@ describe('--method milp with integer, categorical and one-hot unknowns: one MILP
     }
     expect(solved).toBeGreaterThan(0);
     expect(infeasible).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('closest-to (L1, box-width units): the same optimal distance as brute force over the assignments meeting the band', async () => {
     for (const s of [3, 4]) {
@@ -225,7 +225,7 @@ describe('--method milp: two integers on 0..20 with a continuous unknown inside'
       }
     }
     expect(checked).toBeGreaterThanOrEqual(4);
-  });
+  }, 180_000);
 });
 
 describe('property: the one-MILP verdict equals brute force on random small ReLU nets and bands', () => {
