@@ -12,6 +12,12 @@
  *   - 'complete' (square systems of equalities): `excluded`, `rootFree` and `roots` boxes cover
  *     the query box; `excluded` and `rootFree` boxes hold no exact root, each `roots` box holds
  *     exactly one (Krawczyk), and its `root` lies in it and is not shown to miss the targets.
+ *     Version 4 records linear constraints among the inputs (query.constraints); version 5 (the
+ *     same record) claims completeness for the augmented system: the equality targets (linear
+ *     forms allowed) plus one row a·x − b per equality constraint, as many as the unknowns. The
+ *     verifier builds that system itself (its Krawczyk rows: the targets' interval Jacobian rows
+ *     Σ c_k·y'_k(X), then each constraint's exact coefficients; residuals with the given inputs'
+ *     part, rounded outward), and a root-free box may rest on 0 ∉ a·X − b.
  * Nothing else: no stored tolerance, no stored output bounds. Tolerances are derived from atol
  * and rtol with the rule of docs/design.md (|y − t| ≤ atol + rtol·|t| for equalities, atol for
  * ranges and inequalities), rounded against the claim.
