@@ -238,6 +238,22 @@ describe('the shipped 4-in/2-out net: x1 given, x2…x4 unknown, x2 − x3 + x4 
     expect(s.x4).toBeCloseTo(2, 6);
     expect(verifyCertificate(FOUR, r.certificate!, q).valid).toBe(true);
   });
+  it('linear-form equality targets alone (x1, x2 given): y1 + y2 and y1 − y2 give the two roots (5, 2) and (2, 5), complete, version 5', () => {
+    const t2 = Array.from(y(FOUR, [1, 2, 5, 2]));
+    const qf: Query = { given: { x1: 1, x2: 2 }, want: { 'y1 + y2': t2[0] + t2[1], 'y1 - y2': t2[0] - t2[1] } };
+    const r = certify(FOUR, qf, OPTS);
+    expect(r.complete).toBe(true);
+    expect(r.certificate!.version).toBe(5);
+    expect(verifyCertificate(FOUR, r.certificate!, qf).valid).toBe(true);
+    const got = r.solutions.map((s) => [s.unknowns.x3, s.unknowns.x4]).sort((a, b) => a[0] - b[0]);
+    expect(got.length).toBe(2);
+    expect(got[0][0]).toBeCloseTo(2, 6);
+    expect(got[0][1]).toBeCloseTo(5, 6);
+    expect(got[1][0]).toBeCloseTo(5, 6);
+    expect(got[1][1]).toBeCloseTo(2, 6);
+    // the same record as version 3 (whose completeness claims exclude forms) is refused
+    expect(verifyCertificate(FOUR, { ...structuredClone(r.certificate!), version: 3 }).valid).toBe(false);
+  });
   it('CLI: solve --prove --subject-to says complete; check-certificate accepts the file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'netinvert-keq-')), 'c.json');
     const s = await run(['solve', 'models/seed-4in2out.json', '--given', 'x1=1', '--want', `y1=${t[0]}`, '--want', `y2=${t[1]}`, '--subject-to', 'x2 - x3 + x4 = -1', '--prove', '--certificate', file]);

@@ -636,10 +636,14 @@ class Checker {
   private consRange(c: Parsed['constraints'][number], L: ArrayLike<number>, H: ArrayLike<number>, out: Float64Array): void {
     let sl = 0,
       sh = 0;
+    // the same arithmetic as constraintRange (so a box branch-and-bound calls root-free by it is one this confirms)
     for (const t of c.terms) {
-      imulInto(t.coef, t.coef, L[t.input], H[t.input], PR);
-      sl = dn(sl + PR[0]);
-      sh = up(sh + PR[1]);
+      const a = L[t.input],
+        b = H[t.input];
+      const x = t.coef >= 0 ? t.coef * a : t.coef * b,
+        y = t.coef >= 0 ? t.coef * b : t.coef * a;
+      sl = dn(sl + dn(x));
+      sh = up(sh + up(y));
     }
     out[0] = sl;
     out[1] = sh;

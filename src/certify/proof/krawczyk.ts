@@ -239,7 +239,6 @@ export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array):
       kl = nextDown(kl + pr[0]);
       kh = nextUp(kh + pr[1]);
     }
-    if (!(kl === kl && kh === kh)) return 'unknown';
     if (kh < lo[i] || kl > hi[i]) return 'none';
     if (!(kl > lo[i] && kh < hi[i])) inside = false;
   }
