@@ -267,6 +267,43 @@ describe('the shipped 4-in/2-out net: x1 given, x2…x4 unknown, x2 − x3 + x4 
   });
 });
 
+describe('the mixture model (README "Mixture design"): one blend, proven the only one', () => {
+  const MIX = loadNativeModel(readFileSync(new URL('../models/mixture.json', import.meta.url)));
+  it('random blends inside the simplex: complete, one solution, the closed form (Cramer on three linear equations), verified', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 5, max: 90 }), fc.integer({ min: 5, max: 90 }), (i, j) => {
+        fc.pre(i + j <= 95);
+        const [r0, f0] = [i / 100, j / 100];
+        const b0 = 1 - r0 - f0;
+        // the model's closed form, from its description: D = 1.2r + 2.5f + 1.8b, S = 4 + 3 tanh(2(b − r) + f)
+        const D = 1.2 * r0 + 2.5 * f0 + 1.8 * b0,
+          S = 4 + 3 * Math.tanh(2 * (b0 - r0) + f0);
+        const q: Query = { want: { density: D, stiffness: S }, constraints: ['resin + filler + fiber = 1'] };
+        const r = certify(MIX, q, OPTS);
+        expect(r.complete).toBe(true);
+        expect(r.solutions.length).toBe(1);
+        // Cramer's rule on r + f + b = 1, 1.2r + 2.5f + 1.8b = D, −2r + f + 2b = atanh((S − 4)/3)
+        const u = Math.atanh((S - 4) / 3);
+        const A = [
+          [1, 1, 1],
+          [1.2, 2.5, 1.8],
+          [-2, 1, 2],
+        ];
+        const det = (m: number[][]): number =>
+          m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        const x = [0, 1, 2].map((c) => det(A.map((row, k) => row.map((v, l) => (l === c ? [1, D, u][k] : v)))) / det(A));
+        const s = r.solutions[0].unknowns;
+        expect(s.resin).toBeCloseTo(x[0], 6);
+        expect(s.filler).toBeCloseTo(x[1], 6);
+        expect(s.fiber).toBeCloseTo(x[2], 6);
+        expect(r.certificate!.version).toBe(5);
+        expect(verifyCertificate(MIX, r.certificate!, q).valid).toBe(true);
+      }),
+      { numRuns: 5, seed: 4 },
+    );
+  });
+});
+
 describe('soundness fuzz: random tanh nets and equality constraints', () => {
   it('whenever "complete" is claimed, the dense sampler on the constraint set finds no unlisted root', () => {
     let claimed = 0;
