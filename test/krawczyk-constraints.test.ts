@@ -304,6 +304,44 @@ describe('the mixture model (README "Mixture design"): one blend, proven the onl
   });
 });
 
+describe('the mixture model: infeasible square systems under the constraint are still proven infeasible', () => {
+  const MIX = loadNativeModel(readFileSync(new URL('../models/mixture.json', import.meta.url)));
+  it('random (density, stiffness): the one solution of the three linear equations (Cramer) decides: inside the box → complete, outside → infeasible', () => {
+    let infeasible = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 121, max: 249 }), fc.integer({ min: 12, max: 68 }), (d, st) => {
+        const D = d / 100,
+          S = st / 10;
+        const u = Math.atanh((S - 4) / 3);
+        const A = [
+          [1, 1, 1],
+          [1.2, 2.5, 1.8],
+          [-2, 1, 2],
+        ];
+        const det = (m: number[][]): number =>
+          m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        const x = [0, 1, 2].map((c) => det(A.map((row, k) => row.map((v, l) => (l === c ? [1, D, u][k] : v)))) / det(A));
+        // how far inside [0, 1]³ the one solution lies (negative: outside)
+        const margin = Math.min(...x.map((v) => Math.min(v, 1 - v)));
+        fc.pre(Math.abs(margin) > 1e-3);
+        const q: Query = { want: { density: D, stiffness: S }, constraints: ['resin + filler + fiber = 1'] };
+        const r = certify(MIX, q, OPTS);
+        if (margin < 0) {
+          infeasible++;
+          expect(r.status, r.message).toBe('infeasible');
+          expect(verifyCertificate(MIX, r.certificate!, q).valid).toBe(true);
+        } else {
+          expect(r.complete, r.message).toBe(true);
+          expect(r.solutions.length).toBe(1);
+          expect(r.solutions[0].unknowns.resin).toBeCloseTo(x[0], 6);
+        }
+      }),
+      { numRuns: 8, seed: 5 },
+    );
+    expect(infeasible).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 describe('soundness fuzz: random tanh nets and equality constraints', () => {
   it('whenever "complete" is claimed, the dense sampler on the constraint set finds no unlisted root', () => {
     let claimed = 0;

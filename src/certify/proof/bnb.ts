@@ -14,6 +14,8 @@
  *     the system (krawczyk.ts SquareSystem) is the equality targets' rows plus one row a·x − b per
  *     equality constraint among the inputs (issue #11), so 0 ∉ F(X) also holds when an equality
  *     constraint's interval over the box misses its exact value;
+ *     (with equality constraints and no root anywhere, the root-free boxes are searched once more
+ *     with tolerance exclusions only, so an infeasible constrained query is still proven so);
  *   - a proven-unique box when Krawczyk gives K(X) ⊂ int X (square systems): its root is found by
  *     Newton inside it; boxes inside an already proven region are dropped (no cluster effect);
  *   - otherwise split along the unknown with the largest (interval Jacobian × width), or the widest
@@ -94,7 +96,10 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // whole box lies inside every inequality (verifierInsideConstraint: the certificate verifier's
   // own test); boxes across an inequality's face are split.
   const cons = problem.constraints ?? [];
-  const sys: SquareSystem | null = squareSystem(problem);
+  const sysFull: SquareSystem | null = squareSystem(problem);
+  // The square system in use: set to null for the exclusion-only pass (below) that turns the
+  // root-free boxes of a constrained system with no root into tolerance exclusions (infeasible).
+  let sys = sysFull;
   const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((c, ci) => c.kind === 'eq' || verifierInsideConstraint(problem, ci, lo, hi));
   // equality constraints (indices): a box whose form interval misses the exact value holds no root
   const eqCons = cons.flatMap((c, ci) => (c.kind === 'eq' ? [ci] : []));
@@ -377,6 +382,18 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       budgetHit = true;
       undecided.push(...run.remaining.map((b) => ({ lo: b.lo, hi: b.hi })));
     }
+    // A square system with equality constraints among the inputs and no root at all: its
+    // root-free boxes (Krawczyk's K(X) ∩ X = ∅, or 0 ∉ G(X)) hold no exact root but may hold
+    // points within tolerance, so they cannot make 'infeasible', and with no root there is no
+    // list to call complete. Search them once more with tolerance exclusions only (no square
+    // system: split until excluded), as every constrained query was searched before the
+    // constraints' rows joined the system, so that such a query can still be proven infeasible.
+    if (sys && sys.cons.length && !budgetHit && !undecided.length && !roots.length && rootFree.length) {
+      sys = null;
+      work = rootFree.map((b) => ({ lo: b.lo, hi: b.hi }));
+      rootFree.length = 0;
+      continue;
+    }
     // Everything decided: a certificate may be built from these boxes, so every claim resting on
     // the relaxation alone must be one the verifier confirms. Those it does not are withdrawn and
     // split; their pieces are searched again (and claimed when the verifier can follow).
@@ -433,7 +450,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     budgetHit,
     ...(budgetHit ? { budgetReason: stopRequested() ? ('interrupted' as const) : boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
     verifyMs,
-    square: !!sys,
+    square: !!sysFull,
   };
 }
 
