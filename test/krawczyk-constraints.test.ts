@@ -11,8 +11,7 @@
  * A fast-check property draws small tanh nets and equality constraints: whenever "complete" is
  * claimed, the dense sampler on the constraint set finds no root away from the listed ones.
  */
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -21,7 +20,8 @@ import { certify } from '../src/api/certify.ts';
 import { verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import { createModel, type Model } from '../src/model.ts';
-import type { Query } from '../src/problem/query.ts';
+import { buildProblem, type Query } from '../src/problem/query.ts';
+import { solutionSetDimension } from '../src/solve/verify.ts';
 import type { Solution } from '../src/solve/result.ts';
 import { rng } from './util/rng.ts';
 import { run } from './util/cli.ts';
@@ -147,6 +147,12 @@ describe('--prove with an equality constraint: a complete list (3 unknowns, 2 ta
     }
     expect(r.solutions.length).toBe(oracle.length);
     expect(r.solutionSet).toMatchObject({ kind: 'isolated', count: oracle.length });
+    // the solution set's dimension at each root: 3 unknowns − 1 equality − rank 2 of the targets' Jacobian on the plane
+    const p = buildProblem(m, q);
+    for (const s of r.solutions) expect(solutionSetDimension(p, point(s))).toBe(0);
+    // without the constraint the same targets leave a curve (dimension 1) through each root
+    const free = buildProblem(m, { want: q.want, bounds: BOX });
+    for (const s of r.solutions) expect(solutionSetDimension(free, point(s))).toBe(1);
   });
 
   it('the certificate (version 5) passes the independent verifier, with and without the query', () => {
