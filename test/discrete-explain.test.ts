@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { certify } from '../src/api/certify.ts';
 import { invert } from '../src/api/invert.ts';
 import { mergeExplanations } from '../src/api/discreteExplain.ts';
+import { invertMilp } from '../src/api/milp.ts';
+import { createModel } from '../src/model.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import type { Explanation } from '../src/solve/result.ts';
 import { run } from './util/cli.ts';
@@ -113,6 +115,38 @@ describe('discrete unknowns: the merged explanation against brute force', () => 
     expect(m.reachable.p.proven).toBe(false);
     const u = mergeExplanations([base(['p'], true), base(['q'], true)], 2);
     expect(u.conflict).toMatchObject({ targets: ['p', 'q'], proven: true, minimal: false });
+  });
+
+  it('--method milp (one MILP with integer columns) explains itself the same way: the gap around the target, against brute force', async () => {
+    // y = relu(a + b) + 0.5·relu(b − 3) on integers a, b in [0, 5]
+    const relu = createModel({
+      inputs: [
+        { name: 'a', width: 1 },
+        { name: 'b', width: 1 },
+      ],
+      nodes: [
+        { name: 'x', op: { type: 'concat' }, inputs: ['a', 'b'] },
+        { name: 'd', op: { type: 'dense', units: 2, weight: [1, 0, 1, 1], bias: [0, -3] }, inputs: ['x'] },
+        { name: 'r', op: { type: 'unary', fn: 'relu' }, inputs: ['d'] },
+        { name: 'y', op: { type: 'dense', units: 1, weight: [1, 0.5], bias: [0] }, inputs: ['r'] },
+      ],
+      outputs: [{ node: 'y', name: 'y' }],
+    });
+    const g = (a: number, b: number): number => relu.network.evaluate(Float64Array.of(a, b), 1)[0];
+    const vals: number[] = [];
+    for (let a = 0; a <= 5; a++) for (let b = 0; b <= 5; b++) vals.push(g(a, b));
+    const target = 2.25;
+    expect(vals.some((v) => Math.abs(v - target) < 0.1)).toBe(false);
+    const r = await invertMilp(relu, { want: { y: target }, integers: ['a', 'b'], bounds: { a: [0, 5], b: [0, 5] } }, { timeLimit: 60 });
+    expect(r.status).toBe('infeasible');
+    const e = r.explanation!;
+    expect(e.reachable.y.attainedLo).toBeCloseTo(Math.min(...vals), 9);
+    expect(e.reachable.y.attainedHi).toBeCloseTo(Math.max(...vals), 9);
+    const lower = e.relaxations.find((x) => x.move === 'lower')!,
+      raise = e.relaxations.find((x) => x.move === 'raise')!;
+    expect(lower.enough).toBeCloseTo(Math.max(...vals.filter((v) => v < target)), 9);
+    expect(raise.enough).toBeCloseTo(Math.min(...vals.filter((v) => v > target)), 9);
+    expect(g(lower.at!.a, lower.at!.b)).toBeCloseTo(lower.enough, 9);
   });
 
   it('the command line says it in words', async () => {
