@@ -93,7 +93,7 @@ describe('sidecar discrete declarations', () => {
     const wantY = { y1: { ge: -100 } };
     expect(invert(g, { given: { x3: 0, x4: 1 }, want: wantY }).discrete).toBeUndefined();
     expect(invert(g, { want: wantY }).discrete?.assignments).toBe(2);
-    for (const given of [{ x3: 1, x4: 1 }, { x3: 0.5, x4: 0.5 }, { x3: 1 }]) {
+    for (const given of [{ x3: 1, x4: 1 }, { x3: 0.5, x4: 0.5 }, { x3: 1 }] as Record<string, number>[]) {
       const err = errorOf(() => invert(g, { given, want: wantY }));
       expect(err.code).toBe('bad_query');
       expect(err.message).toContain('one-hot group "g"');
