@@ -122,6 +122,12 @@ describe('sidecar discrete declarations', () => {
       expect(e.message).toContain(words);
       expect(e.message).toContain('bad.json');
     }
+    // a native file's metadata.discrete is checked the same way (the queue ships models as native JSON)
+    const native = JSON.parse(saveNativeModel(seedAdd));
+    native.metadata.discrete = { oneHot: { g: ['a'] } };
+    const ne = errorOf(() => loadNativeModel(JSON.stringify(native), 'n.json'));
+    expect(ne.code).toBe('bad_model_file');
+    expect(ne.message).toContain('metadata.discrete.oneHot["g"]');
     // JSON's 1e999 is Infinity: not a finite value
     const inf = errorOf(() => applySidecar(seedAdd, parseSidecar('{"format":"netinvert-sidecar","version":1,"categorical":{"b":[1e999]}}'), 'inf.json'));
     expect(inf.code).toBe('bad_sidecar');
