@@ -64,6 +64,13 @@ async function decideThreads(file: string, model: Model, spec: ReturnType<typeof
   }
 }
 
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export async function runVnnBench(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick'),
@@ -98,6 +105,8 @@ export async function runVnnBench(): Promise<void> {
     oursTotal = 0,
     bothOne = 0,
     bothN = 0;
+  const ourTimes: number[] = [],
+    theirTimes: number[] = [];
   for (const inst of chosen) {
     let model = models.get(inst.onnx);
     if (!model) {
@@ -118,6 +127,9 @@ export async function runVnnBench(): Promise<void> {
     if (badN) wrong++;
     if (rn && r.status !== 'unknown' && rn.status !== 'unknown') ((bothOne += r.stats.seconds), (bothN += rn.stats.seconds));
     oursTotal += r.stats.seconds;
+    ourTimes.push(r.stats.seconds);
+    const nt = nnenum.get(key)?.time;
+    if (nt !== undefined && Number.isFinite(nt)) theirTimes.push(nt);
     const net = inst.onnx.replace('ACASXU_run2a_', '').replace('_batch_2000.onnx', '');
     const prop = inst.vnnlib.replace('prop_', '').replace('.vnnlib', '');
     console.log(
@@ -125,6 +137,7 @@ export async function runVnnBench(): Promise<void> {
         (rn ? `  ${(rn.status + (badN ? ' WRONG' : '')).padEnd(9)} ${fmt(rn.stats.seconds).padStart(7)}  ${rn.status !== 'unknown' && r.status !== 'unknown' ? `${fmt(r.stats.seconds / rn.stats.seconds)}x` : '-'}` : ''),
     );
   }
-  console.log(`\ndecided ${decided}/${chosen.length}, wrong ${wrong}, our total ${fmt(oursTotal)} s`);
+  console.log(`\ndecided ${decided}/${chosen.length}, wrong ${wrong}, our total ${fmt(oursTotal)} s, median ${fmt(median(ourTimes))} s`);
+  console.log(`nnenum (published, VNN-COMP 2021 hardware) on the same instances: total ${fmt(theirTimes.reduce((a, b) => a + b, 0))} s, median ${fmt(median(theirTimes))} s`);
   if (workers) console.log(`${workers} threads vs 1 over the instances both decided: ${fmt(bothOne)} s / ${fmt(bothN)} s = ${fmt(bothOne / bothN)}x (wall clock; the machine may be shared)`);
 }

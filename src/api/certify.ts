@@ -34,7 +34,7 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
     // discrete unknowns: every assignment searched and proven on its own (api/discrete.ts);
     // infeasible only when every branch is proven infeasible, one certificate per branch
     if (isCounterfactual(options)) refuseDiscreteWith('--diverse / --sparse');
-    return withReports(runDiscrete(model, query, options, (p, o) => searchAndCertify(p, o)));
+    return withReports(runDiscrete(model, query, options, (p, o) => searchAndCertify(p, o), true));
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

@@ -18,6 +18,7 @@ import type { InvertOptions } from '../solve/invert.ts';
 import type { Solution } from '../solve/result.ts';
 import { validateOptions } from '../solve/options.ts';
 import { now, stopRequested } from '../solve/evaluator.ts';
+import { explainBranches } from './discreteExplain.ts';
 
 /** How many of the nearest answers a result with no solution lists (discrete.nearest). */
 export const NEAREST_SHOWN = 5;
@@ -33,16 +34,19 @@ export function refuseDiscreteWith(what: string): never {
 
 type Options = InvertOptions & { maxBoxes?: number };
 
-/** Search (run = solveProblem) or prove (run = searchAndCertify) every assignment of the discrete unknowns. */
-export function runDiscrete(model: Model, query: Query, options: Options, run: BranchRunner): CertifiedResult {
-  const d = new BranchDriver(model, query, options);
+/**
+ * Search (run = solveProblem) or prove (run = searchAndCertify) every assignment of the discrete
+ * unknowns. `prove`: the call proves (its explanation gets a proof's budget, as attachExplanation's).
+ */
+export function runDiscrete(model: Model, query: Query, options: Options, run: BranchRunner, prove = false): CertifiedResult {
+  const d = new BranchDriver(model, query, options, prove);
   for (let b = d.next(); b; b = d.next()) d.done(b, run(b.problem, b.share));
   return d.finish();
 }
 
 /** The same with an asynchronous branch runner (invertMilp: each branch one exact MILP). */
-export async function runDiscreteAsync(model: Model, query: Query, options: Options, run: (problem: Problem, options: Options) => Promise<CertifiedResult>): Promise<CertifiedResult> {
-  const d = new BranchDriver(model, query, options);
+export async function runDiscreteAsync(model: Model, query: Query, options: Options, run: (problem: Problem, options: Options) => Promise<CertifiedResult>, prove = false): Promise<CertifiedResult> {
+  const d = new BranchDriver(model, query, options, prove);
   for (let b = d.next(); b; b = d.next()) d.done(b, await run(b.problem, b.share));
   return d.finish();
 }
@@ -60,7 +64,7 @@ class BranchDriver {
   private readonly deadline: number;
   private readonly maxEvaluations: number;
   private readonly maxBoxes: number;
-  private readonly results: { assignment: Record<string, number>; r: CertifiedResult; dim: number }[] = [];
+  private readonly results: { assignment: Record<string, number>; r: CertifiedResult; dim: number; problem: Problem }[] = [];
   private k = 0;
   private timedOut = false;
 
@@ -68,6 +72,7 @@ class BranchDriver {
     private readonly model: Model,
     query: Query,
     private readonly options: Options,
+    private readonly prove: boolean,
   ) {
     this.plan = buildDiscrete(model, query);
     const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
@@ -107,11 +112,18 @@ class BranchDriver {
       const pc = buildProblem(this.model, givenQuery(this.plan, b.assignment), { atol: this.options.atol, rtol: this.options.rtol });
       for (const sol of r.solutions) dim = Math.max(dim, solutionSetDimension(pc, pc.unknownNames.map((k) => sol.unknowns[k])));
     }
-    this.results.push({ assignment: b.assignment, r, dim });
+    this.results.push({ assignment: b.assignment, r, dim, problem: b.problem });
   }
 
   finish(): CertifiedResult {
-    return mergeBranches(this.plan, this.results, this.timedOut, now() - this.t0);
+    const out = mergeBranches(this.plan, this.results, this.timedOut, now() - this.t0);
+    if (out.status === 'infeasible' || out.status === 'best-compromise') {
+      const t1 = now();
+      const e = explainBranches(this.results, this.options, this.prove, this.t0);
+      if (e) out.explanation = e;
+      out.stats.timeMs += now() - t1;
+    }
+    return out;
   }
 }
 

@@ -25,7 +25,7 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
   // discrete unknowns: one exact MILP per assignment (api/discrete.ts); native integer columns are not wired yet
   if (hasDiscrete(query)) {
     if (options.sparse || options.diverse !== undefined) refuseDiscreteWith('--diverse / --sparse');
-    return withReports(await runDiscreteAsync(model, query, options, (p, o) => solveMilpProblem(p, o)));
+    return withReports(await runDiscreteAsync(model, query, options, (p, o) => solveMilpProblem(p, o), true));
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

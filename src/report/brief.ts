@@ -85,6 +85,7 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.plausibility !== undefined) extra.push(`plausibility ${fmt(s.plausibility)} (Mahalanobis distance to the prior; smaller: more plausible)`);
   if (s.nearestSample !== undefined) extra.push(`nearest sample row ${fmt(s.nearestSample)}`);
+  if (s.localError !== undefined) extra.push(`local error ${fmt(s.localError)} (the model's likely error here over its typical one; smaller: more trustworthy)`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));
@@ -239,6 +240,7 @@ function contextText(r: SolveResult): string {
   const parts = [
     ...given.slice(0, MAX_CONTEXT).map(([k, v]) => `${k} = ${fmt(v)}`),
     ...r.query.bounds.slice(0, MAX_CONTEXT).map((b) => `${b.input} in [${fmt(b.lo)}, ${fmt(b.hi)}]`),
+    ...(r.query.constraints ?? []).map((c) => c.constraint),
   ];
   const more = Math.max(0, given.length - MAX_CONTEXT) + Math.max(0, r.query.bounds.length - MAX_CONTEXT);
   if (more) parts.push(`${plural(more, 'more input')}`);
@@ -291,8 +293,13 @@ export function explanationText(r: SolveResult, e: Explanation): string {
   }
   for (const x of e.relaxations) {
     const g = e.reachable[x.target];
-    const at = g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
-    const limit = x.provenLimit === null ? '' : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
+    const at = x.at ? pointText(x.at) : g ? pointText(x.move === 'lower' ? g.argHi : g.argLo) : '';
+    const limit =
+      x.provenLimit === null
+        ? ''
+        : x.gap
+          ? `; no input reaches between ${fmt(x.provenLimit)} and the target (proven)`
+          : `; no input reaches ${x.move === 'lower' ? 'more' : 'less'} than ${fmt(x.provenLimit)} (proven)`;
     lines.push(`to meet ${x.target}: ${x.move} the target to ${fmt(x.enough)} or ${x.move === 'lower' ? 'below' : 'above'}${at ? ` (reached at ${at})` : ''}${limit}`);
     for (const w of x.widen ?? []) {
       const dom = `${w.input} in [${fmt(w.bounds[0])}, ${fmt(w.bounds[1])}] (its ${w.source === 'default' ? 'default box' : 'training range'})`;

@@ -46,6 +46,12 @@ export interface Solution {
   plausibility?: number;
   /** With a prior that has sample rows: the Mahalanobis distance to the nearest sample row. */
   nearestSample?: number;
+  /**
+   * With a prior that carries the model's training residuals (a model trained by netinvert
+   * train): how wrong the model is likely to be at this solution, relative to its typical training
+   * error (1: typical; smaller: more trustworthy) — problem/prior.ts localError.
+   */
+  localError?: number;
   /** 'unique-root': proven to be the only root in `proofBox` (interval Newton). */
   proof?: 'unique-root';
   proofBox?: Record<string, [number, number]>;
@@ -206,6 +212,13 @@ export interface TargetRelaxation {
   enough: number;
   /** Proven: moving it less far than this (beyond the enclosure, by more than the tolerance) is not enough. */
   provenLimit: number | null;
+  /**
+   * The target lies in a gap between reachable values (discrete unknowns: some assignments reach
+   * below it, others above): provenLimit is then the gap's edge on this side, not the range's end.
+   */
+  gap?: boolean;
+  /** Where `enough` is attained, when that is not the range's argLo / argHi (a gap's edge). */
+  at?: Record<string, number>;
   /**
    * Widening one unknown's query bounds to its declared domain (the hull with its training range,
    * else with the default box), the others kept: the form's range there, and whether the target

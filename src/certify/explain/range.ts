@@ -16,12 +16,21 @@
  * bound is within ε of the best value found is closed. When the run ends, for whatever reason,
  * the minimum over every box's bound (closed, open or waiting) is a proven lower end of the range,
  * and the best point found an attained one: the range lies in [lo, ·] and reaches attainedLo.
+ *
+ * With linear constraints among the inputs (Query.constraints) the range is over the feasible
+ * inputs: a box that no point of which meets some constraint (interval arithmetic,
+ * constraintExcludes) holds nothing and closes without a bound; the real points are projected
+ * into the polytope (solve/polytope.ts) before they are evaluated, so every attained end is met
+ * at a feasible input. The bounds of the other boxes are over the whole box, a superset of its
+ * feasible part: still sound, if looser.
  */
 import { nextDown } from '../../graph/round.ts';
 import type { Problem, Target } from '../../problem/query.ts';
+import { constraintExcludes, constraintRows } from '../../problem/constraints.ts';
 import { formOutputs, formValue, type LinearTerm } from '../../problem/targets.ts';
 import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solve/branchAndBound.ts';
 import { now } from '../../solve/evaluator.ts';
+import { Polytope } from '../../solve/polytope.ts';
 import { crownLinearBounds } from '../bounds/crown.ts';
 import { meanValueBounds } from '../proof/bnb.ts';
 
@@ -109,6 +118,20 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
     // quadratic convergence closes the range faster without it
     linear = opts.linear ?? n > 2;
   const open = new Set<WorkBox>();
+  const cons = problem.constraints ?? [];
+  const poly = cons.length ? new Polytope(constraintRows(cons, problem.unknowns, problem.base), problem.lo, problem.hi) : null;
+  const U = new Float64Array(n),
+    P = new Float64Array(n),
+    cenc = new Float64Array(2),
+    feasible = new Uint8Array(2 * BATCH);
+  /** Moves the unknowns of X's row r into the polytope; false when that fails (nothing to count there). */
+  const intoPolytope = (r: number): boolean => {
+    if (!poly) return true;
+    for (let j = 0; j < n; j++) U[j] = X[r * nIn + problem.unknowns[j]];
+    if (!poly.project(U, 0, P, 0) || !poly.contains(P)) return false;
+    for (let j = 0; j < n; j++) X[r * nIn + problem.unknowns[j]] = P[j];
+    return true;
+  };
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn),
     X = new Float64Array(2 * BATCH * nIn),
@@ -116,13 +139,30 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
 
   const bound = (batch: readonly WorkBox[]): BoundOutcome<never, WorkBox>[] => {
     const out: BoundOutcome<never, WorkBox>[] = new Array(batch.length);
-    // boxes whose parent's bound already rules them out: closed without work
+    // boxes whose parent's bound already rules them out: closed without work; boxes no point of
+    // which meets a constraint: closed, holding nothing
     const work: number[] = [];
     for (let q = 0; q < batch.length; q++) {
       if (batch[q].lb >= best - tolAt(best)) {
         closedMin = Math.min(closedMin, batch[q].lb);
         out[q] = { kind: 'closed' };
-      } else work.push(q);
+        continue;
+      }
+      if (cons.length) {
+        const b = batch[q];
+        L.set(problem.base, 0);
+        H.set(problem.base, 0);
+        for (let j = 0; j < n; j++) {
+          L[problem.unknowns[j]] = b.lo[j];
+          H[problem.unknowns[j]] = b.hi[j];
+        }
+        if (cons.some((c) => constraintExcludes(c, L, H, 0, cenc))) {
+          boxes++;
+          out[q] = { kind: 'closed' };
+          continue;
+        }
+      }
+      work.push(q);
     }
     const k = work.length;
     if (k === 0) return out;
@@ -143,6 +183,7 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
       X.set(problem.base, r * nIn);
       const b = batch[work[r]];
       for (let j = 0; j < n; j++) X[r * nIn + problem.unknowns[j]] = b.lo[j] + 0.5 * (b.hi[j] - b.lo[j]);
+      feasible[r] = intoPolytope(r) ? 1 : 0;
     }
     const { J, Y } = net.jacobian(X.subarray(0, k * nIn), k, { wrt: problem.unknowns, of: outputs });
     for (let r = 0; r < k; r++) {
@@ -155,10 +196,11 @@ function minimise(problem: Problem, terms: readonly LinearTerm[], s: 1 | -1, opt
       const v = (k + r) * nIn;
       X.set(problem.base, v);
       for (let j = 0; j < n; j++) X[v + problem.unknowns[j]] = G[j] > 0 ? b.lo[j] : G[j] < 0 ? b.hi[j] : b.lo[j] + 0.5 * (b.hi[j] - b.lo[j]);
-      consider(formValue(sTerms, Y, r * net.nOut), X, r * nIn);
+      feasible[k + r] = intoPolytope(k + r) ? 1 : 0;
+      if (feasible[r]) consider(formValue(sTerms, Y, r * net.nOut), X, r * nIn);
     }
     const Yv = net.evaluate(X.subarray(k * nIn, 2 * k * nIn), k);
-    for (let r = 0; r < k; r++) consider(formValue(sTerms, Yv, r * net.nOut), X, (k + r) * nIn);
+    for (let r = 0; r < k; r++) if (feasible[k + r]) consider(formValue(sTerms, Yv, r * net.nOut), X, (k + r) * nIn);
     // sound lower bounds: the mean-value form, then CROWN on the boxes it leaves open
     const lbs = new Float64Array(k).fill(-Infinity);
     try {

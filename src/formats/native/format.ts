@@ -69,7 +69,7 @@ export interface NativeModelFile {
   outputs: NativeOutput[];
   metadata?: {
     inputRanges?: Record<string, [number, number]>;
-    /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, count), written by `train`. */
+    /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, the model's residuals at those rows, count), written by `train`. */
     inputStats?: InputStats;
     /** Inputs a counterfactual holds at the reference (ModelMetadata.immutable, a sidecar's "immutable"). */
     immutable?: string[];
