@@ -247,7 +247,8 @@ function readPriorFlags(opts: Record<string, unknown>, model: Model, s: Settings
 /** The prior as the settings' words show it: its inputs and a hash of its numbers (two priors compare equal when these do). */
 function priorText(p: InputStats | undefined): string {
   if (!p) return '(none)';
-  const canon = JSON.stringify([p.names, p.mean, p.std ?? null, p.cov ?? null, p.rows ?? null, p.count ?? null]);
+  // every field, keys sorted: a field added to InputStats later counts too
+  const canon = JSON.stringify(p, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v));
   return `over ${p.names.join(',')} (sha256 ${createHash('sha256').update(canon).digest('hex').slice(0, 16)})`;
 }
 
