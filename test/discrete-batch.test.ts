@@ -7,7 +7,7 @@
  * force over every integer of the box with the model's forward pass, the single-thread answers
  * file for --workers 2, and the meta file's check for --resume.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { loadNativeModel, saveNativeModel } from '../src/formats/native/load.ts'
 import { applySidecar, parseSidecar } from '../src/formats/sidecar.ts';
 import { invert } from '../src/api/invert.ts';
 import { NetinvertError } from '../src/errors.ts';
+import { freePort, RedisServer, stopWorker, worker } from './util/redis.ts';
 
 const ADD = 'models/seed-add.json';
 const FOUR = 'models/seed-4in2out.json';
@@ -264,4 +265,46 @@ describe('batch --prior', () => {
     expect(meta.options.prior.mean).toEqual([2.5, 2.5]);
     expect(meta.options.priorArgs).toEqual(['--prior', data]);
   });
+});
+
+describe('batch --queue carries the discrete columns, the flags, the sidecar and the prior (real redis-server)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'ni-dsbatch-redis-')));
+    await redis.start();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('the collected answers equal a local batch byte for byte', async () => {
+    const dir = tmp();
+    // the sidecar's one-hot group travels inside the model (native JSON in Redis); the rest in the job
+    const meta = join(dir, 'four.meta.json');
+    writeFileSync(meta, JSON.stringify(sidecar({ oneHot: { kind: ['x2', 'x3', 'x4'] } })));
+    const q = join(dir, 'q.csv');
+    writeFileSync(q, 'id,x1,y1,y2,integer,categorical:x1\nk,,4,<=1.2,,\nn,,3.9:4.1,<=1.2,x1,\nc,,3.9:4.1,,,2;3;4\n');
+    const flags = ['--meta', meta, '--prior-mean', 'x1=1,x2=0.3,x3=0.3,x4=0.3', '--prior-std', 'x1=2,x2=1,x3=1,x4=1'];
+    const local = join(dir, 'local.csv');
+    const l = await run(['batch', FOUR, q, '-o', local, '--workers', '1', ...flags]);
+    // the local answers obey the declarations: every solution one-hot in (x2, x3, x4), x1 an integer in row n, 2, 3 or 4 in row c
+    const sols = records(readFileSync(local, 'utf8')).filter((r) => r.status === 'solved');
+    expect(new Set(sols.map((r) => r.id))).toEqual(new Set(['k', 'n', 'c']));
+    for (const r of sols) {
+      const hot = [r.x2, r.x3, r.x4].map(Number);
+      expect(hot.every((v) => v === 0 || v === 1) && hot.reduce((a, b) => a + b, 0) === 1, JSON.stringify(r)).toBe(true);
+      if (r.id === 'n') expect(Number.isInteger(Number(r.x1))).toBe(true);
+      if (r.id === 'c') expect([2, 3, 4]).toContain(Number(r.x1));
+    }
+    expect((await run(['batch', FOUR, q, '--queue', redis.url, ...flags])).code).toBe(0);
+    const w = worker(redis.url);
+    try {
+      const out = join(dir, 'queue.csv');
+      const r = await run(['batch', FOUR, q, '--queue', redis.url, '--collect', '-o', out, ...flags]);
+      expect(r.code, r.err).toBe(l.code);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+    } finally {
+      await stopWorker(w);
+    }
+  }, 90_000);
 });
