@@ -135,7 +135,6 @@ interface Stats {
  */
 export async function solveMilp(problem: Problem, objective: MilpObjective, options: MilpOptions): Promise<MilpResult> {
   const t0 = performance.now();
-  const graph = problem.model.graph;
   const net = problem.model.network;
   if (!options || typeof options.timeLimit !== 'number' || !(options.timeLimit >= 0) || !Number.isFinite(options.timeLimit)) {
     throw new NetinvertError('bad_query', `solveMilp needs a finite time limit in seconds ≥ 0 (got ${String(options?.timeLimit)})`);
@@ -169,10 +168,10 @@ export async function solveMilp(problem: Problem, objective: MilpObjective, opti
   } else if (objective.kind !== 'feasibility') {
     throw new NetinvertError('bad_query', `unknown MILP objective ${JSON.stringify(objective)}`);
   }
-  const outNodes = outputFeatureNodes(graph);
+  const outNodes = outputFeatureNodes(net);
   const wanted = problem.targetOutputs.slice();
   if (objOutput >= 0) wanted.push(objOutput);
-  assertPiecewiseLinear(graph, [...new Set(wanted.map((o) => outNodes[o].node))]);
+  assertPiecewiseLinear(net, [...new Set(wanted.map((o) => outNodes[o].node))]);
 
   const stats: Stats = { binaries: 0, neurons: 0, stableNeurons: 0 };
   const finish = (r: Omit<MilpResult, keyof Stats | 'timeMs'>): MilpResult => {

@@ -19,6 +19,7 @@ import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '
 import { distanceToReference, verifySolution } from '../../solve/verify.ts';
 import { changedInputs } from '../../solve/counterfactual.ts';
 import { searchAndCertify, type CertifiedResult } from '../certify.ts';
+import { outputFeatureNodes } from './encode.ts';
 import { isPiecewiseLinear, solveMilp } from './run.ts';
 
 export interface MilpInvertOptions extends InvertOptions {
@@ -33,11 +34,9 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
   const t0 = performance.now();
   const model = problem.model;
   // the graph nodes behind the targeted output features (only those must be piecewise-linear)
-  const widthOf = new Map(model.network.layers().map((l) => [l.name, l.width]));
-  const featureNode: string[] = [];
-  for (const o of model.graph.outputs) for (let i = 0; i < (widthOf.get(o.node) ?? 0); i++) featureNode.push(o.node);
-  const outputs = [...new Set(problem.targetOutputs.map((o) => featureNode[o]))];
-  const pwl = isPiecewiseLinear(model.graph, outputs);
+  const featureNode = outputFeatureNodes(model.network);
+  const outputs = [...new Set(problem.targetOutputs.map((o) => featureNode[o].node))];
+  const pwl = isPiecewiseLinear(model.network, outputs);
   if (!pwl.ok) {
     throw new NetinvertError(
       'unsupported_op',
