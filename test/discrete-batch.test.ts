@@ -292,7 +292,7 @@ describe('batch --queue carries the discrete columns, the flags, the sidecar and
     expect(new Set(sols.map((r) => r.id))).toEqual(new Set(['k', 'n', 'c']));
     for (const r of sols) {
       const hot = [r.x2, r.x3, r.x4].map(Number);
-      expect(hot.every((v) => v === 0 || v === 1) && hot.reduce((a, b) => a + b, 0) === 1, JSON.stringify(r)).toBe(true);
+      expect(hot.every((v) => v === 0 || v === 1) && hot.reduce((a: number, b) => a + b, 0) === 1, JSON.stringify(r)).toBe(true);
       if (r.id === 'n') expect(Number.isInteger(Number(r.x1))).toBe(true);
       if (r.id === 'c') expect([2, 3, 4]).toContain(Number(r.x1));
     }
