@@ -64,6 +64,8 @@ export class MilpBuilder {
    */
   readonly colErr: number[] = [];
   readonly colDef: ColumnDef[] = [];
+  /** Columns HiGHS must keep integral besides the 'binary' ones (integer and one-hot unknowns, choice indicators). */
+  readonly integerCols = new Set<number>();
   readonly rowLo: number[] = [];
   readonly rowHi: number[] = [];
   readonly rowStart: number[] = [0];
@@ -303,6 +305,11 @@ export interface EncodeOptions {
   unknowns: readonly number[];
   lo: ArrayLike<number>;
   hi: ArrayLike<number>;
+  /**
+   * Per unknown, how far its column may sit from the value the network is evaluated at (default
+   * τp): more for a discrete unknown, whose reported value is HiGHS's rounded to its choice.
+   */
+  inputErr?: ArrayLike<number>;
   /** Full input vector: the known inputs' values. */
   base: ArrayLike<number>;
   /** Names of the graph nodes (or inputs) whose values are needed. */
@@ -372,7 +379,7 @@ export function encodeGraph(net: Network, builder: MilpBuilder, opts: EncodeOpti
 
   // unknowns first: column j is unknown j
   const unknownCol = new Map<number, number>();
-  opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', tol.primal)));
+  opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', opts.inputErr ? opts.inputErr[j] : tol.primal)));
   const cr = opts.constraints;
   if (cr) {
     for (let k = 0; k < cr.k; k++) {
