@@ -21,6 +21,11 @@ export interface ModelMetadata {
    * default prior of a query that gives none (problem/prior.ts).
    */
   inputStats?: InputStats;
+  /**
+   * Discrete inputs the model declares (a sidecar's "integers", "categorical", "oneHot"): the
+   * default discrete unknowns of every query on the model (problem/discrete.ts withDiscreteDefaults).
+   */
+  discrete?: DiscreteDeclarations;
   /** Range of each output feature seen in training. */
   outputRanges?: Record<string, [number, number]>;
   /** Where the model came from: file format, producer (exporter), opset... */
@@ -55,6 +60,16 @@ export interface InputStats {
   rows?: number[][];
   residuals?: number[][];
   count?: number;
+}
+
+/**
+ * Discrete inputs as plain JSON (the shape of Query.integers / categorical / oneHot): integer
+ * inputs, inputs that take one of listed values, and one-hot groups (group → its columns).
+ */
+export interface DiscreteDeclarations {
+  integers?: string[];
+  categorical?: Record<string, number[]>;
+  oneHot?: Record<string, string[]>;
 }
 
 export interface Model {

@@ -13,7 +13,7 @@ import { runClauses } from './anyOf.ts';
 import { isCounterfactual, withReports, type InvertResult } from './invert.ts';
 import { attachExplanation } from './explain.ts';
 import { runDiscrete, refuseDiscreteWith } from './discrete.ts';
-import { hasDiscrete } from '../problem/discrete.ts';
+import { hasDiscrete, withModelDiscrete } from '../problem/discrete.ts';
 import { now } from '../solve/evaluator.ts';
 
 /** Share of the time limit and boxes the distance lower bound may use (--closest-to --prove). */
@@ -23,6 +23,8 @@ const SUBSET_PROOF_SHARE = 0.1;
 
 export function certify(model: Model, query: Query, options: CertifyOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
+  // the model's discrete inputs (a sidecar's integers / categorical / oneHot) are every query's defaults
+  query = withModelDiscrete(model, query);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause searched and proven in turn (api/anyOf.ts), an equal share of the
     // budget each; infeasible only when every clause is, with one certificate per clause

@@ -13,7 +13,7 @@ import { validateOptions } from '../solve/options.ts';
 import { now } from '../solve/evaluator.ts';
 import { attachExplanation } from './explain.ts';
 import { runDiscrete, refuseDiscreteWith } from './discrete.ts';
-import { hasDiscrete } from '../problem/discrete.ts';
+import { hasDiscrete, withModelDiscrete } from '../problem/discrete.ts';
 
 /** A result with its text reports: briefReport() and fullReport() (non-enumerable: JSON sees plain data). */
 export type InvertResult = CertifiedResult & { briefReport(): string; fullReport(): string };
@@ -25,6 +25,8 @@ export function isCounterfactual(options: CounterfactualOptions): boolean {
 
 export function invert(model: Model, query: Query, options: InvertOptions & CounterfactualOptions = {}): InvertResult {
   validateOptions(options);
+  // the model's discrete inputs (a sidecar's integers / categorical / oneHot) are every query's defaults
+  query = withModelDiscrete(model, query);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn, with an equal share of the budget (api/anyOf.ts)
     return withReports(runClauses(query, (q, _i, of) => invert(model, q, shareOptions(options, of))));

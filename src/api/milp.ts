@@ -11,12 +11,14 @@ import { runClausesAsync } from './anyOf.ts';
 import { withReports, type InvertResult } from './invert.ts';
 import { attachExplanation } from './explain.ts';
 import { now } from '../solve/evaluator.ts';
-import { hasDiscrete } from '../problem/discrete.ts';
+import { hasDiscrete, withModelDiscrete } from '../problem/discrete.ts';
 import { refuseDiscreteWith } from './discrete.ts';
 import { invertMilpDiscrete } from './discreteMilp.ts';
 
 export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
   validateOptions(options);
+  // the model's discrete inputs (a sidecar's integers / categorical / oneHot) are every query's defaults
+  query = withModelDiscrete(model, query);
   if (query && typeof query === 'object' && query.anyOf !== undefined) {
     // a disjunction: each clause in turn (api/anyOf.ts), an equal share of the time each
     return withReports(await runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of))));

@@ -21,6 +21,9 @@
  *   },
  *   "immutable": ["age"],                           // optional: inputs a counterfactual holds at the reference
  *   "prior": { "names": ["age", "income"], "mean": [40, 30000], "std": [12, 9000] },  // optional (or "cov", "rows")
+ *   "integers": ["n_layers"],                                   // optional: discrete inputs (below)
+ *   "categorical": { "thickness": [1, 2.5, 4] },
+ *   "oneHot": { "color": ["color_red", "color_green", "color_blue"] },
  *   "outputs": {
  *     "<model output name>": {
  *       "features": ["score"],
@@ -50,6 +53,16 @@
  *   ModelMetadata.inputStats: names, mean, std or cov, optional sample rows); it becomes the
  *   model's inputStats, the default prior of a query (problem/prior.ts checks its values).
  *
+ * - "integers", "categorical", "oneHot": discrete inputs, by final feature names (what sklearn's
+ *   OneHotEncoder made, say; groups are declared, never guessed from column names). They become
+ *   the model's metadata.discrete: the default discrete unknowns of every query on the model
+ *   (solve, batch, invert(); problem/discrete.ts withDiscreteDefaults). A query's own declaration
+ *   for the same input (or one-hot group, or any of its columns) replaces the sidecar's. An input the
+ *   query gives is not an unknown: its value must be admissible (an integer, a listed value), and a
+ *   one-hot group is given whole (one column 1, the others 0) or not at all, else a coded error.
+ *   Each input may be declared once; a group needs at least 2 distinct columns; categorical values
+ *   are finite numbers.
+ *
  * Everything is validated before the model is touched; each problem is a NetinvertError
  * naming the sidecar file and the field, and saying what to change.
  */
@@ -57,6 +70,7 @@ import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { GraphDef } from '../graph/types.ts';
 import { featureNames } from '../graph/types.ts';
 import { createModel, type InputStats, type Model, type ModelMetadata } from '../model.ts';
+import { readDiscreteDeclarations } from './discrete.ts';
 
 /** The sidecar's "prior": its shape (lists of the names' width); its values are checked when a query uses it. */
 function sidecarPrior(ck: Checker, v: unknown): InputStats {
@@ -228,7 +242,7 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
   if (sidecar.version !== SIDECAR_VERSION) {
     ck.fail('version', `${JSON.stringify(sidecar.version)} is not supported; this netinvert reads version ${SIDECAR_VERSION}`, 'unsupported_format_version');
   }
-  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs', 'immutable', 'prior'], '(file)');
+  ck.keys(sidecar, ['format', 'version', 'description', 'model', 'inputs', 'outputs', 'immutable', 'prior', 'integers', 'categorical', 'oneHot'], '(file)');
   if (sidecar.immutable !== undefined && (!Array.isArray(sidecar.immutable) || sidecar.immutable.some((k) => typeof k !== 'string'))) {
     ck.fail('immutable', `must be a list of input feature names (got ${JSON.stringify(sidecar.immutable)})`);
   }
@@ -360,5 +374,8 @@ export function applySidecar(model: Model, sidecar: unknown, file = '<sidecar>')
   for (const k of md.immutable ?? []) {
     if (!out.inputNames.includes(k)) ck.fail('immutable', `"${k}" is not an input feature; the features are ${out.inputNames.join(', ')}`, 'unknown_input');
   }
+  // discrete inputs, by final feature names: they replace any the model declared before
+  const discrete = readDiscreteDeclarations(sidecar, out.inputNames, (f, m, c) => ck.fail(f, m, c));
+  if (discrete) out.metadata.discrete = discrete;
   return out;
 }

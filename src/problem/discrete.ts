@@ -168,3 +168,76 @@ export function branchQuery(plan: DiscretePlan, assignment: Record<string, numbe
 export function givenQuery(plan: DiscretePlan, assignment: Record<string, number>): Query {
   return { ...plan.rest, given: { ...(plan.rest.given ?? {}), ...assignment } };
 }
+
+/**
+ * Add default discrete declarations (the model's metadata.discrete, from a sidecar, or batch's
+ * --integer / --categorical / --one-hot flags) to a query, the way a sidecar's `immutable` list
+ * applies to every query on the model. The query's own declarations win: a default for an input
+ * the query already declares (as an integer, categorical input or one-hot column), or for a one-hot
+ * group the query names or one of whose columns it declares, is dropped. An input the query gives
+ * (given, or held at its reference by fixed / the model's immutable list) is not an unknown, so
+ * its default is dropped too, after a check that the value is admissible: an integer for an
+ * integer input, one of the listed values for a categorical one; a one-hot group must be given
+ * whole (exactly one column 1, the others 0) or not at all. Otherwise a coded error naming the
+ * input or group. `from` says where the defaults come from, for those messages. The query is not
+ * changed; applying the same defaults twice gives the same query.
+ */
+export function withDiscreteDefaults(query: Query, defaults: DiscreteQuery | undefined, from: string, immutable: readonly string[] = []): Query {
+  if (!defaults || !query || typeof query !== 'object') return query;
+  const given: Record<string, number> = { ...(query.given ?? {}) };
+  const ref = query.closestTo ?? {};
+  for (const k of [...(query.fixed ?? []), ...immutable]) if (k in ref && !(k in given)) given[k] = ref[k];
+  const claimed = new Set<string>([...(query.integers ?? []), ...Object.keys(query.categorical ?? {}), ...Object.values(query.oneHot ?? {}).flat()]);
+  const integers = (query.integers ?? []).slice();
+  const categorical = { ...(query.categorical ?? {}) };
+  const oneHot = { ...(query.oneHot ?? {}) };
+  for (const k of defaults.integers ?? []) {
+    if (claimed.has(k)) continue;
+    if (k in given) {
+      if (!Number.isInteger(given[k])) {
+        throw bad(`input "${k}" is an integer input (${from}), but its given value is ${given[k]}; give an integer, or declare it otherwise in the query`, { input: k });
+      }
+      continue;
+    }
+    integers.push(k);
+    claimed.add(k);
+  }
+  for (const [k, values] of Object.entries(defaults.categorical ?? {})) {
+    if (claimed.has(k)) continue;
+    if (k in given) {
+      if (!values.includes(given[k])) {
+        throw bad(`input "${k}" is a categorical input with values ${values.join(', ')} (${from}), but its given value is ${given[k]}; give one of them`, { input: k });
+      }
+      continue;
+    }
+    categorical[k] = values.slice();
+    claimed.add(k);
+  }
+  for (const [g, cols] of Object.entries(defaults.oneHot ?? {})) {
+    if (g in oneHot || cols.some((c) => claimed.has(c))) continue;
+    const have = cols.filter((c) => c in given);
+    if (have.length === cols.length) {
+      const ones = cols.filter((c) => given[c] === 1).length;
+      if (ones !== 1 || cols.some((c) => given[c] !== 0 && given[c] !== 1)) {
+        throw bad(`one-hot group "${g}" (${from}): its given columns ${cols.map((c) => `${c}=${given[c]}`).join(', ')} are not one-hot; give exactly one of them 1 and the others 0`, { group: g });
+      }
+      continue;
+    }
+    if (have.length) {
+      throw bad(`one-hot group "${g}" (${from}) is partly given (${have.join(', ')}); give all its columns ${cols.join(', ')} (one 1, the others 0), or none of them to search the group`, { group: g });
+    }
+    oneHot[g] = cols.slice();
+    for (const c of cols) claimed.add(c);
+  }
+  return {
+    ...query,
+    ...(integers.length ? { integers } : {}),
+    ...(Object.keys(categorical).length ? { categorical } : {}),
+    ...(Object.keys(oneHot).length ? { oneHot } : {}),
+  };
+}
+
+/** The model's discrete declarations (metadata.discrete, from a sidecar) added to a query: withDiscreteDefaults. */
+export function withModelDiscrete(model: Model, query: Query): Query {
+  return withDiscreteDefaults(query, model.metadata.discrete, "the model's sidecar declares it", model.metadata.immutable);
+}

@@ -9,7 +9,11 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { DistanceKind } from '../../problem/query.ts';
 import { defaultText, solverOption, type RankOrder, type SolverOptionName } from '../../solve/options.ts';
-import { parseBounds, parseInteger, parseNames, parseNumber } from '../parse.ts';
+import { createHash } from 'node:crypto';
+import { parseBounds, parseInteger, parseNames, parseNumber, parseValueLists } from '../parse.ts';
+import { readDiscreteDeclarations } from '../../formats/discrete.ts';
+import { restrictStats, type InputStats } from '../../problem/prior.ts';
+import { priorFromFlags } from '../commands/solve.ts';
 import { readSolverOptions } from '../queryOptions.ts';
 
 export type BatchMethod = 'lm' | 'adam' | 'milp';
@@ -42,10 +46,37 @@ export interface Settings {
   onlyIncrease?: string[];
   onlyDecrease?: string[];
   fixed?: string[];
+  /**
+   * Discrete unknowns for every row (--integer, --categorical, --one-hot, solve's grammar): each
+   * row's defaults, as a sidecar's are (problem/discrete.ts withDiscreteDefaults); a row's own
+   * integer / categorical:<input> / one-hot:<group> cells win. Present only when given.
+   */
+  integers?: string[];
+  categorical?: Record<string, number[]>;
+  oneHot?: Record<string, string[]>;
+  /**
+   * One prior for the whole run (--prior FILE.csv, or --prior-mean/--prior-std): every row's
+   * Query.prior, over the model's inputs; priorArgs are the flags that gave it (for the resume command).
+   */
+  prior?: InputStats;
+  priorArgs?: string[];
 }
 
 /** The settings that are not valued options of the table below: flags and lists. */
-type OtherSetting = 'prove' | 'bounds' | 'diverse' | 'diverseRadius' | 'sparse' | 'onlyIncrease' | 'onlyDecrease' | 'fixed';
+type OtherSetting =
+  | 'prove'
+  | 'bounds'
+  | 'diverse'
+  | 'diverseRadius'
+  | 'sparse'
+  | 'onlyIncrease'
+  | 'onlyDecrease'
+  | 'fixed'
+  | 'integers'
+  | 'categorical'
+  | 'oneHot'
+  | 'prior'
+  | 'priorArgs';
 
 /** A valued option: its key in commander's options object and in Settings. */
 interface ValueOption {
@@ -94,7 +125,14 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--sparse', 'counterfactuals, rows with a closest: reference: change as few of its inputs as possible')
     .option('--only-increase <list>', 'counterfactuals: inputs that may only grow from the row\'s reference value', collect, [])
     .option('--only-decrease <list>', 'counterfactuals: inputs that may only shrink from the row\'s reference value', collect, [])
-    .option('--fixed <list>', 'counterfactuals: inputs held at the row\'s reference value', collect, []);
+    .option('--fixed <list>', 'counterfactuals: inputs held at the row\'s reference value', collect, [])
+    // discrete unknowns and a prior for every row (solve's flags and grammar)
+    .option('--integer <list>', 'every row: unknown inputs that take integer values only: name,... (repeatable; a row\'s integer column adds more)', collect, [])
+    .option('--categorical <name=values>', 'every row: an unknown input that takes one of these values: thickness=1,2.5,4 (repeatable; a row\'s categorical:<input> cell wins)', collect, [])
+    .option('--one-hot <group=columns>', 'every row: a one-hot group, exactly one of these inputs is 1: color=red,green,blue (repeatable; a row\'s one-hot:<group> cell wins)', collect, [])
+    .option('--prior <csv>', 'every row: where plausible inputs lie, from this CSV\'s input columns (as solve --prior)')
+    .option('--prior-mean <list>', 'every row: a prior by hand: name=mean,... (with --prior-std)', collect, [])
+    .option('--prior-std <list>', 'every row: a prior by hand: name=std,... (> 0; with --prior-mean)', collect, []);
 }
 
 /** The options as given (commander's object, or a caller's), checked against each other and the model. */
@@ -140,6 +178,8 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
       }
     }
   }
+  readDiscreteFlags(opts, model, s);
+  readPriorFlags(opts, model, s);
   for (const k of Object.keys(s.bounds)) {
     if (net.inputIndex(k) < 0) {
       throw new NetinvertError('unknown_input', `--bounds names "${k}", which is not an input of the model; its inputs are: ${net.inputNames.join(', ')}`, {
@@ -150,6 +190,75 @@ export function readSettings(opts: Record<string, unknown>, model: Model): Setti
     if (lo > hi) throw new NetinvertError('bad_bounds', `--bounds ${k}: lower bound ${lo} is above upper bound ${hi}`, { input: k });
   }
   return s;
+}
+
+/** --integer, --categorical, --one-hot: solve's parsers, then the model's names (formats/discrete.ts, as a sidecar's). */
+function readDiscreteFlags(opts: Record<string, unknown>, model: Model, s: Settings): void {
+  const list = (k: string): string[] => (Array.isArray(opts[k]) ? (opts[k] as string[]) : []);
+  const raw = {
+    integers: parseNames(list('integer'), '--integer'),
+    categorical: parseValueLists(list('categorical'), '--categorical', 'number'),
+    oneHot: parseValueLists(list('oneHot'), '--one-hot', 'name'),
+  };
+  const flag = (field: string): string => field.replace(/^integers/, '--integer').replace(/^categorical/, '--categorical').replace(/^oneHot/, '--one-hot');
+  const d = readDiscreteDeclarations(
+    {
+      ...(raw.integers.length ? { integers: raw.integers } : {}),
+      ...(Object.keys(raw.categorical).length ? { categorical: raw.categorical } : {}),
+      ...(Object.keys(raw.oneHot).length ? { oneHot: raw.oneHot } : {}),
+    },
+    model.network.inputNames,
+    (field, msg, code) => {
+      throw new NetinvertError(code ?? 'bad_query', `${flag(field)}: ${msg}`, { option: flag(field).replace(/\[.*$/, '') });
+    },
+  );
+  if (d?.integers?.length) s.integers = d.integers;
+  if (d?.categorical) s.categorical = d.categorical;
+  if (d?.oneHot) s.oneHot = d.oneHot;
+}
+
+/** --prior FILE.csv (its input columns) or --prior-mean/--prior-std: one prior for every row, checked against the model. */
+function readPriorFlags(opts: Record<string, unknown>, model: Model, s: Settings): void {
+  const raw = priorFromFlags(opts);
+  if (!raw) return;
+  const inputs = model.network.inputNames;
+  if (typeof opts.prior === 'string') {
+    // a CSV may hold output and id columns too: the prior is over the model's inputs only
+    const prior = restrictStats(raw, inputs);
+    if (!prior.names.length) {
+      throw new NetinvertError('bad_argument', `${opts.prior}: no column is an input of the model (${inputs.join(', ')}), so it gives no prior`, { file: opts.prior });
+    }
+    s.prior = prior;
+    s.priorArgs = ['--prior', opts.prior];
+    return;
+  }
+  for (const k of raw.names) {
+    if (!inputs.includes(k)) throw new NetinvertError('unknown_input', `--prior-mean names "${k}", which is not an input of the model; its inputs are: ${inputs.join(', ')}`, { input: k });
+  }
+  s.prior = raw;
+  s.priorArgs = [
+    '--prior-mean',
+    raw.names.map((k, i) => `${k}=${raw.mean[i]}`).join(','),
+    '--prior-std',
+    raw.names.map((k, i) => `${k}=${raw.std![i]}`).join(','),
+  ];
+}
+
+/** The prior as the settings' words show it: its inputs and a hash of its numbers (two priors compare equal when these do). */
+function priorText(p: InputStats | undefined): string {
+  if (!p) return '(none)';
+  // every field, keys sorted: a field added to InputStats later counts too
+  const canon = JSON.stringify(p, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v));
+  return `over ${p.names.join(',')} (sha256 ${createHash('sha256').update(canon).digest('hex').slice(0, 16)})`;
+}
+
+/** The discrete flags as written on a command line: [flag, value] pairs, one per repeat. */
+function discreteArgs(s: Settings): [string, string][] {
+  return [
+    ...(s.integers?.length ? ([['--integer', s.integers.join(',')]] as [string, string][]) : []),
+    ...Object.entries(s.categorical ?? {}).map(([k, v]): [string, string] => ['--categorical', `${k}=${v.join(',')}`]),
+    ...Object.entries(s.oneHot ?? {}).map(([g, c]): [string, string] => ['--one-hot', `${g}=${c.join(',')}`]),
+  ];
 }
 
 /** `--bounds` as written on a command line ("(none)" for no bounds). */
@@ -170,6 +279,14 @@ export function settingWords(s: Settings): [string, string][] {
     ['--only-increase', (s.onlyIncrease ?? []).join(',') || '(none)'],
     ['--only-decrease', (s.onlyDecrease ?? []).join(',') || '(none)'],
     ['--fixed', (s.fixed ?? []).join(',') || '(none)'],
+  );
+  // settings recorded before discrete flags and the run's prior existed: none were given
+  const d = discreteArgs(s);
+  words.push(
+    ['--integer', d.filter(([f]) => f === '--integer').map(([, v]) => v).join(' ') || '(none)'],
+    ['--categorical', d.filter(([f]) => f === '--categorical').map(([, v]) => v).join(' ') || '(none)'],
+    ['--one-hot', d.filter(([f]) => f === '--one-hot').map(([, v]) => v).join(' ') || '(none)'],
+    ['--prior', priorText(s.prior)],
   );
   return words;
 }
@@ -192,6 +309,8 @@ export function settingArgs(s: Settings): string[] {
   if (s.onlyIncrease?.length) words.push('--only-increase', s.onlyIncrease.join(','));
   if (s.onlyDecrease?.length) words.push('--only-decrease', s.onlyDecrease.join(','));
   if (s.fixed?.length) words.push('--fixed', s.fixed.join(','));
+  for (const [f, v] of discreteArgs(s)) words.push(f, v);
+  if (s.priorArgs?.length) words.push(...s.priorArgs);
   return words;
 }
 

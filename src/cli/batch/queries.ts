@@ -18,6 +18,13 @@
  *                   closest to the reference (as `solve --closest-to`).
  *   subject-to      linear constraints among the inputs in the --subject-to syntax, commas between
  *                   them ("a - b >= 1, x1 + x2 = 1"; quote the cell): every answer of the row meets them.
+ *   integer         discrete unknowns, as --integer: input names that take integer values only
+ *                   ("n_layers, b"; commas or semicolons between them).
+ *   categorical:<input>  the values that input may take, as --categorical: "1,2.5,4" or 1;2.5;4.
+ *   one-hot:<group> a one-hot group, as --one-hot: its input columns ("color_red,color_green").
+ *                   Each is the row's own declaration: it wins over batch's --integer / --categorical /
+ *                   --one-hot and over the model's sidecar for the same input or group (problem/discrete.ts
+ *                   withDiscreteDefaults); an empty cell declares nothing.
  * Every target is parsed by the one grammar of problem/targets.ts.
  *
  * The header is checked against the model before anything runs: a column that is none of these,
@@ -29,6 +36,7 @@ import { CsvError, parse } from 'csv-parse/browser/esm/sync';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { Query, TargetSpec } from '../../problem/query.ts';
+import { withDiscreteDefaults } from '../../problem/discrete.ts';
 import { parseNumber } from '../parse.ts';
 import { parseAnyList, parseForm, parseTargetList, parseTargetSpec, splitList } from '../../problem/targets.ts';
 import type { Settings } from './options.ts';
@@ -51,6 +59,10 @@ export interface Layout {
   anyCol: number;
   /** The `subject-to` column (--subject-to constraints among the inputs), or −1. */
   subjectToCol?: number;
+  /** The `integer` column (--integer), `categorical:<input>` and `one-hot:<group>` columns: discrete unknowns. */
+  integerCol?: number;
+  categorical?: { col: number; name: string }[];
+  oneHot?: { col: number; name: string }[];
   /** The `want-class` and `margin` columns (--want-class, --margin), and the model's outputs they need. */
   wantClassCol?: number;
   marginCol?: number;
@@ -90,13 +102,22 @@ function columnKey(h: string, net: Model['network']): string {
   if (h === 'id') return 'id';
   if (isListColumn(h, net)) return `list:${h}`;
   if (h.startsWith('closest:')) return `closest:${h.slice('closest:'.length).trim()}`;
+  for (const p of DISCRETE_PREFIXES) if (isPrefixed(h, p, net)) return `${p}${h.slice(p.length).trim()}`;
   return net.inputIndex(h) >= 0 ? `input:${h}` : `output:${h}`;
+}
+
+/** The prefixes of discrete columns: categorical:<input>, one-hot:<group>. */
+const DISCRETE_PREFIXES = ['categorical:', 'one-hot:'] as const;
+
+/** A column `<prefix><name>` (unless the model has a feature of that whole name). */
+function isPrefixed(h: string, prefix: string, net: Model['network']): boolean {
+  return h.startsWith(prefix) && net.inputIndex(h) < 0 && net.outputIndex(h) < 0;
 }
 
 /** A `want`, `want:<x>` or `any` column (unless the model has a feature of that name). */
 function isListColumn(h: string, net: Model['network']): boolean {
   if (net.inputIndex(h) >= 0 || net.outputIndex(h) >= 0) return false;
-  return h === 'want' || h === 'any' || h === 'subject-to' || h === 'want-class' || h === 'margin' || h.startsWith('want:');
+  return h === 'want' || h === 'any' || h === 'subject-to' || h === 'integer' || h === 'want-class' || h === 'margin' || h.startsWith('want:');
 }
 
 /** Is the header a linear form of the model's outputs ("y0 - y1")? */
@@ -161,11 +182,26 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     if (isListColumn(h, net)) {
       if (h === 'any') layout.anyCol = col;
       else if (h === 'subject-to') layout.subjectToCol = col;
+      else if (h === 'integer') layout.integerCol = col;
       else if (h === 'want-class') {
         layout.wantClassCol = col;
         layout.outputNames = net.outputNames.slice();
       } else if (h === 'margin') layout.marginCol = col;
       else layout.wants.push({ col, name: h });
+      return;
+    }
+    if (isPrefixed(h, 'one-hot:', net)) {
+      const name = h.slice('one-hot:'.length).trim();
+      if (name === '') throw new NetinvertError('bad_query', `${file}, line 1: column "${h}" names no group; write one-hot:<group>`, { file, column: h });
+      (layout.oneHot ??= []).push({ col, name });
+      return;
+    }
+    if (isPrefixed(h, 'categorical:', net)) {
+      const name = h.slice('categorical:'.length).trim();
+      if (net.inputIndex(name) < 0) {
+        throw new NetinvertError('unknown_input', `${file}, line 1: column "${h}" names "${name}", which is not an input of the model; ${features}`, { file, column: h, input: name });
+      }
+      (layout.categorical ??= []).push({ col, name });
       return;
     }
     if (h.startsWith('closest:')) {
@@ -197,7 +233,7 @@ export function readQueries(text: string, model: Model, file: string): { layout:
     throw new NetinvertError(
       'bad_query',
       `${file}, line 1: ${unknown.length === 1 ? 'column' : 'columns'} ${list} ${unknown.length === 1 ? 'is' : 'are'} not an input or output of the model ` +
-        `(nor a linear form of outputs, id, want, any, want-class, margin, subject-to or closest:<input>); ${features}`,
+        `(nor a linear form of outputs, id, want, any, want-class, margin, subject-to, integer, categorical:<input>, one-hot:<group> or closest:<input>); ${features}`,
       { file, column: unknown[0], columns: unknown },
     );
   }
@@ -317,14 +353,45 @@ export function rowQuery(layout: Layout, q: QueryRow, s: Settings): Query {
   }
   const consCell = layout.subjectToCol !== undefined && layout.subjectToCol >= 0 ? q.cells[layout.subjectToCol] : '';
   const constraints = consCell === '' ? [] : splitList(consCell, ',');
-  return {
+  const query: Query = {
     given,
     want,
     ...(anyOf.length ? { anyOf } : {}),
     ...(constraints.length ? { constraints } : {}),
     bounds: s.bounds,
     ...(Object.keys(closestTo).length ? { closestTo, distance: s.distance, ...counterfactualControls(s) } : {}),
+    ...rowDiscrete(layout, q, at),
+    ...(s.prior ? { prior: s.prior } : {}),
   };
+  // batch's --integer / --categorical / --one-hot: every row's defaults, the row's own cells win
+  const flags = { integers: s.integers, categorical: s.categorical, oneHot: s.oneHot };
+  return s.integers || s.categorical || s.oneHot ? withDiscreteDefaults(query, flags, 'batch --integer / --categorical / --one-hot') : query;
+}
+
+/** A list cell: items between commas or semicolons (";" needs no CSV quoting), blanks dropped. */
+function cellItems(cell: string): string[] {
+  return cell
+    .split(/[,;]/)
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+/** The row's own discrete unknowns: the integer, categorical:<input> and one-hot:<group> cells. */
+function rowDiscrete(layout: Layout, q: QueryRow, at: string): Pick<Query, 'integers' | 'categorical' | 'oneHot'> {
+  const out: Pick<Query, 'integers' | 'categorical' | 'oneHot'> = {};
+  const intCell = layout.integerCol !== undefined ? q.cells[layout.integerCol] : '';
+  if (intCell !== '') out.integers = cellItems(intCell);
+  for (const { col, name } of layout.categorical ?? []) {
+    const cell = q.cells[col];
+    if (cell === '') continue;
+    const where = `${at}, column "categorical:${name}"`;
+    (out.categorical ??= {})[name] = cellItems(cell).map((x) => cellNumber(x, where, 'the values the input may take, e.g. "1,2.5,4" or 1;2.5;4'));
+  }
+  for (const { col, name } of layout.oneHot ?? []) {
+    const cell = q.cells[col];
+    if (cell !== '') (out.oneHot ??= {})[name] = cellItems(cell);
+  }
+  return out;
 }
 
 /** The batch's monotone and fixed inputs (--only-increase, --only-decrease, --fixed), for a row with a reference. */

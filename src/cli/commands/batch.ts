@@ -21,6 +21,12 @@ Queries CSV (header row, then one row per query):
   closest:<input>  optional reference value: answer with the solution closest to it
   want-class       optional classifier target, as --want-class: this output beats every other
   margin           optional margin of the row's want-class (default 0), as --margin
+  integer          optional discrete unknowns, as --integer: input names (a;b or "a,b")
+  categorical:<input>  optional values the input may take, as --categorical: 1;2.5;4 or "1,2.5,4"
+  one-hot:<group>  optional one-hot group, as --one-hot: its inputs (red;green;blue)
+  A row's discrete cells win over --integer/--categorical/--one-hot (every row's defaults) and the
+  model's sidecar declarations for the same input or group. --prior FILE.csv or --prior-mean/
+  --prior-std: one prior for every row (recorded with the answers, like every option).
   Each id, input, output and closest:<input> may have one column only.
 
 Answers CSV (one row per solution; written and fsync'd as each query finishes):

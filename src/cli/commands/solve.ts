@@ -39,15 +39,23 @@ function withCounterfactualFlags(q: Query, opts: Record<string, unknown>): Query
   if (fixed.length) out.fixed = [...(q.fixed ?? []), ...fixed];
   if (Object.keys(weights).length) out.distanceWeights = { ...(q.distanceWeights ?? {}), ...weights };
   if (typeof opts.mad === 'string') out.distanceScale = { ...(q.distanceScale ?? {}), ...madScales(opts.mad, Object.keys(q.closestTo ?? {})) };
+  const prior = priorFromFlags(opts);
+  if (prior) out.prior = prior;
+  return out;
+}
+
+/** The prior --prior FILE.csv or --prior-mean/--prior-std give (solve and batch), or undefined. */
+export function priorFromFlags(opts: Record<string, unknown>): InputStats | undefined {
+  const list = (k: string): string[] => (Array.isArray(opts[k]) ? (opts[k] as string[]) : []);
   const pm = parseAssignments(list('priorMean'), '--prior-mean');
   const ps = parseAssignments(list('priorStd'), '--prior-std');
   const byHand = Object.keys(pm).length > 0 || Object.keys(ps).length > 0;
   if (typeof opts.prior === 'string' && byHand) {
     throw new NetinvertError('bad_usage', '--prior (a CSV) and --prior-mean/--prior-std both give a prior: use one');
   }
-  if (typeof opts.prior === 'string') out.prior = csvPrior(opts.prior);
-  else if (byHand) out.prior = diagonalPrior(pm, ps);
-  return out;
+  if (typeof opts.prior === 'string') return csvPrior(opts.prior);
+  if (byHand) return diagonalPrior(pm, ps);
+  return undefined;
 }
 
 /**

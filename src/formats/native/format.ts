@@ -23,7 +23,7 @@
  * - add/sub/mul/div take two inputs, or one input and a "constant" (scalar or vector;
  *   "constantFirst": true for c − x and c / x).
  */
-import type { InputStats } from '../../model.ts';
+import type { DiscreteDeclarations, InputStats } from '../../model.ts';
 
 export const NATIVE_FORMAT = 'netinvert-model';
 export const NATIVE_VERSION = 1;
@@ -71,6 +71,10 @@ export interface NativeModelFile {
     inputRanges?: Record<string, [number, number]>;
     /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, the model's residuals at those rows, count), written by `train`. */
     inputStats?: InputStats;
+    /** Inputs a counterfactual holds at the reference (ModelMetadata.immutable, a sidecar's "immutable"). */
+    immutable?: string[];
+    /** Discrete inputs (ModelMetadata.discrete: a sidecar's "integers", "categorical", "oneHot"). */
+    discrete?: DiscreteDeclarations;
     outputRanges?: Record<string, [number, number]>;
     source?: { format: string; file?: string; producer?: string; version?: string };
     /** 'float32' for a model first imported from ONNX, Keras or TF.js (see ModelMetadata.precision). */

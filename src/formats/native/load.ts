@@ -4,6 +4,7 @@ import { UNARY_NAMES } from '../../graph/activations/index.ts';
 import type { GraphDef, NodeDef, OpSpec } from '../../graph/types.ts';
 import { createModel, type InputStats, type Model, type ModelMetadata } from '../../model.ts';
 import { NATIVE_FORMAT, NATIVE_VERSION, type NativeModelFile, type NativeNode } from './format.ts';
+import { readDiscreteDeclarations } from '../discrete.ts';
 
 /** Largest native file accepted (bytes): a JSON model beyond this is not a small MLP. */
 export const NATIVE_MAX_BYTES = 256 * 1024 * 1024;
@@ -261,6 +262,7 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
     inputRanges: rangeMap(md.inputRanges, file, 'metadata.inputRanges'),
     outputRanges: rangeMap(md.outputRanges, file, 'metadata.outputRanges'),
     ...(md.inputStats !== undefined ? { inputStats: inputStatsOf(md.inputStats, file) } : {}),
+    ...(md.immutable !== undefined ? { immutable: immutableOf(md.immutable, file) } : {}),
     source: md.source ?? { format: 'netinvert-json', file },
     precision: nativePrecision(md, file),
     extra: isObj(md.extra) ? md.extra : undefined,
@@ -285,6 +287,10 @@ export function loadNativeModel(data: string | Uint8Array | ArrayBuffer, file = 
       fail(file, `metadata.outputRanges.${k}`, `"${k}" is not an output feature; outputs are ${model.network.outputNames.join(', ')}`);
     }
   }
+  if (isObj(md.discrete)) {
+    const d = readDiscreteDeclarations(md.discrete, model.network.inputNames, (f, m) => fail(file, f, m), 'metadata.discrete.');
+    if (d) model.metadata.discrete = d;
+  } else if (md.discrete !== undefined) fail(file, 'metadata.discrete', 'must be an object with "integers", "categorical" and/or "oneHot"');
   return model;
 }
 
@@ -308,6 +314,12 @@ function inputStatsOf(v: unknown, file: string): InputStats {
     if (!ok) fail(file, 'metadata.inputStats.residuals', 'must hold one row of finite numbers (one per model output) for each row of metadata.inputStats.rows');
   }
   return o as unknown as InputStats;
+}
+
+/** metadata.immutable: a list of input feature names (a sidecar's "immutable", kept through save/load). */
+function immutableOf(v: unknown, file: string): string[] {
+  if (!Array.isArray(v) || v.some((k) => typeof k !== 'string')) fail(file, 'metadata.immutable', 'must be a list of input feature names');
+  return (v as string[]).slice();
 }
 
 /** Formats whose files hold float32 weights: a native file saved before metadata.precision existed names one as its source. */
@@ -378,6 +390,8 @@ export function saveNativeModel(model: Model): string {
     metadata: {
       ...(md.inputRanges ? { inputRanges: md.inputRanges } : {}),
       ...(md.inputStats ? { inputStats: md.inputStats } : {}),
+      ...(md.immutable?.length ? { immutable: md.immutable } : {}),
+      ...(md.discrete ? { discrete: md.discrete } : {}),
       ...(md.outputRanges ? { outputRanges: md.outputRanges } : {}),
       ...(md.source ? { source: md.source } : {}),
       ...(md.precision ? { precision: md.precision } : {}),
