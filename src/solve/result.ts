@@ -169,8 +169,8 @@ export interface SolveResult {
   counterfactual?: CounterfactualRecord;
   /** Discrete unknowns (Query.integers / categorical / oneHot): every assignment searched (api/discrete.ts). */
   discrete?: DiscreteRecord;
-  /** What branch-and-bound did (certify). */
-  certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
+  /** What branch-and-bound did (certify); `workers`: threads that shared it (solve --prove --workers N, N ≥ 2; absent for one). */
+  certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number; workers?: number };
   warnings: string[];
   stats: SolveStats;
 }
