@@ -5,7 +5,10 @@
  *     and to verify each certificate independently;
  *  2. branch-and-bound against the MILP path on the ReLU nets, same queries, same process;
  *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes), for
- *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts).
+ *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts);
+ *  4. issue 14: `solve --prove --workers N`, wall time of one hard-ish proof (a 2-64-64-1 tanh net,
+ *     a target just above its sampled maximum: infeasible) on 1 thread and on 2 (real threads,
+ *     cli/vnnPool.ts ProofThreadPool, thread start-up included); `--quick` skips 1–3.
  * Medians of repeated runs; nothing is asserted.
  */
 import { certify } from '../src/api/certify.ts';
@@ -16,7 +19,12 @@ import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Query } from '../src/problem/query.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certifyParallel } from '../src/api/certify.ts';
+import { saveNativeModel } from '../src/formats/native/load.ts';
+import { ProofThreadPool } from '../src/cli/vnnPool.ts';
 
 function median(a: number[]): number {
   const s = a.slice().sort((x, y) => x - y);
@@ -70,6 +78,55 @@ type MilpModule = {
 };
 
 export async function runCertifyBench(): Promise<void> {
+  if (!process.argv.includes('--quick')) await runSeedAndMilp();
+  await runProveWorkers();
+}
+
+/**
+ * Issue 14: one proof on 1 thread (certify) and on 2 (certifyParallel with real threads, their
+ * start-up included), alternating, the median of 3 runs each; the answers must agree.
+ */
+async function runProveWorkers(): Promise<void> {
+  const model = reluNet([2, 64, 64, 1], 3, 'tanh');
+  const rand = mulberry32(5);
+  const K = 20000;
+  const X = new Float64Array(2 * K);
+  for (let i = 0; i < X.length; i++) X[i] = 2 * rand() - 1;
+  const Y = model.network.evaluate(X, K);
+  let mx = -Infinity;
+  for (const v of Y) mx = Math.max(mx, v);
+  const q: Query = { want: { y: { ge: mx + 0.01 } }, bounds: { 'x[0]': [-1, 1], 'x[1]': [-1, 1] } };
+  const dir = mkdtempSync(join(tmpdir(), 'netinvert-bench-'));
+  const path = join(dir, 'tanh-2-64-64-1.json');
+  writeFileSync(path, saveNativeModel(model));
+  const options = { timeLimit: 120 };
+  const t1: number[] = [],
+    t2: number[] = [];
+  const outcomes = new Set<string>();
+  for (let k = 0; k < 3; k++) {
+    let t0 = performance.now();
+    const one = certify(model, q, options);
+    t1.push(performance.now() - t0);
+    t0 = performance.now();
+    const pool = new ProofThreadPool(2, model.hash, { modelPath: path, query: q, tolerance: {}, stop: null });
+    let two;
+    try {
+      two = await certifyParallel(model, q, pool, options);
+    } finally {
+      await pool.close();
+    }
+    t2.push(performance.now() - t0);
+    outcomes.add(`${one.status}/${two.status}${two.certificate && verifyCertificate(model, two.certificate).valid ? ' (verified)' : ''}`);
+  }
+  console.log('\nsolve --prove --workers N (issue 14): 2-64-64-1 tanh, y >= sampled max + 0.01 on [-1, 1]^2, median of 3:');
+  printTable([
+    ['threads', 'wall ms', 'speed-up', 'outcome (1 / 2 threads)'],
+    ['1', median(t1).toFixed(0), '1.00', [...outcomes].join('; ')],
+    ['2', median(t2).toFixed(0), (median(t1) / median(t2)).toFixed(2), ''],
+  ]);
+}
+
+async function runSeedAndMilp(): Promise<void> {
   const load = (n: string): Model => loadNativeModel(readFileSync(new URL(`../models/${n}`, import.meta.url), 'utf8'), n);
   const add = load('seed-add.json'),
     m4 = load('seed-4in2out.json');
