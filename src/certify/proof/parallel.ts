@@ -43,11 +43,11 @@ import { Budget, now, stopRequested } from '../../solve/evaluator.ts';
 import { branchAndBound, type BnbOptions, type BnbResult, type ProofBox, type RootBox } from './bnb.ts';
 
 /** Boxes waiting per worker before the root search hands its frontier out. */
-export const SPLIT_PER_WORKER = 4;
+export const SPLIT_PER_WORKER = 8;
 /** Most boxes handed out in one work item. */
 export const MAX_PARTS = 64;
 /** Most boxes one work item may bound before it hands back what still waits. */
-export const ITEM_BOXES = 4096;
+export const ITEM_BOXES = 512;
 
 /** One unit of work: boxes of the query box to search (the query itself is the worker's, fixed for the pool). */
 export interface ProofWorkItem {
