@@ -42,7 +42,10 @@ export interface ModelMetadata {
  * A distribution over input features as plain JSON: the prior of a query (Query.prior), the
  * statistics `train` stores (ModelMetadata.inputStats), or a sidecar's. Columns follow `names`.
  * Give `cov` (names × names) or `std` (diagonal); `rows` is a sample of inputs (a reservoir,
- * rows × names), `count` how many rows the statistics came from.
+ * rows × names), `count` how many rows the statistics came from. `residuals` (written by `train`)
+ * holds, for each row of `rows`, the model's error there (prediction − training output, one
+ * value per model output in model order): where the model is accurate (problem/prior.ts
+ * localError).
  */
 export interface InputStats {
   names: string[];
@@ -50,6 +53,7 @@ export interface InputStats {
   cov?: number[][];
   std?: number[];
   rows?: number[][];
+  residuals?: number[][];
   count?: number;
 }
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/model.ts';
 import { buildProblem } from '../src/problem/query.ts';
-import { buildPrior, checkInputStats, diagonalPrior, mahalanobis, restrictStats, samplePrior, statsOfRows } from '../src/problem/prior.ts';
+import { buildPrior, checkInputStats, diagonalPrior, mahalanobis, PRIOR_SAMPLE_ROWS, restrictStats, samplePrior, statsOfRows } from '../src/problem/prior.ts';
 import { meanCovariance, reservoirIndices } from '../src/numeric/stats.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 import { invert } from '../src/api/invert.ts';
@@ -323,7 +323,7 @@ describe('coded errors', () => {
 });
 
 describe('train stores the input statistics', () => {
-  it('mean and covariance match the data (two-pass oracle), the sample is ≤ 256 data rows, and they survive save/load and act as the default prior', () => {
+  it('mean and covariance match the data (two-pass oracle), the sample is ≤ PRIOR_SAMPLE_ROWS data rows (all 300 here), and they survive save/load and act as the default prior', () => {
     const r = rng(11);
     const rows = 300;
     const inputs = new Float64Array(rows * 2),
@@ -346,7 +346,7 @@ describe('train stores the input statistics', () => {
         for (let k = 0; k < rows; k++) s += (inputs[2 * k + i] - m[i]) * (inputs[2 * k + j] - m[j]);
         expect(st.cov![i][j]).toBeCloseTo(s / (rows - 1), 10);
       }
-    expect(st.rows!.length).toBe(256);
+    expect(st.rows!.length).toBe(Math.min(rows, PRIOR_SAMPLE_ROWS));
     const dataRows = new Set(Array.from({ length: rows }, (_, k) => `${inputs[2 * k]},${inputs[2 * k + 1]}`));
     for (const row of st.rows!) expect(dataRows.has(row.join(','))).toBe(true);
     const back = loadNativeModel(saveNativeModel(model));

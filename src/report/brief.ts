@@ -85,6 +85,7 @@ function solutionBlock(r: SolveResult, s: Solution, title: string): string {
   if (s.distance !== undefined) extra.push(`distance ${fmt(s.distance)}`);
   if (s.plausibility !== undefined) extra.push(`plausibility ${fmt(s.plausibility)} (Mahalanobis distance to the prior; smaller: more plausible)`);
   if (s.nearestSample !== undefined) extra.push(`nearest sample row ${fmt(s.nearestSample)}`);
+  if (s.localError !== undefined) extra.push(`local error ${fmt(s.localError)} (the model's likely error here over its typical one; smaller: more trustworthy)`);
   if (s.proof) extra.push('proven unique in its box');
   lines.push(indent(extra.join(', ')));
   if (s.changed) lines.push(indent(`changed: ${s.changed.count}${s.changed.count ? ` (${s.changed.inputs.join(', ')})` : ' (the reference itself)'}`));

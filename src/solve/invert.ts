@@ -16,7 +16,7 @@ import { isPlain } from '../problem/targets.ts';
 import { closestFeasible } from './closest.ts';
 import { Budget, ProblemEvaluator, now } from './evaluator.ts';
 import { multiStart } from './multistart.ts';
-import { mahalanobis, nearestSampleDistance } from '../problem/prior.ts';
+import { localError, mahalanobis, nearestSampleDistance } from '../problem/prior.ts';
 import { solveOneDim } from './oneDim.ts';
 import { INVERT_DEFAULTS, validateOptions, type RankOrder } from './options.ts';
 import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult, type Status } from './result.ts';
@@ -46,7 +46,8 @@ export interface InvertOptions {
   maxRepresentatives?: number;
   /**
    * Order of the solutions (default 'auto': the closest first then by distance with a reference,
-   * else by plausibility with a prior, else by the unknowns' values); 'spread': each next solution
+   * else by trust (localError) when the prior carries the model's residuals, else by plausibility
+   * with a prior, else by the unknowns' values); 'spread': each next solution
    * farthest (box-width units) from those before it, starting from the first in auto order.
    */
   rank?: RankOrder;
@@ -72,6 +73,9 @@ export interface InvertOptions {
 export function solveProblem(problem: Problem, options: InvertOptions = {}): SolveResult {
   const t0 = now();
   const { method, seed, maxEvaluations, timeLimit, maxStarts, maxRepresentatives, rank } = validateOptions(options);
+  if (rank === 'trust' && !problem.prior?.residuals) {
+    throw new NetinvertError('bad_query', 'rank "trust" orders by the model\'s likely error at each solution, from its training residuals: use a model trained by netinvert train (it stores them with its input statistics), or rank by plausibility with a prior');
+  }
   if (rank === 'plausibility' && !problem.prior) {
     throw new NetinvertError('bad_query', 'rank "plausibility" needs a prior: give --prior data.csv, or --prior-mean and --prior-std (Query.prior), or use a model trained by netinvert train (it stores its input statistics)');
   }
@@ -400,13 +404,19 @@ export function scorePlausibility(problem: Problem, solutions: Solution[]): void
     s.plausibility = mahalanobis(problem.prior, u);
     const near = nearestSampleDistance(problem.prior, u);
     if (near !== null) s.nearestSample = near;
+    if (problem.prior.residuals) {
+      const x = problem.model.network.inputNames.map((k) => s.inputs[k]);
+      const e = localError(problem.prior, x, s.plausibility);
+      if (e !== null) s.localError = e;
+    }
   }
 }
 
 /**
  * Order the solutions in place by `rank` (InvertOptions.rank). auto: with a reference the closest
- * first, then by distance; else with a prior by plausibility (Mahalanobis distance, smallest
- * first); else by the unknowns' values. spread: auto's first, then greedy farthest-point order
+ * first, then by distance; else with a prior that carries the model's residuals by localError
+ * (trust: the model's likely error there, smallest first); else with a prior by plausibility
+ * (Mahalanobis distance, smallest first); else by the unknowns' values. spread: auto's first, then greedy farthest-point order
  * (Gonzalez 1985) in box-width units, so every prefix is spread out.
  */
 export function rankSolutions(problem: Problem, solutions: Solution[], closest: Solution | undefined, rank: RankOrder): void {
@@ -419,8 +429,9 @@ export function rankSolutions(problem: Problem, solutions: Solution[], closest: 
     return a.distance! - b.distance! || byValue(a, b);
   };
   const byPlausibility = (a: Solution, b: Solution): number => a.plausibility! - b.plausibility! || byValue(a, b);
-  const auto = problem.reference ? byDistance : problem.prior ? byPlausibility : byValue;
-  solutions.sort(rank === 'plausibility' ? byPlausibility : rank === 'distance' ? byDistance : auto);
+  const byTrust = (a: Solution, b: Solution): number => (a.localError ?? Infinity) - (b.localError ?? Infinity) || byPlausibility(a, b);
+  const auto = problem.reference ? byDistance : problem.prior?.residuals ? byTrust : problem.prior ? byPlausibility : byValue;
+  solutions.sort(rank === 'plausibility' ? byPlausibility : rank === 'trust' ? byTrust : rank === 'distance' ? byDistance : auto);
   if (rank !== 'spread' || solutions.length < 3) return;
   const vs = solutions.map((s) => unknownVector(problem, s));
   const order = [0];

@@ -50,10 +50,10 @@ export const SOLVER_OPTIONS: readonly OptionSpec[] = Object.freeze([
     flag: '--rank',
     arg: '<r>',
     kind: 'choice',
-    choices: ['auto', 'plausibility', 'spread', 'distance'],
+    choices: ['auto', 'trust', 'plausibility', 'spread', 'distance'],
     default: 'auto',
     meaning:
-      'order of the solutions: plausibility (Mahalanobis distance to the prior, smallest first), spread (each next one farthest from those before), distance (to --closest-to), or auto (distance with a reference, else plausibility with a prior, else by value)',
+      'order of the solutions: trust (the model\'s likely error there, from its training residuals, smallest first), plausibility (Mahalanobis distance to the prior, smallest first), spread (each next one farthest from those before), distance (to --closest-to), or auto (distance with a reference, else trust when the model stores its residuals, else plausibility with a prior, else by value)',
   },
   { name: 'atol', flag: '--atol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_ATOL, meaning: 'absolute tolerance' },
   { name: 'rtol', flag: '--rtol', arg: '<x>', kind: 'number', min: 0, default: DEFAULT_RTOL, meaning: 'relative tolerance' },
@@ -107,7 +107,7 @@ export const INVERT_DEFAULTS = Object.freeze({
   explainBoxes: solverOption('explainBoxes').default as number,
 });
 
-export type RankOrder = 'auto' | 'plausibility' | 'spread' | 'distance';
+export type RankOrder = 'auto' | 'trust' | 'plausibility' | 'spread' | 'distance';
 
 export type SolverOptions = { method: 'lm' | 'adam' | 'milp'; rank: RankOrder } & { [K in Exclude<SolverOptionName, 'method' | 'rank'>]: number };
 

@@ -46,6 +46,12 @@ export interface Solution {
   plausibility?: number;
   /** With a prior that has sample rows: the Mahalanobis distance to the nearest sample row. */
   nearestSample?: number;
+  /**
+   * With a prior that carries the model's training residuals (a model trained by netinvert
+   * train): how wrong the model is likely to be at this solution, relative to its typical training
+   * error (1: typical; smaller: more trustworthy) — problem/prior.ts localError.
+   */
+  localError?: number;
   /** 'unique-root': proven to be the only root in `proofBox` (interval Newton). */
   proof?: 'unique-root';
   proofBox?: Record<string, [number, number]>;

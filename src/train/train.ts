@@ -20,7 +20,7 @@ import { createModel, type Model, type ModelMetadata } from '../model.ts';
 import { AdamMoments, adamParams } from '../numeric/adam.ts';
 import { mulberry32 } from '../numeric/rng.ts';
 import { lbfgs } from './lbfgs.ts';
-import { PRIOR_SAMPLE_ROWS, statsOfRows } from '../problem/prior.ts';
+import { PRIOR_SAMPLE_ROWS, sampleRowIndices, statsOfRows } from '../problem/prior.ts';
 
 /** Row-major tables: inputs rows × nIn, outputs rows × nOut, in raw units. */
 export interface TrainingData {
@@ -739,6 +739,16 @@ export function trainMlp(data: TrainingData, options: TrainOptions): { model: Mo
   };
   const metadata = trainedMetadata(data, options, st, report, tr, va);
   const model = createModel(modelGraph(data, layersOf(net, layers.length), activation, actParams, scaling), metadata);
+  // the model's residuals at the prior's sample rows (the same rows statsOfRows kept): where it is
+  // accurate, for each solution's localError (problem/prior.ts)
+  const stats = model.metadata.inputStats;
+  if (stats?.rows?.length) {
+    const idx = sampleRowIndices(data.inputs.length / nIn, PRIOR_SAMPLE_ROWS, seed);
+    const Xs = new Float64Array(idx.length * nIn);
+    idx.forEach((r, i) => Xs.set(data.inputs.subarray(r * nIn, (r + 1) * nIn), i * nIn));
+    const P = model.network.evaluate(Xs, idx.length);
+    stats.residuals = idx.map((r, i) => Array.from({ length: nOut }, (_, o) => P[i * nOut + o] - data.outputs[r * nOut + o]));
+  }
   return { model, report };
 }
 

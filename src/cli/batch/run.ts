@@ -18,7 +18,8 @@ import { EXIT, type IO } from '../io.ts';
 import { parseInteger } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { hasCounterfactual, readSettings, settingArgs, type Settings } from './options.ts';
-import { QueueBatch } from '../../queue/batch.ts';
+// the queue (BullMQ, ioredis: about a second to load) is imported only by a batch that uses it
+import type { QueueBatch } from '../../queue/batch.ts';
 import { BatchPool, type Arrival } from './pool.ts';
 import { readQueries, readQueriesBytes, type Layout, type QueryRow } from './queries.ts';
 import { answerQuery, solver, type Answer } from './solveQuery.ts';
@@ -132,6 +133,7 @@ async function enqueueOnly(modelPath: string, queriesPath: string, url: string, 
   const { layout, rows } = readQueries(readQueriesBytes(queriesPath).toString('utf8'), model, queriesPath);
   if (s.method === 'milp') assertMilpLayout(model, layout);
   assertCounterfactualLayout(s, layout);
+  const { QueueBatch } = await import('../../queue/batch.ts');
   const qb = await QueueBatch.open(url, model, s, layout);
   try {
     const added = await qb.enqueue(rows);
@@ -260,7 +262,7 @@ export async function batchCommand(
   let pool: BatchPool | null = null;
   let qb: QueueBatch | null = null;
   try {
-    if (queueUrl) qb = await QueueBatch.open(queueUrl, model, s, layout);
+    if (queueUrl) qb = await (await import('../../queue/batch.ts')).QueueBatch.open(queueUrl, model, s, layout);
     if (!existing.hasHeader) sink.append(csvLine(header));
     const threads = Math.min(workers, pending.length);
     if (threads <= 1 && !qb) {

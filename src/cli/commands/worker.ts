@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { IO } from '../io.ts';
 import { parseInteger } from '../parse.ts';
-import { runQueueWorker } from '../../queue/worker.ts';
 
 const whole = (v: unknown, flag: string, min: number): number => parseInteger(v, flag, { min, code: 'bad_argument' });
 
@@ -35,6 +34,8 @@ Examples:
       process.on('SIGTERM', stop);
       let clean = false;
       try {
+        // BullMQ and ioredis load here, not with every command (about a second of start-up)
+        const { runQueueWorker } = await import('../../queue/worker.ts');
         clean = await runQueueWorker(url, {
           concurrency: whole(opts.concurrency, '--concurrency', 1),
           lockMs: whole(opts.lockMs, '--lock-ms', 100),

@@ -69,7 +69,7 @@ export interface NativeModelFile {
   outputs: NativeOutput[];
   metadata?: {
     inputRanges?: Record<string, [number, number]>;
-    /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, count), written by `train`. */
+    /** The training inputs' statistics (ModelMetadata.inputStats: names, mean, cov or std, rows, the model's residuals at those rows, count), written by `train`. */
     inputStats?: InputStats;
     outputRanges?: Record<string, [number, number]>;
     source?: { format: string; file?: string; producer?: string; version?: string };

@@ -301,6 +301,12 @@ function inputStatsOf(v: unknown, file: string): InputStats {
   if (o.std !== undefined && !nums(o.std)) fail(file, 'metadata.inputStats.std', `must be ${d} finite numbers, one per name`);
   if (o.cov !== undefined && !(Array.isArray(o.cov) && o.cov.length === d && o.cov.every(nums))) fail(file, 'metadata.inputStats.cov', `must be ${d} rows of ${d} finite numbers`);
   if (o.rows !== undefined && !(Array.isArray(o.rows) && o.rows.every(nums))) fail(file, 'metadata.inputStats.rows', `must be rows of ${d} finite numbers`);
+  if (o.residuals !== undefined) {
+    const R = o.residuals;
+    const ok =
+      Array.isArray(R) && Array.isArray(o.rows) && R.length === o.rows.length && R.every((r) => Array.isArray(r) && r.length === (R[0] as unknown[]).length && r.every((x) => typeof x === 'number' && Number.isFinite(x)));
+    if (!ok) fail(file, 'metadata.inputStats.residuals', 'must hold one row of finite numbers (one per model output) for each row of metadata.inputStats.rows');
+  }
   return o as unknown as InputStats;
 }
 
