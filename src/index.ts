@@ -30,7 +30,7 @@ export { clauseQueries } from './problem/clauses.ts';
 export { checkInputStats, diagonalPrior, statsOfRows, PRIOR_SAMPLE_ROWS } from './problem/prior.ts';
 export { certify, certifyParallel } from './api/certify.ts';
 export { runProofWorkItem } from './certify/proof/parallel.ts';
-export type { ProofWorkers, ProofWorkItem, ProofWorkResult } from './certify/proof/parallel.ts';
+export type { ParallelBnbOptions, ProofWorkers, ProofWorkItem, ProofWorkResult } from './certify/proof/parallel.ts';
 export type { CertifyOptions, CertifiedResult } from './certify/certify.ts';
 export { crownLinearBounds } from './certify/bounds/crown.ts';
 export type { CrownLinearOptions } from './certify/bounds/crown.ts';

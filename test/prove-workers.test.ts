@@ -5,7 +5,7 @@
  * closed-form roots of the seed nets.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certify, certifyParallel } from '../src/api/certify.ts';
@@ -14,6 +14,7 @@ import { runProofWorkItem, type ProofWorkers, type ProofWorkItem, type ProofWork
 import { buildProblem, type Query } from '../src/problem/query.ts';
 import { setStopSignal } from '../src/solve/evaluator.ts';
 import { createModel, type Model } from '../src/model.ts';
+import { saveNativeModel } from '../src/formats/native/load.ts';
 import type { InvertResult } from '../src/api/invert.ts';
 import type { NodeDef } from '../src/graph/types.ts';
 import { evenE, FOUR_IN_TARGETS, fourRootNet, loadShipped, saturatingNet, threeRootNet } from './problems.ts';
@@ -55,7 +56,8 @@ async function compare(model: Model, query: Query, o: { cap?: number; tol?: numb
   const options = { timeLimit: 120, ...o.options };
   const one = certify(model, query, options);
   const { workers, log } = inProcess(model, query, 2, { cap: o.cap });
-  const two = await certifyParallel(model, query, workers, options);
+  // 2 waiting boxes per worker before the hand-off: even the small proofs here are shared
+  const two = await certifyParallel(model, query, workers, options, { splitPerWorker: 2 });
   expect(two.status).toBe(one.status);
   expect(two.proven).toBe(one.proven);
   expect(two.complete).toBe(one.complete);
@@ -222,7 +224,7 @@ describe('Ctrl-C reaches the workers: the answer is interrupted, never a proof',
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const { workers, log } = inProcess(model, q, 2, { cap: 30, before: (n) => n === 1 && Atomics.store(flag, 0, 1) });
     setStopSignal(flag);
-    const r = await certifyParallel(model, q, workers, { timeLimit: 60 });
+    const r = await certifyParallel(model, q, workers, { timeLimit: 60 }, { splitPerWorker: 2 });
     expect(log.length).toBeGreaterThanOrEqual(2);
     expect(log.some((l) => l.result.budgetReason === 'interrupted')).toBe(true);
     expect(r.certificate).toBeUndefined();
@@ -252,6 +254,27 @@ describe('netinvert solve --prove --workers (real threads)', () => {
     expect(rows(j2)).toEqual(rows(j1));
     expect(JSON.parse(readFileSync(cert, 'utf8')).claim).toBe('complete');
     const chk = await run(['check-certificate', 'models/seed-4in2out.json', cert]);
+    expect(chk.code).toBe(0);
+  }, 60_000);
+
+  it('a deep infeasible proof (four-root net, y1 just above its maximum): shared among 2 threads, infeasible as with 1, certificate accepted by check-certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prove-workers-'));
+    const model = join(dir, 'four-roots.json');
+    writeFileSync(model, saveNativeModel(fourRootNet()));
+    const base = ['solve', model, '--want', `y1=${evenE(0) + 1e-2}`, '--prove', '--json'];
+    const one = await run([...base, '--workers', '1']);
+    const cert = join(dir, 'proof.json');
+    const two = await run([...base, '--workers', '2', '--certificate', cert]);
+    expect(one.code).toBe(3);
+    expect(two.code).toBe(3);
+    const j1 = JSON.parse(one.out) as InvertResult,
+      j2 = JSON.parse(two.out) as InvertResult;
+    expect(j1.status).toBe('infeasible');
+    expect(j2.status).toBe('infeasible');
+    expect(j2.proven).toBe(true);
+    expect(j2.certification!.pieces).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(cert, 'utf8')).claim).toBe('infeasible');
+    const chk = await run(['check-certificate', model, cert]);
     expect(chk.code).toBe(0);
   }, 60_000);
 

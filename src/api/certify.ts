@@ -5,7 +5,7 @@
 import type { Model } from '../model.ts';
 import { buildProblem, type Problem, type Query } from '../problem/query.ts';
 import { searchAndCertify, searchAndCertifyParallel, type CertifiedResult, type CertifyOptions } from '../certify/certify.ts';
-import type { ProofWorkers } from '../certify/proof/parallel.ts';
+import type { ParallelBnbOptions, ProofWorkers } from '../certify/proof/parallel.ts';
 import { closestDistanceLowerBound } from '../certify/proof/closestBound.ts';
 import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
@@ -60,14 +60,15 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
  * the caller supplies them: the CLI's threads are cli/vnnPool.ts ProofThreadPool, which build the
  * Problem of this very query and options). The same claims, certificates and reports as
  * certify(); a query proven piece by piece (anyOf clauses, discrete assignments) or a
- * counterfactual search runs as certify() does, on this thread.
+ * counterfactual search runs as certify() does, on this thread. `parallel`: the hand-off's tuning
+ * (boxes waiting per worker before it, boxes per work item; defaults in proof/parallel.ts).
  */
-export async function certifyParallel(model: Model, query: Query, workers: ProofWorkers, options: CertifyOptions & CounterfactualOptions = {}): Promise<InvertResult> {
+export async function certifyParallel(model: Model, query: Query, workers: ProofWorkers, options: CertifyOptions & CounterfactualOptions = {}, parallel: ParallelBnbOptions = {}): Promise<InvertResult> {
   validateOptions(options);
   if (workers.size <= 1 || (query && typeof query === 'object' && query.anyOf !== undefined) || hasDiscrete(query) || isCounterfactual(options)) return certify(model, query, options);
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
-  return finishCertify(problem, await searchAndCertifyParallel(problem, workers, options, t0), options, t0);
+  return finishCertify(problem, await searchAndCertifyParallel(problem, workers, options, t0, parallel), options, t0);
 }
 
 /** The distance bound (--closest-to), the explanation, the reports: after the proof. */

@@ -30,7 +30,7 @@ import { validateOptions } from '../solve/options.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
 import { branchAndBound, type BnbOptions, type BnbResult } from './proof/bnb.ts';
-import { branchAndBoundParallel, type ProofWorkers } from './proof/parallel.ts';
+import { branchAndBoundParallel, type ParallelBnbOptions, type ProofWorkers } from './proof/parallel.ts';
 import { buildCertificate, verifyCertificate, type Certificate } from './proof/certificate.ts';
 import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
 
@@ -83,13 +83,14 @@ export function certifyResult(problem: Problem, search: SolveResult, options: Ce
  * searchAndCertify with the proof's branch-and-bound shared among `workers` (proof/parallel.ts:
  * the caller supplies the threads). The same claims, checked by the same verifier, as one thread.
  */
-export async function searchAndCertifyParallel(problem: Problem, workers: ProofWorkers, options: CertifyOptions = {}, startedAt = now()): Promise<CertifiedResult> {
+export async function searchAndCertifyParallel(problem: Problem, workers: ProofWorkers, options: CertifyOptions = {}, startedAt = now(), parallel: ParallelBnbOptions = {}): Promise<CertifiedResult> {
   const { timeLimit } = validateOptions(options);
   const search = solveProblem(problem, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
   const p = prepareProof(problem, search, options, startedAt);
-  const bnb = await branchAndBoundParallel(problem, p.budget, p.bnbOptions, workers);
+  const bnb = await branchAndBoundParallel(problem, p.budget, p.bnbOptions, workers, parallel);
   const r = concludeProof(problem, p, bnb, options);
   r.certification!.workers = workers.size;
+  r.certification!.pieces = bnb.pieces;
   if (bnb.failures.length) r.warnings.push(`a proof thread failed (${bnb.failures[0]}): its boxes stay undecided`);
   return r;
 }
