@@ -15,6 +15,8 @@ import { buildProblem, type Query } from '../src/problem/query.ts';
 import { setStopSignal } from '../src/solve/evaluator.ts';
 import { createModel, type Model } from '../src/model.ts';
 import { saveNativeModel } from '../src/formats/native/load.ts';
+import { loadModelFile } from '../src/cli/loadModelFile.ts';
+import { ProofThreadPool } from '../src/cli/vnnPool.ts';
 import type { InvertResult } from '../src/api/invert.ts';
 import type { NodeDef } from '../src/graph/types.ts';
 import { evenE, FOUR_IN_TARGETS, fourRootNet, loadShipped, saturatingNet, threeRootNet } from './problems.ts';
@@ -276,6 +278,27 @@ describe('netinvert solve --prove --workers (real threads)', () => {
     expect(JSON.parse(readFileSync(cert, 'utf8')).claim).toBe('infeasible');
     const chk = await run(['check-certificate', model, cert]);
     expect(chk.code).toBe(0);
+  }, 60_000);
+
+  it('the threads read the stop flag they are given (Ctrl-C): their pieces end interrupted, the answer is no proof', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prove-workers-'));
+    const file = join(dir, 'four-roots.json');
+    writeFileSync(file, saveNativeModel(fourRootNet()));
+    const model = loadModelFile(file);
+    const q: Query = { want: { y1: evenE(0) + 1e-2 } };
+    const stop = new SharedArrayBuffer(4);
+    // set before the threads start: this thread (search, root run) does not read it, the threads do
+    Atomics.store(new Int32Array(stop), 0, 1);
+    const pool = new ProofThreadPool(2, model.hash, { modelPath: file, query: q, tolerance: {}, stop });
+    try {
+      const r = await certifyParallel(model, q, pool, { timeLimit: 60 }, { splitPerWorker: 2 });
+      expect(r.certification!.pieces).toBeGreaterThan(0);
+      expect(r.certificate).toBeUndefined();
+      expect(r.status).not.toBe('infeasible');
+      expect(r.message).toMatch(/ran out of budget \(interrupted\)/);
+    } finally {
+      await pool.close();
+    }
   }, 60_000);
 
   it('--workers without --prove, or not a whole number, is refused with a fix-it message', async () => {
