@@ -223,8 +223,8 @@ describe('linear forms in solve, certify and --method milp (exact MILP oracle on
     expect(verifyCertificate(model, bad, q).valid).toBe(false); // and it is not the query's claim
     const v9 = verifyCertificate(model, { ...cert, version: 9 });
     expect(v9.valid).toBe(false);
-    expect(v9.reason).toMatch(/version 9 is not supported.*versions 2, 3 and 4/);
-    expect(CERTIFICATE_VERSIONS).toEqual([2, 3, 4]);
+    expect(v9.reason).toMatch(/version 9 is not supported.*versions 2, 3, 4 and 5/);
+    expect(CERTIFICATE_VERSIONS).toEqual([2, 3, 4, 5]);
   });
 
   it('plain targets still write version-2 certificates, which verify', () => {

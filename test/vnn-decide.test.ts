@@ -382,9 +382,9 @@ describe('relu-chain bounds (bounds/reluChain.ts)', () => {
           denseNode('d3', 'a2', h2, nOut, r),
         ];
         const graph: GraphDef = { inputs: [{ name: 'x', width: nIn }], nodes, outputs: [{ node: 'd3' }] };
-        const chain = reluChainOf(graph);
-        expect(chain).not.toBeNull();
         const net = createModel(graph).network;
+        const chain = reluChainOf(net);
+        expect(chain).not.toBeNull();
         const m = 1 + r.int(3);
         const C = Float64Array.from(r.vector(m * nOut, -1, 1)),
           c = Float64Array.from(r.vector(m, -1, 1));
@@ -436,7 +436,7 @@ describe('relu-chain bounds (bounds/reluChain.ts)', () => {
       ],
       outputs: [{ node: 'd2' }],
     };
-    const b = new ChainBounder(reluChainOf(graph)!, Float64Array.of(1), Float64Array.of(0), 1);
+    const b = new ChainBounder(reluChainOf(createModel(graph).network)!, Float64Array.of(1), Float64Array.of(0), 1);
     b.bound(Float64Array.of(-1, -1), Float64Array.of(1, 1), 1);
     // y = (x0 − x1 + 10) − 3(2x0 + x1 + 10) + 0.5 = −5x0 − 4x1 − 19.5, min at (1, 1): −28.5
     expect(b.lo[0]).toBeLessThanOrEqual(-28.5);

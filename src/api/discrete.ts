@@ -44,13 +44,6 @@ export function runDiscrete(model: Model, query: Query, options: Options, run: B
   return d.finish();
 }
 
-/** The same with an asynchronous branch runner (invertMilp: each branch one exact MILP). */
-export async function runDiscreteAsync(model: Model, query: Query, options: Options, run: (problem: Problem, options: Options) => Promise<CertifiedResult>, prove = false): Promise<CertifiedResult> {
-  const d = new BranchDriver(model, query, options, prove);
-  for (let b = d.next(); b; b = d.next()) d.done(b, await run(b.problem, b.share));
-  return d.finish();
-}
-
 interface BranchStep {
   assignment: Record<string, number>;
   problem: Problem;

@@ -12,7 +12,8 @@ import { withReports, type InvertResult } from './invert.ts';
 import { attachExplanation } from './explain.ts';
 import { now } from '../solve/evaluator.ts';
 import { hasDiscrete } from '../problem/discrete.ts';
-import { refuseDiscreteWith, runDiscreteAsync } from './discrete.ts';
+import { refuseDiscreteWith } from './discrete.ts';
+import { invertMilpDiscrete } from './discreteMilp.ts';
 
 export async function invertMilp(model: Model, query: Query, options: MilpInvertOptions = {}): Promise<InvertResult> {
   validateOptions(options);
@@ -20,10 +21,10 @@ export async function invertMilp(model: Model, query: Query, options: MilpInvert
     // a disjunction: each clause in turn (api/anyOf.ts), an equal share of the time each
     return withReports(await runClausesAsync(query, (q, _i, of) => invertMilp(model, q, shareOptions(options, of))));
   }
-  // discrete unknowns: one exact MILP per assignment (api/discrete.ts); native integer columns are not wired yet
+  // discrete unknowns: one exact MILP with native integer columns (api/discreteMilp.ts)
   if (hasDiscrete(query)) {
     if (options.sparse || options.diverse !== undefined) refuseDiscreteWith('--diverse / --sparse');
-    return withReports(await runDiscreteAsync(model, query, options, (p, o) => solveMilpProblem(p, o), true));
+    return withReports(await invertMilpDiscrete(model, query, options));
   }
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

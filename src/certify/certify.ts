@@ -5,7 +5,8 @@
  *
  *   The search finds candidate solutions; branch-and-bound over the box then
  *   - proves `infeasible` (every box excluded with the tolerance) with a certificate;
- *   - for square equality systems, proves each root unique in its box (Krawczyk, ε-inflation),
+ *   - for square equality systems (equality targets + equality constraints among the inputs =
+ *     unknowns), proves each root unique in its box (Krawczyk, ε-inflation),
  *     adds any root the search missed, and proves the list complete when nothing is left;
  *   - otherwise reports the fraction of the box proven empty, and a proven lower bound on the
  *     best possible worst-output miss where one can be had.
@@ -117,7 +118,8 @@ function prepareProof(problem: Problem, search: SolveResult, options: CertifyOpt
   const known = res.solutions.map((s) => Float64Array.from(problem.unknownNames.map((k) => s.unknowns[k])));
   // With solutions already found and no square system, no proof of completeness is possible:
   // branch-and-bound only measures the volume proven empty, so give it a small budget.
-  const square = problem.targets.length === problem.unknowns.length && problem.targets.every((t) => t.kind === 'eq');
+  // (square: the equality targets plus the equality constraints among the inputs are as many as the unknowns)
+  const square = squareSystem(problem) !== null;
   const bnbOptions: BnbOptions = {
     maxBoxes: res.status === 'solved' && !square ? Math.min(maxBoxes, 2000) : maxBoxes,
     knownRoots: known,

@@ -26,15 +26,17 @@ export interface DiscreteVar {
   /** The input's name, or the one-hot group's name. */
   name: string;
   inputs: string[];
-  /** choices[k][i]: the value of inputs[i] in choice k. */
+  /** choices[k][i]: the value of inputs[i] in choice k (empty for an integer when not enumerated: see range). */
   choices: number[][];
+  /** An integer's values: every integer in range[0]..range[1]. */
+  range?: [number, number];
   /** Each input's box before pinning, and where it came from (as buildProblem chooses it). */
   boxes: { lo: number; hi: number; source: BoundSource }[];
 }
 
 export interface DiscretePlan {
   vars: DiscreteVar[];
-  /** How many assignments there are (the product of the choice counts), ≤ MAX_DISCRETE_ASSIGNMENTS. */
+  /** How many assignments there are (the product of the choice counts), ≤ MAX_DISCRETE_ASSIGNMENTS when enumerated. */
   assignments: number;
   /** The query without its discrete fields (what each branch adds point bounds to). */
   rest: Query;
@@ -49,8 +51,13 @@ function bad(msg: string, detail: Record<string, unknown> = {}): NetinvertError 
   return new NetinvertError('bad_query', msg, detail);
 }
 
-/** Validate the discrete fields against the model and the query's boxes; throws coded errors. */
-export function buildDiscrete(model: Model, query: Query & DiscreteQuery): DiscretePlan {
+/**
+ * Validate the discrete fields against the model and the query's boxes; throws coded errors.
+ * `enumerate: false` (the one-MILP path, which never lists the assignments) lifts the
+ * MAX_DISCRETE_ASSIGNMENTS cap; `assignments` is then still their count (Infinity past 2^1024).
+ */
+export function buildDiscrete(model: Model, query: Query & DiscreteQuery, opts: { enumerate?: boolean } = {}): DiscretePlan {
+  const enumerate = opts.enumerate ?? true;
   const net = model.network;
   const inputList = net.inputNames.join(', ');
   const given = query.given ?? {};
@@ -81,12 +88,13 @@ export function buildDiscrete(model: Model, query: Query & DiscreteQuery): Discr
     const a = Math.ceil(lo),
       b = Math.floor(hi);
     if (!(a <= b)) throw bad(`integer input "${k}" has no integer inside its bounds [${lo}, ${hi}]; widen its bounds (--bounds ${k}=lo:hi)`, { input: k });
-    if (b - a + 1 > MAX_DISCRETE_ASSIGNMENTS) {
+    if (enumerate && b - a + 1 > MAX_DISCRETE_ASSIGNMENTS) {
       throw bad(`integer input "${k}" has ${b - a + 1} integer values inside [${lo}, ${hi}], more than the ${MAX_DISCRETE_ASSIGNMENTS} assignments searched; narrow its bounds (--bounds ${k}=lo:hi)`, { input: k });
     }
+    // the one-MILP path keeps the range only (an integer column), never the list of its values
     const choices: number[][] = [];
-    for (let v = a; v <= b; v++) choices.push([v]);
-    vars.push({ kind: 'integer', name: k, inputs: [k], choices, boxes: [boxOf(k)] });
+    if (enumerate) for (let v = a; v <= b; v++) choices.push([v]);
+    vars.push({ kind: 'integer', name: k, inputs: [k], choices, range: [a, b], boxes: [boxOf(k)] });
   }
   for (const [k, values] of Object.entries(query.categorical ?? {})) {
     claim(k, 'a categorical input');
@@ -114,9 +122,9 @@ export function buildDiscrete(model: Model, query: Query & DiscreteQuery): Discr
   }
   let assignments = 1;
   for (const v of vars) {
-    assignments *= v.choices.length;
-    if (assignments > MAX_DISCRETE_ASSIGNMENTS) {
-      const list = vars.map((w) => `${w.name} (${w.choices.length})`).join(', ');
+    assignments *= choiceCount(v);
+    if (enumerate && assignments > MAX_DISCRETE_ASSIGNMENTS) {
+      const list = vars.map((w) => `${w.name} (${choiceCount(w)})`).join(', ');
       throw bad(`the discrete unknowns have more than ${MAX_DISCRETE_ASSIGNMENTS} assignments together (${list}); narrow their bounds or give some of them`, {
         inputs: vars.map((w) => w.name),
       });
@@ -127,6 +135,11 @@ export function buildDiscrete(model: Model, query: Query & DiscreteQuery): Discr
   delete (rest as DiscreteQuery).categorical;
   delete (rest as DiscreteQuery).oneHot;
   return { vars, assignments, rest };
+}
+
+/** How many values a discrete unknown takes. */
+export function choiceCount(v: DiscreteVar): number {
+  return v.range ? v.range[1] - v.range[0] + 1 : v.choices.length;
 }
 
 /** Assignment number k (0 ≤ k < plan.assignments, mixed radix, the last variable fastest): input → value. */

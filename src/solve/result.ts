@@ -300,6 +300,11 @@ export interface CounterfactualRecord {
  * branch with the discrete inputs pinned, searched (and proven, with certify) on its own.
  */
 export interface DiscreteRecord {
+  /**
+   * 'milp' (--method milp): one MILP with integer columns, never enumerating; `branches` holds the
+   * one assignment it ended at (if any). Absent: every assignment a branch of its own.
+   */
+  method?: 'milp';
   /** Each discrete unknown: an input (integer, categorical) or a one-hot group (its columns in `inputs`). */
   variables: { name: string; kind: 'integer' | 'categorical' | 'one-hot'; inputs: string[]; choices: number }[];
   /** How many assignments there are, and how many were searched (fewer only when the budget ran out). */

@@ -19,7 +19,7 @@
  * rounded up. Nothing that claims a proof rests on this file alone: decide.ts has every unsat
  * re-checked by the independent certificate verifier.
  */
-import type { GraphDef } from '../../graph/types.ts';
+import type { Network } from '../../graph/network.ts';
 import { gamma, nextDown, nextUp } from '../../graph/round.ts';
 import { matmulABt } from '../../graph/kernels.ts';
 
@@ -36,47 +36,33 @@ export interface ReluChain {
 }
 
 /**
- * The chain form of a graph, or null when the graph is anything else (one input tensor, nodes
- * each reading the previous one, ops among dense, unary relu, affine, and add/sub/mul/div by a
- * constant with the tensor first, the last node the only output).
+ * The chain form of a network, or null when it is anything else: one input tensor, nodes each
+ * reading the previous one, every op a chain layer by its own account (OpImpl.chainLayer: dense,
+ * unary relu, affine, add/sub/mul by a constant with the tensor first), the last node the only output.
  */
-export function reluChainOf(graph: GraphDef): ReluChain | null {
-  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) return null;
-  let prev = graph.inputs[0].name;
-  let width = graph.inputs[0].width;
+export function reluChainOf(net: Network): ReluChain | null {
+  const nodes = net.nodes;
+  if (net.def.outputs.length !== 1 || nodes.length < 1 || nodes[0].impl) return null;
+  let width = nodes[0].width;
   const nIn = width;
   const layers: ChainLayer[] = [];
-  for (const nd of graph.nodes) {
-    if (nd.inputs.length !== 1 || nd.inputs[0] !== prev) return null;
-    const op = nd.op;
-    if (op.type === 'dense') {
-      const W = new Float64Array(op.units * width);
-      for (let i = 0; i < width; i++) for (let o = 0; o < op.units; o++) W[o * width + i] = op.weight[i * op.units + o];
-      const b = new Float64Array(op.units);
-      if (op.bias) for (let o = 0; o < op.units; o++) b[o] = op.bias[o];
-      const WT = Float64Array.from(op.weight.slice(0, width * op.units));
-      layers.push({ kind: 'dense', nIn: width, nOut: op.units, W, b, WT, absWT: WT.map(Math.abs) });
-      width = op.units;
-    } else if (op.type === 'unary' && op.fn === 'relu' && (!op.params || Object.keys(op.params).length === 0)) {
-      layers.push({ kind: 'relu', n: width });
-    } else if (op.type === 'affine') {
-      layers.push({ kind: 'affine', n: width, s: Float64Array.from(op.scale), t: Float64Array.from(op.shift) });
-    } else if (op.type === 'binary_const' && !op.constantFirst && op.fn !== 'div') {
-      const c = op.constant;
-      if (c.length !== 1 && c.length !== width) return null;
-      const s = new Float64Array(width).fill(1),
-        t = new Float64Array(width);
-      for (let i = 0; i < width; i++) {
-        const v = c.length === 1 ? c[0] : c[i];
-        if (op.fn === 'add') t[i] = v;
-        else if (op.fn === 'sub') t[i] = -v;
-        else s[i] = v;
-      }
-      layers.push({ kind: 'affine', n: width, s, t });
-    } else return null;
-    prev = nd.name;
+  for (let k = 1; k < nodes.length; k++) {
+    const nd = nodes[k];
+    if (!nd.impl || nd.inputs.length !== 1 || nd.inputs[0] !== k - 1) return null;
+    const ly = nd.impl.chainLayer ? nd.impl.chainLayer() : null;
+    if (!ly) return null;
+    if (ly.kind === 'dense') {
+      const { nOut, W: WT, b: bias } = ly;
+      if (ly.nIn !== width) return null;
+      const W = new Float64Array(nOut * width);
+      for (let i = 0; i < width; i++) for (let o = 0; o < nOut; o++) W[o * width + i] = WT[i * nOut + o];
+      const b = bias ?? new Float64Array(nOut);
+      layers.push({ kind: 'dense', nIn: width, nOut, W, b, WT, absWT: WT.map(Math.abs) });
+      width = nOut;
+    } else if (ly.kind === 'relu') layers.push({ kind: 'relu', n: width });
+    else layers.push({ kind: 'affine', n: width, s: ly.scale, t: ly.shift });
   }
-  if (graph.outputs[0].node !== prev) return null;
+  if (net.def.outputs[0].node !== nodes[nodes.length - 1].name) return null;
   return { nIn, nOut: width, layers };
 }
 

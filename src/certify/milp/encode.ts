@@ -18,8 +18,9 @@
  * the caller's LP-based bound tightening where it can.
  */
 import { NetinvertError } from '../../errors.ts';
-import type { Network } from '../../graph/network.ts';
-import { PWL_FORMS, PWL_UNARY, type MilpStep } from '../../graph/ops/pwl.ts';
+import { Network } from '../../graph/network.ts';
+import { PWL_UNARY, type MilpStep } from '../../graph/ops/pwl.ts';
+import { pwlBlocker } from '../../graph/ops/types.ts';
 import { gamma, nextDown, nextUp } from '../../graph/round.ts';
 import type { GraphDef, NodeDef } from '../../graph/types.ts';
 import type { ConstraintRows } from '../../problem/constraints.ts';
@@ -63,6 +64,8 @@ export class MilpBuilder {
    */
   readonly colErr: number[] = [];
   readonly colDef: ColumnDef[] = [];
+  /** Columns HiGHS must keep integral besides the 'binary' ones (integer and one-hot unknowns, choice indicators). */
+  readonly integerCols = new Set<number>();
   readonly rowLo: number[] = [];
   readonly rowHi: number[] = [];
   readonly rowStart: number[] = [0];
@@ -234,27 +237,6 @@ export class MilpBuilder {
 // Piecewise-linear activations as sums of relu terms
 // ---------------------------------------------------------------------------------------------
 
-/** Why a node is not piecewise-linear (the op to name), or null when it is. */
-function nonPwlOp(nd: NodeDef): string | null {
-  const op = nd.op;
-  switch (op.type) {
-    case 'dense':
-    case 'affine':
-    case 'concat':
-    case 'gather':
-    case 'reshape':
-      return null;
-    case 'binary':
-      return op.fn === 'add' || op.fn === 'sub' ? null : `binary ${op.fn}`;
-    case 'binary_const':
-      return op.fn === 'div' && op.constantFirst ? 'binary_const div (constant ÷ x)' : null;
-    case 'unary':
-      return Object.prototype.hasOwnProperty.call(PWL_FORMS, op.fn) ? null : op.fn;
-    default:
-      return String((op as { type: unknown }).type);
-  }
-}
-
 /** Names of the nodes the given graph nodes (or inputs) depend on, themselves included. */
 export function dependencies(graph: GraphDef, roots: readonly string[]): Set<string> {
   const byName = new Map(graph.nodes.map((nd) => [nd.name, nd]));
@@ -271,25 +253,31 @@ export function dependencies(graph: GraphDef, roots: readonly string[]): Set<str
 }
 
 /**
- * Whether the MILP can encode the graph exactly: every node is linear (dense, affine, concat,
+ * Whether the MILP can encode the net exactly: every node is linear (dense, affine, concat,
  * gather, reshape, add/sub of tensors, add/sub/mul/div by constants) or a piecewise-linear
  * activation (relu, leaky_relu, abs, hard_tanh, clip, hard_sigmoid, max_const, min_const,
- * identity). With `outputs` (node names), only the nodes those outputs depend on are checked.
+ * identity). Each op answers for itself (OpImpl.milp / nonPwl, graph/ops/types.ts pwlBlocker).
+ * With `outputs` (node names), only the nodes those outputs depend on are checked; the first
+ * offending node in the graph's listed order is named. A GraphDef is compiled first (pass the
+ * model's network to skip that).
  */
 export function isPiecewiseLinear(
-  graph: GraphDef,
+  graph: GraphDef | Network,
   outputs?: readonly string[],
 ): { ok: true } | { ok: false; node: string; op: string } {
-  const need = outputs ? dependencies(graph, outputs) : null;
-  for (const nd of graph.nodes) {
+  const net = graph instanceof Network ? graph : new Network(graph);
+  const need = outputs ? dependencies(net.def, outputs) : null;
+  const impl = new Map(net.nodes.map((nd) => [nd.name, nd.impl]));
+  for (const nd of net.def.nodes) {
     if (need && !need.has(nd.name)) continue;
-    const op = nonPwlOp(nd);
-    if (op !== null) return { ok: false, node: nd.name, op };
+    const op = impl.get(nd.name);
+    const why = op ? pwlBlocker(op) : null;
+    if (why !== null) return { ok: false, node: nd.name, op: why };
   }
   return { ok: true };
 }
 
-export function assertPiecewiseLinear(graph: GraphDef, outputs?: readonly string[]): void {
+export function assertPiecewiseLinear(graph: GraphDef | Network, outputs?: readonly string[]): void {
   const r = isPiecewiseLinear(graph, outputs);
   if (!r.ok) {
     throw new NetinvertError(
@@ -317,6 +305,11 @@ export interface EncodeOptions {
   unknowns: readonly number[];
   lo: ArrayLike<number>;
   hi: ArrayLike<number>;
+  /**
+   * Per unknown, how far its column may sit from the value the network is evaluated at (default
+   * τp): more for a discrete unknown, whose reported value is HiGHS's rounded to its choice.
+   */
+  inputErr?: ArrayLike<number>;
   /** Full input vector: the known inputs' values. */
   base: ArrayLike<number>;
   /** Names of the graph nodes (or inputs) whose values are needed. */
@@ -386,7 +379,7 @@ export function encodeGraph(net: Network, builder: MilpBuilder, opts: EncodeOpti
 
   // unknowns first: column j is unknown j
   const unknownCol = new Map<number, number>();
-  opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', tol.primal)));
+  opts.unknowns.forEach((f, j) => unknownCol.set(f, builder.addCol(opts.lo[j], opts.hi[j], 'input', opts.inputErr ? opts.inputErr[j] : tol.primal)));
   const cr = opts.constraints;
   if (cr) {
     for (let k = 0; k < cr.k; k++) {
@@ -483,9 +476,10 @@ export function encodeGraph(net: Network, builder: MilpBuilder, opts: EncodeOpti
     if (!nd.impl) continue;
     node = nd.name;
     step.ins = nd.inputs.map((i) => values.get(nodes[i].name)!);
-    const out = nd.impl.milp ? nd.impl.milp(step) : null;
+    const blocker = pwlBlocker(nd.impl);
+    const out = blocker === null && nd.impl.milp ? nd.impl.milp(step) : null;
     if (!out) {
-      const op = nd.impl.type === 'unary' ? (nd.impl as unknown as { fn: { name: string } }).fn.name : nd.impl.type;
+      const op = blocker ?? nd.impl.type;
       throw new NetinvertError('unsupported_op', `node "${nd.name}": op "${op}" is not piecewise-linear`, { node: nd.name, op });
     }
     values.set(nd.name, out);
@@ -503,26 +497,7 @@ function termBounds(p: number, q: number, lo: number, hi: number): [number, numb
   return [nextDown(nextDown(l) + q), nextUp(nextUp(h) + q)];
 }
 
-/** For each output feature of the graph, in order: the node (or input) it reads and the position. */
-export function outputFeatureNodes(graph: GraphDef): { node: string; pos: number }[] {
-  const width = new Map<string, number>(graph.inputs.map((i) => [i.name, i.width]));
-  for (const nd of nodeOrder(graph, new Set(graph.nodes.map((n) => n.name)))) {
-    const w = nd.inputs.map((i) => width.get(i)!);
-    const op = nd.op;
-    width.set(
-      nd.name,
-      op.type === 'dense'
-        ? op.units
-        : op.type === 'concat'
-          ? w.reduce((a, b) => a + b, 0)
-          : op.type === 'gather'
-            ? op.indices.length
-            : op.type === 'binary'
-              ? Math.max(w[0], w[1])
-              : w[0],
-    );
-  }
-  const out: { node: string; pos: number }[] = [];
-  for (const o of graph.outputs) for (let p = 0; p < width.get(o.node)!; p++) out.push({ node: o.node, pos: p });
-  return out;
+/** For each output feature of the network, in order: the node (or input) it reads and the position. */
+export function outputFeatureNodes(net: Network): { node: string; pos: number }[] {
+  return net.outputMap.map((m) => ({ node: net.nodes[m.node].name, pos: m.pos }));
 }

@@ -48,7 +48,7 @@ export function toModelData(highs: Highs, b: MilpBuilder, x: ModelExtras): Model
   const n = b.numCols,
     m = b.numRows;
   const integrality = new Int32Array(n);
-  if (x.integer) for (let j = 0; j < n; j++) if (b.colRole[j] === 'binary') integrality[j] = highs.constants.variableType.integer;
+  if (x.integer) for (let j = 0; j < n; j++) if (b.colRole[j] === 'binary' || b.integerCols.has(j)) integrality[j] = highs.constants.variableType.integer;
   const inf = (v: number): number => (v === Infinity ? highs.infinity : v === -Infinity ? -highs.infinity : v);
   return {
     numCols: n,

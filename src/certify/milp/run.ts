@@ -27,10 +27,11 @@ import { Polytope } from '../../solve/polytope.ts';
 import { halton, PRIMES } from '../../numeric/halton.ts';
 import { assertPiecewiseLinear, encodeGraph, MilpBuilder, outputFeatureNodes, type LinExpr, type PreActivation } from './encode.ts';
 import { loadHighs, toModelData } from './highs.ts';
-import { checkPoint, clampToBox } from './polish.ts';
+import { checkPoint, clampToBox, nearestChoice, snapDiscrete, type MilpDiscrete } from './polish.ts';
 import { CHANGE_TOL } from '../../solve/counterfactual.ts';
 
 export { isPiecewiseLinear } from './encode.ts';
+export type { MilpDiscrete } from './polish.ts';
 
 export type MilpObjective =
   | { kind: 'feasibility' }
@@ -88,6 +89,14 @@ export interface MilpOptions {
    * first incumbent when it meets the targets. Box samples are offered anyway.
    */
   start?: ArrayLike<number>;
+  /**
+   * Discrete unknowns (issue #11 §2) as native integer columns of the one MILP: an integer → an
+   * integer column on ceil(lo)..floor(hi); a categorical input u ∈ {v₁…v_k} → binaries zᵢ with
+   * Σzᵢ = 1 and u = Σvᵢzᵢ; a one-hot group → its columns binary with Σ = 1 (Wolsey, Integer
+   * Programming, 2nd ed., §1.5: a variable restricted to a finite set). Every reported point has
+   * them on their exact values (polish.ts snapDiscrete).
+   */
+  discrete?: MilpDiscrete;
 }
 
 /** HiGHS tolerances for the MILP: primal feasibility of rows, and integrality of binaries. */
@@ -135,7 +144,6 @@ interface Stats {
  */
 export async function solveMilp(problem: Problem, objective: MilpObjective, options: MilpOptions): Promise<MilpResult> {
   const t0 = performance.now();
-  const graph = problem.model.graph;
   const net = problem.model.network;
   if (!options || typeof options.timeLimit !== 'number' || !(options.timeLimit >= 0) || !Number.isFinite(options.timeLimit)) {
     throw new NetinvertError('bad_query', `solveMilp needs a finite time limit in seconds ≥ 0 (got ${String(options?.timeLimit)})`);
@@ -169,10 +177,10 @@ export async function solveMilp(problem: Problem, objective: MilpObjective, opti
   } else if (objective.kind !== 'feasibility') {
     throw new NetinvertError('bad_query', `unknown MILP objective ${JSON.stringify(objective)}`);
   }
-  const outNodes = outputFeatureNodes(graph);
+  const outNodes = outputFeatureNodes(net);
   const wanted = problem.targetOutputs.slice();
   if (objOutput >= 0) wanted.push(objOutput);
-  assertPiecewiseLinear(graph, [...new Set(wanted.map((o) => outNodes[o].node))]);
+  assertPiecewiseLinear(net, [...new Set(wanted.map((o) => outNodes[o].node))]);
 
   const stats: Stats = { binaries: 0, neurons: 0, stableNeurons: 0 };
   const finish = (r: Omit<MilpResult, keyof Stats | 'timeMs'>): MilpResult => {
@@ -188,7 +196,7 @@ export async function solveMilp(problem: Problem, objective: MilpObjective, opti
   }
   const model = highs.createModel();
   try {
-    return new MilpRun(highs, model, problem, objective, { timeLimit: options.timeLimit, gap, t0, objOutput, outNodes, start: options.start }, stats, finish).solve();
+    return new MilpRun(highs, model, problem, objective, { timeLimit: options.timeLimit, gap, t0, objOutput, outNodes, start: options.start, discrete: options.discrete }, stats, finish).solve();
   } catch (e) {
     if (e instanceof NetinvertError) throw e;
     return finish({ status: 'error', provenInfeasible: false, message: `HiGHS failed: ${errText(e)}` });
@@ -203,6 +211,7 @@ function errText(e: unknown): string {
 
 interface RunSettings {
   start?: ArrayLike<number>;
+  discrete?: MilpDiscrete;
   timeLimit: number;
   gap: number;
   t0: number;
@@ -233,6 +242,12 @@ class MilpRun {
   private main = { cost: new Float64Array(0), offset: 0, maximize: false };
   private obbtLps = 0;
   private mipNodes = 0;
+  /** The discrete columns (integer unknowns, one-hot columns, choice indicators) with their bounds, fixed by fixedPiece. */
+  private discreteCols = new Int32Array(0);
+  private discreteLo = new Float64Array(0);
+  private discreteHi = new Float64Array(0);
+  /** Per discrete group (settings order), the column of each choice's indicator. */
+  private groupZ: number[][] = [];
 
   constructor(
     private readonly highs: Highs,
@@ -306,10 +321,12 @@ class MilpRun {
     const { problem, builder, s } = this;
     const obbtUntil = s.t0 + OBBT_SHARE * s.timeLimit * 1000;
     const roots = [...new Set([...problem.targetOutputs, ...(s.objOutput >= 0 ? [s.objOutput] : [])].map((o) => s.outNodes[o].node))];
+    const dv = this.discreteBox();
     const enc = encodeGraph(problem.model.network, builder, {
       unknowns: problem.unknowns,
-      lo: problem.lo,
-      hi: problem.hi,
+      lo: dv.lo,
+      hi: dv.hi,
+      inputErr: dv.err,
       base: problem.base,
       roots,
       ...(problem.constraints?.length ? { constraints: constraintRows(problem.constraints, problem.unknowns, problem.base) } : {}),
@@ -319,6 +336,7 @@ class MilpRun {
     this.stats.neurons = enc.neurons;
     this.stats.stableNeurons = enc.stableNeurons;
     this.binaryCols = Int32Array.from(enc.binaries.map((b) => b.col));
+    this.addDiscrete();
     const outExpr = (o: number): LinExpr => {
       const { node, pos } = s.outNodes[o];
       return enc.values.get(node)![pos];
@@ -421,6 +439,7 @@ class MilpRun {
       X.set(p.base, r * net.nIn);
       const u = (cands[r] = clampToBox(p, cands[r]));
       if (poly && !poly.contains(u)) poly.project(u, 0, u, 0);
+      if (this.s.discrete) snapDiscrete(p, this.s.discrete, u);
       for (let j = 0; j < n; j++) X[r * net.nIn + p.unknowns[j]] = u[j];
     }
     const Y = net.evaluate(X, rows);
@@ -452,6 +471,10 @@ class MilpRun {
     const u = cands[best];
     const x = this.builder.columnValues(u);
     x[this.slackCol] = Math.min(this.sMax, bestSlack);
+    this.s.discrete?.groups.forEach((g, i) => {
+      const k = nearestChoice(g, u);
+      this.groupZ[i].forEach((z, c) => (x[z] = c === k ? 1 : 0));
+    });
     if (ob.kind === 'closest' || ob.kind === 'sparse') {
       const d = this.distanceAt(u);
       let k = 0;
@@ -544,11 +567,18 @@ class MilpRun {
    * piece, solved with tighter tolerances. Falls back to the MILP point when it fails.
    */
   private fixedPiece(x: Float64Array): Float64Array {
-    const idx = this.binaryCols;
+    const bin = this.binaryCols,
+      dc = this.discreteCols;
     const left = this.secondsLeft();
-    if (idx.length === 0 || left <= 0) return x;
+    if (bin.length + dc.length === 0 || left <= 0) return x;
     const model = this.model;
-    const fixed = Float64Array.from(idx, (j) => (x[j] >= 0.5 ? 1 : 0));
+    // the binaries and the discrete columns (rounded: HiGHS keeps them integral within τi only)
+    // (HiGHS takes a set of columns in strictly increasing order)
+    const order = Array.from({ length: bin.length + dc.length }, (_, k) => k).sort((p, q) => (p < bin.length ? bin[p] : dc[p - bin.length]) - (q < bin.length ? bin[q] : dc[q - bin.length]));
+    const idx = Int32Array.from(order, (k) => (k < bin.length ? bin[k] : dc[k - bin.length]));
+    const lo = Float64Array.from(order, (k) => (k < bin.length ? 0 : this.discreteLo[k - bin.length]));
+    const hi = Float64Array.from(order, (k) => (k < bin.length ? 1 : this.discreteHi[k - bin.length]));
+    const fixed = Float64Array.from(idx, (j, k) => (order[k] < bin.length ? (x[j] >= 0.5 ? 1 : 0) : Math.min(hi[k], Math.max(lo[k], Math.round(x[j])))));
     let out = x;
     try {
       model.changeColsBounds({ kind: 'set', indices: idx }, fixed, fixed);
@@ -556,11 +586,84 @@ class MilpRun {
       this.setTolerances(FIXED_LP_TOL, FIXED_LP_TOL, FIXED_LP_TOL);
       if (this.run(left) === this.status.optimal) out = model.getSolution().colValue;
     } finally {
-      model.changeColsBounds({ kind: 'set', indices: idx }, new Float64Array(idx.length), new Float64Array(idx.length).fill(1));
+      model.changeColsBounds({ kind: 'set', indices: idx }, lo, hi);
       model.changeColsIntegrality({ kind: 'set', indices: idx }, new Int32Array(idx.length).fill(this.highs.constants.variableType.integer));
       this.setTolerances(TOL.primal, TOL.integrality, DUAL_TOL);
     }
     return out;
+  }
+
+  /**
+   * The unknowns' column boxes and errors: an integer's box shrinks to ceil(lo)..floor(hi), a
+   * categorical input's to its values' hull, a one-hot column's to [0, 1]. A discrete column may
+   * sit τi (times the values' size, for a categorical input) from the value it is rounded to.
+   */
+  private discreteBox(): { lo: Float64Array; hi: Float64Array; err: Float64Array } {
+    const p = this.problem,
+      d = this.s.discrete;
+    const lo = Float64Array.from(p.lo),
+      hi = Float64Array.from(p.hi);
+    const err = new Float64Array(lo.length).fill(TOL.primal);
+    if (!d) return { lo, hi, err };
+    for (const j of d.integers) {
+      lo[j] = Math.ceil(p.lo[j]);
+      hi[j] = Math.floor(p.hi[j]);
+      err[j] = TOL.primal + TOL.integrality;
+    }
+    for (const g of d.groups) {
+      g.unknowns.forEach((j, i) => {
+        let a = Infinity,
+          b = -Infinity,
+          mag = 0;
+        for (const v of g.values) {
+          a = Math.min(a, v[i]);
+          b = Math.max(b, v[i]);
+          mag += Math.abs(v[i]);
+        }
+        lo[j] = Math.max(lo[j], a);
+        hi[j] = Math.min(hi[j], b);
+        err[j] = 2 * TOL.primal + TOL.integrality * mag;
+      });
+    }
+    return { lo, hi, err };
+  }
+
+  /**
+   * The discrete unknowns' rows and columns (see MilpOptions.discrete): integer columns; a one-hot
+   * group's columns integral with Σ = 1; a categorical input's indicators zᵢ ∈ {0, 1}, Σzᵢ = 1
+   * and u − Σvᵢzᵢ = 0. Only restricts the relaxation OBBT saw, so its bounds stay sound.
+   */
+  private addDiscrete(): void {
+    const d = this.s.discrete,
+      b = this.builder;
+    if (!d) return;
+    const cols: number[] = [];
+    for (const j of d.integers) {
+      b.integerCols.add(j);
+      cols.push(j);
+    }
+    for (const g of d.groups) {
+      if (g.kind === 'one-hot') {
+        for (const j of g.unknowns) {
+          b.integerCols.add(j);
+          cols.push(j);
+        }
+        b.addRow(1, 1, g.unknowns.slice(), g.unknowns.map(() => 1));
+        this.groupZ.push(g.unknowns.slice());
+        continue;
+      }
+      const z = g.values.map(() => b.addCol(0, 1, 'aux'));
+      for (const c of z) {
+        b.integerCols.add(c);
+        cols.push(c);
+      }
+      b.addRow(1, 1, z, z.map(() => 1));
+      g.unknowns.forEach((j, i) => b.addRow(0, 0, [j, ...z], [1, ...g.values.map((v) => -v[i])]));
+      this.groupZ.push(z);
+    }
+    this.discreteCols = Int32Array.from(cols);
+    this.discreteLo = Float64Array.from(cols, (j) => b.colLo[j]);
+    this.discreteHi = Float64Array.from(cols, (j) => b.colHi[j]);
   }
 
   private objectiveAt(u: Float64Array, sol: { outputs: Record<string, number>; maxMiss: number }): number {
@@ -616,7 +719,7 @@ class MilpRun {
           : this.finish({ status: 'error', provenInfeasible: false, message: 'HiGHS reported optimal without a primal solution' });
       }
       const x = this.fixedPiece(this.model.getSolution().colValue);
-      const { u, sol, polished } = checkPoint(this.problem, x);
+      const { u, sol, polished } = checkPoint(this.problem, x, this.s.discrete);
       const objective = this.objectiveAt(u, sol);
       if (!sol.meetsTargets) {
         return this.withPoint('error', u, objective, bound, `HiGHS's point fails the float64 forward-pass check (largest target miss ${sol.maxMiss.toExponential(3)}${polished ? ', after polishing' : ''}); not reported as solved`);
@@ -674,7 +777,7 @@ class MilpRun {
     const thin = 'the feasible set is thinner than HiGHS\'s margin κ, so the targets were optimised over at the exact tolerance';
     if ((st === S.optimal || st === S.timeLimit) && this.primalFeasible()) {
       const bound = this.dualBound();
-      const { u, sol } = checkPoint(this.problem, this.fixedPiece(model.getSolution().colValue));
+      const { u, sol } = checkPoint(this.problem, this.fixedPiece(model.getSolution().colValue), this.s.discrete);
       if (sol.meetsTargets) {
         const objective = this.objectiveAt(u, sol);
         return this.withPoint(st === S.optimal ? 'solved' : 'time-limit', u, objective, bound, `${st === S.optimal ? 'optimal' : 'time limit reached, best'} value ${objective} (HiGHS bound ${bound}); ${thin}; ${this.describe()}`);
@@ -703,7 +806,7 @@ class MilpRun {
     if (this.primalFeasible()) {
       const x0 = this.model.getSolution().colValue;
       sInc = x0[this.slackCol];
-      point = checkPoint(this.problem, this.fixedPiece(x0));
+      point = checkPoint(this.problem, this.fixedPiece(x0), this.s.discrete);
     }
     // a verified point always wins over a bound
     const proven = lb >= margin && !(point && point.sol.meetsTargets);

@@ -19,7 +19,8 @@ import { RESULT_FORMAT, RESULT_VERSION, type Solution, type SolveResult } from '
 import { distanceToReference, verifySolution } from '../../solve/verify.ts';
 import { changedInputs } from '../../solve/counterfactual.ts';
 import { searchAndCertify, type CertifiedResult } from '../certify.ts';
-import { isPiecewiseLinear, solveMilp } from './run.ts';
+import { outputFeatureNodes } from './encode.ts';
+import { isPiecewiseLinear, solveMilp, type MilpDiscrete } from './run.ts';
 
 export interface MilpInvertOptions extends InvertOptions {
   maxBoxes?: number;
@@ -29,15 +30,17 @@ export interface MilpInvertOptions extends InvertOptions {
   diverse?: number;
 }
 
-export async function solveMilpProblem(problem: Problem, options: MilpInvertOptions = {}): Promise<CertifiedResult> {
+/**
+ * `discrete`: unknowns restricted to integers or listed values, native integer columns of the one
+ * MILP (run.ts MilpOptions.discrete); api/discreteMilp.ts builds it from the query.
+ */
+export async function solveMilpProblem(problem: Problem, options: MilpInvertOptions = {}, discrete?: MilpDiscrete): Promise<CertifiedResult> {
   const t0 = performance.now();
   const model = problem.model;
   // the graph nodes behind the targeted output features (only those must be piecewise-linear)
-  const widthOf = new Map(model.network.layers().map((l) => [l.name, l.width]));
-  const featureNode: string[] = [];
-  for (const o of model.graph.outputs) for (let i = 0; i < (widthOf.get(o.node) ?? 0); i++) featureNode.push(o.node);
-  const outputs = [...new Set(problem.targetOutputs.map((o) => featureNode[o]))];
-  const pwl = isPiecewiseLinear(model.graph, outputs);
+  const featureNode = outputFeatureNodes(model.network);
+  const outputs = [...new Set(problem.targetOutputs.map((o) => featureNode[o].node))];
+  const pwl = isPiecewiseLinear(model.network, outputs);
   if (!pwl.ok) {
     throw new NetinvertError(
       'unsupported_op',
@@ -61,7 +64,7 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
   const timeLimit = Number.isFinite(options.timeLimit ?? Infinity) ? options.timeLimit! : INVERT_DEFAULTS.timeLimit;
   // a warm start (e.g. from a learned inverse) is offered to HiGHS as its first incumbent
   const start = options.warmStart && options.warmStart.length === problem.unknowns.length ? Array.from(options.warmStart) : undefined;
-  const m = await solveMilp(problem, objective, { timeLimit, ...(start ? { start } : {}) });
+  const m = await solveMilp(problem, objective, { timeLimit, ...(start ? { start } : {}), ...(discrete ? { discrete } : {}) });
   let solutions: Solution[] = [];
   let best: Solution | undefined;
   let status: SolveResult['status'];
@@ -84,6 +87,18 @@ export async function solveMilpProblem(problem: Problem, options: MilpInvertOpti
       status = 'infeasible';
       proven = true;
       message = 'proven by MILP (with a margin well beyond HiGHS\'s tolerances): no input inside the bounds meets the targets';
+    } else if (discrete) {
+      // not clear of HiGHS's tolerances. Branch-and-bound knows no integrality: only its proof that
+      // even the continuous relaxation has no solution carries over (a superset is empty); a
+      // point it finds may sit between the discrete values, so anything else stays unknown
+      const c = searchAndCertify(problem, options);
+      if (c.status === 'infeasible' && c.proven) {
+        c.method = `milp + ${c.method} (continuous relaxation)`;
+        c.warnings.push(`MILP said infeasible within its tolerances (${m.message}); confirmed by branch-and-bound on the continuous relaxation (no point at all meets the targets, so no discrete one does)`);
+        return c;
+      }
+      status = 'unknown';
+      message = `HiGHS found no input with the discrete values meeting the targets, but its margin does not clear its tolerances and the continuous relaxation is not proven empty: not proven (${m.message})`;
     } else {
       // not clear of HiGHS's tolerances: branch-and-bound decides
       const c = searchAndCertify(problem, options);

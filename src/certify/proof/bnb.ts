@@ -6,11 +6,16 @@
  * A box is
  *   - excluded when a linear constraint among the inputs (problem/constraints.ts) cannot hold
  *     anywhere in it: the interval of its form over the box misses the constraint widened by its
- *     tolerance (with constraints, a proven-unique box counts only when it lies wholly inside
- *     every constraint; with equality constraints no root claims are made: infeasible only);
+ *     tolerance (with inequality constraints, a proven-unique box counts only when it lies wholly
+ *     inside every one of them);
  *   - excluded with the tolerance when some target's output enclosure misses the target widened
  *     by its tolerance: no point in it meets the targets (this is what `infeasible` needs);
  *   - excluded as root-free (square equality systems) when 0 ∉ F(X) or Krawczyk gives K(X) ∩ X = ∅;
+ *     the system (krawczyk.ts SquareSystem) is the equality targets' rows plus one row a·x − b per
+ *     equality constraint among the inputs (issue #11), so 0 ∉ F(X) also holds when an equality
+ *     constraint's interval over the box misses its exact value;
+ *     (with equality constraints and no root anywhere, the root-free boxes are searched once more
+ *     with tolerance exclusions only, so an infeasible constrained query is still proven so);
  *   - a proven-unique box when Krawczyk gives K(X) ⊂ int X (square systems): its root is found by
  *     Newton inside it; boxes inside an already proven region are dropped (no cluster effect);
  *   - otherwise split along the unknown with the largest (interval Jacobian × width), or the widest
@@ -38,7 +43,7 @@ import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solv
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierConstraintMiss, verifierInsideConstraint, verifierMissCheck } from './certificate.ts';
+import { verifierConstraintMiss, verifierConstraintRootFree, verifierInsideConstraint, verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
 export type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
@@ -103,15 +108,20 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   const degenerate = Array.from(problem.hi, (h, j) => h === problem.lo[j]);
   const totalVol = 1;
   // Linear constraints among the inputs: a box that no point of which meets one of them is
-  // excluded on its own (interval arithmetic over the box, constraintExcludes). The square-system
-  // proofs work on the unconstrained equations: a root-free box holds no root at all, but a
-  // root Krawczyk proves may lie outside the constraints, so a root box is claimed only when the
-  // whole box lies inside every constraint (verifierInsideConstraints: the certificate
-  // verifier's own test); boxes across a constraint's face are split. With equality constraints
-  // no box lies inside them: no square-system proofs then (claims: infeasible only).
+  // excluded on its own (interval arithmetic over the box, constraintExcludes). Equality
+  // constraints are rows of the square system (squareSystem: targets + equality constraints =
+  // unknowns), so Krawczyk proves roots of the constrained system. Inequality constraints are
+  // not: a root Krawczyk proves may lie outside them, so a root box is claimed only when the
+  // whole box lies inside every inequality (verifierInsideConstraint: the certificate verifier's
+  // own test); boxes across an inequality's face are split.
   const cons = problem.constraints ?? [];
-  const sys: SquareSystem | null = cons.some((c) => c.kind === 'eq') ? null : squareSystem(problem);
-  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((_, c) => verifierInsideConstraint(problem, c, lo, hi));
+  const sysFull: SquareSystem | null = squareSystem(problem);
+  // The square system in use: set to null for the exclusion-only pass (below) that turns the
+  // root-free boxes of a constrained system with no root into tolerance exclusions (infeasible).
+  let sys = sysFull;
+  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((c, ci) => c.kind === 'eq' || verifierInsideConstraint(problem, ci, lo, hi));
+  // equality constraints (indices): a box whose form interval misses the exact value holds no root
+  const eqCons = cons.flatMap((c, ci) => (c.kind === 'eq' ? [ci] : []));
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
   const minWidth = opts.minWidth ?? 1e-9;
   const targetOutputs = problem.targetOutputs;
@@ -209,6 +219,8 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     // boxes some constraint excludes: index of that constraint (−1: none), with its form's enclosure
     const cex = new Int32Array(k).fill(-1);
     const cenc = new Float64Array(2 * k);
+    // boxes where some equality constraint misses its exact value (root-free by range)
+    const czero = new Uint8Array(k);
     if (cons.length) {
       const cr = new Float64Array(2);
       for (let q = 0; q < k; q++) {
@@ -219,6 +231,15 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
             cenc[2 * q] = cr[0];
             cenc[2 * q + 1] = cr[1];
             break;
+          }
+        }
+        if (sys && cex[q] < 0) {
+          for (const c of eqCons) {
+            formInterval(cons[c].terms, L, H, q * nIn, cr);
+            if (cr[0] > cons[c].lo || cr[1] < cons[c].lo) {
+              czero[q] = 1;
+              break;
+            }
           }
         }
       }
@@ -283,7 +304,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       // smallest possible worst-output miss over the box, and tolerance exclusion
       let boxLB = 0,
         exclTarget = -1,
-        zeroOut = false;
+        zeroOut = czero[q] === 1;
       const exclCandidates: number[] = [];
       problem.targets.forEach((t, i) => {
         const yl = fb.lo[q * m + i],
@@ -394,6 +415,18 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       budgetHit = true;
       undecided.push(...run.remaining.map((b) => ({ lo: b.lo, hi: b.hi })));
     }
+    // A square system with equality constraints among the inputs and no root at all: its
+    // root-free boxes (Krawczyk's K(X) ∩ X = ∅, or 0 ∉ G(X)) hold no exact root but may hold
+    // points within tolerance, so they cannot make 'infeasible', and with no root there is no
+    // list to call complete. Search them once more with tolerance exclusions only (no square
+    // system: split until excluded), as every constrained query was searched before the
+    // constraints' rows joined the system, so that such a query can still be proven infeasible.
+    if (sys && sys.cons.length && !budgetHit && !undecided.length && !roots.length && rootFree.length) {
+      sys = null;
+      work = rootFree.map((b) => ({ lo: b.lo, hi: b.hi }));
+      rootFree.length = 0;
+      continue;
+    }
     // Everything decided: a certificate may be built from these boxes, so every claim resting on
     // the relaxation alone must be one the verifier confirms. Those it does not are withdrawn and
     // split; their pieces are searched again (and claimed when the verifier can follow).
@@ -451,7 +484,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     ...(handOff ? { frontier, minMiss: lowerBound } : {}),
     ...(budgetHit ? { budgetReason: stopRequested() ? ('interrupted' as const) : boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
     verifyMs,
-    square: !!sys,
+    square: !!sysFull,
   };
 }
 
@@ -503,8 +536,13 @@ function verifierExcludes(
   }
 }
 
-/** The verifier's check of a root-free box by range: one evaluation, some equality target missed. */
+/**
+ * The verifier's check of a root-free box by range: some equality constraint among the inputs
+ * misses its exact value, or (one evaluation) some equality target is missed.
+ */
 function verifierRangeRootFree(problem: Problem, b: { lo: number[]; hi: number[] }): boolean {
+  const cons = problem.constraints ?? [];
+  for (let c = 0; c < cons.length; c++) if (cons[c].kind === 'eq' && verifierConstraintRootFree(problem, c, b.lo, b.hi)) return true;
   const { L, H } = fullBox(problem, b.lo, b.hi);
   try {
     const yb = verifierBounds(problem.model.graph, L, H);

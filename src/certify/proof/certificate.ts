@@ -12,6 +12,12 @@
  *   - 'complete' (square systems of equalities): `excluded`, `rootFree` and `roots` boxes cover
  *     the query box; `excluded` and `rootFree` boxes hold no exact root, each `roots` box holds
  *     exactly one (Krawczyk), and its `root` lies in it and is not shown to miss the targets.
+ *     Version 4 records linear constraints among the inputs (query.constraints); version 5 (the
+ *     same record) claims completeness for the augmented system: the equality targets (linear
+ *     forms allowed) plus one row a·x − b per equality constraint, as many as the unknowns. The
+ *     verifier builds that system itself (its Krawczyk rows: the targets' interval Jacobian rows
+ *     Σ c_k·y'_k(X), then each constraint's exact coefficients; residuals with the given inputs'
+ *     part, rounded outward), and a root-free box may rest on 0 ∉ a·X − b.
  * Nothing else: no stored tolerance, no stored output bounds. Tolerances are derived from atol
  * and rtol with the rule of docs/design.md (|y − t| ≤ atol + rtol·|t| for equalities, atol for
  * ranges and inequalities), rounded against the claim.
@@ -37,10 +43,15 @@ export const CERTIFICATE_FORMAT = 'netinvert-certificate';
 export const CERTIFICATE_VERSION = 3;
 /**
  * 4: a query with linear constraints among the inputs (query.constraints; excluded boxes may name
- * a constraint; root boxes must lie wholly inside every constraint; no 'complete' claim with an
- * equality constraint).
+ * a constraint; root boxes must lie wholly inside every inequality constraint; no 'complete' claim
+ * with an equality constraint).
+ * 5: the same record as 4 (query.constraints optional), written for a 'complete' claim on the
+ * augmented square system (issue #11): the equality targets' rows (linear forms allowed) and one
+ * row a·x − b per equality constraint among the inputs, #targets + #equality constraints =
+ * #unknowns; root boxes are proven by Krawczyk on that system, a root-free box may rest on an
+ * equality constraint's exact value (0 ∉ a·X − b). Older versions keep their meaning.
  */
-export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3, 4];
+export const CERTIFICATE_VERSIONS: readonly number[] = [2, 3, 4, 5];
 
 export type CertificateTargetKind = 'eq' | 'range' | 'ge' | 'le';
 
@@ -70,7 +81,7 @@ export interface CertificateQuery {
 
 export interface Certificate {
   format: typeof CERTIFICATE_FORMAT;
-  version: 2 | 3 | 4;
+  version: 2 | 3 | 4 | 5;
   modelHash: string;
   claim: 'infeasible' | 'complete';
   query: CertificateQuery;
@@ -91,7 +102,15 @@ export function buildCertificate(problem: Problem, bnb: BnbResult, claim: 'infea
   const outNames = problem.model.network.outputNames;
   return {
     format: CERTIFICATE_FORMAT,
-    version: problem.constraints?.length ? 4 : problem.targets.every(plain) ? 2 : 3,
+    // 5: a completeness claim resting on equality constraints' rows or linear-form targets
+    version:
+      claim === 'complete' && (problem.constraints?.some((c) => c.kind === 'eq') || !problem.targets.every(plain))
+        ? 5
+        : problem.constraints?.length
+          ? 4
+          : problem.targets.every(plain)
+            ? 2
+            : 3,
     modelHash: problem.model.hash,
     claim,
     query: {
@@ -260,7 +279,7 @@ function parse(model: Model, cert: unknown): Parsed {
   if (!CERTIFICATE_VERSIONS.includes(cert.version as number)) {
     throw new Invalid(`certificate version ${JSON.stringify(cert.version)} is not supported (this verifier reads versions ${CERTIFICATE_VERSIONS.slice(0, -1).join(', ')} and ${CERTIFICATE_VERSIONS[CERTIFICATE_VERSIONS.length - 1]})`);
   }
-  const version = cert.version as 2 | 3 | 4;
+  const version = cert.version as 2 | 3 | 4 | 5;
   onlyKeys(cert, ['format', 'version', 'modelHash', 'claim', 'query', 'excluded', 'rootFree', 'roots'], 'the certificate');
   if (cert.modelHash !== model.hash) throw new Invalid(`certificate is for model ${JSON.stringify(cert.modelHash)}, not this model (${model.hash})`);
   const claim = cert.claim;
@@ -364,8 +383,8 @@ function parse(model: Model, cert: unknown): Parsed {
   });
   // linear constraints among the inputs (version 4)
   const constraints: Parsed['constraints'] = [];
-  if (version >= 4) {
-    if (!Array.isArray(q.constraints) || q.constraints.length === 0) throw new Invalid('a version-4 certificate lists its constraints (query.constraints, non-empty)');
+  if (version === 4 || (version >= 5 && q.constraints !== undefined)) {
+    if (!Array.isArray(q.constraints) || q.constraints.length === 0) throw new Invalid(`a version-${version} certificate lists its constraints (query.constraints, non-empty${version >= 5 ? ', or absent' : ''})`);
     q.constraints.forEach((c: unknown, ci: number) => {
       const at = `query.constraints[${ci}]`;
       if (!isObj(c)) throw new Invalid(`${at} must be an object {constraint, terms, kind, lo, hi, tolerance}`);
@@ -406,7 +425,9 @@ function parse(model: Model, cert: unknown): Parsed {
         missHi: hi === Infinity ? Infinity : up(hi + tol),
       });
     });
-    if (claim !== 'infeasible' && constraints.some((c) => c.kind === 'eq')) throw new Invalid('a certificate with equality constraints among the inputs claims infeasibility only');
+    if (version === 4 && claim !== 'infeasible' && constraints.some((c) => c.kind === 'eq')) {
+      throw new Invalid('a version-4 certificate with equality constraints among the inputs claims infeasibility only (completeness under them is version 5)');
+    }
   }
   // boxes
   if (!Array.isArray(cert.excluded)) throw new Invalid('excluded must be a list of boxes');
@@ -431,8 +452,13 @@ function parse(model: Model, cert: unknown): Parsed {
       if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Invalid(`an infeasibility certificate has no ${k} boxes`);
     }
   } else {
-    if (targets.length !== n || targets.some((t) => t.kind !== 'eq')) throw new Invalid('a completeness claim needs a square system of equalities (as many equality targets as unknowns)');
-    if (targets.some((t) => !(t.terms.length === 1 && t.terms[0].coef === 1))) throw new Invalid('a completeness claim is made only for equalities on single outputs, not linear forms');
+    const eqCons = constraints.filter((c) => c.kind === 'eq').length;
+    if (targets.some((t) => t.kind !== 'eq') || targets.length + eqCons !== n) {
+      throw new Invalid(
+        `a completeness claim needs a square system of equalities (equality targets${version >= 5 ? ' plus equality constraints among the inputs' : ''} as many as the unknowns: here ${targets.length}${version >= 5 ? ` + ${eqCons}` : ''} for ${n})`,
+      );
+    }
+    if (version < 5 && targets.some((t) => !(t.terms.length === 1 && t.terms[0].coef === 1))) throw new Invalid('a completeness claim of this version is made only for equalities on single outputs, not linear forms (version 5)');
     const rf = cert.rootFree ?? [],
       rs = cert.roots ?? [];
     if (!Array.isArray(rf) || !Array.isArray(rs)) throw new Invalid('rootFree and roots must be lists of boxes');
@@ -588,39 +614,100 @@ class Checker {
     return lo > t.missHi || hi < t.missLo;
   }
 
-  /** Does the enclosure in yl, yh exclude some equality target's exact value? */
+  /**
+   * Does the enclosure in yl, yh exclude some equality target's exact value, or (the box loaded
+   * in L, H) does some equality constraint among the inputs miss its exact value, 0 ∉ a·X − b?
+   */
   noRoot(): boolean {
     for (const t of this.p.targets) {
       if (t.kind !== 'eq') continue;
       formRange(t.terms, this.yl, this.yh, this.fr);
       if (this.fr[0] > t.lo || this.fr[1] < t.lo) return true;
     }
+    for (const c of this.p.constraints) {
+      if (c.kind !== 'eq') continue;
+      this.consRange(c, this.L, this.H, this.fr);
+      if (this.fr[0] > c.lo || this.fr[1] < c.lo) return true;
+    }
     return false;
   }
 
+  /** Σ coef·x over the full input vectors [L, H], every partial sum rounded outward → out. */
+  private consRange(c: Parsed['constraints'][number], L: ArrayLike<number>, H: ArrayLike<number>, out: Float64Array): void {
+    let sl = 0,
+      sh = 0;
+    // the same arithmetic as constraintRange (so a box branch-and-bound calls root-free by it is one this confirms)
+    for (const t of c.terms) {
+      const a = L[t.input],
+        b = H[t.input];
+      const x = t.coef >= 0 ? t.coef * a : t.coef * b,
+        y = t.coef >= 0 ? t.coef * b : t.coef * a;
+      sl = dn(sl + dn(x));
+      sh = up(sh + up(y));
+    }
+    out[0] = sl;
+    out[1] = sh;
+  }
+
   /**
-   * Own Krawczyk operator on the box (square system of equalities):
+   * Own Krawczyk operator on the box, for this verifier's own augmentation of the system
+   * (version 5): F = [ c_i·y(x) − t_i for each equality target ; a_j·x − b_j for each equality
+   * constraint among the inputs ], F' = [ Σ_k c_ik·y'_k(X) ; A ] (A the constraints' exact
+   * coefficients over the unknowns):
    *   K(X) = c − Y·F(c) + (I − Y·F'(X))·(X − c),  Y ≈ mid(F'(X))⁻¹;
    * K(X) ∩ X = ∅ ⇒ no root; K(X) ⊂ int X ⇒ exactly one root (Neumaier 1990, Thm 5.1.7/5.1.8).
    * Call right after meanValue(lo, hi) on the same box (uses its jl, jh, cl, ch).
    */
   krawczyk(lo: ArrayLike<number>, hi: ArrayLike<number>): 'none' | 'unique' | 'unknown' {
     const { n, p, unk, C } = this;
-    const T = p.targets;
-    // interval Jacobian of F (rows: targets) and its midpoint
+    const T = p.targets.filter((t) => t.kind === 'eq');
+    const E = p.constraints.filter((c) => c.kind === 'eq');
+    if (T.length + E.length !== n) return 'unknown';
+    const m = T.length;
+    // interval Jacobian of F (rows: targets, then constraints), its midpoint, and F(c)
     const Jl = new Float64Array(n * n),
       Jh = new Float64Array(n * n),
-      M = new Float64Array(n * n);
-    for (let i = 0; i < n; i++)
+      M = new Float64Array(n * n),
+      Fl = new Float64Array(n),
+      Fh = new Float64Array(n);
+    for (let i = 0; i < m; i++) {
+      const t = T[i];
       for (let j = 0; j < n; j++) {
-        // parse admits a completeness claim only for single-output targets
-        const a = this.jl[T[i].terms[0].output * n + j],
-          b = this.jh[T[i].terms[0].output * n + j];
+        let a = 0,
+          b = 0;
+        if (t.terms.length === 1 && t.terms[0].coef === 1) {
+          a = this.jl[t.terms[0].output * n + j];
+          b = this.jh[t.terms[0].output * n + j];
+        } else {
+          for (const k of t.terms) {
+            imulInto(k.coef, k.coef, this.jl[k.output * n + j], this.jh[k.output * n + j], PR);
+            a = dn(a + PR[0]);
+            b = up(b + PR[1]);
+          }
+        }
         if (!Number.isFinite(a) || !Number.isFinite(b)) return 'unknown';
         Jl[i * n + j] = a;
         Jh[i * n + j] = b;
         M[i * n + j] = 0.5 * a + 0.5 * b;
       }
+      // F_i(c) = c_i·y(c) − t_i
+      formRange(t.terms, this.cl, this.ch, this.fr);
+      Fl[i] = dn(this.fr[0] - t.lo);
+      Fh[i] = up(this.fr[1] - t.lo);
+    }
+    for (let r = 0; r < E.length; r++) {
+      const c = E[r],
+        i = m + r;
+      for (const t of c.terms) {
+        const j = unk.indexOf(t.input);
+        if (j >= 0) Jl[i * n + j] = Jh[i * n + j] = M[i * n + j] = t.coef;
+      }
+      // F_i(c) = a·x(c) − b, the given inputs at their values (C holds them)
+      this.consRange(c, C, C, this.fr);
+      Fl[i] = dn(this.fr[0] - c.lo);
+      Fh[i] = up(this.fr[1] - c.lo);
+    }
+    for (let i = 0; i < n; i++) if (!(Fl[i] === Fl[i] && Fh[i] === Fh[i])) return 'unknown';
     const Y = invert(M, n);
     if (!Y) return 'unknown';
     let inside = true;
@@ -630,11 +717,8 @@ class Checker {
         kh = c;
       for (let r = 0; r < n; r++) {
         const y = Y[i * n + r];
-        // F_r(c) = y_r(c) − t_r
-        const fl = dn(this.cl[T[r].terms[0].output] - T[r].lo),
-          fh = up(this.ch[T[r].terms[0].output] - T[r].lo);
-        const a = y * fl,
-          b = y * fh;
+        const a = y * Fl[r],
+          b = y * Fh[r];
         kl = dn(kl - up(Math.max(a, b)));
         kh = up(kh - dn(Math.min(a, b)));
       }
@@ -696,6 +780,11 @@ class Checker {
   consistent(x: Float64Array): boolean {
     this.natural(x, x);
     for (let i = 0; i < this.p.targets.length; i++) if (this.misses(i)) return false;
+    // and every constraint among the inputs, within its tolerance (L = H = the point, given inputs in)
+    for (const c of this.p.constraints) {
+      this.consRange(c, this.L, this.H, this.fr);
+      if (this.fr[0] > c.missHi || this.fr[1] < c.missLo) return false;
+    }
     return true;
   }
 }
@@ -839,30 +928,17 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
   let independent = true;
   let engineSys: ReturnType<typeof squareSystem> | undefined;
   for (const r of p.roots) {
-    // with constraints among the inputs, a root box lies wholly inside every one of them
-    const outside = p.constraints.find((c) => !constraintHolds(p, c, r.lo, r.hi));
+    // with inequality constraints among the inputs, a root box lies wholly inside every one of
+    // them (an equality constraint is a row of the system Krawczyk proves the root of)
+    const outside = p.constraints.find((c) => c.kind !== 'eq' && !constraintHolds(p, c, r.lo, r.hi));
     if (outside) return fail(`root box ${checked} is not wholly inside constraint "${outside.name}": its root may not meet it`, checked);
-    if (!ck.consistent(r.root)) return fail(`the root of root box ${checked} misses the targets by more than the tolerance`, checked);
+    if (!ck.consistent(r.root)) return fail(`the root of root box ${checked} misses the targets or a constraint by more than the tolerance`, checked);
     ck.meanValue(r.lo, r.hi);
     if (ck.krawczyk(r.lo, r.hi) !== 'unique') {
-      // fallback: the engine's Krawczyk test (its interval Jacobian is sometimes sharper)
-      if (engineSys === undefined) {
-        try {
-          engineSys = squareSystem(
-          buildProblem(
-            model,
-            {
-              given: p.given,
-              want: Object.fromEntries(p.targets.map((t) => [t.name, t.lo])),
-              bounds: Object.fromEntries(p.unknownNames.map((u, j) => [u, [p.box.lo[j], p.box.hi[j]] as [number, number]])),
-            },
-            { atol: p.atol, rtol: p.rtol },
-          ),
-          );
-        } catch {
-          engineSys = null;
-        }
-      }
+      // fallback: the engine's Krawczyk test (its interval Jacobian is sometimes sharper), on
+      // the same system: used only when the Problem rebuilt from the certificate has exactly
+      // its targets' and constraints' terms and values
+      if (engineSys === undefined) engineSys = engineSystem(model, p);
       if (!engineSys || krawczyk(engineSys, r.lo, r.hi) !== 'unique') return fail(`Krawczyk does not prove root box ${checked} holds a unique root`, checked, independent);
       independent = false;
     }
@@ -875,6 +951,43 @@ export function verifyCertificate(model: Model, cert: Certificate | unknown, que
     checkedBoxes: checked,
     evaluations: ck.evaluations,
   };
+}
+
+/** The engine's square system for the certificate's query, or null (the fallback of root boxes). */
+function engineSystem(model: Model, p: Parsed): ReturnType<typeof squareSystem> {
+  const names = model.network.outputNames,
+    inNames = model.network.inputNames;
+  // a form as text of the targets' grammar: "2 * \"y0\" - 0.5 * \"y1\"" (names quoted, signs between terms)
+  const text = (terms: { coef: number; name: string }[]): string =>
+    terms.map((k, i) => `${k.coef < 0 ? (i ? ' - ' : '-') : i ? ' + ' : ''}${Math.abs(k.coef)} * "${k.name}"`).join('');
+  const formText = (terms: { output: number; coef: number }[]): string => text(terms.map((k) => ({ coef: k.coef, name: names[k.output] })));
+  try {
+    const q = buildProblem(
+      model,
+      {
+        given: p.given,
+        want: Object.fromEntries(p.targets.map((t) => [t.terms.length === 1 && t.terms[0].coef === 1 ? t.name : formText(t.terms), t.lo])),
+        bounds: Object.fromEntries(p.unknownNames.map((u, j) => [u, [p.box.lo[j], p.box.hi[j]] as [number, number]])),
+        ...(p.constraints.length
+          ? { constraints: p.constraints.map((c) => `${text(c.terms.map((k) => ({ coef: k.coef, name: inNames[k.input] })))} ${c.kind === 'eq' ? '=' : c.kind === 'ge' ? '>=' : c.kind === 'le' ? '<=' : '='} ${c.kind === 'le' ? c.hi : c.kind === 'range' ? `${c.lo}:${c.hi}` : c.lo}`) }
+          : {}),
+      },
+      { atol: p.atol, rtol: p.rtol },
+    );
+    // the rebuilt system must be the certificate's, term for term
+    const sameTerms = (a: readonly { output: number; coef: number }[], b: readonly { output: number; coef: number }[]): boolean =>
+      a.length === b.length && a.every((k) => b.some((x) => x.output === k.output && x.coef === k.coef));
+    if (q.targets.length !== p.targets.length || !q.targets.every((t, i) => sameTerms(t.terms, p.targets[i].terms) && t.lo === p.targets[i].lo && t.kind === p.targets[i].kind)) return null;
+    const qc = q.constraints ?? [];
+    if (
+      qc.length !== p.constraints.length ||
+      !qc.every((c, i) => sameTerms(c.terms, p.constraints[i].terms.map((k) => ({ output: k.input, coef: k.coef }))) && c.lo === p.constraints[i].lo && c.hi === p.constraints[i].hi)
+    )
+      return null;
+    return squareSystem(q);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -921,6 +1034,16 @@ export function verifierConstraintMiss(problem: Problem, ci: number, lo: ArrayLi
 /** For branch-and-bound: this verifier's own test that every point of box [lo, hi] meets constraint ci. */
 export function verifierInsideConstraint(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
   return constraintHolds(...verifierArgs(problem, ci), lo, hi);
+}
+
+/**
+ * For branch-and-bound: this verifier's own test that equality constraint ci cannot hold exactly
+ * anywhere in box [lo, hi] (0 ∉ a·X − b): a root-free box by range.
+ */
+export function verifierConstraintRootFree(problem: Problem, ci: number, lo: ArrayLike<number>, hi: ArrayLike<number>): boolean {
+  const [p, c] = verifierArgs(problem, ci);
+  const [sl, sh] = constraintRange(p, c, lo, hi);
+  return c.kind === 'eq' && (sl > c.lo || sh < c.lo);
 }
 
 function verifierArgs(problem: Problem, ci: number): [Parsed, Parsed['constraints'][number]] {

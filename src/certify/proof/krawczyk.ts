@@ -1,6 +1,7 @@
 /**
  * Krawczyk's operator (Krawczyk 1969; Moore 1977; Neumaier, Interval Methods for Systems of
- * Equations, 1990, §5.2) for F(x) = y_eq(x) − t on a box X with midpoint c:
+ * Equations, 1990, §5.2) for the square system F (SquareSystem: the equality targets' forms
+ * c·y(x) − t, and the equality constraints among the inputs a·x − b) on a box X with midpoint c:
  *     K(X) = c − Y·F(c) + (I − Y·F'(X))·(X − c),    Y ≈ F'(c)⁻¹
  *   - K(X) ⊂ interior(X)  ⇒  F has exactly one zero in X (existence and uniqueness);
  *   - K(X) ∩ X = ∅        ⇒  F has no zero in X.
@@ -14,6 +15,8 @@
  */
 import { intervalMul, nextDown, nextUp } from '../../graph/round.ts';
 import type { Problem } from '../../problem/query.ts';
+import type { InputConstraint } from '../../problem/constraints.ts';
+import { formInterval, formValue } from '../../problem/targets.ts';
 
 export type KrawczykVerdict = 'unique' | 'none' | 'unknown';
 
@@ -53,19 +56,62 @@ export function invertMatrix(A: Float64Array, n: number): Float64Array | null {
   return I;
 }
 
+/**
+ * The square system G(u) = 0 whose roots branch-and-bound proves (issue #11):
+ *   rows 0 … m−1:  c_i·y(u) − t_i     one per equality target (its linear form of outputs;
+ *                                      a plain output target is one term with coefficient 1),
+ *   rows m … n−1:  a_j·x(u) − b_j     one per equality constraint among the inputs
+ *                                      (problem/constraints.ts; given inputs at their values),
+ * square when m + (#equality constraints) = n unknowns (buildConstraints drops dependent ones).
+ * Its Jacobian is [ Σ_k c_ik·∂y_k/∂u ; A ], A the constraints' coefficients over the unknowns
+ * (exact floats); residuals are enclosed with outward rounding, the given inputs' part included.
+ */
 export interface SquareSystem {
   problem: Problem;
-  /** Equality targets' output indices (length n) and values. */
+  /** The outputs the targets' forms name (problem.targetOutputs): the Jacobian's rows of y. */
   outputs: number[];
+  /** Number of target rows m. */
+  m: number;
+  /** The targets' forms over `outputs` (m × outputs.length). */
+  C: Float64Array;
+  /** The targets' exact values t_i. */
   values: number[];
+  /** True when target row i is a single output with coefficient 1 (its rows are copied exactly). */
+  plainRow: boolean[];
+  /** The equality constraints among the inputs (rows m … n−1). */
+  cons: InputConstraint[];
+  /** Their coefficients over the unknowns (cons.length × n). */
+  A: Float64Array;
 }
 
 export function squareSystem(problem: Problem): SquareSystem | null {
   const n = problem.unknowns.length;
-  // Krawczyk here works on plain equality targets (one output each, coefficient 1); a square
-  // system of linear forms is left to branch-and-bound's exclusions (no 'complete' claim)
-  if (problem.targets.length !== n || !problem.targets.every((t) => t.kind === 'eq' && t.terms.length === 1 && t.terms[0].coef === 1)) return null;
-  return { problem, outputs: problem.targets.map((t) => t.terms[0].output), values: problem.targets.map((t) => t.lo) };
+  const cons = (problem.constraints ?? []).filter((c) => c.kind === 'eq');
+  const m = problem.targets.length;
+  if (m + cons.length !== n || !problem.targets.every((t) => t.kind === 'eq')) return null;
+  const outputs = problem.targetOutputs.slice();
+  const nO = outputs.length;
+  const C = new Float64Array(m * nO);
+  problem.targets.forEach((t, i) => {
+    for (const k of t.terms) C[i * nO + outputs.indexOf(k.output)] += k.coef;
+  });
+  const A = new Float64Array(cons.length * n);
+  cons.forEach((c, r) => {
+    for (const t of c.terms) {
+      const j = problem.unknowns.indexOf(t.output);
+      if (j >= 0) A[r * n + j] += t.coef;
+    }
+  });
+  return {
+    problem,
+    outputs,
+    m,
+    C,
+    values: problem.targets.map((t) => t.lo),
+    plainRow: problem.targets.map((t) => t.terms.length === 1 && t.terms[0].coef === 1),
+    cons,
+    A,
+  };
 }
 
 /** The whole input box: the given inputs fixed at their values, the unknowns over [lo, hi]. */
@@ -79,32 +125,85 @@ export function fullBox(p: Problem, lo: ArrayLike<number>, hi: ArrayLike<number>
   return { L, H };
 }
 
+const FR = new Float64Array(2);
+
+/**
+ * Enclosure of G over the box of full input vectors [L, H] whose outputs lie in [yl, yh]
+ * (target rows: the forms by interval arithmetic minus t_i; constraint rows: Σ coef·x minus b),
+ * rounded outward, into gLo, gHi (length n).
+ */
+function residualBounds(sys: SquareSystem, L: ArrayLike<number>, H: ArrayLike<number>, yl: ArrayLike<number>, yh: ArrayLike<number>, gLo: Float64Array, gHi: Float64Array): void {
+  const T = sys.problem.targets;
+  for (let i = 0; i < sys.m; i++) {
+    formInterval(T[i].terms, yl, yh, 0, FR);
+    gLo[i] = nextDown(FR[0] - sys.values[i]);
+    gHi[i] = nextUp(FR[1] - sys.values[i]);
+  }
+  sys.cons.forEach((c, r) => {
+    formInterval(c.terms, L, H, 0, FR);
+    gLo[sys.m + r] = nextDown(FR[0] - c.lo);
+    gHi[sys.m + r] = nextUp(FR[1] - c.lo);
+  });
+}
+
+/** G's point Jacobian (n × n) from the outputs' Jacobian Jy (outputs.length × n) at one point. */
+function pointJacobian(sys: SquareSystem, Jy: ArrayLike<number>, n: number): Float64Array {
+  const nO = sys.outputs.length;
+  const J = new Float64Array(n * n);
+  for (let i = 0; i < sys.m; i++)
+    for (let k = 0; k < nO; k++) {
+      const c = sys.C[i * nO + k];
+      if (c !== 0) for (let j = 0; j < n; j++) J[i * n + j] += c * Jy[k * n + j];
+    }
+  J.set(sys.A, sys.m * n);
+  return J;
+}
+
 /** Krawczyk test on the box [lo, hi] of the unknowns. */
 export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array): KrawczykVerdict {
   const p = sys.problem,
     net = p.model.network,
-    n = p.unknowns.length;
+    n = p.unknowns.length,
+    nO = sys.outputs.length;
   const c = new Float64Array(n);
   for (let j = 0; j < n; j++) c[j] = 0.5 * lo[j] + 0.5 * hi[j];
   // point Jacobian at c → Y
   const cb = fullBox(p, c, c);
-  const Jc = net.jacobian(cb.L, 1, { wrt: p.unknowns, of: sys.outputs }).J;
+  const Jc = pointJacobian(sys, net.jacobian(cb.L, 1, { wrt: p.unknowns, of: sys.outputs }).J, n);
   const Y = invertMatrix(Jc, n);
   if (!Y) return 'unknown';
-  // F(c) enclosure
+  // G(c) enclosure
   const fc = net.bounds(cb.L, cb.H, 1);
   const fLo = new Float64Array(n),
     fHi = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    fLo[i] = nextDown(fc.lo[sys.outputs[i]] - sys.values[i]);
-    fHi[i] = nextUp(fc.hi[sys.outputs[i]] - sys.values[i]);
-  }
-  // F'(X) enclosure
+  residualBounds(sys, cb.L, cb.H, fc.lo, fc.hi, fLo, fHi);
+  // G'(X) enclosure: target rows Σ_k c_ik·[∂y_k/∂u] (outward rounded; a plain row copied), constraint rows A (exact)
   const xb = fullBox(p, lo, hi);
   const jb = net.jacobianBounds(xb.L, xb.H, 1, { wrt: p.unknowns, of: sys.outputs });
-  for (let i = 0; i < n * n; i++) if (!Number.isFinite(jb.lo[i]) || !Number.isFinite(jb.hi[i])) return 'unknown';
+  for (let i = 0; i < nO * n; i++) if (!Number.isFinite(jb.lo[i]) || !Number.isFinite(jb.hi[i])) return 'unknown';
   const pr = new Float64Array(2);
-  // M = I − Y·F'(X)  (interval n×n)
+  const gl = new Float64Array(n * n),
+    gh = new Float64Array(n * n);
+  for (let i = 0; i < sys.m; i++) {
+    if (sys.plainRow[i]) {
+      const k = sys.outputs.indexOf(p.targets[i].terms[0].output);
+      gl.set(jb.lo.subarray(k * n, k * n + n), i * n);
+      gh.set(jb.hi.subarray(k * n, k * n + n), i * n);
+      continue;
+    }
+    for (let k = 0; k < nO; k++) {
+      const cf = sys.C[i * nO + k];
+      if (cf === 0) continue;
+      for (let j = 0; j < n; j++) {
+        intervalMul(cf, cf, jb.lo[k * n + j], jb.hi[k * n + j], pr);
+        gl[i * n + j] = nextDown(gl[i * n + j] + pr[0]);
+        gh[i * n + j] = nextUp(gh[i * n + j] + pr[1]);
+      }
+    }
+  }
+  gl.set(sys.A, sys.m * n);
+  gh.set(sys.A, sys.m * n);
+  // M = I − Y·G'(X)  (interval n×n)
   const mLo = new Float64Array(n * n),
     mHi = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -113,7 +212,7 @@ export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array):
         sh = sl;
       for (let j = 0; j < n; j++) {
         const y = Y[i * n + j];
-        intervalMul(y, y, jb.lo[j * n + k], jb.hi[j * n + k], pr);
+        intervalMul(y, y, gl[j * n + k], gh[j * n + k], pr);
         sl = nextDown(sl - pr[1]);
         sh = nextUp(sh - pr[0]);
       }
@@ -123,7 +222,7 @@ export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array):
   }
   let inside = true;
   for (let i = 0; i < n; i++) {
-    // c − Y·F(c)
+    // c − Y·G(c)
     let kl = c[i],
       kh = c[i];
     for (let j = 0; j < n; j++) {
@@ -146,6 +245,15 @@ export function krawczyk(sys: SquareSystem, lo: Float64Array, hi: Float64Array):
   return inside ? 'unique' : 'unknown';
 }
 
+/** G at one point (float values, for Newton and the float search; X the full input vector, Y its outputs). */
+function residualAt(sys: SquareSystem, X: ArrayLike<number>, Y: ArrayLike<number>, yOff: number, xOff: number, out: Float64Array): void {
+  const T = sys.problem.targets;
+  for (let i = 0; i < sys.m; i++) out[i] = formValue(T[i].terms, Y, yOff) - sys.values[i];
+  sys.cons.forEach((c, r) => {
+    out[sys.m + r] = formValue(c.terms, X, xOff) - c.lo;
+  });
+}
+
 /**
  * Newton's method from x0 inside [lo, hi] (clamped), for the square system: the root that a
  * 'unique' box holds. Returns null if it leaves the box or does not converge.
@@ -162,13 +270,15 @@ export function newtonInBox(sys: SquareSystem, x0: Float64Array, lo: Float64Arra
     net = p.model.network,
     n = p.unknowns.length;
   const x = x0.slice();
+  const F = new Float64Array(n);
   let prevNorm = Infinity;
   for (let it = 0; it < 60; it++) {
     const b = fullBox(p, x, x);
-    const { J, Y } = net.jacobian(b.L, 1, { wrt: p.unknowns, of: sys.outputs });
-    const F = sys.outputs.map((o, i) => Y[o] - sys.values[i]);
-    const norm = Math.max(...F.map(Math.abs));
-    const Jinv = invertMatrix(J, n);
+    const { J: Jy, Y } = net.jacobian(b.L, 1, { wrt: p.unknowns, of: sys.outputs });
+    residualAt(sys, b.L, Y, 0, 0, F);
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(F[i]));
+    const Jinv = invertMatrix(pointJacobian(sys, Jy, n), n);
     if (!Jinv) return null;
     let stepNorm = 0;
     for (let i = 0; i < n; i++) {
@@ -229,14 +339,17 @@ export function nearestFloatRoot(
     nOut = net.nOut;
   const rows = 2 * scan;
   const X = new Float64Array(rows * nIn);
-  const ratioAt = (Y: Float64Array, r: number): number => {
+  const G = new Float64Array(n);
+  // the worst ratio |G_i| / tol_i: the targets' tolerances, then each constraint's own
+  const ratioAt = (Xs: Float64Array, Y: Float64Array, r: number): number => {
+    residualAt(sys, Xs, Y, r * nOut, r * nIn, G);
     let w = 0;
-    for (let i = 0; i < n; i++) w = Math.max(w, Math.abs(Y[r * nOut + sys.outputs[i]] - sys.values[i]) / tols[i]);
+    for (let i = 0; i < n; i++) w = Math.max(w, Math.abs(G[i]) / (i < sys.m ? tols[i] : sys.cons[i - sys.m].tol));
     return w;
   };
   const x = Float64Array.from(x0);
   const one = fullBox(p, x, x).L;
-  let best = ratioAt(net.evaluate(one, 1), 0);
+  let best = ratioAt(one, net.evaluate(one, 1), 0);
   for (let sweep = 0; sweep < 4 && best > 1; sweep++) {
     let improved = false;
     for (let j = 0; j < n && best > 1; j++) {
@@ -251,7 +364,7 @@ export function nearestFloatRoot(
       }
       const Y = net.evaluate(X, rows);
       for (let r = 0; r < rows; r++) {
-        const w = ratioAt(Y, r);
+        const w = ratioAt(X, Y, r);
         if (w < best) {
           best = w;
           x[j] = X[r * nIn + p.unknowns[j]];

@@ -110,7 +110,7 @@ export class VnnBounder {
   ) {
     this.model = model;
     this.forms = specForms(spec);
-    this.chain = reluChainOf(model.graph);
+    this.chain = reluChainOf(model.network);
   }
 
   /**

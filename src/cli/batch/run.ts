@@ -102,9 +102,9 @@ function eta(sec: number): string {
  * once, up front, rather than failing every row the same way.
  */
 function assertMilpLayout(model: Model, layout: Layout): void {
-  const feature = outputFeatureNodes(model.graph);
+  const feature = outputFeatureNodes(model.network);
   const nodes = [...new Set(layout.outputs.map((o) => feature[model.network.outputIndex(o.name)].node))];
-  const r = isPiecewiseLinear(model.graph, nodes);
+  const r = isPiecewiseLinear(model.network, nodes);
   if (!r.ok) {
     throw new NetinvertError(
       'unsupported_op',

@@ -3,7 +3,7 @@
  * batch-norm (scale = γ/√(σ²+ε), shift = β − μ·scale).
  */
 import { nextDown, nextUp } from '../round.ts';
-import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import type { ChainLayerSpec, JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { crownScaleShift, scaleForm, type CrownStep, type ForwardStep } from './relax.ts';
 import type { MilpStep } from './pwl.ts';
 
@@ -66,6 +66,10 @@ export class AffineOp implements OpImpl {
       sh = this.shift;
     for (let i = 0; i < this.width; i++) scaleForm(st.ins[0], i, sc[i], sh[i], st.out, i, st.n, st.g);
     return true;
+  }
+
+  chainLayer(): ChainLayerSpec {
+    return { kind: 'affine', scale: this.scale.slice(), shift: this.shift.slice() };
   }
 
   milp<E>(st: MilpStep<E>): E[] {

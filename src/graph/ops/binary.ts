@@ -344,9 +344,14 @@ export class BinaryOp implements OpImpl {
     return true;
   }
 
+  /** Sums and differences are piecewise-linear (linear); products and quotients are not. */
+  nonPwl(): string | null {
+    return this.fn === 'add' || this.fn === 'sub' ? null : `binary ${this.fn}`;
+  }
+
   /** MILP: a ± b (with broadcasting); products and quotients are not piecewise-linear. */
   milp<E>(st: MilpStep<E>): E[] | null {
-    if (this.fn !== 'add' && this.fn !== 'sub') return null;
+    if (this.nonPwl() !== null) return null;
     const [a, b] = st.ins;
     const sb = this.fn === 'sub' ? -1 : 1;
     const out: E[] = [];

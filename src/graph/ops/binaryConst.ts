@@ -6,7 +6,7 @@
 import { intervalMul, nextDown, nextUp } from '../round.ts';
 import { intervalDiv } from './binary.ts';
 import type { BinaryFn } from './binary.ts';
-import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import type { ChainLayerSpec, JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import {
   constOver,
   crownConcretise,
@@ -215,9 +215,33 @@ export class BinaryConstOp implements OpImpl {
     return true;
   }
 
+  /** x ± c, c − x, c·x, x / c are linear; c / x is not piecewise-linear. */
+  nonPwl(): string | null {
+    return this.fn === 'div' && this.constantFirst ? 'binary_const div (constant ÷ x)' : null;
+  }
+
+  /**
+   * x + c, x − c, x·c as the chain's scale ⊙ x + shift (exact: 1·x + c, c·x + 0); c − x and the
+   * quotients are left out (x / c as x·(1/c) would round 1/c).
+   */
+  chainLayer(): ChainLayerSpec | null {
+    if (this.constantFirst || this.fn === 'div') return null;
+    const w = this.width,
+      c = this.c;
+    const s = new Float64Array(w).fill(1),
+      t = new Float64Array(w);
+    for (let i = 0; i < w; i++) {
+      const v = c[c.length === 1 ? 0 : i];
+      if (this.fn === 'add') t[i] = v;
+      else if (this.fn === 'sub') t[i] = -v;
+      else s[i] = v;
+    }
+    return { kind: 'affine', scale: s, shift: t };
+  }
+
   /** MILP: x ± c, c − x, c·x, x / c; c / x is not piecewise-linear. */
   milp<E>(st: MilpStep<E>): E[] | null {
-    if (this.fn === 'div' && this.constantFirst) return null;
+    if (this.nonPwl() !== null) return null;
     const c = this.c,
       fn = this.fn,
       first = this.constantFirst;

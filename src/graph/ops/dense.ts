@@ -1,7 +1,7 @@
 /** Dense layer y = x·W + b, W stored in×out row-major (Keras / TF.js kernel layout). */
 import { IntervalMatmulScratch, intervalMatmul } from '../interval.ts';
 import { columnSumAcc, matmulABt, matmulAtBAcc, transpose } from '../kernels.ts';
-import type { JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
+import type { ChainLayerSpec, JvpBoundsArgs, OpImpl, VjpArgs } from './types.ts';
 import { gamma, nextDown, nextUp } from '../round.ts';
 import type { MilpStep } from './pwl.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
@@ -140,6 +140,10 @@ export class DenseOp implements OpImpl {
       }
     }
     return true;
+  }
+
+  chainLayer(): ChainLayerSpec {
+    return { kind: 'dense', nIn: this.inWidth, nOut: this.units, W: this.W.slice(), b: this.b ? this.b.slice() : null };
   }
 
   /** MILP: each unit is the affine expression Σᵢ Wᵢₖ·xᵢ + bₖ. */

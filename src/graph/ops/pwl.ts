@@ -49,9 +49,14 @@ function clipForm(lo: number, hi: number, p: number, q: number): PwlForm {
 /** Activation names the MILP path encodes exactly. */
 export const PWL_UNARY: readonly string[] = Object.keys(PWL_FORMS);
 
+/** Whether the MILP encodes the activation of this name exactly (it has a relu-sum form). */
+export function isPwlName(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(PWL_FORMS, name);
+}
+
 /** The relu-sum form of an activation of the engine's table, or null when it is not piecewise-linear. */
 export function pwlForm(name: string, params: Record<string, number>): PwlForm | null {
-  return Object.prototype.hasOwnProperty.call(PWL_FORMS, name) ? PWL_FORMS[name](params) : null;
+  return isPwlName(name) ? PWL_FORMS[name](params) : null;
 }
 
 /** One node's step of the MILP encoding (OpImpl.milp), over an affine-expression type E. */

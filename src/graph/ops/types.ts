@@ -17,7 +17,9 @@
  * those lines) and `forwardLinear` (forward propagation of symbolic affine forms). The drivers in
  * certify/bounds (crown.ts, forward.ts) iterate Network.nodes and call these; an op without a
  * facet is concretised with its interval bounds there. Shared helpers live in ./relax.ts.
- * Piecewise-linear ops also have `milp`, their exact MILP encoding (./pwl.ts, certify/milp/encode.ts).
+ * Piecewise-linear ops also have `milp`, their exact MILP encoding (./pwl.ts, certify/milp/encode.ts),
+ * and `nonPwl` says, per instance, whether that encoding applies. `chainLayer` presents an op as one
+ * layer of a dense / ReLU / element-wise affine chain (certify/bounds/reluChain.ts, the ACAS Xu path).
  */
 import type { MilpStep } from './pwl.ts';
 import type { CrownStep, ForwardStep } from './relax.ts';
@@ -111,11 +113,40 @@ export interface OpImpl {
    */
   milp?<E>(step: MilpStep<E>): E[] | null;
 
+  /**
+   * Whether this instance is piecewise-linear, i.e. `milp` encodes it exactly: null when it is,
+   * else the name to give the user ("tanh", "binary mul"). Absent: an op with a `milp` facet
+   * always is (dense, affine, concat…); one without never is and is named by `type` (see pwlBlocker).
+   */
+  nonPwl?(): string | null;
+
+  /** This op as a layer of a dense / ReLU / element-wise affine chain; null or absent: it is none of those. */
+  chainLayer?(): ChainLayerSpec | null;
+
   /** Parameter gradients, accumulated: gParams[i] += ∂(gOut·y)/∂params[i], summed over rows. */
   vjpParams?(ins: Float64Array[], y: Float64Array, gOut: Float64Array, gParams: Float64Array[], rows: number): void;
 
   /** Call after params were changed in place (dense refreshes its transposed copies). */
   paramsChanged?(): void;
+}
+
+/**
+ * One layer of a dense / ReLU / element-wise affine chain, as the op computes it (fresh arrays:
+ * the caller may keep them). dense: y = x·W + b with W in × out row-major (b null: no bias);
+ * relu: y = max(0, x); affine: y = scale ⊙ x + shift, exact for the op (x + c is 1·x + c).
+ */
+export type ChainLayerSpec =
+  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array | null }
+  | { kind: 'relu' }
+  | { kind: 'affine'; scale: Float64Array; shift: Float64Array };
+
+/**
+ * Why `milp` cannot encode this op instance exactly (the name for the error), or null when it
+ * can: the op answers for itself (nonPwl); an op without a milp facet is named by its type.
+ */
+export function pwlBlocker(op: OpImpl): string | null {
+  if (!op.milp) return op.type;
+  return op.nonPwl ? op.nonPwl() : null;
 }
 
 /** Growable scratch buffer owned by an op: never shrinks, so steady-state calls allocate nothing. */

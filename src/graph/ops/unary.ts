@@ -1,9 +1,9 @@
 /** Element-wise function node: y = f(x), any function of the activation table. */
 import type { UnaryFn } from '../activations/types.ts';
 import { intervalMul } from '../round.ts';
-import { Scratch, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
+import { Scratch, type ChainLayerSpec, type JvpBoundsArgs, type OpImpl, type VjpArgs } from './types.ts';
 import { crownLines, forwardLines, relaxElementwise, type CrownStep, type ForwardStep } from './relax.ts';
-import { pwlForm, type MilpStep } from './pwl.ts';
+import { isPwlName, pwlForm, type MilpStep } from './pwl.ts';
 
 export class UnaryOp implements OpImpl {
   readonly type = 'unary';
@@ -85,6 +85,16 @@ export class UnaryOp implements OpImpl {
 
   forwardLinear(st: ForwardStep): boolean {
     return forwardLines(st, this.fn, this.width);
+  }
+
+  /** Piecewise-linear when f has a relu-sum form (pwl.ts PWL_FORMS); else named by f. */
+  nonPwl(): string | null {
+    return isPwlName(this.fn.name) ? null : this.fn.name;
+  }
+
+  /** A relu is a chain layer; other functions are not. */
+  chainLayer(): ChainLayerSpec | null {
+    return this.fn.name === 'relu' ? { kind: 'relu' } : null;
   }
 
   /** MILP: the relu-sum form of a piecewise-linear f (pwl.ts); other functions: null. */
