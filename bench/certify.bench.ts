@@ -8,7 +8,7 @@
  *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts);
  *  4. issue 14: `solve --prove --workers N`, wall time of one hard-ish proof (a 2-64-64-1 tanh net,
  *     a target just above its sampled maximum: infeasible) on 1 thread and on 2 (real threads,
- *     cli/vnnPool.ts ProofThreadPool, thread start-up included); `--quick` skips 1–3.
+ *     cli/vnnPool.ts ProofThreadPool, their start-up timed apart); `--quick` skips 1–3.
  * Medians of repeated runs; nothing is asserted.
  */
 import { certify } from '../src/api/certify.ts';
@@ -85,7 +85,7 @@ export async function runCertifyBench(): Promise<void> {
 
 /**
  * Issue 14: proofs on 1 thread (certify) and on 2 (certifyParallel with real threads, their
- * start-up included), alternating, the median of 3 runs each; the answers must agree. Two
+ * start-up timed apart), alternating, the median of 3 runs each; the answers must agree. Two
  * queries: an infeasible target on a 2-64-64-1 tanh net (few boxes, each costly to confirm), and
  * a square system with many isolated roots, sin(W₂·tanh(W₁x + b)) = t (thousands of cheap boxes).
  */

@@ -135,6 +135,14 @@ describe('certifyParallel on the seed nets: the same answer as one thread, a cer
     solutionRows(two).forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThan(1e-9)));
   });
 
+  it('with a linear constraint among the inputs (4-in/2-out net, x3 - x4 >= 1): the root it allows, proven as with one thread', async () => {
+    const model = loadShipped('seed-4in2out.json');
+    const { two, log } = await compare(model, { given: { x1: 1, x2: 2 }, want: FOUR_IN_TARGETS, constraints: ['x3 - x4 >= 1'] }, { cap: 4 });
+    expect(log.length).toBeGreaterThan(0);
+    expect(two.status).toBe('solved');
+    expect(solutionRows(two).map((r) => r.map((v) => Math.round(v * 1e6) / 1e6))).toEqual([[5, 2]]);
+  });
+
   it('three roots of tanh(3x) = x/2 (one unknown), proven complete', async () => {
     const { two } = await compare(threeRootNet(), { want: { y: 0 } }, { cap: 8 });
     expect(two.solutions).toHaveLength(3);
