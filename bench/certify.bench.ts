@@ -6,8 +6,8 @@
  *  2. branch-and-bound against the MILP path on the ReLU nets, same queries, same process;
  *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes), for
  *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts);
- *  4. issue 14: `solve --prove --workers N`, wall time of one hard-ish proof (a 2-64-64-1 tanh net,
- *     a target just above its sampled maximum: infeasible) on 1 thread and on 2 (real threads,
+ *  4. issue 14: `solve --prove --workers N`, wall time of two proofs (an infeasible target on a
+ *     2-64-64-1 tanh net; a square system with many roots) on 1 thread and on 2 (real threads,
  *     cli/vnnPool.ts ProofThreadPool, their start-up timed apart); `--quick` skips 1–3.
  * Medians of repeated runs; nothing is asserted.
  */
