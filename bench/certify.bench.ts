@@ -5,7 +5,10 @@
  *     and to verify each certificate independently;
  *  2. branch-and-bound against the MILP path on the ReLU nets, same queries, same process;
  *  3. the width of linear-relaxation bounds against interval bounds (mean ratio over boxes), for
- *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts).
+ *     the forward symbolic bounds (linear.ts) and CROWN back-substitution (crown.ts);
+ *  4. issue 14: `solve --prove --workers N`, wall time of two proofs (an infeasible target on a
+ *     2-64-64-1 tanh net; a square system with many roots) on 1 thread and on 2 (real threads,
+ *     cli/vnnPool.ts ProofThreadPool, their start-up timed apart); `--quick` skips 1–3.
  * Medians of repeated runs; nothing is asserted.
  */
 import { certify } from '../src/api/certify.ts';
@@ -16,7 +19,13 @@ import { createModel, type Model } from '../src/model.ts';
 import { buildProblem, type Query } from '../src/problem/query.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certifyParallel } from '../src/api/certify.ts';
+import { saveNativeModel } from '../src/formats/native/load.ts';
+import { ProofThreadPool } from '../src/cli/vnnPool.ts';
+import { loadModelFile } from '../src/cli/loadModelFile.ts';
 
 function median(a: number[]): number {
   const s = a.slice().sort((x, y) => x - y);
@@ -70,6 +79,87 @@ type MilpModule = {
 };
 
 export async function runCertifyBench(): Promise<void> {
+  if (!process.argv.includes('--quick')) await runSeedAndMilp();
+  await runProveWorkers();
+}
+
+/**
+ * Issue 14: proofs on 1 thread (certify) and on 2 (certifyParallel with real threads, their
+ * start-up timed apart), alternating, the median of 3 runs each; the answers must agree. Two
+ * queries: an infeasible target on a 2-64-64-1 tanh net (few boxes, each costly to confirm), and
+ * a square system with many isolated roots, sin(W₂·tanh(W₁x + b)) = t (thousands of cheap boxes).
+ */
+async function runProveWorkers(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'netinvert-bench-'));
+  // the model as the threads load it (the same file, so the same hash)
+  const saved = (name: string, m: Model): { path: string; model: Model } => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, saveNativeModel(m));
+    return { path, model: loadModelFile(path) };
+  };
+  const tanh = saved('tanh-2-64-64-1', reluNet([2, 64, 64, 1], 3, 'tanh'));
+  const rand = mulberry32(5);
+  const K = 20000;
+  const X = new Float64Array(2 * K);
+  for (let i = 0; i < X.length; i++) X[i] = 2 * rand() - 1;
+  const Y = tanh.model.network.evaluate(X, K);
+  let mx = -Infinity;
+  for (const v of Y) mx = Math.max(mx, v);
+  const a = 8;
+  const roots = saved(
+    'sin-tanh-roots',
+    createModel({
+      inputs: [{ name: 'x', width: 2 }],
+      nodes: [
+        { name: 'h', op: { type: 'dense', units: 2, weight: [a, 0.3 * a, -0.2 * a, a], bias: [0.1, 0.2] }, inputs: ['x'] },
+        { name: 's', op: { type: 'unary', fn: 'tanh' }, inputs: ['h'] },
+        { name: 'h2', op: { type: 'dense', units: 2, weight: [3 * a, a, -a, 3 * a], bias: [0, 0] }, inputs: ['s'] },
+        { name: 'y', op: { type: 'unary', fn: 'sin' }, inputs: ['h2'] },
+      ],
+      outputs: [{ node: 'y', name: 'y' }],
+    }),
+  );
+  const box = { 'x[0]': [-1, 1] as [number, number], 'x[1]': [-1, 1] as [number, number] };
+  const cases: { name: string; m: { path: string; model: Model }; q: Query }[] = [
+    { name: '2-64-64-1 tanh, y >= sampled max + 0.01 (infeasible)', m: tanh, q: { want: { y: { ge: mx + 0.01 } }, bounds: box } },
+    { name: 'sin(W2 tanh(W1 x + b)) = (0.3, 0.2), many roots', m: roots, q: { want: { 'y[0]': 0.3, 'y[1]': 0.2 }, bounds: box } },
+  ];
+  const options = { timeLimit: 120 };
+  const rows: string[][] = [['query', '1 thread ms', '2 threads ms', 'speed-up', 'thread start-up ms', 'outcome (1 / 2 threads)']];
+  for (const { name, m, q } of cases) {
+    const model = m.model;
+    const t1: number[] = [],
+      t2: number[] = [],
+      up: number[] = [];
+    const outcomes = new Set<string>();
+    const said = (r: ReturnType<typeof certify>): string => `${r.status}${r.status === 'solved' && r.complete ? `, ${r.solutions.length} complete` : ''}`;
+    for (let k = 0; k < 3; k++) {
+      let t0 = performance.now();
+      const one = certify(model, q, options);
+      t1.push(performance.now() - t0);
+      t0 = performance.now();
+      const pool = new ProofThreadPool(2, model.hash, { modelPath: m.path, query: q, tolerance: {}, stop: null });
+      let two;
+      try {
+        // threads loaded first, to tell their start-up from the proof (the CLI overlaps the two)
+        await pool.ready();
+        up.push(performance.now() - t0);
+        const t = performance.now();
+        two = await certifyParallel(model, q, pool, options);
+        t2.push(performance.now() - t);
+      } finally {
+        await pool.close();
+      }
+      const ok = two.certificate && verifyCertificate(model, two.certificate).valid ? ' (verified)' : '';
+      outcomes.add(`${said(one)} / ${said(two)}${ok}${two.warnings.length ? ` [${two.warnings.join('; ')}]` : ''}`);
+    }
+    rows.push([name, median(t1).toFixed(0), median(t2).toFixed(0), (median(t1) / median(t2)).toFixed(2), median(up).toFixed(0), [...outcomes].join('; ')]);
+  }
+  console.log('\nsolve --prove --workers N (issue 14), box [-1, 1]^2, median of 3 (2 threads: the proof once the threads are loaded; their start-up apart):');
+  printTable(rows);
+}
+
+async function runSeedAndMilp(): Promise<void> {
   const load = (n: string): Model => loadNativeModel(readFileSync(new URL(`../models/${n}`, import.meta.url), 'utf8'), n);
   const add = load('seed-add.json'),
     m4 = load('seed-4in2out.json');

@@ -3,8 +3,9 @@
  * the text reports.
  */
 import type { Model } from '../model.ts';
-import { buildProblem, type Query } from '../problem/query.ts';
-import { searchAndCertify, type CertifyOptions } from '../certify/certify.ts';
+import { buildProblem, type Problem, type Query } from '../problem/query.ts';
+import { searchAndCertify, searchAndCertifyParallel, type CertifiedResult, type CertifyOptions } from '../certify/certify.ts';
+import type { ParallelBnbOptions, ProofWorkers } from '../certify/proof/parallel.ts';
 import { closestDistanceLowerBound } from '../certify/proof/closestBound.ts';
 import { validateOptions } from '../solve/options.ts';
 import { shareOptions } from '../solve/invert.ts';
@@ -53,7 +54,27 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
     };
     return withReports(solveCounterfactual(problem, options, prove));
   }
-  const result = searchAndCertify(problem, options, t0);
+  return finishCertify(problem, searchAndCertify(problem, options, t0), options, t0);
+}
+
+/**
+ * certify() with the proof's branch-and-bound shared among `workers` (certify/proof/parallel.ts;
+ * the caller supplies them: the CLI's threads are cli/vnnPool.ts ProofThreadPool, which build the
+ * Problem of this very query and options). The same claims, certificates and reports as
+ * certify(); a query proven piece by piece (anyOf clauses, discrete assignments) or a
+ * counterfactual search runs as certify() does, on this thread. `parallel`: the hand-off's tuning
+ * (boxes waiting per worker before it, boxes per work item; defaults in proof/parallel.ts).
+ */
+export async function certifyParallel(model: Model, query: Query, workers: ProofWorkers, options: CertifyOptions & CounterfactualOptions = {}, parallel: ParallelBnbOptions = {}): Promise<InvertResult> {
+  validateOptions(options);
+  if (workers.size <= 1 || (query && typeof query === 'object' && query.anyOf !== undefined) || hasDiscrete(query) || isCounterfactual(options)) return certify(model, query, options);
+  const t0 = now();
+  const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });
+  return finishCertify(problem, await searchAndCertifyParallel(problem, workers, options, t0, parallel), options, t0);
+}
+
+/** The distance bound (--closest-to), the explanation, the reports: after the proof. */
+function finishCertify(problem: Problem, result: CertifiedResult, options: CertifyOptions & CounterfactualOptions, t0: number): InvertResult {
   if (problem.reference && result.closest && result.status === 'solved') {
     // --closest-to with a proof: a proven lower bound on the distance of any solution, by
     // branch-and-bound over the box (certify/proof/closestBound.ts), within the time left

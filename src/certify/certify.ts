@@ -30,7 +30,8 @@ import { rankSolutions, scorePlausibility, solveProblem, type InvertOptions } fr
 import { validateOptions } from '../solve/options.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
-import { branchAndBound, type BnbResult } from './proof/bnb.ts';
+import { branchAndBound, type BnbOptions, type BnbResult } from './proof/bnb.ts';
+import { branchAndBoundParallel, type ParallelBnbOptions, type ProofWorkers } from './proof/parallel.ts';
 import { buildCertificate, verifyCertificate, type Certificate } from './proof/certificate.ts';
 import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
 
@@ -75,9 +76,39 @@ export function searchAndCertify(problem: Problem, options: CertifyOptions = {},
  * so a caller that searched first may pass the time the whole call began.
  */
 export function certifyResult(problem: Problem, search: SolveResult, options: CertifyOptions = {}, startedAt = now()): CertifiedResult {
+  const p = prepareProof(problem, search, options, startedAt);
+  return concludeProof(problem, p, branchAndBound(problem, p.budget, p.bnbOptions), options);
+}
+
+/**
+ * searchAndCertify with the proof's branch-and-bound shared among `workers` (proof/parallel.ts:
+ * the caller supplies the threads). The same claims, checked by the same verifier, as one thread.
+ */
+export async function searchAndCertifyParallel(problem: Problem, workers: ProofWorkers, options: CertifyOptions = {}, startedAt = now(), parallel: ParallelBnbOptions = {}): Promise<CertifiedResult> {
+  const { timeLimit } = validateOptions(options);
+  const search = solveProblem(problem, { ...options, ...(Number.isFinite(timeLimit) ? { timeLimit: timeLimit * SEARCH_SHARE } : {}) });
+  const p = prepareProof(problem, search, options, startedAt);
+  const bnb = await branchAndBoundParallel(problem, p.budget, p.bnbOptions, workers, parallel);
+  const r = concludeProof(problem, p, bnb, options);
+  r.certification!.workers = workers.size;
+  r.certification!.pieces = bnb.pieces;
+  if (bnb.failures.length) r.warnings.push(`a proof thread failed (${bnb.failures[0]}): its boxes stay undecided`);
+  return r;
+}
+
+interface ProofSetup {
+  t0: number;
+  deadline: number;
+  timeLimit: number;
+  res: CertifiedResult;
+  budget: Budget;
+  bnbOptions: BnbOptions;
+}
+
+/** The result copy, the proof's budget and branch-and-bound's options (shared by one thread and many). */
+function prepareProof(problem: Problem, search: SolveResult, options: CertifyOptions, startedAt: number): ProofSetup {
   const t0 = startedAt;
   const { timeLimit, maxEvaluations, maxBoxes } = validateOptions(options);
-  const model = problem.model;
   const deadline = t0 + 1000 * timeLimit;
   const secondsLeft = (share = 0): number => (Number.isFinite(timeLimit) ? Math.max(0, (deadline - now()) / 1000 - share * timeLimit) : Infinity);
   // a copy: the lists and records this function edits are new, the solutions are shared unedited
@@ -89,12 +120,19 @@ export function certifyResult(problem: Problem, search: SolveResult, options: Ce
   // branch-and-bound only measures the volume proven empty, so give it a small budget.
   // (square: the equality targets plus the equality constraints among the inputs are as many as the unknowns)
   const square = squareSystem(problem) !== null;
-  const bnb = branchAndBound(problem, budget, {
+  const bnbOptions: BnbOptions = {
     maxBoxes: res.status === 'solved' && !square ? Math.min(maxBoxes, 2000) : maxBoxes,
     knownRoots: known,
     linear: options.linear,
     ...(Number.isFinite(proofSeconds) ? { deadline: now() + 1000 * proofSeconds } : {}),
-  });
+  };
+  return { t0, deadline, timeLimit, res, budget, bnbOptions };
+}
+
+/** What branch-and-bound proved, made into the result: the claims, the certificate (verified), the message. */
+function concludeProof(problem: Problem, setup: ProofSetup, bnb: BnbResult, options: CertifyOptions): CertifiedResult {
+  const { t0, deadline, timeLimit, res, budget } = setup;
+  const model = problem.model;
   const r = res;
   r.method = `${r.method} + branch-and-bound`;
   r.certification = {

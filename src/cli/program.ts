@@ -115,6 +115,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
     .option('--certificate <file>', 'write the proof certificate (JSON) to FILE; implies --prove (check it with check-certificate)')
     .option('--query <file>', 'the query as a JSON file (given, want, bounds, closestTo, distance, constraints; see docs/query-file.md) instead of the query flags')
     .option('--plot <file>', 'also draw the answer to FILE (.svg or .png; see netinvert plot)')
+    .option('--workers <n>', 'with --prove: threads sharing the proof\'s branch-and-bound, each with its own copy of the model (default 1, the one-thread proof)')
     .addHelpText(
       'after',
       examples([

@@ -1,8 +1,11 @@
 /**
  * The threads of `netinvert verify --workers N` (certify/vnn/parallel.ts decides, this runs its
- * work items): N worker threads (vnnPoolWorker.ts), each of which loads the model once and answers
- * the items it is sent with runVnnWorkItem. The main thread sends an item only to a thread with
- * none (parallel.ts never has more than N under way), so each thread holds at most one.
+ * work items) and of `solve --prove --workers N` (certify/proof/parallel.ts proves): N worker
+ * threads (vnnPoolWorker.ts), each of which loads the model once and answers the items it is sent
+ * (runVnnWorkItem, or runProofWorkItem on the query's Problem, built once per thread). The main
+ * thread sends an item only to a thread with none (both schedulers never have more than N under
+ * way), so each thread holds at most one. A proof pool's threads read the caller's stop flag
+ * (Ctrl-C: solve/evaluator.ts setStopSignal), so their pieces end as interrupted.
  *
  * A thread that dies fails the item it was on (the answer is then unknown, with the reason);
  * close() terminates every thread, also one in the middle of an item (the search is synchronous:
@@ -12,17 +15,19 @@ import { Worker } from 'node:worker_threads';
 import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { VnnlibSpec } from '../formats/vnnlib/types.ts';
 import type { VnnWorkers, VnnWorkItem, VnnWorkResult } from '../certify/vnn/parallel.ts';
+import type { ProofWorkers, ProofWorkItem, ProofWorkResult } from '../certify/proof/parallel.ts';
+import type { Query, ToleranceOptions } from '../problem/query.ts';
 import { workerScript } from './workerScript.ts';
 
 export type VnnPoolReply =
   | { kind: 'ready'; hash: string }
   | { kind: 'load-error'; code: ErrorCode | null; message: string }
-  | { kind: 'result'; id: number; result: VnnWorkResult }
+  | { kind: 'result'; id: number; result: VnnWorkResult | ProofWorkResult }
   | { kind: 'failed'; id: number; message: string };
 
 export interface VnnPoolRequest {
   id: number;
-  item: VnnWorkItem;
+  item: VnnWorkItem | ProofWorkItem;
 }
 
 export interface VnnPoolData {
@@ -31,16 +36,28 @@ export interface VnnPoolData {
   spec: VnnlibSpec;
 }
 
-interface Slot {
+/** A proof pool's threads: the model, and the query (with its tolerances) they build the Problem of; the stop flag. */
+export interface ProofPoolData {
+  modelPath: string;
+  meta?: string;
+  query: Query;
+  tolerance: ToleranceOptions;
+  stop: SharedArrayBuffer | null;
+}
+
+export type PoolData = ({ kind: 'vnn' } & VnnPoolData) | ({ kind: 'proof' } & ProofPoolData);
+
+interface Slot<R> {
   worker: Worker;
   ready: Promise<void>;
   busy: boolean;
-  pending: { id: number; resolve: (r: VnnWorkResult) => void; reject: (e: Error) => void } | null;
+  pending: { id: number; resolve: (r: R) => void; reject: (e: Error) => void } | null;
   dead: string | null;
 }
 
-export class VnnThreadPool implements VnnWorkers {
-  private readonly slots: Slot[] = [];
+/** N threads that each load the model once and answer one item at a time. */
+class ThreadPool<I extends VnnPoolRequest['item'], R> {
+  private readonly slots: Slot<R>[] = [];
   private readonly script = workerScript(import.meta.url, './vnnPoolWorker');
   private id = 0;
   private closed = false;
@@ -48,18 +65,18 @@ export class VnnThreadPool implements VnnWorkers {
   constructor(
     readonly size: number,
     private readonly modelHash: string,
-    private readonly data: VnnPoolData,
+    private readonly data: PoolData,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  private spawn(): Slot {
+  private spawn(): Slot<R> {
     const worker = new Worker(this.script, { eval: true, workerData: this.data });
-    const slot: Slot = { worker, ready: Promise.resolve(), busy: false, pending: null, dead: null };
+    const slot: Slot<R> = { worker, ready: Promise.resolve(), busy: false, pending: null, dead: null };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: VnnPoolReply) => {
         if (m.kind === 'ready') {
-          if (m.hash !== this.modelHash) reject(new NetinvertError('bad_argument', `${this.data.modelPath} changed while verify started (its hash is now ${m.hash}); run again`, { file: this.data.modelPath }));
+          if (m.hash !== this.modelHash) reject(new NetinvertError('bad_argument', `${this.data.modelPath} changed while the threads started (its hash is now ${m.hash}); run again`, { file: this.data.modelPath }));
           else resolve();
         } else if (m.kind === 'load-error') reject(m.code ? new NetinvertError(m.code, m.message) : new Error(m.message));
         else {
@@ -67,13 +84,13 @@ export class VnnThreadPool implements VnnWorkers {
           if (!p || p.id !== m.id) return;
           slot.pending = null;
           slot.busy = false;
-          if (m.kind === 'result') p.resolve(m.result);
+          if (m.kind === 'result') p.resolve(m.result as R);
           else p.reject(new Error(m.message));
         }
       });
       const died = (why: string): void => {
         slot.dead = why;
-        reject(new Error(`a verify thread stopped while loading the model (${why})`));
+        reject(new Error(`a worker thread stopped while loading the model (${why})`));
         const p = slot.pending;
         slot.pending = null;
         if (p) p.reject(new Error(`the thread searching it stopped (${why})`));
@@ -92,12 +109,12 @@ export class VnnThreadPool implements VnnWorkers {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  run(item: VnnWorkItem): Promise<VnnWorkResult> {
+  run(item: I): Promise<R> {
     const slot = this.slots.find((s) => !s.busy && !s.dead);
-    if (!slot) return Promise.reject(new Error(this.slots.every((s) => s.dead) ? `every verify thread stopped (${this.slots[0]?.dead})` : 'VnnThreadPool.run: every thread is busy'));
+    if (!slot) return Promise.reject(new Error(this.slots.every((s) => s.dead) ? `every worker thread stopped (${this.slots[0]?.dead})` : 'ThreadPool.run: every thread is busy'));
     slot.busy = true;
     const id = this.id++;
-    return new Promise<VnnWorkResult>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       slot.pending = { id, resolve, reject };
       slot.ready.then(
         () => slot.worker.postMessage({ id, item } satisfies VnnPoolRequest),
@@ -112,5 +129,19 @@ export class VnnThreadPool implements VnnWorkers {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** verify --workers N: threads that run runVnnWorkItem. */
+export class VnnThreadPool extends ThreadPool<VnnWorkItem, VnnWorkResult> implements VnnWorkers {
+  constructor(size: number, modelHash: string, data: VnnPoolData) {
+    super(size, modelHash, { kind: 'vnn', ...data });
+  }
+}
+
+/** solve --prove --workers N: threads that run runProofWorkItem on the query's Problem. */
+export class ProofThreadPool extends ThreadPool<ProofWorkItem, ProofWorkResult> implements ProofWorkers {
+  constructor(size: number, modelHash: string, data: ProofPoolData) {
+    super(size, modelHash, { kind: 'proof', ...data });
   }
 }

@@ -1,27 +1,44 @@
 /**
- * A `verify --workers N` thread (vnnPool.ts): loads the model once, then answers each work item
- * the main thread sends with runVnnWorkItem (certify/vnn/parallel.ts), one at a time.
+ * A `verify --workers N` or `solve --prove --workers N` thread (vnnPool.ts): loads the model once
+ * (and, for a proof, builds the query's Problem once and reads the caller's stop flag), then
+ * answers each work item the main thread sends with runVnnWorkItem (certify/vnn/parallel.ts) or
+ * runProofWorkItem (certify/proof/parallel.ts), one at a time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { NetinvertError } from '../errors.ts';
-import { runVnnWorkItem } from '../certify/vnn/parallel.ts';
-import { loadVerifyModel } from './loadModelFile.ts';
-import type { VnnPoolData, VnnPoolReply, VnnPoolRequest } from './vnnPool.ts';
+import { runVnnWorkItem, type VnnWorkItem } from '../certify/vnn/parallel.ts';
+import { runProofWorkItem, type ProofWorkItem } from '../certify/proof/parallel.ts';
+import { buildProblem } from '../problem/query.ts';
+import { setStopSignal } from '../solve/evaluator.ts';
+import { loadModelFile, loadVerifyModel } from './loadModelFile.ts';
+import type { PoolData, VnnPoolReply, VnnPoolRequest } from './vnnPool.ts';
 
 const port = parentPort!;
-const { modelPath, meta, spec } = workerData as VnnPoolData;
+const data = workerData as PoolData;
 const send = (m: VnnPoolReply): void => port.postMessage(m);
 
 try {
-  const model = loadVerifyModel(modelPath, meta);
+  let answer: (item: VnnPoolRequest['item']) => (VnnPoolReply & { kind: 'result' })['result'];
+  let hash: string;
+  if (data.kind === 'vnn') {
+    const model = loadVerifyModel(data.modelPath, data.meta);
+    hash = model.hash;
+    answer = (item) => runVnnWorkItem(model, data.spec, item as VnnWorkItem);
+  } else {
+    const model = loadModelFile(data.modelPath, data.meta);
+    hash = model.hash;
+    const problem = buildProblem(model, data.query, data.tolerance);
+    if (data.stop) setStopSignal(new Int32Array(data.stop));
+    answer = (item) => runProofWorkItem(problem, item as ProofWorkItem);
+  }
   port.on('message', (m: VnnPoolRequest) => {
     try {
-      send({ kind: 'result', id: m.id, result: runVnnWorkItem(model, spec, m.item) });
+      send({ kind: 'result', id: m.id, result: answer(m.item) });
     } catch (e) {
       send({ kind: 'failed', id: m.id, message: (e as Error)?.message ?? String(e) });
     }
   });
-  send({ kind: 'ready', hash: model.hash });
+  send({ kind: 'ready', hash });
 } catch (e) {
   if (e instanceof NetinvertError) send({ kind: 'load-error', code: e.code, message: e.message });
   else send({ kind: 'load-error', code: null, message: (e as Error)?.message ?? String(e) });

@@ -28,6 +28,10 @@ let stopFlag: Int32Array | null = null;
 export function setStopSignal(flag: Int32Array | null): void {
   stopFlag = flag;
 }
+/** This thread's stop flag's shared memory (null: none), for threads it starts to read too (solve --prove --workers). */
+export function stopSignalBuffer(): SharedArrayBuffer | null {
+  return stopFlag && stopFlag.buffer instanceof SharedArrayBuffer ? stopFlag.buffer : null;
+}
 /** Whether a stop was requested (see setStopSignal). */
 export function stopRequested(): boolean {
   return stopFlag !== null && Atomics.load(stopFlag, 0) !== 0;

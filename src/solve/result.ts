@@ -175,8 +175,11 @@ export interface SolveResult {
   counterfactual?: CounterfactualRecord;
   /** Discrete unknowns (Query.integers / categorical / oneHot): every assignment searched (api/discrete.ts). */
   discrete?: DiscreteRecord;
-  /** What branch-and-bound did (certify). */
-  certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number };
+  /**
+   * What branch-and-bound did (certify); `workers`: threads that shared it (solve --prove --workers N,
+   * N ≥ 2; absent for one), `pieces`: work items they ran (0: decided before the hand-off).
+   */
+  certification?: { boxes: number; excludedFraction: number; undecidedBoxes: number; budgetHit: boolean; rootBoxes: number; workers?: number; pieces?: number };
   warnings: string[];
   stats: SolveStats;
 }

@@ -72,7 +72,26 @@ export interface BnbOptions {
    * the measured time per box so that the last one ends near it, not a whole batch past it.
    */
   deadline?: number;
+  /**
+   * The boxes to search (default: the query box). Used by a piece of a parallel proof
+   * (proof/parallel.ts): the sub-boxes it was handed, each marked `plain` when a relaxation claim
+   * on it was withdrawn.
+   */
+  start?: ProofBox[];
+  /** Regions already proven to hold a unique root (by another piece): boxes wholly inside one are dropped, as for the run's own roots; they are not listed in the result. */
+  provenRoots?: RootBox[];
+  /**
+   * Hand the search off (proof/parallel.ts): stop when `splitAt` boxes wait, or at maxBoxes,
+   * and return the boxes still waiting as `frontier` (not undecided: budgetHit stays false) after
+   * the verifier has confirmed the exclusions made so far (those it cannot confirm are split and
+   * searched on, or join the frontier). A run that exhausts the budget (time, evaluations, Ctrl-C)
+   * ends as without this option.
+   */
+  handOff?: { splitAt?: number };
 }
+
+/** A box of the search: `plain` when a relaxation claim on it was withdrawn (searched with the mean-value form only). */
+export type ProofBox = { lo: number[]; hi: number[]; plain?: boolean };
 
 const BATCH = 256;
 
@@ -118,6 +137,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   const formCheck = formRows.length && verifyAll ? verifierMissCheck(problem) : null;
 
   const roots: RootBox[] = [];
+  const provenRoots = opts.provenRoots ?? [];
   // proven-unique regions around the roots the search found (ε-inflation)
   let verifyMs = 0,
     msPerBox = 0;
@@ -140,9 +160,13 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   let boxes = 0,
     budgetHit = false;
   // `plain`: searched with the mean-value form only (a relaxation claim there was withdrawn)
-  type WorkBox = { lo: number[]; hi: number[]; plain?: boolean };
+  type WorkBox = ProofBox;
   // boxes to search (the driver's FIFO worklist): the query box, then the pieces of withdrawn claims
-  let work: WorkBox[] = [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
+  let work: WorkBox[] = opts.start ? opts.start.map((b) => ({ ...b })) : [{ lo: Array.from(problem.lo), hi: Array.from(problem.hi) }];
+  // handing off: boxes left waiting (returned as `frontier`), and a count of the boxes waiting now
+  const handOff = opts.handOff;
+  const frontier: WorkBox[] = [];
+  let waiting = 0;
   const L = new Float64Array(BATCH * nIn),
     H = new Float64Array(BATCH * nIn);
   const vol = (b: { lo: number[]; hi: number[] }): number => b.lo.reduce((a, l, j) => a * (degenerate[j] ? 1 : (b.hi[j] - l) / W[j]), 1);
@@ -183,6 +207,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     const k = batch.length;
     const out: BoundOutcome<never, WorkBox>[] = new Array(k);
     boxes += k;
+    waiting -= k;
     for (let q = 0; q < k; q++) {
       L.set(problem.base, q * nIn);
       H.set(problem.base, q * nIn);
@@ -358,18 +383,25 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
         continue;
       }
       out[q] = { kind: 'branch', children: split(b, yb.smear.subarray(q * n, q * n + n)) };
+      waiting += 2;
     }
     msPerBox = (now() - tBatch) / k;
     for (let q = 0; q < k; q++) out[q] ??= closed;
     return out;
   };
+  const splitAt = handOff?.splitAt ?? Infinity;
   for (;;) {
+    waiting = work.length;
     const run = runBranchAndBound<WorkBox, never, never>(work, { bound }, {
       order: 'fifo',
       trees: false,
-      stop: () => boxes >= opts.maxBoxes || budget.exhausted,
-      // drop boxes entirely inside a proven-unique region
-      keep: (b) => !roots.some((r) => boxInside(b, r)),
+      stop: () => boxes >= opts.maxBoxes || budget.exhausted || waiting >= splitAt,
+      // drop boxes entirely inside a proven-unique region (this run's, or another piece's)
+      keep: (b) => {
+        const k = !roots.some((r) => boxInside(b, r)) && !provenRoots.some((r) => boxInside(b, r));
+        if (!k) waiting--;
+        return k;
+      },
       // with a deadline, a batch no larger than the time left allows (so the limit holds to about one box)
       batchSize: () => {
         let kMax = BATCH;
@@ -378,7 +410,8 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
       },
     });
     work = [];
-    if (run.status === 'budget') {
+    if (run.status === 'budget' && handOff && !budget.exhausted) frontier.push(...run.remaining);
+    else if (run.status === 'budget') {
       budgetHit = true;
       undecided.push(...run.remaining.map((b) => ({ lo: b.lo, hi: b.hi })));
     }
@@ -448,6 +481,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     lowerBound: lowerBound === Infinity ? -Infinity : lowerBound,
     boxes,
     budgetHit,
+    ...(handOff ? { frontier, minMiss: lowerBound } : {}),
     ...(budgetHit ? { budgetReason: stopRequested() ? ('interrupted' as const) : boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
     verifyMs,
     square: !!sysFull,

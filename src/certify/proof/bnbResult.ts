@@ -43,4 +43,11 @@ export interface BnbResult {
   /** Milliseconds spent in the independent verifier's own checks (what verifyCertificate will repeat). */
   verifyMs: number;
   square: boolean;
+  /**
+   * With BnbOptions.handOff: the boxes still waiting when the run handed off (not searched; not
+   * in `undecided`), each `plain` when a relaxation claim on it was withdrawn.
+   */
+  frontier?: { lo: number[]; hi: number[]; plain?: boolean }[];
+  /** With handOff: the smallest worst-output miss over the closed boxes (Infinity when none), for merging pieces' lowerBound. */
+  minMiss?: number;
 }

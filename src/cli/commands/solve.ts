@@ -2,7 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import type { DistanceKind } from '../../problem/query.ts';
-import { certify } from '../../api/certify.ts';
+import { certify, certifyParallel } from '../../api/certify.ts';
+import { stopSignalBuffer } from '../../solve/evaluator.ts';
+import { ProofThreadPool } from '../vnnPool.ts';
 import { invert } from '../../api/invert.ts';
 import { loadNativeModel } from '../../formats/native/load.ts';
 import { buildProblem, type Query } from '../../problem/query.ts';
@@ -169,6 +171,16 @@ export function withWantClass(query: Query | QueryFileContent, outputNames: read
 /** Load the model and answer the query the options state (shared by solve and plot). */
 export async function solveFromOptions(modelPath: string, opts: Record<string, unknown>): Promise<{ model: import('../../model.ts').Model; result: import('../../api/invert.ts').InvertResult }> {
   const { method, ...solver } = readSolverOptions(opts);
+  const workers = opts.workers === undefined ? 1 : parseInteger(opts.workers, '--workers', { min: 1, code: 'bad_usage', unit: 'threads', hint: 'the default is 1 (the one-thread proof)' });
+  if (workers > 1 && (!(opts.prove || typeof opts.certificate === 'string') || method === 'milp')) {
+    throw new NetinvertError(
+      'bad_usage',
+      method === 'milp'
+        ? '--workers N shares the proof of --prove among threads; --method milp runs on one thread: leave out --workers'
+        : '--workers N shares the proof (--prove) among threads; the search alone runs on one thread: add --prove, or leave out --workers',
+      { flag: '--workers' },
+    );
+  }
   const flagQuery = queryOf(opts);
   const model = loadModelFile(modelPath, opts.meta as string | undefined);
   let query = withWantClass(flagQuery, model.network.outputNames, opts);
@@ -192,16 +204,29 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
     ...(opts.diverseRadius !== undefined ? { diverseRadius: parseNumber(opts.diverseRadius, '--diverse-radius') } : {}),
     ...(opts.sparse ? { sparse: true } : {}),
   };
-  const result = await run(
-    model,
-    query,
-    {
-      ...(warmStart ? { warmStart } : {}),
-      ...counterfactual,
-      ...solver,
-      method: method === 'milp' ? 'lm' : method,
-    },
-  );
+  const options = {
+    ...(warmStart ? { warmStart } : {}),
+    ...counterfactual,
+    ...solver,
+    method: method === 'milp' ? ('lm' as const) : method,
+  };
+  if (workers > 1 && run === certify) {
+    // --prove --workers N: the proof's branch-and-bound shared among N threads (vnnPool.ts),
+    // each with its own copy of the model and this query; they read this thread's stop flag (Ctrl-C)
+    const pool = new ProofThreadPool(workers, model.hash, {
+      modelPath,
+      ...(typeof opts.meta === 'string' ? { meta: opts.meta } : {}),
+      query,
+      tolerance: { atol: solver.atol, rtol: solver.rtol },
+      stop: stopSignalBuffer(),
+    });
+    try {
+      return { model, result: await certifyParallel(model, query, pool, options) };
+    } finally {
+      await pool.close();
+    }
+  }
+  const result = await run(model, query, options);
   return { model, result };
 }
 
