@@ -15,13 +15,19 @@
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
 import { buildProblem, type Query } from '../problem/query.ts';
-import { assignmentAt, branchQuery, buildDiscrete, choiceCount, MAX_DISCRETE_ASSIGNMENTS } from '../problem/discrete.ts';
+import { assignmentAt, branchQuery, buildDiscrete, choiceCount } from '../problem/discrete.ts';
 import { explainBranches } from './discreteExplain.ts';
 import { solveMilpProblem, type MilpInvertOptions } from '../certify/milp/solve.ts';
 import type { MilpDiscrete } from '../certify/milp/run.ts';
 import type { CertifiedResult } from '../certify/certify.ts';
 import type { Solution } from '../solve/result.ts';
 import { now } from '../solve/evaluator.ts';
+
+/**
+ * Most assignments whose explanations are merged into the explanation of an infeasible or
+ * best-compromise answer (each is explained on its own: the MILP never listed them).
+ */
+export const MILP_EXPLAIN_ASSIGNMENTS = 1000;
 
 export async function invertMilpDiscrete(model: Model, query: Query, options: MilpInvertOptions): Promise<CertifiedResult> {
   const t0 = now();
@@ -57,14 +63,16 @@ export async function invertMilpDiscrete(model: Model, query: Query, options: Mi
   };
   r.message = `one MILP over the ${N} assignments of the discrete unknowns (${names}), integer columns inside: ${r.message}`;
   // why (issue #12 §2): the assignments' explanations merged, as the enumeration path gives them,
-  // when they are few enough to list; else said so
+  // when they are few enough to list (within the time an unproven explanation gets: as long as
+  // the MILP took, or 2 s); else said so
   if (r.status === 'infeasible' || r.status === 'best-compromise') {
-    if (N <= MAX_DISCRETE_ASSIGNMENTS) {
+    if (N <= MILP_EXPLAIN_ASSIGNMENTS) {
       const listed = buildDiscrete(model, query);
       const branches = Array.from({ length: N }, (_, k) => ({ problem: buildProblem(model, branchQuery(listed, assignmentAt(listed, k)), { atol: options.atol, rtol: options.rtol }), r }));
-      const e = explainBranches(branches, options, true, t0);
+      const e = explainBranches(branches, options, false, t0);
       if (e) r.explanation = e;
-    } else r.warnings = [...r.warnings, `no explanation: the ${N} assignments of the discrete unknowns are more than the ${MAX_DISCRETE_ASSIGNMENTS} an explanation lists`];
+      else r.warnings = [...r.warnings, `no explanation: explaining the ${N} assignments of the discrete unknowns ran out of time`];
+    } else r.warnings = [...r.warnings, `no explanation: the ${N} assignments of the discrete unknowns are more than the ${MILP_EXPLAIN_ASSIGNMENTS} an explanation lists`];
   }
   r.stats = { ...r.stats, timeMs: now() - t0 };
   return r;
