@@ -114,6 +114,9 @@ class BranchDriver {
       const t1 = now();
       const e = explainBranches(this.results, this.options, this.prove, this.t0);
       if (e) out.explanation = e;
+      else if (validateOptions(this.options).explainBoxes > 0) {
+        out.warnings = [...out.warnings, `no explanation: explaining the ${this.results.length} assignments of the discrete unknowns ran out of time (raise --time-limit)`];
+      }
       out.stats.timeMs += now() - t1;
     }
     return out;
