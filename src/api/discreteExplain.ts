@@ -22,13 +22,8 @@ import { explainResult } from '../certify/explain/explain.ts';
 import type { Problem } from '../problem/query.ts';
 import { now } from '../solve/evaluator.ts';
 import type { InvertOptions } from '../solve/invert.ts';
-import { validateOptions } from '../solve/options.ts';
 import type { Explanation, ReachableRange, TargetRelaxation } from '../solve/result.ts';
-
-/** As api/explain.ts: a proof's explanation gets this many times the boxes, invert's at least this long (ms). */
-const PROVE_FACTOR = 10;
-const SOLVE_FLOOR_MS = 2000;
-const MIN_SHARE = 0.1;
+import { explanationBudget } from './explain.ts';
 
 export interface ExplainedBranch {
   problem: Problem;
@@ -41,15 +36,11 @@ export interface ExplainedBranch {
  * undefined when explanations are off, or the budget ran out before every branch was explained.
  */
 export function explainBranches(branches: readonly ExplainedBranch[], options: InvertOptions, prove: boolean, startedAt: number): Explanation | undefined {
-  const { explainBoxes, timeLimit, maxEvaluations, seed } = validateOptions(options);
-  if (explainBoxes === 0 || branches.length === 0) return undefined;
-  const t0 = now();
-  const elapsed = t0 - startedAt;
-  const left = Number.isFinite(timeLimit) ? Math.max(1000 * timeLimit - elapsed, MIN_SHARE * 1000 * timeLimit) : Infinity;
-  const ms = prove ? left : Math.min(left, Math.max(elapsed, SOLVE_FLOOR_MS));
-  const factor = prove ? PROVE_FACTOR : 1;
+  const budget = explanationBudget(options, prove, startedAt);
+  if (!budget || branches.length === 0) return undefined;
+  const { t0, ms, maxEvaluations, seed } = budget;
   const N = branches.length;
-  const boxes = Math.max(8, Math.ceil((factor * explainBoxes) / N));
+  const boxes = Math.max(8, Math.ceil(budget.maxBoxes / N));
   const parts: Explanation[] = [];
   for (let b = 0; b < N; b++) {
     const { problem, r } = branches[b];
