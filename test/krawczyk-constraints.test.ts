@@ -25,6 +25,7 @@ import { solutionSetDimension } from '../src/solve/verify.ts';
 import type { Solution } from '../src/solve/result.ts';
 import { rng } from './util/rng.ts';
 import { run } from './util/cli.ts';
+import { mixtureClosedForm, mixtureForward } from './problems.ts';
 
 /** A 3-input, 2-output tanh net with seeded weights (inputs x[0..2], outputs y[0], y[1]). */
 function tanhNet(seed: number, h = 4, scale = 2.5): Model {
@@ -282,22 +283,13 @@ describe('the mixture model (README "Mixture design"): one blend, proven the onl
         const [r0, f0] = [i / 100, j / 100];
         const b0 = 1 - r0 - f0;
         // the model's closed form, from its description: D = 1.2r + 2.5f + 1.8b, S = 4 + 3 tanh(2(b − r) + f)
-        const D = 1.2 * r0 + 2.5 * f0 + 1.8 * b0,
-          S = 4 + 3 * Math.tanh(2 * (b0 - r0) + f0);
+        const [D, S] = mixtureForward(r0, f0, b0);
         const q: Query = { want: { density: D, stiffness: S }, constraints: ['resin + filler + fiber = 1'] };
         const r = certify(MIX, q, OPTS);
         expect(r.complete).toBe(true);
         expect(r.solutions.length).toBe(1);
         // Cramer's rule on r + f + b = 1, 1.2r + 2.5f + 1.8b = D, −2r + f + 2b = atanh((S − 4)/3)
-        const u = Math.atanh((S - 4) / 3);
-        const A = [
-          [1, 1, 1],
-          [1.2, 2.5, 1.8],
-          [-2, 1, 2],
-        ];
-        const det = (m: number[][]): number =>
-          m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-        const x = [0, 1, 2].map((c) => det(A.map((row, k) => row.map((v, l) => (l === c ? [1, D, u][k] : v)))) / det(A));
+        const x = mixtureClosedForm(D, S);
         const s = r.solutions[0].unknowns;
         expect(s.resin).toBeCloseTo(x[0], 6);
         expect(s.filler).toBeCloseTo(x[1], 6);
@@ -318,15 +310,7 @@ describe('the mixture model: infeasible square systems under the constraint are 
       fc.property(fc.integer({ min: 121, max: 249 }), fc.integer({ min: 12, max: 68 }), (d, st) => {
         const D = d / 100,
           S = st / 10;
-        const u = Math.atanh((S - 4) / 3);
-        const A = [
-          [1, 1, 1],
-          [1.2, 2.5, 1.8],
-          [-2, 1, 2],
-        ];
-        const det = (m: number[][]): number =>
-          m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-        const x = [0, 1, 2].map((c) => det(A.map((row, k) => row.map((v, l) => (l === c ? [1, D, u][k] : v)))) / det(A));
+        const x = mixtureClosedForm(D, S);
         // how far inside [0, 1]³ the one solution lies (negative: outside)
         const margin = Math.min(...x.map((v) => Math.min(v, 1 - v)));
         fc.pre(Math.abs(margin) > 1e-3);

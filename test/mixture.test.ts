@@ -14,31 +14,15 @@ import { invert } from '../src/api/invert.ts';
 import { verifyCertificate } from '../src/certify/proof/certificate.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import type { Query } from '../src/problem/query.ts';
+import { mixtureClosedForm, mixtureForward } from './problems.ts';
 import { run } from './util/cli.ts';
 
 const MIX = loadNativeModel(readFileSync(new URL('../models/mixture.json', import.meta.url)));
 const SUM = 'resin + filler + fiber = 1';
 const OPTS = { maxEvaluations: 40_000, timeLimit: 60, seed: 3 };
 
-/** The closed form of the model, written out from its description (not read from the file's weights). */
-function forward(r: number, f: number, b: number): [number, number] {
-  return [1.2 * r + 2.5 * f + 1.8 * b, 4 + 3 * Math.tanh(2 * (b - r) + f)];
-}
-
-/** The one (r, f, b) with r + f + b = 1 meeting density D and stiffness S, by Cramer's rule. */
-function closedForm(D: number, S: number): [number, number, number] {
-  const u = Math.atanh((S - 4) / 3);
-  const A = [
-    [1, 1, 1],
-    [1.2, 2.5, 1.8],
-    [-2, 1, 2],
-  ];
-  const rhs = [1, D, u];
-  const det = (m: number[][]): number =>
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  const d = det(A);
-  return [0, 1, 2].map((c) => det(A.map((row, i) => row.map((v, j) => (j === c ? rhs[i] : v)))) / d) as [number, number, number];
-}
+const forward = mixtureForward;
+const closedForm = mixtureClosedForm;
 
 describe('mixture design: three fractions that sum to 1 (closed-form oracle)', () => {
   it('the model file is the closed form (forward passes at random points)', () => {

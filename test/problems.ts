@@ -201,3 +201,29 @@ export function bank(): BankProblem[] {
     },
   ];
 }
+
+/**
+ * models/mixture.json's closed form, written out from its description (not read from the file):
+ * density = 1.2r + 2.5f + 1.8b, stiffness = 4 + 3·tanh(2(b − r) + f).
+ */
+export function mixtureForward(r: number, f: number, b: number): [number, number] {
+  return [1.2 * r + 2.5 * f + 1.8 * b, 4 + 3 * Math.tanh(2 * (b - r) + f)];
+}
+
+/**
+ * The one (resin, filler, fiber) with r + f + b = 1 meeting density D and stiffness S: with
+ * u = atanh((S − 4)/3) three linear equations (determinant 3.4), solved by Cramer's rule.
+ */
+export function mixtureClosedForm(D: number, S: number): [number, number, number] {
+  const u = Math.atanh((S - 4) / 3);
+  const A = [
+    [1, 1, 1],
+    [1.2, 2.5, 1.8],
+    [-2, 1, 2],
+  ];
+  const rhs = [1, D, u];
+  const det = (m: number[][]): number =>
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  const d = det(A);
+  return [0, 1, 2].map((c) => det(A.map((row, i) => row.map((v, j) => (j === c ? rhs[i] : v)))) / d) as [number, number, number];
+}

@@ -469,9 +469,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // undecided boxes may hold a solution: the lower bound can be no more than 0 then
   if (undecided.length) lowerBound = Math.min(lowerBound, 0);
   if (roots.length) lowerBound = Math.min(lowerBound, 0);
-  let excludedFraction = Math.min(1, excludedVol / totalVol);
-  // never 1 while something is left: rounding in the volume sum must not claim the whole box
-  if (excludedFraction >= 1 && (undecided.length || budgetHit)) excludedFraction = 1 - 2 ** -53;
+  const excludedFraction = provenFraction(excludedVol / totalVol, undecided.length > 0 || budgetHit);
   return {
     excluded,
     rootFree,
@@ -482,7 +480,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
     boxes,
     budgetHit,
     ...(handOff ? { frontier, minMiss: lowerBound } : {}),
-    ...(budgetHit ? { budgetReason: stopRequested() ? ('interrupted' as const) : boxes >= opts.maxBoxes ? ('boxes' as const) : budget.evaluations >= budget.maxEvaluations ? ('evaluations' as const) : ('time' as const) } : {}),
+    ...(budgetHit ? { budgetReason: budgetReasonOf(boxes, opts.maxBoxes, budget) } : {}),
     verifyMs,
     square: !!sysFull,
   };
@@ -686,3 +684,14 @@ function boxInside(b: { lo: number[]; hi: number[] }, r: { lo: number[]; hi: num
   return true;
 }
 
+
+/** Why a proof stopped with boxes left: a stop was asked for, or which budget ran out first. */
+export function budgetReasonOf(boxes: number, maxBoxes: number, budget: Budget): NonNullable<BnbResult['budgetReason']> {
+  return stopRequested() ? 'interrupted' : boxes >= maxBoxes ? 'boxes' : budget.evaluations >= budget.maxEvaluations ? 'evaluations' : 'time';
+}
+
+/** The share of the box proven empty, never 1 while something is left (rounding in a volume sum must not claim the whole box). */
+export function provenFraction(fraction: number, leftOver: boolean): number {
+  const f = Math.min(1, fraction);
+  return f >= 1 && leftOver ? 1 - 2 ** -53 : f;
+}

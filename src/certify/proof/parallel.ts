@@ -40,7 +40,7 @@
  */
 import type { Problem } from '../../problem/query.ts';
 import { Budget, now, stopRequested } from '../../solve/evaluator.ts';
-import { branchAndBound, type BnbOptions, type BnbResult, type ProofBox, type RootBox } from './bnb.ts';
+import { branchAndBound, budgetReasonOf, provenFraction, type BnbOptions, type BnbResult, type ProofBox, type RootBox } from './bnb.ts';
 
 /** Boxes waiting per worker before the root search hands its frontier out. */
 export const SPLIT_PER_WORKER = 8;
@@ -205,15 +205,14 @@ export async function branchAndBoundParallel(problem: Problem, budget: Budget, o
     undecided.push(...queue.map((b) => ({ lo: b.lo, hi: b.hi })));
   }
   if (budgetHit) {
-    reason = stopRequested() ? 'interrupted' : (reason ?? (boxes >= opts.maxBoxes ? 'boxes' : budget.evaluations >= budget.maxEvaluations ? 'evaluations' : 'time'));
+    reason = stopRequested() ? 'interrupted' : (reason ?? budgetReasonOf(boxes, opts.maxBoxes, budget));
   }
   // the volume proven empty, in box-width units (as bnb.ts measures it)
   const W = Array.from(problem.hi, (h, j) => h - problem.lo[j] || 1);
   const degenerate = Array.from(problem.hi, (h, j) => h === problem.lo[j]);
   let vol = 0;
   for (const e of excluded) vol += e.lo.reduce((a, l, j) => a * (degenerate[j] ? 1 : (e.hi[j] - l) / W[j]), 1);
-  let excludedFraction = Math.min(1, vol);
-  if (excludedFraction >= 1 && (undecided.length || budgetHit)) excludedFraction = 1 - 2 ** -53;
+  const excludedFraction = provenFraction(vol, undecided.length > 0 || budgetHit);
   let lowerBound = minMiss;
   if (undecided.length || roots.length) lowerBound = Math.min(lowerBound, 0);
   return {

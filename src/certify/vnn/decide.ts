@@ -144,7 +144,10 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
       upfront = spent;
     restart = () => {
       const t = performance.now();
-      if (spent >= cap || spent - upfront > t - searchStart - (spent - upfront)) return null;
+      // restarts so far against the search's own time since it began
+      const restarts = spent - upfront,
+        searching = t - searchStart - restarts;
+      if (spent >= cap || restarts > searching) return null;
       const w = falsify(model, bounder.forms, boxes, { ...opts, seed: (opts.seed ?? 1) + 7777 * ++round, falsifyShare: 0 }, deadline);
       const dt = performance.now() - t;
       spent += dt;
