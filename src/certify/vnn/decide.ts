@@ -51,6 +51,14 @@ export interface DecideOptions {
    * repairs it under the leaves it rejects; 'search' checks every leaf as the search closes it.
    */
   verifyLeaves?: 'end' | 'search';
+  /**
+   * How an open box picks the input to halve: 'lookahead' bounds both halves along every input
+   * and takes the split whose children's summed deficit Σ min(worst clause bound, 0) is least (the
+   * chosen children keep their bounds); 'smear' takes the largest |∂form/∂x_d|·width_d of the
+   * back-substituted form (ReluVal's smear, Wang et al. 2018). Default: 'lookahead' on chain nets
+   * (measured on ACAS Xu), 'smear' on other graphs.
+   */
+  branching?: 'lookahead' | 'smear';
   /** Skip falsification (tests of the proof path). */
   noFalsify?: boolean;
 }
@@ -82,6 +90,8 @@ export interface DecideResult {
     rejectedLeaves: number;
     /** Which bound engine the search used. */
     engine: 'relu-chain' | 'crown';
+    /** Boxes bounded by the branching look-ahead (besides `boxes`). */
+    lookAhead?: number;
   };
 }
 
@@ -94,6 +104,10 @@ export interface Box {
   parent?: Float64Array | null;
   /** This box's own, once bounded (handed to its children). */
   state?: Float64Array | null;
+  /** Its forms' lower bounds and state, already computed (by the parent's branching look-ahead). */
+  pre?: { lo: Float64Array; lam: Float64Array | null; state: Float64Array | null } | null;
+  /** The children the look-ahead bounded for the chosen split (taken by split()). */
+  kids?: [Box, Box] | null;
 }
 
 /** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
@@ -229,6 +243,70 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   // leaves are checked by the verifier during the search ('search') or only at the end, with a
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
   const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
+  const strong = (opts.branching ?? (bounder.chain ? 'lookahead' : 'smear')) === 'lookahead';
+  /** worst clause value of a row of form lower bounds (Infinity: every clause refuted) */
+  const worstOf = (lo: Float64Array, at: number): number => {
+    let worst = Infinity;
+    for (const clause of f.clauses) {
+      let best = -Infinity;
+      for (const q of clause) if (lo[at + q] > best) best = lo[at + q];
+      if (best > 0) continue;
+      if (best < worst) worst = best;
+    }
+    return worst;
+  };
+  // Strong branching on inputs (the look-ahead of Achterberg, Koch & Martin 2005, "Branching
+  // rules revisited", applied to input splits): bound both halves along every splittable input, in
+  // one batched pass, and split the input whose children's summed deficit Σ min(worst, 0) is least.
+  // The chosen children keep their bounds (box.kids, then box.pre) and are not bounded again. On
+  // ACAS Xu it settles instances smear cannot (2_3/2_8/4_7 property 1: 127–759 boxes) and cuts
+  // others 10–100× in boxes, at about 5× the bounding per box.
+  const lookAhead = (batch: readonly Box[], openRows: number[], out: BoundOutcome<VnnWitness | null>[]): void => {
+    const cand: { r: number; d: number; lo: Float64Array; hi: Float64Array }[] = [];
+    for (const r of openRows) {
+      if (out[r].kind !== 'open') continue;
+      const b = batch[r];
+      for (let d = 0; d < nIn; d++) {
+        const t = (b.lo[d] + b.hi[d]) / 2;
+        if (!(b.lo[d] < t && t < b.hi[d])) continue;
+        const h1 = b.hi.slice();
+        h1[d] = t;
+        const l2 = b.lo.slice();
+        l2[d] = t;
+        cand.push({ r, d, lo: b.lo, hi: h1 }, { r, d, lo: l2, hi: b.hi });
+      }
+    }
+    const n = cand.length;
+    if (!n) return;
+    const LL = new Float64Array(n * nIn),
+      HH = new Float64Array(n * nIn);
+    for (let k = 0; k < n; k++) {
+      LL.set(cand[k].lo, k * nIn);
+      HH.set(cand[k].hi, k * nIn);
+    }
+    const st: (Float64Array | null)[] = new Array(n).fill(null);
+    const { lo, lam } = bounder.bound(LL, HH, n, cand.map((c) => batch[c.r].state ?? null), st);
+    stats.lookAhead = (stats.lookAhead ?? 0) + n;
+    const best = new Map<number, { s: number; k: number }>();
+    for (let k = 0; k < n; k += 2) {
+      const s = Math.min(worstOf(lo, k * m), 0) + Math.min(worstOf(lo, (k + 1) * m), 0);
+      const cur = best.get(cand[k].r);
+      if (!cur || s > cur.s) best.set(cand[k].r, { s, k });
+    }
+    for (const [r, { k }] of best) {
+      const b = batch[r];
+      const kid = (kk: number): Box => ({
+        root: b.root,
+        lo: cand[kk].lo,
+        hi: cand[kk].hi,
+        dim: 0,
+        parent: null,
+        pre: { lo: lo.slice(kk * m, (kk + 1) * m), lam: lam ? lam.slice(kk * m * nIn, (kk + 1) * m * nIn) : null, state: st[kk] },
+      });
+      b.dim = cand[k].d;
+      b.kids = [kid(k), kid(k + 1)];
+    }
+  };
   search.callbacks = {
       bound(batch): BoundOutcome<VnnWitness | null>[] {
         const rows = batch.length;
@@ -236,13 +314,47 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           L.set(batch[r].lo, r * nIn);
           H.set(batch[r].hi, r * nIn);
         }
-        parents.length = states.length = rows;
-        states.fill(null);
-        for (let r = 0; r < rows; r++) parents[r] = batch[r].parent ?? null;
-        const { lo, lam } = bounder.bound(L, H, rows, parents, states);
-        for (let r = 0; r < rows; r++) {
-          batch[r].parent = null;
-          batch[r].state = states[r];
+        // rows the parent's look-ahead bounded already keep its result; the rest are bounded now
+        const need: number[] = [];
+        for (let r = 0; r < rows; r++) if (!batch[r].pre) need.push(r);
+        let lo: Float64Array, lam: Float64Array | null;
+        if (need.length === rows) {
+          parents.length = states.length = rows;
+          states.fill(null);
+          for (let r = 0; r < rows; r++) parents[r] = batch[r].parent ?? null;
+          ({ lo, lam } = bounder.bound(L, H, rows, parents, states));
+          for (let r = 0; r < rows; r++) {
+            batch[r].parent = null;
+            batch[r].state = states[r];
+          }
+        } else {
+          lo = new Float64Array(rows * m);
+          lam = bounder.chain ? new Float64Array(rows * m * nIn) : null;
+          if (need.length) {
+            for (let k = 0; k < need.length; k++) {
+              L.set(batch[need[k]].lo, k * nIn);
+              H.set(batch[need[k]].hi, k * nIn);
+            }
+            parents.length = states.length = need.length;
+            states.fill(null);
+            for (let k = 0; k < need.length; k++) parents[k] = batch[need[k]].parent ?? null;
+            const got = bounder.bound(L, H, need.length, parents, states);
+            for (let k = 0; k < need.length; k++) {
+              lo.set(got.lo.subarray(k * m, (k + 1) * m), need[k] * m);
+              if (lam && got.lam) lam.set(got.lam.subarray(k * m * nIn, (k + 1) * m * nIn), need[k] * m * nIn);
+              batch[need[k]].state = states[k];
+            }
+          }
+          for (let r = 0; r < rows; r++) {
+            const b = batch[r];
+            if (b.pre) {
+              lo.set(b.pre.lo, r * m);
+              if (lam && b.pre.lam) lam.set(b.pre.lam, r * m * nIn);
+              b.state = b.pre.state;
+              b.pre = null;
+            }
+            b.parent = null;
+          }
         }
         const out: BoundOutcome<VnnWitness | null>[] = new Array(rows);
         const openRows: number[] = [];
@@ -294,6 +406,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           out[r] = { kind: 'open', priority: Number.isNaN(worst) ? -Infinity : worst };
           openRows.push(r);
         }
+        if (strong && openRows.length) lookAhead(batch, openRows, out);
         // a box is a leaf only when the independent verifier refutes every clause on it too (its
         // bounds can be weaker than the search's); otherwise it is split further (same heuristic)
         if (search.checkLeaves && closedRows.length) {
@@ -340,6 +453,14 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
         return out;
       },
       split(box) {
+        if (box.kids) {
+          const kids = box.kids;
+          box.kids = null;
+          box.state = null;
+          const k0 = kids[0];
+          const d0 = box.dim;
+          return { children: kids, record: [d0, k0.hi[d0]] };
+        }
         const d = box.dim;
         const t = (box.lo[d] + box.hi[d]) / 2;
         const h1 = box.hi.slice();
