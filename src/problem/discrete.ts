@@ -12,7 +12,7 @@
  */
 import { NetinvertError } from '../errors.ts';
 import type { Model } from '../model.ts';
-import { DEFAULT_BOUND, type BoundSource, type Query } from './query.ts';
+import { buildProblem, DEFAULT_BOUND, type BoundSource, type Problem, type Query, type ToleranceOptions } from './query.ts';
 
 /** Most assignments of the discrete unknowns searched (the product of their value counts). */
 export const MAX_DISCRETE_ASSIGNMENTS = 10_000;
@@ -240,4 +240,18 @@ export function withDiscreteDefaults(query: Query, defaults: DiscreteQuery | und
 /** The model's discrete declarations (metadata.discrete, from a sidecar) added to a query: withDiscreteDefaults. */
 export function withModelDiscrete(model: Model, query: Query): Query {
   return withDiscreteDefaults(query, model.metadata.discrete, "the model's sidecar declares it", model.metadata.immutable);
+}
+
+/**
+ * The Problem for a caller that builds one outside invert() / certify() (solve --warm-start,
+ * inverseWarmStart, certifyParallel's threads): the query with the model's discrete declarations
+ * added (withModelDiscrete, as those entry points add them), its discrete fields checked
+ * (buildDiscrete, coded errors) and then dropped, so that the discrete inputs are unknowns over
+ * their whole boxes. Every branch of the discrete search pins them by point bounds and keeps
+ * them among the unknowns, so a point of this Problem (a warm start) is one for every branch.
+ * A query without discrete unknowns gives buildProblem's Problem.
+ */
+export function buildRelaxedProblem(model: Model, query: Query, tol: ToleranceOptions = {}): Problem {
+  const q = withModelDiscrete(model, query);
+  return buildProblem(model, hasDiscrete(q) ? buildDiscrete(model, q, { enumerate: false }).rest : q, tol);
 }
