@@ -11,7 +11,7 @@
  * unknowns, so each branch's answer, its verification and its certificate name them.
  */
 import { NetinvertError } from '../errors.ts';
-import type { Model } from '../model.ts';
+import { oneHotColumnsFault, type Model } from '../model.ts';
 import { buildProblem, DEFAULT_BOUND, type BoundSource, type Problem, type Query, type ToleranceOptions } from './query.ts';
 
 /** Most assignments of the discrete unknowns searched (the product of their value counts). */
@@ -110,7 +110,9 @@ export function buildDiscrete(model: Model, query: Query & DiscreteQuery, opts: 
     vars.push({ kind: 'categorical', name: k, inputs: [k], choices: uniq.sort((x, y) => x - y).map((v) => [v]), boxes: [boxOf(k)] });
   }
   for (const [g, cols] of Object.entries(query.oneHot ?? {})) {
-    if (!Array.isArray(cols) || cols.length === 0) throw bad(`one-hot group "${g}" lists no columns; give its inputs (--one-hot ${g}=col1,col2,...)`, { group: g });
+    // the rule a sidecar's and batch's --one-hot groups follow too (model.ts)
+    const fault = oneHotColumnsFault(cols);
+    if (fault) throw bad(`one-hot group "${g}" ${fault} (--one-hot ${g}=col1,col2,...)`, { group: g });
     for (const c of cols) {
       claim(c, `a column of one-hot group "${g}"`);
       const [lo, hi] = box(c);
