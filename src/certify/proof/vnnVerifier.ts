@@ -1,10 +1,11 @@
 /**
  * The independent verifier of VNN unsat certificates (vnnCertificate.ts).
  *
- * It trusts nothing in the certificate but its split points: it re-walks every tree, checks that
+ * It trusts nothing in the certificate but its split points and hint weights (any finite
+ * weights ≥ 0 are sound, see below): it re-walks every tree, checks that
  * the leaves cover the input box exactly (each split halves a box into [lo, t] and [t, hi]), and
- * proves, for each leaf box, that every clause of the unsafe output DNF has a constraint that
- * cannot hold anywhere in the box. Shares no code with the search (bnb, bounds/forward.ts,
+ * proves, for each leaf box, that every clause of the unsafe output DNF has a constraint (or, by
+ * a hint, a pair of constraints) that cannot hold anywhere in the box. Shares no code with the search (bnb, bounds/forward.ts,
  * bounds/crown.ts): it uses the independent interval evaluator of verifier.ts (VerifierNet, up/dn,
  * element-wise ranges) and its own linear bounds, tried in this order per leaf:
  *   1. natural interval extension of the whole graph (VerifierNet.bounds);
