@@ -72,6 +72,29 @@ export interface DiscreteDeclarations {
   oneHot?: Record<string, string[]>;
 }
 
+/** The fewest columns a one-hot group lists (oneHotColumnsFault). */
+export const MIN_ONE_HOT_COLUMNS = 2;
+
+/**
+ * What is wrong with a one-hot group's columns, as the end of a sentence about the group, or
+ * null. The one rule for every place a group is declared: a sidecar's or native file's oneHot
+ * (formats/discrete.ts), batch's --one-hot, and a query's oneHot (solve --one-hot, query files,
+ * batch's one-hot:<group> cells, invert(): problem/discrete.ts buildDiscrete). A group lists at
+ * least MIN_ONE_HOT_COLUMNS distinct inputs: a group of one column says no more than "that input
+ * is 1", which is a given value, not a choice, and is more often a list cut short; it is refused.
+ */
+export function oneHotColumnsFault(cols: unknown): string | null {
+  if (!Array.isArray(cols) || cols.length < MIN_ONE_HOT_COLUMNS) {
+    const one = Array.isArray(cols) && cols.length === 1;
+    return (
+      `must list at least ${MIN_ONE_HOT_COLUMNS} input features, the group's columns (got ${JSON.stringify(cols)})` +
+      (one ? `; a group of one column only says that "${String(cols[0])}" is 1: give that value instead, or list the other columns` : '')
+    );
+  }
+  if (new Set(cols).size !== cols.length) return "names a column twice; a one-hot group's columns are distinct inputs";
+  return null;
+}
+
 export interface Model {
   graph: GraphDef;
   network: Network;

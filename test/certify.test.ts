@@ -4,6 +4,9 @@ import { certify } from '../src/api/certify.ts';
 import { covers, verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
 import { verifierBounds } from '../src/certify/proof/verifier.ts';
 import { createModel } from '../src/model.ts';
+import { buildProblem } from '../src/problem/query.ts';
+import { SPLIT_FRACTION } from '../src/solve/branchAndBound.ts';
+import { distinctRootBoxes } from '../src/certify/proof/rootBoxes.ts';
 import { bisect, evenE, FOUR_IN_TARGETS, fourRootNet, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
@@ -57,6 +60,75 @@ describe('certified solution lists', () => {
     const f = seedAddOracle();
     expect(Math.abs(r.solutions[0].unknowns.b - bisect((b) => f(3, b) - 7, 0, 10))).toBeLessThan(1e-9);
     expect(verifyCertificate(model, r.certificate!).valid).toBe(true);
+  });
+});
+
+describe('a certificate lists each root once (root boxes holding the same root merged where the cover allows)', () => {
+  const g = (x: number): number => Math.tanh(3 * x) - 0.5 * x;
+  /** The certificate's roots, its claim checked by the verifier; no root listed in another's box; root boxes counted once. */
+  function certRoots(model: ReturnType<typeof threeRootNet>, r: ReturnType<typeof certify>): number[][] {
+    expect(r.complete).toBe(true);
+    const c = r.certificate!;
+    expect(verifyCertificate(model, c).valid).toBe(true);
+    const roots = c.roots!;
+    for (let i = 0; i < roots.length; i++)
+      for (let j = 0; j < roots.length; j++) if (i !== j) expect(roots[j].root.every((v, k) => roots[i].lo[k] <= v && v <= roots[i].hi[k])).toBe(false);
+    expect(r.certification?.rootBoxes).toBe(roots.length);
+    expect(roots.length).toBe(r.solutions.length);
+    return roots.map((b) => b.root).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  }
+
+  it('1-D, the root x = 0 exactly at branch-and-bound\'s first split point: one root box, one root', () => {
+    const model = threeRootNet();
+    // the first cut of [lo, hi] is lo + SPLIT_FRACTION·(hi − lo): here exactly 0, the root of tanh(3x) − x/2
+    const lo = -SPLIT_FRACTION,
+      hi = 1 - SPLIT_FRACTION;
+    expect(lo + SPLIT_FRACTION * (hi - lo)).toBe(0);
+    expect(g(0)).toBe(0);
+    const r = certify(model, { want: { y: 0 }, bounds: { x: [lo, hi] } });
+    expect(certRoots(model, r)).toEqual([[0]]);
+  });
+
+  it('1-D, three roots with the middle one on the split point and the outer ones in overlapping boxes: three root boxes', () => {
+    const model = threeRootNet();
+    const hi = 4,
+      lo = (-SPLIT_FRACTION * hi) / (1 - SPLIT_FRACTION);
+    expect(Math.abs(lo + SPLIT_FRACTION * (hi - lo))).toBeLessThan(1e-15);
+    const xStar = bisect(g, 1, 4);
+    const r = certify(model, { want: { y: 0 }, bounds: { x: [lo, hi] } });
+    const roots = certRoots(model, r).map((x) => x[0]);
+    expect(roots).toHaveLength(3);
+    expect(Math.abs(roots[0] + xStar)).toBeLessThan(1e-12);
+    expect(Math.abs(roots[1])).toBeLessThan(1e-12);
+    expect(Math.abs(roots[2] - xStar)).toBeLessThan(1e-12);
+  });
+
+  it('2-D, four isolated roots (closed form): four root boxes', () => {
+    const model = fourRootNet();
+    const r = certify(model, { want: { y1: evenE(3), y2: evenE(1) } });
+    const roots = certRoots(model, r);
+    const expected = [
+      [1.5, 4.5],
+      [2.5, 5.5],
+      [4.5, 1.5],
+      [5.5, 2.5],
+    ];
+    expect(roots).toHaveLength(4);
+    roots.forEach((x, i) => x.forEach((v, k) => expect(Math.abs(v - expected[i][k])).toBeLessThan(1e-9)));
+  });
+
+  it('distinctRootBoxes: a box inside another is dropped, a box holding another takes its place, a hull Krawczyk cannot prove is never made', () => {
+    const model = threeRootNet();
+    const problem = buildProblem(model, { want: { y: 0 } });
+    const a = { lo: [-0.25], hi: [0.25], root: [0] };
+    expect(distinctRootBoxes(problem, [a, { lo: [-0.1], hi: [0.1], root: [0] }])).toEqual([a]);
+    expect(distinctRootBoxes(problem, [a, { lo: [-0.5], hi: [0.5], root: [1e-17] }])).toEqual([{ lo: [-0.5], hi: [0.5], root: [0] }]);
+    // a box whose listed root lies in a (a forged pair): their hull [−0.25, 3] holds two roots (0 and x*), so both stay
+    const forged = { lo: [0.2], hi: [3], root: [0.22] };
+    expect(distinctRootBoxes(problem, [a, forged])).toEqual([a, forged]);
+    // boxes of different roots are left alone
+    const b = { lo: [1.5], hi: [2.5], root: [bisect(g, 1, 4)] };
+    expect(distinctRootBoxes(problem, [a, b])).toEqual([a, b]);
   });
 });
 

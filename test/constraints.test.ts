@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { certify } from '../src/api/certify.ts';
 import { invert } from '../src/api/invert.ts';
 import { invertMilp } from '../src/api/milp.ts';
-import { verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
+import { verifierConstraintMiss, verifierConstraintRootFree, verifierInsideConstraint, verifyCertificate, type Certificate } from '../src/certify/proof/certificate.ts';
 import { loadNativeModel } from '../src/formats/native/load.ts';
 import type { NodeDef } from '../src/graph/types.ts';
 import { createModel, type Model } from '../src/model.ts';
@@ -433,6 +433,79 @@ describe('proofs and MILP with constraints', () => {
     for (let k = 0; k < h; k++) lip += Math.abs(W2[k]) * (Math.abs(W1[k]) + Math.abs(W1[h + k]));
     const none = await invertMilp(model, { want: { y: { ge: best + lip * (2 / N) + 0.01 } }, bounds, constraints: cons }, { timeLimit: 60 });
     expect(none.status).toBe('infeasible');
+  });
+});
+
+describe("the certificate verifier's enclosure of a constraint, against exact rational arithmetic", () => {
+  /** d · 2^1074 exactly (every double is an integer multiple of 2^−1074). */
+  function exact(d: number): bigint {
+    const v = new DataView(new ArrayBuffer(8));
+    v.setFloat64(0, d);
+    const bits = v.getBigUint64(0);
+    const expBits = Number((bits >> 52n) & 0x7ffn);
+    const frac = bits & ((1n << 52n) - 1n);
+    const n = expBits === 0 ? frac : (frac | (1n << 52n)) << BigInt(expBits - 1);
+    return bits >> 63n ? -n : n;
+  }
+  // three inputs, x1 given: the form's exact range over the unknowns' box includes the given part
+  const g: { inputs: { name: string; width: number }[]; nodes: NodeDef[]; outputs: { node: string; name: string }[] } = {
+    inputs: ['x1', 'x2', 'x3'].map((name) => ({ name, width: 1 })),
+    nodes: [
+      { name: 'x', op: { type: 'concat' }, inputs: ['x1', 'x2', 'x3'] },
+      { name: 'y', op: { type: 'dense', units: 1, weight: [1, 1, 1], bias: [0] }, inputs: ['x'] },
+    ],
+    outputs: [{ node: 'y', name: 'y' }],
+  };
+  const model = createModel(g, { inputRanges: { x1: [-5, 5], x2: [-5, 5], x3: [-5, 5] } });
+
+  it('inside, missed and root-free (the branch-and-bound tests) only when the exact range says so; inside when it is well inside', () => {
+    const r = rng(20261206);
+    let inside = 0,
+      missed = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const c = [r.uniform(-3, 3), r.uniform(-3, 3), r.uniform(-3, 3)];
+      const x1 = r.uniform(-5, 5);
+      // a side the form reaches somewhere in the box (buildProblem refuses one it cannot)
+      const rhs = c[0] * x1 + r.uniform(-0.9, 0.9) * 5 * (Math.abs(c[1]) + Math.abs(c[2]));
+      const op = r.pick(['<=', '>=', '='] as const);
+      const problem = buildProblem(model, { given: { x1 }, want: { y: 0 }, constraints: [`${c[0]}*x1 ${c[1] < 0 ? '-' : '+'} ${Math.abs(c[1])}*x2 ${c[2] < 0 ? '-' : '+'} ${Math.abs(c[2])}*x3 ${op} ${rhs}`] });
+      const k = problem.constraints![0];
+      const coef = [0, 0, 0];
+      for (const t of k.terms) coef[t.output] += t.coef;
+      const a = r.vector(2, -5, 5),
+        w = r.vector(2, 0, r.pick([1e-6, 0.1, 3]));
+      const lo = [a[0], a[1]],
+        hi = [a[0] + w[0], a[1] + w[1]];
+      // the exact range of Σ coef·x over x1 = given, x2 ∈ [lo0, hi0], x3 ∈ [lo1, hi1], scaled by 2^2148
+      let eMin = exact(coef[0]) * exact(x1),
+        eMax = eMin;
+      for (let j = 0; j < 2; j++) {
+        const p = exact(coef[j + 1]) * exact(lo[j]),
+          q = exact(coef[j + 1]) * exact(hi[j]);
+        eMin += p < q ? p : q;
+        eMax += p < q ? q : p;
+      }
+      const S = (d: number): bigint => exact(d) << 1074n;
+      const isIn = verifierInsideConstraint(problem, 0, lo, hi);
+      if (isIn) {
+        inside++;
+        if (k.lo > -Infinity) expect(eMin >= S(k.lo)).toBe(true);
+        if (k.hi < Infinity) expect(eMax <= S(k.hi)).toBe(true);
+      }
+      const isMiss = verifierConstraintMiss(problem, 0, lo, hi);
+      if (isMiss) {
+        missed++;
+        expect((k.hi < Infinity && eMin > S(k.hi) + S(k.tol)) || (k.lo > -Infinity && eMax < S(k.lo) - S(k.tol))).toBe(true);
+      }
+      if (verifierConstraintRootFree(problem, 0, lo, hi)) expect(k.kind === 'eq' && (eMin > S(k.lo) || eMax < S(k.lo))).toBe(true);
+      // not needlessly loose: an exact range well inside (or well outside) is seen as such
+      const margin = S(1e-9);
+      if (k.kind !== 'eq' && (k.lo === -Infinity || eMin > S(k.lo) + margin) && (k.hi === Infinity || eMax < S(k.hi) - margin)) expect(isIn).toBe(true);
+      if ((k.hi < Infinity && eMin > S(k.hi) + S(k.tol) + margin) || (k.lo > -Infinity && eMax < S(k.lo) - S(k.tol) - margin)) expect(isMiss).toBe(true);
+    }
+    // both outcomes were exercised
+    expect(inside).toBeGreaterThan(20);
+    expect(missed).toBeGreaterThan(20);
   });
 });
 

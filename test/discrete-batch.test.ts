@@ -227,6 +227,55 @@ describe('batch: discrete columns and flags', () => {
   });
 });
 
+describe('one-hot groups: one rule wherever a group is declared', () => {
+  // a group of one column, and a group naming a column twice, written every way a group is declared
+  const oneCol = 'must list at least 2 input features';
+  const twice = 'names a column twice';
+
+  it('solve --one-hot, a query file, batch --one-hot, a batch one-hot:<group> cell, a sidecar and invert() all refuse a group of one (and a column twice) with bad_query naming the group', async () => {
+    const dir = tmp();
+    const want = ['--want', 'sum>=0'];
+    for (const [cols, words] of [['a', oneCol], ['a,a', twice]] as const) {
+      const solve = await run(['solve', ADD, ...want, '--one-hot', `g=${cols}`]);
+      expect(solve.code, solve.out).toBe(1);
+      expect(solve.err).toContain('[bad_query]');
+      expect(solve.err).toContain('one-hot group "g"');
+      expect(solve.err).toContain(words);
+      const qf = join(dir, 'q.json');
+      writeFileSync(qf, JSON.stringify({ want: { sum: { ge: 0 } }, oneHot: { g: cols.split(',') } }));
+      const file = await run(['solve', ADD, '--query', qf]);
+      expect(file.code, file.out).toBe(1);
+      expect(file.err).toContain('one-hot group "g"');
+      expect(file.err).toContain(words);
+      const q = join(dir, 'q.csv');
+      writeFileSync(q, 'id,b,sum\nr,,>=0\n');
+      const flag = await run(['batch', ADD, q, '-o', join(dir, `f${cols.length}.csv`), '--one-hot', `g=${cols}`]);
+      expect(flag.code).toBe(1);
+      expect(flag.err).toContain('[bad_query]');
+      expect(flag.err).toContain('--one-hot["g"]');
+      expect(flag.err).toContain(words);
+      writeFileSync(q, `id,b,sum,one-hot:g\nr,,>=0,${cols.replace(',', ';')}\n`);
+      const cellOut = join(dir, `c${cols.length}.csv`);
+      const cell = await run(['batch', ADD, q, '-o', cellOut, '--workers', '1']);
+      expect(cell.code).toBe(1);
+      const row = records(readFileSync(cellOut, 'utf8'))[0];
+      expect(row.status).toBe('error');
+      expect(row.message).toContain('one-hot group "g"');
+      expect(row.message).toContain(words);
+      const side = errorOf(() => applySidecar(seedAdd, sidecar({ oneHot: { g: cols.split(',') } }), 's.json'));
+      expect(side.message).toContain(words);
+      const lib = errorOf(() => invert(seedAdd, { want: { sum: { ge: 0 } }, oneHot: { g: cols.split(',') } }));
+      expect(lib.code).toBe('bad_query');
+      expect(lib.detail?.group).toBe('g');
+      expect(lib.message).toContain(words);
+    }
+    // two columns are a group everywhere: the answer puts exactly one of them at 1
+    const ok = await run(['solve', ADD, '--want', 'sum>=0', '--one-hot', 'g=a,b', '--bounds', 'a=0:1,b=0:1', '--json']);
+    expect(ok.code).toBe(0);
+    for (const s of JSON.parse(ok.out).solutions) expect([s.inputs.a, s.inputs.b].sort()).toEqual([0, 1]);
+  });
+});
+
 describe('batch --prior', () => {
   it('one prior for the run, recorded in the meta file: --resume with another prior is refused, with the same one it goes on', async () => {
     const dir = tmp();

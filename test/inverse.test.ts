@@ -3,7 +3,7 @@
  * [unknown inputs] used only as a warm start for the solver. Deterministic (seeded sampling
  * and training); the two inverses are trained once and shared.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,33 @@ describe('CLI: learn-inverse, then solve --warm-start', () => {
     const wrongModel = await cli(['solve', FOUR, '--given', 'x1=1,x2=1', '--want', 'y1=1,y2=1', '--warm-start', invPath]);
     expect(wrongModel.code).toBe(1);
     expect(wrongModel.err).toMatch(/error \[bad_model_file\]: the learned inverse was made for model/);
+
+    // discrete unknowns: --warm-start builds the Problem invert() searches, with the model's sidecar
+    // declarations (and the flags') applied. Oracle: the net at the integers of b's box.
+    const addModel = load(ADD);
+    const sumAt = (b: number): number => addModel.network.evaluate(Float64Array.from([3, b]), 1)[0];
+    const meets = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].filter((b) => sumAt(b) >= 6.9 && sumAt(b) <= 7.1);
+    expect(meets).toEqual([4]);
+    const ranged = ['solve', ADD, '--given', 'a=3', '--want', 'sum=6.9:7.1', '--bounds', 'b=0:10', '--json', '--warm-start', invPath];
+    const byFlag = await cli([...ranged, '--integer', 'b']);
+    expect(byFlag.err).toBe('');
+    expect(byFlag.code).toBe(0);
+    expect(JSON.parse(byFlag.out).solutions.map((s: { inputs: { b: number } }) => s.inputs.b)).toEqual(meets);
+    const sidecar = join(dir, 'add.meta.json');
+    writeFileSync(sidecar, JSON.stringify({ format: 'netinvert-sidecar', version: 1, integers: ['b'] }));
+    const bySidecar = await cli([...ranged, '--meta', sidecar]);
+    expect(bySidecar.code).toBe(0);
+    const rs = JSON.parse(bySidecar.out);
+    expect(rs.discrete.assignments).toBe(11);
+    expect(rs.solutions.map((s: { inputs: { b: number } }) => s.inputs.b)).toEqual(meets);
+    // the sidecar's declaration is checked on the warm start's path too: a = 3.5 is no integer
+    writeFileSync(sidecar, JSON.stringify({ format: 'netinvert-sidecar', version: 1, integers: ['a'] }));
+    const notInteger = await cli(['solve', ADD, '--given', 'a=3.5', '--want', 'sum=7', '--meta', sidecar, '--warm-start', invPath]);
+    expect(notInteger.code).toBe(1);
+    expect(notInteger.err).toMatch(/error \[bad_query\]: input "a" is an integer input \(the model's sidecar declares it\), but its given value is 3.5/);
+    const withA: Model = { ...addModel, metadata: { ...addModel.metadata, discrete: { integers: ['a'] } } };
+    expectCode(() => inverseWarmStart(inv, withA, { given: { a: 3.5 }, want: { sum: 7 } }), 'bad_query');
+    expect(inverseWarmStart(inv, withA, { given: { a: 3 }, want: { sum: 7 } })).toEqual(inverseWarmStart(inv, addModel, { given: { a: 3 }, want: { sum: 7 } }));
     const noOut = await cli(['learn-inverse', ADD, '--known', 'a', '--targets', 'sum']);
     expect(noOut.code).toBe(1);
     expect(noOut.err).toMatch(/bad_argument/);

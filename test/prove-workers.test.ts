@@ -176,6 +176,26 @@ function verifyBoxOf(model: Model, q: Query): { lo: number[]; hi: number[] } {
   return { lo: Array.from(p.lo), hi: Array.from(p.hi) };
 }
 
+describe('certifyParallel and the model\'s sidecar discrete declarations', () => {
+  it('a model whose sidecar declares b an integer is proven branch by branch, as certify() proves it, never handed to the threads', async () => {
+    const add = loadShipped('seed-add.json');
+    const model: Model = { ...add, metadata: { ...add.metadata, discrete: { integers: ['b'] } } };
+    const query: Query = { given: { a: 3 }, want: { sum: { range: [6.9, 7.1] } } };
+    // oracle: the net itself at the integers of b's box; the ones whose sum lies in [6.9, 7.1]
+    const sumAt = (b: number): number => model.network.evaluate(Float64Array.from([3, b]), 1)[0];
+    const [lo, hi] = model.metadata.inputRanges!.b;
+    const meets = Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, i) => Math.ceil(lo) + i).filter((b) => sumAt(b) >= 6.9 && sumAt(b) <= 7.1);
+    expect(meets).toEqual([4]);
+    const sent: ProofWorkItem[] = [];
+    const workers: ProofWorkers = { size: 2, run: (item) => (sent.push(item), Promise.reject(new Error('a discrete query reached a proof thread'))) };
+    const r = await certifyParallel(model, query, workers, { timeLimit: 60 });
+    expect(sent).toEqual([]);
+    expect(r.discrete?.assignments).toBe(hi - lo + 1);
+    expect(r.solutions.map((s) => s.unknowns.b)).toEqual(meets);
+    expect(r.warnings.filter((w) => /proof thread failed/.test(w))).toEqual([]);
+  });
+});
+
 describe('certifyParallel on random small nets: N = 2 equals N = 1; infeasible claims checked on a dense grid', () => {
   it('tanh 2-8-2 square systems through a random point: same roots, same completeness', async () => {
     let complete = 0,

@@ -67,6 +67,8 @@ export function certify(model: Model, query: Query, options: CertifyOptions & Co
  */
 export async function certifyParallel(model: Model, query: Query, workers: ProofWorkers, options: CertifyOptions & CounterfactualOptions = {}, parallel: ParallelBnbOptions = {}): Promise<InvertResult> {
   validateOptions(options);
+  // the model's discrete inputs first (as certify() adds them): a query with discrete unknowns is proven branch by branch
+  query = withModelDiscrete(model, query);
   if (workers.size <= 1 || (query && typeof query === 'object' && query.anyOf !== undefined) || hasDiscrete(query) || isCounterfactual(options)) return certify(model, query, options);
   const t0 = now();
   const problem = buildProblem(model, query, { atol: options.atol, rtol: options.rtol });

@@ -30,7 +30,8 @@ import { rankSolutions, scorePlausibility, solveProblem, type InvertOptions } fr
 import { validateOptions } from '../solve/options.ts';
 import type { Solution, SolveResult } from '../solve/result.ts';
 import { solutionSetDimension, verifySolution } from '../solve/verify.ts';
-import { branchAndBound, type BnbOptions, type BnbResult } from './proof/bnb.ts';
+import { branchAndBound, type BnbOptions, type BnbResult, type RootBox } from './proof/bnb.ts';
+import { distinctRootBoxes, pointInBox, sameRoot } from './proof/rootBoxes.ts';
 import { branchAndBoundParallel, type ParallelBnbOptions, type ProofWorkers } from './proof/parallel.ts';
 import { buildCertificate, verifyCertificate, type Certificate } from './proof/certificate.ts';
 import { nearestFloatRoot, squareSystem } from './proof/krawczyk.ts';
@@ -130,8 +131,11 @@ function prepareProof(problem: Problem, search: SolveResult, options: CertifyOpt
 }
 
 /** What branch-and-bound proved, made into the result: the claims, the certificate (verified), the message. */
-function concludeProof(problem: Problem, setup: ProofSetup, bnb: BnbResult, options: CertifyOptions): CertifiedResult {
+function concludeProof(problem: Problem, setup: ProofSetup, proof: BnbResult, options: CertifyOptions): CertifiedResult {
   const { t0, deadline, timeLimit, res, budget } = setup;
+  // each root once, in the solution list and the certificate alike: root boxes holding the same
+  // root merged where the cover allows (proof/rootBoxes.ts)
+  const bnb: BnbResult = { ...proof, roots: distinctRootBoxes(problem, proof.roots) };
   const model = problem.model;
   const r = res;
   r.method = `${r.method} + branch-and-bound`;
@@ -168,6 +172,8 @@ function concludeProof(problem: Problem, setup: ProofSetup, bnb: BnbResult, opti
     const inCluster = (x: ArrayLike<number>): boolean =>
       clusters.some((c) => problem.unknownNames.every((k, j) => c.cluster!.extent[k][0] <= x[j] && x[j] <= c.cluster!.extent[k][1]));
     const sols: Solution[] = [];
+    // the root boxes of the listed solutions: a root box holding the same root as one of them adds none (sameRoot)
+    const listed: RootBox[] = [];
     const unresolved: { box: { lo: number[]; hi: number[] }; best: Solution }[] = [];
     for (const rb of bnb.roots) {
       if (inCluster(rb.root)) continue; // the cluster stands for it
@@ -184,12 +190,13 @@ function concludeProof(problem: Problem, setup: ProofSetup, bnb: BnbResult, opti
       }
       s.proof = 'unique-root';
       s.proofBox = Object.fromEntries(problem.unknownNames.map((k, j) => [k, [rb.lo[j], rb.hi[j]] as [number, number]]));
-      const dup = sols.some((o) => problem.unknownNames.every((k, j) => o.proofBox![k][0] <= rb.root[j] && rb.root[j] <= o.proofBox![k][1]));
-      if (!dup) sols.push(s);
+      if (listed.some((o) => sameRoot(o, rb))) continue;
+      listed.push(rb);
+      sols.push(s);
     }
     // keep search solutions not inside any proven box (unproven, so the list is not complete)
     for (const s of r.solutions) {
-      const inBox = bnb.roots.some((rb) => problem.unknownNames.every((k, j) => rb.lo[j] <= s.unknowns[k] && s.unknowns[k] <= rb.hi[j]));
+      const inBox = bnb.roots.some((rb) => pointInBox(problem.unknownNames.map((k) => s.unknowns[k]), rb));
       if (!inBox || s.cluster) sols.push(s);
     }
     const unresolvedMsg = unresolved.length ? unresolvedText(problem, unresolved, tols) : '';

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { NetinvertError } from '../errors.ts';
 import { runVnnWorkItem, type VnnWorkItem } from '../certify/vnn/parallel.ts';
 import { runProofWorkItem, type ProofWorkItem } from '../certify/proof/parallel.ts';
-import { buildProblem } from '../problem/query.ts';
+import { buildRelaxedProblem } from '../problem/discrete.ts';
 import { setStopSignal } from '../solve/evaluator.ts';
 import { loadModelFile, loadVerifyModel } from './loadModelFile.ts';
 import type { PoolData, VnnPoolReply, VnnPoolRequest } from './vnnPool.ts';
@@ -27,7 +27,9 @@ try {
   } else {
     const model = loadModelFile(data.modelPath, data.meta);
     hash = model.hash;
-    const problem = buildProblem(model, data.query, data.tolerance);
+    // the Problem certifyParallel proves (the model's discrete declarations applied: a query with
+    // discrete unknowns never reaches the threads, it is proven branch by branch on the main one)
+    const problem = buildRelaxedProblem(model, data.query, data.tolerance);
     if (data.stop) setStopSignal(new Int32Array(data.stop));
     answer = (item) => runProofWorkItem(problem, item as ProofWorkItem);
   }

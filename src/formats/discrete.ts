@@ -6,7 +6,7 @@
  * checked when a query does (problem/discrete.ts buildDiscrete).
  */
 import type { ErrorCode } from '../errors.ts';
-import type { DiscreteDeclarations } from '../model.ts';
+import { oneHotColumnsFault, type DiscreteDeclarations } from '../model.ts';
 
 export type Fail = (field: string, msg: string, code?: ErrorCode) => never;
 
@@ -53,8 +53,9 @@ export function readDiscreteDeclarations(raw: Record<string, unknown>, inputName
     for (const [g, cols] of Object.entries(raw.oneHot)) {
       const ff = `${f}["${g}"]`;
       if (g === '') fail(ff, 'a one-hot group needs a name');
-      if (!Array.isArray(cols) || cols.length < 2) fail(ff, `must list at least 2 input features, the group's columns (got ${JSON.stringify(cols)})`);
-      if (new Set(cols).size !== cols.length) fail(ff, `names a column twice; a one-hot group's columns are distinct inputs`);
+      // the rule every one-hot group follows, a query's too (model.ts)
+      const fault = oneHotColumnsFault(cols);
+      if (fault) fail(ff, fault);
       out.oneHot[g] = (cols as unknown[]).map((c) => claim(c, ff));
     }
   }

@@ -11,8 +11,8 @@
  * unknowns, so each branch's answer, its verification and its certificate name them.
  */
 import { NetinvertError } from '../errors.ts';
-import type { Model } from '../model.ts';
-import { DEFAULT_BOUND, type BoundSource, type Query } from './query.ts';
+import { oneHotColumnsFault, type Model } from '../model.ts';
+import { buildProblem, DEFAULT_BOUND, type BoundSource, type Problem, type Query, type ToleranceOptions } from './query.ts';
 
 /** Most assignments of the discrete unknowns searched (the product of their value counts). */
 export const MAX_DISCRETE_ASSIGNMENTS = 10_000;
@@ -110,7 +110,9 @@ export function buildDiscrete(model: Model, query: Query & DiscreteQuery, opts: 
     vars.push({ kind: 'categorical', name: k, inputs: [k], choices: uniq.sort((x, y) => x - y).map((v) => [v]), boxes: [boxOf(k)] });
   }
   for (const [g, cols] of Object.entries(query.oneHot ?? {})) {
-    if (!Array.isArray(cols) || cols.length === 0) throw bad(`one-hot group "${g}" lists no columns; give its inputs (--one-hot ${g}=col1,col2,...)`, { group: g });
+    // the rule a sidecar's and batch's --one-hot groups follow too (model.ts)
+    const fault = oneHotColumnsFault(cols);
+    if (fault) throw bad(`one-hot group "${g}" ${fault} (--one-hot ${g}=col1,col2,...)`, { group: g });
     for (const c of cols) {
       claim(c, `a column of one-hot group "${g}"`);
       const [lo, hi] = box(c);
@@ -240,4 +242,18 @@ export function withDiscreteDefaults(query: Query, defaults: DiscreteQuery | und
 /** The model's discrete declarations (metadata.discrete, from a sidecar) added to a query: withDiscreteDefaults. */
 export function withModelDiscrete(model: Model, query: Query): Query {
   return withDiscreteDefaults(query, model.metadata.discrete, "the model's sidecar declares it", model.metadata.immutable);
+}
+
+/**
+ * The Problem for a caller that builds one outside invert() / certify() (solve --warm-start,
+ * inverseWarmStart, certifyParallel's threads): the query with the model's discrete declarations
+ * added (withModelDiscrete, as those entry points add them), its discrete fields checked
+ * (buildDiscrete, coded errors) and then dropped, so that the discrete inputs are unknowns over
+ * their whole boxes. Every branch of the discrete search pins them by point bounds and keeps
+ * them among the unknowns, so a point of this Problem (a warm start) is one for every branch.
+ * A query without discrete unknowns gives buildProblem's Problem.
+ */
+export function buildRelaxedProblem(model: Model, query: Query, tol: ToleranceOptions = {}): Problem {
+  const q = withModelDiscrete(model, query);
+  return buildProblem(model, hasDiscrete(q) ? buildDiscrete(model, q, { enumerate: false }).rest : q, tol);
 }

@@ -20,7 +20,8 @@
  */
 import { NetinvertError } from '../errors.ts';
 import { createModel, type Model } from '../model.ts';
-import { buildProblem, DEFAULT_BOUND, type Problem, type Query } from '../problem/query.ts';
+import { DEFAULT_BOUND, type Problem, type Query } from '../problem/query.ts';
+import { buildRelaxedProblem } from '../problem/discrete.ts';
 import { PRIMES, halton } from '../numeric/halton.ts';
 import { mulberry32 } from '../numeric/rng.ts';
 import { trainMlp, type TrainOptions, type TrainReport } from './train.ts';
@@ -281,7 +282,8 @@ export function checkInverse(inverse: Model, problem: Problem): InverseInfo {
 export function inverseWarmStart(inverse: Model, problem: Problem): Float64Array;
 export function inverseWarmStart(inverse: Model, model: Model, query: Query): Float64Array;
 export function inverseWarmStart(inverse: Model, problemOrModel: Problem | Model, query?: Query): Float64Array {
-  const problem: Problem = 'unknowns' in problemOrModel ? problemOrModel : buildProblem(problemOrModel, query as Query);
+  // a model and a query: the model's discrete declarations apply, as in invert() (problem/discrete.ts)
+  const problem: Problem = 'unknowns' in problemOrModel ? problemOrModel : buildRelaxedProblem(problemOrModel, query as Query);
   const info = checkInverse(inverse, problem);
   const inet = inverse.network;
   const x = new Float64Array(inet.nIn);

@@ -43,11 +43,12 @@ import { runBranchAndBound, SPLIT_FRACTION, type BoundOutcome } from '../../solv
 import { crownBounds, crownLinearBounds } from '../bounds/crown.ts';
 import { linearBounds } from '../bounds/forward.ts';
 import { fullBox, krawczyk, newtonInBox, squareSystem, type SquareSystem, inflateRootBox } from './krawczyk.ts';
-import { verifierConstraintMiss, verifierConstraintRootFree, verifierInsideConstraint, verifierMissCheck } from './certificate.ts';
+import { verifierConstraintMiss, verifierConstraintRootFree, verifierMissCheck } from './certificate.ts';
 import { formRange, verifierBounds } from './verifier.ts';
 
 export type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
 import type { BnbResult, ExcludedBox, RootBox } from './bnbResult.ts';
+import { boxInside, insideInequalities, pointInBox } from './rootBoxes.ts';
 
 export interface BnbOptions {
   maxBoxes: number;
@@ -112,14 +113,14 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   // constraints are rows of the square system (squareSystem: targets + equality constraints =
   // unknowns), so Krawczyk proves roots of the constrained system. Inequality constraints are
   // not: a root Krawczyk proves may lie outside them, so a root box is claimed only when the
-  // whole box lies inside every inequality (verifierInsideConstraint: the certificate verifier's
+  // whole box lies inside every inequality (rootBoxes.ts insideInequalities: the certificate verifier's
   // own test); boxes across an inequality's face are split.
   const cons = problem.constraints ?? [];
   const sysFull: SquareSystem | null = squareSystem(problem);
   // The square system in use: set to null for the exclusion-only pass (below) that turns the
   // root-free boxes of a constrained system with no root into tolerance exclusions (infeasible).
   let sys = sysFull;
-  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => cons.every((c, ci) => c.kind === 'eq' || verifierInsideConstraint(problem, ci, lo, hi));
+  const insideAll = (lo: ArrayLike<number>, hi: ArrayLike<number>): boolean => insideInequalities(problem, lo, hi);
   // equality constraints (indices): a box whose form interval misses the exact value holds no root
   const eqCons = cons.flatMap((c, ci) => (c.kind === 'eq' ? [ci] : []));
   const tols = problem.targets.map((t) => targetTolerance(t, problem.atol, problem.rtol));
@@ -144,7 +145,7 @@ export function branchAndBound(problem: Problem, budget: Budget, opts: BnbOption
   if (sys) {
     for (const r of opts.knownRoots ?? []) {
       if (budget.exhausted) break;
-      if (roots.some((b) => inside(r, b.lo, b.hi))) continue;
+      if (roots.some((b) => pointInBox(r, b))) continue;
       budget.evaluations += 20;
       budget.jacobians += 10;
       const box = inflateRootBox(sys, r, problem.lo, problem.hi);
@@ -674,15 +675,6 @@ export function meanValueBounds(
   return { lo, hi, smear, flo, fhi };
 }
 
-function inside(x: ArrayLike<number>, lo: number[], hi: number[]): boolean {
-  for (let j = 0; j < lo.length; j++) if (!(x[j] >= lo[j] && x[j] <= hi[j])) return false;
-  return true;
-}
-
-function boxInside(b: { lo: number[]; hi: number[] }, r: { lo: number[]; hi: number[] }): boolean {
-  for (let j = 0; j < b.lo.length; j++) if (b.lo[j] < r.lo[j] || b.hi[j] > r.hi[j]) return false;
-  return true;
-}
 
 
 /** Why a proof stopped with boxes left: a stop was asked for, or which budget ran out first. */

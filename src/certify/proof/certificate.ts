@@ -626,27 +626,10 @@ class Checker {
     }
     for (const c of this.p.constraints) {
       if (c.kind !== 'eq') continue;
-      this.consRange(c, this.L, this.H, this.fr);
+      constraintRangeInto(c, this.L, this.H, this.fr);
       if (this.fr[0] > c.lo || this.fr[1] < c.lo) return true;
     }
     return false;
-  }
-
-  /** Σ coef·x over the full input vectors [L, H], every partial sum rounded outward → out. */
-  private consRange(c: Parsed['constraints'][number], L: ArrayLike<number>, H: ArrayLike<number>, out: Float64Array): void {
-    let sl = 0,
-      sh = 0;
-    // the same arithmetic as constraintRange (so a box branch-and-bound calls root-free by it is one this confirms)
-    for (const t of c.terms) {
-      const a = L[t.input],
-        b = H[t.input];
-      const x = t.coef >= 0 ? t.coef * a : t.coef * b,
-        y = t.coef >= 0 ? t.coef * b : t.coef * a;
-      sl = dn(sl + dn(x));
-      sh = up(sh + up(y));
-    }
-    out[0] = sl;
-    out[1] = sh;
   }
 
   /**
@@ -703,7 +686,7 @@ class Checker {
         if (j >= 0) Jl[i * n + j] = Jh[i * n + j] = M[i * n + j] = t.coef;
       }
       // F_i(c) = a·x(c) − b, the given inputs at their values (C holds them)
-      this.consRange(c, C, C, this.fr);
+      constraintRangeInto(c, C, C, this.fr);
       Fl[i] = dn(this.fr[0] - c.lo);
       Fh[i] = up(this.fr[1] - c.lo);
     }
@@ -782,7 +765,7 @@ class Checker {
     for (let i = 0; i < this.p.targets.length; i++) if (this.misses(i)) return false;
     // and every constraint among the inputs, within its tolerance (L = H = the point, given inputs in)
     for (const c of this.p.constraints) {
-      this.consRange(c, this.L, this.H, this.fr);
+      constraintRangeInto(c, this.L, this.H, this.fr);
       if (this.fr[0] > c.missHi || this.fr[1] < c.missLo) return false;
     }
     return true;
@@ -1006,20 +989,43 @@ function constraintHolds(p: Parsed, c: Parsed['constraints'][number], lo: ArrayL
   return sl >= c.lo && sh <= c.hi;
 }
 
-/** Enclosure of constraint c's form over the box (given inputs at their values), rounded outward. */
+/**
+ * Enclosure of constraint c's form over the box of the unknowns [lo, hi] (given inputs at their
+ * values, p.base): constraintRangeInto on the full input vectors.
+ */
 function constraintRange(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): [number, number] {
+  const L = p.base.slice(),
+    H = p.base.slice();
+  for (let j = 0; j < p.unk.length; j++) {
+    L[p.unk[j]] = lo[j];
+    H[p.unk[j]] = hi[j];
+  }
+  const out = new Float64Array(2);
+  constraintRangeInto(c, L, H, out);
+  return [out[0], out[1]];
+}
+
+/**
+ * Σ coef·x of constraint c over the input vectors [L, H] (every input, indexed by input; a given
+ * input has L = H = its value) by interval arithmetic, every partial sum rounded outward (this
+ * verifier's own up / dn) → out. The one implementation of a constraint's enclosure: the
+ * Checker's (root-freeness, Krawczyk's residual rows, a root's consistency) and the tests
+ * branch-and-bound calls (constraintRange), so a box it excludes or calls root-free by a
+ * constraint is one verifyCertificate confirms by the same arithmetic.
+ */
+function constraintRangeInto(c: Parsed['constraints'][number], L: ArrayLike<number>, H: ArrayLike<number>, out: Float64Array): void {
   let sl = 0,
     sh = 0;
   for (const t of c.terms) {
-    const j = p.unk.indexOf(t.input);
-    const a = j >= 0 ? lo[j] : p.base[t.input],
-      b = j >= 0 ? hi[j] : p.base[t.input];
+    const a = L[t.input],
+      b = H[t.input];
     const x = t.coef >= 0 ? t.coef * a : t.coef * b,
       y = t.coef >= 0 ? t.coef * b : t.coef * a;
     sl = dn(sl + dn(x));
     sh = up(sh + up(y));
   }
-  return [sl, sh];
+  out[0] = sl;
+  out[1] = sh;
 }
 
 /**

@@ -40,6 +40,7 @@
  */
 import type { Problem } from '../../problem/query.ts';
 import { Budget, now, stopRequested } from '../../solve/evaluator.ts';
+import { boxInside } from './rootBoxes.ts';
 import { branchAndBound, budgetReasonOf, provenFraction, type BnbOptions, type BnbResult, type ProofBox, type RootBox } from './bnb.ts';
 
 /** Boxes waiting per worker before the root search hands its frontier out. */
@@ -230,9 +231,4 @@ export async function branchAndBoundParallel(problem: Problem, budget: Budget, o
     pieces,
     failures,
   };
-}
-
-function boxInside(b: { lo: number[]; hi: number[] }, r: { lo: number[]; hi: number[] }): boolean {
-  for (let j = 0; j < b.lo.length; j++) if (b.lo[j] < r.lo[j] || b.hi[j] > r.hi[j]) return false;
-  return true;
 }

@@ -7,7 +7,8 @@ import { stopSignalBuffer } from '../../solve/evaluator.ts';
 import { ProofThreadPool } from '../vnnPool.ts';
 import { invert } from '../../api/invert.ts';
 import { loadNativeModel } from '../../formats/native/load.ts';
-import { buildProblem, type Query } from '../../problem/query.ts';
+import type { Query } from '../../problem/query.ts';
+import { buildRelaxedProblem } from '../../problem/discrete.ts';
 import { diagonalPrior, restrictStats, statsOfRows, type InputStats } from '../../problem/prior.ts';
 import { inverseWarmStart } from '../../train/inverse.ts';
 import { loadModelFile, readBytes } from '../loadModelFile.ts';
@@ -197,7 +198,8 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
   if (typeof opts.warmStart === 'string') {
     const path = opts.warmStart;
     const inverse = loadNativeModel(readBytes(path, 'warm-start inverse'), path);
-    warmStart = inverseWarmStart(inverse, buildProblem(model, query, { atol: solver.atol, rtol: solver.rtol }));
+    // the Problem invert() / certify() search: the sidecar's discrete inputs (and the flags') as unknowns over their boxes
+    warmStart = inverseWarmStart(inverse, buildRelaxedProblem(model, query, { atol: solver.atol, rtol: solver.rtol }));
   }
   const counterfactual = {
     ...(opts.diverse !== undefined ? { diverse: parseInteger(opts.diverse, '--diverse', { min: 1 }) } : {}),
