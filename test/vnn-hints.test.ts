@@ -5,8 +5,14 @@
  * are known in closed form (y0 = x0 + x1 + 0.5, y1 = −2(x0 + x1)), forward passes of the real net
  * (a planted unsafe point, grids), and the validation rules of the format.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { pairBound } from '../src/certify/vnn/bounds.ts';
+import { decideVnnlib } from '../src/certify/vnn/decide.ts';
+import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import {
   buildVnnCertificate,
   createModel,
@@ -453,5 +459,76 @@ describe('property: a forged hint never makes an unsafe property pass', () => {
       { numRuns: 80, seed: 2718 },
     );
     expect(hintTries).toBeGreaterThan(300);
+  });
+});
+
+describe('the search side: pairBound (vnn/bounds.ts) and hinted leaves on ACAS Xu', () => {
+  /** min over the box of max(ℓa, ℓb): a linear program, here by a dense grid over the box's faces and inside (an upper bound on the minimum). */
+  const gridMinMax = (A: number[], ca: number, B: number[], cb: number, lo: number[], hi: number[], R: Rng): number => {
+    let best = Infinity;
+    const d = lo.length;
+    for (let s = 0; s < 20000; s++) {
+      let va = ca,
+        vb = cb;
+      for (let j = 0; j < d; j++) {
+        const u = R.next();
+        // a third of the coordinates at a bound: the minimum of a piecewise-linear convex function sits on faces
+        const x = u < 1 / 6 ? lo[j] : u > 5 / 6 ? hi[j] : lo[j] + (hi[j] - lo[j]) * R.next();
+        va += A[j] * x;
+        vb += B[j] * x;
+      }
+      best = Math.min(best, Math.max(va, vb));
+    }
+    return best;
+  };
+
+  it('is never above min over the box of max(ℓa, ℓb) (sound), and reaches the best weight on a dense μ grid (optimal over μ)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), (seed) => {
+        const R = rng(seed);
+        const d = 1 + Math.floor(R.next() * 5);
+        const A = Array.from({ length: d }, () => 4 * R.next() - 2),
+          B = Array.from({ length: d }, () => 4 * R.next() - 2);
+        const lo = Array.from({ length: d }, () => 2 * R.next() - 1);
+        const hi = lo.map((l) => l + 2 * R.next());
+        const ca = 2 * R.next() - 1,
+          cb = 2 * R.next() - 1;
+        const out = { mu: 0, nu: 0, value: 0 };
+        pairBound(Float64Array.from(A), 0, ca, Float64Array.from(B), 0, cb, lo, hi, d, out);
+        expect(out.mu).toBeGreaterThanOrEqual(0);
+        expect(out.nu).toBeGreaterThanOrEqual(0);
+        // sound: μℓa + νℓb ≤ max(ℓa, ℓb) at every x, so its minimum is below every sampled max
+        expect(out.value).toBeLessThanOrEqual(gridMinMax(A, ca, B, cb, lo, hi, R));
+        // optimal over μ: h(μ) on a grid of 2001 weights is never better (h is concave, piecewise linear)
+        let gridBest = -Infinity;
+        for (let k = 0; k <= 2000; k++) {
+          const mu = k / 2000,
+            nu = 1 - mu;
+          let h = mu * ca + nu * cb;
+          for (let j = 0; j < d; j++) {
+            const v = mu * A[j] + nu * B[j];
+            h += Math.min(v * lo[j], v * hi[j]);
+          }
+          gridBest = Math.max(gridBest, h);
+        }
+        expect(out.value).toBeGreaterThanOrEqual(gridBest - 1e-9);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ACAS Xu 1_1, property 4 (published: holds): the search writes hinted leaves, the verifier accepts the certificate, and rejects it with the hints taken out', () => {
+    const ACAS = join(__dirname, 'fixtures', 'third-party', 'acasxu');
+    const model = loadOnnxModel(new Uint8Array(readFileSync(join(ACAS, 'onnx', 'ACASXU_run2a_1_1_batch_2000.onnx'))));
+    const spec = parseVnnlib(readFileSync(join(ACAS, 'prop_4.vnnlib'), 'utf8'), 'prop_4.vnnlib');
+    const r = decideVnnlib(model, spec, { timeout: 300, maxBoxes: 5000 });
+    expect(r.status).toBe('unsat');
+    const cert = r.certificate as VnnCertificate;
+    const hinted = cert.trees.flat().filter((n) => n.length > 2);
+    expect(hinted.length).toBeGreaterThan(0);
+    expect(verifyVnnCertificate(model, spec, cert).ok).toBe(true);
+    const stripped: VnnCertificate = { ...cert, trees: cert.trees.map((t) => t.map((n) => (n.length > 2 ? [] : n))) };
+    const v = verifyVnnCertificate(model, spec, stripped);
+    expect(v.ok).toBe(false);
   });
 });
