@@ -106,6 +106,10 @@ export interface Box {
   state?: Float64Array | null;
   /** Its forms' lower bounds and state, already computed (by the parent's branching look-ahead). */
   pre?: { lo: Float64Array; lam: Float64Array | null; clauseLo: Float64Array; pair: Float64Array; state: Float64Array | null } | null;
+  /** Inputs in the order the parent's look-ahead scored them, best first (the children try the first few). */
+  rank?: number[] | null;
+  /** Levels since the last look at every input. */
+  depthRank?: number;
   /** The children the look-ahead bounded for the chosen split (taken by split()). */
   kids?: [Box, Box] | null;
 }
@@ -122,6 +126,15 @@ const FALSIFY_CAP_MS = 3000;
  * unsat instance no longer pays the whole restart budget before its proof begins.
  */
 const FALSIFY_UPFRONT_MS = 200;
+
+/**
+ * Look-ahead branching: a box whose parent scored the inputs tries only the LOOKAHEAD_TOP best of
+ * them, and every LOOKAHEAD_FULL_EVERY-th level tries every input again. Measured on six ACAS Xu
+ * instances: the same boxes (±4 %) for about 20 % less time than trying every input at every box;
+ * 2 inputs, or a full look every 8 levels, made some searches degenerate (1_1 property 6: unknown).
+ */
+const LOOKAHEAD_TOP = 3;
+const LOOKAHEAD_FULL_EVERY = 4;
 
 /** Open boxes per bound pass that the search also runs a short PGD in. */
 const SEARCH_PGD_BOXES = 4;
@@ -286,9 +299,11 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
     for (const r of openRows) {
       if (out[r].kind !== 'open') continue;
       const b = batch[r];
-      for (let d = 0; d < nIn; d++) {
+      const splittable = (d: number): boolean => b.lo[d] < (b.lo[d] + b.hi[d]) / 2 && (b.lo[d] + b.hi[d]) / 2 < b.hi[d];
+      let dims = (b.rank ? b.rank.slice(0, LOOKAHEAD_TOP) : Array.from({ length: nIn }, (_, d) => d)).filter(splittable);
+      if (!dims.length && b.rank) dims = Array.from({ length: nIn }, (_, d) => d).filter(splittable);
+      for (const d of dims) {
         const t = (b.lo[d] + b.hi[d]) / 2;
-        if (!(b.lo[d] < t && t < b.hi[d])) continue;
         const h1 = b.hi.slice();
         h1[d] = t;
         const l2 = b.lo.slice();
@@ -317,6 +332,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
       for (let ci = 0; ci < nc; ci++) if (parentCl[r * nc + ci] > scoreCl[k * nc + ci]) scoreCl[k * nc + ci] = parentCl[r * nc + ci];
     }
     const best = new Map<number, { s: number; k: number }>();
+    const ranks = new Map<number, { d: number; s: number }[]>();
     for (let k = 0; k < n; k += 2) {
       const b = batch[cand[k].r],
         d = cand[k].d;
@@ -325,6 +341,9 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
       const s = Math.min(worstOf(scoreCl, k), 0) + Math.min(worstOf(scoreCl, k + 1), 0) + 1e-12 * rel;
       const cur = best.get(cand[k].r);
       if (!cur || s > cur.s) best.set(cand[k].r, { s, k });
+      const l = ranks.get(cand[k].r) ?? [];
+      l.push({ d, s });
+      ranks.set(cand[k].r, l);
     }
     for (const [r, { k }] of best) {
       const b = batch[r];
@@ -344,6 +363,14 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
       });
       b.dim = cand[k].d;
       b.kids = [kid(k), kid(k + 1)];
+      // the children try first the inputs this box scored best (then the rest, every few levels)
+      const l = (ranks.get(r) ?? []).sort((x, y) => y.s - x.s).map((x) => x.d);
+      const rank = l.length >= nIn || !b.rank ? l : l.concat(b.rank.filter((d) => !l.includes(d)));
+      const fresh = (b.depthRank ?? 0) + 1 >= LOOKAHEAD_FULL_EVERY ? null : rank;
+      for (const c of b.kids) {
+        c.rank = fresh;
+        c.depthRank = fresh ? (b.depthRank ?? 0) + 1 : 0;
+      }
     }
   };
   search.callbacks = {
