@@ -176,6 +176,23 @@ describe('ACAS Xu against the published answers', () => {
     for (let i = 0; i < N; i++) expect(inClause(spec, 0, Y.subarray(i * 5, i * 5 + 5))).toBe(false);
   });
 
+  it('net 2_3, property 1 (published: holds): look-ahead branching proves it within 1,000 boxes, smear does not; the certificate is re-checked and its leaves tile the box', () => {
+    expect(published('2_3', 1)).toBe('holds');
+    const model = acasNet('2_3');
+    const spec = acasProp(1);
+    const look = decideVnnlib(model, spec, { timeout: 300, maxBoxes: 1000, branching: 'lookahead' });
+    expect(look.status).toBe('unsat');
+    // the children of every split were bounded by the look-ahead (about 2 of every 10 it bounded)
+    expect(look.stats.lookAhead).toBeGreaterThan(look.stats.boxes);
+    const v = verifyVnnCertificate(model, spec, look.certificate);
+    expect(v.ok).toBe(true);
+    expect(v.leaves).toBe(look.stats.leaves);
+    // smear (the previous rule) on the same box budget leaves it undecided
+    const smear = decideVnnlib(model, spec, { timeout: 300, maxBoxes: 1000, branching: 'smear' });
+    expect(smear.status).toBe('unknown');
+    expect(smear.reason).toMatch(/box budget/);
+  });
+
   it('net 1_1, property 1 (published: holds), the whole box: unsat, and the verifier rejects none of the search\'s leaves', () => {
     expect(published('1_1', 1)).toBe('holds');
     const model = acasNet('1_1');

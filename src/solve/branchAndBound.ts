@@ -38,7 +38,8 @@
 export const SPLIT_FRACTION = 0.4970703125;
 
 export type BoundOutcome<R, B = never, S = never> =
-  | { kind: 'closed' }
+  /** `record`: what the tree stores for this leaf (default null, a plain leaf). */
+  | { kind: 'closed'; record?: S }
   | { kind: 'open'; priority: number }
   | { kind: 'branch'; children: readonly B[]; record?: S }
   | { kind: 'stop'; result: R };
@@ -270,6 +271,7 @@ export function runBranchAndBound<B, S, R>(roots: readonly B[], cb: DriverCallba
       const e = batch[i];
       if (o.kind === 'closed') {
         leaves++;
+        if (e.node && o.record !== undefined) e.node.record = o.record;
         cb.leaf?.(e.box);
       } else if (o.kind === 'open') {
         e.priority = o.priority;

@@ -78,6 +78,12 @@ export class ChainBounder {
   readonly m: number;
   readonly lo: Float64Array;
   readonly lam: Float64Array;
+  /**
+   * rows × m constants of the back-substituted forms: form q of row r is ≥ lam·x + lc at every x
+   * of the row's box (the CROWN linear lower bound itself, rounding allowance included; it does not
+   * see the forward forms' bound that `lo` may take instead).
+   */
+  readonly lc: Float64Array;
   readonly yLo: Float64Array;
   readonly yHi: Float64Array;
   private readonly d: number;
@@ -105,6 +111,8 @@ export class ChainBounder {
   private readonly bErr: Float64Array;
   private readonly bOut: Float64Array;
   private readonly cross: Int32Array;
+  /** The constant of the last backLower's linear bound (see lc). */
+  private lastConst = 0;
   /** Terms summed into a back-substituted constant, at most (for its γ). */
   private readonly terms: number;
 
@@ -149,6 +157,7 @@ export class ChainBounder {
     this.lamB = new Float64Array(this.m * widest);
     this.lo = new Float64Array(maxRows * this.m);
     this.lam = new Float64Array(maxRows * this.m * d);
+    this.lc = new Float64Array(maxRows * this.m);
     this.yLo = new Float64Array(maxRows * chain.nOut);
     this.yHi = new Float64Array(maxRows * chain.nOut);
   }
@@ -296,6 +305,9 @@ export class ChainBounder {
       mag += Math.abs(t);
     }
     const total = (err + gamma(this.terms) * mag) * ERR_INFLATE;
+    // the allowance covers every x of the box (mag took each input term at its bound), so
+    // lam·x + (cst − total) bounds the form from below there
+    this.lastConst = nextDown(cst - total);
     return nextDown(val - total);
   }
 
@@ -645,6 +657,7 @@ export class ChainBounder {
     for (let q = 0; q < m; q++) {
       for (let o = 0; o < nOut; o++) lam[o] = this.C[q * nOut + o];
       let best = this.backLower(layers.length - 1, this.c[q], lo, hi, this.lam, (r * m + q) * d);
+      this.lc[r * m + q] = this.lastConst;
       // the forward forms' bound of the same row: C⁺·lower + C⁻·upper of the outputs' forms
       if (pAl !== null) {
         let fv = this.c[q],

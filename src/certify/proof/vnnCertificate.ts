@@ -7,14 +7,37 @@
  * every clause; vnnVerifier.ts re-checks each leaf with its own sound bounds.
  *
  * Tree encoding (preorder): a node is `[d, t]` (split input d at t: the left child has hi[d] = t,
- * the right child lo[d] = t) or `[]` (a leaf). `trees[b]` belongs to `spec.inputBoxes[b]`.
+ * the right child lo[d] = t), `[]` (a leaf), or, from version 2 on, a hinted leaf
+ *   `[-1, ci, ka, sa, kb, sb, mu, nu,  ci, ka, sa, kb, sb, mu, nu, …]`
+ * (−1, then one or more groups of VNN_HINT_GROUP = 7 numbers). `trees[b]` belongs to
+ * `spec.inputBoxes[b]`. A hinted leaf is a leaf everywhere a leaf is (cover, node count, depth).
+ *
+ * Combination hints. A clause is a conjunction: the unsafe set needs every constraint of it. A
+ * constraint `a·y + c REL 0` gives the form s·(a·y + c), read "unsafe needs the form ≤ 0":
+ * relation '<=' has s = +1 only, '>=' s = −1 only, '=' both. For weights μ, ν ≥ 0, not both 0,
+ * g_a ≤ 0 and g_b ≤ 0 imply μ·g_a + ν·g_b ≤ 0, so a proven lower bound > 0 of the combined linear
+ * form on a leaf box refutes the clause there (Farkas / Lagrangian duality: the minimax form of
+ * min_x max(g_a, g_b)), even where neither form alone is positive on the whole box (two forms
+ * that tie, as near ACAS Xu property 2's Y_j − Y_0 ≤ 0). A group names ci (the clause,
+ * spec.outputDnf[ci]), ka and kb (two constraints of it, spec.outputDnf[ci][ka]), sa and sb (±1,
+ * which form of each), mu and nu (finite, ≥ 0, not both 0). The weights are only hints: the
+ * verifier forms the combination itself with outward rounding and proves its bound with its own
+ * methods, so any weights are sound (bad ones merely fail to refute). Single forms are always
+ * tried first; the hints of clause ci are tried only when no single form refutes it.
+ * Version 1 files (no hinted leaves) are still read.
  */
 import { NetinvertError } from '../../errors.ts';
-import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
+import type { VnnlibRelation, VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import type { Model } from '../../model.ts';
 
 export const VNN_CERTIFICATE_FORMAT = 'netinvert-vnn-certificate';
-export const VNN_CERTIFICATE_VERSION = 1;
+/** The version written; VNN_CERTIFICATE_VERSIONS are read (1: no hinted leaves). */
+export const VNN_CERTIFICATE_VERSION = 2;
+export const VNN_CERTIFICATE_VERSIONS: readonly number[] = [1, 2];
+/** Numbers per hint group of a hinted leaf: ci, ka, sa, kb, sb, mu, nu. */
+export const VNN_HINT_GROUP = 7;
+/** The first number of a hinted leaf. */
+export const VNN_HINTED_LEAF = -1;
 /** Deepest split chain a tree may have (a box halved 64 times is below any float's resolution). */
 export const VNN_MAX_DEPTH = 64;
 /** Most nodes, over all trees, that a certificate may hold (ACAS Xu proofs need up to ~10^5 leaves). */
@@ -22,12 +45,12 @@ export const VNN_MAX_NODES = 20_000_000;
 
 export interface VnnCertificate {
   format: 'netinvert-vnn-certificate';
-  version: 1;
+  version: 1 | 2;
   /** Model.hash of the net the proof is about. */
   modelHash: string;
   /** vnnSpecHash of the property the proof is about. */
   specHash: string;
-  /** trees[b]: the preorder node list for spec.inputBoxes[b]; `[d, t]` split, `[]` leaf. */
+  /** trees[b]: the preorder node list for spec.inputBoxes[b]; `[d, t]` split, `[]` leaf, `[-1, hint groups…]` hinted leaf. */
   trees: number[][][];
 }
 
@@ -106,16 +129,71 @@ export function isVnnCertificateLike(v: unknown): boolean {
 
 const bad = (msg: string): NetinvertError => new NetinvertError('bad_certificate', `VNN certificate: ${msg}; pass the file written by netinvert verify --certificate`);
 
+/** Whether a node of a validated certificate is a leaf (`[]` or a hinted leaf); a split is `[d, t]`. */
+export function isVnnLeaf(node: readonly number[]): boolean {
+  return node.length !== 2;
+}
+
+/** How many hint groups a node of a validated certificate carries (0 for `[]` and splits). */
+export function vnnHintCount(node: readonly number[]): number {
+  return node.length > 2 ? (node.length - 1) / VNN_HINT_GROUP : 0;
+}
+
+/** Which forms s·(a·y + c) a relation allows ("unsafe needs the form ≤ 0"). */
+export const vnnSignAllowed = (relation: VnnlibRelation, s: number): boolean =>
+  relation === '=' ? s === 1 || s === -1 : s === (relation === '<=' ? 1 : -1);
+
 /**
- * Check the shape of a parsed JSON value (fields, types, node arity, total node count) and
- * return it as a VnnCertificate. Semantics (split dimensions, values, depth, tree completeness)
- * are the verifier's job. Throws `bad_certificate` naming the first defect.
+ * The defect of hint group g of hinted leaf n (shape: integers, signs, weights; with `spec`
+ * also the clause and constraint indices' range and each sign against its relation), or null.
  */
-export function validateVnnCertificate(v: unknown): VnnCertificate {
+function hintFault(n: readonly unknown[], g: number, spec: VnnlibSpec | undefined): string | null {
+  const o = 1 + g * VNN_HINT_GROUP;
+  const v = n.slice(o, o + VNN_HINT_GROUP);
+  const names = ['ci', 'ka', 'sa', 'kb', 'sb', 'mu', 'nu'];
+  for (let i = 0; i < VNN_HINT_GROUP; i++) if (typeof v[i] !== 'number') return `${names[i]} is ${JSON.stringify(v[i])}, not a number`;
+  const [ci, ka, sa, kb, sb, mu, nu] = v as number[];
+  for (const [name, x] of [['ci', ci], ['ka', ka], ['kb', kb]] as const) {
+    if (!(Number.isInteger(x) && x >= 0)) return `${name} = ${x} is not a non-negative integer index`;
+  }
+  for (const [name, x] of [['sa', sa], ['sb', sb]] as const) if (x !== 1 && x !== -1) return `${name} = ${x} is not +1 or -1`;
+  for (const [name, x] of [['mu', mu], ['nu', nu]] as const) if (!(Number.isFinite(x) && x >= 0)) return `weight ${name} = ${x} is not finite and >= 0`;
+  if (mu === 0 && nu === 0) return 'weights mu and nu are both 0';
+  if (spec) {
+    if (ci >= spec.outputDnf.length) return `ci = ${ci} is not a clause index 0..${spec.outputDnf.length - 1}`;
+    const clause = spec.outputDnf[ci];
+    for (const [name, k, sn, s] of [['ka', ka, 'sa', sa], ['kb', kb, 'sb', sb]] as const) {
+      if (k >= clause.length) return `${name} = ${k} is not a constraint index of clause ${ci} (it has ${clause.length})`;
+      const rel = clause[k].relation;
+      if (!vnnSignAllowed(rel, s)) return `${sn} = ${s}: constraint ${k} of clause ${ci} is '${rel}', which allows ${rel === '<=' ? '+1' : '-1'} only`;
+    }
+  }
+  return null;
+}
+
+/** Throw `bad_certificate` for the first defective hint group of node n (a hinted leaf). */
+function checkHints(n: readonly unknown[], where: string, spec: VnnlibSpec | undefined): void {
+  const groups = (n.length - 1) / VNN_HINT_GROUP;
+  for (let g = 0; g < groups; g++) {
+    const f = hintFault(n, g, spec);
+    if (f) throw bad(`${where} hint ${g}: ${f}`);
+  }
+}
+
+/**
+ * Check the shape of a parsed JSON value (fields, types, node arity, hint groups, total node
+ * count) and return it as a VnnCertificate. With `spec`, also each hint's clause and constraint
+ * indices and signs against that property (validateVnnHints). Semantics (split dimensions,
+ * values, depth, tree completeness) are the verifier's job. Throws `bad_certificate` naming the
+ * first defect.
+ */
+export function validateVnnCertificate(v: unknown, spec?: VnnlibSpec): VnnCertificate {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad('not a JSON object');
   const c = v as Record<string, unknown>;
   if (c.format !== VNN_CERTIFICATE_FORMAT) throw bad(`format is ${JSON.stringify(c.format)}, expected "${VNN_CERTIFICATE_FORMAT}"`);
-  if (c.version !== VNN_CERTIFICATE_VERSION) throw bad(`version ${JSON.stringify(c.version)} is not supported (this netinvert reads version ${VNN_CERTIFICATE_VERSION})`);
+  if (typeof c.version !== 'number' || !VNN_CERTIFICATE_VERSIONS.includes(c.version)) {
+    throw bad(`version ${JSON.stringify(c.version)} is not supported (this netinvert reads versions ${VNN_CERTIFICATE_VERSIONS.join(', ')})`);
+  }
   if (typeof c.modelHash !== 'string') throw bad('modelHash must be a string');
   if (typeof c.specHash !== 'string') throw bad('specHash must be a string');
   if (!Array.isArray(c.trees)) throw bad('trees must be an array (one per input box)');
@@ -127,12 +205,33 @@ export function validateVnnCertificate(v: unknown): VnnCertificate {
     if (total > VNN_MAX_NODES) throw bad(`more than ${VNN_MAX_NODES} nodes in all`);
     for (let i = 0; i < t.length; i++) {
       const n = t[i];
+      const where = `trees[${b}][${i}]`;
+      if (Array.isArray(n) && n.length !== 0 && n.length !== 2 && n[0] === VNN_HINTED_LEAF) {
+        if (c.version === 1) throw bad(`${where} is a hinted leaf, which version 1 does not have (hints need version ${VNN_CERTIFICATE_VERSION})`);
+        if (n.length === 1 || (n.length - 1) % VNN_HINT_GROUP !== 0) {
+          throw bad(`${where} is a hinted leaf with ${n.length - 1} number(s) after -1; hints come in groups of ${VNN_HINT_GROUP} (ci, ka, sa, kb, sb, mu, nu)`);
+        }
+        checkHints(n, where, spec);
+        continue;
+      }
       if (!Array.isArray(n) || (n.length !== 0 && n.length !== 2) || (n.length === 2 && (typeof n[0] !== 'number' || typeof n[1] !== 'number'))) {
-        throw bad(`trees[${b}][${i}] must be [] (leaf) or [dimension, threshold] (split)`);
+        throw bad(`${where} must be [] (leaf) or [dimension, threshold] (split), or [-1, ci, ka, sa, kb, sb, mu, nu, …] (hinted leaf)`);
       }
     }
   }
   return c as unknown as VnnCertificate;
+}
+
+/**
+ * Check every hint of a shape-checked certificate against the property it is for: ci a clause
+ * of spec.outputDnf, ka and kb constraints of that clause, sa and sb forms their relations
+ * allow. Throws `bad_certificate` naming the first defect.
+ */
+export function validateVnnHints(cert: VnnCertificate, spec: VnnlibSpec): void {
+  for (let b = 0; b < cert.trees.length; b++) {
+    const t = cert.trees[b];
+    for (let i = 0; i < t.length; i++) if (t[i].length > 2) checkHints(t[i], `trees[${b}][${i}]`, spec);
+  }
 }
 
 /** JSON text of a certificate (split values are written with full precision by JSON.stringify). */
@@ -140,13 +239,13 @@ export function serializeVnnCertificate(cert: VnnCertificate): string {
   return JSON.stringify(cert);
 }
 
-/** Parse and shape-check certificate JSON text (throws `bad_certificate`). */
-export function parseVnnCertificate(text: string): VnnCertificate {
+/** Parse and shape-check certificate JSON text, hints against `spec` when given (throws `bad_certificate`). */
+export function parseVnnCertificate(text: string, spec?: VnnlibSpec): VnnCertificate {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
     throw bad(`not JSON (${(e as Error).message})`);
   }
-  return validateVnnCertificate(v);
+  return validateVnnCertificate(v, spec);
 }

@@ -1,10 +1,11 @@
 /**
  * The independent verifier of VNN unsat certificates (vnnCertificate.ts).
  *
- * It trusts nothing in the certificate but its split points: it re-walks every tree, checks that
+ * It trusts nothing in the certificate but its split points and hint weights (any finite
+ * weights ≥ 0 are sound, see below): it re-walks every tree, checks that
  * the leaves cover the input box exactly (each split halves a box into [lo, t] and [t, hi]), and
- * proves, for each leaf box, that every clause of the unsafe output DNF has a constraint that
- * cannot hold anywhere in the box. Shares no code with the search (bnb, bounds/forward.ts,
+ * proves, for each leaf box, that every clause of the unsafe output DNF has a constraint (or, by
+ * a hint, a pair of constraints) that cannot hold anywhere in the box. Shares no code with the search (bnb, bounds/forward.ts,
  * bounds/crown.ts): it uses the independent interval evaluator of verifier.ts (VerifierNet, up/dn,
  * element-wise ranges) and its own linear bounds, tried in this order per leaf:
  *   1. natural interval extension of the whole graph (VerifierNet.bounds);
@@ -24,6 +25,11 @@
  *      lazily from the root down only for leaves that steps 1–4 cannot settle. This matches the
  *      search (bounds/reluChain.ts inherits its parent box's bounds), so a leaf the search
  *      proved is re-checkable; the implementation is this file's own.
+ * A clause no single form refutes on a leaf may still be refuted by a hint of that leaf (a hinted
+ * leaf, vnnCertificate.ts): the verifier builds the combined form μ·g_a + ν·g_b itself with
+ * outward rounding (combineForms: the combination's rounding and the constraints' own coefficient
+ * errors go into the form's error fields) and tries it with the same methods 1–5; the weights are
+ * only trusted to be finite and ≥ 0, which makes any weights sound.
  * Element-wise functions other than ReLU are relaxed by two parallel lines from the mean value
  * theorem with the verifier's own enclosures of f and f' (relaxUnary below).
  * Steps 2 and 3 need a chain of dense / element-wise affine / unary layers (ACAS Xu and every
@@ -40,7 +46,18 @@ import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import type { GraphDef } from '../../graph/types.ts';
 import type { Model } from '../../model.ts';
 import { dn, up, verifierNet, verifierUnaryRange, type VerifierNet } from './verifier.ts';
-import { VNN_CERTIFICATE_FORMAT, VNN_MAX_DEPTH, VNN_MAX_NODES, validateVnnCertificate, vnnSpecHash, type VnnCertificate } from './vnnCertificate.ts';
+import {
+  isVnnLeaf,
+  VNN_CERTIFICATE_FORMAT,
+  VNN_HINT_GROUP,
+  VNN_MAX_DEPTH,
+  VNN_MAX_NODES,
+  validateVnnCertificate,
+  validateVnnHints,
+  vnnHintCount,
+  vnnSpecHash,
+  type VnnCertificate,
+} from './vnnCertificate.ts';
 
 export interface VnnVerifyResult {
   ok: boolean;
@@ -54,6 +71,8 @@ export interface VnnVerifyResult {
    * CROWN with the bounds proved on the leaf's ancestors in the tree).
    */
   byMethod?: { interval: number; symbolic: number; crown: number; fullCrown: number; inherited: number };
+  /** Leaves on which some clause was refuted only by a hint's combined form (counted in byMethod too). */
+  hinted?: number;
 }
 
 // ---------------------------------------------------------------- the layer chain
@@ -840,7 +859,10 @@ function checkerFor(g: GraphDef): LeafChecker {
   return c;
 }
 
-/** The forms a clause's constraint offers: '<=' needs LB(c·y+k) > 0; '>=' needs LB(−c·y−k) > 0. */
+/**
+ * The forms a clause's constraint offers: '<=' needs LB(c·y+k) > 0; '>=' needs LB(−c·y−k) > 0;
+ * '=' offers both, in that order (so the form of sign s is alts[0] unless s = −1 on '=').
+ */
 function formsOf(spec: VnnlibSpec): Form[][][] {
   return spec.outputDnf.map((clause) =>
     clause.map((con) => {
@@ -849,6 +871,77 @@ function formsOf(spec: VnnlibSpec): Form[][][] {
       return con.relation === '<=' ? [pos] : con.relation === '>=' ? [neg] : [pos, neg];
     }),
   );
+}
+
+/** The form of sign s (+1: c·y + k, −1: its negation) among a constraint's alternatives (formsOf). */
+const formOfSign = (alts: Form[], s: number): Form => (alts.length === 2 && s < 0 ? alts[1] : alts[0]);
+
+/**
+ * fl(μa + νb) into out[0] and, into out[1], a bound on its distance from μA + νB for any exact A, B
+ * with |A − a| ≤ ae, |B − b| ≤ be: μ·ae + ν·be (rounded up) plus the rounding of the two products
+ * and the sum, γ₂(|μa| + |νb|) with the underflow allowance (errBound; Higham §3.1). A term whose
+ * exact value is 0 (zero weight, or an exact zero) is left out, so exact zeros stay exact.
+ */
+function combine2(mu: number, a: number, ae: number, nu: number, b: number, be: number, out: Float64Array): void {
+  let v = 0,
+    e = 0,
+    E = 0,
+    terms = 0;
+  if (mu !== 0 && (a !== 0 || ae !== 0)) {
+    const p = mu * a;
+    v = p;
+    E = Math.abs(p);
+    if (ae !== 0) e = up(mu * ae);
+    terms++;
+  }
+  if (nu !== 0 && (b !== 0 || be !== 0)) {
+    const q = nu * b;
+    v += q;
+    E += Math.abs(q);
+    if (be !== 0) e = up(e + up(nu * be));
+    terms++;
+  }
+  if (terms > 0) e = up(e + errBound(2, E, 0));
+  out[0] = v;
+  out[1] = e;
+}
+
+/**
+ * The combined form μ·fa + ν·fb (μ, ν finite, ≥ 0, not both 0) with sound error fields: a lower
+ * bound > 0 of it on a box proves that fa ≤ 0 and fb ≤ 0 never hold together there. null when a
+ * coefficient, the constant or an error bound is not finite (such a hint cannot refute).
+ */
+function combineForms(fa: Form, fb: Form, mu: number, nu: number): Form | null {
+  const m = fa.c.length,
+    t = new Float64Array(2);
+  const c = new Float64Array(m),
+    ce = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    combine2(mu, fa.c[j], fa.ce[j], nu, fb.c[j], fb.ce[j], t);
+    if (!(Number.isFinite(t[0]) && Number.isFinite(t[1]))) return null;
+    c[j] = t[0];
+    ce[j] = t[1];
+  }
+  combine2(mu, fa.k, fa.ke, nu, fb.k, fb.ke, t);
+  if (!(Number.isFinite(t[0]) && Number.isFinite(t[1]))) return null;
+  return { c, k: t[0], ce, ke: t[1] };
+}
+
+/**
+ * The combined forms of a hinted leaf's hints, per clause (hintsAt[ci]: the forms of clause ci's
+ * hints, in the leaf's order). The node is a validated hinted leaf of this spec (validateVnnHints).
+ */
+function hintForms(forms: Form[][][], node: number[]): (Form[] | undefined)[] {
+  const out: (Form[] | undefined)[] = new Array(forms.length);
+  const groups = vnnHintCount(node);
+  for (let g = 0; g < groups; g++) {
+    const o = 1 + g * VNN_HINT_GROUP;
+    const ci = node[o],
+      clause = forms[ci];
+    const f = combineForms(formOfSign(clause[node[o + 1]], node[o + 2]), formOfSign(clause[node[o + 3]], node[o + 4]), node[o + 5], node[o + 6]);
+    if (f) (out[ci] ??= []).push(f);
+  }
+  return out;
 }
 
 /**
@@ -868,9 +961,10 @@ export interface VnnVerifyOptions {
 
 export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown, vopts: VnnVerifyOptions = {}): VnnVerifyResult {
   const t0 = performance.now();
-  let leaves = 0;
+  let leaves = 0,
+    hinted = 0;
   const byMethod = { interval: 0, symbolic: 0, crown: 0, fullCrown: 0, inherited: 0 };
-  const done = (ok: boolean, reason?: string): VnnVerifyResult => ({ ok, ...(ok ? {} : { reason }), leaves, seconds: (performance.now() - t0) / 1000, byMethod });
+  const done = (ok: boolean, reason?: string): VnnVerifyResult => ({ ok, ...(ok ? {} : { reason }), leaves, seconds: (performance.now() - t0) / 1000, byMethod, hinted });
   let c: VnnCertificate;
   try {
     c = validateVnnCertificate(cert);
@@ -881,6 +975,11 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
   if (c.modelHash !== model.hash) return done(false, `the certificate is for model ${c.modelHash}, not this model (${model.hash})`);
   if (c.specHash !== vnnSpecHash(spec)) return done(false, `the certificate is for property ${c.specHash}, not this property (${vnnSpecHash(spec)})`);
   if (c.trees.length !== spec.inputBoxes.length) return done(false, `${c.trees.length} tree(s) for ${spec.inputBoxes.length} input box(es)`);
+  try {
+    validateVnnHints(c, spec);
+  } catch (e) {
+    return done(false, (e as Error).message);
+  }
   // no input box: the property holds vacuously (nothing to check)
   if (spec.inputBoxes.length === 0) return done(true);
   let checker: LeafChecker;
@@ -894,6 +993,7 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     return done(false, `the property has ${spec.numInputs} inputs and ${spec.numOutputs} outputs; the model has ${n} and ${checker.nOut}`);
   }
   const forms = formsOf(spec);
+  const usage = { hinted: false };
   let total = 0;
   for (const t of c.trees) total += t.length;
   if (total > VNN_MAX_NODES) return done(false, `${total} nodes is above the ${VNN_MAX_NODES}-node limit`);
@@ -953,26 +1053,30 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
       pLo[depth].set(lo);
       pHi[depth].set(hi);
       pValid[depth] = 0;
-      if (node.length === 0) {
+      if (isVnnLeaf(node)) {
         if (vopts.checkLeaf && !vopts.checkLeaf(b, p - 1)) continue;
         leaves++;
+        const hints = node.length > 0 ? hintForms(forms, node) : null;
+        usage.hinted = false;
         // the interval pass costs about 60% of the symbolic one: run it while it settles at least
         // half of the leaves (moving average), and on every 16th leaf to notice when it would again
         const tryInterval = intervalRate >= 0.5 || leaves % 16 === 0;
         // likewise straight to full CROWN while most leaves need it (the cheaper passes are wasted)
         const deepFirst = deepRate >= 0.5 && leaves % 16 !== 0;
-        let how = checkLeaf(checker, forms, lo, hi, tryInterval && !deepFirst, null, deepFirst);
+        let how = checkLeaf(checker, forms, hints, usage, lo, hi, tryInterval && !deepFirst, null, deepFirst);
         if (tryInterval && !deepFirst) intervalRate = 0.9 * intervalRate + (how === 1 ? 0.1 : 0);
         if (!deepFirst) deepRate = 0.9 * deepRate + (how >= 4 || how < 0 ? 0.1 : 0);
         if (how < 0 && depth > 0 && checker.hasChain) {
           // again with the bounds proved on the enclosing boxes (as the search does)
           const par = stateAt(depth - 1);
           if (par) {
-            how = checkLeaf(checker, forms, lo, hi, true, par);
+            usage.hinted = false;
+            how = checkLeaf(checker, forms, hints, usage, lo, hi, true, par);
             if (how > 0) how = 5;
           }
         }
         if (how < 0) return done(false, `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`);
+        if (usage.hinted) hinted++;
         if (how === 1) byMethod.interval++;
         else if (how === 2) byMethod.symbolic++;
         else if (how === 3) byMethod.crown++;
@@ -1011,9 +1115,21 @@ function fmtBox(lo: Float64Array, hi: Float64Array): string {
 
 /**
  * 1 / 2 / 3 / 4: the most expensive method any clause needed (interval, symbolic, CROWN, full CROWN);
- * −(i + 1): clause i is not refuted by any method.
+ * −(i + 1): clause i is not refuted by any method. Per method, a clause's single forms are tried
+ * first, then its hints' combined forms (hints[ci], from a hinted leaf); usage.hinted is set when
+ * some clause needed a hint.
  */
-function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Float64Array, interval: boolean, parent: Float64Array | null = null, deepFirst = false): number {
+function checkLeaf(
+  ch: LeafChecker,
+  forms: Form[][][],
+  hints: (Form[] | undefined)[] | null,
+  usage: { hinted: boolean },
+  lo: Float64Array,
+  hi: Float64Array,
+  interval: boolean,
+  parent: Float64Array | null = null,
+  deepFirst = false,
+): number {
   // without a layer chain the interval pass is the only method
   if (!ch.hasChain) (interval = true), (deepFirst = false);
   // with a parent state (the cheap methods already failed on this leaf) or deepFirst: full CROWN
@@ -1021,19 +1137,28 @@ function checkLeaf(ch: LeafChecker, forms: Form[][][], lo: Float64Array, hi: Flo
   if (parent) deepFirst = true;
   ch.begin(lo, hi, interval || parent !== null, parent);
   let worst = 1;
+  const lbBy = (m: number, f: Form): number => (m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f));
   for (let ci = 0; ci < forms.length; ci++) {
-    const clause = forms[ci];
+    const clause = forms[ci],
+      combined = hints?.[ci];
     let how = 0;
     for (let m = deepFirst ? 4 : interval ? 1 : 2; m <= 4 && !how; m++) {
       for (const alts of clause) {
         for (const f of alts) {
-          const lb = m === 1 ? ch.intervalLB(f) : m === 2 ? ch.symbolicLB(f) : m === 3 ? ch.crownLB(f) : ch.fullCrownLB(f);
-          if (lb > 0) {
+          if (lbBy(m, f) > 0) {
             how = m;
             break;
           }
         }
         if (how) break;
+      }
+      if (how || !combined) continue;
+      for (const f of combined) {
+        if (lbBy(m, f) > 0) {
+          how = m;
+          usage.hinted = true;
+          break;
+        }
       }
     }
     if (!how) return -(ci + 1);

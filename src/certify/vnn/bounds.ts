@@ -32,6 +32,8 @@ export interface SpecForms {
   cErr: Float64Array;
   /** Form indices of each clause of the unsafe DNF. */
   clauses: number[][];
+  /** Where form q comes from: spec.outputDnf[clause][k], times sign (the certificate's hint fields ci, k, s). */
+  origin: { clause: number; k: number; sign: 1 | -1 }[];
 }
 
 export function specForms(spec: VnnlibSpec): SpecForms {
@@ -41,12 +43,14 @@ export function specForms(spec: VnnlibSpec): SpecForms {
     cs: number[] = [],
     es: number[] = [];
   const clauses: number[][] = [];
-  for (const clause of spec.outputDnf) {
+  const origin: SpecForms['origin'] = [];
+  for (const [ci, clause] of spec.outputDnf.entries()) {
     const ids: number[] = [];
-    for (const k of clause) {
-      const signs = k.relation === '<=' ? [1] : k.relation === '>=' ? [-1] : [1, -1];
+    for (const [ki, k] of clause.entries()) {
+      const signs: (1 | -1)[] = k.relation === '<=' ? [1] : k.relation === '>=' ? [-1] : [1, -1];
       for (const s of signs) {
         ids.push(cs.length);
+        origin.push({ clause: ci, k: ki, sign: s });
         rowsC.push(Array.from(k.coeffs, (v) => s * v));
         rowsE.push(Array.from(k.coeffErr));
         cs.push(s * k.constant);
@@ -64,6 +68,7 @@ export function specForms(spec: VnnlibSpec): SpecForms {
     Cerr: Float64Array.from(rowsE.flat()),
     cErr: Float64Array.from(es),
     clauses,
+    origin,
   };
 }
 
@@ -93,6 +98,13 @@ export interface FormBounds {
   lo: Float64Array;
   /** rows × m × nIn input coefficients of each form's bound (null on the generic path). */
   lam: Float64Array | null;
+  /**
+   * rows × clauses: the clause's lower bound, max(its forms' own, the best pair's: pairBound);
+   * > 0 refutes the clause on the box.
+   */
+  clauseLo: Float64Array;
+  /** rows × clauses × 4: the best pair (form a, form b, μ, ν) when it beats every single form, else a = −1. */
+  pair: Float64Array;
 }
 
 /** Bounds the forms over batches of boxes; keeps its scratch between calls. */
@@ -125,8 +137,13 @@ export class VnnBounder {
       const b = this.bounder;
       b.bound(L, H, rows, parents, states);
       const lo = b.lo.slice(0, rows * m);
-      for (let r = 0; r < rows; r++) adjust(f, lo, r, b.yLo, b.yHi);
-      return { lo, lam: b.lam.subarray(0, rows * m * this.chain.nIn) };
+      const lc = b.lc.slice(0, rows * m);
+      for (let r = 0; r < rows; r++) {
+        adjust(f, lo, r, b.yLo, b.yHi);
+        adjust(f, lc, r, b.yLo, b.yHi);
+      }
+      const lam = b.lam.subarray(0, rows * m * this.chain.nIn);
+      return { lo, lam, ...this.clauseBounds(L, H, rows, lo, lam, lc) };
     }
     const net = this.model.network;
     const { lo } = crownLinearBounds(net, L, H, rows, f.C, m);
@@ -135,7 +152,50 @@ export class VnnBounder {
       const ib = net.bounds(L, H, rows);
       for (let r = 0; r < rows; r++) adjust(f, lo, r, ib.lo, ib.hi);
     } else for (let r = 0; r < rows; r++) adjust(f, lo, r, EMPTY, EMPTY);
-    return { lo, lam: null };
+    return { lo, lam: null, ...this.clauseBounds(L, H, rows, lo, null, null) };
+  }
+
+  /**
+   * Each clause's lower bound per row: the best of its forms' own, and, for clauses of two or
+   * more forms none of which is refuted, the best pair's combined bound (pairBound) from the forms'
+   * linear lower bounds (chain nets).
+   */
+  private clauseBounds(L: Float64Array, H: Float64Array, rows: number, lo: Float64Array, lam: Float64Array | null, lc: Float64Array | null): { clauseLo: Float64Array; pair: Float64Array } {
+    const f = this.forms;
+    const m = f.m,
+      nc = f.clauses.length,
+      d = this.model.network.nIn;
+    const clauseLo = new Float64Array(rows * nc);
+    const pair = new Float64Array(rows * nc * 4);
+    const res = { mu: 0, nu: 0, value: 0 };
+    for (let r = 0; r < rows; r++) {
+      const bl = L.subarray(r * d, (r + 1) * d),
+        bh = H.subarray(r * d, (r + 1) * d);
+      for (let ci = 0; ci < nc; ci++) {
+        const clause = f.clauses[ci];
+        let best = -Infinity;
+        for (const q of clause) if (lo[r * m + q] > best) best = lo[r * m + q];
+        const at = (r * nc + ci) * 4;
+        pair[at] = -1;
+        if (lam && lc && !(best > 0) && clause.length >= 2) {
+          for (let i = 0; i < clause.length; i++)
+            for (let j = i + 1; j < clause.length; j++) {
+              const qa = clause[i],
+                qb = clause[j];
+              pairBound(lam, (r * m + qa) * d, lc[r * m + qa], lam, (r * m + qb) * d, lc[r * m + qb], bl, bh, d, res);
+              if (res.value > best && res.mu > 0 && res.nu > 0) {
+                best = res.value;
+                pair[at] = qa;
+                pair[at + 1] = qb;
+                pair[at + 2] = res.mu;
+                pair[at + 3] = res.nu;
+              }
+            }
+        }
+        clauseLo[r * nc + ci] = best;
+      }
+    }
+    return { clauseLo, pair };
   }
 }
 
@@ -153,4 +213,74 @@ function adjust(f: SpecForms, lo: Float64Array, r: number, yLo: Float64Array, yH
     if (e !== 0) lo[r * m + q] = nextDown(lo[r * m + q] - e * (1 + 2 ** -50));
     if (Number.isNaN(lo[r * m + q])) lo[r * m + q] = -Infinity;
   }
+}
+
+/**
+ * A lower bound over the box [lo, hi] of μ·ℓa(x) + ν·ℓb(x), the best over μ ∈ [0, 1], ν = 1 − μ,
+ * where ℓa(x) = A·x + ca and ℓb(x) = B·x + cb are linear lower bounds of two forms that a clause
+ * needs ≤ 0 together (A at la[ia …], B at lb[ib …]). Since ga ≤ 0 and gb ≤ 0 imply μ·ga + ν·gb ≤ 0
+ * for any μ, ν ≥ 0, a positive value refutes the clause on the box where neither form alone does
+ * (near a point where the two forms tie). This is the Lagrangian dual of min over the box of
+ * max(ℓa, ℓb), a small LP (Boyd & Vandenberghe, Convex Optimization, §5.2): h(μ) = μ·ca + ν·cb
+ * + Σ_j min(v_j·lo_j, v_j·hi_j), v_j = μ·A_j + ν·B_j, is concave and piecewise linear, so its
+ * maximum is at μ ∈ {0, 1} or where some v_j changes sign (μ = B_j / (B_j − A_j)).
+ * The value at the chosen (μ, ν) is computed with its rounding allowance (Higham §3.1) and rounded
+ * down; the certificate verifier re-derives it on its own from (μ, ν).
+ */
+export function pairBound(
+  la: Float64Array,
+  ia: number,
+  ca: number,
+  lb: Float64Array,
+  ib: number,
+  cb: number,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  d: number,
+  out: { mu: number; nu: number; value: number },
+): void {
+  const h = (mu: number): number => {
+    const nu = 1 - mu;
+    let s = mu * ca + nu * cb;
+    for (let j = 0; j < d; j++) {
+      const v = mu * la[ia + j] + nu * lb[ib + j];
+      s += v > 0 ? v * lo[j] : v * hi[j];
+    }
+    return s;
+  };
+  let bestMu = 0,
+    bestH = h(0);
+  const h1 = h(1);
+  if (h1 > bestH) ((bestH = h1), (bestMu = 1));
+  for (let j = 0; j < d; j++) {
+    const a = la[ia + j],
+      b = lb[ib + j];
+    if ((a > 0 && b < 0) || (a < 0 && b > 0)) {
+      const mu = b / (b - a);
+      if (mu > 0 && mu < 1) {
+        const v = h(mu);
+        if (v > bestH) ((bestH = v), (bestMu = mu));
+      }
+    }
+  }
+  const mu = bestMu,
+    nu = 1 - mu;
+  // sound value at (mu, nu): v_j is off by ≤ γ₂(|μA_j| + |νB_j|), the sum by γ_{d+4}·Σ|terms|
+  let s = mu * ca + nu * cb,
+    mag = Math.abs(mu * ca) + Math.abs(nu * cb),
+    cerr = 0;
+  for (let j = 0; j < d; j++) {
+    const a = mu * la[ia + j],
+      b = nu * lb[ib + j];
+    const v = a + b;
+    const x = Math.max(Math.abs(lo[j]), Math.abs(hi[j]));
+    const t = v > 0 ? v * lo[j] : v * hi[j];
+    s += t;
+    mag += Math.abs(t);
+    cerr += (Math.abs(a) + Math.abs(b)) * x;
+  }
+  const value = nextDown(s - (gamma(2) * cerr + gamma(d + 4) * mag) * (1 + 2 ** -50));
+  out.mu = mu;
+  out.nu = nu;
+  out.value = Number.isNaN(value) ? -Infinity : value;
 }

@@ -443,8 +443,9 @@ function parseTree(t: readonly (readonly number[] | null)[]): { root: Node; leav
     nodes: Node[] = [];
   const walk = (): Node => {
     const n = t[pos++];
-    if (n === null || n === undefined || n.length === 0) {
-      const leaf: Node = { rec: null, kids: null };
+    if (n === null || n === undefined || n.length !== 2) {
+      // a plain leaf, or a hinted one (vnnCertificate.ts): it keeps its record
+      const leaf: Node = { rec: n && n.length ? n.slice() : null, kids: null };
       leaves.push(leaf);
       nodes.push(leaf);
       return leaf;
@@ -467,7 +468,7 @@ function writeTree(root: Node, cut?: Set<Node>, leafOf?: Map<Node, number>): num
     const n = stack.pop() as Node;
     if (!n.kids || cut?.has(n)) {
       leafOf?.set(n, leaves++);
-      out.push([]);
+      out.push(!n.kids && n.rec ? n.rec : []);
       continue;
     }
     out.push(n.rec as number[]);
