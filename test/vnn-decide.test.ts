@@ -320,6 +320,22 @@ function randomCase(seed: number): RandomCase {
   const nClauses = 1 + r.int(2);
   for (let c = 0; c < nClauses; c++) {
     const atoms: string[] = [];
+    if (r.next() < 0.4) {
+      // a conjunction of two forms that (on the samples) never hold together, with a small margin:
+      // where the forms tie neither is refuted alone, so proofs lean on a weighted pair
+      const c = [Math.round(r.uniform(-1, 1) * 4) / 4 || 0.5, Math.round(r.uniform(-1, 1) * 4) / 4];
+      const e = [Math.round(r.uniform(-1, 1) * 4) / 4, Math.round(r.uniform(-1, 1) * 4) / 4 || -0.5];
+      const g1 = Array.from({ length: N }, (_, i) => c[0] * Y[i * 2] + c[1] * Y[i * 2 + 1]);
+      const g2 = Array.from({ length: N }, (_, i) => e[0] * Y[i * 2] + e[1] * Y[i * 2 + 1]);
+      const q1 = [...g1].sort((p, q) => p - q)[Math.floor(N / 2)];
+      let m2 = Infinity;
+      for (let i = 0; i < N; i++) if (g1[i] <= q1) m2 = Math.min(m2, g2[i]);
+      const range = Math.max(...g2) - Math.min(...g2);
+      const q2 = m2 - r.uniform(0.02, 0.1) * range;
+      atoms.push(`(<= (+ (* ${dec(c[0])} Y_0) (* ${dec(c[1])} Y_1)) ${dec(q1)})`, `(<= (+ (* ${dec(e[0])} Y_0) (* ${dec(e[1])} Y_1)) ${dec(q2)})`);
+      clauses.push(`(and ${atoms.join(' ')})`);
+      continue;
+    }
     const nAtoms = 1 + r.int(2);
     for (let a = 0; a < nAtoms; a++) {
       const c0 = Math.round(r.uniform(-1, 1) * 4) / 4,
@@ -346,8 +362,9 @@ function randomCase(seed: number): RandomCase {
 }
 
 describe('random properties: every answer checked', () => {
-  it('unsat claims survive a 201×201 grid, sat witnesses a forward pass (relu and tanh nets, disjunctions)', () => {
+  it('unsat claims survive a 201×201 grid, sat witnesses a forward pass (relu and tanh nets, disjunctions, conjunctions refuted by pairs)', () => {
     const seen = { sat: 0, unsat: 0, unknown: 0 };
+    let hinted = 0;
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
         const { graph, text } = randomCase(seed);
@@ -356,6 +373,8 @@ describe('random properties: every answer checked', () => {
         const r = decideVnnlib(model, spec, { timeout: 10, maxBoxes: 1500, starts: 8, steps: 30, seed, falsifyShare: 0.01 });
         seen[r.status]++;
         if (r.status === 'sat') checkWitness(model, spec, r);
+        // leaves refuted only by a weighted pair of a clause's forms (combination hints)
+        if (r.status === 'unsat') hinted += (r.certificate?.trees ?? []).flat().filter((n) => n.length > 2).length;
         if (r.status === 'unsat') {
           const b = spec.inputBoxes[0];
           const G = 201;
@@ -372,12 +391,14 @@ describe('random properties: every answer checked', () => {
           }
         }
       }),
-      { numRuns: 16, seed: 20261205 },
+      { numRuns: 40, seed: 20261206 },
     );
-    console.log(`random properties: ${JSON.stringify(seen)}`);
-    // the generator must produce both answers, or the test checks nothing
+    console.log(`random properties: ${JSON.stringify(seen)}, ${hinted} hinted leaves`);
+    // the generator must produce both answers, or the test checks nothing; and some proofs must
+    // rest on combination hints, or their soundness goes unchecked here
     expect(seen.sat).toBeGreaterThan(2);
     expect(seen.unsat).toBeGreaterThan(2);
+    expect(hinted).toBeGreaterThan(0);
   }, 300_000);
 });
 
