@@ -3,8 +3,10 @@
  *   - NETINVERT_BENCH_BATCH_QUERIES (default 10,000) reachable queries on a 4-64-64-2 tanh net
  *     (x1, x2 given, x3, x4 ∈ [−1, 1] unknown, y = f(x) for a random x), and
  *     NETINVERT_BENCH_BATCH_PROVE (default 200) of them with --prove;
- *   - wall time of the whole command (start-up included) with --workers 1, --workers 2, and
- *     through a local redis-server with 2 `netinvert worker --concurrency 1` processes;
+ *   - wall time of the whole command (start-up included; the built CLI in dist/ when there is one,
+ *     else the sources through tsx) with --workers 1, --workers 2, and through a local redis-server
+ *     with 2 `netinvert worker --concurrency 1` processes started beforehand, as deployed workers
+ *     are (the Redis time is the two user commands: enqueue, then --collect);
  *   - with --kill, then a kill run: the queries through Redis again (a new batch: another --seed)
  *     with one of two workers SIGKILLed at a third of the way, checking every query is answered
  *     exactly once.
@@ -12,7 +14,7 @@
  * Scaling efficiency = speed-up / workers; queue overhead per job = (t_redis − t_2 workers) / N.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,18 +23,31 @@ import { mulberry32 } from '../src/numeric/rng.ts';
 import { tanhNet } from './solve.bench.ts';
 
 const TSX = import.meta.resolve('tsx');
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+// the built CLI when there is one (what users run: no TypeScript compile at each start), else the sources through tsx
+const BUILT = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const CLI = existsSync(BUILT) ? BUILT : new URL('../src/cli/main.ts', import.meta.url).pathname;
+const NODE_ARGS = existsSync(BUILT) ? [] : ['--import', TSX];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cli(args: string[]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [...NODE_ARGS, CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0 && r.status !== 2 && r.status !== 3 && r.status !== 4) throw new Error(`netinvert ${args.join(' ')}: exit ${r.status}`);
   return (performance.now() - t0) / 1000;
 }
 
-function worker(url: string): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, CLI, 'worker', url, '--concurrency', '1', '--lock-ms', '5000'], { stdio: 'ignore' });
+/** A `netinvert worker` process; resolves once it says it is taking queries (a long-running worker, as deployed). */
+function worker(url: string): { proc: ChildProcess; ready: Promise<void> } {
+  const proc = spawn(process.execPath, [...NODE_ARGS, CLI, 'worker', url, '--concurrency', '1', '--lock-ms', '5000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    proc.stderr!.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (/taking queries/.test(seen)) resolve();
+    });
+    proc.once('exit', (c) => reject(new Error(`netinvert worker exited (${c}) before taking queries: ${seen}`)));
+  });
+  return { proc, ready };
 }
 
 async function stop(p: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -97,12 +112,15 @@ export async function runBatchBench(): Promise<void> {
     table.push([label, '1 worker', String(n), t1.toFixed(1), (n / t1).toPrecision(3), '1.00', '100%', '']);
     table.push([label, '2 workers', String(n), t2.toFixed(1), (n / t2).toPrecision(3), (t1 / t2).toFixed(2), `${((t1 / t2 / 2) * 100).toFixed(0)}%`, same ? 'same file' : 'FILES DIFFER']);
     if (redis) {
+      // the workers are running before the batch is enqueued (deployed workers wait for work):
+      // the time is the user's two commands, enqueue and collect, as the local rows time one
+      const ws = [worker(url), worker(url)];
+      await Promise.all(ws.map((w) => w.ready));
       const t0 = performance.now();
       cli(['batch', model, q, '--queue', url, ...common, ...extra]);
-      const ws = [worker(url), worker(url)];
       cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r.csv`), ...common, ...extra]);
       const tr = (performance.now() - t0) / 1000;
-      await Promise.all(ws.map((w) => stop(w)));
+      await Promise.all(ws.map((w) => stop(w.proc)));
       const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r.csv`), 'utf8');
       table.push([
         label,
@@ -130,7 +148,7 @@ export async function runBatchBench(): Promise<void> {
     const ws = [worker(url), worker(url)];
     cli(['batch', model, qAll, '--queue', url, '--seed', '1', ...common]);
     const out = join(dir, 'kill.csv');
-    const collect = spawn(process.execPath, ['--import', TSX, CLI, 'batch', model, qAll, '--queue', url, '--collect', '-o', out, '--seed', '1', ...common], {
+    const collect = spawn(process.execPath, [...NODE_ARGS, CLI, 'batch', model, qAll, '--queue', url, '--collect', '-o', out, '--seed', '1', ...common], {
       stdio: 'ignore',
     });
     const done = new Promise<number | null>((r) => collect.once('exit', r));
@@ -140,9 +158,9 @@ export async function runBatchBench(): Promise<void> {
       const c = probe ? Number(spawnSync('redis-cli', ['-p', String(port), 'zcard', 'bull:netinvert:completed']).stdout.toString().trim()) : 0;
       if (!probe || c >= N + NP + N / 3) break;
     }
-    await stop(ws[0], 'SIGKILL');
+    await stop(ws[0].proc, 'SIGKILL');
     await done;
-    await stop(ws[1]);
+    await stop(ws[1].proc);
     const got = ids(out);
     const unique = new Set(got);
     // a query's rows are contiguous: as many runs of one id as distinct ids means none written twice
