@@ -10,15 +10,10 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { saveNativeModel } from '../src/formats/native/load.ts';
-import { evenE, fourRootNet } from './problems.ts';
+import { evenE, FOUR_ROOTS, fourRootNet } from './problems.ts';
 import { run } from './util/cli.ts';
 
-const ROOTS = [
-  [5.5, 2.5],
-  [2.5, 5.5],
-  [4.5, 1.5],
-  [1.5, 4.5],
-];
+const ROOTS = FOUR_ROOTS;
 
 describe('batch --rank', () => {
   it('spread: each next row is the root farthest from the rows before it; the default lists the same four roots; resume keeps the rank', async () => {
@@ -34,7 +29,7 @@ describe('batch --rank', () => {
       const rs = parse(readFileSync(a, 'utf8'), { columns: true }) as Record<string, string>[];
       return rs.map((x) => [Number(x.x3), Number(x.x4)]);
     };
-    const near = (p: number[], q: number[]): boolean => Math.hypot(p[0] - q[0], p[1] - q[1]) < 1e-5;
+    const near = (p: readonly number[], q: readonly number[]): boolean => Math.hypot(p[0] - q[0], p[1] - q[1]) < 1e-5;
     const auto = await rows([]);
     const spread = await rows(['--rank', 'spread']);
     for (const list of [auto, spread]) {
@@ -45,7 +40,7 @@ describe('batch --rank', () => {
     const chosen = [ROOTS.find((r) => near(r, spread[0]))!];
     while (chosen.length < 4) {
       const rest = ROOTS.filter((r) => !chosen.includes(r));
-      const score = (r: number[]): number => Math.min(...chosen.map((c) => Math.hypot(r[0] - c[0], r[1] - c[1])));
+      const score = (r: readonly number[]): number => Math.min(...chosen.map((c) => Math.hypot(r[0] - c[0], r[1] - c[1])));
       const best = rest.reduce((b, r) => (score(r) > score(b) ? r : b));
       // ties (equal distances) may go either way: then the row must be one of the tied roots
       const tied = rest.filter((r) => Math.abs(score(r) - score(best)) < 1e-9);

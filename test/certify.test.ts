@@ -7,7 +7,7 @@ import { createModel } from '../src/model.ts';
 import { buildProblem } from '../src/problem/query.ts';
 import { SPLIT_FRACTION } from '../src/solve/branchAndBound.ts';
 import { distinctRootBoxes } from '../src/certify/proof/rootBoxes.ts';
-import { bisect, evenE, FOUR_IN_TARGETS, fourRootNet, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
+import { bisect, evenE, FOUR_IN_TARGETS, FOUR_ROOTS, fourRootNet, loadShipped, saturatingNet, seedAddOracle, threeRootNet } from './problems.ts';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
@@ -107,14 +107,8 @@ describe('a certificate lists each root once (root boxes holding the same root m
     const model = fourRootNet();
     const r = certify(model, { want: { y1: evenE(3), y2: evenE(1) } });
     const roots = certRoots(model, r);
-    const expected = [
-      [1.5, 4.5],
-      [2.5, 5.5],
-      [4.5, 1.5],
-      [5.5, 2.5],
-    ];
     expect(roots).toHaveLength(4);
-    roots.forEach((x, i) => x.forEach((v, k) => expect(Math.abs(v - expected[i][k])).toBeLessThan(1e-9)));
+    roots.forEach((x, i) => x.forEach((v, k) => expect(Math.abs(v - FOUR_ROOTS[i][k])).toBeLessThan(1e-9)));
   });
 
   it('distinctRootBoxes: a box inside another is dropped, a box holding another takes its place, a hull Krawczyk cannot prove is never made', () => {

@@ -16,7 +16,7 @@ import { createModel } from '../src/model.ts';
 import { runCli } from '../src/cli/program.ts';
 import { NetinvertError } from '../src/errors.ts';
 import { plotSpec, renderSvg, renderPng, zeroContour, PROOF_LABELS, lossSpec } from '../src/plot/index.ts';
-import { bisect, evenE, fourRootNet, loadShipped, seedAddOracle, threeRootNet } from './problems.ts';
+import { bisect, evenE, FOUR_ROOTS, fourRootNet, loadShipped, seedAddOracle, threeRootNet } from './problems.ts';
 import { decodePng, inkStats } from './util/png.ts';
 
 type Layer = { mark: { type: string }; data: { values: Record<string, unknown>[] }; encoding: Record<string, { field?: string }> };
@@ -140,14 +140,8 @@ describe('two unknowns: the four-root net', () => {
   });
   it('the four known solutions are marked', () => {
     const marks = layerOf(spec, 'point').data.values;
-    const known = [
-      [5.5, 2.5],
-      [2.5, 5.5],
-      [4.5, 1.5],
-      [1.5, 4.5],
-    ];
     expect(marks).toHaveLength(4);
-    for (const [a, b] of known) expect(marks.some((m) => Math.abs((m.x3 as number) - a) < 1e-5 && Math.abs((m.x4 as number) - b) < 1e-5)).toBe(true);
+    for (const [a, b] of FOUR_ROOTS) expect(marks.some((m) => Math.abs((m.x3 as number) - a) < 1e-5 && Math.abs((m.x4 as number) - b) < 1e-5)).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import { trainMlp } from '../src/train/train.ts';
 import { loadNativeModel, saveNativeModel } from '../src/formats/native/load.ts';
 import { expectNetinvertError } from './util/expect.ts';
 import { rng } from './util/rng.ts';
-import { fourRootNet, threeRootNet } from './problems.ts';
+import { FOUR_ROOTS, fourRootNet, threeRootNet } from './problems.ts';
 
 /** Σ⁻¹ by Gauss–Jordan elimination with partial pivoting (the oracle: no Cholesky). */
 function inverse(C: number[][]): number[][] {
@@ -231,12 +231,7 @@ describe('ranking by plausibility', () => {
     };
     want.y1 = E(3);
     want.y2 = E(1);
-    const roots = [
-      [5.5, 2.5],
-      [2.5, 5.5],
-      [4.5, 1.5],
-      [1.5, 4.5],
-    ];
+    const roots = FOUR_ROOTS;
     for (const [x3, x4] of roots) {
       const r = invert(model, { want, prior: { names: ['x3', 'x4'], mean: [x3, x4], std: [0.7, 0.7] } }, { maxEvaluations: 100_000 });
       expect(r.solutions.length).toBe(4);

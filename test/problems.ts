@@ -63,6 +63,14 @@ export interface BankProblem {
  * E(d) = bsig(k·d + c) + bsig(−k·d + c) even in d and decreasing in |d|. Fixing y1 = E(3) and
  * y2 = E(1) gives |x3 − x4| = 3 and |x3 + x4 − 7| = 1: (x3, x4) ∈ {(5.5, 2.5), (2.5, 5.5), (4.5, 1.5), (1.5, 4.5)}.
  */
+/** fourRootNet's four solutions of y1 = E(3), y2 = E(1), as (x3, x4), ordered by x3. */
+export const FOUR_ROOTS: readonly (readonly [number, number])[] = [
+  [1.5, 4.5],
+  [2.5, 5.5],
+  [4.5, 1.5],
+  [5.5, 2.5],
+];
+
 export function fourRootNet(): Model {
   const k = 0.8,
     c = 1.5;
@@ -172,12 +180,7 @@ export function bank(): BankProblem[] {
       model: fourRootNet(),
       query: { want: { y1: evenE(3), y2: evenE(1) } },
       status: 'solved',
-      solutions: [
-        [1.5, 4.5],
-        [2.5, 5.5],
-        [4.5, 1.5],
-        [5.5, 2.5],
-      ],
+      solutions: FOUR_ROOTS.map((r) => [...r]),
     },
     {
       name: 'underdetermined: one target, two unknowns',

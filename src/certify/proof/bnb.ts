@@ -675,8 +675,6 @@ export function meanValueBounds(
   return { lo, hi, smear, flo, fhi };
 }
 
-
-
 /** Why a proof stopped with boxes left: a stop was asked for, or which budget ran out first. */
 export function budgetReasonOf(boxes: number, maxBoxes: number, budget: Budget): NonNullable<BnbResult['budgetReason']> {
   return stopRequested() ? 'interrupted' : boxes >= maxBoxes ? 'boxes' : budget.evaluations >= budget.maxEvaluations ? 'evaluations' : 'time';

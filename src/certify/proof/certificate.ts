@@ -994,16 +994,21 @@ function constraintHolds(p: Parsed, c: Parsed['constraints'][number], lo: ArrayL
  * values, p.base): constraintRangeInto on the full input vectors.
  */
 function constraintRange(p: Parsed, c: Parsed['constraints'][number], lo: ArrayLike<number>, hi: ArrayLike<number>): [number, number] {
-  const L = p.base.slice(),
-    H = p.base.slice();
+  // branch-and-bound asks this for every box: the full vectors go in scratch kept between calls
+  const n = p.base.length;
+  if (rangeL.length < n) ((rangeL = new Float64Array(n)), (rangeH = new Float64Array(n)));
+  rangeL.set(p.base);
+  rangeH.set(p.base);
   for (let j = 0; j < p.unk.length; j++) {
-    L[p.unk[j]] = lo[j];
-    H[p.unk[j]] = hi[j];
+    rangeL[p.unk[j]] = lo[j];
+    rangeH[p.unk[j]] = hi[j];
   }
-  const out = new Float64Array(2);
-  constraintRangeInto(c, L, H, out);
-  return [out[0], out[1]];
+  constraintRangeInto(c, rangeL, rangeH, rangeOut);
+  return [rangeOut[0], rangeOut[1]];
 }
+let rangeL = new Float64Array(0),
+  rangeH = new Float64Array(0);
+const rangeOut = new Float64Array(2);
 
 /**
  * Σ coef·x of constraint c over the input vectors [L, H] (every input, indexed by input; a given

@@ -215,6 +215,17 @@ function adjust(f: SpecForms, lo: Float64Array, r: number, yLo: Float64Array, yH
   }
 }
 
+/** h(μ) of pairBound, in floating point (for choosing μ; the chosen value is recomputed soundly). */
+function pairDual(mu: number, la: Float64Array, ia: number, ca: number, lb: Float64Array, ib: number, cb: number, lo: ArrayLike<number>, hi: ArrayLike<number>, d: number): number {
+  const nu = 1 - mu;
+  let s = mu * ca + nu * cb;
+  for (let j = 0; j < d; j++) {
+    const v = mu * la[ia + j] + nu * lb[ib + j];
+    s += v > 0 ? v * lo[j] : v * hi[j];
+  }
+  return s;
+}
+
 /**
  * A lower bound over the box [lo, hi] of μ·ℓa(x) + ν·ℓb(x), the best over μ ∈ [0, 1], ν = 1 − μ,
  * where ℓa(x) = A·x + ca and ℓb(x) = B·x + cb are linear lower bounds of two forms that a clause
@@ -239,18 +250,9 @@ export function pairBound(
   d: number,
   out: { mu: number; nu: number; value: number },
 ): void {
-  const h = (mu: number): number => {
-    const nu = 1 - mu;
-    let s = mu * ca + nu * cb;
-    for (let j = 0; j < d; j++) {
-      const v = mu * la[ia + j] + nu * lb[ib + j];
-      s += v > 0 ? v * lo[j] : v * hi[j];
-    }
-    return s;
-  };
   let bestMu = 0,
-    bestH = h(0);
-  const h1 = h(1);
+    bestH = pairDual(0, la, ia, ca, lb, ib, cb, lo, hi, d);
+  const h1 = pairDual(1, la, ia, ca, lb, ib, cb, lo, hi, d);
   if (h1 > bestH) ((bestH = h1), (bestMu = 1));
   for (let j = 0; j < d; j++) {
     const a = la[ia + j],
@@ -258,7 +260,7 @@ export function pairBound(
     if ((a > 0 && b < 0) || (a < 0 && b > 0)) {
       const mu = b / (b - a);
       if (mu > 0 && mu < 1) {
-        const v = h(mu);
+        const v = pairDual(mu, la, ia, ca, lb, ib, cb, lo, hi, d);
         if (v > bestH) ((bestH = v), (bestMu = mu));
       }
     }

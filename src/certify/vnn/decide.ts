@@ -25,7 +25,7 @@ import { mulberry32 } from '../../numeric/rng.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { runBranchAndBound, type BoundOutcome, type DriverCallbacks, type DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder, formValues, type SpecForms } from './bounds.ts';
-import { buildVnnCertificate, VNN_HINTED_LEAF, type VnnCertificate } from '../proof/vnnCertificate.ts';
+import { buildVnnCertificate, isVnnLeaf, VNN_HINTED_LEAF, type VnnCertificate } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
 
 export interface DecideOptions {
@@ -257,7 +257,6 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
   const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
   const strong = (opts.branching ?? (bounder.chain ? 'lookahead' : 'smear')) === 'lookahead';
-  /** worst clause value of a row of form lower bounds (Infinity: every clause refuted) */
   const nc = f.clauses.length;
   /** worst clause bound of row r (Infinity: every clause refuted) */
   const worstOf = (cl: Float64Array, r: number): number => {
@@ -272,12 +271,11 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   /**
    * The tree record of a closed row: null (a plain leaf) when each clause has a refuting form of
    * its own, else a hinted leaf (vnnCertificate.ts) naming the pair and weights for each clause
-   * that only its pair refutes.
+   * that only its pair refutes (clauseBounds records a pair only where no single form is positive).
    */
-  const hintsOf = (pr: Float64Array, lo: Float64Array, r: number): number[] | null => {
+  const hintsOf = (pr: Float64Array, r: number): number[] | null => {
     let rec: number[] | null = null;
     for (let ci = 0; ci < nc; ci++) {
-      if (f.clauses[ci].some((q) => lo[r * m + q] > 0)) continue;
       const at = (r * nc + ci) * 4;
       const qa = pr[at],
         qb = pr[at + 1];
@@ -294,14 +292,14 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   // The chosen children keep their bounds (box.kids, then box.pre) and are not bounded again. On
   // ACAS Xu it settles instances smear cannot (2_3/2_8/4_7 property 1: 127–759 boxes) and cuts
   // others 10–100× in boxes, at about 5× the bounding per box.
+  const allDims = Array.from({ length: nIn }, (_, d) => d);
   const lookAhead = (batch: readonly Box[], openRows: number[], out: BoundOutcome<VnnWitness | null, never, number[]>[], parentCl: Float64Array): void => {
     const cand: { r: number; d: number; lo: Float64Array; hi: Float64Array }[] = [];
     for (const r of openRows) {
       if (out[r].kind !== 'open') continue;
       const b = batch[r];
-      const splittable = (d: number): boolean => b.lo[d] < (b.lo[d] + b.hi[d]) / 2 && (b.lo[d] + b.hi[d]) / 2 < b.hi[d];
-      let dims = (b.rank ? b.rank.slice(0, LOOKAHEAD_TOP) : Array.from({ length: nIn }, (_, d) => d)).filter(splittable);
-      if (!dims.length && b.rank) dims = Array.from({ length: nIn }, (_, d) => d).filter(splittable);
+      let dims = (b.rank ? b.rank.slice(0, LOOKAHEAD_TOP) : allDims).filter((d) => splittable(b, d));
+      if (!dims.length && b.rank) dims = allDims.filter((d) => splittable(b, d));
       for (const d of dims) {
         const t = (b.lo[d] + b.hi[d]) / 2;
         const h1 = b.hi.slice();
@@ -376,10 +374,6 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   search.callbacks = {
       bound(batch): BoundOutcome<VnnWitness | null, never, number[]>[] {
         const rows = batch.length;
-        for (let r = 0; r < rows; r++) {
-          L.set(batch[r].lo, r * nIn);
-          H.set(batch[r].hi, r * nIn);
-        }
         // rows the parent's look-ahead bounded already keep its result; the rest are bounded now
         const need: number[] = [];
         for (let r = 0; r < rows; r++) if (!batch[r].pre) need.push(r);
@@ -455,7 +449,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           }
           for (let d = 0; d < nIn; d++) {
             const wd = box.hi[d] - box.lo[d];
-            if (!(box.lo[d] < (box.lo[d] + box.hi[d]) / 2 && (box.lo[d] + box.hi[d]) / 2 < box.hi[d])) continue; // unsplittable
+            if (!splittable(box, d)) continue;
             const rel = wd / (rw[d] || 1) / (maxRel || 1);
             if (rel < 1 / 64) continue;
             const s = lam && maxSmear > 0 ? score[d] / maxSmear + 1e-6 * rel : rel;
@@ -463,7 +457,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           }
           box.dim = dim;
           if (worst === Infinity) {
-            out[r] = { kind: 'closed', record: hintsOf(pr, lo, r) ?? undefined };
+            out[r] = { kind: 'closed', record: hintsOf(pr, r) ?? undefined };
             closedRows.push(r);
             continue;
           }
@@ -522,12 +516,10 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
       },
       split(box) {
         if (box.kids) {
+          // the look-ahead's children, bounded already (the left one's hi is the cut)
           const kids = box.kids;
-          box.kids = null;
-          box.state = null;
-          const k0 = kids[0];
-          const d0 = box.dim;
-          return { children: kids, record: [d0, k0.hi[d0]] };
+          box.kids = box.state = null;
+          return { children: kids, record: [box.dim, kids[0].hi[box.dim]] };
         }
         const d = box.dim;
         const t = (box.lo[d] + box.hi[d]) / 2;
@@ -661,7 +653,7 @@ export function leafBoxes(spec: VnnlibSpec, trees: (number[] | null)[][]): LeafB
     const walk = (lo: Float64Array, hi: Float64Array, depth = 0): void => {
       const at = pos++;
       const n = t[at];
-      if (n === null || n.length !== 2) {
+      if (n === null || isVnnLeaf(n)) {
         out.push({ root: b, lo, hi, dim: 0, record: n, tree: b, pos: at, depth });
         return;
       }
@@ -719,6 +711,12 @@ export function innerLo(lo: Float64Array, hi: Float64Array): Float64Array {
 export function innerHi(lo: Float64Array, hi: Float64Array): Float64Array {
   return Float64Array.from(hi, (h, d) => (Number.isFinite(h) && nextUp(lo[d]) <= nextDown(h) ? nextDown(h) : h));
 }
+/** Can input d of box b be halved (its midpoint strictly inside)? */
+function splittable(b: { lo: Float64Array; hi: Float64Array }, d: number): boolean {
+  const t = (b.lo[d] + b.hi[d]) / 2;
+  return b.lo[d] < t && t < b.hi[d];
+}
+
 function clampInto(spec: VnnlibSpec, root: number, d: number, v: number): number {
   const b = spec.inputBoxes[root];
   const l = b.lo[d],

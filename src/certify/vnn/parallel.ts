@@ -42,7 +42,7 @@
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
-import { buildVnnCertificate } from '../proof/vnnCertificate.ts';
+import { buildVnnCertificate, isVnnLeaf } from '../proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
 import type { DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder } from './bounds.ts';
@@ -443,7 +443,7 @@ function parseTree(t: readonly (readonly number[] | null)[]): { root: Node; leav
     nodes: Node[] = [];
   const walk = (): Node => {
     const n = t[pos++];
-    if (n === null || n === undefined || n.length !== 2) {
+    if (n === null || n === undefined || isVnnLeaf(n)) {
       // a plain leaf, or a hinted one (vnnCertificate.ts): it keeps its record
       const leaf: Node = { rec: n && n.length ? n.slice() : null, kids: null };
       leaves.push(leaf);
