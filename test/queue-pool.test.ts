@@ -11,7 +11,7 @@ import { readSettings } from '../src/cli/batch/options.ts';
 import { readQueries } from '../src/cli/batch/queries.ts';
 import { answerQuery, solver } from '../src/cli/batch/solveQuery.ts';
 import { JobPool } from '../src/queue/jobPool.ts';
-import { sha256, type JobData } from '../src/queue/redis.ts';
+import { sha256, type BatchJob } from '../src/queue/redis.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 
 describe('queue job pool', () => {
@@ -37,7 +37,7 @@ describe('queue job pool', () => {
       asked++;
       return Promise.resolve(text);
     };
-    const data = (q: (typeof rows)[number], m = hash): JobData => ({ batch: 'b', model: m, settings: s, layout, q });
+    const data = (q: (typeof rows)[number], m = hash): BatchJob => ({ batch: 'b', model: m, settings: s, layout, q });
     // all at once: the pool groups the ones that wait
     const got = await Promise.all(rows.map((q) => pool.answer(data(q), modelText)));
     const run = await solver(s);

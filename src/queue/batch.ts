@@ -1,6 +1,6 @@
 /**
  * The batch side of the queue: `batch --queue URL` enqueues one job per query (and the model,
- * once, by hash); `--collect` waits for the jobs' answers. The answers file is written by the
+ * once, by hash, and what the batch's jobs share, once: redis.ts); `--collect` waits for the jobs' answers. The answers file is written by the
  * collector alone, in the queries' order, each query handed over once (collect), so a query
  * answered twice (a job handed to a second worker after a stall) is still written once.
  */
@@ -13,7 +13,7 @@ import type { Settings } from '../cli/batch/options.ts';
 import type { Layout, QueryRow } from '../cli/batch/queries.ts';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import type { Arrival } from '../cli/batch/pool.ts';
-import { connect, jobId, jobKey, modelKey, QUEUE_NAME, reachable, sha256, type JobData } from './redis.ts';
+import { batchKey, connect, jobId, jobKey, modelKey, QUEUE_NAME, reachable, sha256, type BatchInfo, type JobData } from './redis.ts';
 
 /** A failed job is tried this many times in all (a malformed query is an error row, not a failure). */
 export const JOB_ATTEMPTS = 2;
@@ -28,7 +28,7 @@ export class QueueBatch {
     private readonly jobs: (q: QueryRow) => { name: string; data: JobData; opts: { jobId: string; attempts: number; removeOnComplete: false; removeOnFail: false } },
   ) {}
 
-  /** Connects, stores the model (once: by the hash of its native JSON) and names the batch. */
+  /** Connects, stores the model (once: by the hash of its native JSON), names the batch and stores its BatchInfo (once). */
   static async open(url: string, model: Model, s: Settings, layout: Layout): Promise<QueueBatch> {
     const conn = connect(url);
     try {
@@ -42,10 +42,11 @@ export class QueueBatch {
     await conn.set(modelKey(mkey), text, 'NX');
     const shape = { ...layout, file: '' };
     const batch = sha256(JSON.stringify({ model: mkey, settings: s, layout: shape })).slice(0, 16);
+    await conn.set(batchKey(batch), JSON.stringify({ model: mkey, settings: s, layout } satisfies BatchInfo), 'NX');
     const queue = new Queue<JobData, Answer>(QUEUE_NAME, { connection: conn });
     return new QueueBatch(url, conn, queue, model, batch, (q) => ({
       name: 'query',
-      data: { batch, model: mkey, settings: s, layout, q },
+      data: { batch, q },
       opts: { jobId: jobId(batch, q.id), attempts: JOB_ATTEMPTS, removeOnComplete: false, removeOnFail: false },
     }));
   }
@@ -56,7 +57,10 @@ export class QueueBatch {
     for (let i = 0; i < rows.length; i += 1000) {
       const chunk = rows.slice(i, i + 1000);
       const ids = chunk.map((q) => jobId(this.batch, q.id));
-      const before = await Promise.all(ids.map((id) => this.conn.exists(jobKey(id))));
+      // one pipelined round trip (one write, one read) for the chunk's existence checks
+      const pipe = this.conn.pipeline();
+      for (const id of ids) pipe.exists(jobKey(id));
+      const before = ((await pipe.exec()) ?? []).map(([err, n]) => (err ? 0 : (n as number)));
       // only the new ones go to BullMQ (one script call each); one added meanwhile by another
       // enqueuer is still harmless: BullMQ leaves a job whose id exists as it is
       const fresh = chunk.filter((_q, k) => before[k] === 0);

@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../cli/workerScript.ts';
 import type { Answer } from '../cli/batch/solveQuery.ts';
-import type { JobData } from './redis.ts';
+import type { BatchJob } from './redis.ts';
 
 /** Work per group aimed at (ms), and the largest group. */
 export const CHUNK_MS = 20;
@@ -25,7 +25,7 @@ export const MAX_GROUP = 8;
 
 export interface JobRequest {
   seq: number;
-  jobs: JobData[];
+  jobs: BatchJob[];
   /** The models (by hash) this thread has not loaded yet. */
   modelTexts?: Record<string, string>;
 }
@@ -38,7 +38,7 @@ export interface JobReply {
 }
 
 interface Pending {
-  data: JobData;
+  data: BatchJob;
   modelText: () => Promise<string>;
   resolve: (a: Answer) => void;
   reject: (e: Error) => void;
@@ -140,7 +140,7 @@ export class JobPool {
   }
 
   /** One job's answer; `modelText` is asked for only when the thread has not loaded the model yet. */
-  answer(data: JobData, modelText: () => Promise<string>): Promise<Answer> {
+  answer(data: BatchJob, modelText: () => Promise<string>): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       this.waiting.push({ data, modelText, resolve, reject });
       this.pump();

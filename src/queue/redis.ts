@@ -3,9 +3,12 @@
  *
  * Keys (all under the queue's prefix, "netinvert"):
  *   netinvert:model:<sha256>   a model, as native JSON, stored once by the hash of that text
+ *   netinvert:batch:<batch>    a batch's BatchInfo (its model's hash, the settings, the columns), stored once
  *   bull:netinvert:*           BullMQ's queue: one job per query, id <batch>-<sha256(query id)>
  * A batch is the model, the settings and the queries file's columns: its key is their hash, so the
- * same queries enqueued twice are the same jobs (BullMQ ignores a job whose id exists).
+ * same queries enqueued twice are the same jobs (BullMQ ignores a job whose id exists). A job
+ * carries only its batch and its query: what the batch's jobs share is stored once, as the model
+ * is, and read once per worker (a job's hash, its events and the AOF stay small).
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -15,18 +18,27 @@ import type { Layout, QueryRow } from '../cli/batch/queries.ts';
 
 export const QUEUE_NAME = 'netinvert';
 
-/** What a job carries: everything a worker needs to answer one query but the model itself. */
-export interface JobData {
-  batch: string;
+/** What a batch's jobs share, stored once under batchKey(batch): the model's hash, the settings and the queries file's columns. */
+export interface BatchInfo {
   model: string;
   settings: Settings;
   layout: Layout;
+}
+
+/** What a job carries: its batch and its query. */
+export interface JobData {
+  batch: string;
   q: QueryRow;
 }
+
+/** A job with its batch's info: everything a job thread needs to answer one query but the model itself. */
+export type BatchJob = JobData & BatchInfo;
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 export const modelKey = (hash: string): string => `${QUEUE_NAME}:model:${hash}`;
+
+export const batchKey = (batch: string): string => `${QUEUE_NAME}:batch:${batch}`;
 
 export function jobId(batch: string, queryId: string): string {
   return `${batch}-${sha256(queryId).slice(0, 32)}`;

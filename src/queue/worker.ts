@@ -5,13 +5,13 @@
  * Faults: a job whose worker dies (SIGKILL, power loss) stops having its lock renewed; after
  * --lock-ms BullMQ's stalled-job check hands it to another worker. A malformed query is answered
  * with an error row (the job succeeds: no retry loop). A job that fails for another reason (the
- * model missing from Redis, a thread crash) is retried once, then recorded as failed; the
+ * model or the batch's info missing from Redis, a thread crash) is retried once, then recorded as failed; the
  * collector writes an error row for it.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import { JobPool } from './jobPool.ts';
-import { connect, modelKey, QUEUE_NAME, reachable, type JobData } from './redis.ts';
+import { batchKey, connect, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobData } from './redis.ts';
 
 /** Groups claimed per thread: one answered, one waiting in the pool (a group: JobPool.groupSize() jobs). */
 const PREFETCH_GROUPS = 2;
@@ -44,18 +44,30 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
   conn.on('error', unreachable);
   await reachable(conn, url);
   const pool = new JobPool(o.concurrency);
-  const models = new Map<string, Promise<string>>();
-  const modelText = (key: string) => (): Promise<string> => {
-    let p = models.get(key);
+  // a model (by hash) and a batch's info are read from Redis once; one that is missing is looked for again by the next job
+  const stored = new Map<string, Promise<string>>();
+  const read = (key: string, what: string): Promise<string> => {
+    let p = stored.get(key);
     if (!p) {
-      p = conn.get(modelKey(key)).then((t) => {
+      p = conn.get(key).then((t) => {
         if (t === null) {
-          models.delete(key);
-          throw new Error(`the model ${key} is not in Redis (${modelKey(key)}); enqueue the batch again`);
+          stored.delete(key);
+          throw new Error(`${what} is not in Redis (${key}); enqueue the batch again`);
         }
         return t;
       });
-      models.set(key, p);
+      stored.set(key, p);
+    }
+    return p;
+  };
+  const modelText = (hash: string) => (): Promise<string> => read(modelKey(hash), `the model ${hash}`);
+  const infos = new Map<string, Promise<BatchInfo>>();
+  const batchInfo = (batch: string): Promise<BatchInfo> => {
+    let p = infos.get(batch);
+    if (!p) {
+      p = read(batchKey(batch), `the batch ${batch}`).then((t) => JSON.parse(t) as BatchInfo);
+      p.catch(() => infos.delete(batch));
+      infos.set(batch, p);
     }
     return p;
   };
@@ -78,7 +90,8 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     QUEUE_NAME,
     async (job: Job<JobData, Answer>) => {
       started++;
-      const answer = await pool.answer(job.data, modelText(job.data.model));
+      const info = await batchInfo(job.data.batch);
+      const answer = await pool.answer({ ...info, ...job.data }, modelText(info.model));
       // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones
       const want = o.concurrency * PREFETCH_GROUPS * pool.groupSize();
       if (worker.concurrency !== want) worker.concurrency = want;
