@@ -169,6 +169,11 @@ describe('CLI: learn-inverse, then solve --warm-start', () => {
     const wrongKnown = await cli(['solve', ADD, '--given', 'b=3', '--want', 'sum=7', '--warm-start', invPath]);
     expect(wrongKnown.code).toBe(1);
     expect(wrongKnown.err).toMatch(/error \[bad_query\]: the learned inverse expects the known inputs \[a\]/);
+    // a disjunction has a set of targets per clause; the inverse maps one: a coded refusal naming both flags
+    const withAny = await cli(['solve', ADD, '--given', 'a=3', '--any', 'sum=7', '--any', 'sum=5', '--warm-start', invPath]);
+    expect(withAny.code).toBe(1);
+    expect(withAny.err).toMatch(/^error \[bad_query\]: --warm-start takes one set of targets, and --any gives 2 clauses/);
+    expect(withAny.err).not.toMatch(/invert\(\)|\n\s+at /);
     const wrongModel = await cli(['solve', FOUR, '--given', 'x1=1,x2=1', '--want', 'y1=1,y2=1', '--warm-start', invPath]);
     expect(wrongModel.code).toBe(1);
     expect(wrongModel.err).toMatch(/error \[bad_model_file\]: the learned inverse was made for model/);

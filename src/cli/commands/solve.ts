@@ -197,6 +197,13 @@ export async function solveFromOptions(modelPath: string, opts: Record<string, u
   let warmStart: Float64Array | undefined;
   if (typeof opts.warmStart === 'string') {
     const path = opts.warmStart;
+    if (query.anyOf?.length) {
+      // a learned inverse maps one set of targets to the unknowns; each --any clause has its own
+      throw new NetinvertError(
+        'bad_query',
+        `--warm-start takes one set of targets, and --any gives ${query.anyOf.length} clauses: a learned inverse maps one set of targets to the unknowns. Drop --warm-start, or solve one clause at a time with --want`,
+      );
+    }
     const inverse = loadNativeModel(readBytes(path, 'warm-start inverse'), path);
     // the Problem invert() / certify() search: the sidecar's discrete inputs (and the flags') as unknowns over their boxes
     warmStart = inverseWarmStart(inverse, buildRelaxedProblem(model, query, { atol: solver.atol, rtol: solver.rtol }));
