@@ -1058,19 +1058,26 @@ export function verifierConstraintRootFree(problem: Problem, ci: number, lo: Arr
 }
 
 function verifierArgs(problem: Problem, ci: number): [Parsed, Parsed['constraints'][number]] {
-  const c = problem.constraints![ci];
-  const pc: Parsed['constraints'][number] = {
-    name: c.name,
-    terms: c.terms.map((t) => ({ input: t.output, coef: t.coef })),
-    kind: c.kind,
-    lo: c.lo,
-    hi: c.hi,
-    tol: c.tol,
-    missLo: c.lo === -Infinity ? -Infinity : dn(c.lo - c.tol),
-    missHi: c.hi === Infinity ? Infinity : up(c.hi + c.tol),
-  };
-  return [{ unk: Int32Array.from(problem.unknowns), base: problem.base } as Parsed, pc];
+  // built once per Problem (a validated Problem is not changed afterwards): branch-and-bound asks for every box
+  let e = verifierArgsOf.get(problem);
+  if (!e) {
+    const cs = (problem.constraints ?? []).map(
+      (c): Parsed['constraints'][number] => ({
+        name: c.name,
+        terms: c.terms.map((t) => ({ input: t.output, coef: t.coef })),
+        kind: c.kind,
+        lo: c.lo,
+        hi: c.hi,
+        tol: c.tol,
+        missLo: c.lo === -Infinity ? -Infinity : dn(c.lo - c.tol),
+        missHi: c.hi === Infinity ? Infinity : up(c.hi + c.tol),
+      }),
+    );
+    verifierArgsOf.set(problem, (e = { p: { unk: Int32Array.from(problem.unknowns), base: problem.base } as Parsed, cs }));
+  }
+  return [e.p, e.cs[ci]];
 }
+const verifierArgsOf = new WeakMap<Problem, { p: Parsed; cs: Parsed['constraints'] }>();
 
 /** The query a certificate proves, in words (for check-certificate and reports). */
 export function describeCertificateQuery(cert: Certificate): string[] {
