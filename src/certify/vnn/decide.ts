@@ -6,12 +6,13 @@
  *
  * 1. Falsification: projected sign-gradient descent (PGD, Madry et al. 2018) from many starts per
  *    input box and clause on the clause's violation Σ_q max(0, g_q(f(x)) + slack_q), batched (one
- *    forward pass and one reverse-mode Jacobian per step for all starts). Most VNN-COMP sat
- *    instances fall here in milliseconds.
+ *    forward pass and one reverse-mode Jacobian per step for all starts), plus as many sample
+ *    points on the box's faces (FACE_SHARE). Most VNN-COMP sat instances fall here in milliseconds.
  * 2. Complete search: best-first branch and bound over the input boxes (solve/branchAndBound.ts), each
  *    round bounding a batch of boxes with bounds.ts (CROWN of the clause forms). A box is closed
- *    when every clause has a form with lower bound > 0; otherwise its centre is tried as a
- *    counterexample and it is split at the midpoint of the input maximising width_d·|λ_d| summed
+ *    when every clause has a form with lower bound > 0; otherwise its centre and the vertices
+ *    minimising its open clauses' linear lower bounds (vertexCandidates) are tried as
+ *    counterexamples, a short PGD starts from the best of them, and it is split at the midpoint of the input maximising width_d·|λ_d| summed
  *    over the undecided clauses' best forms (the forms' input coefficients: a "smear" heuristic,
  *    Kearfott 1996; ReluVal, Wang et al. 2018), or the widest relative to the root box.
  * 3. A closed search becomes a certificate ({format, version, modelHash, specHash, trees}) and
