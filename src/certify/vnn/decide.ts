@@ -12,9 +12,10 @@
  *    round bounding a batch of boxes with bounds.ts (CROWN of the clause forms). A box is closed
  *    when every clause has a form with lower bound > 0; otherwise its centre and the vertices
  *    minimising its open clauses' linear lower bounds (vertexCandidates) are tried as
- *    counterexamples, a short PGD starts from the best of them, and it is split at the midpoint of the input maximising width_d·|λ_d| summed
- *    over the undecided clauses' best forms (the forms' input coefficients: a "smear" heuristic,
- *    Kearfott 1996; ReluVal, Wang et al. 2018), or the widest relative to the root box.
+ *    counterexamples, a short PGD starts from the best of them, and it is split at the midpoint
+ *    of the input maximising width_d·|λ_d| summed over the undecided clauses' best forms (the
+ *    forms' input coefficients: a "smear" heuristic, Kearfott 1996; ReluVal, Wang et al. 2018), or
+ *    the widest relative to the root box.
  * 3. A closed search becomes a certificate ({format, version, modelHash, specHash, trees}) and
  *    unsat is answered only when verifyVnnCertificate accepts it.
  */
@@ -805,8 +806,8 @@ function vertexCount(f: SpecForms, cl: Float64Array, r: number): number {
  * where λ_d > 0, hi_d where λ_d < 0, the midpoint where λ_d = 0), and the vertex minimising the sum
  * of the clause's forms' bounds (all of them must be ≤ 0 together). The minimiser of a sound linear
  * relaxation is where a counterexample is most likely when the bound is ≤ 0: α,β-CROWN checks the
- * input that attains its lower bound (Wang et al. 2021, "Beta-CROWN", §3.3 / its attack-on-bound
- * check), and nnenum the LP minimiser of its star set (Bak et al. 2020). It finds what PGD cannot
+ * input that attains its lower bound as a counterexample (Wang et al. 2021, "Beta-CROWN"), and
+ * nnenum the LP minimiser of its star set (Bak et al. 2020, "Improved geometric path enumeration"). It finds what PGD cannot
  * reach where the net is flat: on ACAS Xu 1_9 property 7 the unsafe set is a slab under 0.5 % of
  * x0's range at its lower end, where every ReLU that reads x0 is inactive elsewhere, so the
  * gradient in x0 is exactly zero over the rest of the box, while the relaxation's coefficient of x0,
