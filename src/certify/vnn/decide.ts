@@ -6,14 +6,16 @@
  *
  * 1. Falsification: projected sign-gradient descent (PGD, Madry et al. 2018) from many starts per
  *    input box and clause on the clause's violation Σ_q max(0, g_q(f(x)) + slack_q), batched (one
- *    forward pass and one reverse-mode Jacobian per step for all starts). Most VNN-COMP sat
- *    instances fall here in milliseconds.
+ *    forward pass and one reverse-mode Jacobian per step for all starts), plus as many sample
+ *    points on the box's faces (FACE_SHARE). Most VNN-COMP sat instances fall here in milliseconds.
  * 2. Complete search: best-first branch and bound over the input boxes (solve/branchAndBound.ts), each
  *    round bounding a batch of boxes with bounds.ts (CROWN of the clause forms). A box is closed
- *    when every clause has a form with lower bound > 0; otherwise its centre is tried as a
- *    counterexample and it is split at the midpoint of the input maximising width_d·|λ_d| summed
- *    over the undecided clauses' best forms (the forms' input coefficients: a "smear" heuristic,
- *    Kearfott 1996; ReluVal, Wang et al. 2018), or the widest relative to the root box.
+ *    when every clause has a form with lower bound > 0; otherwise its centre and the vertices
+ *    minimising its open clauses' linear lower bounds (vertexCandidates) are tried as
+ *    counterexamples, a short PGD starts from the best of them, and it is split at the midpoint
+ *    of the input maximising width_d·|λ_d| summed over the undecided clauses' best forms (the
+ *    forms' input coefficients: a "smear" heuristic, Kearfott 1996; ReluVal, Wang et al. 2018), or
+ *    the widest relative to the root box.
  * 3. A closed search becomes a certificate ({format, version, modelHash, specHash, trees}) and
  *    unsat is answered only when verifyVnnCertificate accepts it.
  */
@@ -136,6 +138,18 @@ const FALSIFY_UPFRONT_MS = 200;
 const LOOKAHEAD_TOP = 3;
 const LOOKAHEAD_FULL_EVERY = 4;
 
+/**
+ * Falsification also checks as many points as its uniform samples that put each input on a face
+ * of the box with this probability (half at each bound), uniform otherwise. On a ReLU net each
+ * clause's forms are linear on each linear region, so their minimum over the region's intersection
+ * with the box lies at a vertex of that polytope, and many such vertices lie on the box's faces
+ * (PGD's projected steps end there too). Where the net is flat, uniform points and their zero
+ * gradients do not lead there: ACAS Xu 1_9's Jacobian is exactly zero at 76 % of uniform points of
+ * property 7's box, whose counterexamples lie where x0 is within 0.5 % of its lower bound (about
+ * one uniform point in 10⁵; one of these face points in about 800).
+ */
+const FACE_SHARE = 0.5;
+
 /** Open boxes per bound pass that the search also runs a short PGD in. */
 const SEARCH_PGD_BOXES = 4;
 
@@ -245,9 +259,10 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
     m = f.m;
   const batchMax = Math.max(1, opts.batch ?? 64);
   const L = new Float64Array(batchMax * nIn),
-    H = new Float64Array(batchMax * nIn),
-    Xc = new Float64Array(batchMax * nIn);
-  const G = new Float64Array(batchMax * m),
+    H = new Float64Array(batchMax * nIn);
+  // counterexample candidates of a bound pass (box centres and vertices) and their forms' values; grown on demand
+  let Xc = new Float64Array(batchMax * nIn),
+    G = new Float64Array(batchMax * m),
     S = new Float64Array(batchMax * m);
   const score = new Float64Array(nIn);
   let pgdSeed = (opts.seed ?? 1) * 7919;
@@ -481,28 +496,64 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
             stats.rejectedLeaves++;
           }
         }
-        // try the centres of the open boxes as counterexamples
+        // try the centres of the open boxes as counterexamples, and on chain nets the vertices
+        // that minimise the undecided clauses' linear lower bounds (vertexCandidates)
         if (openRows.length) {
-          for (let k = 0; k < openRows.length; k++) {
-            const b = batch[openRows[k]];
-            for (let d = 0; d < nIn; d++) Xc[k * nIn + d] = clampInto(spec, b.root, d, (b.lo[d] + b.hi[d]) / 2);
+          let n = 0;
+          const owner: number[] = [];
+          const room = (k: number): void => {
+            if (Xc.length >= k * nIn) return;
+            const X2 = new Float64Array(2 * k * nIn);
+            X2.set(Xc);
+            ((Xc = X2), (G = new Float64Array(2 * k * m)), (S = new Float64Array(2 * k * m)));
+          };
+          for (const r of openRows) {
+            const b = batch[r];
+            room(n + 1);
+            for (let d = 0; d < nIn; d++) Xc[n * nIn + d] = clampInto(spec, b.root, d, (b.lo[d] + b.hi[d]) / 2);
+            owner[n++] = r;
+            if (!lam) continue;
+            room(n + vertexCount(f, cl, r));
+            const k = vertexCandidates(f, lam, cl, r, b.lo, b.hi, nIn, Xc, n);
+            for (let i = n; i < n + k; i++) {
+              for (let d = 0; d < nIn; d++) Xc[i * nIn + d] = clampInto(spec, b.root, d, Xc[i * nIn + d]);
+              owner[i] = r;
+            }
+            n += k;
           }
-          const Y = net.evaluate(Xc, openRows.length);
-          formValues(f, Y, openRows.length, G, S);
-          for (let k = 0; k < openRows.length; k++) {
-            const w = witnessAt(net, f, Xc, Y, G, S, k, nIn);
+          const Xn = Xc.subarray(0, n * nIn);
+          const Y = net.evaluate(Xn, n);
+          formValues(f, Y, n, G, S);
+          // each open box's best candidate per clause (least max_q g_q + slack_q): its PGD start below
+          const bestK = new Int32Array(rows * nc).fill(-1),
+            bestV = new Float64Array(rows * nc).fill(Infinity);
+          for (let k = 0; k < n; k++) {
+            const w = witnessAt(net, f, Xn, Y, G, S, k, nIn);
             if (w) {
-              out[openRows[k]] = { kind: 'stop', result: w };
+              out[owner[k]] = { kind: 'stop', result: w };
               break;
             }
+            for (let ci = 0; ci < nc; ci++) {
+              let v = -Infinity;
+              for (const q of f.clauses[ci]) v = Math.max(v, G[k * m + q] + S[k * m + q]);
+              const at = owner[k] * nc + ci;
+              if (v < bestV[at]) ((bestV[at] = v), (bestK[at] = k));
+            }
           }
-          // and a short PGD run from inside the most promising open boxes (lowest bound first)
+          // and a short PGD run from inside the most promising open boxes (lowest bound first),
+          // started at those candidates; one float inside each box, as the whole input's falsification
+          // (its points, face samples included, stay inside the exact input set: innerLo)
           if (!opts.noFalsify && !out.some((o) => o.kind === 'stop')) {
             const pick = openRows
               .filter((r) => out[r].kind === 'open')
               .sort((a, b) => (out[a] as { priority: number }).priority - (out[b] as { priority: number }).priority)
               .slice(0, SEARCH_PGD_BOXES);
-            const w = falsify(model, f, pick.map((r) => ({ lo: batch[r].lo, hi: batch[r].hi })), { starts: 2, steps: 8, seed: ++pgdSeed, falsifyShare: 0 }, deadline);
+            const start = (r: number): Float64Array => {
+              const x = new Float64Array(nc * nIn);
+              for (let ci = 0; ci < nc; ci++) x.set(Xn.subarray(bestK[r * nc + ci] * nIn, (bestK[r * nc + ci] + 1) * nIn), ci * nIn);
+              return x;
+            };
+            const w = falsify(model, f, pick.map((r) => ({ lo: innerLo(batch[r].lo, batch[r].hi), hi: innerHi(batch[r].lo, batch[r].hi), start: start(r) })), { starts: 2, steps: 8, seed: ++pgdSeed, falsifyShare: 0 }, deadline);
             if (w) out[pick[0]] = { kind: 'stop', result: w };
           }
           for (const r of openRows) if (out[r].kind === 'open' && batch[r].dim < 0) out[r] = { kind: 'stop', result: null }; // too thin to split, still undecided
@@ -741,6 +792,47 @@ export function confirmWitness(model: Model, spec: VnnlibSpec, f: SpecForms, w: 
   return witnessAt(net, f, X, Y, G, S, 0, net.nIn);
 }
 
+/** How many points vertexCandidates writes for row r: one per form of each clause not refuted, plus one per such clause of 2+ forms. */
+function vertexCount(f: SpecForms, cl: Float64Array, r: number): number {
+  const nc = f.clauses.length;
+  let k = 0;
+  for (let ci = 0; ci < nc; ci++) if (!(cl[r * nc + ci] > 0)) k += f.clauses[ci].length + (f.clauses[ci].length > 1 ? 1 : 0);
+  return k;
+}
+
+/**
+ * Counterexample candidates of box [lo, hi] (row r of the search's bounds): for each clause not
+ * refuted there, the box vertex that minimises each form's linear lower bound λ·x + c (x_d = lo_d
+ * where λ_d > 0, hi_d where λ_d < 0, the midpoint where λ_d = 0), and the vertex minimising the sum
+ * of the clause's forms' bounds (all of them must be ≤ 0 together). The minimiser of a sound linear
+ * relaxation is where a counterexample is most likely when the bound is ≤ 0: α,β-CROWN checks the
+ * input that attains its lower bound as a counterexample (Wang et al. 2021, "Beta-CROWN"), and
+ * nnenum the LP minimiser of its star set (Bak et al. 2020, "Improved geometric path enumeration"). It finds what PGD cannot
+ * reach where the net is flat: on ACAS Xu 1_9 property 7 the unsafe set is a slab under 0.5 % of
+ * x0's range at its lower end, where every ReLU that reads x0 is inactive elsewhere, so the
+ * gradient in x0 is exactly zero over the rest of the box, while the relaxation's coefficient of x0,
+ * taken over the whole box, is not. Writes the points at X from row `at`; returns how many.
+ */
+function vertexCandidates(f: SpecForms, lam: Float64Array, cl: Float64Array, r: number, lo: Float64Array, hi: Float64Array, nIn: number, X: Float64Array, at: number): number {
+  const nc = f.clauses.length,
+    m = f.m;
+  let k = at;
+  const put = (coef: (d: number) => number): void => {
+    for (let d = 0; d < nIn; d++) {
+      const c = coef(d);
+      X[k * nIn + d] = c > 0 ? lo[d] : c < 0 ? hi[d] : (lo[d] + hi[d]) / 2;
+    }
+    k++;
+  };
+  for (let ci = 0; ci < nc; ci++) {
+    if (cl[r * nc + ci] > 0) continue;
+    const clause = f.clauses[ci];
+    for (const q of clause) put((d) => lam[(r * m + q) * nIn + d]);
+    if (clause.length > 1) put((d) => clause.reduce((s, q) => s + lam[(r * m + q) * nIn + d], 0));
+  }
+  return k - at;
+}
+
 /** Row k as a witness when some clause holds with its allowance: every form g + slack ≤ 0. */
 function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array, G: Float64Array, S: Float64Array, k: number, nIn: number): VnnWitness | null {
   const m = f.m;
@@ -766,15 +858,19 @@ function witnessAt(net: Network, f: SpecForms, X: Float64Array, Y: Float64Array,
   return null;
 }
 
-/** Batched PGD on each clause's violation from many starts in each (finite-clipped) input box. */
-export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, deadline: number, capMs = FALSIFY_CAP_MS): VnnWitness | null {
+/**
+ * Batched PGD on each clause's violation from many starts in each (finite-clipped) input box. A
+ * box's `start` (clauses × nIn) replaces its centre as the first round's start of each clause.
+ */
+export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; hi: Float64Array; start?: Float64Array }[], opts: DecideOptions, deadline: number, capMs = FALSIFY_CAP_MS): VnnWitness | null {
   const net = model.network;
   const nIn = net.nIn,
     nOut = net.nOut,
     m = f.m;
   const starts = Math.max(1, opts.starts ?? 64);
   const steps = Math.max(0, opts.steps ?? 60);
-  const rand = mulberry32(opts.seed ?? 1);
+  const rand = mulberry32(opts.seed ?? 1),
+    faceRand = mulberry32(((opts.seed ?? 1) ^ 0x5f3759df) >>> 0);
   const nc = f.clauses.length;
   const rows = starts * nc;
   const X = new Float64Array(rows * nIn);
@@ -787,6 +883,16 @@ export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; h
   const t0 = performance.now();
   const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), capMs);
   const stopAt = t0 + share;
+  /** The first of P sample points XP that is a witness, or null (leaves GP, SP filled). */
+  const samplesWitness = (P: number): VnnWitness | null => {
+    const YP = net.evaluate(XP.subarray(0, P * nIn), P);
+    formValues(f, YP, P, GP, SP);
+    for (let i = 0; i < P; i++) {
+      const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
+      if (w) return w;
+    }
+    return null;
+  };
   if (boxes.length === 0 || nc === 0) return null;
   for (let round = 0; round === 0 || performance.now() < stopAt; round++) {
     for (const box of boxes) {
@@ -800,12 +906,8 @@ export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; h
         const d = i % nIn;
         XP[i] = lo[d] + (hi[d] - lo[d]) * rand();
       }
-      const YP = net.evaluate(XP.subarray(0, P * nIn), P);
-      formValues(f, YP, P, GP, SP);
-      for (let i = 0; i < P; i++) {
-        const w = witnessAt(net, f, XP, YP, GP, SP, i, nIn);
-        if (w) return w;
-      }
+      const w0 = samplesWitness(P);
+      if (w0) return w0;
       for (let r = 0; r < rows; r++) {
         const c = r % nc;
         let bestP = 0,
@@ -816,8 +918,17 @@ export function falsify(model: Model, f: SpecForms, boxes: { lo: Float64Array; h
           for (const q of f.clauses[c]) v = Math.max(v, GP[p * m + q] + SP[p * m + q]);
           if (v < bestV) ((bestV = v), (bestP = p));
         }
-        for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (lo[d] + hi[d]) / 2 : XP[bestP * nIn + d];
+        for (let d = 0; d < nIn; d++) X[r * nIn + d] = r < nc && round === 0 ? (box.start ? box.start[r * nIn + d] : (lo[d] + hi[d]) / 2) : XP[bestP * nIn + d];
       }
+      // as many points on the box's faces (FACE_SHARE), checked only (the starts stay the uniform
+      // points'); their own random stream leaves the uniform points and the PGD as they were
+      for (let i = 0; i < P * nIn; i++) {
+        const d = i % nIn;
+        const u = faceRand();
+        XP[i] = u < FACE_SHARE / 2 ? lo[d] : u < FACE_SHARE ? hi[d] : lo[d] + (hi[d] - lo[d]) * faceRand();
+      }
+      const w1 = samplesWitness(P);
+      if (w1) return w1;
       for (let it = 0; it <= steps; it++) {
         if (performance.now() > (round === 0 ? deadline : stopAt)) return null;
         const { J, Y } = net.jacobian(X, rows, { mode: 'reverse' });
