@@ -5,8 +5,10 @@
  *     NETINVERT_BENCH_BATCH_PROVE (default 200) of them with --prove;
  *   - wall time of the whole command (start-up included; the built CLI in dist/ when there is one,
  *     else the sources through tsx) with --workers 1, --workers 2, and through a local redis-server
- *     with 2 `netinvert worker --concurrency 1` processes started beforehand, as deployed workers
- *     are (the Redis time is the two user commands: enqueue, then --collect);
+ *     with 2 threads of workers started beforehand, as deployed workers are: 2 `netinvert worker
+ *     --concurrency 1` processes (2×1, as two machines), then 1 `--concurrency 2` process (1×2, as
+ *     one machine: the threads of local --workers 2); the Redis time is the two user commands,
+ *     enqueue then --collect, and each Redis row starts from an empty Redis;
  *   - with --kill, then a kill run: the queries through Redis again (a new batch: another --seed)
  *     with one of two workers SIGKILLed at a third of the way, checking every query is answered
  *     exactly once.
@@ -16,6 +18,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveNativeModel } from '../src/formats/native/load.ts';
@@ -37,8 +40,8 @@ function cli(args: string[]): number {
 }
 
 /** A `netinvert worker` process; resolves once it says it is taking queries (a long-running worker, as deployed). */
-function worker(url: string): { proc: ChildProcess; ready: Promise<void> } {
-  const proc = spawn(process.execPath, [...NODE_ARGS, CLI, 'worker', url, '--concurrency', '1', '--lock-ms', '5000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+function worker(url: string, threads = 1): { proc: ChildProcess; ready: Promise<void> } {
+  const proc = spawn(process.execPath, [...NODE_ARGS, CLI, 'worker', url, '--concurrency', String(threads), '--lock-ms', '5000'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const ready = new Promise<void>((resolve, reject) => {
     let seen = '';
     proc.stderr!.on('data', (b: Buffer) => {
@@ -55,6 +58,13 @@ async function stop(p: ChildProcess, sig: NodeJS.Signals = 'SIGTERM'): Promise<v
   const gone = new Promise((r) => p.once('exit', r));
   p.kill(sig);
   await gone;
+}
+
+/** Empty the Redis at `url` (between two rows: each starts with no jobs). */
+async function flush(url: string): Promise<void> {
+  const c = new Redis(url);
+  await c.flushall();
+  await c.quit();
 }
 
 function freePort(): Promise<number> {
@@ -111,20 +121,28 @@ export async function runBatchBench(): Promise<void> {
     const same = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-2.csv`), 'utf8');
     table.push([label, '1 worker', String(n), t1.toFixed(1), (n / t1).toPrecision(3), '1.00', '100%', '']);
     table.push([label, '2 workers', String(n), t2.toFixed(1), (n / t2).toPrecision(3), (t1 / t2).toFixed(2), `${((t1 / t2 / 2) * 100).toFixed(0)}%`, same ? 'same file' : 'FILES DIFFER']);
-    if (redis) {
-      // the workers are running before the batch is enqueued (deployed workers wait for work):
-      // the time is the user's two commands, enqueue and collect, as the local rows time one
-      const ws = [worker(url), worker(url)];
+    // the workers are running before the batch is enqueued (deployed workers wait for work): the
+    // time is the user's two commands, enqueue and collect, as the local rows time one. Two ways
+    // to put 2 threads on the queue: 2 worker processes of 1 thread (as 2 machines would), or 1
+    // worker process of 2 threads (as one machine would: the same threads as local --workers 2)
+    for (const [run, procs, threads] of [
+      ['2 via Redis (2×1)', 2, 1],
+      ['2 via Redis (1×2)', 1, 2],
+    ] as const) {
+      if (!redis) break;
+      // each row starts from an empty Redis, so it is not answered by an earlier row's jobs
+      await flush(url);
+      const ws = Array.from({ length: procs }, () => worker(url, threads));
       await Promise.all(ws.map((w) => w.ready));
       const t0 = performance.now();
       cli(['batch', model, q, '--queue', url, ...common, ...extra]);
-      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r.csv`), ...common, ...extra]);
+      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r${procs}.csv`), ...common, ...extra]);
       const tr = (performance.now() - t0) / 1000;
       await Promise.all(ws.map((w) => stop(w.proc)));
-      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r.csv`), 'utf8');
+      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r${procs}.csv`), 'utf8');
       table.push([
         label,
-        '2 via Redis',
+        run,
         String(n),
         tr.toFixed(1),
         (n / tr).toPrecision(3),
@@ -145,6 +163,7 @@ export async function runBatchBench(): Promise<void> {
     await stop(redis);
   } else if (redis) {
     // the kill run: a new batch (--seed 1), one of two workers SIGKILLed a third of the way
+    await flush(url);
     const ws = [worker(url), worker(url)];
     cli(['batch', model, qAll, '--queue', url, '--seed', '1', ...common]);
     const out = join(dir, 'kill.csv');
@@ -156,7 +175,7 @@ export async function runBatchBench(): Promise<void> {
     for (;;) {
       await sleep(200);
       const c = probe ? Number(spawnSync('redis-cli', ['-p', String(port), 'zcard', 'bull:netinvert:completed']).stdout.toString().trim()) : 0;
-      if (!probe || c >= N + NP + N / 3) break;
+      if (!probe || c >= N / 3) break;
     }
     await stop(ws[0].proc, 'SIGKILL');
     await done;
