@@ -7,7 +7,8 @@
  *     else the sources through tsx) with --workers 1, --workers 2, and through a local redis-server
  *     with 2 threads of workers started beforehand, as deployed workers are: 2 `netinvert worker
  *     --concurrency 1` processes (2×1, as two machines), then 1 `--concurrency 2` process (1×2, as
- *     one machine: the threads of local --workers 2); the Redis time is the two user commands,
+ *     one machine: the threads of local --workers 2), and for the reachable queries 2×1 with
+ *     --chunk 8 (8 queries per job); the Redis time is the two user commands,
  *     enqueue then --collect, and each Redis row starts from an empty Redis;
  *   - with --kill, then a kill run: the queries through Redis again (a new batch: another --seed)
  *     with one of two workers SIGKILLed at a third of the way, checking every query is answered
@@ -125,21 +126,25 @@ export async function runBatchBench(): Promise<void> {
     // time is the user's two commands, enqueue and collect, as the local rows time one. Two ways
     // to put 2 threads on the queue: 2 worker processes of 1 thread (as 2 machines would), or 1
     // worker process of 2 threads (as one machine would: the same threads as local --workers 2)
-    for (const [run, procs, threads] of [
-      ['2 via Redis (2×1)', 2, 1],
-      ['2 via Redis (1×2)', 1, 2],
+    for (const [run, procs, threads, chunk] of [
+      ['2 via Redis (2×1)', 2, 1, 1],
+      ['2 via Redis (1×2)', 1, 2, 1],
+      ['2 via Redis (2×1, --chunk 8)', 2, 1, 8],
     ] as const) {
       if (!redis) break;
+      // chunks are for queries of a few ms (a --prove query is its own job)
+      if (chunk > 1 && extra.length) continue;
+      const ck = chunk > 1 ? ['--chunk', String(chunk)] : [];
       // each row starts from an empty Redis, so it is not answered by an earlier row's jobs
       await flush(url);
       const ws = Array.from({ length: procs }, () => worker(url, threads));
       await Promise.all(ws.map((w) => w.ready));
       const t0 = performance.now();
-      cli(['batch', model, q, '--queue', url, ...common, ...extra]);
-      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r${procs}.csv`), ...common, ...extra]);
+      cli(['batch', model, q, '--queue', url, ...common, ...extra, ...ck]);
+      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r${procs}x${threads}c${chunk}.csv`), ...common, ...extra, ...ck]);
       const tr = (performance.now() - t0) / 1000;
       await Promise.all(ws.map((w) => stop(w.proc)));
-      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r${procs}.csv`), 'utf8');
+      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r${procs}x${threads}c${chunk}.csv`), 'utf8');
       table.push([
         label,
         run,

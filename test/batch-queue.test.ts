@@ -49,7 +49,9 @@ afterAll(async () => {
 
 interface JobRecord {
   id: string;
+  /** The job's first query's id, and all of them (a chunk has several). */
   queryId: string;
+  queryIds: string[];
   state: 'completed' | 'failed' | 'other';
   /** attempts made (BullMQ counts the successful one) and times the job was found stalled */
   attempts: number;
@@ -69,7 +71,8 @@ async function jobs(url: string): Promise<JobRecord[]> {
       const id = k.slice('bull:netinvert:'.length);
       out.push({
         id,
-        queryId: (JSON.parse(h.data) as { q: { id: string } }).q.id,
+        queryId: (JSON.parse(h.data) as { qs: { id: string }[] }).qs[0].id,
+        queryIds: (JSON.parse(h.data) as { qs: { id: string }[] }).qs.map((q) => q.id),
         state: completed.has(id) ? 'completed' : failed.has(id) ? 'failed' : 'other',
         attempts: Number(h.atm ?? 0),
         stalled: Number(h.stc ?? 0),
@@ -113,6 +116,50 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
     for (const j of all) {
       expect(j.state).toBe('completed');
       expect(j.attempts).toBe(1); // no retries: the bad cell is an answer, not a failure
+    }
+  }, 90_000);
+
+  it('--chunk 4: 30 queries in 8 jobs of consecutive rows, the same file as a local batch, the malformed query alone an error row; enqueuing twice adds nothing', async () => {
+    const q = join(dir, 'q8.csv');
+    writeFileSync(q, queries(30).replace(/^q/gm, 'c'));
+    const local = join(dir, 'local8.csv');
+    expect((await run(['batch', ADD, q, '-o', local, '--workers', '1'])).code).toBe(1);
+    let r = await run(['batch', ADD, q, '--queue', redis.url, '--chunk', '4']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/30 new, 0 already there/);
+    expect(r.out).toMatch(/--chunk 4 --collect/);
+    r = await run(['batch', ADD, q, '--queue', redis.url, '--chunk', '4']);
+    expect(r.out).toMatch(/0 new, 30 already there/);
+    const mine = async (): Promise<JobRecord[]> => (await jobs(redis.url)).filter((j) => j.queryId.startsWith('c'));
+    const ids = Array.from({ length: 30 }, (_, i) => `c${i}`);
+    expect((await mine()).map((j) => j.queryIds).sort((a, b) => Number(a[0].slice(1)) - Number(b[0].slice(1)))).toEqual(
+      Array.from({ length: 8 }, (_, k) => ids.slice(4 * k, 4 * k + 4)),
+    );
+    const w = worker(redis.url);
+    try {
+      const out = join(dir, 'queue8.csv');
+      r = await run(['batch', ADD, q, '--queue', redis.url, '--chunk', '4', '--collect', '-o', out]);
+      expect(r.code, r.err).toBe(1);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(local, 'utf8'));
+      const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+      expect(rows.filter((x) => x.status === 'error').map((x) => x.id)).toEqual(['c7']);
+    } finally {
+      await stopWorker(w);
+    }
+    for (const j of await mine()) {
+      expect(j.state).toBe('completed');
+      expect(j.attempts).toBe(1);
+    }
+    // --chunk needs --queue, and a whole number in [1, 1000]
+    for (const [args, msg] of [
+      [['-o', join(dir, 'x8.csv'), '--chunk', '4'], /--chunk sets how many queries go in one queued job; it needs --queue/],
+      [['--queue', redis.url, '--chunk', '0'], /--chunk must be a whole number of queries per job, 1 or more \(got "0"\)/],
+      [['--queue', redis.url, '--chunk', '1001'], /--chunk must be 1000 or less \(got 1001\)/],
+    ] as const) {
+      const bad = await run(['batch', ADD, q, ...args]);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/^error \[bad_argument\]: /);
+      expect(bad.err).toMatch(msg);
     }
   }, 90_000);
 

@@ -13,23 +13,35 @@ import type { Settings } from '../cli/batch/options.ts';
 import type { Layout, QueryRow } from '../cli/batch/queries.ts';
 import type { Answer } from '../cli/batch/solveQuery.ts';
 import type { Arrival } from '../cli/batch/pool.ts';
-import { batchKey, connect, jobId, jobKey, modelKey, QUEUE_NAME, reachable, sha256, type BatchInfo, type JobData } from './redis.ts';
+import { batchKey, connect, JOB_ATTEMPTS, jobId, jobKey, modelKey, QUEUE_NAME, reachable, sha256, type BatchInfo, type JobAnswers, type JobData } from './redis.ts';
 
-/** A failed job is tried this many times in all (a malformed query is an error row, not a failure). */
-export const JOB_ATTEMPTS = 2;
+/** Where a query's answer comes from: its job, its place in the job's queries, and the job's queries. */
+interface Place {
+  job: string;
+  pos: number;
+  group: QueryRow[];
+}
+
+type JobSpec = { name: string; data: JobData; opts: { jobId: string; attempts: number; removeOnComplete: false; removeOnFail: false } };
 
 export class QueueBatch {
   private constructor(
     readonly url: string,
     private readonly conn: Redis,
-    private readonly queue: Queue<JobData, Answer>,
+    private readonly queue: Queue<JobData, JobAnswers>,
     private readonly model: Model,
     readonly batch: string,
-    private readonly jobs: (q: QueryRow) => { name: string; data: JobData; opts: { jobId: string; attempts: number; removeOnComplete: false; removeOnFail: false } },
+    /** Each row of the queries file (by identity): its job. */
+    private readonly places: Map<QueryRow, Place>,
   ) {}
 
-  /** Connects, stores the model (once: by the hash of its native JSON), names the batch and stores its BatchInfo (once). */
-  static async open(url: string, model: Model, s: Settings, layout: Layout): Promise<QueueBatch> {
+  /**
+   * Connects, stores the model (once: by the hash of its native JSON), names the batch and stores
+   * its BatchInfo (once). `rows` are every row of the queries file, in its order: with `chunk` K > 1
+   * each K consecutive rows are one job (whichever of them a run still needs, so that a resumed
+   * --collect finds the jobs the first enqueue made).
+   */
+  static async open(url: string, model: Model, s: Settings, layout: Layout, rows: QueryRow[], chunk = 1): Promise<QueueBatch> {
     const conn = connect(url);
     try {
       await reachable(conn, url);
@@ -43,31 +55,52 @@ export class QueueBatch {
     const shape = { ...layout, file: '' };
     const batch = sha256(JSON.stringify({ model: mkey, settings: s, layout: shape })).slice(0, 16);
     await conn.set(batchKey(batch), JSON.stringify({ model: mkey, settings: s, layout } satisfies BatchInfo), 'NX');
-    const queue = new Queue<JobData, Answer>(QUEUE_NAME, { connection: conn });
-    return new QueueBatch(url, conn, queue, model, batch, (q) => ({
-      name: 'query',
-      data: { batch, q },
-      opts: { jobId: jobId(batch, q.id), attempts: JOB_ATTEMPTS, removeOnComplete: false, removeOnFail: false },
-    }));
+    const queue = new Queue<JobData, JobAnswers>(QUEUE_NAME, { connection: conn });
+    const places = new Map<QueryRow, Place>();
+    for (let i = 0; i < rows.length; i += chunk) {
+      const group = rows.slice(i, i + chunk);
+      const job = jobId(batch, group.map((q) => q.id));
+      group.forEach((q, pos) => places.set(q, { job, pos, group }));
+    }
+    return new QueueBatch(url, conn, queue, model, batch, places);
   }
 
-  /** Enqueue the queries; a query already enqueued (same batch, same id) is left as it is. Returns how many were new. */
+  private place(q: QueryRow): Place {
+    const p = this.places.get(q);
+    if (!p) throw new Error(`query ${q.id} (row ${q.row}) is not a row of the batch's queries file`);
+    return p;
+  }
+
+  /** The jobs of `rows` (each once, in order). */
+  private jobsOf(rows: QueryRow[]): JobSpec[] {
+    const seen = new Set<string>();
+    const specs: JobSpec[] = [];
+    for (const q of rows) {
+      const { job, group } = this.place(q);
+      if (seen.has(job)) continue;
+      seen.add(job);
+      specs.push({ name: 'query', data: { batch: this.batch, qs: group }, opts: { jobId: job, attempts: JOB_ATTEMPTS, removeOnComplete: false, removeOnFail: false } });
+    }
+    return specs;
+  }
+
+  /** Enqueue the jobs of `rows`; a job already enqueued (same batch, same ids) is left as it is. Returns how many of `rows` were new. */
   async enqueue(rows: QueryRow[]): Promise<number> {
-    let added = 0;
-    for (let i = 0; i < rows.length; i += 1000) {
-      const chunk = rows.slice(i, i + 1000);
-      const ids = chunk.map((q) => jobId(this.batch, q.id));
+    const specs = this.jobsOf(rows);
+    const fresh = new Set<string>();
+    for (let i = 0; i < specs.length; i += 1000) {
+      const chunk = specs.slice(i, i + 1000);
       // one pipelined round trip (one write, one read) for the chunk's existence checks
       const pipe = this.conn.pipeline();
-      for (const id of ids) pipe.exists(jobKey(id));
+      for (const j of chunk) pipe.exists(jobKey(j.opts.jobId));
       const before = ((await pipe.exec()) ?? []).map(([err, n]) => (err ? 0 : (n as number)));
       // only the new ones go to BullMQ (one script call each); one added meanwhile by another
       // enqueuer is still harmless: BullMQ leaves a job whose id exists as it is
-      const fresh = chunk.filter((_q, k) => before[k] === 0);
-      added += fresh.length;
-      if (fresh.length) await this.queue.addBulk(fresh.map(this.jobs));
+      const add = chunk.filter((_j, k) => before[k] === 0);
+      for (const j of add) fresh.add(j.opts.jobId);
+      if (add.length) await this.queue.addBulk(add);
     }
-    return added;
+    return rows.filter((q) => fresh.has(this.place(q).job)).length;
   }
 
   /**
@@ -75,7 +108,7 @@ export class QueueBatch {
    * `arrive`. Two ways in, both idempotent (each query is handed over once, however often its job
    * was delivered or seen):
    *   - the queue's event stream (BullMQ's `completed` / `failed` events, read from a cursor): each
-   *     poll reads only what happened since the last one, and a completed event carries the answer,
+   *     poll reads only what happened since the last one, and a completed event carries the answers,
    *     so a running batch costs one XREAD per poll instead of re-reading every pending job;
    *   - a sweep of the jobs' hashes in file order, up to COLLECT_WINDOW at a time, in one pipelined
    *     round trip, every SWEEP_MS (at once again while a sweep finds many answers: a collector
@@ -86,13 +119,13 @@ export class QueueBatch {
    * unreachable.
    */
   async collect(rows: QueryRow[], arrive: (got: Arrival[]) => void, stopped: () => boolean): Promise<void> {
-    // job ids once (a sha256 each); rows with the same id share a job
-    const ids = rows.map((q) => jobId(this.batch, q.id));
+    const places = rows.map((q) => this.place(q));
+    // rows that share a job (a chunk, or rows with the same id)
     const byJob = new Map<string, number[]>();
-    ids.forEach((id, i) => {
-      const at = byJob.get(id);
+    places.forEach(({ job }, i) => {
+      const at = byJob.get(job);
       if (at) at.push(i);
-      else byJob.set(id, [i]);
+      else byJob.set(job, [i]);
     });
     const answered = new Uint8Array(rows.length);
     let left = rows.length;
@@ -115,7 +148,7 @@ export class QueueBatch {
       if (Date.now() >= sweepAt) {
         order = order.filter((i) => !answered[i]);
         const window = order.slice(0, COLLECT_WINDOW);
-        const r = await this.look(window, ids, rows, stopped);
+        const r = await this.look(window, rows, places, byJob, stopped);
         if (r === STOPPED) return;
         hand(r);
         got += r.length;
@@ -133,17 +166,17 @@ export class QueueBatch {
           if (fields[1] !== 'completed' && fields[1] !== 'failed') continue;
           const at = fields[2] === 'jobId' ? byJob.get(fields[3]) : undefined;
           if (!at) continue;
-          const a = fields[1] === 'completed' && fields[4] === 'returnvalue' ? parseAnswer(fields[5]) : null;
+          const a = fields[1] === 'completed' && fields[4] === 'returnvalue' ? parseAnswers(fields[5], places[at[0]].group.length) : null;
           for (const i of at) {
             if (answered[i]) continue;
-            if (a) fromEvents.push({ i, answer: a });
+            if (a) fromEvents.push({ i, answer: this.answerOf(a[places[i].pos], rows[i]) });
             else check.push(i);
           }
         }
         hand(fromEvents);
         got += fromEvents.length;
         if (check.length) {
-          const r = await this.look(check, ids, rows, stopped);
+          const r = await this.look(check, rows, places, byJob, stopped);
           if (r === STOPPED) return;
           hand(r);
           got += r.length;
@@ -157,33 +190,41 @@ export class QueueBatch {
     }
   }
 
+  /** A job's result for query q as the answer written for it (a failed one: an error row). */
+  private answerOf(r: Answer | { failed: string }, q: QueryRow): Answer {
+    return 'failed' in r ? this.failedRow(q, r.failed) : r;
+  }
+
+  private failedRow(q: QueryRow, why: string): Answer {
+    const msg = `error [queue_job_failed]: row ${q.row} (line ${q.line}): the worker could not answer it (${why}); run the batch without --queue to see the error here`;
+    return { lines: [errorRow(this.model, q.id, msg)], status: 'error' };
+  }
+
   /**
-   * Read the hashes of the jobs of queries `idx` in one pipelined round trip: their answers (a
-   * failed-for-good job is an error row); a job that is gone is enqueued again.
+   * Read the hashes of the jobs of queries `idx` (each job once) in one pipelined round trip: their
+   * answers (a failed-for-good job: error rows); a job that is gone is enqueued again.
    */
-  private async look(idx: number[], ids: string[], rows: QueryRow[], stopped: () => boolean): Promise<Arrival[] | typeof STOPPED> {
+  private async look(idx: number[], rows: QueryRow[], places: Place[], byJob: Map<string, number[]>, stopped: () => boolean): Promise<Arrival[] | typeof STOPPED> {
+    const jobs = [...new Set(idx.map((i) => places[i].job))];
     const pipe = this.conn.pipeline();
-    for (const i of idx) pipe.hmget(jobKey(ids[i]), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'atm');
+    for (const j of jobs) pipe.hmget(jobKey(j), 'timestamp', 'finishedOn', 'returnvalue', 'failedReason', 'atm');
     const res = await untilStopped(pipe.exec(), stopped);
     if (res === STOPPED) return STOPPED;
     const got: Arrival[] = [];
     const gone: QueryRow[] = [];
-    idx.forEach((i, k) => {
+    jobs.forEach((job, k) => {
       const [err, v] = res?.[k] ?? [new Error('no reply'), null];
       if (err || !Array.isArray(v)) return;
       const [timestamp, finishedOn, returnvalue, failedReason, atm] = v as (string | null)[];
-      const q = rows[i];
-      if (timestamp === null) gone.push(q);
+      const at = byJob.get(job)!;
+      if (timestamp === null) gone.push(rows[at[0]]);
       else if (finishedOn !== null) {
-        const a = parseAnswer(returnvalue);
-        if (a) got.push({ i, answer: a });
-        else if (failedReason !== null && Number(atm ?? 0) >= JOB_ATTEMPTS) {
-          const msg = `error [queue_job_failed]: row ${q.row} (line ${q.line}): the worker could not answer it (${failedReason}); run the batch without --queue to see the error here`;
-          got.push({ i, answer: { lines: [errorRow(this.model, q.id, msg)], status: 'error' } });
-        }
+        const a = parseAnswers(returnvalue, places[at[0]].group.length);
+        if (a) for (const i of at) got.push({ i, answer: this.answerOf(a[places[i].pos], rows[i]) });
+        else if (failedReason !== null && Number(atm ?? 0) >= JOB_ATTEMPTS) for (const i of at) got.push({ i, answer: this.failedRow(rows[i], failedReason) });
       }
     });
-    if (gone.length && (await untilStopped(this.queue.addBulk(gone.map(this.jobs)), stopped)) === STOPPED) return STOPPED;
+    if (gone.length && (await untilStopped(this.queue.addBulk(this.jobsOf(gone)), stopped)) === STOPPED) return STOPPED;
     return got;
   }
 
@@ -231,11 +272,12 @@ async function sleepUnlessStopped(ms: number, stopped: () => boolean): Promise<v
   while (Date.now() < end && !stopped()) await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
 }
 
-function parseAnswer(text: string | null): Answer | null {
+/** A job's returnvalue: `n` results, each an answer or a failure; null when it is not that. */
+function parseAnswers(text: string | null, n: number): JobAnswers | null {
   if (text === null) return null;
   try {
-    const a = JSON.parse(text) as Answer | null;
-    return a && Array.isArray(a.lines) ? a : null;
+    const a = JSON.parse(text) as JobAnswers | null;
+    return Array.isArray(a) && a.length === n && a.every((r) => r && (Array.isArray((r as Answer).lines) || typeof (r as { failed: unknown }).failed === 'string')) ? a : null;
   } catch {
     return null;
   }

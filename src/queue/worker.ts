@@ -9,9 +9,8 @@
  * collector writes an error row for it.
  */
 import { Worker, type Job } from 'bullmq';
-import type { Answer } from '../cli/batch/solveQuery.ts';
 import { JobPool } from './jobPool.ts';
-import { batchKey, connect, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobData } from './redis.ts';
+import { batchKey, connect, JOB_ATTEMPTS, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobAnswers, type JobData } from './redis.ts';
 
 /** Groups claimed per thread: one answered, one waiting in the pool (a group: JobPool.groupSize() jobs). */
 const PREFETCH_GROUPS = 2;
@@ -86,24 +85,30 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
   };
   conn.on('ready', back);
   workerConn.on('ready', back);
-  const worker = new Worker<JobData, Answer>(
+  const worker = new Worker<JobData, JobAnswers>(
     QUEUE_NAME,
-    async (job: Job<JobData, Answer>) => {
+    async (job: Job<JobData, JobAnswers>) => {
       started++;
-      const info = await batchInfo(job.data.batch);
-      const answer = await pool.answer({ ...info, ...job.data }, modelText(info.model));
+      const { batch, qs } = job.data;
+      const info = await batchInfo(batch);
+      const results = await Promise.allSettled(qs.map((q) => pool.answer({ ...info, batch, q }, modelText(info.model))));
+      const lost = results.find((r) => r.status === 'rejected');
+      // a query whose thread failed: the job is tried again; on its last attempt a chunk keeps the
+      // other queries' answers (the failed one: an error row), a job of one query fails
+      if (lost && (qs.length === 1 || job.attemptsMade + 1 < JOB_ATTEMPTS)) throw lost.reason;
+      const answers: JobAnswers = results.map((r) => (r.status === 'fulfilled' ? r.value : { failed: String((r.reason as Error)?.message ?? r.reason) }));
       // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones
-      const want = o.concurrency * PREFETCH_GROUPS * pool.groupSize();
+      const want = Math.max(1, Math.ceil((o.concurrency * PREFETCH_GROUPS * pool.groupSize()) / qs.length));
       if (worker.concurrency !== want) worker.concurrency = want;
       // BullMQ retries storing an answer for ever while Redis is unreachable (and, once the
       // connections are dropped, without pause), so the answer waits here until Redis is back;
       // after a stop that gave up on Redis it never leaves (the job stays claimed in Redis and
       // goes to another worker)
       while (conn.status !== 'ready' || workerConn.status !== 'ready') {
-        if (gaveUp) return new Promise<Answer>(() => {});
+        if (gaveUp) return new Promise<JobAnswers>(() => {});
         await new Promise((r) => setTimeout(r, 100));
       }
-      return answer;
+      return answers;
     },
     {
       connection: workerConn,

@@ -87,6 +87,15 @@ export function readWorkers(v: unknown): number {
   return parseInteger(v, '--workers', { min: 1, code: 'bad_argument', unit: 'threads', hint: `the default is the number of cores (${defaultWorkers()})` });
 }
 
+/** --chunk: queued queries per job, a whole number in [1, 1000] (default 1); only with --queue. */
+export function readChunk(opts: Record<string, unknown>): number {
+  if (opts.chunk === undefined) return 1;
+  if (typeof opts.queue !== 'string') bad('--chunk sets how many queries go in one queued job; it needs --queue (a local batch chunks its work by itself)');
+  const k = parseInteger(opts.chunk, '--chunk', { min: 1, code: 'bad_argument', unit: 'queries per job', hint: 'the default is 1, one job per query' });
+  if (k > 1000) bad(`--chunk must be 1000 or less (got ${k}): a job is answered by one thread, and its answers are stored in Redis as one value`);
+  return k;
+}
+
 /** "1 m 05 s"-style remaining time for the progress line. */
 function eta(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
@@ -134,13 +143,13 @@ async function enqueueOnly(modelPath: string, queriesPath: string, url: string, 
   if (s.method === 'milp') assertMilpLayout(model, layout);
   assertCounterfactualLayout(s, layout);
   const { QueueBatch } = await import('../../queue/batch.ts');
-  const qb = await QueueBatch.open(url, model, s, layout);
+  const qb = await QueueBatch.open(url, model, s, layout, rows, readChunk(opts));
   try {
     const added = await qb.enqueue(rows);
     io.out(
       `batch: ${rows.length} ${rows.length === 1 ? 'query' : 'queries'} in the queue at ${url} (${added} new, ${rows.length - added} already there), batch ${qb.batch}.\n` +
         `  answer them on any machine: netinvert worker ${url}\n` +
-        `  write the answers:          netinvert batch ${[modelPath, queriesPath, ...(opts.meta ? ['--meta', String(opts.meta)] : []), ...settingArgs(s)].join(' ')} --queue ${url} --collect -o answers.csv`,
+        `  write the answers:          netinvert batch ${[modelPath, queriesPath, ...(opts.meta ? ['--meta', String(opts.meta)] : []), ...settingArgs(s)].join(' ')} --queue ${url}${opts.chunk !== undefined ? ` --chunk ${readChunk(opts)}` : ''} --collect -o answers.csv`,
     );
   } finally {
     await qb.close();
@@ -175,6 +184,7 @@ export async function batchCommand(
   if (plotFile) (await import('../plotFile.ts')).plotFormat(plotFile, '--plot');
   const modelMeta = opts.meta as string | undefined;
   const workers = readWorkers(opts.workers);
+  const chunk = readChunk(opts);
   const model = loadModelFile(modelPath, modelMeta);
   const s = readSettings(opts, model);
   const queriesBytes = readQueriesBytes(queriesPath);
@@ -262,7 +272,7 @@ export async function batchCommand(
   let pool: BatchPool | null = null;
   let qb: QueueBatch | null = null;
   try {
-    if (queueUrl) qb = await (await import('../../queue/batch.ts')).QueueBatch.open(queueUrl, model, s, layout);
+    if (queueUrl) qb = await (await import('../../queue/batch.ts')).QueueBatch.open(queueUrl, model, s, layout, rows, chunk);
     if (!existing.hasHeader) sink.append(csvLine(header));
     const threads = Math.min(workers, pending.length);
     if (threads <= 1 && !qb) {
