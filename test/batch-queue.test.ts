@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Job, Queue } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { parse } from 'csv-parse/sync';
 import { runCli } from '../src/cli/program.ts';
 import { cliProcess, exited, freePort, output, RedisServer, sleep, stopWorker, worker } from './util/redis.ts';
@@ -119,7 +119,7 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
     }
   }, 90_000);
 
-  it('--chunk 4: 30 queries in 8 jobs of consecutive rows, the same file as a local batch, the malformed query alone an error row; enqueuing twice adds nothing', async () => {
+  it('--chunk 4: 30 queries in 8 jobs of consecutive rows, the same file as a local batch, the malformed query alone an error row; enqueuing twice adds nothing; a query failed in a chunk is its own error row', async () => {
     const q = join(dir, 'q8.csv');
     writeFileSync(q, queries(30).replace(/^q/gm, 'c'));
     const local = join(dir, 'local8.csv');
@@ -149,6 +149,36 @@ describe('batch --queue and netinvert worker (real redis-server)', () => {
     for (const j of await mine()) {
       expect(j.state).toBe('completed');
       expect(j.attempts).toBe(1);
+    }
+    // a chunk whose job ends with one query failed (its thread died on the last attempt): that query
+    // alone is an error row naming the failure, the chunk's other answers are written as returned
+    const qf = join(dir, 'q9.csv');
+    writeFileSync(qf, queries(6).replace(/^q/gm, 'f'));
+    expect((await run(['batch', ADD, qf, '--queue', redis.url, '--chunk', '3'])).code).toBe(0);
+    const fakeConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const fake = new Worker(
+      'netinvert',
+      async (job: Job<{ qs: { id: string }[] }>) =>
+        job.data.qs.map((q, k) => (k === 1 ? { failed: 'simulated thread crash' } : { lines: [[q.id, 'solved', 'stand-in']], status: 'solved' })),
+      { connection: fakeConn },
+    );
+    try {
+      const outF = join(dir, 'queue9.csv');
+      r = await run(['batch', ADD, qf, '--queue', redis.url, '--chunk', '3', '--collect', '-o', outF]);
+      expect(r.code, r.err).toBe(1);
+      const got = parse(readFileSync(outF, 'utf8'), { columns: true, relax_column_count: true }) as Record<string, string>[];
+      expect(got.map((x) => [x.id, x.status])).toEqual([
+        ['f0', 'solved'],
+        ['f1', 'error'],
+        ['f2', 'solved'],
+        ['f3', 'solved'],
+        ['f4', 'error'],
+        ['f5', 'solved'],
+      ]);
+      for (const x of got.filter((x) => x.status === 'error')) expect(x.message).toMatch(/^error \[queue_job_failed\]: row \d \(line \d\): the worker could not answer it \(simulated thread crash\)/);
+    } finally {
+      await fake.close();
+      fakeConn.disconnect();
     }
     // --chunk needs --queue, and a whole number in [1, 1000]
     for (const [args, msg] of [
