@@ -325,7 +325,7 @@ describe('forgeries are rejected with a reason', () => {
     reject({ ...good, trees: [[[0], [], []]] }, spec, /must be \[\] \(leaf\) or \[dimension, threshold\]/);
     reject({ ...good, trees: [[]] }, spec, /truncated/);
     reject({ ...good, format: 'netinvert-certificate' }, spec, /format/);
-    reject({ ...good, version: 3 }, spec, /version/);
+    reject({ ...good, version: 4 }, spec, /version 4 is not supported/);
     reject(null, spec, /not a JSON object/);
     const open: VnnlibSpec = { ...spec, inputBoxes: [{ lo: Float64Array.from([0, -Infinity]), hi: Float64Array.from([1, 1]) }] };
     reject({ ...good, specHash: vnnSpecHash(open) }, open, /unbounded/);

@@ -23,7 +23,6 @@ import {
   vnnSpecHash,
   type GraphDef,
   type Model,
-  type NodeDef,
   type VnnCertificate,
   type VnnlibLinearConstraint,
   type VnnlibRelation,
@@ -31,7 +30,7 @@ import {
 } from '../src/index.ts';
 import { VNN_CERTIFICATE_VERSION } from '../src/certify/proof/vnnCertificate.ts';
 import { expectNetinvertError } from './util/expect.ts';
-import { denseNode } from './util/nets.ts';
+import { chainNet } from './util/nets.ts';
 import { rng, type Rng } from './util/rng.ts';
 
 const evalAt = (m: Model, x: ArrayLike<number>): Float64Array => Float64Array.from(m.network.evaluate(Float64Array.from(x), 1));
@@ -260,10 +259,13 @@ describe('the combination’s own rounding', () => {
 describe('versions', () => {
   const m = handNet();
   const spec = handSpec();
-  it('version 2 is written; version 1 without hints still verifies; version 1 with a hint, and version 3, are refused', () => {
+  it('version 3 is written; version 2 with hints and version 1 without still verify; version 1 with a hint, and version 4, are refused', () => {
     const cert = buildVnnCertificate(m, spec, [[hinted([0, 0, 1, 1, -1, 2, 1])]]);
-    expect(cert.version).toBe(2);
-    expect(VNN_CERTIFICATE_VERSION).toBe(2);
+    expect(cert.version).toBe(3);
+    expect(VNN_CERTIFICATE_VERSION).toBe(3);
+    const r2 = verifyVnnCertificate(m, spec, { ...cert, version: 2 });
+    expect(r2.ok, r2.reason).toBe(true);
+    expect(r2.hinted).toBe(1);
     // a version 1 file: bisection into boxes on which a single form is positive (s > −0.5 or s < −0.125)
     const v1: VnnCertificate = { ...buildVnnCertificate(m, spec, [v1Tree()]), version: 1 };
     const r1 = verifyVnnCertificate(m, spec, JSON.parse(JSON.stringify(v1)));
@@ -271,7 +273,7 @@ describe('versions', () => {
     expect(r1.hinted).toBe(0);
     expectNetinvertError(() => validateVnnCertificate({ ...cert, version: 1 }), 'bad_certificate', 'version 1 does not have');
     expect(verifyVnnCertificate(m, spec, { ...cert, version: 1 }).ok).toBe(false);
-    expectNetinvertError(() => validateVnnCertificate({ ...cert, version: 3 }), 'bad_certificate', 'version 3 is not supported');
+    expectNetinvertError(() => validateVnnCertificate({ ...cert, version: 4 }), 'bad_certificate', 'version 4 is not supported');
   });
 
   /** Bisection (largest side first) until a plain leaf verifies; depth ≤ 12. */
@@ -363,21 +365,6 @@ describe('malformed hints are coded bad_certificate errors', () => {
 });
 
 // ------------------------------------------------------------------------------------------------
-
-/** A chain MLP on 2 inputs: dense + act per hidden width, then a dense head. */
-function chainNet(r: Rng, hidden: number[], nOut: number, act: string): Model {
-  const nodes: NodeDef[] = [];
-  let cur = 'x',
-    w = 2;
-  hidden.forEach((u, l) => {
-    nodes.push(denseNode(`d${l}`, cur, w, u, r, { scale: 1.6 / Math.sqrt(w), bias: [-0.3, 0.3] }));
-    nodes.push({ name: `a${l}`, op: { type: 'unary', fn: act }, inputs: [`d${l}`] });
-    cur = `a${l}`;
-    w = u;
-  });
-  nodes.push(denseNode('head', cur, w, nOut, r, { scale: 1.6 / Math.sqrt(w), bias: [-0.3, 0.3] }));
-  return createModel({ inputs: [{ name: 'x', width: 2 }], nodes, outputs: [{ node: 'head' }] });
-}
 
 describe('property: a forged hint never makes an unsafe property pass', () => {
   it('random nets, an unsafe point planted in the box (checked by a forward pass), hinted leaves with random weights: always rejected', () => {

@@ -2,7 +2,7 @@
  * Graph builders for the tests: small graphs around one op (the op table), random deep nets,
  * and a "probe" that reads every node's value (to keep finite-difference points off kinks).
  */
-import { makeUnary, network, type GraphDef, type Network, type NodeDef, type OpSpec } from '../../src/index.ts';
+import { createModel, makeUnary, network, type GraphDef, type Model, type Network, type NodeDef, type OpSpec } from '../../src/index.ts';
 import type { Rng } from './rng.ts';
 
 export interface DenseOptions {
@@ -20,6 +20,21 @@ export function denseNode(name: string, input: string, inW: number, units: numbe
     op: { type: 'dense', units, weight: r.vector(inW * units, -s, s), ...(b ? { bias: r.vector(units, b[0], b[1]) } : {}) },
     inputs: [input],
   };
+}
+
+/** A chain MLP on 2 inputs: dense + act per hidden width, then a dense head (the VNN certificate tests' nets). */
+export function chainNet(r: Rng, hidden: number[], nOut: number, act: string): Model {
+  const nodes: NodeDef[] = [];
+  let cur = 'x',
+    w = 2;
+  hidden.forEach((u, l) => {
+    nodes.push(denseNode(`d${l}`, cur, w, u, r, { scale: 1.6 / Math.sqrt(w), bias: [-0.3, 0.3] }));
+    nodes.push({ name: `a${l}`, op: { type: 'unary', fn: act }, inputs: [`d${l}`] });
+    cur = `a${l}`;
+    w = u;
+  });
+  nodes.push(denseNode('head', cur, w, nOut, r, { scale: 1.6 / Math.sqrt(w), bias: [-0.3, 0.3] }));
+  return createModel({ inputs: [{ name: 'x', width: 2 }], nodes, outputs: [{ node: 'head' }] });
 }
 
 /** Options that keep a dense layer's outputs in about [1.1, 2.9] for inputs in [−1, 1]^3. */

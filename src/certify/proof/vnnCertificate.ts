@@ -25,6 +25,19 @@
  * methods, so any weights are sound (bad ones merely fail to refute). Single forms are always
  * tried first; the hints of clause ci are tried only when no single form refutes it.
  * Version 1 files (no hinted leaves) are still read.
+ *
+ * Slope hints (version 3). A leaf may instead be
+ *   `[-2, N, ci, k, s, a_1, …, a_N,  ci, k, s, a_1, …, a_N, …]`
+ * (−2, the number N of ReLU neurons of the net, then groups of N + 3 numbers): the form of sign s
+ * of constraint k of clause ci, and for every ReLU neuron (layer by layer, in the net's order) an
+ * integer a ∈ [0, VNN_ALPHA_SCALE] giving the slope α = a / VNN_ALPHA_SCALE of the lower line
+ * relu(z) ≥ α·z used where the form's back-substituted multiplier of that neuron is positive
+ * (α-CROWN: Xu, Zhang, Wang, Wang, Jana, Lin & Hsieh, "Fast and complete: enabling complete neural
+ * network verification with rapid and massively parallel incomplete verifiers", ICLR 2021). Any
+ * α ∈ [0, 1] gives a valid lower line, so the slopes too are only hints: the verifier
+ * back-substitutes the form itself with them, with its own bounds and rounding. A clause's slope
+ * hints are tried only when no single form refutes it. VNN_ALPHA_SCALE is a power of two, so each
+ * α is exact in binary.
  */
 import { NetinvertError } from '../../errors.ts';
 import type { VnnlibRelation, VnnlibSpec } from '../../formats/vnnlib/types.ts';
@@ -32,12 +45,15 @@ import type { Model } from '../../model.ts';
 
 export const VNN_CERTIFICATE_FORMAT = 'netinvert-vnn-certificate';
 /** The version written; VNN_CERTIFICATE_VERSIONS are read (1: no hinted leaves). */
-export const VNN_CERTIFICATE_VERSION = 2;
-export const VNN_CERTIFICATE_VERSIONS: readonly number[] = [1, 2];
+export const VNN_CERTIFICATE_VERSION = 3;
+export const VNN_CERTIFICATE_VERSIONS: readonly number[] = [1, 2, 3];
 /** Numbers per hint group of a hinted leaf: ci, ka, sa, kb, sb, mu, nu. */
 export const VNN_HINT_GROUP = 7;
 /** The first number of a hinted leaf. */
 export const VNN_HINTED_LEAF = -1;
+/** The first number of a slope-hinted leaf (version 3), and the denominator of its slopes. */
+export const VNN_ALPHA_LEAF = -2;
+export const VNN_ALPHA_SCALE = 1024;
 /** Deepest split chain a tree may have (a box halved 64 times is below any float's resolution). */
 export const VNN_MAX_DEPTH = 64;
 /** Most nodes, over all trees, that a certificate may hold (ACAS Xu proofs need up to ~10^5 leaves). */
@@ -45,12 +61,12 @@ export const VNN_MAX_NODES = 20_000_000;
 
 export interface VnnCertificate {
   format: 'netinvert-vnn-certificate';
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   /** Model.hash of the net the proof is about. */
   modelHash: string;
   /** vnnSpecHash of the property the proof is about. */
   specHash: string;
-  /** trees[b]: the preorder node list for spec.inputBoxes[b]; `[d, t]` split, `[]` leaf, `[-1, hint groups…]` hinted leaf. */
+  /** trees[b]: the preorder node list for spec.inputBoxes[b]; `[d, t]` split, `[]` leaf, `[-1, hint groups…]` hinted leaf, `[-2, N, slope groups…]` slope-hinted leaf. */
   trees: number[][][];
 }
 
@@ -134,10 +150,26 @@ export function isVnnLeaf(node: readonly number[]): boolean {
   return node.length !== 2;
 }
 
-/** How many hint groups a node of a validated certificate carries (0 for `[]` and splits). */
+/** How many combination-hint groups a node of a validated certificate carries (0 for `[]`, splits and slope-hinted leaves). */
 export function vnnHintCount(node: readonly number[]): number {
-  return node.length > 2 ? (node.length - 1) / VNN_HINT_GROUP : 0;
+  return node.length > 2 && node[0] === VNN_HINTED_LEAF ? (node.length - 1) / VNN_HINT_GROUP : 0;
 }
+
+/** The slope groups of a slope-hinted leaf of a validated certificate: [ci, k, s, slopes (a / VNN_ALPHA_SCALE)] each; [] for other nodes. */
+export function vnnAlphaHints(node: readonly number[]): { ci: number; k: number; s: number; alpha: Float64Array }[] {
+  if (node.length <= 2 || node[0] !== VNN_ALPHA_LEAF) return [];
+  const N = node[1],
+    out: { ci: number; k: number; s: number; alpha: Float64Array }[] = [];
+  for (let o = 2; o + N + 3 <= node.length; o += N + 3) {
+    const alpha = new Float64Array(N);
+    for (let j = 0; j < N; j++) alpha[j] = node[o + 3 + j] / VNN_ALPHA_SCALE;
+    out.push({ ci: node[o], k: node[o + 1], s: node[o + 2], alpha });
+  }
+  return out;
+}
+
+/** The number of ReLU neurons a slope-hinted leaf's slopes are for (0 for other nodes). */
+export const vnnAlphaNeurons = (node: readonly number[]): number => (node.length > 2 && node[0] === VNN_ALPHA_LEAF ? node[1] : 0);
 
 /** Which forms s·(a·y + c) a relation allows ("unsafe needs the form ≤ 0"). */
 export const vnnSignAllowed = (relation: VnnlibRelation, s: number): boolean =>
@@ -171,8 +203,41 @@ function hintFault(n: readonly unknown[], g: number, spec: VnnlibSpec | undefine
   return null;
 }
 
-/** Throw `bad_certificate` for the first defective hint group of node n (a hinted leaf). */
+/**
+ * The defect of the slope group at offset o of slope-hinted leaf n with N neurons (integers,
+ * sign, slopes in [0, VNN_ALPHA_SCALE]; with `spec` the indices' range and the sign), or null.
+ */
+function alphaFault(n: readonly unknown[], o: number, N: number, spec: VnnlibSpec | undefined): string | null {
+  const [ci, k, s] = n.slice(o, o + 3);
+  for (const [name, x] of [['ci', ci], ['k', k]] as const) {
+    if (!(typeof x === 'number' && Number.isInteger(x) && x >= 0)) return `${name} = ${JSON.stringify(x)} is not a non-negative integer index`;
+  }
+  if (s !== 1 && s !== -1) return `s = ${JSON.stringify(s)} is not +1 or -1`;
+  for (let j = 0; j < N; j++) {
+    const a = n[o + 3 + j];
+    if (!(typeof a === 'number' && Number.isInteger(a) && a >= 0 && a <= VNN_ALPHA_SCALE)) return `slope ${j} is ${JSON.stringify(a)}, not an integer 0..${VNN_ALPHA_SCALE}`;
+  }
+  if (spec) {
+    const [c, kk, sg] = [ci, k, s] as number[];
+    if (c >= spec.outputDnf.length) return `ci = ${c} is not a clause index 0..${spec.outputDnf.length - 1}`;
+    const clause = spec.outputDnf[c];
+    if (kk >= clause.length) return `k = ${kk} is not a constraint index of clause ${c} (it has ${clause.length})`;
+    const rel = clause[kk].relation;
+    if (!vnnSignAllowed(rel, sg)) return `s = ${sg}: constraint ${kk} of clause ${c} is '${rel}', which allows ${rel === '<=' ? '+1' : '-1'} only`;
+  }
+  return null;
+}
+
+/** Throw `bad_certificate` for the first defective hint group of node n (a hinted or slope-hinted leaf). */
 function checkHints(n: readonly unknown[], where: string, spec: VnnlibSpec | undefined): void {
+  if (n[0] === VNN_ALPHA_LEAF) {
+    const N = n[1] as number;
+    for (let o = 2, g = 0; o < n.length; o += N + 3, g++) {
+      const f = alphaFault(n, o, N, spec);
+      if (f) throw bad(`${where} slope hint ${g}: ${f}`);
+    }
+    return;
+  }
   const groups = (n.length - 1) / VNN_HINT_GROUP;
   for (let g = 0; g < groups; g++) {
     const f = hintFault(n, g, spec);
@@ -214,8 +279,17 @@ export function validateVnnCertificate(v: unknown, spec?: VnnlibSpec): VnnCertif
         checkHints(n, where, spec);
         continue;
       }
+      if (Array.isArray(n) && n.length > 2 && n[0] === VNN_ALPHA_LEAF) {
+        if (c.version < 3) throw bad(`${where} is a slope-hinted leaf, which version ${c.version} does not have (slopes need version 3)`);
+        const N = n[1];
+        if (!(typeof N === 'number' && Number.isInteger(N) && N >= 1) || (n.length - 2) % (N + 3) !== 0 || n.length < N + 5) {
+          throw bad(`${where} is a slope-hinted leaf [-2, N, …] whose length ${n.length} is not 2 + a multiple of N + 3 (N = ${JSON.stringify(N)}: ci, k, s and N slopes per group)`);
+        }
+        checkHints(n, where, spec);
+        continue;
+      }
       if (!Array.isArray(n) || (n.length !== 0 && n.length !== 2) || (n.length === 2 && (typeof n[0] !== 'number' || typeof n[1] !== 'number'))) {
-        throw bad(`${where} must be [] (leaf) or [dimension, threshold] (split), or [-1, ci, ka, sa, kb, sb, mu, nu, …] (hinted leaf)`);
+        throw bad(`${where} must be [] (leaf) or [dimension, threshold] (split), or [-1, ci, ka, sa, kb, sb, mu, nu, …] (hinted leaf), or [-2, N, ci, k, s, N slopes, …] (slope-hinted leaf)`);
       }
     }
   }

@@ -29,7 +29,10 @@
  * leaf, vnnCertificate.ts): the verifier builds the combined form μ·g_a + ν·g_b itself with
  * outward rounding (combineForms: the combination's rounding and the constraints' own coefficient
  * errors go into the form's error fields) and tries it with the same methods 1–5; the weights are
- * only trusted to be finite and ≥ 0, which makes any weights sound.
+ * only trusted to be finite and ≥ 0, which makes any weights sound. A slope hint (version 3) gives,
+ * for one form, the slope α ∈ [0, 1] of every ReLU's lower line relu(z) ≥ α·z; the verifier uses
+ * them in that form's final back-substitution (methods 3–5; its intermediate bounds stay its own),
+ * where any α in [0, 1] is sound (α-CROWN, Xu et al. 2021).
  * Element-wise functions other than ReLU are relaxed by two parallel lines from the mean value
  * theorem with the verifier's own enclosures of f and f' (relaxUnary below).
  * Steps 2 and 3 need a chain of dense / element-wise affine / unary layers (ACAS Xu and every
@@ -54,6 +57,8 @@ import {
   VNN_MAX_NODES,
   validateVnnCertificate,
   validateVnnHints,
+  vnnAlphaHints,
+  vnnAlphaNeurons,
   vnnHintCount,
   vnnSpecHash,
   type VnnCertificate,
@@ -184,6 +189,11 @@ interface Form {
   k: number;
   ce: Float64Array;
   ke: number;
+  /**
+   * A slope hint's ReLU lower-line slopes (one per ReLU neuron, layer by layer; each in [0, 1]),
+   * used by the back-substitution of this form only (methods 3–5); absent: CROWN's adaptive slope.
+   */
+  alpha?: Float64Array;
 }
 
 class LeafChecker {
@@ -223,6 +233,11 @@ class LeafChecker {
   private parent: Float64Array | null = null;
   /** Length of a state: lo and hi of every boundary (saveState). */
   readonly stateSize: number;
+  /** ReLU neurons of the chain, and where each ReLU layer's neurons start among them (by layer index). */
+  readonly reluNeurons: number;
+  private readonly reluAt: Int32Array;
+  /** The slopes of the back-substitution under way (a slope hint's form), or null. */
+  private alpha: Float64Array | null = null;
 
   constructor(graph: GraphDef) {
     this.vnet = verifierNet(graph);
@@ -260,6 +275,14 @@ class LeafChecker {
     let ss = 0;
     for (const b of this.blo) ss += 2 * b.length;
     this.stateSize = ss;
+    const layers = this.chain?.layers ?? [];
+    this.reluAt = new Int32Array(layers.length);
+    let nr = 0;
+    layers.forEach((ly, i) => {
+      this.reluAt[i] = nr;
+      if (ly.k === 'relu') nr += ly.n;
+    });
+    this.reluNeurons = nr;
   }
 
   /** Copy the concrete bounds of every boundary (valid on the current box and every box inside it). */
@@ -661,7 +684,15 @@ class LeafChecker {
     if (!this.symbolic()) return -Infinity;
     const ch = this.chain!;
     for (let j = 0; j < this.nOut; j++) this.lam[j] = f.c[j];
-    const s = this.backLB(ch.layers.length, f.k);
+    // a slope hint's slopes for this back-substitution only (never the deep pass's refinements)
+    if (f.alpha && f.alpha.length !== this.reluNeurons) return -Infinity;
+    this.alpha = f.alpha ?? null;
+    let s: number;
+    try {
+      s = this.backLB(ch.layers.length, f.k);
+    } finally {
+      this.alpha = null;
+    }
     return s === -Infinity ? s : this.coeffErr(s, f, this.oLo, this.oHi);
   }
 
@@ -792,13 +823,17 @@ class LeafChecker {
           break;
         }
         case 'relu': {
+          const al = this.alpha,
+            a0 = this.reluAt[li];
           for (let j = 0; j < wIn; j++) {
             const l = plo[j],
               h = phi[j],
               lj = lam[j];
             if (l >= 0) mu[j] = lj;
             else if (h <= 0 || lj === 0) mu[j] = 0;
-            else if (lj > 0) mu[j] = h >= -l ? lj : 0;
+            // λ·relu(z) ≥ μ·z for any μ in [0, λ] (z ≥ 0: λz ≥ μz; z < 0: 0 ≥ μz); fl(λα) with
+            // α ∈ [0, 1] stays in [0, λ], so a slope hint needs no error term
+            else if (lj > 0) mu[j] = al ? lj * al[a0 + j] : h >= -l ? lj : 0;
             else {
               // λ·relu(z) ≥ λ·a(z − l) with a ≥ h/(h − l): coefficient ρ = fl(λa), constant −ρl
               const sl = up(h / dn(h - l));
@@ -933,6 +968,8 @@ function combineForms(fa: Form, fb: Form, mu: number, nu: number): Form | null {
  */
 function hintForms(forms: Form[][][], node: number[]): (Form[] | undefined)[] {
   const out: (Form[] | undefined)[] = new Array(forms.length);
+  // slope hints: the constraint's own form, back-substituted with the hint's slopes
+  for (const h of vnnAlphaHints(node)) (out[h.ci] ??= []).push({ ...formOfSign(forms[h.ci][h.k], h.s), alpha: h.alpha });
   const groups = vnnHintCount(node);
   for (let g = 0; g < groups; g++) {
     const o = 1 + g * VNN_HINT_GROUP;
@@ -993,6 +1030,15 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     return done(false, `the property has ${spec.numInputs} inputs and ${spec.numOutputs} outputs; the model has ${n} and ${checker.nOut}`);
   }
   const forms = formsOf(spec);
+  // slope hints must be for this net's ReLU neurons (a wrong count is a certificate for another net)
+  for (let b = 0; b < c.trees.length; b++) {
+    for (let i = 0; i < c.trees[b].length; i++) {
+      const N = vnnAlphaNeurons(c.trees[b][i]);
+      if (N && (!checker.hasChain || N !== checker.reluNeurons)) {
+        return done(false, `tree ${b}, node ${i}: its slope hint has ${N} slope(s); the model has ${checker.hasChain ? checker.reluNeurons : 'no chain of'} ReLU neurons`);
+      }
+    }
+  }
   const usage = { hinted: false };
   let total = 0;
   for (const t of c.trees) total += t.length;
@@ -1154,6 +1200,8 @@ function checkLeaf(
       }
       if (how || !combined) continue;
       for (const f of combined) {
+        // slopes only enter back-substitution (CROWN, full CROWN)
+        if (f.alpha && m < 3) continue;
         if (lbBy(m, f) > 0) {
           how = m;
           usage.hinted = true;
@@ -1180,11 +1228,14 @@ export function vnnLowerBounds(
   c: ArrayLike<number>,
   k: number,
   parent?: { lo: ArrayLike<number>; hi: ArrayLike<number> },
+  /** Slopes of a slope hint (one per ReLU neuron, each in [0, 1]): the CROWN bounds use them. */
+  alpha?: ArrayLike<number>,
 ): { interval: number; symbolic: number; crown: number; fullCrown: number; inherited: number } {
   const ch = checkerFor(model.graph);
   const l = Float64Array.from(lo),
     h = Float64Array.from(hi);
-  const f: Form = { c: Float64Array.from(c), k, ce: new Float64Array(ch.nOut), ke: 0 };
+  if (alpha && !Array.from(alpha).every((a) => a >= 0 && a <= 1)) throw new Error('vnnLowerBounds: slopes must lie in [0, 1]');
+  const f: Form = { c: Float64Array.from(c), k, ce: new Float64Array(ch.nOut), ke: 0, ...(alpha ? { alpha: Float64Array.from(alpha) } : {}) };
   ch.begin(l, h, true);
   const interval = ch.intervalLB(f);
   const symbolic = ch.symbolicLB(f);
