@@ -5,10 +5,16 @@
  * Oracles: central finite differences of the bound itself for its gradient (where the one-sided
  * differences agree, i.e. the sign pattern is stable); float64 forward passes of the network at
  * the box's corners and uniform samples for soundness (the bound, and its linear form, never above
- * a sampled value); CROWN's own bound from bound() for the start of the optimisation.
+ * a sampled value); CROWN's own bound from bound() for the start of the optimisation; on ACAS Xu
+ * (VnnBounder's alpha option) the default bounds and float64 forward passes at sampled points.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formValues, VnnBounder } from '../src/certify/vnn/bounds.ts';
+import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import { ChainBounder, reluChainOf, type ReluChain } from '../src/certify/bounds/reluChain.ts';
 import type { GraphDef, NodeDef } from '../src/graph/types.ts';
 import type { Network } from '../src/graph/network.ts';
@@ -191,5 +197,42 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
     }
     // the slopes matter on a good share of random boxes
     expect(better).toBeGreaterThan(total / 10);
+  });
+
+  it('VnnBounder with the alpha option (ACAS Xu 1_1, property 5): bounds never below the default ones, never above sampled form values', () => {
+    const A = join(__dirname, 'fixtures', 'third-party', 'acasxu');
+    const model = loadOnnxModel(new Uint8Array(readFileSync(join(A, 'onnx', 'ACASXU_run2a_1_1_batch_2000.onnx'))));
+    const spec = parseVnnlib(readFileSync(join(A, 'prop_5.vnnlib'), 'utf8'), 'prop_5.vnnlib');
+    const off = new VnnBounder(model, spec, true);
+    const on = new VnnBounder(model, spec, true, { steps: 8, learningRate: 0.5 });
+    const r = rng(5);
+    const box = spec.inputBoxes[0];
+    const d = box.lo.length,
+      rows = 24;
+    // sub-boxes of 1/8 .. 1/2 of the property's box per input
+    const L = new Float64Array(rows * d),
+      H = new Float64Array(rows * d);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < d; j++) {
+        const w = (box.hi[j] - box.lo[j]) * r.uniform(0.125, 0.5);
+        L[i * d + j] = box.lo[j] + (box.hi[j] - box.lo[j] - w) * r.next();
+        H[i * d + j] = L[i * d + j] + w;
+      }
+    const a = off.bound(L, H, rows),
+      b = on.bound(L, H, rows);
+    const f = on.forms,
+      m = f.m;
+    for (let i = 0; i < rows * m; i++) expect(b.lo[i]).toBeGreaterThanOrEqual(a.lo[i]);
+    expect(on.alphaStats.improved).toBeGreaterThan(0);
+    expect(b.lo.some((v, i) => v > a.lo[i] + 1e-6)).toBe(true);
+    const N = 200;
+    for (let i = 0; i < rows; i++) {
+      const X = samples(r, L.subarray(i * d, (i + 1) * d), H.subarray(i * d, (i + 1) * d), N);
+      const Y = model.network.evaluate(X, N);
+      const G = new Float64Array(N * m),
+        S = new Float64Array(N * m);
+      formValues(f, Y, N, G, S);
+      for (let p = 0; p < N; p++) for (let q = 0; q < m; q++) expect(b.lo[i * m + q]).toBeLessThanOrEqual(G[p * m + q] + S[p * m + q]);
+    }
   });
 });

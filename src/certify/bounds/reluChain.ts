@@ -80,10 +80,15 @@ export interface AlphaTrace {
 
 /** Options of ChainBounder.optimiseAlpha. */
 export interface AlphaOptions {
-  /** Projected gradient steps after the start (CROWN's adaptive slopes). Default 15. */
+  /** Projected gradient steps after the start (CROWN's adaptive slopes). Default 8 (on ACAS Xu frontier boxes 8 steps reach ~97 % of 100 steps' gain). */
   steps?: number;
-  /** Adam's learning rate on the slopes (they live in [0, 1]). Default 0.2. */
+  /** Adam's learning rate on the slopes (they live in [0, 1]). Default 0.5. */
   learningRate?: number;
+  /**
+   * Give up after the third step when the bound, gaining `hopeless` times what it gained so far,
+   * would still not pass the target (the gain saturates within a few steps). Default: never.
+   */
+  hopeless?: number;
 }
 
 /** An optimised bound of one form on one box: the best seen over the steps. */
@@ -347,7 +352,7 @@ export class ChainBounder {
   optimiseAlpha(L: Float64Array, H: Float64Array, r: number, q: number, state: Float64Array | null, opts: AlphaOptions = {}, target = Infinity): AlphaResult {
     const [lo, hi] = this.boxOf(L, H, r, state);
     const n = this.nRelu,
-      steps = opts.steps ?? 15;
+      steps = opts.steps ?? 8;
     const alpha = this.adaptiveAlpha(lo, hi);
     const grad = new Float64Array(n),
       step = new Float64Array(n),
@@ -355,7 +360,7 @@ export class ChainBounder {
     const trace = this.newTrace();
     const start = this.alphaPass(lo, hi, q, alpha, lamX, grad, trace);
     const res: AlphaResult = { lo: start, lam: lamX.slice(), lc: this.lastConst, alpha: alpha.slice(), start };
-    const adam = new AdamMoments(n, adamParams(opts.learningRate ?? 0.2));
+    const adam = new AdamMoments(n, adamParams(opts.learningRate ?? 0.5));
     for (let t = 1; t <= steps && !(res.lo > target); t++) {
       adam.step(0, n, grad, 0, t, step, 0);
       for (let i = 0; i < n; i++) alpha[i] = Math.min(1, Math.max(0, alpha[i] + step[i]));
@@ -366,6 +371,7 @@ export class ChainBounder {
         res.lc = this.lastConst;
         res.alpha.set(alpha);
       }
+      if (t === 3 && opts.hopeless !== undefined && res.lo + opts.hopeless * (res.lo - start) <= target) break;
     }
     return res;
   }
