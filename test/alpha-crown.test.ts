@@ -191,6 +191,13 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
           expect(opt.lo).toBeGreaterThanOrEqual(opt.start);
           // the result is the bound its own slopes give
           expect(b.alphaBound(L, H, row, q, opt.alpha, states[row])).toBe(opt.lo);
+          // from given slopes (a warm start) too: never below CROWN's, nor below the start's own bound
+          const init = Float64Array.from(r.vector(b.nRelu, -0.2, 1.2));
+          const clipped = init.map((v) => Math.min(1, Math.max(0, v)));
+          const warm = b.optimiseAlpha(L, H, row, q, states[row], { steps: 4 }, Infinity, init);
+          expect(warm.start).toBe(s0.start);
+          expect(warm.lo).toBeGreaterThanOrEqual(Math.max(s0.start, b.alphaBound(L, H, row, q, clipped, states[row])));
+          expect(b.alphaBound(L, H, row, q, warm.alpha, states[row])).toBe(warm.lo);
           total++;
           if (opt.lo > opt.start + 1e-9 * (1 + Math.abs(opt.start))) better++;
         }
@@ -220,6 +227,17 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
       }
     const a = off.bound(L, H, rows),
       b = on.bound(L, H, rows);
+    // warm starts: the property's box first (its states carry the slopes), then the sub-boxes as its children
+    const warmOn = new VnnBounder(model, spec, true, { steps: 4, learningRate: 0.5, warm: true });
+    const rootSt: (Float64Array | null)[] = [null];
+    warmOn.bound(Float64Array.from(box.lo), Float64Array.from(box.hi), 1, undefined, rootSt);
+    const offSt: (Float64Array | null)[] = [null];
+    off.bound(Float64Array.from(box.lo), Float64Array.from(box.hi), 1, undefined, offSt);
+    expect(rootSt[0]!.length).toBeGreaterThan(offSt[0]!.length); // the slopes were kept after the intermediate bounds
+    const parents = new Array<Float64Array | null>(rows).fill(rootSt[0]);
+    const aw = off.bound(L, H, rows, parents),
+      w = warmOn.bound(L, H, rows, parents);
+    for (let i = 0; i < rows * on.forms.m; i++) expect(w.lo[i]).toBeGreaterThanOrEqual(aw.lo[i]);
     const f = on.forms,
       m = f.m;
     for (let i = 0; i < rows * m; i++) expect(b.lo[i]).toBeGreaterThanOrEqual(a.lo[i]);
@@ -232,7 +250,11 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
       const G = new Float64Array(N * m),
         S = new Float64Array(N * m);
       formValues(f, Y, N, G, S);
-      for (let p = 0; p < N; p++) for (let q = 0; q < m; q++) expect(b.lo[i * m + q]).toBeLessThanOrEqual(G[p * m + q] + S[p * m + q]);
+      for (let p = 0; p < N; p++)
+        for (let q = 0; q < m; q++) {
+          expect(b.lo[i * m + q]).toBeLessThanOrEqual(G[p * m + q] + S[p * m + q]);
+          expect(w.lo[i * m + q]).toBeLessThanOrEqual(G[p * m + q] + S[p * m + q]);
+        }
     }
   });
 });

@@ -347,9 +347,10 @@ export class ChainBounder {
    * form q over row r's box: projected gradient ascent (Adam, clipped to [0, 1]) on the slopes,
    * from CROWN's adaptive ones, the intermediate bounds kept (those of `state`, as alphaBound).
    * Returns the best bound seen (never below the start's) with its slopes and linear bound; stops
-   * early once the bound exceeds `target`.
+   * early once the bound exceeds `target`. With `init` (e.g. the slopes optimised on a box
+   * containing this one) the steps start from there instead, CROWN's slopes still a candidate.
    */
-  optimiseAlpha(L: Float64Array, H: Float64Array, r: number, q: number, state: Float64Array | null, opts: AlphaOptions = {}, target = Infinity): AlphaResult {
+  optimiseAlpha(L: Float64Array, H: Float64Array, r: number, q: number, state: Float64Array | null, opts: AlphaOptions = {}, target = Infinity, init: Float64Array | null = null): AlphaResult {
     const [lo, hi] = this.boxOf(L, H, r, state);
     const n = this.nRelu,
       steps = opts.steps ?? 8;
@@ -358,8 +359,18 @@ export class ChainBounder {
       step = new Float64Array(n),
       lamX = new Float64Array(this.d);
     const trace = this.newTrace();
-    const start = this.alphaPass(lo, hi, q, alpha, lamX, grad, trace);
+    const start = this.alphaPass(lo, hi, q, alpha, lamX, init ? null : grad, trace);
     const res: AlphaResult = { lo: start, lam: lamX.slice(), lc: this.lastConst, alpha: alpha.slice(), start };
+    if (init) {
+      for (let i = 0; i < n; i++) alpha[i] = Math.min(1, Math.max(0, init[i]));
+      const v = this.alphaPass(lo, hi, q, alpha, lamX, grad, trace);
+      if (v > res.lo) {
+        res.lo = v;
+        res.lam.set(lamX);
+        res.lc = this.lastConst;
+        res.alpha.set(alpha);
+      }
+    }
     const adam = new AdamMoments(n, adamParams(opts.learningRate ?? 0.5));
     for (let t = 1; t <= steps && !(res.lo > target); t++) {
       adam.step(0, n, grad, 0, t, step, 0);
