@@ -5,11 +5,16 @@
  * a dense grid of the box (every sound lower bound lies below the sampled minimum; a property with
  * a sampled unsafe point is never certified), and the validation rules of the format.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildVnnCertificate, verifyVnnCertificate, type Model, type VnnCertificate, type VnnlibRelation, type VnnlibSpec } from '../src/index.ts';
 import { VNN_ALPHA_LEAF, VNN_ALPHA_SCALE, VNN_CERTIFICATE_VERSION, validateVnnCertificate } from '../src/certify/proof/vnnCertificate.ts';
 import { vnnLowerBounds } from '../src/certify/proof/vnnVerifier.ts';
+import { decideVnnlib } from '../src/certify/vnn/decide.ts';
+import { loadOnnxModel } from '../src/formats/onnx/load.ts';
+import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import { expectNetinvertError } from './util/expect.ts';
 import { chainNet } from './util/nets.ts';
 import { rng, type Rng } from './util/rng.ts';
@@ -163,5 +168,31 @@ describe('slope hints: the verifier back-substitutes with the given slopes', () 
       }),
       { numRuns: 100, seed: 32 },
     );
+  });
+});
+
+describe('the search writes slope hints (alpha-CROWN, on by default on ReLU chains)', () => {
+  it('ACAS Xu 5_1, property 3 (published: holds): slope-hinted leaves in the certificate, accepted; rejected with them taken out', () => {
+    const ACAS = join(__dirname, 'fixtures', 'third-party', 'acasxu');
+    const model = loadOnnxModel(new Uint8Array(readFileSync(join(ACAS, 'onnx', 'ACASXU_run2a_5_1_batch_2000.onnx'))));
+    const spec = parseVnnlib(readFileSync(join(ACAS, 'prop_3.vnnlib'), 'utf8'), 'prop_3.vnnlib');
+    const r = decideVnnlib(model, spec, { timeout: 300, maxBoxes: 5000 });
+    expect(r.status).toBe('unsat');
+    const cert = r.certificate as VnnCertificate;
+    const sloped = cert.trees.flat().filter((n) => n[0] === VNN_ALPHA_LEAF && n.length > 2);
+    expect(sloped.length).toBeGreaterThan(0);
+    // 6 × 50 ReLU neurons, each slope on the grid
+    for (const n of sloped) expect(n[1]).toBe(300);
+    const v = verifyVnnCertificate(model, spec, JSON.parse(JSON.stringify(cert)));
+    expect(v.ok, v.reason).toBe(true);
+    expect(v.hinted).toBeGreaterThanOrEqual(sloped.length);
+    const stripped: VnnCertificate = { ...cert, trees: cert.trees.map((t) => t.map((n) => (n[0] === VNN_ALPHA_LEAF && n.length > 2 ? [] : n))) };
+    const w = verifyVnnCertificate(model, spec, stripped);
+    expect(w.ok).toBe(false);
+    expect(w.reason).toMatch(/does not refute clause/);
+    // off: no slope hints at all
+    const off = decideVnnlib(model, spec, { timeout: 300, maxBoxes: 5000, alpha: false });
+    expect(off.status).toBe('unsat');
+    expect((off.certificate as VnnCertificate).trees.flat().some((n) => n[0] === VNN_ALPHA_LEAF && n.length > 2)).toBe(false);
   });
 });

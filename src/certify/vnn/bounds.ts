@@ -19,6 +19,7 @@ import { ChainBounder, reluChainOf, type AlphaOptions, type ReluChain } from '..
 import { gamma, nextDown } from '../../graph/round.ts';
 import type { Model } from '../../model.ts';
 import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
+import { VNN_ALPHA_SCALE } from '../proof/vnnCertificate.ts';
 
 export interface SpecForms {
   /** Number of forms. */
@@ -105,6 +106,12 @@ export interface FormBounds {
   clauseLo: Float64Array;
   /** rows × clauses × 4: the best pair (form a, form b, μ, ν) when it beats every single form, else a = −1. */
   pair: Float64Array;
+  /**
+   * Per row: the slope hints of the clauses only alpha-CROWN slopes refute there, each group
+   * [ci, k, s, then one integer a per ReLU neuron, slope a / VNN_ALPHA_SCALE] (a slope-hinted
+   * leaf's groups, vnnCertificate.ts), or null (none; always null with the alpha option off).
+   */
+  alphaHints: (number[] | null)[];
 }
 
 /**
@@ -160,6 +167,11 @@ export class VnnBounder {
     this.chain = reluChainOf(model.network);
   }
 
+  /** ReLU neurons of the chain (the length of a slope hint's slopes), 0 without a chain. */
+  get reluNeurons(): number {
+    return this.chain ? this.chain.layers.reduce((t, ly) => t + (ly.kind === 'relu' ? ly.n : 0), 0) : 0;
+  }
+
   /**
    * Bound `rows` boxes (L, H: rows × nIn). Chain nets: `parents[r]` (a state saved for a box
    * containing row r's) tightens row r's intermediate bounds; `states[r]` receives row r's.
@@ -174,13 +186,14 @@ export class VnnBounder {
       b.bound(L, H, rows, parents, st);
       const lo = b.lo.slice(0, rows * m);
       const lc = b.lc.slice(0, rows * m);
-      if (this.alpha && st) this.alphaImprove(b, this.alpha, L, H, rows, st, lo, lc, parents);
+      const alphaHints: (number[] | null)[] = new Array(rows).fill(null);
+      if (this.alpha && st) this.alphaImprove(b, this.alpha, L, H, rows, st, lo, parents, alphaHints);
       for (let r = 0; r < rows; r++) {
         adjust(f, lo, r, b.yLo, b.yHi);
         adjust(f, lc, r, b.yLo, b.yHi);
       }
       const lam = b.lam.subarray(0, rows * m * this.chain.nIn);
-      return { lo, lam, ...this.clauseBounds(L, H, rows, lo, lam, lc) };
+      return { lo, lam, ...this.clauseBounds(L, H, rows, lo, lam, lc), alphaHints };
     }
     const net = this.model.network;
     const { lo } = crownLinearBounds(net, L, H, rows, f.C, m);
@@ -189,7 +202,7 @@ export class VnnBounder {
       const ib = net.bounds(L, H, rows);
       for (let r = 0; r < rows; r++) adjust(f, lo, r, ib.lo, ib.hi);
     } else for (let r = 0; r < rows; r++) adjust(f, lo, r, EMPTY, EMPTY);
-    return { lo, lam: null, ...this.clauseBounds(L, H, rows, lo, null, null) };
+    return { lo, lam: null, ...this.clauseBounds(L, H, rows, lo, null, null), alphaHints: new Array(rows).fill(null) };
   }
 
   /**
@@ -206,18 +219,18 @@ export class VnnBounder {
     rows: number,
     st: (Float64Array | null)[],
     lo: Float64Array,
-    lc: Float64Array,
     parents: readonly (Float64Array | null)[] | undefined,
+    hints: (number[] | null)[],
   ): void {
     const t0 = performance.now();
     const f = this.forms,
-      m = f.m,
-      d = b.chain.nIn;
+      m = f.m;
     const floor = o.floor ?? -Infinity;
     const as = this.alphaStats;
     // warm starts: a state is [intermediate bounds (stateSize), then m × nRelu slopes, NaN where none]
     const S = b.stateSize,
       nr = b.nRelu;
+    const grid = new Float64Array(nr);
     for (let r = 0; r < rows; r++) {
       const par = o.warm ? (parents?.[r] ?? null) : null;
       let ext: Float64Array | null = null;
@@ -237,12 +250,20 @@ export class VnnBounder {
             }
             ext.set(res.alpha, S + q * nr);
           }
-          if (res.lo > res.start) {
-            as.improved++;
-            lc[at] = res.lc;
-            b.lam.set(res.lam, at * d);
+          if (res.lo > res.start) as.improved++;
+          // a refutation counts only with the slopes on the certificate's grid (a / VNN_ALPHA_SCALE,
+          // exact in binary), bounded again with them: the slopes the verifier will use
+          let v = res.lo;
+          if (v > 0) {
+            for (let j = 0; j < nr; j++) grid[j] = Math.round(res.alpha[j] * VNN_ALPHA_SCALE) / VNN_ALPHA_SCALE;
+            v = b.alphaBound(L, H, r, q, grid, st[r]);
+            if (v > 0) {
+              const { clause: ci, k, sign } = f.origin[q];
+              (hints[r] ??= []).push(ci, k, sign, ...Array.from(grid, (a) => a * VNN_ALPHA_SCALE));
+            } else v = Math.min(v, res.lo);
           }
-          if (res.lo > lo[at]) lo[at] = res.lo;
+          // (the slopes' linear bound is not handed to pairBound: a pair hint is checked with CROWN's slopes)
+          if (v > lo[at]) lo[at] = v;
           if (lo[at] > 0) {
             as.clauses++;
             break;

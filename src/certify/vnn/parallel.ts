@@ -60,6 +60,7 @@ import {
   unbounded,
   UNBOUNDED,
   VERIFY_RESERVE,
+  vnnBounderFor,
   verifierAccepts,
   verifyAndRepair,
   type Box,
@@ -214,7 +215,7 @@ export function runVnnWorkItem(model: Model, spec: VnnlibSpec, item: VnnWorkItem
   const t0 = performance.now();
   const deadline = t0 + item.seconds * 1000;
   const opts = item.opts;
-  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
+  const bounder = vnnBounderFor(model, spec, opts);
   const stats = newStats(bounder);
   const ws = (): VnnWorkStats => ({
     boxes: stats.boxes,
@@ -489,7 +490,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
   checkDims(model, spec);
   const timeout = opts.timeout ?? 60;
   const deadline = t0 + timeout * 1000;
-  const bounder = new VnnBounder(model, spec, (opts.intermediate ?? 'crown') === 'crown');
+  const bounder = vnnBounderFor(model, spec, opts);
   /** pieces: work items of boxes handed to the workers (0 when the root search decided alone); yields: items given back to share. */
   const stats = { ...newStats(bounder), workers: workers.size, pieces: 0, yields: 0 };
   const done = (r: Omit<DecideResult, 'stats'>): ParallelDecideResult => {
