@@ -160,6 +160,11 @@ export class ChainBounder {
   /** Scratch of the relaxed forward pass (alphaGrad). */
   private readonly fA: Float64Array;
   private readonly fB: Float64Array;
+  /** Scratch of alphaBound / optimiseAlpha (called per open form per box): gradient, Adam step, input coefficients, trace. */
+  private readonly aGrad: Float64Array;
+  private readonly aStep: Float64Array;
+  private readonly aLamX: Float64Array;
+  private readonly aTrace: AlphaTrace;
 
   constructor(
     readonly chain: ReluChain,
@@ -204,6 +209,10 @@ export class ChainBounder {
     this.nRelu = nr;
     this.fA = new Float64Array(widest);
     this.fB = new Float64Array(widest);
+    this.aGrad = new Float64Array(nr);
+    this.aStep = new Float64Array(nr);
+    this.aLamX = new Float64Array(d);
+    this.aTrace = { slope: new Float64Array(nr), shift: new Float64Array(nr), lam: new Float64Array(nr) };
     this.lamA = new Float64Array(this.m * widest);
     this.lamB = new Float64Array(this.m * widest);
     this.lo = new Float64Array(maxRows * this.m);
@@ -327,10 +336,6 @@ export class ChainBounder {
     }
   }
 
-  private newTrace(): AlphaTrace {
-    return { slope: new Float64Array(this.nRelu), shift: new Float64Array(this.nRelu), lam: new Float64Array(this.nRelu) };
-  }
-
   /**
    * The sound lower bound of form q over row r's box (of L, H) with the slopes `alpha` (flat at
    * reluOff; any values in [0, 1]) for the crossing ReLUs whose coefficient is ≥ 0 in the final
@@ -339,7 +344,7 @@ export class ChainBounder {
    */
   alphaBound(L: Float64Array, H: Float64Array, r: number, q: number, alpha: Float64Array, state: Float64Array | null, grad: Float64Array | null = null): number {
     const [lo, hi] = this.boxOf(L, H, r, state);
-    return this.alphaPass(lo, hi, q, alpha, new Float64Array(this.d), grad, this.newTrace());
+    return this.alphaPass(lo, hi, q, alpha, this.aLamX, grad, this.aTrace);
   }
 
   /**
@@ -355,10 +360,10 @@ export class ChainBounder {
     const n = this.nRelu,
       steps = opts.steps ?? 8;
     const alpha = this.adaptiveAlpha(lo, hi);
-    const grad = new Float64Array(n),
-      step = new Float64Array(n),
-      lamX = new Float64Array(this.d);
-    const trace = this.newTrace();
+    const grad = this.aGrad,
+      step = this.aStep,
+      lamX = this.aLamX,
+      trace = this.aTrace;
     const start = this.alphaPass(lo, hi, q, alpha, lamX, init ? null : grad, trace);
     const res: AlphaResult = { lo: start, lam: lamX.slice(), lc: this.lastConst, alpha: alpha.slice(), start };
     if (init) {

@@ -260,7 +260,7 @@ export class VnnBounder {
             if (v > 0) {
               const { clause: ci, k, sign } = f.origin[q];
               (hints[r] ??= []).push(ci, k, sign, ...Array.from(grid, (a) => a * VNN_ALPHA_SCALE));
-            } else v = Math.min(v, res.lo);
+            }
           }
           // (the slopes' linear bound is not handed to pairBound: a pair hint is checked with CROWN's slopes)
           if (v > lo[at]) lo[at] = v;
