@@ -275,11 +275,11 @@ describe('reluChainOf: the ops say what chain layer they are', () => {
       expect(ch!.layers.length).toBe(def.nodes.length);
       for (const ly of ch!.layers) {
         if (ly.kind !== 'dense') continue;
-        // WT is W transposed and absWT its magnitudes
+        // WT is W transposed and absW its magnitudes
         for (let o = 0; o < ly.nOut; o++) {
           for (let i = 0; i < ly.nIn; i++) {
             expect(ly.WT[i * ly.nOut + o]).toBe(ly.W[o * ly.nIn + i]);
-            expect(ly.absWT[i * ly.nOut + o]).toBe(Math.abs(ly.W[o * ly.nIn + i]));
+            expect(ly.absW[o * ly.nIn + i]).toBe(Math.abs(ly.W[o * ly.nIn + i]));
           }
         }
       }

@@ -26,7 +26,7 @@ import { AdamMoments, adamParams } from '../../numeric/adam.ts';
 
 export type ChainLayer =
   /** z = W·a + b, W stored out × in, row-major. */
-  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array; WT: Float64Array; absWT: Float64Array }
+  | { kind: 'dense'; nIn: number; nOut: number; W: Float64Array; b: Float64Array; WT: Float64Array; absW: Float64Array; Wp: Float64Array; Wn: Float64Array }
   | { kind: 'relu'; n: number }
   | { kind: 'affine'; n: number; s: Float64Array; t: Float64Array };
 
@@ -58,7 +58,7 @@ export function reluChainOf(net: Network): ReluChain | null {
       const W = new Float64Array(nOut * width);
       for (let i = 0; i < width; i++) for (let o = 0; o < nOut; o++) W[o * width + i] = WT[i * nOut + o];
       const b = bias ?? new Float64Array(nOut);
-      layers.push({ kind: 'dense', nIn: width, nOut, W, b, WT, absWT: WT.map(Math.abs) });
+      layers.push({ kind: 'dense', nIn: width, nOut, W, b, WT, absW: W.map(Math.abs), Wp: W.map((w) => (w > 0 ? w : 0)), Wn: W.map((w) => (w < 0 ? w : 0)) });
       width = nOut;
     } else if (ly.kind === 'relu') layers.push({ kind: 'relu', n: width });
     else layers.push({ kind: 'affine', n: width, s: ly.scale, t: ly.shift });
@@ -108,6 +108,12 @@ export interface AlphaResult {
 const ERR_INFLATE = 1 + 4 * 2 ** -52;
 
 /**
+ * Rows of the forward dense step's stacked sources (row()): the d + 1 form coefficients, then the
+ * allowance, the magnitude, the concrete bound and the bound magnitude |l| + |u| of each input.
+ */
+const FWD_ROWS = (d: number): number => d + 5;
+
+/**
  * Scratch-holding evaluator for one chain and one set of forms (C: m × nOut, row-major, constant
  * c per row). `bound(L, H, rows)` fills lo (rows × m), the input coefficients lam (rows × m × nIn)
  * and the output bounds yLo / yHi (rows × nOut).
@@ -142,8 +148,24 @@ export class ChainBounder {
   /** Scratch of the batched back-substitution (rows × widest). */
   private readonly bA: Float64Array;
   private readonly bB: Float64Array;
-  private readonly bAbs: Float64Array;
-  private readonly bAcc: Float64Array;
+  /** Per dense layer: |W|·M for the input magnitudes M of the row being bounded (absWM), and the row it is for. */
+  private readonly vAbs: Float64Array[] = [];
+  private readonly vStamp: Int32Array;
+  private stamp = 0;
+  /**
+   * Per ReLU layer, for the row being bounded (stamped like vAbs): the slope a non-negative
+   * coefficient takes (crossing: CROWN's 1 if u > −l else 0; active 1; inactive 0) …
+   */
+  private readonly rLow: Float64Array[] = [];
+  /** … the slope a negative coefficient takes (chord when crossing, else the lower slope), the chord's constant −s·l rounded up (0 unless crossing), and s·max(|l|, |u|). */
+  private readonly rNeg: Float64Array[] = [];
+  private readonly rShift: Float64Array[] = [];
+  private readonly rMagS: Float64Array[] = [];
+  private readonly rStamp: Int32Array;
+  /** Forward dense step as two matrix products: stacked transposed source rows, and the products. */
+  private readonly fS1: Float64Array;
+  private readonly fS2: Float64Array;
+  private readonly fO: Float64Array;
   private readonly bCst: Float64Array;
   private readonly bCmag: Float64Array;
   private readonly bErr: Float64Array;
@@ -194,8 +216,19 @@ export class ChainBounder {
     const P = 2 * widest;
     this.bA = new Float64Array(P * widest);
     this.bB = new Float64Array(P * widest);
-    this.bAbs = new Float64Array(P * widest);
-    this.bAcc = new Float64Array(P * widest);
+    for (const ly of chain.layers) {
+      this.vAbs.push(new Float64Array(ly.kind === 'dense' ? ly.nOut : 0));
+      const nr = ly.kind === 'relu' ? ly.n : 0;
+      this.rLow.push(new Float64Array(nr));
+      this.rNeg.push(new Float64Array(nr));
+      this.rShift.push(new Float64Array(nr));
+      this.rMagS.push(new Float64Array(nr));
+    }
+    this.vStamp = new Int32Array(chain.layers.length).fill(-1);
+    this.rStamp = new Int32Array(chain.layers.length).fill(-1);
+    this.fS1 = new Float64Array(2 * FWD_ROWS(d) * widest);
+    this.fS2 = new Float64Array(2 * FWD_ROWS(d) * widest);
+    this.fO = new Float64Array(2 * FWD_ROWS(d) * widest);
     this.bCst = new Float64Array(P);
     this.bCmag = new Float64Array(P);
     this.bErr = new Float64Array(P);
@@ -542,6 +575,51 @@ export class ChainBounder {
   }
 
   /**
+   * v = |W|·M of dense layer k, M_i = max(|inL_i|, |inU_i|) its inputs' magnitudes, once per
+   * bounded row (row() bumps the stamp; the input bounds of a layer below the one being refined
+   * are final by then).
+   */
+  private absWM(k: number, inL: Float64Array, inU: Float64Array): Float64Array {
+    const v = this.vAbs[k];
+    if (this.vStamp[k] === this.stamp) return v;
+    const ly = this.chain.layers[k] as Extract<ChainLayer, { kind: 'dense' }>;
+    const { absW, nIn, nOut } = ly;
+    for (let o = 0; o < nOut; o++) {
+      let s = 0;
+      const row = o * nIn;
+      for (let i = 0; i < nIn; i++) s += absW[row + i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+      v[o] = s;
+    }
+    this.vStamp[k] = this.stamp;
+    return v;
+  }
+
+  /** The ReLU layer k's relaxation data for the row being bounded (rChord / rLow / rMag), once per row. */
+  private reluRelax(k: number, inL: Float64Array, inU: Float64Array): void {
+    if (this.rStamp[k] === this.stamp) return;
+    const lw = this.rLow[k],
+      ng = this.rNeg[k],
+      sh = this.rShift[k],
+      ms = this.rMagS[k];
+    for (let i = 0; i < lw.length; i++) {
+      const l = inL[i],
+        u = inU[i];
+      sh[i] = ms[i] = 0;
+      if (l >= 0) lw[i] = ng[i] = 1;
+      else if (u <= 0) lw[i] = ng[i] = 0;
+      else {
+        // chord slope rounded up: s ≥ u/(u − l) makes s(z − l) ≥ relu(z) on [l, u]
+        const s = nextUp(u / nextDown(u - l));
+        lw[i] = u > -l ? 1 : 0;
+        ng[i] = s;
+        sh[i] = nextUp(-s * l);
+        ms[i] = s * Math.max(-l, u);
+      }
+    }
+    this.rStamp[k] = this.stamp;
+  }
+
+  /**
    * backLower for P rows at once (Λ: P × width of layer K's output, in `this.bA`), the dense
    * steps as one matrix product each (Λ·W and |Λ|·|W| for the rounding allowance, through the
    * engine's matmul kernel). Writes the P lower bounds to `out`.
@@ -551,43 +629,40 @@ export class ChainBounder {
     const d = this.d;
     let A = this.bA,
       B = this.bB;
-    const absA = this.bAbs,
-      acc = this.bAcc;
     const cst = this.bCst,
       cmag = this.bCmag,
       err = this.bErr;
-    for (let p = 0; p < P; p++) cst[p] = cmag[p] = err[p] = 0;
     let width = widthOf(layers[K]);
     for (let k = K; k >= 0; k--) {
       const ly = layers[k];
       const inL = k > 0 ? this.zl[k - 1] : lo,
         inU = k > 0 ? this.zu[k - 1] : hi;
       if (ly.kind === 'dense') {
-        const { b, nIn, nOut: no, WT, absWT } = ly;
+        const { b, nIn, nOut: no, WT } = ly;
+        // the coefficient error γ·Σ_i (|Λ|·|W|)_pi·M_i, M_i = max|input i|, is γ·Σ_o |Λ_po|·v_o with
+        // v = |W|·M (the same sum regrouped: one matrix-vector product per layer, not a product
+        // per row); the computed sums of non-negative terms are inflated by γ of their lengths
+        const v = this.absWM(k, inL, inU);
+        const g = gamma(no + 1) * (1 + gamma(no + nIn + 2)) * ERR_INFLATE;
         for (let p = 0; p < P; p++) {
           let c = 0,
-            mg = 0;
+            mg = 0,
+            es = 0;
           const row = p * no;
+          // branch-free: zeros (common after a ReLU) add exact zeros
           for (let o = 0; o < no; o++) {
-            const v = A[row + o];
-            absA[row + o] = Math.abs(v);
-            if (v === 0) continue;
-            const t = v * b[o];
+            const a = A[row + o];
+            const t = a * b[o];
             c += t;
             mg += Math.abs(t);
+            es += Math.abs(a) * v[o];
           }
           cst[p] += c;
           cmag[p] += mg;
+          err[p] += g * es;
         }
         // B = Λ·W (P × nIn): A·(Wᵀ)ᵀ with Wᵀ stored in × out
         matmulABt(A, WT, B, P, no, nIn, null);
-        matmulABt(absA, absWT, acc, P, no, nIn, null);
-        const g = gamma(no + 1);
-        for (let p = 0; p < P; p++) {
-          let es = 0;
-          for (let i = 0; i < nIn; i++) es += acc[p * nIn + i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
-          err[p] += g * es * ERR_INFLATE;
-        }
         width = nIn;
       } else if (ly.kind === 'affine') {
         const { s, t } = ly;
@@ -603,32 +678,17 @@ export class ChainBounder {
           }
         }
       } else {
-        for (let p = 0; p < P; p++) {
-          const row = p * width;
-          for (let i = 0; i < width; i++) {
-            const v = A[row + i];
-            const l = inL[i],
-              u = inU[i];
-            if (v === 0 || l >= 0) {
-              B[row + i] = v;
-              continue;
-            }
-            if (u <= 0) {
-              B[row + i] = 0;
-              continue;
-            }
-            if (v > 0) B[row + i] = u > -l ? v : 0;
-            else {
-              const sl = nextUp(u / nextDown(u - l));
-              const nv = v * sl;
-              B[row + i] = nv;
-              const t = -nv * l;
-              cst[p] += t;
-              cmag[p] += Math.abs(t);
-              err[p] += gamma(2) * Math.abs(nv) * Math.max(Math.abs(l), Math.abs(u));
-            }
-          }
-        }
+        // λ ≥ 0 takes the lower slope (CROWN's adaptive 0 / 1, exact for stable neurons), λ < 0 on
+        // a crossing neuron the chord s(z − l) (constant −λs·l), on a stable one the same 0 / 1
+        // branch-free (reluBack): λ⁺·pos + λ⁻·neg, constant λ⁻·shift with
+        // shift ≥ −s·l rounded up (a larger constant keeps relu(z) ≤ s·z + shift valid, and λ⁻ ≤ 0),
+        // allowance |λ⁻|·s·max(|l|, |u|) for the rounded coefficient fl(λs)
+        this.reluRelax(k, inL, inU);
+        const pos = this.rLow[k],
+          neg = this.rNeg[k],
+          sh = this.rShift[k],
+          mzs = this.rMagS[k];
+        reluBack(A, B, P, width, pos, neg, sh, mzs, cst, cmag, err, gamma(2) * (1 + gamma(width + 1)));
       }
       const tmp = A;
       A = B;
@@ -648,9 +708,106 @@ export class ChainBounder {
     }
   }
 
+  /**
+   * The forward symbolic step of dense layer k on forms of its inputs (n × (d+1) lower / upper,
+   * allowances, magnitudes, concrete bounds): lower form W⁺·A_l + W⁻·A_u, upper W⁺·A_u + W⁻·A_l,
+   * allowances and magnitudes by the same sign rule, and the interval bounds W⁺·l + W⁻·u,
+   * W⁺·u + W⁻·l, all as two matrix products over stacked transposed sources S1 = [L-rows; U-rows],
+   * S2 = [U-rows; L-rows]: O = S1·W⁺ᵀ + S2·W⁻ᵀ. The U block carries −allowance and −magnitude (and
+   * the L block |l| + |u|, the U block its negation), so that every such row sums non-negative
+   * terms: W⁺·e_l + W⁻·(−e_u) = Σ|w|·(e_l or e_u by the sign of w). Writes Al, Au, el, eu, zl, zu of
+   * layer k (the parent intersection and refinement follow in row()).
+   */
+  private denseForward(
+    ly: Extract<ChainLayer, { kind: 'dense' }>,
+    pAl: Float64Array,
+    pAu: Float64Array,
+    pel: Float64Array,
+    peu: Float64Array,
+    pmL: Float64Array,
+    pmU: Float64Array,
+    pzl: Float64Array,
+    pzu: Float64Array,
+    k: number,
+    lo: Float64Array,
+    hi: Float64Array,
+  ): void {
+    const d = this.d,
+      d1 = d + 1;
+    const { b, nIn, nOut, Wp, Wn } = ly;
+    const R = FWD_ROWS(d);
+    const S1 = this.fS1,
+      S2 = this.fS2,
+      O = this.fO;
+    const U0 = R * nIn; // start of the second block
+    for (let i = 0; i < nIn; i++) {
+      const ib = i * d1;
+      for (let j = 0; j < d1; j++) {
+        const vl = pAl[ib + j],
+          vu = pAu[ib + j];
+        S1[j * nIn + i] = vl;
+        S1[U0 + j * nIn + i] = vu;
+        S2[j * nIn + i] = vu;
+        S2[U0 + j * nIn + i] = vl;
+      }
+      const a = Math.abs(pzl[i]) + Math.abs(pzu[i]);
+      const e0 = d1 * nIn + i,
+        e1 = e0 + nIn,
+        e2 = e1 + nIn,
+        e3 = e2 + nIn;
+      S1[e0] = S2[U0 + e0] = pel[i];
+      S1[U0 + e0] = S2[e0] = -peu[i];
+      S1[e1] = S2[U0 + e1] = pmL[i];
+      S1[U0 + e1] = S2[e1] = -pmU[i];
+      S1[e2] = S2[U0 + e2] = pzl[i];
+      S1[U0 + e2] = S2[e2] = pzu[i];
+      S1[e3] = S2[U0 + e3] = a;
+      S1[U0 + e3] = S2[e3] = -a;
+    }
+    matmulABt(S1, Wp, O, 2 * R, nIn, nOut, null);
+    matmulABt(S2, Wn, O, 2 * R, nIn, nOut, null, true);
+    const Al = this.Al[k],
+      Au = this.Au[k],
+      el = this.el[k],
+      eu = this.eu[k],
+      zl = this.zl[k],
+      zu = this.zu[k];
+    const OU = R * nOut;
+    const g = gamma(nIn + 2);
+    // the computed sums of non-negative terms may fall short by γ of their length
+    const up = (1 + gamma(nIn + 2)) * ERR_INFLATE;
+    for (let o = 0; o < nOut; o++) {
+      const ob = o * d1;
+      for (let j = 0; j < d1; j++) {
+        Al[ob + j] = O[j * nOut + o];
+        Au[ob + j] = O[OU + j * nOut + o];
+      }
+      Al[ob + d] += b[o];
+      Au[ob + d] += b[o];
+      const ab = Math.abs(b[o]);
+      const accL = O[d1 * nOut + o],
+        accU = -O[OU + d1 * nOut + o];
+      const magL = ab + O[(d1 + 1) * nOut + o],
+        magU = ab - O[OU + (d1 + 1) * nOut + o];
+      el[o] = (accL + g * magL) * up;
+      eu[o] = (accU + g * magU) * up;
+      zl[o] = this.concretise(Al, o, el[o], lo, hi, true);
+      zu[o] = this.concretise(Au, o, eu[o], lo, hi, false);
+      // interval arithmetic from the previous concrete bounds (sound, sometimes tighter)
+      const il = b[o] + O[(d1 + 2) * nOut + o],
+        iu = b[o] + O[OU + (d1 + 2) * nOut + o];
+      const ie = g * (ab + O[(d1 + 3) * nOut + o]) * up;
+      const ilo = nextDown(il - ie),
+        ihi = nextUp(iu + ie);
+      if (ilo > zl[o]) zl[o] = ilo;
+      if (ihi < zu[o]) zu[o] = ihi;
+    }
+  }
+
   private row(L: Float64Array, H: Float64Array, r: number, parent: Float64Array | null): void {
     const d = this.d,
       d1 = d + 1;
+    this.stamp = (this.stamp + 1) | 0;
     const lo = L.subarray(r * d, (r + 1) * d),
       hi = H.subarray(r * d, (r + 1) * d);
     const X = this.X;
@@ -677,67 +834,23 @@ export class ChainBounder {
       if (ly.kind === 'dense') {
         const { W, b, nIn, nOut } = ly;
         const g = gamma(nIn + 2);
-        for (let o = 0; o < nOut; o++) {
-          const ob = o * d1;
-          for (let j = 0; j < d1; j++) {
-            Al[ob + j] = 0;
-            Au[ob + j] = 0;
-          }
-          let accL = 0,
-            accU = 0,
-            magL = Math.abs(b[o]),
-            magU = magL;
-          for (let i = 0; i < nIn; i++) {
-            const w = W[o * nIn + i];
-            if (w === 0) continue;
-            if (pAl === null) {
-              // the input itself: x_i
-              Al[ob + i] += w;
-              Au[ob + i] += w;
-              magL += Math.abs(w) * X[i];
-              magU = magL;
-              continue;
-            }
-            const ib = i * d1;
-            const srcL = w > 0 ? pAl : (pAu as Float64Array);
-            const srcU = w > 0 ? (pAu as Float64Array) : pAl;
-            for (let j = 0; j < d1; j++) {
-              Al[ob + j] += w * srcL[ib + j];
-              Au[ob + j] += w * srcU[ib + j];
-            }
-            const aw = Math.abs(w);
-            accL += aw * (w > 0 ? (pel as Float64Array)[i] : (peu as Float64Array)[i]);
-            accU += aw * (w > 0 ? (peu as Float64Array)[i] : (pel as Float64Array)[i]);
-            // magnitude of the source forms on the box (bounded by the concrete bounds' magnitude plus allowance)
-            magL += aw * (w > 0 ? (pmL as Float64Array)[i] : (pmU as Float64Array)[i]);
-            magU += aw * (w > 0 ? (pmU as Float64Array)[i] : (pmL as Float64Array)[i]);
-          }
-          Al[ob + d] += b[o];
-          Au[ob + d] += b[o];
-          el[o] = (accL + g * magL) * ERR_INFLATE;
-          eu[o] = (accU + g * magU) * ERR_INFLATE;
-          zl[o] = this.concretise(Al, o, el[o], lo, hi, true);
-          zu[o] = this.concretise(Au, o, eu[o], lo, hi, false);
-          if (pzl !== null) {
-            // interval arithmetic fallback from the previous concrete bounds (sound, sometimes tighter)
-            let il = b[o],
-              iu = b[o],
-              im = Math.abs(b[o]);
+        if (pAl !== null) this.denseForward(ly, pAl, pAu as Float64Array, pel as Float64Array, peu as Float64Array, pmL as Float64Array, pmU as Float64Array, pzl as Float64Array, pzu as Float64Array, k, lo, hi);
+        else
+          for (let o = 0; o < nOut; o++) {
+            // forms of the inputs themselves: x_i, exact
+            const ob = o * d1;
+            let mag = Math.abs(b[o]);
+            for (let j = 0; j < d1; j++) Al[ob + j] = Au[ob + j] = 0;
             for (let i = 0; i < nIn; i++) {
               const w = W[o * nIn + i];
-              const a = w > 0 ? w * pzl[i] : w * (pzu as Float64Array)[i];
-              const c = w > 0 ? w * (pzu as Float64Array)[i] : w * pzl[i];
-              il += a;
-              iu += c;
-              im += Math.abs(a) + Math.abs(c);
+              Al[ob + i] = Au[ob + i] = w;
+              mag += Math.abs(w) * X[i];
             }
-            const ie = g * im * ERR_INFLATE;
-            const ilo = nextDown(il - ie),
-              ihi = nextUp(iu + ie);
-            if (ilo > zl[o]) zl[o] = ilo;
-            if (ihi < zu[o]) zu[o] = ihi;
+            Al[ob + d] = Au[ob + d] = b[o];
+            el[o] = eu[o] = g * mag * ERR_INFLATE;
+            zl[o] = this.concretise(Al, o, el[o], lo, hi, true);
+            zu[o] = this.concretise(Au, o, eu[o], lo, hi, false);
           }
-        }
         n = nOut;
         if (parent) {
           let p = 0;
@@ -751,20 +864,31 @@ export class ChainBounder {
         }
         // CROWN intermediate bounds (Zhang et al. 2018): back-substitute ±e_i for every neuron
         // that the next ReLU sees crossing zero (stable ones relax exactly already)
-        if (this.refine && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
+        if (this.refine && k > 0 && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
           // all crossing neurons of the layer at once: rows 2i (+e_o) and 2i+1 (−e_o)
           const cross = this.cross;
           let nc = 0;
           for (let o = 0; o < nOut; o++) if (zl[o] < 0 && zu[o] > 0) cross[nc++] = o;
           if (nc > 0) {
+            // rows ±e_o through this dense layer are exactly ±(W_o·, b_o): start below it
             const A = this.bA;
-            A.fill(0, 0, 2 * nc * nOut);
+            const cst = this.bCst,
+              cmag = this.bCmag,
+              err = this.bErr;
             for (let i = 0; i < nc; i++) {
-              A[2 * i * nOut + cross[i]] = 1;
-              A[(2 * i + 1) * nOut + cross[i]] = -1;
+              const o = cross[i];
+              for (let j = 0; j < nIn; j++) {
+                const w = W[o * nIn + j];
+                A[2 * i * nIn + j] = w;
+                A[(2 * i + 1) * nIn + j] = -w;
+              }
+              cst[2 * i] = b[o];
+              cst[2 * i + 1] = -b[o];
+              cmag[2 * i] = cmag[2 * i + 1] = Math.abs(b[o]);
+              err[2 * i] = err[2 * i + 1] = 0;
             }
             const res = this.bOut;
-            this.backLowerBatch(k, 2 * nc, lo, hi, res);
+            this.backLowerBatch(k - 1, 2 * nc, lo, hi, res);
             for (let i = 0; i < nc; i++) {
               const o = cross[i];
               const l = res[2 * i],
@@ -904,6 +1028,30 @@ export class ChainBounder {
       }
       this.lo[r * m + q] = best;
     }
+  }
+}
+
+/** One ReLU back-step of backLowerBatch over P rows (see there). */
+function reluBack(A: Float64Array, B: Float64Array, P: number, width: number, pos: Float64Array, neg: Float64Array, sh: Float64Array, mzs: Float64Array, cst: Float64Array, cmag: Float64Array, err: Float64Array, g: number): void {
+  for (let p = 0; p < P; p++) {
+    const row = p * width;
+    let c = 0,
+      e = 0;
+    for (let i = 0; i < width; i++) {
+      const v = A[row + i];
+      // λ⁺ and λ⁻ without a branch (Math.max / min branch, and the signs are unpredictable):
+      // v ± |v| is 0 or exactly 2v, halved exactly
+      const a = Math.abs(v);
+      const vp = (v + a) * 0.5,
+        vn = (v - a) * 0.5;
+      B[row + i] = vp * pos[i] + vn * neg[i];
+      c += vn * sh[i];
+      e -= vn * mzs[i];
+    }
+    // every term of c is ≤ 0: its magnitude sum is −c
+    cst[p] += c;
+    cmag[p] -= c;
+    err[p] += g * e;
   }
 }
 
