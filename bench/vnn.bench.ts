@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
-import { decideVnnlibParallel } from '../src/certify/vnn/parallel.ts';
+import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../src/certify/vnn/parallel.ts';
 import { VnnThreadPool } from '../src/cli/vnnPool.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
@@ -53,11 +53,11 @@ const HARD = [
 ];
 
 /** decideVnnlibParallel on a fresh thread pool (its start counted), closed after. */
-async function decideThreads(file: string, model: Model, spec: ReturnType<typeof parseVnnlib>, workers: number, timeout: number): Promise<DecideResult> {
+async function decideThreads(file: string, model: Model, spec: ReturnType<typeof parseVnnlib>, workers: number, timeout: number, handoffMs: number, startMs: number): Promise<DecideResult> {
   const t0 = performance.now();
-  const pool = new VnnThreadPool(workers, model.hash, { modelPath: file, spec });
+  const pool = new VnnThreadPool(workers, model.hash, { modelPath: file, spec }, true);
   try {
-    const r = await decideVnnlibParallel(model, spec, pool, { timeout });
+    const r = await decideVnnlibParallel(model, spec, pool, { timeout, handoffMs, startMs });
     return { ...r, stats: { ...r.stats, seconds: (performance.now() - t0) / 1000 } };
   } finally {
     await pool.close();
@@ -80,6 +80,10 @@ export async function runVnnBench(): Promise<void> {
   const wi = argv.indexOf('--workers');
   const workers = wi >= 0 ? Math.max(1, Math.floor(Number(argv[wi + 1]))) : 0;
   const hard = workers > 0 && argv.includes('--hard');
+  const hi = argv.indexOf('--handoff'),
+    si = argv.indexOf('--start');
+  const handoffMs = hi >= 0 ? Number(argv[hi + 1]) : VERIFY_HANDOFF_MS,
+    startMs = si >= 0 ? Number(argv[si + 1]) : VERIFY_START_MS;
   const instances = readFileSync(join(ACAS, 'acasxu_instances.csv'), 'utf8')
     .trim()
     .split('\n')
@@ -115,7 +119,7 @@ export async function runVnnBench(): Promise<void> {
     }
     const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
     const r = decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
-    const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout)) : null;
+    const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout), handoffMs, startMs) : null;
     const key = `${inst.onnx},${inst.vnnlib}`;
     const pub = nnenum.get(key) ?? abc.get(key);
     const a = abc.get(key);

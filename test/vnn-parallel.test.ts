@@ -16,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { decideVnnlib } from '../src/certify/vnn/decide.ts';
 import { decideVnnlibParallel, runVnnWorkItem, type VnnWorkers, type VnnWorkItem, type VnnWorkResult } from '../src/certify/vnn/parallel.ts';
 import { verifyVnnCertificate } from '../src/certify/proof/vnnVerifier.ts';
+import { VNN_HINTED_LEAF } from '../src/certify/proof/vnnCertificate.ts';
+import { specForms } from '../src/certify/vnn/bounds.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import type { VnnlibSpec } from '../src/formats/vnnlib/types.ts';
@@ -199,6 +201,48 @@ describe('decideVnnlibParallel (work items in-process)', () => {
     expect(verifyVnnCertificate(model, spec, cut, { checkLeaf: () => false }).ok).toBe(false);
   }, 120_000);
 
+  it('a check item cuts its tree into pieces at splits only: forged hinted leaves at the top are checked (rejected, repaired to sat), never skipped', () => {
+    // ACAS Xu 1_2, property 2 (published: violated): neither half of x0 is safe, so leaves claiming
+    // either half (each with a combination hint, a record of more than two numbers) are false
+    const model = acasNet('1_2'),
+      spec = acasProp(2);
+    expect(published('1_2', 2)).toBe('violated');
+    const f = specForms(spec);
+    const [a, b] = [f.origin[0], f.origin[1]];
+    const hinted = [VNN_HINTED_LEAF, 0, a.k, a.sign, b.k, b.sign, 1, 1];
+    const box = spec.inputBoxes[0];
+    const mid = (box.lo[0] + box.hi[0]) / 2;
+    const tree = [[0, mid], hinted, hinted];
+    const r = runVnnWorkItem(model, spec, {
+      kind: 'parts',
+      parts: [{ root: 0, lo: box.lo.slice(), hi: box.hi.slice(), depth: 0, parent: null }],
+      seconds: 60,
+      opts: {},
+      trees: [tree],
+    });
+    expect(r.status).toBe('sat');
+    if (r.status === 'sat') checkWitness(model, spec, r.witness);
+  }, 60_000);
+
+  it('handoffMs: a property decided before the handoff never starts or uses the workers; with startMs past it, start() is never called', async () => {
+    const model = acasNet('1_1'),
+      spec = acasProp(1);
+    const { workers, log } = inProcess(model, spec, 2);
+    let started = 0;
+    workers.start = () => void started++;
+    const r = await decideVnnlibParallel(model, spec, workers, { timeout: 100, handoffMs: 1e9, startMs: 1e9 });
+    expect(r.status).toBe('unsat');
+    expect(log.length).toBe(0);
+    expect(started).toBe(0);
+    expect(r.stats.pieces).toBe(0);
+    expect(verifyVnnCertificate(model, spec, r.certificate!).ok).toBe(true);
+    // startMs 0: started at once (and still decided alone)
+    const again = await decideVnnlibParallel(model, spec, workers, { timeout: 100, handoffMs: 1e9, startMs: 0 });
+    expect(again.status).toBe('unsat');
+    expect(started).toBeGreaterThan(0);
+    expect(log.length).toBe(0);
+  }, 120_000);
+
   it('a counterexample from a worker that a forward pass does not confirm is not reported: unknown', async () => {
     const model = acasNet('1_1'),
       spec = acasProp(1);
@@ -231,7 +275,8 @@ describe('netinvert verify --workers', () => {
     expect(one.code).toBe(0);
     expect(JSON.parse(one.out).status).toBe('unsat');
     const cert = join(dir, 'unsat.json');
-    const two = await run(['verify', net, prop, '--timeout', '100', '--workers', '2', '--json', '--certificate', cert]);
+    // handed out at once (by default this thread would search alone for a second, and this property takes about that)
+    const two = await run(['verify', net, prop, '--timeout', '100', '--workers', '2', '--handoff-ms', '0', '--json', '--certificate', cert]);
     expect(two.code).toBe(0);
     const j = JSON.parse(two.out) as { status: string; stats: { workers: number; pieces: number } };
     expect(j.status).toBe('unsat');
@@ -259,10 +304,14 @@ describe('netinvert verify --workers', () => {
     checkWitness(acasNet('1_2'), spec, { x, y: [0, 1, 2, 3, 4].map((j) => vals.get(`Y${j}`) as number), clause: c });
   }, 120_000);
 
-  it('--workers must be a whole number ≥ 1', async () => {
+  it('--workers must be a whole number ≥ 1, --handoff-ms a number ≥ 0', async () => {
     const r = await run(['verify', acasFile('1_1'), join(ACAS, 'prop_1.vnnlib'), '--workers', '0']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/--workers/);
+    const h = await run(['verify', acasFile('1_1'), join(ACAS, 'prop_1.vnnlib'), '--workers', '2', '--handoff-ms', '-5']);
+    expect(h.code).toBe(1);
+    expect(h.err).toMatch(/--handoff-ms/);
+    expect(h.err).not.toMatch(/\bat \S+:\d+/);
   });
 
   /** Runs the CLI as users do (bin/netinvert.mjs) and resolves when the process has ended. */

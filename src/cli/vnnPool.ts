@@ -66,8 +66,16 @@ class ThreadPool<I extends VnnPoolRequest['item'], R> {
     readonly size: number,
     private readonly modelHash: string,
     private readonly data: PoolData,
+    /** Spawn the threads only on start() or the first run (decideVnnlibParallel's startMs). */
+    lazy = false,
   ) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    if (!lazy) this.start();
+  }
+
+  /** Spawn the threads (once). */
+  start(): void {
+    if (this.slots.length || this.closed) return;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot<R> {
@@ -106,10 +114,12 @@ class ThreadPool<I extends VnnPoolRequest['item'], R> {
 
   /** Resolves when every thread has loaded the model; rejects with the first load error. */
   async ready(): Promise<void> {
+    this.start();
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
   run(item: I): Promise<R> {
+    this.start();
     const slot = this.slots.find((s) => !s.busy && !s.dead);
     if (!slot) return Promise.reject(new Error(this.slots.every((s) => s.dead) ? `every worker thread stopped (${this.slots[0]?.dead})` : 'ThreadPool.run: every thread is busy'));
     slot.busy = true;
@@ -134,8 +144,8 @@ class ThreadPool<I extends VnnPoolRequest['item'], R> {
 
 /** verify --workers N: threads that run runVnnWorkItem. */
 export class VnnThreadPool extends ThreadPool<VnnWorkItem, VnnWorkResult> implements VnnWorkers {
-  constructor(size: number, modelHash: string, data: VnnPoolData) {
-    super(size, modelHash, { kind: 'vnn', ...data });
+  constructor(size: number, modelHash: string, data: VnnPoolData, lazy = false) {
+    super(size, modelHash, { kind: 'vnn', ...data }, lazy);
   }
 }
 

@@ -152,6 +152,8 @@ export class ChainBounder {
   private readonly vAbs: Float64Array[] = [];
   private readonly vStamp: Int32Array;
   private stamp = 0;
+  /** The current bound call skips the refinement (bound's `cheap`). */
+  private cheap = false;
   /**
    * Per ReLU layer, for the row being bounded (stamped like vAbs): the slope a non-negative
    * coefficient takes (crossing: CROWN's 1 if u > −l else 0; active 1; inactive 0) …
@@ -264,8 +266,10 @@ export class ChainBounder {
    * Bound `rows` boxes. With `parents`, row r's intermediate bounds are intersected with
    * parents[r] (bounds valid on a box containing row r's box, from `saveState`; null: none):
    * a neuron stable in the parent box stays stable, and is not refined again.
+   * `cheap`: forward symbolic intermediates only, no refinement (the look-ahead's scores).
    */
-  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[]): void {
+  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[], cheap = false): void {
+    this.cheap = cheap;
     for (let r = 0; r < rows; r++) {
       this.row(L, H, r, parents?.[r] ?? null);
       if (states) states[r] = this.saveState();
@@ -864,7 +868,7 @@ export class ChainBounder {
         }
         // CROWN intermediate bounds (Zhang et al. 2018): back-substitute ±e_i for every neuron
         // that the next ReLU sees crossing zero (stable ones relax exactly already)
-        if (this.refine && k > 0 && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
+        if (this.refine && !this.cheap && k > 0 && k + 1 < layers.length && layers[k + 1].kind === 'relu') {
           // all crossing neurons of the layer at once: rows 2i (+e_o) and 2i+1 (−e_o)
           const cross = this.cross;
           let nc = 0;

@@ -175,19 +175,20 @@ export class VnnBounder {
   /**
    * Bound `rows` boxes (L, H: rows × nIn). Chain nets: `parents[r]` (a state saved for a box
    * containing row r's) tightens row r's intermediate bounds; `states[r]` receives row r's.
+   * `cheap` (chain nets): no refinement and no alpha (the branching look-ahead's scores).
    */
-  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[]): FormBounds {
+  bound(L: Float64Array, H: Float64Array, rows: number, parents?: readonly (Float64Array | null)[], states?: (Float64Array | null)[], cheap = false): FormBounds {
     const f = this.forms;
     const m = f.m;
     if (this.chain) {
       if (!this.bounder || this.bounder.maxRows < rows) this.bounder = new ChainBounder(this.chain, f.C, f.c, Math.max(rows, 64), this.refine);
       const b = this.bounder;
-      const st = this.alpha ? (states ?? new Array<Float64Array | null>(rows).fill(null)) : states;
-      b.bound(L, H, rows, parents, st);
+      const st = this.alpha && !cheap ? (states ?? new Array<Float64Array | null>(rows).fill(null)) : states;
+      b.bound(L, H, rows, parents, st, cheap);
       const lo = b.lo.slice(0, rows * m);
       const lc = b.lc.slice(0, rows * m);
       const alphaHints: (number[] | null)[] = new Array(rows).fill(null);
-      if (this.alpha && st) this.alphaImprove(b, this.alpha, L, H, rows, st, lo, parents, alphaHints);
+      if (this.alpha && !cheap && st) this.alphaImprove(b, this.alpha, L, H, rows, st, lo, parents, alphaHints);
       for (let r = 0; r < rows; r++) {
         adjust(f, lo, r, b.yLo, b.yHi);
         adjust(f, lc, r, b.yLo, b.yHi);

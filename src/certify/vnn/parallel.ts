@@ -51,7 +51,9 @@ import {
   checkDims,
   confirmWitness,
   falsify,
+  FALSIFY_UPFRONT_MS,
   innerHi,
+  interleavedRestarts,
   innerLo,
   leafBoxes,
   makeSearch,
@@ -79,14 +81,34 @@ export const MAX_PARTS = 64;
 export const YIELD_AFTER_MS = 250;
 /** Milliseconds past the deadline the main thread waits for a worker's last answer. */
 const GRACE_MS = 250;
-/** Most seconds of falsification restarts (decide.ts caps them at 3 s too). */
-const FALSIFY_CAP_S = 3;
+/**
+ * Most seconds of falsification restarts. They hold a whole worker (decide.ts interleaves its 3 s
+ * at most a third of the search's time), so the parallel search gives them 1 s: on two threads
+ * 3 s left half the machine falsifying for most of a 6–30 s unsat proof.
+ */
+const FALSIFY_CAP_S = 1;
+
+/**
+ * `netinvert verify --workers N` (and the bench): the root search runs alone for this long before
+ * it hands out work (ParallelDecideOptions.handoffMs), and the threads start at VERIFY_START_MS.
+ */
+export const VERIFY_HANDOFF_MS = 1000;
+export const VERIFY_START_MS = 300;
 
 export interface ParallelDecideOptions extends DecideOptions {
   /** Undecided boxes per worker at which the root search hands its frontier out (default SPLIT_PER_WORKER). */
   splitPerWorker?: number;
   /** A worker asked to share gives up its undecided boxes only after this many ms on its item (default YIELD_AFTER_MS). */
   yieldAfterMs?: number;
+  /**
+   * The root search runs in this thread for at least this many ms before it hands its frontier
+   * out (default 0: as soon as it is wide enough). A property decided sooner never uses the
+   * workers: most ACAS Xu instances take under a second on one thread, and thread start-up
+   * (~0.4 s from dist) would cost them more than a second thread gains.
+   */
+  handoffMs?: number;
+  /** Start the workers (VnnWorkers.start) once the root search has run this many ms (default 0: at once). */
+  startMs?: number;
 }
 
 export type ParallelDecideResult = DecideResult & { stats: DecideResult['stats'] & { workers: number; pieces: number; yields: number } };
@@ -161,6 +183,8 @@ export type VnnWorkResult =
 export interface VnnWorkers {
   readonly size: number;
   run(item: VnnWorkItem): Promise<VnnWorkResult>;
+  /** Start the workers now, where they start on demand (the first run starts them otherwise). */
+  start?(): void;
 }
 
 /** Watch a search's open boxes (bounded, not split yet, with their priorities) and count the boxes made and bounded. */
@@ -285,7 +309,8 @@ function subtreeEnd(t: readonly (readonly number[] | null)[], i: number): number
   let need = 1;
   while (need > 0) {
     const n = t[i++];
-    need += n && n.length ? 1 : -1;
+    // a split [d, t] opens two subtrees; a leaf (null, [] or a hinted leaf: isVnnLeaf) closes one
+    need += n && !isVnnLeaf(n) ? 1 : -1;
   }
   return i;
 }
@@ -342,7 +367,7 @@ function checkPieces(
     const next: Piece[] = [];
     for (const p of pieces) {
       const n = trees[p.k][p.from];
-      if (!n || !n.length) {
+      if (!n || isVnnLeaf(n)) {
         next.push(p);
         continue;
       }
@@ -497,22 +522,33 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
     stats.seconds = (performance.now() - t0) / 1000;
     return { ...r, stats };
   };
-  // 1. falsification's first round (its restarts go to a worker)
+  const handoffMs = Math.max(0, opts.handoffMs ?? 0),
+    startMs = Math.max(0, opts.startMs ?? 0);
+  if (startMs === 0) workers.start?.();
+  // 1. falsification's first round (its restarts go to a worker; while the root search runs here
+  // alone for handoffMs, it interleaves them as decideVnnlib does)
   const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
+  let restart: (() => VnnWitness | null) | undefined;
   if (!opts.noFalsify) {
-    const w = falsify(model, bounder.forms, boxes, { ...opts, falsifyShare: 0 }, deadline);
+    const w = handoffMs > 0 ? falsify(model, bounder.forms, boxes, opts, deadline, FALSIFY_UPFRONT_MS) : falsify(model, bounder.forms, boxes, { ...opts, falsifyShare: 0 }, deadline);
     stats.falsifySeconds = (performance.now() - t0) / 1000;
     if (w) return done({ status: 'sat', witness: w });
+    if (handoffMs > 0) restart = interleavedRestarts(model, bounder, boxes, opts, t0, deadline, stats);
   }
   if (unbounded(spec)) return done({ status: 'unknown', reason: UNBOUNDED });
-  // 2. the root search, until the frontier is wide enough
+  // 2. the root search, until the frontier is wide enough (and handoffMs have passed)
   const rootW = spec.inputBoxes.map((b) => Float64Array.from(b.hi, (h, d) => h - b.lo[d]));
-  const search = makeSearch(model, spec, bounder, opts, deadline, stats, rootW);
+  const search = makeSearch(model, spec, bounder, opts, deadline, stats, rootW, restart);
   const track = trackOpen(search, spec.inputBoxes.length);
   const target = Math.max(1, opts.splitPerWorker ?? SPLIT_PER_WORKER) * workers.size;
   const roots: Box[] = spec.inputBoxes.map((b, i) => ({ root: i, lo: b.lo.slice(), hi: b.hi.slice(), dim: 0 }));
   const searchDeadline = t0 + timeout * 1000 * (1 - VERIFY_RESERVE);
-  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split: () => track.waiting() >= target }, stats);
+  const split = (): boolean => {
+    const ran = performance.now() - t0;
+    if (ran >= startMs) workers.start?.();
+    return ran >= handoffMs && track.waiting() >= target;
+  };
+  const r = proveBoxes(model, spec, search, roots, { searchDeadline, deadline, timeout, maxBoxes: opts.maxBoxes, depthUsed: 0, split }, stats);
   if (r.status === 'unsat') return done({ status: 'unsat', certificate: r.certificate });
   if (r.status === 'searched') throw new Error('decideVnnlibParallel: the root search stopped without being asked to');
   if (r.status !== 'split') return done(r);
@@ -533,7 +569,7 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
     .map((h) => ({ node: trees[h.tree].leaves[h.leaf], part: rootPart(h.lb, h.parent) }))
     .concat(closed.map((c) => ({ node: trees[c.tree].leaves[c.leaf], part: rootPart(c.lb, null) })));
   // 4. hand the items out, one to each idle worker
-  const { splitPerWorker: _s, yieldAfterMs, ...itemOpts } = opts;
+  const { splitPerWorker: _s, yieldAfterMs, handoffMs: _h, startMs: _t, ...itemOpts } = opts;
   const shared = typeof SharedArrayBuffer !== 'undefined';
   const t1 = performance.now();
   const outcome = await new Promise<Omit<DecideResult, 'stats'>>((resolve) => {
@@ -638,8 +674,9 @@ export async function decideVnnlibParallel(model: Model, spec: VnnlibSpec, worke
         }
       }
     };
-    // falsification's restarts on one worker, beside the search (their share of the budget, as decideVnnlib gives them)
-    if (!opts.noFalsify && workers.size > 1) {
+    // falsification's restarts on one worker, beside the search (their share of the budget, as decideVnnlib gives them);
+    // after a handoff, the root search has interleaved them already
+    if (!opts.noFalsify && workers.size > 1 && handoffMs === 0) {
       falsifying = true;
       const share = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * timeout, FALSIFY_CAP_S);
       workers.run({ kind: 'falsify', seconds: Math.min(share, secondsLeft()), opts: { ...itemOpts, seed: (opts.seed ?? 1) + 1 } }).then(

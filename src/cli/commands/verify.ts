@@ -6,13 +6,14 @@
  *   unknown  timeout or undecided.
  * --results writes the VNN-COMP result file (`sat` + `((X_0 v) … (Y_0 v) …)`, `unsat`, `unknown`).
  * Exit code 0 when decided (sat or unsat), 4 when unknown, 1 on an error.
- * --workers N (default 1 until a speed-up on idle cores is measured) spreads the search over N threads (vnnPool.ts,
- * certify/vnn/parallel.ts); --workers 1 is the one-thread search of decideVnnlib.
+ * --workers N (default 1: on ACAS Xu two threads measured 1.0–1.4× on 5–20 s proofs) spreads the search over N
+ * threads (vnnPool.ts, certify/vnn/parallel.ts) once this thread has searched alone for --handoff-ms
+ * (default 1000: most properties end sooner and start no thread); --workers 1 is decideVnnlib's one-thread search.
  */
 import { writeFileSync } from 'node:fs';
 import { NetinvertError } from '../../errors.ts';
 import { decideVnnlib, type DecideResult } from '../../certify/vnn/decide.ts';
-import { decideVnnlibParallel } from '../../certify/vnn/parallel.ts';
+import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../../certify/vnn/parallel.ts';
 import { parseVnnlib, VNNLIB_MAX_CHARS } from '../../formats/vnnlib/parse.ts';
 import { loadVerifyModel, readBytes } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';
@@ -27,6 +28,7 @@ export interface VerifyCliOptions {
   certificate?: string;
   meta?: string;
   workers?: string | number;
+  handoffMs?: string | number;
 }
 
 /** VNN-COMP's result file: the answer, and for sat the assignment of every X_i and Y_j. */
@@ -59,16 +61,19 @@ export async function verifyCommand(modelPath: string, propPath: string, opts: V
     throw new NetinvertError('bad_usage', `--timeout must be a positive number of seconds (got ${String(opts.timeout)})`, { flag: '--timeout' });
   }
   const workers = readWorkers(opts.workers);
+  const handoffMs = opts.handoffMs === undefined ? VERIFY_HANDOFF_MS : parseNumber(opts.handoffMs, '--handoff-ms', { code: 'bad_usage' });
+  if (!(handoffMs >= 0)) throw new NetinvertError('bad_usage', `--handoff-ms must be a number of milliseconds ≥ 0 (got ${String(opts.handoffMs)})`, { flag: '--handoff-ms' });
   const model = loadVerifyModel(modelPath, opts.meta);
   const text = new TextDecoder().decode(readBytes(propPath, 'property file', VNNLIB_MAX_CHARS * 4));
   const spec = parseVnnlib(text, propPath);
   let r: DecideResult;
   if (workers === 1) r = decideVnnlib(model, spec, { timeout });
   else {
-    // the threads load the model while this one falsifies and splits the root box
-    const pool = new VnnThreadPool(workers, model.hash, { modelPath, meta: opts.meta, spec });
+    // this thread searches alone for the first handoffMs (default VERIFY_HANDOFF_MS: most properties end there);
+    // the threads start loading the model at VERIFY_START_MS, and take the frontier after that
+    const pool = new VnnThreadPool(workers, model.hash, { modelPath, meta: opts.meta, spec }, true);
     try {
-      r = await decideVnnlibParallel(model, spec, pool, { timeout });
+      r = await decideVnnlibParallel(model, spec, pool, { timeout, handoffMs, startMs: Math.min(VERIFY_START_MS, handoffMs) });
     } finally {
       await pool.close();
     }
