@@ -205,6 +205,14 @@ describe('ACAS Xu against the published answers', () => {
     const v = verifyVnnCertificate(model, spec, r.certificate);
     expect(v.ok).toBe(true);
     expect(v.leaves).toBe(r.stats.leaves);
+    // the cheap look-ahead (scores without refinement or alpha; the chosen halves bounded in
+    // full when taken): the same answer, re-checked the same way
+    const c = decideVnnlib(model, spec, { timeout: 300, lookahead: 'cheap' });
+    expect(c.status).toBe('unsat');
+    expect(c.stats.lookAhead).toBeGreaterThan(0);
+    const vc = verifyVnnCertificate(model, spec, c.certificate);
+    expect(vc.ok).toBe(true);
+    expect(vc.leaves).toBe(c.stats.leaves);
   });
 
   it('a property whose dimensions differ from the model is a vnnlib_mismatch error', () => {

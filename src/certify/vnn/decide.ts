@@ -65,10 +65,10 @@ export interface DecideOptions {
    * How the look-ahead bounds the candidate halves (chain nets): 'full', the search's own bounds
    * (refined intermediates, alpha-CROWN), which the chosen halves keep; or 'cheap', forward
    * symbolic intermediates inside the box's own refined bounds and no alpha, the chosen halves
-   * then bounded in full when taken. Default: 'cheap' when the property has a single form, else
-   * 'full'. Measured on ACAS Xu (one thread): property 1 (one form) 10 % more boxes for 30–40 %
-   * less search time (4_9: 957 → 1051 boxes, 6.8 → 4.2 s); properties 2, 3, 5, 6 (four forms,
-   * where alpha and pairs decide) 1.2–3× the boxes and up to 2× the time (4_2 property 2).
+   * then bounded in full when taken. Default 'full'. Measured on ACAS Xu (one thread, all 45
+   * property 1 instances): 'cheap' takes 5–10 % more boxes and 10–40 % less time on most, but
+   * 1_3 degenerates (133 → 5,535 boxes, 1.4 → 35 s); on properties 2, 3, 5, 6 (four forms, where
+   * alpha and pairs decide) it takes 1.2–3× the boxes and up to 2× the time (4_2 property 2).
    */
   lookahead?: 'full' | 'cheap';
   /** Skip falsification (tests of the proof path). */
@@ -318,7 +318,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
   const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
   const strong = (opts.branching ?? (bounder.chain ? 'lookahead' : 'smear')) === 'lookahead';
-  const cheapLook = (opts.lookahead ?? (f.m === 1 ? 'cheap' : 'full')) === 'cheap';
+  const cheapLook = opts.lookahead === 'cheap';
   const nc = f.clauses.length;
   /** worst clause bound of row r (Infinity: every clause refuted) */
   const worstOf = (cl: Float64Array, r: number): number => {
