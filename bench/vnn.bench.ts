@@ -9,6 +9,8 @@
  *   --workers N also decides each instance with N threads (decideVnnlibParallel on the CLI's
  *               thread pool, the threads' start included in its time) and prints the speed-up
  *               (one-thread time / N-thread time) per instance and over the instances both decided;
+ *   --handoff MS, --start MS (with --workers) how long the main thread searches alone, and when the
+ *               threads start (default: the CLI's VERIFY_HANDOFF_MS, VERIFY_START_MS)
  *   --hard      (with --workers) instead of the chosen set, the unsat instances that take longest
  *               (nnenum's slowest "holds"), where the search, not falsification, is the time.
  * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
