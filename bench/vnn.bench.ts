@@ -11,12 +11,15 @@
  *               (one-thread time / N-thread time) per instance and over the instances both decided;
  *   --handoff MS, --start MS (with --workers) how long the main thread searches alone, and when the
  *               threads start (default: the CLI's VERIFY_HANDOFF_MS, VERIFY_START_MS)
+ *   --cli       decide each instance in its own `netinvert verify --json` process (needs `npm run
+ *               build`), timed from spawn to exit: start-up, ONNX parsing and a cold JIT included
  *   --hard      (with --workers) instead of the chosen set, the unsat instances that take longest
  *               (nnenum's slowest "holds"), where the search, not falsification, is the time.
  * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
  * (ours contradicting the published answer: must be 0).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
 import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../src/certify/vnn/parallel.ts';
@@ -66,6 +69,26 @@ async function decideThreads(file: string, model: Model, spec: ReturnType<typeof
   }
 }
 
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+/**
+ * --cli: one `netinvert verify --json` process per instance (VNN-COMP's convention), timed on the
+ * wall clock from spawn to exit: Node's start-up, module loading, ONNX parsing and a cold JIT
+ * included. Only status and seconds are filled in.
+ */
+function decideByProcess(onnx: string, vnnlib: string, timeout: number): DecideResult {
+  const t0 = performance.now();
+  const p = spawnSync(process.execPath, [CLI, 'verify', onnx, vnnlib, '--timeout', String(timeout), '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - t0) / 1000;
+  let parsed: { status?: DecideResult['status']; stats?: DecideResult['stats'] } = {};
+  try {
+    parsed = JSON.parse(p.stdout) as typeof parsed;
+  } catch {
+    throw new Error(`netinvert verify ${onnx} ${vnnlib} printed no JSON (exit ${p.status}): ${p.stderr.slice(0, 500)}`);
+  }
+  return { status: parsed.status ?? 'unknown', stats: { ...(parsed.stats as DecideResult['stats']), seconds } };
+}
+
 function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -82,6 +105,8 @@ export async function runVnnBench(): Promise<void> {
   const wi = argv.indexOf('--workers');
   const workers = wi >= 0 ? Math.max(1, Math.floor(Number(argv[wi + 1]))) : 0;
   const hard = workers > 0 && argv.includes('--hard');
+  const cli = argv.includes('--cli');
+  if (cli && !existsSync(CLI)) throw new Error(`--cli runs ${CLI}: build it first (npm run build)`);
   const hi = argv.indexOf('--handoff'),
     si = argv.indexOf('--start');
   const handoffMs = hi >= 0 ? Number(argv[hi + 1]) : VERIFY_HANDOFF_MS,
@@ -120,7 +145,7 @@ export async function runVnnBench(): Promise<void> {
       models.set(inst.onnx, model);
     }
     const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
-    const r = decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
+    const r = cli ? decideByProcess(join(ACAS, 'onnx', inst.onnx), join(ACAS, inst.vnnlib), budget(inst.timeout)) : decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
     const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout), handoffMs, startMs) : null;
     const key = `${inst.onnx},${inst.vnnlib}`;
     const pub = nnenum.get(key) ?? abc.get(key);
