@@ -62,6 +62,19 @@ function randomCase(r: Rng): Case {
   return { net, chain: chain!, nIn, nOut, m, C: Float64Array.from(r.vector(m * nOut, -1, 1)), c: Float64Array.from(r.vector(m, -1, 1)), L, H };
 }
 
+/** Two rows of boxes: the case's box, and a random box inside it (bounded with the first's state). */
+function parentAndChild(r: Rng, k: Case): { L: Float64Array; H: Float64Array } {
+  const L = new Float64Array(2 * k.nIn),
+    H = new Float64Array(2 * k.nIn);
+  L.set(k.L);
+  H.set(k.H);
+  for (let j = 0; j < k.nIn; j++) {
+    L[k.nIn + j] = k.L[j] + (k.H[j] - k.L[j]) * r.uniform(0, 0.5);
+    H[k.nIn + j] = L[k.nIn + j] + (k.H[j] - L[k.nIn + j]) * r.uniform(0.05, 1);
+  }
+  return { L, H };
+}
+
 /** N points of the box: its 2^nIn corners first, then uniform ones. */
 function samples(r: Rng, L: Float64Array, H: Float64Array, N: number): Float64Array {
   const d = L.length;
@@ -106,14 +119,7 @@ describe('ChainBounder.bound (forward symbolic step as matrix products, batched 
       fc.property(fc.integer({ min: 1, max: 2 ** 30 }), fc.boolean(), (seed, cheap) => {
         const r = rng(seed);
         const k = randomCase(r);
-        const L = new Float64Array(2 * k.nIn),
-          H = new Float64Array(2 * k.nIn);
-        L.set(k.L);
-        H.set(k.H);
-        for (let j = 0; j < k.nIn; j++) {
-          L[k.nIn + j] = k.L[j] + (k.H[j] - k.L[j]) * r.uniform(0, 0.5);
-          H[k.nIn + j] = L[k.nIn + j] + (k.H[j] - L[k.nIn + j]) * r.uniform(0.05, 1);
-        }
+        const { L, H } = parentAndChild(r, k);
         const b = new ChainBounder(k.chain, k.C, k.c, 2);
         const ps: (Float64Array | null)[] = [null];
         b.bound(L, H, 1, undefined, ps);
@@ -218,14 +224,7 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
         const r = rng(seed);
         const k = randomCase(r);
         // two rows: the second is a child of the first bounded with the first's state
-        const L = new Float64Array(2 * k.nIn),
-          H = new Float64Array(2 * k.nIn);
-        L.set(k.L);
-        H.set(k.H);
-        for (let j = 0; j < k.nIn; j++) {
-          L[k.nIn + j] = k.L[j] + (k.H[j] - k.L[j]) * r.uniform(0, 0.5);
-          H[k.nIn + j] = L[k.nIn + j] + (k.H[j] - L[k.nIn + j]) * r.uniform(0.05, 1);
-        }
+        const { L, H } = parentAndChild(r, k);
         const b = new ChainBounder(k.chain, k.C, k.c, 2);
         const ps: (Float64Array | null)[] = [null];
         b.bound(L, H, 1, undefined, ps);
