@@ -1,4 +1,5 @@
 /** Parsing of the CLI's small value languages: numbers, name=value lists, targets, bounds. */
+import { availableParallelism } from 'node:os';
 import { NetinvertError, type ErrorCode } from '../errors.ts';
 import type { TargetSpec } from '../problem/query.ts';
 import { parseAnyList, parseTargetList, parseTargetSpec } from '../problem/targets.ts';
@@ -126,4 +127,15 @@ export function parseBounds(list: string[]): Record<string, [number, number]> {
     out[name] = [num(rhs.slice(0, c), `--bounds ${name} low end`), num(rhs.slice(c + 1), `--bounds ${name} high end`)];
   }
   return out;
+}
+
+/** The default of batch --workers: the cores this process may use. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/** --workers: a whole number >= 1 (a caller that gives none gets 1: the main thread alone). */
+export function readWorkers(v: unknown, defaultHint = `the number of cores (${defaultWorkers()})`): number {
+  if (v === undefined) return 1;
+  return parseInteger(v, '--workers', { min: 1, code: 'bad_argument', unit: 'threads', hint: `the default is ${defaultHint}` });
 }

@@ -9,13 +9,12 @@
  * 4 unknown). Queries answered by an earlier run count too.
  */
 import { existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { isPiecewiseLinear, outputFeatureNodes } from '../../certify/milp/encode.ts';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../io.ts';
-import { parseInteger } from '../parse.ts';
+import { defaultWorkers, parseInteger, readWorkers } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { hasCounterfactual, readSettings, settingArgs, type Settings } from './options.ts';
 // the queue (BullMQ, ioredis: about a second to load) is imported only by a batch that uses it
@@ -76,16 +75,6 @@ function counts(statuses: Iterable<RowStatus>): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** The default of --workers: the cores this process may use. */
-export function defaultWorkers(): number {
-  return availableParallelism();
-}
-
-/** --workers: a whole number >= 1 (a caller that gives none gets 1: the main thread alone). */
-export function readWorkers(v: unknown): number {
-  if (v === undefined) return 1;
-  return parseInteger(v, '--workers', { min: 1, code: 'bad_argument', unit: 'threads', hint: `the default is the number of cores (${defaultWorkers()})` });
-}
 
 /** --chunk: queued queries per job, a whole number in [1, 1000] (default 1); only with --queue. */
 export function readChunk(opts: Record<string, unknown>): number {
@@ -363,3 +352,5 @@ export async function batchCommand(
   }
   return batchExitCode(statuses.values());
 }
+
+export { defaultWorkers, readWorkers };

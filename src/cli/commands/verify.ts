@@ -17,8 +17,7 @@ import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../../
 import { parseVnnlib, VNNLIB_MAX_CHARS } from '../../formats/vnnlib/parse.ts';
 import { loadVerifyModel, readBytes } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';
-import { parseNumber } from '../parse.ts';
-import { readWorkers } from '../batch/run.ts';
+import { parseNumber, readWorkers } from '../parse.ts';
 import { VnnThreadPool } from '../vnnPool.ts';
 
 export interface VerifyCliOptions {
@@ -60,7 +59,7 @@ export async function verifyCommand(modelPath: string, propPath: string, opts: V
   if (!(timeout > 0)) {
     throw new NetinvertError('bad_usage', `--timeout must be a positive number of seconds (got ${String(opts.timeout)})`, { flag: '--timeout' });
   }
-  const workers = readWorkers(opts.workers);
+  const workers = readWorkers(opts.workers, '1, one thread');
   const handoffMs = opts.handoffMs === undefined ? VERIFY_HANDOFF_MS : parseNumber(opts.handoffMs, '--handoff-ms', { code: 'bad_usage' });
   if (!(handoffMs >= 0)) throw new NetinvertError('bad_usage', `--handoff-ms must be a number of milliseconds ≥ 0 (got ${String(opts.handoffMs)})`, { flag: '--handoff-ms' });
   const model = loadVerifyModel(modelPath, opts.meta);
