@@ -62,8 +62,11 @@ function randomCase(r: Rng): Case {
   return { net, chain: chain!, nIn, nOut, m, C: Float64Array.from(r.vector(m * nOut, -1, 1)), c: Float64Array.from(r.vector(m, -1, 1)), L, H };
 }
 
-/** Two rows of boxes: the case's box, and a random box inside it (bounded with the first's state). */
-function parentAndChild(r: Rng, k: Case): { L: Float64Array; H: Float64Array } {
+/**
+ * Two rows of boxes, the case's box and a random box inside it, bounded by a fresh ChainBounder:
+ * the first alone, then both with the first's state as the second's parent (`cheap` on that call).
+ */
+function parentAndChild(r: Rng, k: Case, cheap = false): { L: Float64Array; H: Float64Array; b: ChainBounder; st: (Float64Array | null)[] } {
   const L = new Float64Array(2 * k.nIn),
     H = new Float64Array(2 * k.nIn);
   L.set(k.L);
@@ -72,7 +75,12 @@ function parentAndChild(r: Rng, k: Case): { L: Float64Array; H: Float64Array } {
     L[k.nIn + j] = k.L[j] + (k.H[j] - k.L[j]) * r.uniform(0, 0.5);
     H[k.nIn + j] = L[k.nIn + j] + (k.H[j] - L[k.nIn + j]) * r.uniform(0.05, 1);
   }
-  return { L, H };
+  const b = new ChainBounder(k.chain, k.C, k.c, 2);
+  const ps: (Float64Array | null)[] = [null];
+  b.bound(L, H, 1, undefined, ps);
+  const st: (Float64Array | null)[] = [null, null];
+  b.bound(L, H, 2, [null, ps[0]], st, cheap);
+  return { L, H, b, st };
 }
 
 /** N points of the box: its 2^nIn corners first, then uniform ones. */
@@ -119,12 +127,7 @@ describe('ChainBounder.bound (forward symbolic step as matrix products, batched 
       fc.property(fc.integer({ min: 1, max: 2 ** 30 }), fc.boolean(), (seed, cheap) => {
         const r = rng(seed);
         const k = randomCase(r);
-        const { L, H } = parentAndChild(r, k);
-        const b = new ChainBounder(k.chain, k.C, k.c, 2);
-        const ps: (Float64Array | null)[] = [null];
-        b.bound(L, H, 1, undefined, ps);
-        const st: (Float64Array | null)[] = [null, null];
-        b.bound(L, H, 2, [null, ps[0]], st, cheap);
+        const { L, H, b, st } = parentAndChild(r, k, cheap);
         for (let row = 0; row < 2; row++) {
           const N = 100;
           const X = samples(r, L.subarray(row * k.nIn, (row + 1) * k.nIn), H.subarray(row * k.nIn, (row + 1) * k.nIn), N);
@@ -224,12 +227,7 @@ describe('alpha-CROWN (ChainBounder.alphaBound / optimiseAlpha)', () => {
         const r = rng(seed);
         const k = randomCase(r);
         // two rows: the second is a child of the first bounded with the first's state
-        const { L, H } = parentAndChild(r, k);
-        const b = new ChainBounder(k.chain, k.C, k.c, 2);
-        const ps: (Float64Array | null)[] = [null];
-        b.bound(L, H, 1, undefined, ps);
-        const st: (Float64Array | null)[] = [null, null];
-        b.bound(L, H, 2, [null, ps[0]], st);
+        const { L, H, b, st } = parentAndChild(r, k);
         for (let row = 0; row < 2; row++) {
           const N = 300;
           const bl = L.subarray(row * k.nIn, (row + 1) * k.nIn),

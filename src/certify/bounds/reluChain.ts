@@ -598,7 +598,7 @@ export class ChainBounder {
     return v;
   }
 
-  /** The ReLU layer k's relaxation data for the row being bounded (rChord / rLow / rMag), once per row. */
+  /** The ReLU layer k's relaxation for the row being bounded (rLow, rNeg, rShift, rMagS), once per row. */
   private reluRelax(k: number, inL: Float64Array, inU: Float64Array): void {
     if (this.rStamp[k] === this.stamp) return;
     const lw = this.rLow[k],
@@ -624,9 +624,10 @@ export class ChainBounder {
   }
 
   /**
-   * backLower for P rows at once (Λ: P × width of layer K's output, in `this.bA`), the dense
-   * steps as one matrix product each (Λ·W and |Λ|·|W| for the rounding allowance, through the
-   * engine's matmul kernel). Writes the P lower bounds to `out`.
+   * backLower for P rows at once (Λ: P × width of layer K's output, in `this.bA`; their constants,
+   * constant magnitudes and allowances so far in bCst / bCmag / bErr, set by the caller), each
+   * dense step one matrix product Λ·W on the engine's matmul kernel (the allowance through
+   * absWM), each ReLU step branch-free (reluBack). Writes the P lower bounds to `out`.
    */
   private backLowerBatch(K: number, P: number, lo: Float64Array, hi: Float64Array, out: Float64Array): void {
     const layers = this.chain.layers;

@@ -383,8 +383,9 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
       LL.set(cand[k].lo, k * nIn);
       HH.set(cand[k].hi, k * nIn);
     }
+    // the cheap scores' states are not kept: the chosen halves are bounded again when taken
     const st: (Float64Array | null)[] = new Array(n).fill(null);
-    const { lo, lam, clauseLo, pair, alphaHints } = bounder.bound(LL, HH, n, cand.map((c) => batch[c.r].state ?? null), st, cheapLook);
+    const { lo, lam, clauseLo, pair, alphaHints } = bounder.bound(LL, HH, n, cand.map((c) => batch[c.r].state ?? null), cheapLook ? undefined : st, cheapLook);
     stats.lookAhead = (stats.lookAhead ?? 0) + n;
     // a clause bound proved on the parent box holds on its halves: for the score a child's is at
     // least the parent's (so a split that tightens nothing scores no better than doing nothing).

@@ -14,7 +14,7 @@ import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { loadModelFile } from '../loadModelFile.ts';
 import { EXIT, type IO } from '../io.ts';
-import { defaultWorkers, parseInteger, readWorkers } from '../parse.ts';
+import { parseInteger, readWorkers } from '../parse.ts';
 import { answersHeader, AnswersFile, AnswersStdout, csvLine, type AnswersSink, type RowStatus } from './answers.ts';
 import { hasCounterfactual, readSettings, settingArgs, type Settings } from './options.ts';
 // the queue (BullMQ, ioredis: about a second to load) is imported only by a batch that uses it
@@ -352,5 +352,3 @@ export async function batchCommand(
   }
   return batchExitCode(statuses.values());
 }
-
-export { defaultWorkers, readWorkers };

@@ -11,7 +11,8 @@
 import type { Command } from 'commander';
 import type { IO } from '../io.ts';
 import { addSolverOptions } from '../batch/options.ts';
-import { batchCommand, defaultWorkers } from '../batch/run.ts';
+import { batchCommand } from '../batch/run.ts';
+import { defaultWorkers } from '../parse.ts';
 
 export const BATCH_HELP = `
 Queries CSV (header row, then one row per query):
