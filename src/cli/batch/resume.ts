@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CsvError, parse } from 'csv-parse/browser/esm/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { COL, csvField, type RowStatus } from './answers.ts';

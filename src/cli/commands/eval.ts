@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse } from 'csv-parse/browser/esm/sync';
+import { parse } from 'csv-parse/sync';
 import { NetinvertError } from '../../errors.ts';
 import type { Model } from '../../model.ts';
 import { predictMany } from '../../solve/predict.ts';
