@@ -13,6 +13,9 @@
  *               threads start (default: the CLI's VERIFY_HANDOFF_MS, VERIFY_START_MS)
  *   --cli       decide each instance in its own `netinvert verify --json` process (needs `npm run
  *               build`), timed from spawn to exit: start-up, ONNX parsing and a cold JIT included
+ *   --check-thread  (in-process) a second thread checks the closed leaves while the search runs, as
+ *               `verify` does by default (cli/leafThread.ts; its start counted);
+ *   --no-check-thread  (with --cli) pass it to `verify`: leaves checked at the end, in one thread
  *   --hard      (with --workers) instead of the chosen set, the unsat instances that take longest
  *               (nnenum's slowest "holds"), where the search, not falsification, is the time.
  * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
@@ -23,6 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
 import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../src/certify/vnn/parallel.ts';
+import { LeafThread } from '../src/cli/leafThread.ts';
 import { VnnThreadPool } from '../src/cli/vnnPool.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
@@ -76,9 +80,9 @@ const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
  * wall clock from spawn to exit: Node's start-up, module loading, ONNX parsing and a cold JIT
  * included. Only status and seconds are filled in.
  */
-function decideByProcess(onnx: string, vnnlib: string, timeout: number): DecideResult {
+function decideByProcess(onnx: string, vnnlib: string, timeout: number, extra: string[]): DecideResult {
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, [CLI, 'verify', onnx, vnnlib, '--timeout', String(timeout), '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const p = spawnSync(process.execPath, [CLI, 'verify', onnx, vnnlib, '--timeout', String(timeout), '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
   let parsed: { status?: DecideResult['status']; stats?: DecideResult['stats'] } = {};
   try {
@@ -87,6 +91,18 @@ function decideByProcess(onnx: string, vnnlib: string, timeout: number): DecideR
     throw new Error(`netinvert verify ${onnx} ${vnnlib} printed no JSON (exit ${p.status}): ${p.stderr.slice(0, 500)}`);
   }
   return { status: parsed.status ?? 'unknown', stats: { ...(parsed.stats as DecideResult['stats']), seconds } };
+}
+
+/** decideVnnlib with a fresh LeafThread (its start counted), closed after. */
+async function decideWithLeafThread(model: Model, spec: ReturnType<typeof parseVnnlib>, timeout: number): Promise<DecideResult> {
+  const t0 = performance.now();
+  const thread = new LeafThread(model, spec);
+  try {
+    const r = decideVnnlib(model, spec, { timeout, leafSink: thread });
+    return { ...r, stats: { ...r.stats, seconds: (performance.now() - t0) / 1000 } };
+  } finally {
+    await thread.close();
+  }
 }
 
 function median(xs: number[]): number {
@@ -106,6 +122,8 @@ export async function runVnnBench(): Promise<void> {
   const workers = wi >= 0 ? Math.max(1, Math.floor(Number(argv[wi + 1]))) : 0;
   const hard = workers > 0 && argv.includes('--hard');
   const cli = argv.includes('--cli');
+  const checkThread = argv.includes('--check-thread');
+  const cliExtra = argv.includes('--no-check-thread') ? ['--no-check-thread'] : [];
   if (cli && !existsSync(CLI)) throw new Error(`--cli runs ${CLI}: build it first (npm run build)`);
   const hi = argv.indexOf('--handoff'),
     si = argv.indexOf('--start');
@@ -145,7 +163,7 @@ export async function runVnnBench(): Promise<void> {
       models.set(inst.onnx, model);
     }
     const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
-    const r = cli ? decideByProcess(join(ACAS, 'onnx', inst.onnx), join(ACAS, inst.vnnlib), budget(inst.timeout)) : decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
+    const r = cli ? decideByProcess(join(ACAS, 'onnx', inst.onnx), join(ACAS, inst.vnnlib), budget(inst.timeout), cliExtra) : checkThread ? await decideWithLeafThread(model, spec, budget(inst.timeout)) : decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
     const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout), handoffMs, startMs) : null;
     const key = `${inst.onnx},${inst.vnnlib}`;
     const pub = nnenum.get(key) ?? abc.get(key);

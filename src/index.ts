@@ -47,8 +47,8 @@ export {
   VNN_MAX_NODES,
 } from './certify/proof/vnnCertificate.ts';
 export type { VnnCertificate } from './certify/proof/vnnCertificate.ts';
-export { verifyVnnCertificate } from './certify/proof/vnnVerifier.ts';
-export type { VnnVerifyResult } from './certify/proof/vnnVerifier.ts';
+export { verifyVnnCertificate, vnnRefutedLeaves, newVnnVerifyCarry } from './certify/proof/vnnVerifier.ts';
+export type { VnnVerifyResult, VnnVerifyOptions, VnnPathLeaf, VnnVerifyCarry } from './certify/proof/vnnVerifier.ts';
 export { briefReport, fullReport, plural } from './report/brief.ts';
 export { formatPercent } from './numeric/percent.ts';
 export { loadKerasModel } from './formats/keras/load.ts';
@@ -65,7 +65,7 @@ export { parseVnnlib } from './formats/vnnlib/parse.ts';
 export type { VnnlibSpec, VnnlibBox, VnnlibLinearConstraint, VnnlibRelation } from './formats/vnnlib/types.ts';
 export { loadNnetModel } from './formats/nnet/load.ts';
 export { decideVnnlib } from './certify/vnn/decide.ts';
-export type { DecideOptions, DecideResult, VnnWitness } from './certify/vnn/decide.ts';
+export type { DecideOptions, DecideResult, LeafSink, VnnWitness } from './certify/vnn/decide.ts';
 export { decideVnnlibParallel, runVnnWorkItem } from './certify/vnn/parallel.ts';
 export type { ParallelDecideOptions, ParallelDecideResult, VnnPart, VnnWorkers, VnnWorkItem, VnnWorkResult, VnnWorkStats } from './certify/vnn/parallel.ts';
 export type { NnetLoadOptions } from './formats/nnet/load.ts';

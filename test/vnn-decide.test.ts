@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideVnnlib, type DecideResult } from '../src/certify/vnn/decide.ts';
+import { decideVnnlib, type DecideResult, type LeafSink } from '../src/certify/vnn/decide.ts';
 import { runBranchAndBound } from '../src/solve/branchAndBound.ts';
 import { ChainBounder, reluChainOf } from '../src/certify/bounds/reluChain.ts';
-import { verifyVnnCertificate } from '../src/certify/proof/vnnVerifier.ts';
+import { newVnnVerifyCarry, verifyVnnCertificate, vnnRefutedLeaves } from '../src/certify/proof/vnnVerifier.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import type { VnnlibSpec } from '../src/formats/vnnlib/types.ts';
@@ -407,6 +407,53 @@ describe('random properties: every answer checked', () => {
     expect(seen.sat).toBeGreaterThan(2);
     expect(seen.unsat).toBeGreaterThan(2);
     expect(hinted).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('with a leaf sink (verify\'s check thread, here run in this thread and dropping a random third of the batches): unsat claims survive the grid, and the end check skipped leaves', () => {
+    const seen = { sat: 0, unsat: 0, unknown: 0 };
+    let skipped = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
+        const { graph, text } = randomCase(seed);
+        const model = createModel(graph);
+        const spec = parseVnnlib(text, `random-${seed}.vnnlib`);
+        const keys = new Set<string>();
+        const carry = newVnnVerifyCarry();
+        const drop = rng(seed ^ 0x5bd1e995);
+        const sink: LeafSink = {
+          submit: (leaves) => {
+            if (drop.uniform(0, 1) < 1 / 3) return;
+            for (const k of vnnRefutedLeaves(model, spec, leaves, carry)) keys.add(k);
+          },
+          finish: () => keys,
+        };
+        const r = decideVnnlib(model, spec, { timeout: 10, maxBoxes: 1500, starts: 8, steps: 30, seed, falsifyShare: 0.01, leafSink: sink });
+        seen[r.status]++;
+        if (r.status === 'sat') checkWitness(model, spec, r);
+        if (r.status === 'unsat') {
+          skipped += keys.size;
+          // a full check of the certificate (no keys) accepts it too
+          expect(verifyVnnCertificate(model, spec, r.certificate!).ok).toBe(true);
+          const b = spec.inputBoxes[0];
+          const G = 201;
+          const X = new Float64Array(G * G * 2);
+          for (let i = 0; i < G; i++)
+            for (let j = 0; j < G; j++) {
+              X[(i * G + j) * 2] = b.lo[0] + ((b.hi[0] - b.lo[0]) * i) / (G - 1);
+              X[(i * G + j) * 2 + 1] = b.lo[1] + ((b.hi[1] - b.lo[1]) * j) / (G - 1);
+            }
+          const Y = model.network.evaluate(X, G * G);
+          for (let p = 0; p < G * G; p++) {
+            const y = Y.subarray(p * 2, p * 2 + 2);
+            for (let c = 0; c < spec.outputDnf.length; c++) expect(inClause(spec, c, y), `seed ${seed}: grid point ${p} is unsafe but unsat was claimed`).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 25, seed: 20261207 },
+    );
+    expect(seen.sat).toBeGreaterThan(1);
+    expect(seen.unsat).toBeGreaterThan(1);
+    expect(skipped).toBeGreaterThan(0);
   }, 300_000);
 });
 

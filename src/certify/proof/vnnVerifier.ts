@@ -50,6 +50,7 @@ import type { GraphDef } from '../../graph/types.ts';
 import type { Model } from '../../model.ts';
 import { dn, up, verifierNet, verifierUnaryRange, type VerifierNet } from './verifier.ts';
 import {
+  buildVnnCertificate,
   isVnnLeaf,
   VNN_CERTIFICATE_FORMAT,
   VNN_HINT_GROUP,
@@ -994,6 +995,112 @@ export interface VnnVerifyOptions {
    * checked leaf still gets the bounds of all its ancestors. Default: every leaf.
    */
   checkLeaf?: (tree: number, node: number) => boolean;
+  /**
+   * Leaf boxes this verifier has already refuted (vnnRefutedLeaves for this model and property, e.g.
+   * in another thread while the search ran), by key: a leaf whose key the walk derives from the tree's own splits
+   * is in this set is not checked again. Sound because the key names the box exactly: both sides
+   * derive it from the root box and the same splits with the same arithmetic.
+   */
+  refuted?: ReadonlySet<string>;
+  /**
+   * Told each leaf checked: its key (the input box and the splits down to it, scoped to the model
+   * and property) and whether it is refuted. With it a leaf that is not refuted does not end the
+   * walk: the others are still checked (the result stays not ok).
+   */
+  onLeaf?: (key: string, ok: boolean) => void;
+  /** Carried from one call to the next over the same model and property (keyed walks: `refuted` or `onLeaf`). */
+  carry?: VnnVerifyCarry;
+}
+
+/**
+ * What a walk hands on to the next over the same model and property (vnnRefutedLeaves' batches):
+ * the moving rates that choose a leaf's first method (speed only), and the deep-pass states of
+ * the ancestor boxes it computed, by key. A state is a function of its box's key (the box, and its
+ * ancestors' states, all derived from the key's splits), so reusing one is sound.
+ */
+export interface VnnVerifyCarry {
+  intervalRate: number;
+  deepRate: number;
+  states: Map<string, Float64Array | null>;
+}
+
+/** Most ancestor states a carry keeps (cleared when full: a few MB on ACAS Xu). */
+const CARRY_STATES = 4096;
+
+export const newVnnVerifyCarry = (): VnnVerifyCarry => ({ intervalRate: 1, deepRate: 0, states: new Map() });
+
+/** What a leaf key is scoped to: the model and the property (a key of another property's leaf never matches). */
+const refutedScope = (model: Model, spec: VnnlibSpec): string => `${model.hash}/${vnnSpecHash(spec)}/`;
+
+/** A leaf of a search not yet finished: its input box, the splits down to it, its tree record. */
+export interface VnnPathLeaf {
+  tree: number;
+  path: readonly number[];
+  record: readonly number[] | null;
+}
+
+/**
+ * The keys of the leaves this verifier refutes (scoped to the model and the property), for
+ * verifyVnnCertificate's `refuted`. The leaves' paths are merged into split trees over the
+ * property's own input boxes (the branches no leaf was sent for end in placeholder leaves that are
+ * not checked) and walked by verifyVnnCertificate itself: each leaf's box and key come from the
+ * walk, and a leaf gets the same methods as in a whole certificate, the bounds of its ancestor
+ * boxes included. A leaf whose path disagrees with an earlier one at some split is left out; a
+ * path that leaves its box makes the walk refuse the batch (no keys). `carry`: the same object
+ * for every batch of one search (its ancestors' states and method rates carry over).
+ */
+export function vnnRefutedLeaves(model: Model, spec: VnnlibSpec, leaves: readonly VnnPathLeaf[], carry?: VnnVerifyCarry): string[] {
+  type Node = { d: number; t: number; kids: [Node | null, Node | null] } | { record: readonly number[] | null };
+  const roots: (Node | null)[] = spec.inputBoxes.map(() => null);
+  let any = false;
+  for (const l of leaves) {
+    if (!(l.tree >= 0 && l.tree < roots.length) || l.path.length % 3 !== 0) continue;
+    // follow (or grow) the splits of the path; a leaf already there, or another split, is a conflict
+    let slot: { get(): Node | null; set(n: Node): void } = { get: () => roots[l.tree], set: (n) => (roots[l.tree] = n) };
+    let ok = true;
+    for (let i = 0; i < l.path.length && ok; i += 3) {
+      const d = l.path[i],
+        t = l.path[i + 1],
+        side = l.path[i + 2];
+      let n = slot.get();
+      if (!n) slot.set((n = { d, t, kids: [null, null] }));
+      if (!('kids' in n) || !Object.is(n.d, d) || !Object.is(n.t, t) || (side !== 0 && side !== 1)) {
+        ok = false;
+        break;
+      }
+      const parent = n;
+      slot = { get: () => parent.kids[side], set: (c) => (parent.kids[side] = c) };
+    }
+    if (!ok || slot.get()) continue;
+    slot.set({ record: l.record });
+    any = true;
+  }
+  if (!any) return [];
+  // preorder records; the positions of the leaves sent (the others are placeholders, not checked)
+  const targets = roots.map(() => new Set<number>());
+  const trees = roots.map((r, b) => {
+    const out: number[][] = [];
+    const walk = (n: Node | null): void => {
+      if (!n) return void out.push([]);
+      if ('kids' in n) {
+        out.push([n.d, n.t]);
+        walk(n.kids[0]);
+        walk(n.kids[1]);
+        return;
+      }
+      targets[b].add(out.length);
+      out.push(n.record ? n.record.slice() : []);
+    };
+    walk(r);
+    return out;
+  });
+  const keys: string[] = [];
+  verifyVnnCertificate(model, spec, buildVnnCertificate(model, spec, trees), {
+    checkLeaf: (b, node) => targets[b].has(node),
+    onLeaf: (key, ok) => ok && keys.push(key),
+    carry,
+  });
+  return keys;
 }
 
 export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCertificate | unknown, vopts: VnnVerifyOptions = {}): VnnVerifyResult {
@@ -1050,25 +1157,46 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     sDepth = new Int32Array(cap);
   const lo = new Float64Array(n),
     hi = new Float64Array(n);
-  let intervalRate = 1,
-    deepRate = 0;
+  const carry = vopts.carry;
+  let intervalRate = carry?.intervalRate ?? 1,
+    deepRate = carry?.deepRate ?? 0;
   // the boxes of the current path (pLo[d]: the box at depth d) and their deep-pass states, each
   // computed only when a leaf below needs it (a leaf the own-box methods cannot settle)
   const pLo = Array.from({ length: cap }, () => new Float64Array(n)),
     pHi = Array.from({ length: cap }, () => new Float64Array(n));
   const pState: (Float64Array | null)[] = new Array(cap).fill(null);
+  // with `refuted` or `onLeaf`: each pending box's key, derived from the walk's own splits: the
+  // input box, then per split `d<t` ([lo, t]) or `d>t` ([t, hi]), String(t) being exact
+  const refuted = vopts.refuted && vopts.refuted.size ? vopts.refuted : null;
+  const keyed = refuted !== null || vopts.onLeaf !== undefined;
+  const sKey: string[] = keyed ? new Array(cap).fill('') : [];
+  const scope = keyed ? refutedScope(model, spec) : '';
+  let rejected: string | null = null;
   const pValid = new Uint8Array(cap);
   const pOk = new Uint8Array(cap);
-  /** The state of the path box at depth d (computed down from the root as needed), or null. */
+  const pKey: string[] = keyed ? new Array(cap).fill('') : [];
+  const states = keyed ? carry?.states : undefined;
+  /** The state of the path box at depth d (computed down from the root as needed, or carried by its key), or null. */
   const stateAt = (d: number): Float64Array | null => {
     if (d < 0) return null;
     if (!pValid[d]) {
-      const par = stateAt(d - 1);
-      checker.begin(pLo[d], pHi[d], false, par);
-      pOk[d] = checker.deepPass() ? 1 : 0;
-      if (pOk[d]) {
-        const st = (pState[d] ??= new Float64Array(checker.stateSize));
-        checker.saveState(st);
+      const had = states?.get(pKey[d]);
+      if (had !== undefined) {
+        pOk[d] = had ? 1 : 0;
+        // a copy: pState[d] is overwritten by the next box at this depth
+        if (had) (pState[d] ??= new Float64Array(checker.stateSize)).set(had);
+      } else {
+        const par = stateAt(d - 1);
+        checker.begin(pLo[d], pHi[d], false, par);
+        pOk[d] = checker.deepPass() ? 1 : 0;
+        if (pOk[d]) {
+          const st = (pState[d] ??= new Float64Array(checker.stateSize));
+          checker.saveState(st);
+        }
+        if (states) {
+          if (states.size >= CARRY_STATES) states.clear();
+          states.set(pKey[d], pOk[d] ? (pState[d] as Float64Array).slice() : null);
+        }
       }
       pValid[d] = 1;
     }
@@ -1088,6 +1216,7 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
     sLo[0].set(box.lo);
     sHi[0].set(box.hi);
     sDepth[0] = 0;
+    if (keyed) sKey[0] = scope + String(b);
     sp = 1;
     while (sp > 0) {
       sp--;
@@ -1099,8 +1228,11 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
       pLo[depth].set(lo);
       pHi[depth].set(hi);
       pValid[depth] = 0;
+      const key = keyed ? sKey[sp] : '';
+      if (keyed) pKey[depth] = key;
       if (isVnnLeaf(node)) {
         if (vopts.checkLeaf && !vopts.checkLeaf(b, p - 1)) continue;
+        if (refuted?.has(key)) continue;
         leaves++;
         const hints = node.length > 0 ? hintForms(forms, node) : null;
         usage.hinted = false;
@@ -1121,7 +1253,13 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
             if (how > 0) how = 5;
           }
         }
-        if (how < 0) return done(false, `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`);
+        vopts.onLeaf?.(key, how > 0);
+        if (how < 0) {
+          const why = `tree ${b}, node ${p - 1}: leaf box [${fmtBox(lo, hi)}] does not refute clause ${-how - 1} of the unsafe set`;
+          if (!vopts.onLeaf) return done(false, why);
+          rejected ??= why;
+          continue;
+        }
         if (usage.hinted) hinted++;
         if (how === 1) byMethod.interval++;
         else if (how === 2) byMethod.symbolic++;
@@ -1141,16 +1279,19 @@ export function verifyVnnCertificate(model: Model, spec: VnnlibSpec, cert: VnnCe
       sHi[sp].set(hi);
       sLo[sp][d] = t;
       sDepth[sp] = depth + 1;
+      if (keyed) sKey[sp] = `${key},${d}>${t}`;
       sp++;
       sLo[sp].set(lo);
       sHi[sp].set(hi);
       sHi[sp][d] = t;
       sDepth[sp] = depth + 1;
+      if (keyed) sKey[sp] = `${key},${d}<${t}`;
       sp++;
     }
     if (p !== tree.length) return done(false, `tree ${b} has ${tree.length - p} node(s) after its last leaf`);
   }
-  return done(true);
+  if (carry) ((carry.intervalRate = intervalRate), (carry.deepRate = deepRate));
+  return rejected ? done(false, rejected) : done(true);
 }
 
 function fmtBox(lo: Float64Array, hi: Float64Array): string {

@@ -28,7 +28,17 @@ import type { VnnlibSpec } from '../../formats/vnnlib/types.ts';
 import { runBranchAndBound, type BoundOutcome, type DriverCallbacks, type DriverResult } from '../../solve/branchAndBound.ts';
 import { VnnBounder, formValues, type SpecForms, type VnnAlphaOptions } from './bounds.ts';
 import { buildVnnCertificate, isVnnLeaf, VNN_ALPHA_LEAF, VNN_HINTED_LEAF, type VnnCertificate } from '../proof/vnnCertificate.ts';
-import { verifyVnnCertificate } from '../proof/vnnVerifier.ts';
+import { verifyVnnCertificate, type VnnPathLeaf } from '../proof/vnnVerifier.ts';
+
+/**
+ * Where the search sends the leaves it closes, to be refuted by the independent verifier while it
+ * goes on (cli/leafThread.ts: a second thread); `finish` returns their keys (vnnRefutedLeaves) once
+ * that is done, for the end check to skip (verifyVnnCertificate's `refuted`).
+ */
+export interface LeafSink {
+  submit(leaves: VnnPathLeaf[]): void;
+  finish(deadline: number): ReadonlySet<string>;
+}
 
 export interface DecideOptions {
   /** Wall-clock budget in seconds (default 60). */
@@ -82,6 +92,12 @@ export interface DecideOptions {
    * decided instances: 76.0 s off, 76.0 s on).
    */
   alpha?: boolean | VnnAlphaOptions;
+  /**
+   * Send each closed leaf (its box as the splits from its input box) to this sink as the search
+   * closes it, and have the end check skip the leaves it refuted (the certificate's structure and
+   * every other leaf are still checked there). Default: none, the end check does every leaf.
+   */
+  leafSink?: LeafSink;
 }
 
 /** The alpha-CROWN settings of `alpha: true` (and the default): 4 warm-started Adam steps on forms within 0.02 of refuting (measured on ACAS Xu, bounds.ts VnnAlphaOptions). */
@@ -122,6 +138,8 @@ export interface DecideResult {
     engine: 'relu-chain' | 'crown';
     /** Boxes bounded by the branching look-ahead (besides `boxes`). */
     lookAhead?: number;
+    /** Leaves the leaf sink's thread refuted while the search ran (the end check skipped them). */
+    threadRefuted?: number;
   };
 }
 
@@ -142,6 +160,8 @@ export interface Box {
   depthRank?: number;
   /** The children the look-ahead bounded for the chosen split (taken by split()). */
   kids?: [Box, Box] | null;
+  /** With a leaf sink: the splits from its input box, triples (d, t, side: 0 for [lo, t], 1 for [t, hi]). */
+  path?: number[];
 }
 
 /** Most milliseconds of falsification restarts after the first round (the search also tries box centres). */
@@ -287,6 +307,8 @@ export interface Search {
   callbacks: DriverCallbacks<Box, number[], VnnWitness | null>;
   batchMax: number;
   checkLeaves: boolean;
+  /** DecideOptions.leafSink: sent the closed leaves; its refuted keys go to the end check. */
+  leafSink?: LeafSink;
 }
 
 /**
@@ -316,7 +338,8 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
     states: (Float64Array | null)[] = [];
   // leaves are checked by the verifier during the search ('search') or only at the end, with a
   // repair search under the boxes it rejects ('end', default: the verifier accepts most leaves)
-  const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'] };
+  const search: Search = { batchMax, checkLeaves: opts.verifyLeaves === 'search', callbacks: null as unknown as Search['callbacks'], leafSink: opts.leafSink };
+  const sink = opts.leafSink;
   const strong = (opts.branching ?? (bounder.chain ? 'lookahead' : 'smear')) === 'lookahead';
   const cheapLook = opts.lookahead === 'cheap';
   const nc = f.clauses.length;
@@ -553,6 +576,14 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
             stats.rejectedLeaves++;
           }
         }
+        if (sink && closedRows.length) {
+          const leaves: VnnPathLeaf[] = [];
+          for (const r of closedRows) {
+            const o = out[r];
+            if (o.kind === 'closed') leaves.push({ tree: batch[r].root, path: batch[r].path ?? [], record: o.record ?? null });
+          }
+          sink.submit(leaves);
+        }
         // try the centres of the open boxes as counterexamples, and on chain nets the vertices
         // that minimise the undecided clauses' linear lower bounds (vertexCandidates)
         if (openRows.length) {
@@ -627,7 +658,9 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           // the look-ahead's children, bounded already (the left one's hi is the cut)
           const kids = box.kids;
           box.kids = box.state = null;
-          return { children: kids, record: [box.dim, kids[0].hi[box.dim]] };
+          const t = kids[0].hi[box.dim];
+          if (sink) ((kids[0].path = [...(box.path ?? []), box.dim, t, 0]), (kids[1].path = [...(box.path ?? []), box.dim, t, 1]));
+          return { children: kids, record: [box.dim, t] };
         }
         const d = box.dim;
         const t = (box.lo[d] + box.hi[d]) / 2;
@@ -637,7 +670,10 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
         l2[d] = t;
         const st = box.state ?? null;
         box.state = null;
-        return { children: [{ root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st }, { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st }], record: [d, t] };
+        const left: Box = { root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st },
+          right: Box = { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st };
+        if (sink) ((left.path = [...(box.path ?? []), d, t, 0]), (right.path = [...(box.path ?? []), d, t, 1]));
+        return { children: [left, right], record: [d, t] };
       },
   };
   return search;
@@ -705,7 +741,10 @@ export function verifyAndRepair(
   let trees = closedTrees;
   let certificate = buildVnnCertificate(model, spec, asCert(trees));
   const t2 = performance.now();
-  let v = verifyVnnCertificate(model, spec, certificate);
+  // the leaves a second thread has refuted meanwhile (search.leafSink) are skipped; the structure and the rest are checked here
+  const refuted = search.leafSink?.finish(deadline);
+  if (refuted) stats.threadRefuted = (stats.threadRefuted ?? 0) + refuted.size;
+  let v = verifyVnnCertificate(model, spec, certificate, { refuted });
   stats.verifySeconds += (performance.now() - t2) / 1000;
   if (!v.ok && !search.checkLeaves) {
     // repair: find the leaves the verifier rejects, search under them with every leaf checked, graft
@@ -735,7 +774,7 @@ export function verifyAndRepair(
     trees = graft(trees, leaves, rejected, sub.trees);
     certificate = buildVnnCertificate(model, spec, asCert(trees));
     const t4 = performance.now();
-    v = verifyVnnCertificate(model, spec, certificate);
+    v = verifyVnnCertificate(model, spec, certificate, { refuted });
     stats.verifySeconds += (performance.now() - t4) / 1000;
   }
   if (!v.ok) return { status: 'unknown', reason: `the search closed every box but the independent verifier rejected the proof: ${v.reason}` };
