@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decideVnnlib, type LeafSink } from '../src/certify/vnn/decide.ts';
+import { confirmWitness, decideVnnlib, innerHi, innerLo, type LeafSink } from '../src/certify/vnn/decide.ts';
+import { specForms } from '../src/certify/vnn/bounds.ts';
 import { verifyVnnCertificate, vnnRefutedLeaves, type VnnPathLeaf } from '../src/certify/proof/vnnVerifier.ts';
 import { buildVnnCertificate } from '../src/certify/proof/vnnCertificate.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
@@ -153,6 +154,38 @@ describe('leaves refuted while the search runs', () => {
     // the end check skipped the thread's leaves; a full check of the same certificate accepts it
     expect(verifyVnnCertificate(model, spec, r.certificate!).ok).toBe(true);
   }, 120_000);
+
+  it("LeafThread's restarts: on a violated instance the thread posts a witness, which a forward pass here confirms", async () => {
+    const model = acasNet('1_2'),
+      spec = acasProp(2);
+    const thread = new LeafThread(model, spec);
+    try {
+      const boxes = spec.inputBoxes.map((b) => ({ lo: innerLo(b.lo, b.hi), hi: innerHi(b.lo, b.hi) }));
+      thread.restarts({ boxes, seed: 5, ms: 20_000 });
+      let w = null;
+      for (let i = 0; i < 400 && !w; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        w = thread.witness();
+      }
+      expect(w).not.toBeNull();
+      const ok = confirmWitness(model, spec, specForms(spec), w!);
+      expect(ok).not.toBeNull();
+      // the point is in the box and its float64 output is in the clause it names
+      const y = model.network.evaluate(Float64Array.from(ok!.x), 1);
+      expect(spec.inputBoxes.some((b) => ok!.x.every((v, i) => v >= b.lo[i] && v <= b.hi[i]))).toBe(true);
+      expect(
+        spec.outputDnf[ok!.clause].every((k) => {
+          let v = k.constant;
+          for (let j = 0; j < y.length; j++) v += k.coeffs[j] * y[j];
+          return k.relation === '<=' ? v <= 0 : k.relation === '>=' ? v >= 0 : v === 0;
+        }),
+      ).toBe(true);
+      // a witness is handed over once
+      expect(thread.witness()).toBeNull();
+    } finally {
+      await thread.close();
+    }
+  }, 60_000);
 
   it('verify with and without --no-check-thread: the same first word on a proven and a violated instance', async () => {
     for (const [id, p, want] of [

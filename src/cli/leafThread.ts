@@ -1,29 +1,37 @@
 /**
- * `netinvert verify`'s second thread: the independent verifier (certify/proof/vnnVerifier.ts)
- * checks the leaves the search closes while the search goes on (leafThreadWorker.ts), so that the
- * certificate check at the end only walks the trees and checks what the thread has not refuted
- * (verifyVnnCertificate's `refuted`). On ACAS Xu the end check was a quarter to a third of an
- * unsat answer's time; on two cores it now overlaps the search.
+ * `netinvert verify`'s second thread (leafThreadWorker.ts). It does two things the search would
+ * otherwise do on the main thread:
+ *   - the independent verifier (certify/proof/vnnVerifier.ts) checks the leaves the search closes
+ *     while the search goes on, so that the certificate check at the end only walks the trees and
+ *     checks what the thread has not refuted (verifyVnnCertificate's `refuted`);
+ *   - falsification's restarts after the first round run there, between the leaf checks (which
+ *     come first), instead of being interleaved with the search; a witness found there is
+ *     re-checked on the main thread by a forward pass before it is believed.
+ * On ACAS Xu the end check was a quarter to a third of an unsat answer's time and the restarts up
+ * to a quarter more; on two cores both now overlap the search.
  *
  * The search is synchronous, so the main thread never yields to its event loop while the thread
- * works: it posts leaves as they close (postMessage does not wait), and at the end it waits on a
- * shared counter (Atomics.wait) and reads the replies with receiveMessageOnPort. Nothing here can
- * make a proof wrong: a key the thread did not refute is checked by the end check itself, and a
- * thread that is slow to start, stalls or dies only leaves more to that check.
+ * works: it posts leaves as they close (postMessage does not wait), looks at a shared flag for a
+ * witness once per bound pass, and at the end waits on a shared counter (Atomics.wait), reading the
+ * replies with receiveMessageOnPort. Nothing here can make a proof wrong: a key the thread did not
+ * refute is checked by the end check itself, and a thread that is slow to start, stalls or dies
+ * only leaves more to that check.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { LeafSink } from '../certify/vnn/decide.ts';
+import type { LeafSink, RestartPlan, VnnWitness } from '../certify/vnn/decide.ts';
 import type { VnnPathLeaf } from '../certify/proof/vnnVerifier.ts';
 import type { VnnlibSpec } from '../formats/vnnlib/types.ts';
 import type { Model } from '../model.ts';
 import { workerScript } from './workerScript.ts';
 
-/** Slots of the shared counter: replies posted, the thread's state (1 ready, 2 failed). */
+/** Slots of the shared flags: replies posted, the thread's state (1 ready, 2 failed), a witness posted, stop (restarts). */
 export const REPLIES = 0,
-  STATE = 1;
+  STATE = 1,
+  WITNESS = 2,
+  STOP = 3;
 
-export type LeafThreadRequest = { kind: 'leaves'; leaves: VnnPathLeaf[] } | { kind: 'end' };
-export type LeafThreadReply = { kind: 'refuted'; keys: string[] } | { kind: 'ended' };
+export type LeafThreadRequest = { kind: 'leaves'; leaves: VnnPathLeaf[] } | { kind: 'restarts'; plan: RestartPlan } | { kind: 'end' };
+export type LeafThreadReply = { kind: 'refuted'; keys: string[] } | { kind: 'witness'; witness: VnnWitness } | { kind: 'ended' };
 
 export interface LeafThreadData {
   hash: string;
@@ -41,12 +49,16 @@ export class LeafThread implements LeafSink {
   private readonly port: MessagePort;
   private readonly flags: Int32Array;
   private readonly refuted = new Set<string>();
+  private found: VnnWitness | null = null;
+  /** Replies read so far (the REPLIES slot counts those posted). */
+  private seen = 0;
+  private ended = false;
   private sent = 0;
   private closed = false;
 
   constructor(model: Model, spec: VnnlibSpec) {
     const { port1, port2 } = new MessageChannel();
-    const flags = new SharedArrayBuffer(8);
+    const flags = new SharedArrayBuffer(16);
     this.flags = new Int32Array(flags);
     this.port = port1;
     const data: LeafThreadData = { hash: model.hash, graph: model.graph, spec, port: port2, flags };
@@ -62,29 +74,49 @@ export class LeafThread implements LeafSink {
     this.sent++;
   }
 
+  restarts(plan: RestartPlan): void {
+    if (!this.closed) this.port.postMessage({ kind: 'restarts', plan } satisfies LeafThreadRequest);
+  }
+
+  /** A witness the thread's restarts found (once), or null; cheap when there is none (one shared load). */
+  witness(): VnnWitness | null {
+    if (!this.found && Atomics.load(this.flags, WITNESS) === 1) this.read();
+    const w = this.found;
+    this.found = null;
+    return w;
+  }
+
+  /** Reads every reply that has arrived. */
+  private read(): void {
+    let m: { message: LeafThreadReply } | undefined;
+    while ((m = receiveMessageOnPort(this.port) as { message: LeafThreadReply } | undefined)) {
+      this.seen++;
+      const r = m.message;
+      if (r.kind === 'ended') this.ended = true;
+      else if (r.kind === 'witness') this.found ??= r.witness;
+      else for (const k of r.keys) this.refuted.add(k);
+    }
+  }
+
   /**
    * The keys the thread refuted, once it has checked every leaf sent (or stalled STALL_MS, or
-   * `deadline`, a performance.now() time, passed). A thread not ready yet is not waited for: the
-   * end check does its leaves (it would take the thread longer to start than to check a few).
+   * `deadline`, a performance.now() time, passed); its restarts stop. A thread not ready yet is
+   * not waited for: the end check does its leaves (it would take the thread longer to start than
+   * to check a few).
    */
   finish(deadline: number): ReadonlySet<string> {
     if (this.closed) return this.refuted;
     this.closed = true;
+    Atomics.store(this.flags, STOP, 1);
     if (Atomics.load(this.flags, STATE) !== 1) return this.refuted;
     this.port.postMessage({ kind: 'end' } satisfies LeafThreadRequest);
-    let seen = 0;
     for (;;) {
-      let m: { message: LeafThreadReply } | undefined;
-      while ((m = receiveMessageOnPort(this.port) as { message: LeafThreadReply } | undefined)) {
-        seen++;
-        if (m.message.kind === 'ended') return this.refuted;
-        for (const k of m.message.keys) this.refuted.add(k);
-      }
-      if (Atomics.load(this.flags, STATE) !== 1) return this.refuted;
+      this.read();
+      if (this.ended || Atomics.load(this.flags, STATE) !== 1) return this.refuted;
       const wait = Math.min(STALL_MS, deadline - performance.now());
       if (wait <= 0) return this.refuted;
       // replies are counted after they are posted: wait for one more than read
-      if (Atomics.wait(this.flags, REPLIES, seen, wait) === 'timed-out' && Atomics.load(this.flags, REPLIES) === seen) return this.refuted;
+      if (Atomics.wait(this.flags, REPLIES, this.seen, wait) === 'timed-out' && Atomics.load(this.flags, REPLIES) === this.seen) return this.refuted;
     }
   }
 
@@ -95,6 +127,7 @@ export class LeafThread implements LeafSink {
 
   async close(): Promise<void> {
     this.closed = true;
+    Atomics.store(this.flags, STOP, 1);
     this.port.close();
     await this.worker.terminate();
   }

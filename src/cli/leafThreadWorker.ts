@@ -1,17 +1,20 @@
 /**
  * The thread of leafThread.ts: refutes each batch of leaves it is sent with the independent
- * verifier (vnnRefutedLeaves) and replies with their keys; replies are counted in the shared
- * flags so that the main thread, which does not run its event loop, can wait for them.
+ * verifier (vnnRefutedLeaves) and replies with their keys; between batches, runs the
+ * falsification restarts it was asked for (one round at a time, leaves first) and posts a witness
+ * it finds. Replies are counted in the shared flags so that the main thread, which does not run
+ * its event loop, can wait for them.
  */
 import { workerData } from 'node:worker_threads';
 import { newVnnVerifyCarry, vnnRefutedLeaves } from '../certify/proof/vnnVerifier.ts';
+import type { RestartPlan } from '../certify/vnn/decide.ts';
 import type { Model } from '../model.ts';
-import { REPLIES, STATE, type LeafThreadData, type LeafThreadReply, type LeafThreadRequest } from './leafThread.ts';
+import { REPLIES, STATE, STOP, WITNESS, type LeafThreadData, type LeafThreadReply, type LeafThreadRequest } from './leafThread.ts';
 
 const data = workerData as LeafThreadData;
 const flags = new Int32Array(data.flags);
 // the verifier reads only the graph and the hash of a model
-const model = { hash: data.hash, graph: data.graph } as Model;
+const graphOnly = { hash: data.hash, graph: data.graph } as Model;
 // one search's batches: the ancestors' states and the method rates carry from batch to batch
 const carry = newVnnVerifyCarry();
 const reply = (m: LeafThreadReply): void => {
@@ -19,13 +22,59 @@ const reply = (m: LeafThreadReply): void => {
   Atomics.add(flags, REPLIES, 1);
   Atomics.notify(flags, REPLIES);
 };
-data.port.on('message', (m: LeafThreadRequest) => {
-  if (m.kind === 'end') return reply({ kind: 'ended' });
+const failed = (): void => {
+  Atomics.store(flags, STATE, 2);
+  Atomics.notify(flags, REPLIES);
+};
+
+/** The restarts under way: their plan, the model and forms they need (built once), time spent, rounds run. */
+let restarts: { plan: RestartPlan; run: (seed: number, ms: number) => unknown; spent: number; round: number } | null = null;
+async function startRestarts(plan: RestartPlan): Promise<void> {
+  // the search's modules, loaded only when restarts are asked for
+  const [{ falsify }, { specForms }, { createModel }] = await Promise.all([import('../certify/vnn/decide.ts'), import('../certify/vnn/bounds.ts'), import('../model.ts')]);
+  const model = createModel(data.graph);
+  const forms = specForms(data.spec);
+  restarts = {
+    plan,
+    spent: 0,
+    round: 0,
+    run: (seed, ms) => falsify(model, forms, plan.boxes, { starts: plan.starts, steps: plan.steps, seed, falsifyShare: 0 }, performance.now() + ms),
+  };
+  setImmediate(tick);
+}
+/** One restart round, then the next after the messages that arrived meanwhile (leaves go first). */
+function tick(): void {
+  const r = restarts;
+  if (!r || Atomics.load(flags, STOP) === 1 || r.spent >= r.plan.ms) return void (restarts = null);
+  const t = performance.now();
+  let w: unknown;
   try {
-    reply({ kind: 'refuted', keys: vnnRefutedLeaves(model, data.spec, m.leaves, carry) });
+    w = r.run(r.plan.seed + 7777 * ++r.round, r.plan.ms - r.spent);
   } catch {
-    Atomics.store(flags, STATE, 2);
-    Atomics.notify(flags, REPLIES);
+    return void (restarts = null);
+  }
+  r.spent += performance.now() - t;
+  if (w) {
+    restarts = null;
+    Atomics.store(flags, WITNESS, 1);
+    return reply({ kind: 'witness', witness: w as Extract<LeafThreadReply, { kind: 'witness' }>['witness'] });
+  }
+  setImmediate(tick);
+}
+
+data.port.on('message', (m: LeafThreadRequest) => {
+  if (m.kind === 'end') {
+    restarts = null;
+    return reply({ kind: 'ended' });
+  }
+  if (m.kind === 'restarts') {
+    startRestarts(m.plan).catch(() => (restarts = null));
+    return;
+  }
+  try {
+    reply({ kind: 'refuted', keys: vnnRefutedLeaves(graphOnly, data.spec, m.leaves, carry) });
+  } catch {
+    failed();
   }
 });
 Atomics.store(flags, STATE, 1);

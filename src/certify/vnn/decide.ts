@@ -38,6 +38,23 @@ import { verifyVnnCertificate, type VnnPathLeaf } from '../proof/vnnVerifier.ts'
 export interface LeafSink {
   submit(leaves: VnnPathLeaf[]): void;
   finish(deadline: number): ReadonlySet<string>;
+  /**
+   * Optional: run falsification's restarts there too (after the first round, which decideVnnlib
+   * runs itself), for at most `ms` of their own time, instead of interleaving them with the
+   * search; `witness` returns one found there (unchecked: decideVnnlib re-checks it with a forward
+   * pass of its own), or null.
+   */
+  restarts?(o: RestartPlan): void;
+  witness?(): VnnWitness | null;
+}
+
+/** What a LeafSink's restarts run: falsify on `boxes` with seeds seed + 7777·k (k = 1, 2, …), as the interleaved restarts do. */
+export interface RestartPlan {
+  boxes: { lo: Float64Array; hi: Float64Array }[];
+  seed: number;
+  ms: number;
+  starts?: number;
+  steps?: number;
 }
 
 export interface DecideOptions {
@@ -230,11 +247,20 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
   // 1. falsify: the first round and a short share of the restarts; the rest of the restarts run
   // interleaved with the search (FALSIFY_UPFRONT_MS)
   let restart: (() => VnnWitness | null) | undefined;
+  // a leaf sink that runs the restarts (verify's second thread) takes them off this thread
+  const helper = opts.leafSink?.restarts && opts.leafSink.witness ? opts.leafSink : null;
   if (!opts.noFalsify) {
-    const w = falsify(model, bounder.forms, boxes, opts, deadline, FALSIFY_UPFRONT_MS);
+    const w = falsify(model, bounder.forms, boxes, opts, deadline, helper ? 0 : FALSIFY_UPFRONT_MS);
     stats.falsifySeconds = (performance.now() - t0) / 1000;
     if (w) return done({ status: 'sat', witness: w });
-    restart = interleavedRestarts(model, bounder, boxes, opts, t0, deadline, stats);
+    if (helper) {
+      const ms = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS) - (performance.now() - t0);
+      if (ms > 0) helper.restarts!({ boxes, seed: opts.seed ?? 1, ms, starts: opts.starts, steps: opts.steps });
+      restart = () => {
+        const found = helper.witness!();
+        return found ? confirmWitness(model, spec, bounder.forms, found) : null;
+      };
+    } else restart = interleavedRestarts(model, bounder, boxes, opts, t0, deadline, stats);
   }
   if (unbounded(spec)) return done({ status: 'unknown', reason: UNBOUNDED });
   // 2. branch and bound, 3. the certificate, independently re-checked
