@@ -141,8 +141,10 @@ describe('leaves refuted while the search runs', () => {
     const model = acasNet('2_1'),
       spec = acasProp(3);
     const thread = new LeafThread(model, spec);
-    // let the thread start before the search (a process's search starts with falsification)
-    await new Promise((r) => setTimeout(r, 1500));
+    // the thread started and ready before the search (from the TypeScript source it takes ~1 s)
+    thread.start();
+    for (let i = 0; i < 200 && !thread.ready; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(thread.ready).toBe(true);
     let r;
     try {
       r = decideVnnlib(model, spec, { timeout: 60, leafSink: thread });

@@ -45,9 +45,9 @@ export interface LeafThreadData {
 const STALL_MS = 5000;
 
 export class LeafThread implements LeafSink {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly flags: Int32Array;
+  private worker: Worker | null = null;
+  private port: MessagePort | null = null;
+  private readonly flags = new Int32Array(new SharedArrayBuffer(16));
   private readonly refuted = new Set<string>();
   private found: VnnWitness | null = null;
   /** Replies read so far (the REPLIES slot counts those posted). */
@@ -56,26 +56,43 @@ export class LeafThread implements LeafSink {
   private sent = 0;
   private closed = false;
 
-  constructor(model: Model, spec: VnnlibSpec) {
-    const { port1, port2 } = new MessageChannel();
-    const flags = new SharedArrayBuffer(16);
-    this.flags = new Int32Array(flags);
-    this.port = port1;
-    const data: LeafThreadData = { hash: model.hash, graph: model.graph, spec, port: port2, flags };
-    this.worker = new Worker(workerScript(import.meta.url, './leafThreadWorker'), { eval: true, workerData: data, transferList: [port2] });
-    // the process may end while the thread still works (an answer found first)
-    this.worker.unref();
-    this.worker.on('error', () => {});
+  /** The thread starts on first use (a property falsification's first round settles never starts one). */
+  constructor(
+    private readonly model: Model,
+    private readonly spec: VnnlibSpec,
+  ) {}
+
+  /** Start the thread now (it otherwise starts on first use). */
+  start(): void {
+    this.send(null);
+  }
+
+  /** Has the thread loaded its modules (so that the end waits for its checks)? */
+  get ready(): boolean {
+    return Atomics.load(this.flags, STATE) === 1;
+  }
+
+  private send(m: LeafThreadRequest | null): void {
+    if (!this.port) {
+      const { port1, port2 } = new MessageChannel();
+      this.port = port1;
+      const data: LeafThreadData = { hash: this.model.hash, graph: this.model.graph, spec: this.spec, port: port2, flags: this.flags.buffer as SharedArrayBuffer };
+      this.worker = new Worker(workerScript(import.meta.url, './leafThreadWorker'), { eval: true, workerData: data, transferList: [port2] });
+      // the process may end while the thread still works (an answer found first)
+      this.worker.unref();
+      this.worker.on('error', () => {});
+    }
+    if (m) this.port.postMessage(m);
   }
 
   submit(leaves: VnnPathLeaf[]): void {
     if (this.closed || !leaves.length) return;
-    this.port.postMessage({ kind: 'leaves', leaves } satisfies LeafThreadRequest);
+    this.send({ kind: 'leaves', leaves });
     this.sent++;
   }
 
   restarts(plan: RestartPlan): void {
-    if (!this.closed) this.port.postMessage({ kind: 'restarts', plan } satisfies LeafThreadRequest);
+    if (!this.closed) this.send({ kind: 'restarts', plan });
   }
 
   /** A witness the thread's restarts found (once), or null; cheap when there is none (one shared load). */
@@ -88,6 +105,7 @@ export class LeafThread implements LeafSink {
 
   /** Reads every reply that has arrived. */
   private read(): void {
+    if (!this.port) return;
     let m: { message: LeafThreadReply } | undefined;
     while ((m = receiveMessageOnPort(this.port) as { message: LeafThreadReply } | undefined)) {
       this.seen++;
@@ -108,7 +126,7 @@ export class LeafThread implements LeafSink {
     if (this.closed) return this.refuted;
     this.closed = true;
     Atomics.store(this.flags, STOP, 1);
-    if (Atomics.load(this.flags, STATE) !== 1) return this.refuted;
+    if (!this.port || Atomics.load(this.flags, STATE) !== 1) return this.refuted;
     this.port.postMessage({ kind: 'end' } satisfies LeafThreadRequest);
     for (;;) {
       this.read();
@@ -128,7 +146,7 @@ export class LeafThread implements LeafSink {
   async close(): Promise<void> {
     this.closed = true;
     Atomics.store(this.flags, STOP, 1);
-    this.port.close();
-    await this.worker.terminate();
+    this.port?.close();
+    await this.worker?.terminate();
   }
 }

@@ -28,7 +28,14 @@ const failed = (): void => {
 };
 
 /** The restarts under way: their plan, the model and forms they need (built once), time spent, rounds run. */
-let restarts: { plan: RestartPlan; run: (seed: number, ms: number) => unknown; spent: number; round: number } | null = null;
+let restarts: { plan: RestartPlan; run: (seed: number, ms: number) => unknown; spent: number; round: number; t0: number } | null = null;
+
+/**
+ * The restarts take at most 1/RESTART_SHARE of the wall time since they began (the main thread's
+ * interleaved restarts kept the same 1:3 share of the search): on a machine whose other core is
+ * busy they would otherwise slow the search they run beside.
+ */
+const RESTART_SHARE = 3;
 async function startRestarts(plan: RestartPlan): Promise<void> {
   // the search's modules, loaded only when restarts are asked for
   const [{ falsify }, { specForms }, { createModel }] = await Promise.all([import('../certify/vnn/decide.ts'), import('../certify/vnn/bounds.ts'), import('../model.ts')]);
@@ -38,6 +45,7 @@ async function startRestarts(plan: RestartPlan): Promise<void> {
     plan,
     spent: 0,
     round: 0,
+    t0: performance.now(),
     run: (seed, ms) => falsify(model, forms, plan.boxes, { starts: plan.starts, steps: plan.steps, seed, falsifyShare: 0 }, performance.now() + ms),
   };
   setImmediate(tick);
@@ -47,6 +55,8 @@ function tick(): void {
   const r = restarts;
   if (!r || Atomics.load(flags, STOP) === 1 || r.spent >= r.plan.ms) return void (restarts = null);
   const t = performance.now();
+  const ahead = r.spent * RESTART_SHARE - (t - r.t0);
+  if (ahead > 0) return void setTimeout(tick, Math.ceil(ahead));
   let w: unknown;
   try {
     w = r.run(r.plan.seed + 7777 * ++r.round, r.plan.ms - r.spent);
