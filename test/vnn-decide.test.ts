@@ -369,6 +369,23 @@ function randomCase(seed: number): RandomCase {
   return { graph, text };
 }
 
+/** An unsat claim on a 2-input random case: no point of a 201×201 grid over its box is unsafe. */
+function expectGridSafe(model: Model, spec: VnnlibSpec, seed: number): void {
+  const b = spec.inputBoxes[0];
+  const G = 201;
+  const X = new Float64Array(G * G * 2);
+  for (let i = 0; i < G; i++)
+    for (let j = 0; j < G; j++) {
+      X[(i * G + j) * 2] = b.lo[0] + ((b.hi[0] - b.lo[0]) * i) / (G - 1);
+      X[(i * G + j) * 2 + 1] = b.lo[1] + ((b.hi[1] - b.lo[1]) * j) / (G - 1);
+    }
+  const Y = model.network.evaluate(X, G * G);
+  for (let p = 0; p < G * G; p++) {
+    const y = Y.subarray(p * 2, p * 2 + 2);
+    for (let c = 0; c < spec.outputDnf.length; c++) expect(inClause(spec, c, y), `seed ${seed}: grid point ${p} is unsafe but unsat was claimed`).toBe(false);
+  }
+}
+
 describe('random properties: every answer checked', () => {
   it('unsat claims survive a 201×201 grid, sat witnesses a forward pass (relu and tanh nets, disjunctions, conjunctions refuted by pairs)', () => {
     const seen = { sat: 0, unsat: 0, unknown: 0 };
@@ -383,21 +400,7 @@ describe('random properties: every answer checked', () => {
         if (r.status === 'sat') checkWitness(model, spec, r);
         // leaves refuted only by a weighted pair of a clause's forms (combination hints)
         if (r.status === 'unsat') hinted += (r.certificate?.trees ?? []).flat().filter((n) => n.length > 2).length;
-        if (r.status === 'unsat') {
-          const b = spec.inputBoxes[0];
-          const G = 201;
-          const X = new Float64Array(G * G * 2);
-          for (let i = 0; i < G; i++)
-            for (let j = 0; j < G; j++) {
-              X[(i * G + j) * 2] = b.lo[0] + ((b.hi[0] - b.lo[0]) * i) / (G - 1);
-              X[(i * G + j) * 2 + 1] = b.lo[1] + ((b.hi[1] - b.lo[1]) * j) / (G - 1);
-            }
-          const Y = model.network.evaluate(X, G * G);
-          for (let p = 0; p < G * G; p++) {
-            const y = Y.subarray(p * 2, p * 2 + 2);
-            for (let c = 0; c < spec.outputDnf.length; c++) expect(inClause(spec, c, y), `seed ${seed}: grid point ${p} is unsafe but unsat was claimed`).toBe(false);
-          }
-        }
+        if (r.status === 'unsat') expectGridSafe(model, spec, seed);
       }),
       { numRuns: 40, seed: 20261206 },
     );
@@ -434,19 +437,7 @@ describe('random properties: every answer checked', () => {
           skipped += keys.size;
           // a full check of the certificate (no keys) accepts it too
           expect(verifyVnnCertificate(model, spec, r.certificate!).ok).toBe(true);
-          const b = spec.inputBoxes[0];
-          const G = 201;
-          const X = new Float64Array(G * G * 2);
-          for (let i = 0; i < G; i++)
-            for (let j = 0; j < G; j++) {
-              X[(i * G + j) * 2] = b.lo[0] + ((b.hi[0] - b.lo[0]) * i) / (G - 1);
-              X[(i * G + j) * 2 + 1] = b.lo[1] + ((b.hi[1] - b.lo[1]) * j) / (G - 1);
-            }
-          const Y = model.network.evaluate(X, G * G);
-          for (let p = 0; p < G * G; p++) {
-            const y = Y.subarray(p * 2, p * 2 + 2);
-            for (let c = 0; c < spec.outputDnf.length; c++) expect(inClause(spec, c, y), `seed ${seed}: grid point ${p} is unsafe but unsat was claimed`).toBe(false);
-          }
+          expectGridSafe(model, spec, seed);
         }
       }),
       { numRuns: 25, seed: 20261207 },
