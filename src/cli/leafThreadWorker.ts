@@ -59,7 +59,9 @@ function tick(): void {
   if (ahead > 0) return void setTimeout(tick, Math.ceil(ahead));
   let w: unknown;
   try {
-    w = r.run(r.plan.seed + 7777 * ++r.round, r.plan.ms - r.spent);
+    // with plan.first, round 0 is the full first round (the plan's own seed)
+    const k = r.plan.first ? r.round++ : ++r.round;
+    w = r.run(r.plan.seed + 7777 * k, r.plan.ms - r.spent);
   } catch {
     return void (restarts = null);
   }
