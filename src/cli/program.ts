@@ -236,7 +236,7 @@ export async function runCli(argv: string[], io: IO, cli: CliOptions = {}): Prom
       .option('--meta <file>', 'sidecar JSON for the model (default: <model>.meta.json if present)')
       .option('--workers <n>', 'threads searching at once, each with its own copy of the model (default 1, the one-thread search: on ACAS Xu 2 threads measured 1.0–1.4x on 5–20 s proofs)', '1')
       .option('--handoff-ms <ms>', 'with --workers > 1: milliseconds this thread searches alone before the threads take work (default 1000; most properties end sooner, and never start a thread)')
-      .option('--no-check-thread', 'with --workers 1: check the proof\'s leaves at the end only, in this thread (default: a second thread checks them with the independent verifier while the search runs)')
+      .option('--no-check-thread', 'with --workers 1: no second thread (default: a second thread checks the proof\'s leaves with the independent verifier, and runs falsification, while the search runs)')
       .option('--json', 'print the answer as JSON')
       .addHelpText(
         'after',
