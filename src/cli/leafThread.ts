@@ -53,7 +53,6 @@ export class LeafThread implements LeafSink {
   /** Replies read so far (the REPLIES slot counts those posted). */
   private seen = 0;
   private ended = false;
-  private sent = 0;
   private closed = false;
 
   /** The thread starts on first use (a property falsification's first round settles never starts one). */
@@ -88,7 +87,6 @@ export class LeafThread implements LeafSink {
   submit(leaves: VnnPathLeaf[]): void {
     if (this.closed || !leaves.length) return;
     this.send({ kind: 'leaves', leaves });
-    this.sent++;
   }
 
   restarts(plan: RestartPlan): void {
@@ -136,11 +134,6 @@ export class LeafThread implements LeafSink {
       // replies are counted after they are posted: wait for one more than read
       if (Atomics.wait(this.flags, REPLIES, this.seen, wait) === 'timed-out' && Atomics.load(this.flags, REPLIES) === this.seen) return this.refuted;
     }
-  }
-
-  /** Leaf batches sent to the thread. */
-  get batches(): number {
-    return this.sent;
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { newVnnVerifyCarry, vnnRefutedLeaves } from '../certify/proof/vnnVerifier.ts';
-import type { RestartPlan } from '../certify/vnn/decide.ts';
+import { restartSeed, type RestartPlan } from '../certify/vnn/decide.ts';
 import type { Model } from '../model.ts';
 import { REPLIES, STATE, STOP, WITNESS, type LeafThreadData, type LeafThreadReply, type LeafThreadRequest } from './leafThread.ts';
 
@@ -61,7 +61,7 @@ function tick(): void {
   try {
     // with plan.first, round 0 is the full first round (the plan's own seed)
     const k = r.plan.first ? r.round++ : ++r.round;
-    w = r.run(r.plan.seed + 7777 * k, r.plan.ms - r.spent);
+    w = r.run(restartSeed(r.plan.seed, k), r.plan.ms - r.spent);
   } catch {
     return void (restarts = null);
   }

@@ -48,7 +48,7 @@ export interface LeafSink {
   witness?(): VnnWitness | null;
 }
 
-/** What a LeafSink's restarts run: falsify on `boxes` with seeds seed + 7777·k (k = 1, 2, …), as the interleaved restarts do (with `first`, seed itself first). */
+/** What a LeafSink's restarts run: falsify on `boxes` with seeds restartSeed(seed, k), k = 1, 2, …, as the interleaved restarts do (with `first`, k = 0 first: the first round's seed). */
 export interface RestartPlan {
   boxes: { lo: Float64Array; hi: Float64Array }[];
   seed: number;
@@ -203,6 +203,12 @@ export const FALSIFY_UPFRONT_MS = 200;
  */
 export const HELPER_FIRST_ROUND = { starts: 16, steps: 20 };
 
+/** The seed of restart round k (k = 0: the first round's own seed). */
+export const restartSeed = (seed: number, k: number): number => seed + 7777 * k;
+
+/** Most milliseconds the restarts after the first round may take: falsifyShare of the budget, FALSIFY_CAP_MS at most. */
+const restartCap = (opts: DecideOptions, t0: number, deadline: number): number => Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS);
+
 /**
  * The interleaved restarts run while they have taken at most 1/FALSIFY_SEARCH_RATIO of the
  * search's time (a 1:3 portfolio). Measured on ACAS Xu against 1:1: the sat instances the search
@@ -265,7 +271,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
     stats.falsifySeconds = (performance.now() - t0) / 1000;
     if (w) return done({ status: 'sat', witness: w });
     if (helper) {
-      const ms = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS) - (performance.now() - t0);
+      const ms = restartCap(opts, t0, deadline) - (performance.now() - t0);
       if (ms > 0) helper.restarts!({ boxes, seed: opts.seed ?? 1, ms, starts: opts.starts, steps: opts.steps, first: true });
       restart = () => {
         const found = helper.witness!();
@@ -292,7 +298,7 @@ export function decideVnnlib(model: Model, spec: VnnlibSpec, opts: DecideOptions
  * falsifyShare of the budget (FALSIFY_CAP_MS at most); null when none is due or none was found.
  */
 export function interleavedRestarts(model: Model, bounder: VnnBounder, boxes: { lo: Float64Array; hi: Float64Array }[], opts: DecideOptions, t0: number, deadline: number, stats: DecideResult['stats']): () => VnnWitness | null {
-  const cap = Math.min(Math.min(opts.falsifyShare ?? 0.05, 1) * Math.max(0, deadline - t0), FALSIFY_CAP_MS);
+  const cap = restartCap(opts, t0, deadline);
   let spent = performance.now() - t0,
     round = 0;
   const searchStart = performance.now(),
@@ -303,7 +309,7 @@ export function interleavedRestarts(model: Model, bounder: VnnBounder, boxes: { 
     const restarts = spent - upfront,
       searching = t - searchStart - restarts;
     if (spent >= cap || restarts * FALSIFY_SEARCH_RATIO > searching) return null;
-    const w = falsify(model, bounder.forms, boxes, { ...opts, seed: (opts.seed ?? 1) + 7777 * ++round, falsifyShare: 0 }, deadline);
+    const w = falsify(model, bounder.forms, boxes, { ...opts, seed: restartSeed(opts.seed ?? 1, ++round), falsifyShare: 0 }, deadline);
     const dt = performance.now() - t;
     spent += dt;
     stats.falsifySeconds += dt / 1000;
@@ -696,7 +702,7 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
           const kids = box.kids;
           box.kids = box.state = null;
           const t = kids[0].hi[box.dim];
-          if (sink) ((kids[0].path = [...(box.path ?? []), box.dim, t, 0]), (kids[1].path = [...(box.path ?? []), box.dim, t, 1]));
+          if (sink) withPaths(box, box.dim, t, kids);
           return { children: kids, record: [box.dim, t] };
         }
         const d = box.dim;
@@ -707,13 +713,22 @@ export function makeSearch(model: Model, spec: VnnlibSpec, bounder: VnnBounder, 
         l2[d] = t;
         const st = box.state ?? null;
         box.state = null;
-        const left: Box = { root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st },
-          right: Box = { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st };
-        if (sink) ((left.path = [...(box.path ?? []), d, t, 0]), (right.path = [...(box.path ?? []), d, t, 1]));
-        return { children: [left, right], record: [d, t] };
+        const kids: [Box, Box] = [
+          { root: box.root, lo: box.lo, hi: h1, dim: 0, parent: st },
+          { root: box.root, lo: l2, hi: box.hi, dim: 0, parent: st },
+        ];
+        if (sink) withPaths(box, d, t, kids);
+        return { children: kids, record: [d, t] };
       },
   };
   return search;
+}
+
+/** With a leaf sink: the children of `box` split at X_d = t get its path and that split (the leaf keys' triples). */
+function withPaths(box: Box, d: number, t: number, kids: [Box, Box]): void {
+  const up = box.path ?? [];
+  kids[0].path = [...up, d, t, 0];
+  kids[1].path = [...up, d, t, 1];
 }
 
 export type Proved = { status: 'sat'; witness: VnnWitness } | { status: 'unknown'; reason: string } | { status: 'unsat'; trees: (number[] | null)[][]; certificate: VnnCertificate }

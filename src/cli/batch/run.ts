@@ -75,7 +75,6 @@ function counts(statuses: Iterable<RowStatus>): string {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-
 /** --chunk: queued queries per job, a whole number in [1, 1000] (default 1); only with --queue. */
 export function readChunk(opts: Record<string, unknown>): number {
   if (opts.chunk === undefined) return 1;

@@ -17,10 +17,9 @@ import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../../
 import { parseVnnlib, VNNLIB_MAX_CHARS } from '../../formats/vnnlib/parse.ts';
 import { loadVerifyModel, readBytes } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';
-import { parseNumber, readWorkers } from '../parse.ts';
+import { defaultWorkers, parseNumber, readWorkers } from '../parse.ts';
 import { VnnThreadPool } from '../vnnPool.ts';
 import { LeafThread } from '../leafThread.ts';
-import { availableParallelism } from 'node:os';
 
 export interface VerifyCliOptions {
   timeout?: string | number;
@@ -72,7 +71,7 @@ export async function verifyCommand(modelPath: string, propPath: string, opts: V
   let r: DecideResult;
   if (workers === 1) {
     // a second thread checks the leaves as the search closes them (leafThread.ts), on a machine with two cores or more
-    const leaves = opts.checkThread !== false && availableParallelism() > 1 ? new LeafThread(model, spec) : undefined;
+    const leaves = opts.checkThread !== false && defaultWorkers() > 1 ? new LeafThread(model, spec) : undefined;
     try {
       r = decideVnnlib(model, spec, { timeout, leafSink: leaves });
     } finally {
