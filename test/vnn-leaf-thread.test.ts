@@ -157,6 +157,35 @@ describe('leaves refuted while the search runs', () => {
     expect(verifyVnnCertificate(model, spec, r.certificate!).ok).toBe(true);
   }, 120_000);
 
+  it("LeafThread's end: this thread takes the newest batches the thread has not reached, and together they refute exactly the leaves one full check refutes", async () => {
+    const model = acasNet('1_1'),
+      spec = acasProp(2);
+    const r = decideVnnlib(model, spec, { timeout: 60, noFalsify: true });
+    expect(r.status).toBe('unsat');
+    const leaves = pathLeaves(r.certificate!.trees);
+    expect(leaves.length).toBeGreaterThan(60);
+    // the oracle: one check of every leaf in this thread
+    const all = new Set(vnnRefutedLeaves(model, spec, leaves));
+    expect(all.size).toBe(leaves.length);
+    const thread = new LeafThread(model, spec);
+    thread.start();
+    for (let i = 0; i < 200 && !thread.ready; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(thread.ready).toBe(true);
+    let got: ReadonlySet<string>;
+    const batches = Math.ceil(leaves.length / 3);
+    try {
+      // every batch sent at once, then the end: the thread has at most begun the first few
+      for (let i = 0; i < leaves.length; i += 3) thread.submit(leaves.slice(i, i + 3));
+      got = thread.finish(performance.now() + 60_000);
+    } finally {
+      await thread.close();
+    }
+    expect([...got].sort()).toEqual([...all].sort());
+    // this thread took the newest batches; the thread the rest
+    expect(thread.shared).toBeGreaterThan(0);
+    expect(thread.shared).toBeLessThanOrEqual(batches);
+  }, 120_000);
+
   it("LeafThread's restarts: on a violated instance the thread posts a witness, which a forward pass here confirms", async () => {
     const model = acasNet('1_2'),
       spec = acasProp(2);

@@ -16,10 +16,15 @@
  * replies with receiveMessageOnPort. Nothing here can make a proof wrong: a key the thread did not
  * refute is checked by the end check itself, and a thread that is slow to start, stalls or dies
  * only leaves more to that check.
+ *
+ * At the end the two threads share what the thread has not checked yet: each batch of leaves has a
+ * shared claim slot, the thread claims batches from the oldest and the main thread from the newest
+ * (Atomics.compareExchange, so each batch is checked by one of them), the main thread with the same
+ * function (vnnRefutedLeaves) until they meet; then it waits for the batches the thread holds.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { LeafSink, RestartPlan, VnnWitness } from '../certify/vnn/decide.ts';
-import type { VnnPathLeaf } from '../certify/proof/vnnVerifier.ts';
+import { newVnnVerifyCarry, vnnRefutedLeaves, type VnnPathLeaf } from '../certify/proof/vnnVerifier.ts';
 import type { VnnlibSpec } from '../formats/vnnlib/types.ts';
 import type { Model } from '../model.ts';
 import { workerScript } from './workerScript.ts';
@@ -30,7 +35,7 @@ export const REPLIES = 0,
   WITNESS = 2,
   STOP = 3;
 
-export type LeafThreadRequest = { kind: 'leaves'; leaves: VnnPathLeaf[] } | { kind: 'restarts'; plan: RestartPlan } | { kind: 'end' };
+export type LeafThreadRequest = { kind: 'leaves'; leaves: VnnPathLeaf[]; batch: number } | { kind: 'restarts'; plan: RestartPlan } | { kind: 'end' };
 export type LeafThreadReply = { kind: 'refuted'; keys: string[] } | { kind: 'witness'; witness: VnnWitness } | { kind: 'ended' };
 
 export interface LeafThreadData {
@@ -39,7 +44,14 @@ export interface LeafThreadData {
   spec: VnnlibSpec;
   port: MessagePort;
   flags: SharedArrayBuffer;
+  /** One slot per batch of leaves (the first CLAIM_SLOTS): 0 unclaimed, CLAIM_THREAD or CLAIM_MAIN. */
+  claims: SharedArrayBuffer;
 }
+
+/** Batches whose checking the two threads can share at the end (later ones are the thread's alone). */
+export const CLAIM_SLOTS = 1 << 16;
+export const CLAIM_THREAD = 1,
+  CLAIM_MAIN = 2;
 
 /** How long the end waits without a reply before it leaves the rest to the end check (ms). */
 const STALL_MS = 5000;
@@ -48,12 +60,17 @@ export class LeafThread implements LeafSink {
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
   private readonly flags = new Int32Array(new SharedArrayBuffer(16));
+  private readonly claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
+  /** The batches sent, in order (the end takes the newest ones the thread has not claimed). */
+  private readonly batches: VnnPathLeaf[][] = [];
   private readonly refuted = new Set<string>();
   private found: VnnWitness | null = null;
   /** Replies read so far (the REPLIES slot counts those posted). */
   private seen = 0;
   private ended = false;
   private closed = false;
+  /** Batches this thread checked at the end (finish). */
+  shared = 0;
 
   /** The thread starts on first use (a property falsification's first round settles never starts one). */
   constructor(
@@ -75,7 +92,7 @@ export class LeafThread implements LeafSink {
     if (!this.port) {
       const { port1, port2 } = new MessageChannel();
       this.port = port1;
-      const data: LeafThreadData = { hash: this.model.hash, graph: this.model.graph, spec: this.spec, port: port2, flags: this.flags.buffer as SharedArrayBuffer };
+      const data: LeafThreadData = { hash: this.model.hash, graph: this.model.graph, spec: this.spec, port: port2, flags: this.flags.buffer as SharedArrayBuffer, claims: this.claims.buffer as SharedArrayBuffer };
       this.worker = new Worker(workerScript(import.meta.url, './leafThreadWorker'), { eval: true, workerData: data, transferList: [port2] });
       // the process may end while the thread still works (an answer found first)
       this.worker.unref();
@@ -86,7 +103,8 @@ export class LeafThread implements LeafSink {
 
   submit(leaves: VnnPathLeaf[]): void {
     if (this.closed || !leaves.length) return;
-    this.send({ kind: 'leaves', leaves });
+    this.send({ kind: 'leaves', leaves, batch: this.batches.length });
+    this.batches.push(leaves);
   }
 
   restarts(plan: RestartPlan): void {
@@ -115,10 +133,11 @@ export class LeafThread implements LeafSink {
   }
 
   /**
-   * The keys the thread refuted, once it has checked every leaf sent (or stalled STALL_MS, or
-   * `deadline`, a performance.now() time, passed); its restarts stop. A thread not ready yet is
-   * not waited for: the end check does its leaves (it would take the thread longer to start than
-   * to check a few).
+   * The keys refuted, once every leaf sent has been checked (or the thread stalled STALL_MS, or
+   * `deadline`, a performance.now() time, passed); its restarts stop. This thread checks the
+   * newest batches the thread has not claimed yet, while the thread goes on with the oldest, then
+   * waits for the thread's. A thread not ready yet is not waited for: the end check does its leaves
+   * (it would take the thread longer to start than to check a few).
    */
   finish(deadline: number): ReadonlySet<string> {
     if (this.closed) return this.refuted;
@@ -126,6 +145,13 @@ export class LeafThread implements LeafSink {
     Atomics.store(this.flags, STOP, 1);
     if (!this.port || Atomics.load(this.flags, STATE) !== 1) return this.refuted;
     this.port.postMessage({ kind: 'end' } satisfies LeafThreadRequest);
+    const carry = newVnnVerifyCarry();
+    for (let i = Math.min(this.batches.length, CLAIM_SLOTS) - 1; i >= 0 && performance.now() < deadline; i--) {
+      // a batch the thread has claimed: it holds every older one too
+      if (Atomics.compareExchange(this.claims, i, 0, CLAIM_MAIN) !== 0) break;
+      for (const k of vnnRefutedLeaves(this.model, this.spec, this.batches[i], carry)) this.refuted.add(k);
+      this.shared++;
+    }
     for (;;) {
       this.read();
       if (this.ended || Atomics.load(this.flags, STATE) !== 1) return this.refuted;

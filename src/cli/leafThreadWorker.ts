@@ -9,10 +9,11 @@ import { workerData } from 'node:worker_threads';
 import { newVnnVerifyCarry, vnnRefutedLeaves } from '../certify/proof/vnnVerifier.ts';
 import { restartSeed, type RestartPlan } from '../certify/vnn/decide.ts';
 import type { Model } from '../model.ts';
-import { REPLIES, STATE, STOP, WITNESS, type LeafThreadData, type LeafThreadReply, type LeafThreadRequest } from './leafThread.ts';
+import { CLAIM_SLOTS, CLAIM_THREAD, REPLIES, STATE, STOP, WITNESS, type LeafThreadData, type LeafThreadReply, type LeafThreadRequest } from './leafThread.ts';
 
 const data = workerData as LeafThreadData;
 const flags = new Int32Array(data.flags);
+const claims = new Int32Array(data.claims);
 // the verifier reads only the graph and the hash of a model
 const graphOnly = { hash: data.hash, graph: data.graph } as Model;
 // one search's batches: the ancestors' states and the method rates carry from batch to batch
@@ -83,6 +84,8 @@ data.port.on('message', (m: LeafThreadRequest) => {
     startRestarts(m.plan).catch(() => (restarts = null));
     return;
   }
+  // a batch the main thread took at the end (finish) is its own
+  if (m.batch < CLAIM_SLOTS && Atomics.compareExchange(claims, m.batch, 0, CLAIM_THREAD) !== 0) return;
   try {
     reply({ kind: 'refuted', keys: vnnRefutedLeaves(graphOnly, data.spec, m.leaves, carry) });
   } catch {

@@ -99,7 +99,7 @@ export async function verifyCommand(modelPath: string, propPath: string, opts: V
       lines.push(`    ${r.witness.x.map((v, i) => `X_${i}=${v}`).join(' ')}`);
       lines.push(`    ${r.witness.y.map((v, j) => `Y_${j}=${v}`).join(' ')}`);
     }
-    if (r.status === 'unsat') lines.push(`  proven: ${s.leaves} leaf box(es), every unsafe clause refuted on each; the independent verifier re-checked the proof (${s.verifySeconds.toFixed(2)} s at the end${s.threadRefuted ? `; ${s.threadRefuted} of the leaves in a second thread while the search ran` : ''})`);
+    if (r.status === 'unsat') lines.push(`  proven: ${s.leaves} leaf box(es), every unsafe clause refuted on each; the independent verifier re-checked the proof (${s.verifySeconds.toFixed(2)} s at the end${s.threadRefuted ? `; ${s.threadRefuted} of the leaves checked one batch at a time: in a second thread while the search ran, on both threads at the end` : ''})`);
     if (r.reason) lines.push(`  ${r.reason}`);
     lines.push(`  ${s.seconds.toFixed(2)} s (falsify ${s.falsifySeconds.toFixed(2)} s, search ${s.searchSeconds.toFixed(2)} s${workers > 1 ? ` on ${workers} threads` : ''}: ${s.boxes} box(es) bounded, depth ${s.maxDepth})`);
     if (opts.certificate && r.certificate) lines.push(`  certificate written to ${opts.certificate} (check it: netinvert check-certificate ${modelPath} ${opts.certificate} --vnnlib ${propPath})`);
