@@ -6,7 +6,7 @@
  * box (a grid point inside an unsafe clause refutes an unsat claim); Math.SQRT2 and exact
  * coverage for the driver.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -15,6 +15,7 @@ import { decideVnnlib, type DecideResult, type LeafSink } from '../src/certify/v
 import { runBranchAndBound } from '../src/solve/branchAndBound.ts';
 import { ChainBounder, reluChainOf } from '../src/certify/bounds/reluChain.ts';
 import { newVnnVerifyCarry, verifyVnnCertificate, vnnRefutedLeaves } from '../src/certify/proof/vnnVerifier.ts';
+import { loadNativeModel } from '../src/formats/native/load.ts';
 import { loadOnnxModel } from '../src/formats/onnx/load.ts';
 import { parseVnnlib } from '../src/formats/vnnlib/parse.ts';
 import type { VnnlibSpec } from '../src/formats/vnnlib/types.ts';
@@ -286,6 +287,30 @@ describe('netinvert verify', () => {
     const c = await run(['check-certificate', net, cert, '--vnnlib', prop]);
     expect(c.code).toBe(0);
     expect(c.out).toMatch(/valid/);
+  });
+
+  it('reads a .nnet model (the bare network) and, through the general loader, a native .json model', async () => {
+    expect(published('3_3', 4)).toBe('holds');
+    const nnet = await run(['verify', join(ACAS, 'nnet', 'ACASXU_run2a_3_3_batch_2000.nnet'), join(ACAS, 'prop_4.vnnlib'), '--timeout', '60']);
+    expect(nnet.out.split(/\s/)[0]).toBe('unsat');
+    expect(nnet.code).toBe(0);
+    // the seed net adds its two inputs: on [0, 1]² its output stays near [0, 2], far below 5 and
+    // reaching 1.9 near (1, 1)
+    const dir = mkdtempSync(join(tmpdir(), 'netinvert-verify-'));
+    const prop = (c: string): string => {
+      const f = join(dir, `p${c}.vnnlib`);
+      writeFileSync(f, `(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n(assert (>= Y_0 ${c}))\n`);
+      return f;
+    };
+    const seed = join(__dirname, '..', 'models', 'seed-add.json');
+    const no = await run(['verify', seed, prop('5'), '--timeout', '60']);
+    expect(no.out.split(/\s/)[0]).toBe('unsat');
+    const res = join(dir, 'out.txt');
+    const yes = await run(['verify', seed, prop('1.9'), '--timeout', '60', '--results', res]);
+    expect(yes.out.split(/\s/)[0]).toBe('sat');
+    const vals = new Map([...readFileSync(res, 'utf8').matchAll(/\((X|Y)_(\d+) (-?[0-9.e+-]+)\)/g)].map((m) => [`${m[1]}${m[2]}`, Number(m[3])]));
+    const y = loadNativeModel(readFileSync(seed), seed).network.evaluate(Float64Array.from([vals.get('X0') as number, vals.get('X1') as number]), 1);
+    expect(y[0]).toBeGreaterThanOrEqual(1.9);
   });
 
   it('unknown (exit 4) when the budget is too small to decide', async () => {

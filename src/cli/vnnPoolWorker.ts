@@ -10,7 +10,8 @@ import { runVnnWorkItem, type VnnWorkItem } from '../certify/vnn/parallel.ts';
 import { runProofWorkItem, type ProofWorkItem } from '../certify/proof/parallel.ts';
 import { buildRelaxedProblem } from '../problem/discrete.ts';
 import { setStopSignal } from '../solve/evaluator.ts';
-import { loadModelFile, loadVerifyModel } from './loadModelFile.ts';
+import { loadModelFile } from './loadModelFile.ts';
+import { loadVerifyModel } from './verifyModel.ts';
 import type { PoolData, VnnPoolReply, VnnPoolRequest } from './vnnPool.ts';
 
 const port = parentPort!;
@@ -21,7 +22,7 @@ try {
   let answer: (item: VnnPoolRequest['item']) => (VnnPoolReply & { kind: 'result' })['result'];
   let hash: string;
   if (data.kind === 'vnn') {
-    const model = loadVerifyModel(data.modelPath, data.meta);
+    const model = await loadVerifyModel(data.modelPath, data.meta);
     hash = model.hash;
     answer = (item) => runVnnWorkItem(model, data.spec, item as VnnWorkItem);
   } else {

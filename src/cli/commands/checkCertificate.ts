@@ -12,7 +12,8 @@ import { isVnnCertificateLike } from '../../certify/proof/vnnCertificate.ts';
 import { verifyVnnCertificate } from '../../certify/proof/vnnVerifier.ts';
 import { parseVnnlib } from '../../formats/vnnlib/parse.ts';
 import type { Model } from '../../model.ts';
-import { loadModelFile, readBytes } from '../loadModelFile.ts';
+import { readBytes } from '../files.ts';
+import { loadModelFile } from '../loadModelFile.ts';
 import type { IO } from '../io.ts';
 
 /** Largest certificate file read (bytes). */

@@ -10,7 +10,8 @@ import type { Model } from '../../model.ts';
 import { predictMany } from '../../solve/predict.ts';
 import { readTrainingCsv } from '../../train/csv.ts';
 import { csvLine } from '../batch/answers.ts';
-import { loadModelFile, readBytes } from '../loadModelFile.ts';
+import { readBytes } from '../files.ts';
+import { loadModelFile } from '../loadModelFile.ts';
 import { parseAssignments } from '../parse.ts';
 import type { IO } from '../io.ts';
 

@@ -15,7 +15,8 @@ import { NetinvertError } from '../../errors.ts';
 import { decideVnnlib, type DecideResult } from '../../certify/vnn/decide.ts';
 import { decideVnnlibParallel, VERIFY_HANDOFF_MS, VERIFY_START_MS } from '../../certify/vnn/parallel.ts';
 import { parseVnnlib, VNNLIB_MAX_CHARS } from '../../formats/vnnlib/parse.ts';
-import { loadVerifyModel, readBytes } from '../loadModelFile.ts';
+import { readBytes } from '../files.ts';
+import { loadVerifyModel } from '../verifyModel.ts';
 import type { IO } from '../io.ts';
 import { defaultWorkers, parseNumber, readWorkers } from '../parse.ts';
 import { VnnThreadPool } from '../vnnPool.ts';
@@ -65,7 +66,7 @@ export async function verifyCommand(modelPath: string, propPath: string, opts: V
   const workers = readWorkers(opts.workers, '1, one thread');
   const handoffMs = opts.handoffMs === undefined ? VERIFY_HANDOFF_MS : parseNumber(opts.handoffMs, '--handoff-ms', { code: 'bad_usage' });
   if (!(handoffMs >= 0)) throw new NetinvertError('bad_usage', `--handoff-ms must be a number of milliseconds ≥ 0 (got ${String(opts.handoffMs)})`, { flag: '--handoff-ms' });
-  const model = loadVerifyModel(modelPath, opts.meta);
+  const model = await loadVerifyModel(modelPath, opts.meta);
   const text = new TextDecoder().decode(readBytes(propPath, 'property file', VNNLIB_MAX_CHARS * 4));
   const spec = parseVnnlib(text, propPath);
   let r: DecideResult;
