@@ -32,8 +32,9 @@ import { verifyVnnCertificate, type VnnPathLeaf } from '../proof/vnnVerifier.ts'
 
 /**
  * Where the search sends the leaves it closes, to be refuted by the independent verifier while it
- * goes on (cli/leafThread.ts: a second thread); `finish` returns their keys (vnnRefutedLeaves) once
- * that is done, for the end check to skip (verifyVnnCertificate's `refuted`).
+ * goes on (cli/leafThread.ts: a second thread, which the calling thread helps at the end); `finish`
+ * returns their keys (vnnRefutedLeaves) once that is done, for the end check to skip
+ * (verifyVnnCertificate's `refuted`).
  */
 export interface LeafSink {
   submit(leaves: VnnPathLeaf[]): void;
@@ -157,7 +158,7 @@ export interface DecideResult {
     engine: 'relu-chain' | 'crown';
     /** Boxes bounded by the branching look-ahead (besides `boxes`). */
     lookAhead?: number;
-    /** Leaves the leaf sink's thread refuted while the search ran (the end check skipped them). */
+    /** Leaves the leaf sink refuted (verify: its thread while the search ran, and both threads at the end); the end check skipped them. */
     threadRefuted?: number;
   };
 }
