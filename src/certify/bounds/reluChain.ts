@@ -141,7 +141,6 @@ export class ChainBounder {
   /** Per layer output: max|value| + |lower form| and + |upper form| magnitudes on the box. */
   private readonly mL: Float64Array[] = [];
   private readonly mU: Float64Array[] = [];
-  private readonly absAcc: Float64Array;
   private readonly X: Float64Array;
   private readonly lamA: Float64Array;
   private readonly lamB: Float64Array;
@@ -150,6 +149,8 @@ export class ChainBounder {
   private readonly bB: Float64Array;
   /** Per dense layer: |W|·M for the input magnitudes M of the row being bounded (absWM), and the row it is for. */
   private readonly vAbs: Float64Array[] = [];
+  /** Scratch of absWM: the input magnitudes of a layer (widest). */
+  private readonly mScratch: Float64Array;
   private readonly vStamp: Int32Array;
   private stamp = 0;
   /** The current bound call skips the refinement (bound's `cheap`). */
@@ -214,7 +215,6 @@ export class ChainBounder {
       this.mL.push(new Float64Array(n));
       this.mU.push(new Float64Array(n));
     }
-    this.absAcc = new Float64Array(widest);
     const P = 2 * widest;
     this.bA = new Float64Array(P * widest);
     this.bB = new Float64Array(P * widest);
@@ -238,6 +238,7 @@ export class ChainBounder {
     this.cross = new Int32Array(widest);
     this.terms = d + 2 + chain.layers.reduce((t, ly) => t + (ly.kind === 'dense' ? ly.nOut : ly.n), nOutOf(chain));
     this.X = new Float64Array(d);
+    this.mScratch = new Float64Array(widest);
     this.reluOff = new Int32Array(chain.layers.length).fill(-1);
     let nr = 0;
     for (const [k, ly] of chain.layers.entries()) if (ly.kind === 'relu') ((this.reluOff[k] = nr), (nr += ly.n));
@@ -303,6 +304,8 @@ export class ChainBounder {
 
   /** The box of row r of (L, H), and `state` loaded (null: keep the stored bounds, those of the last row bounded). */
   private boxOf(L: Float64Array, H: Float64Array, r: number, state: Float64Array | null): [Float64Array, Float64Array] {
+    // the per-row caches (absWM, reluRelax) are for the bounds and box about to be used
+    this.stamp = (this.stamp + 1) | 0;
     if (state) this.loadState(state);
     const d = this.d;
     return [L.subarray(r * d, (r + 1) * d), H.subarray(r * d, (r + 1) * d)];
@@ -481,31 +484,41 @@ export class ChainBounder {
         inU = k > 0 ? this.zu[k - 1] : hi;
       if (ly.kind === 'dense') {
         const { W, b, nIn, nOut: no } = ly;
+        // coefficient error γ·Σ_i (Σ_o |λ_o||W_oi|)·M_i = γ·Σ_o |λ_o|·v_o with v = |W|·M (absWM; the
+        // same sum regrouped, as in backLowerBatch, inflated by γ of its lengths)
+        const va = this.absWM(k, inL, inU);
+        let es = 0;
         for (let o = 0; o < no; o++) {
           const v = lam[o];
           if (v === 0) continue;
           const t = v * b[o];
           cst += t;
           cmag += Math.abs(t);
+          es += Math.abs(v) * va[o];
         }
-        const acc = this.absAcc;
-        for (let i = 0; i < nIn; i++) nxt[i] = acc[i] = 0;
+        for (let i = 0; i < nIn; i++) nxt[i] = 0;
+        // the nonzero λ_o two at a time: one pass over nxt per pair, the additions in the order
+        // of o as one at a time ((nxt + λ_o W_o) + λ_o' W_o')
+        let pend = -1;
         for (let o = 0; o < no; o++) {
           const v = lam[o];
           if (v === 0) continue;
-          const av = Math.abs(v);
-          const row = o * nIn;
-          for (let i = 0; i < nIn; i++) {
-            const w = W[row + i];
-            nxt[i] += v * w;
-            acc[i] += av * Math.abs(w);
+          if (pend < 0) {
+            pend = o;
+            continue;
           }
+          const v0 = lam[pend],
+            r0 = pend * nIn,
+            r1 = o * nIn;
+          for (let i = 0; i < nIn; i++) nxt[i] = nxt[i] + v0 * W[r0 + i] + v * W[r1 + i];
+          pend = -1;
         }
-        // coefficient error γ·Σ|λ||W| times the magnitude of the input value
-        const g = gamma(no + 1);
-        let es = 0;
-        for (let i = 0; i < nIn; i++) es += acc[i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
-        err += g * es * ERR_INFLATE;
+        if (pend >= 0) {
+          const v0 = lam[pend],
+            r0 = pend * nIn;
+          for (let i = 0; i < nIn; i++) nxt[i] += v0 * W[r0 + i];
+        }
+        err += gamma(no + 1) * (1 + gamma(no + nIn + 2)) * es * ERR_INFLATE;
         width = nIn;
       } else if (ly.kind === 'affine') {
         const { s, t } = ly;
@@ -588,10 +601,35 @@ export class ChainBounder {
     if (this.vStamp[k] === this.stamp) return v;
     const ly = this.chain.layers[k] as Extract<ChainLayer, { kind: 'dense' }>;
     const { absW, nIn, nOut } = ly;
-    for (let o = 0; o < nOut; o++) {
+    const M = this.mScratch;
+    for (let i = 0; i < nIn; i++) M[i] = Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+    // four rows at a time: independent sums, each in the order of i (the same values as one at a time)
+    let o = 0;
+    for (; o + 4 <= nOut; o += 4) {
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      const r0 = o * nIn,
+        r1 = r0 + nIn,
+        r2 = r1 + nIn,
+        r3 = r2 + nIn;
+      for (let i = 0; i < nIn; i++) {
+        const m = M[i];
+        s0 += absW[r0 + i] * m;
+        s1 += absW[r1 + i] * m;
+        s2 += absW[r2 + i] * m;
+        s3 += absW[r3 + i] * m;
+      }
+      v[o] = s0;
+      v[o + 1] = s1;
+      v[o + 2] = s2;
+      v[o + 3] = s3;
+    }
+    for (; o < nOut; o++) {
       let s = 0;
       const row = o * nIn;
-      for (let i = 0; i < nIn; i++) s += absW[row + i] * Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
+      for (let i = 0; i < nIn; i++) s += absW[row + i] * M[i];
       v[o] = s;
     }
     this.vStamp[k] = this.stamp;
@@ -649,12 +687,45 @@ export class ChainBounder {
         // per row); the computed sums of non-negative terms are inflated by γ of their lengths
         const v = this.absWM(k, inL, inU);
         const g = gamma(no + 1) * (1 + gamma(no + nIn + 2)) * ERR_INFLATE;
-        for (let p = 0; p < P; p++) {
+        // two rows at a time: six independent sums (each in the order of o, so the same values
+        // as one row at a time) keep the additions from waiting on each other
+        let p = 0;
+        for (; p + 2 <= P; p += 2) {
+          let c0 = 0,
+            mg0 = 0,
+            es0 = 0,
+            c1 = 0,
+            mg1 = 0,
+            es1 = 0;
+          const row0 = p * no,
+            row1 = row0 + no;
+          // branch-free: zeros (common after a ReLU) add exact zeros
+          for (let o = 0; o < no; o++) {
+            const bo = b[o],
+              vo = v[o];
+            const a0 = A[row0 + o],
+              a1 = A[row1 + o];
+            const t0 = a0 * bo,
+              t1 = a1 * bo;
+            c0 += t0;
+            c1 += t1;
+            mg0 += Math.abs(t0);
+            mg1 += Math.abs(t1);
+            es0 += Math.abs(a0) * vo;
+            es1 += Math.abs(a1) * vo;
+          }
+          cst[p] += c0;
+          cmag[p] += mg0;
+          err[p] += g * es0;
+          cst[p + 1] += c1;
+          cmag[p + 1] += mg1;
+          err[p + 1] += g * es1;
+        }
+        for (; p < P; p++) {
           let c = 0,
             mg = 0,
             es = 0;
           const row = p * no;
-          // branch-free: zeros (common after a ReLU) add exact zeros
           for (let o = 0; o < no; o++) {
             const a = A[row + o];
             const t = a * b[o];
@@ -1038,7 +1109,44 @@ export class ChainBounder {
 
 /** One ReLU back-step of backLowerBatch over P rows (see there). */
 function reluBack(A: Float64Array, B: Float64Array, P: number, width: number, pos: Float64Array, neg: Float64Array, sh: Float64Array, mzs: Float64Array, cst: Float64Array, cmag: Float64Array, err: Float64Array, g: number): void {
-  for (let p = 0; p < P; p++) {
+  let p = 0;
+  // two rows at a time: four independent sums (each in the order of i, so the same values as one
+  // row at a time) keep the additions from waiting on each other
+  for (; p + 2 <= P; p += 2) {
+    const r0 = p * width,
+      r1 = r0 + width;
+    let c0 = 0,
+      e0 = 0,
+      c1 = 0,
+      e1 = 0;
+    for (let i = 0; i < width; i++) {
+      const v0 = A[r0 + i],
+        v1 = A[r1 + i];
+      const a0 = Math.abs(v0),
+        a1 = Math.abs(v1);
+      const vp0 = (v0 + a0) * 0.5,
+        vn0 = (v0 - a0) * 0.5,
+        vp1 = (v1 + a1) * 0.5,
+        vn1 = (v1 - a1) * 0.5;
+      const po = pos[i],
+        ne = neg[i],
+        si = sh[i],
+        mi = mzs[i];
+      B[r0 + i] = vp0 * po + vn0 * ne;
+      B[r1 + i] = vp1 * po + vn1 * ne;
+      c0 += vn0 * si;
+      c1 += vn1 * si;
+      e0 -= vn0 * mi;
+      e1 -= vn1 * mi;
+    }
+    cst[p] += c0;
+    cmag[p] -= c0;
+    err[p] += g * e0;
+    cst[p + 1] += c1;
+    cmag[p + 1] -= c1;
+    err[p + 1] += g * e1;
+  }
+  for (; p < P; p++) {
     const row = p * width;
     let c = 0,
       e = 0;

@@ -794,7 +794,56 @@ class LeafChecker {
             beta += v * b[j];
             E += Math.abs(v * b[j]);
           }
-          for (let i = 0; i < wIn; i++) {
+          // four rows of W at a time: four independent sums (each still in the order of t, so
+          // the same values as one row at a time) keep the multiply-adds from waiting on each other
+          let i = 0;
+          for (; i + 4 <= wIn; i += 4) {
+            let s0 = 0,
+              s1 = 0,
+              s2 = 0,
+              s3 = 0,
+              a0 = 0,
+              a1 = 0,
+              a2 = 0,
+              a3 = 0;
+            const r0 = i * nOut,
+              r1 = r0 + nOut,
+              r2 = r1 + nOut,
+              r3 = r2 + nOut;
+            for (let t = 0; t < nz; t++) {
+              const j = nzI[t],
+                v = nzV[t];
+              const p0 = W[r0 + j] * v,
+                p1 = W[r1 + j] * v,
+                p2 = W[r2 + j] * v,
+                p3 = W[r3 + j] * v;
+              s0 += p0;
+              s1 += p1;
+              s2 += p2;
+              s3 += p3;
+              a0 += Math.abs(p0);
+              a1 += Math.abs(p1);
+              a2 += Math.abs(p2);
+              a3 += Math.abs(p3);
+            }
+            mu[i] = s0;
+            mu[i + 1] = s1;
+            mu[i + 2] = s2;
+            mu[i + 3] = s3;
+            const M0 = Math.max(Math.abs(plo[i]), Math.abs(phi[i])),
+              M1 = Math.max(Math.abs(plo[i + 1]), Math.abs(phi[i + 1])),
+              M2 = Math.max(Math.abs(plo[i + 2]), Math.abs(phi[i + 2])),
+              M3 = Math.max(Math.abs(plo[i + 3]), Math.abs(phi[i + 3]));
+            if (a0 !== 0) E += a0 * M0;
+            if (a1 !== 0) E += a1 * M1;
+            if (a2 !== 0) E += a2 * M2;
+            if (a3 !== 0) E += a3 * M3;
+            sumM += M0;
+            sumM += M1;
+            sumM += M2;
+            sumM += M3;
+          }
+          for (; i < wIn; i++) {
             let s = 0,
               a = 0;
             const r = i * nOut;
