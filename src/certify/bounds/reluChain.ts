@@ -292,6 +292,8 @@ export class ChainBounder {
 
   /** Restore the intermediate bounds saved by `bound(…, states)` (saveState's layout). */
   private loadState(st: Float64Array): void {
+    // the per-row caches (absWM, reluRelax) were for the bounds replaced here
+    this.stamp = (this.stamp + 1) | 0;
     let p = 0;
     for (let k = 0; k < this.zl.length; k++) {
       const n = this.zl[k].length;
@@ -304,8 +306,6 @@ export class ChainBounder {
 
   /** The box of row r of (L, H), and `state` loaded (null: keep the stored bounds, those of the last row bounded). */
   private boxOf(L: Float64Array, H: Float64Array, r: number, state: Float64Array | null): [Float64Array, Float64Array] {
-    // the per-row caches (absWM, reluRelax) are for the bounds and box about to be used
-    this.stamp = (this.stamp + 1) | 0;
     if (state) this.loadState(state);
     const d = this.d;
     return [L.subarray(r * d, (r + 1) * d), H.subarray(r * d, (r + 1) * d)];
@@ -352,7 +352,30 @@ export class ChainBounder {
     for (const [k, ly] of this.chain.layers.entries()) {
       if (ly.kind === 'dense') {
         const { W, b, nIn, nOut } = ly;
-        for (let o = 0; o < nOut; o++) {
+        // four outputs at a time: independent sums, each in the order of i (the same values)
+        let o = 0;
+        for (; o + 4 <= nOut; o += 4) {
+          let t0 = b[o],
+            t1 = b[o + 1],
+            t2 = b[o + 2],
+            t3 = b[o + 3];
+          const r0 = o * nIn,
+            r1 = r0 + nIn,
+            r2 = r1 + nIn,
+            r3 = r2 + nIn;
+          for (let i = 0; i < nIn; i++) {
+            const ai = a[i];
+            t0 += W[r0 + i] * ai;
+            t1 += W[r1 + i] * ai;
+            t2 += W[r2 + i] * ai;
+            t3 += W[r3 + i] * ai;
+          }
+          z[o] = t0;
+          z[o + 1] = t1;
+          z[o + 2] = t2;
+          z[o + 3] = t3;
+        }
+        for (; o < nOut; o++) {
           let t = b[o];
           for (let i = 0; i < nIn; i++) t += W[o * nIn + i] * a[i];
           z[o] = t;
@@ -438,10 +461,15 @@ export class ChainBounder {
     const base = i * (d + 1);
     let s = A[base + d];
     let mag = Math.abs(s);
+    // the coefficient's sign picks the end (a > 0: lo for the lower value, hi for the upper) without
+    // a branch on it (the signs are unpredictable): a·lo and a·hi are both formed and the smaller
+    // (lower) or larger (upper) taken, the same product as the branch would take (lo ≤ hi)
     for (let j = 0; j < d; j++) {
       const a = A[base + j];
       if (a === 0) continue;
-      const v = wantLower ? (a > 0 ? a * lo[j] : a * hi[j]) : a > 0 ? a * hi[j] : a * lo[j];
+      const p = a * lo[j],
+        q = a * hi[j];
+      const v = wantLower ? (p < q ? p : q) : p > q ? p : q;
       s += v;
       mag += Math.abs(v);
     }
