@@ -153,6 +153,8 @@ export class ChainBounder {
   private readonly mScratch: Float64Array;
   private readonly vStamp: Int32Array;
   private stamp = 0;
+  /** The state the stored bounds equal (saveState's result or loadState's argument), or null once a row changes them. */
+  private loaded: Float64Array | null = null;
   /** The current bound call skips the refinement (bound's `cheap`). */
   private cheap = false;
   /**
@@ -280,6 +282,7 @@ export class ChainBounder {
   /** The intermediate bounds of the last bounded row. */
   private saveState(): Float64Array {
     const out = new Float64Array(this.stateSize);
+    this.loaded = out;
     let p = 0;
     for (let k = 0; k < this.zl.length; k++) {
       out.set(this.zl[k], p);
@@ -292,6 +295,10 @@ export class ChainBounder {
 
   /** Restore the intermediate bounds saved by `bound(…, states)` (saveState's layout). */
   private loadState(st: Float64Array): void {
+    // the state the bounds already hold (saved from them, or loaded last; states are never
+    // written after saveState): nothing to copy, and the per-row caches stay valid
+    if (st === this.loaded) return;
+    this.loaded = st;
     // the per-row caches (absWM, reluRelax) were for the bounds replaced here
     this.stamp = (this.stamp + 1) | 0;
     let p = 0;
@@ -912,6 +919,7 @@ export class ChainBounder {
     const d = this.d,
       d1 = d + 1;
     this.stamp = (this.stamp + 1) | 0;
+    this.loaded = null;
     const lo = L.subarray(r * d, (r + 1) * d),
       hi = H.subarray(r * d, (r + 1) * d);
     const X = this.X;
