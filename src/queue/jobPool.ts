@@ -4,9 +4,10 @@
  * renewed is "stalled" and handed to another worker).
  *
  * Throughput: each BullMQ job costs the main thread a Redis command (its answer stored, the next
- * job fetched in the same script). The jobs that wait while a thread is busy go to it as one group
- * of about CHUNK_MS of work (1 query for slow queries, at most MAX_GROUP; the chunking of the local
- * pool, cli/batch/pool.ts), and its answers come back in one message, so the group's jobs finish
+ * job fetched in the same script). The jobs that wait go to a thread in groups of about CHUNK_MS
+ * of work (1 query for slow queries, at most MAX_GROUP; the chunking of the local pool,
+ * cli/batch/pool.ts), IN_FLIGHT groups per thread at a time (the next already in its inbox while
+ * it answers one), and a group's answers come back in one message, so the group's jobs finish
  * in the same tick and the worker's connection (auto-pipelined) stores their answers, and fetches
  * their successors, in one write and one read. Each query is still its own BullMQ job.
  *
@@ -47,8 +48,15 @@ interface Pending {
 interface Slot {
   worker: Worker;
   models: Set<string>;
-  job: { seq: number; group: Pending[] } | null;
+  /** Groups sent (or being sent: `sent` false while the model is fetched), oldest first; the thread answers them in order. */
+  jobs: { seq: number; group: Pending[]; sent: boolean; suspect: boolean }[];
 }
+
+/**
+ * Groups a thread holds at once: the one it answers and the next, already in its inbox, so that it
+ * does not wait for the main thread to take the answers and send more (the local pool's PREFETCH).
+ */
+export const IN_FLIGHT = 2;
 
 export class JobPool {
   private readonly slots: Slot[] = [];
@@ -71,11 +79,11 @@ export class JobPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(this.script, { eval: true }), models: new Set(), job: null };
+    const slot: Slot = { worker: new Worker(this.script, { eval: true }), models: new Set(), jobs: [] };
     slot.worker.on('message', (m: JobReply) => {
-      const job = slot.job;
-      if (!job || job.seq !== m.seq) return;
-      slot.job = null;
+      const at = slot.jobs.findIndex((j) => j.seq === m.seq);
+      if (at < 0) return;
+      const [job] = slot.jobs.splice(at, 1);
       let ms = 0,
         n = 0;
       job.group.forEach((p, k) => {
@@ -92,13 +100,11 @@ export class JobPool {
     const died = (why: string): void => {
       const i = this.slots.indexOf(slot);
       if (i < 0) return;
-      const job = slot.job;
-      slot.job = null;
-      if (job) {
-        // alone, the job is the one that stopped the thread; in a group, each goes again alone to find it
-        if (job.group.length === 1) job.group[0].reject(new Error(`the thread answering it stopped (${why})`));
-        else this.suspects.push(...job.group);
-      }
+      const held = slot.jobs.flatMap((j) => j.group);
+      slot.jobs = [];
+      // alone, the job is the one that stopped the thread; with others held, each goes again alone to find it
+      if (held.length === 1) held[0].reject(new Error(`the thread answering it stopped (${why})`));
+      else this.suspects.push(...held);
       if (this.closed) return;
       this.slots[i] = this.spawn();
       this.pump();
@@ -109,34 +115,60 @@ export class JobPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.job) continue;
-      const group = this.suspects.length ? [this.suspects.shift()!] : this.waiting.splice(0, this.groupSize());
-      if (!group.length) return;
-      const seq = this.seq++;
-      slot.job = { seq, group };
-      const need = [...new Set(group.map((p) => p.data.model))].filter((h) => !slot.models.has(h));
-      const send = (texts: Record<string, string> | undefined): void => {
-        for (const h of need) slot.models.add(h);
-        slot.worker.postMessage({ seq, jobs: group.map((p) => p.data), ...(texts ? { modelTexts: texts } : {}) } satisfies JobRequest);
-      };
-      if (!need.length) {
-        send(undefined);
-        continue;
+    // idle threads first, then a second group for each busy one
+    for (let level = 0; level < IN_FLIGHT; level++) {
+      for (const slot of this.slots) {
+        const busy = slot.jobs.length;
+        if (busy !== level) continue;
+        // a suspect goes to an idle thread alone (nothing sent behind it); a second group only
+        // behind one already sent, and only when the thread has its models (so the two arrive in order)
+        if (busy && (this.suspects.length || slot.jobs.some((j) => !j.sent || j.suspect))) continue;
+        const suspect = this.suspects.length > 0;
+        const group = suspect ? [this.suspects.shift()!] : busy ? this.nextGroup(slot) : this.waiting.splice(0, this.groupSize());
+        if (!group.length) continue;
+        const seq = this.seq++;
+        const entry = { seq, group, sent: false, suspect };
+        slot.jobs.push(entry);
+        const need = [...new Set(group.map((p) => p.data.model))].filter((h) => !slot.models.has(h));
+        const send = (texts: Record<string, string> | undefined): void => {
+          for (const h of need) slot.models.add(h);
+          entry.sent = true;
+          slot.worker.postMessage({ seq, jobs: group.map((p) => p.data), ...(texts ? { modelTexts: texts } : {}) } satisfies JobRequest);
+        };
+        if (!need.length) {
+          send(undefined);
+          continue;
+        }
+        Promise.all(need.map((h) => group.find((p) => p.data.model === h)!.modelText())).then(
+          (texts) => {
+            if (!slot.jobs.includes(entry)) return;
+            send(Object.fromEntries(need.map((h, k) => [h, texts[k]])));
+            this.pump();
+          },
+          (e: Error) => {
+            // a model that cannot be had fails its jobs; the others wait for the next group
+            const at = slot.jobs.indexOf(entry);
+            if (at < 0) return;
+            slot.jobs.splice(at, 1);
+            const missing = new Set(need);
+            for (const p of group) if (missing.has(p.data.model)) p.reject(e);
+            this.waiting.unshift(...group.filter((p) => !missing.has(p.data.model)));
+            this.pump();
+          },
+        );
       }
-      Promise.all(need.map((h) => group.find((p) => p.data.model === h)!.modelText())).then(
-        (texts) => send(Object.fromEntries(need.map((h, k) => [h, texts[k]]))),
-        (e: Error) => {
-          // a model that cannot be had fails its jobs; the others wait for the next group
-          if (slot.job?.seq !== seq) return;
-          slot.job = null;
-          const missing = new Set(need);
-          for (const p of group) if (missing.has(p.data.model)) p.reject(e);
-          this.waiting.unshift(...group.filter((p) => !missing.has(p.data.model)));
-          this.pump();
-        },
-      );
     }
+  }
+
+  /** The next group for a thread that already holds one: only jobs whose models it has (the rest wait for a thread with them, or an idle one). */
+  private nextGroup(slot: Slot): Pending[] {
+    const size = this.groupSize();
+    const out: Pending[] = [];
+    for (let i = 0; i < this.waiting.length && out.length < size; ) {
+      if (slot.models.has(this.waiting[i].data.model)) out.push(...this.waiting.splice(i, 1));
+      else i++;
+    }
+    return out;
   }
 
   /** One job's answer; `modelText` is asked for only when the thread has not loaded the model yet. */

@@ -13,7 +13,7 @@ import { JobPool } from './jobPool.ts';
 import { batchKey, connect, JOB_ATTEMPTS, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobAnswers, type JobData } from './redis.ts';
 
 /** Groups claimed per thread: one answered, one waiting in the pool (a group: JobPool.groupSize() jobs). */
-const PREFETCH_GROUPS = 2;
+const PREFETCH_GROUPS = 3;
 
 export interface WorkerOptions {
   concurrency: number;
