@@ -12,7 +12,7 @@ import { Worker, type Job } from 'bullmq';
 import { JobPool } from './jobPool.ts';
 import { batchKey, connect, JOB_ATTEMPTS, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobAnswers, type JobData } from './redis.ts';
 
-/** Groups claimed per thread: one answered, one waiting in the pool (a group: JobPool.groupSize() jobs). */
+/** Groups claimed per thread: the two it holds (jobPool.ts IN_FLIGHT: one answered, one in its inbox) and one waiting in the pool (a group: JobPool.groupSize() jobs). */
 const PREFETCH_GROUPS = 3;
 
 export interface WorkerOptions {
@@ -112,9 +112,9 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     },
     {
       connection: workerConn,
-      // twice as many jobs as threads at first (groups of one): while a thread answers one query
-      // the next is already fetched from Redis and waits in the pool, so no thread idles through
-      // a Redis round trip; raised to PREFETCH_GROUPS groups per thread once queries are timed
+      // PREFETCH_GROUPS jobs per thread at first (groups of one): while a thread answers one query
+      // the next ones are already fetched from Redis, so no thread idles through a Redis round
+      // trip; PREFETCH_GROUPS groups per thread once queries are timed
       concurrency: o.concurrency * PREFETCH_GROUPS,
       lockDuration: o.lockMs,
       stalledInterval: o.lockMs,
