@@ -56,7 +56,8 @@ describe('queue job pool', () => {
   }, 60_000);
 
   it('a thread stopped while it holds groups: every job it held is answered again (alone), each with its own answer', async () => {
-    const pool2 = new JobPool(2);
+    // every timed query counts as fast here, so that a thread holds two groups (IN_FLIGHT)
+    const pool2 = new JobPool(2, Infinity);
     try {
       const model = loadModelFile('models/seed-add.json');
       const text = saveNativeModel(model);
@@ -64,7 +65,7 @@ describe('queue job pool', () => {
       const ins = model.graph.inputs.map((i) => i.name);
       const outs = model.graph.outputs.map((o) => o.name);
       const rand = mulberry32(7);
-      const lines = Array.from({ length: 60 }, (_v, i) => {
+      const lines = Array.from({ length: 120 }, (_v, i) => {
         const x = ins.map(() => (2 * rand() - 1).toString());
         x[x.length - 1] = '';
         return [`k${i}`, ...x, ...outs.map(() => (2 * rand() - 1).toFixed(3))].join(',');
@@ -73,16 +74,16 @@ describe('queue job pool', () => {
       const s = readSettings({}, model);
       const data = (q: (typeof rows)[number]): BatchJob => ({ batch: 'b', model: hash, settings: s, layout, q });
       const modelText = (): Promise<string> => Promise.resolve(text);
-      // first a few answers, so that groups are timed and a thread holds more than one
-      await Promise.all(rows.slice(0, 6).map((q) => pool2.answer(data(q), modelText)));
-      const pending = rows.slice(6).map((q) => pool2.answer(data(q), modelText));
+      // first some answers, so that queries are timed (then a thread holds two groups)
+      await Promise.all(rows.slice(0, 60).map((q) => pool2.answer(data(q), modelText)));
+      const pending = rows.slice(60).map((q) => pool2.answer(data(q), modelText));
       const slots = (pool2 as unknown as { slots: { worker: { terminate(): Promise<number> }; jobs: { group: unknown[] }[] }[] }).slots;
       const held = slots[0].jobs.reduce((n, j) => n + j.group.length, 0);
       expect(held).toBeGreaterThan(1);
       await slots[0].worker.terminate();
       const got = await Promise.all(pending);
       const run = await solver(s);
-      for (let i = 0; i < got.length; i++) expect(got[i]).toEqual(await answerQuery(model, layout, rows[i + 6], s, run));
+      for (let i = 0; i < got.length; i++) expect(got[i]).toEqual(await answerQuery(model, layout, rows[i + 60], s, run));
     } finally {
       await pool2.close();
     }

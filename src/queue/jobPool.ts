@@ -6,8 +6,8 @@
  * Throughput: each BullMQ job costs the main thread a Redis command (its answer stored, the next
  * job fetched in the same script). The jobs that wait go to a thread in groups of about CHUNK_MS
  * of work (1 query for slow queries, at most MAX_GROUP; the chunking of the local pool,
- * cli/batch/pool.ts), IN_FLIGHT groups per thread at a time (the next already in its inbox while
- * it answers one), and a group's answers come back in one message, so the group's jobs finish
+ * cli/batch/pool.ts), for fast queries IN_FLIGHT groups per thread at a time (the next already in
+ * its inbox while it answers one), and a group's answers come back in one message, so the group's jobs finish
  * in the same tick and the worker's connection (auto-pipelined) stores their answers, and fetches
  * their successors, in one write and one read. Each query is still its own BullMQ job.
  *
@@ -53,10 +53,13 @@ interface Slot {
 }
 
 /**
- * Groups a thread holds at once: the one it answers and the next, already in its inbox, so that it
- * does not wait for the main thread to take the answers and send more (the local pool's PREFETCH).
+ * Groups a thread holds at once when queries are fast (under FAST_MS each): the one it answers and
+ * the next, already in its inbox, so that it does not wait for the main thread to take the answers
+ * and send more (the local pool's PREFETCH). Slow queries go one group at a time: a query waiting
+ * in one thread's inbox could not go to another thread that falls idle.
  */
 export const IN_FLIGHT = 2;
+export const FAST_MS = CHUNK_MS / 2;
 
 export class JobPool {
   private readonly slots: Slot[] = [];
@@ -69,8 +72,17 @@ export class JobPool {
   private msPerQuery = 0;
   private readonly script = workerScript(import.meta.url, './jobThread');
 
-  constructor(readonly size: number) {
+  /** `fastMs`: the time per query under which a thread holds IN_FLIGHT groups (default FAST_MS). */
+  constructor(
+    readonly size: number,
+    private readonly fastMs = FAST_MS,
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Groups a thread holds at once: IN_FLIGHT once queries are timed and fast, else 1. */
+  inFlight(): number {
+    return this.msPerQuery > 0 && this.msPerQuery < this.fastMs ? IN_FLIGHT : 1;
   }
 
   /** Queries per group: about CHUNK_MS of work by the time measured so far (1 before any is measured). */
@@ -115,8 +127,9 @@ export class JobPool {
   }
 
   private pump(): void {
-    // idle threads first, then a second group for each busy one
-    for (let level = 0; level < IN_FLIGHT; level++) {
+    // idle threads first, then (fast queries) a second group for each busy one
+    const most = this.inFlight();
+    for (let level = 0; level < most; level++) {
       for (const slot of this.slots) {
         const busy = slot.jobs.length;
         if (busy !== level) continue;

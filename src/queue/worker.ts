@@ -12,8 +12,12 @@ import { Worker, type Job } from 'bullmq';
 import { JobPool } from './jobPool.ts';
 import { batchKey, connect, JOB_ATTEMPTS, modelKey, QUEUE_NAME, reachable, type BatchInfo, type JobAnswers, type JobData } from './redis.ts';
 
-/** Groups claimed per thread: the two it holds (jobPool.ts IN_FLIGHT: one answered, one in its inbox) and one waiting in the pool (a group: JobPool.groupSize() jobs). */
-const PREFETCH_GROUPS = 3;
+/**
+ * Groups claimed per thread: the ones it holds (JobPool.inFlight(): for fast queries one answered
+ * and one in its inbox) and one waiting in the pool (a group: JobPool.groupSize() jobs); two per
+ * thread at first, before queries are timed.
+ */
+const PREFETCH_GROUPS = 2;
 
 export interface WorkerOptions {
   concurrency: number;
@@ -98,7 +102,7 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
       if (lost && (qs.length === 1 || job.attemptsMade + 1 < JOB_ATTEMPTS)) throw lost.reason;
       const answers: JobAnswers = results.map((r) => (r.status === 'fulfilled' ? r.value : { failed: String((r.reason as Error)?.message ?? r.reason) }));
       // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones
-      const want = Math.max(1, Math.ceil((o.concurrency * PREFETCH_GROUPS * pool.groupSize()) / qs.length));
+      const want = Math.max(1, Math.ceil((o.concurrency * (pool.inFlight() + 1) * pool.groupSize()) / qs.length));
       if (worker.concurrency !== want) worker.concurrency = want;
       // BullMQ retries storing an answer for ever while Redis is unreachable (and, once the
       // connections are dropped, without pause), so the answer waits here until Redis is back;
@@ -113,8 +117,8 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
     {
       connection: workerConn,
       // PREFETCH_GROUPS jobs per thread at first (groups of one): while a thread answers one query
-      // the next ones are already fetched from Redis, so no thread idles through a Redis round
-      // trip; PREFETCH_GROUPS groups per thread once queries are timed
+      // the next is already fetched from Redis, so no thread idles through a Redis round trip;
+      // once queries are timed, the groups a thread holds and one more (see `want` above)
       concurrency: o.concurrency * PREFETCH_GROUPS,
       lockDuration: o.lockMs,
       stalledInterval: o.lockMs,
