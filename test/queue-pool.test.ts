@@ -14,24 +14,29 @@ import { JobPool } from '../src/queue/jobPool.ts';
 import { sha256, type BatchJob } from '../src/queue/redis.ts';
 import { mulberry32 } from '../src/numeric/rng.ts';
 
+/** n random queries on the seed adder (its last input unknown), with the model's native text and hash. */
+function seedQueries(n: number, seed: number) {
+  const model = loadModelFile('models/seed-add.json');
+  const text = saveNativeModel(model);
+  const hash = sha256(text);
+  const ins = model.graph.inputs.map((i) => i.name);
+  const outs = model.graph.outputs.map((o) => o.name);
+  const rand = mulberry32(seed);
+  const lines = Array.from({ length: n }, (_v, i) => {
+    const x = ins.map(() => (2 * rand() - 1).toString());
+    x[x.length - 1] = ''; // the last input unknown
+    return [`q${i}`, ...x, ...outs.map(() => (2 * rand() - 1).toFixed(3))].join(',');
+  });
+  const { layout, rows } = readQueries([['id', ...ins, ...outs].join(','), ...lines].join('\n') + '\n', model, 'q.csv');
+  return { model, text, hash, layout, rows, s: readSettings({}, model) };
+}
+
 describe('queue job pool', () => {
   const pool = new JobPool(2);
   afterAll(() => pool.close());
 
   it('grouped jobs each get their own answer (equal to answering them one by one); a missing model fails only its jobs', async () => {
-    const model = loadModelFile('models/seed-add.json');
-    const text = saveNativeModel(model);
-    const hash = sha256(text);
-    const ins = model.graph.inputs.map((i) => i.name);
-    const outs = model.graph.outputs.map((o) => o.name);
-    const rand = mulberry32(99);
-    const lines = Array.from({ length: 40 }, (_v, i) => {
-      const x = ins.map(() => (2 * rand() - 1).toString());
-      x[x.length - 1] = ''; // the last input unknown
-      return [`q${i}`, ...x, ...outs.map(() => (2 * rand() - 1).toFixed(3))].join(',');
-    });
-    const { layout, rows } = readQueries([['id', ...ins, ...outs].join(','), ...lines].join('\n') + '\n', model, 'q.csv');
-    const s = readSettings({}, model);
+    const { model, text, hash, layout, rows, s } = seedQueries(40, 99);
     let asked = 0;
     const modelText = (): Promise<string> => {
       asked++;
@@ -59,19 +64,7 @@ describe('queue job pool', () => {
     // every timed query counts as fast here, so that a thread holds two groups (IN_FLIGHT)
     const pool2 = new JobPool(2, Infinity);
     try {
-      const model = loadModelFile('models/seed-add.json');
-      const text = saveNativeModel(model);
-      const hash = sha256(text);
-      const ins = model.graph.inputs.map((i) => i.name);
-      const outs = model.graph.outputs.map((o) => o.name);
-      const rand = mulberry32(7);
-      const lines = Array.from({ length: 120 }, (_v, i) => {
-        const x = ins.map(() => (2 * rand() - 1).toString());
-        x[x.length - 1] = '';
-        return [`k${i}`, ...x, ...outs.map(() => (2 * rand() - 1).toFixed(3))].join(',');
-      });
-      const { layout, rows } = readQueries([['id', ...ins, ...outs].join(','), ...lines].join('\n') + '\n', model, 'q.csv');
-      const s = readSettings({}, model);
+      const { model, text, hash, layout, rows, s } = seedQueries(120, 7);
       const data = (q: (typeof rows)[number]): BatchJob => ({ batch: 'b', model: hash, settings: s, layout, q });
       const modelText = (): Promise<string> => Promise.resolve(text);
       // first some answers, so that queries are timed (then a thread holds two groups)

@@ -358,35 +358,7 @@ export class ChainBounder {
     for (let j = 0; j < d; j++) a[j] = lamX[j] > 0 ? lo[j] : hi[j];
     for (const [k, ly] of this.chain.layers.entries()) {
       if (ly.kind === 'dense') {
-        const { W, b, nIn, nOut } = ly;
-        // four outputs at a time: independent sums, each in the order of i (the same values)
-        let o = 0;
-        for (; o + 4 <= nOut; o += 4) {
-          let t0 = b[o],
-            t1 = b[o + 1],
-            t2 = b[o + 2],
-            t3 = b[o + 3];
-          const r0 = o * nIn,
-            r1 = r0 + nIn,
-            r2 = r1 + nIn,
-            r3 = r2 + nIn;
-          for (let i = 0; i < nIn; i++) {
-            const ai = a[i];
-            t0 += W[r0 + i] * ai;
-            t1 += W[r1 + i] * ai;
-            t2 += W[r2 + i] * ai;
-            t3 += W[r3 + i] * ai;
-          }
-          z[o] = t0;
-          z[o + 1] = t1;
-          z[o + 2] = t2;
-          z[o + 3] = t3;
-        }
-        for (; o < nOut; o++) {
-          let t = b[o];
-          for (let i = 0; i < nIn; i++) t += W[o * nIn + i] * a[i];
-          z[o] = t;
-        }
+        matVec(ly.W, ly.nIn, ly.nOut, a, ly.b, z);
       } else if (ly.kind === 'affine') {
         for (let i = 0; i < ly.n; i++) z[i] = ly.s[i] * a[i] + ly.t[i];
       } else {
@@ -638,35 +610,7 @@ export class ChainBounder {
     const { absW, nIn, nOut } = ly;
     const M = this.mScratch;
     for (let i = 0; i < nIn; i++) M[i] = Math.max(Math.abs(inL[i]), Math.abs(inU[i]));
-    // four rows at a time: independent sums, each in the order of i (the same values as one at a time)
-    let o = 0;
-    for (; o + 4 <= nOut; o += 4) {
-      let s0 = 0,
-        s1 = 0,
-        s2 = 0,
-        s3 = 0;
-      const r0 = o * nIn,
-        r1 = r0 + nIn,
-        r2 = r1 + nIn,
-        r3 = r2 + nIn;
-      for (let i = 0; i < nIn; i++) {
-        const m = M[i];
-        s0 += absW[r0 + i] * m;
-        s1 += absW[r1 + i] * m;
-        s2 += absW[r2 + i] * m;
-        s3 += absW[r3 + i] * m;
-      }
-      v[o] = s0;
-      v[o + 1] = s1;
-      v[o + 2] = s2;
-      v[o + 3] = s3;
-    }
-    for (; o < nOut; o++) {
-      let s = 0;
-      const row = o * nIn;
-      for (let i = 0; i < nIn; i++) s += absW[row + i] * M[i];
-      v[o] = s;
-    }
+    matVec(absW, nIn, nOut, M, null, v);
     this.vStamp[k] = this.stamp;
     return v;
   }
@@ -1140,6 +1084,43 @@ export class ChainBounder {
       }
       this.lo[r * m + q] = best;
     }
+  }
+}
+
+/**
+ * out = A·x (+ bias), A row-major nOut × nIn, the sums starting from the bias. Four rows at a time:
+ * independent sums (a float add waits ~4 cycles for the previous one), each in the order of i, so
+ * the values are those of one row at a time (the kernels' matmulABtJs at one row adds the bias
+ * last: other values for alphaGrad).
+ */
+function matVec(A: Float64Array, nIn: number, nOut: number, x: Float64Array, bias: Float64Array | null, out: Float64Array): void {
+  let o = 0;
+  for (; o + 4 <= nOut; o += 4) {
+    let s0 = bias ? bias[o] : 0,
+      s1 = bias ? bias[o + 1] : 0,
+      s2 = bias ? bias[o + 2] : 0,
+      s3 = bias ? bias[o + 3] : 0;
+    const r0 = o * nIn,
+      r1 = r0 + nIn,
+      r2 = r1 + nIn,
+      r3 = r2 + nIn;
+    for (let i = 0; i < nIn; i++) {
+      const xi = x[i];
+      s0 += A[r0 + i] * xi;
+      s1 += A[r1 + i] * xi;
+      s2 += A[r2 + i] * xi;
+      s3 += A[r3 + i] * xi;
+    }
+    out[o] = s0;
+    out[o + 1] = s1;
+    out[o + 2] = s2;
+    out[o + 3] = s3;
+  }
+  for (; o < nOut; o++) {
+    let t = bias ? bias[o] : 0;
+    const r = o * nIn;
+    for (let i = 0; i < nIn; i++) t += A[r + i] * x[i];
+    out[o] = t;
   }
 }
 
