@@ -48,8 +48,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   models: Set<string>;
-  /** Groups sent (or being sent: `sent` false while the model is fetched), oldest first; the thread answers them in order. */
-  jobs: { seq: number; group: Pending[]; sent: boolean; suspect: boolean }[];
+  /** Groups held (sent, or waiting for their model's text), each answered by its `seq`. */
+  jobs: { seq: number; group: Pending[]; suspect: boolean }[];
 }
 
 /**
@@ -133,19 +133,17 @@ export class JobPool {
       for (const slot of this.slots) {
         const busy = slot.jobs.length;
         if (busy !== level) continue;
-        // a suspect goes to an idle thread alone (nothing sent behind it); a second group only
-        // behind one already sent, and only when the thread has its models (so the two arrive in order)
-        if (busy && (this.suspects.length || slot.jobs.some((j) => !j.sent || j.suspect))) continue;
+        // a suspect goes to an idle thread alone, with nothing sent behind it
+        if (busy && (this.suspects.length || slot.jobs[0].suspect)) continue;
         const suspect = this.suspects.length > 0;
         const group = suspect ? [this.suspects.shift()!] : busy ? this.nextGroup(slot) : this.waiting.splice(0, this.groupSize());
         if (!group.length) continue;
         const seq = this.seq++;
-        const entry = { seq, group, sent: false, suspect };
+        const entry = { seq, group, suspect };
         slot.jobs.push(entry);
         const need = [...new Set(group.map((p) => p.data.model))].filter((h) => !slot.models.has(h));
         const send = (texts: Record<string, string> | undefined): void => {
           for (const h of need) slot.models.add(h);
-          entry.sent = true;
           slot.worker.postMessage({ seq, jobs: group.map((p) => p.data), ...(texts ? { modelTexts: texts } : {}) } satisfies JobRequest);
         };
         if (!need.length) {
@@ -156,7 +154,6 @@ export class JobPool {
           (texts) => {
             if (!slot.jobs.includes(entry)) return;
             send(Object.fromEntries(need.map((h, k) => [h, texts[k]])));
-            this.pump();
           },
           (e: Error) => {
             // a model that cannot be had fails its jobs; the others wait for the next group

@@ -440,15 +440,10 @@ export class ChainBounder {
     const base = i * (d + 1);
     let s = A[base + d];
     let mag = Math.abs(s);
-    // the coefficient's sign picks the end (a > 0: lo for the lower value, hi for the upper) without
-    // a branch on it (the signs are unpredictable): a·lo and a·hi are both formed and the smaller
-    // (lower) or larger (upper) taken, the same product as the branch would take (lo ≤ hi)
     for (let j = 0; j < d; j++) {
       const a = A[base + j];
       if (a === 0) continue;
-      const p = a * lo[j],
-        q = a * hi[j];
-      const v = wantLower ? (p < q ? p : q) : p > q ? p : q;
+      const v = wantLower ? (a > 0 ? a * lo[j] : a * hi[j]) : a > 0 ? a * hi[j] : a * lo[j];
       s += v;
       mag += Math.abs(v);
     }
