@@ -8,13 +8,17 @@
  *     with 2 threads of workers started beforehand, as deployed workers are: 2 `netinvert worker
  *     --concurrency 1` processes (2×1, as two machines), then 1 `--concurrency 2` process (1×2, as
  *     one machine: the threads of local --workers 2), and for the reachable queries 2×1 with
- *     --chunk 8 (8 queries per job); the Redis time is the two user commands,
- *     enqueue then --collect, and each Redis row starts from an empty Redis;
+ *     --chunk 32 (32 queries per job); the Redis time is the user's one command,
+ *     `batch --queue URL --collect -o FILE` (it enqueues, then collects), and each Redis run
+ *     starts from an empty Redis;
  *   - with --kill, then a kill run: the queries through Redis again (a new batch: another --seed)
  *     with one of two workers SIGKILLed at a third of the way, checking every query is answered
  *     exactly once.
- * `npm run bench -- batch --quick`: 1,000 reachable and 40 --prove queries (the env variables win).
- * Scaling efficiency = speed-up / workers; queue overhead per job = (t_redis − t_2 workers) / N.
+ * The reachable rows run NETINVERT_BENCH_BATCH_REPS times (default 3), in an order that rotates
+ * from one repetition to the next; the table shows medians (and each run's time).
+ * `npm run bench -- batch --quick`: 1,000 reachable and 40 --prove queries, once (the env variables win).
+ * Scaling efficiency = speed-up / workers; queue overhead = median over the repetitions of
+ * t_redis / t_2 workers − 1 (each beside the local run of its repetition), per job × t_2 workers / N.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -121,49 +125,80 @@ export async function runBatchBench(): Promise<void> {
     : null;
   await sleep(500);
 
+  // Each row runs REPS times (the reachable queries; --prove once), the rows' order rotating from
+  // one repetition to the next, and the table shows each row's median: on a shared machine the
+  // load drifts by tens of per cent within minutes, so one run of each row, minutes apart, can
+  // show a Redis row 20 % faster or slower than the local one for no reason of its own. The Redis
+  // overhead is the median over the repetitions of (t_Redis / t_2 workers − 1), each run beside
+  // the local run of its own repetition.
+  const REPS = Math.max(1, Number(process.env.NETINVERT_BENCH_BATCH_REPS ?? (quick ? 1 : 3)));
+  type Run = { name: string; workers: number } | { name: string; procs: number; threads: number; chunk: number };
+  const median = (v: number[]): number => {
+    const s = [...v].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
   const table: string[][] = [];
   for (const [label, q, extra, n] of [
     ['reachable', qAll, [] as string[], N],
     ['--prove', qProve, ['--prove'], NP],
   ] as const) {
-    const t1 = cli(['batch', model, q, '-o', join(dir, `${label}-1.csv`), '--workers', '1', ...common, ...extra]);
-    const t2 = cli(['batch', model, q, '-o', join(dir, `${label}-2.csv`), '--workers', '2', ...common, ...extra]);
-    const same = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-2.csv`), 'utf8');
-    table.push([label, '1 worker', String(n), t1.toFixed(1), (n / t1).toPrecision(3), '1.00', '100%', '']);
-    table.push([label, '2 workers', String(n), t2.toFixed(1), (n / t2).toPrecision(3), (t1 / t2).toFixed(2), `${((t1 / t2 / 2) * 100).toFixed(0)}%`, same ? 'same file' : 'FILES DIFFER']);
     // the workers are running before the batch is enqueued (deployed workers wait for work): the
-    // time is the user's two commands, enqueue and collect, as the local rows time one. Two ways
+    // time is the user's command `batch --queue URL --collect -o FILE` (it enqueues, then collects),
+    // as the local rows time `batch --workers N -o FILE`. Two ways
     // to put 2 threads on the queue: 2 worker processes of 1 thread (as 2 machines would), or 1
-    // worker process of 2 threads (as one machine would: the same threads as local --workers 2)
-    for (const [run, procs, threads, chunk] of [
-      ['2 via Redis (2×1)', 2, 1, 1],
-      ['2 via Redis (1×2)', 1, 2, 1],
-      ['2 via Redis (2×1, --chunk 8)', 2, 1, 8],
-    ] as const) {
-      if (!redis) break;
-      // chunks are for queries of a few ms (a --prove query is its own job)
-      if (chunk > 1 && extra.length) continue;
-      const ck = chunk > 1 ? ['--chunk', String(chunk)] : [];
-      // each row starts from an empty Redis, so it is not answered by an earlier row's jobs
-      await flush(url);
-      const ws = Array.from({ length: procs }, () => worker(url, threads));
-      await Promise.all(ws.map((w) => w.ready));
-      const t0 = performance.now();
-      cli(['batch', model, q, '--queue', url, ...common, ...extra, ...ck]);
-      cli(['batch', model, q, '--queue', url, '--collect', '-o', join(dir, `${label}-r${procs}x${threads}c${chunk}.csv`), ...common, ...extra, ...ck]);
-      const tr = (performance.now() - t0) / 1000;
-      await Promise.all(ws.map((w) => stop(w.proc)));
-      const sameR = readFileSync(join(dir, `${label}-1.csv`), 'utf8') === readFileSync(join(dir, `${label}-r${procs}x${threads}c${chunk}.csv`), 'utf8');
-      table.push([
-        label,
-        run,
-        String(n),
-        tr.toFixed(1),
-        (n / tr).toPrecision(3),
-        (t1 / tr).toFixed(2),
-        `${((t1 / tr / 2) * 100).toFixed(0)}%`,
-        `${sameR ? 'same file' : 'FILES DIFFER'}; +${(((tr - t2) / t2) * 100).toFixed(0)}% vs local, ${(((tr - t2) / n) * 1000).toFixed(2)} ms/job`,
-      ]);
+    // worker process of 2 threads (as one machine would: the same threads as local --workers 2);
+    // chunks are for queries of a few ms (a --prove query is its own job)
+    const runs: Run[] = [
+      { name: '1 worker', workers: 1 },
+      { name: '2 workers', workers: 2 },
+      ...(redis
+        ? [
+            { name: '2 via Redis (2×1)', procs: 2, threads: 1, chunk: 1 },
+            { name: '2 via Redis (1×2)', procs: 1, threads: 2, chunk: 1 },
+            ...(extra.length ? [] : [{ name: '2 via Redis (2×1, --chunk 32)', procs: 2, threads: 1, chunk: 32 }]),
+          ]
+        : []),
+    ];
+    const reps = extra.length ? 1 : REPS;
+    const times = new Map<string, number[]>(runs.map((r) => [r.name, []]));
+    const sameAs1 = new Map<string, boolean>(runs.map((r) => [r.name, true]));
+    const out = (r: Run, rep: number): string => join(dir, `${label}-${r.name.replace(/[^a-z0-9]+/gi, '_')}-${rep}.csv`);
+    const first = join(dir, `${label}-1.csv`);
+    for (let rep = 0; rep < reps; rep++) {
+      // the 1-worker run first in the first repetition: its file is the one every other is compared with
+      const order = rep === 0 ? runs : [...runs.slice(rep % runs.length), ...runs.slice(0, rep % runs.length)];
+      for (const r of order) {
+        const file = rep === 0 && 'workers' in r && r.workers === 1 ? first : out(r, rep);
+        let t: number;
+        if ('workers' in r) t = cli(['batch', model, q, '-o', file, '--workers', String(r.workers), ...common, ...extra]);
+        else {
+          const ck = r.chunk > 1 ? ['--chunk', String(r.chunk)] : [];
+          // each Redis run starts from an empty Redis, so it is not answered by an earlier run's jobs
+          await flush(url);
+          const ws = Array.from({ length: r.procs }, () => worker(url, r.threads));
+          await Promise.all(ws.map((w) => w.ready));
+          // one command, as a local batch is one: --collect enqueues the batch, then waits for its answers
+          const t0 = performance.now();
+          cli(['batch', model, q, '--queue', url, '--collect', '-o', file, ...common, ...extra, ...ck]);
+          t = (performance.now() - t0) / 1000;
+          await Promise.all(ws.map((w) => stop(w.proc)));
+        }
+        times.get(r.name)!.push(t);
+        if (file !== first && readFileSync(file, 'utf8') !== readFileSync(first, 'utf8')) sameAs1.set(r.name, false);
+      }
+    }
+    const t1 = median(times.get('1 worker')!),
+      t2s = times.get('2 workers')!;
+    for (const r of runs) {
+      const ts = times.get(r.name)!;
+      const t = median(ts);
+      const spread = ts.length > 1 ? ` (${ts.map((v) => v.toFixed(1)).join(', ')} s)` : '';
+      const notes = [r.name === '1 worker' ? '' : sameAs1.get(r.name) ? 'same file' : 'FILES DIFFER'];
+      if ('procs' in r) {
+        const over = median(ts.map((v, k) => v / t2s[k] - 1));
+        notes.push(`${over >= 0 ? '+' : ''}${(over * 100).toFixed(0)}% vs local, ${((over * median(t2s) * 1000) / n).toFixed(2)} ms/job`);
+      }
+      table.push([label, r.name, String(n), t.toFixed(1) + spread, (n / t).toPrecision(3), (t1 / t).toFixed(2), `${((t1 / t / ('workers' in r ? r.workers : r.procs * r.threads)) * 100).toFixed(0)}%`, notes.filter(Boolean).join('; ')]);
     }
   }
   const cols = ['queries', 'run', 'n', 'seconds', 'queries/s', 'speed-up', 'efficiency', 'notes'];

@@ -101,8 +101,10 @@ export async function runQueueWorker(url: string, o: WorkerOptions): Promise<boo
       // other queries' answers (the failed one: an error row), a job of one query fails
       if (lost && (qs.length === 1 || job.attemptsMade + 1 < JOB_ATTEMPTS)) throw lost.reason;
       const answers: JobAnswers = results.map((r) => (r.status === 'fulfilled' ? r.value : { failed: String((r.reason as Error)?.message ?? r.reason) }));
-      // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones
-      const want = Math.max(1, Math.ceil((o.concurrency * (pool.inFlight() + 1) * pool.groupSize()) / qs.length));
+      // claim as many jobs as the groups need: more for fast queries, two per thread for slow ones;
+      // and always one more than the threads, so that a job of many queries (--chunk) is already
+      // there when the last group of the one before it finishes
+      const want = Math.max(o.concurrency + 1, Math.ceil((o.concurrency * (pool.inFlight() + 1) * pool.groupSize()) / qs.length));
       if (worker.concurrency !== want) worker.concurrency = want;
       // BullMQ retries storing an answer for ever while Redis is unreachable (and, once the
       // connections are dropped, without pause), so the answer waits here until Redis is back;

@@ -55,8 +55,8 @@ Exit code: 0 all solved, 1 any row an error, else the largest of 2 best-compromi
 --queue redis://host:6379/0 enqueues one job per query (once: enqueuing again adds nothing) for
 \`netinvert worker\` processes on any machine; add --collect -o answers.csv to wait for the
 answers and write them (the same file a local batch writes). --chunk K puts K consecutive queries in
-each job: the queue's own cost is per job (about 0.1–0.2 ms on one machine), so for queries that
-take a few milliseconds K = 8 or more keeps it small.
+each job: the queue's own cost is per job (about 0.3–0.5 ms of CPU in all on one machine), so for
+queries that take a few milliseconds use K = 32.
 
 Examples:
   netinvert batch model.onnx queries.csv -o answers.csv --bounds x3=-1:1 --prove
@@ -75,7 +75,7 @@ export function defineBatchCommand(cmd: Command, io: IO, done: (code: number) =>
     .option('--resume', 'continue an interrupted run: keep the answers already in the file, answer the rest')
     .option('--queue <url>', 'use a Redis queue (redis://host:port/db): enqueue one job per query for `netinvert worker`s; with --collect, wait for the answers and write them')
     .option('--collect', 'with --queue: wait for every queued answer (showing progress) and write each once to -o')
-    .option('--chunk <k>', 'with --queue: K consecutive queries per job (default 1: one job per query); for queries of a few ms, 8 or more makes the queue\'s per-job cost small (give the same K to --collect)')
+    .option('--chunk <k>', 'with --queue: K consecutive queries per job (default 1: one job per query); for queries of a few ms, 32 makes the queue\'s per-job cost negligible (give the same K to --collect)')
     .option('--plot <file>', 'also draw the outcomes and the time per query to FILE (.svg or .png)')
     .option('--workers <n>', 'threads answering queries at once, each with its own copy of the model (the answers do not depend on it)', String(defaultWorkers()))
     .addHelpText('after', BATCH_HELP)
