@@ -18,6 +18,12 @@
  *   --no-check-thread  (with --cli) pass it to `verify`: leaves checked at the end, in one thread
  *   --hard      (with --workers) instead of the chosen set, the unsat instances that take longest
  *               (nnenum's slowest "holds"), where the search, not falsification, is the time.
+ *   --vs 'CMD'  also run another verifier on each instance, on this machine, alternating with ours
+ *               (which goes first flips from one instance to the next): `CMD ONNX VNNLIB TIMEOUT`
+ *               through sh, VNN-COMP's run_instance convention, timed from spawn to exit; its
+ *               answer is the last line of its stdout that is one word of sat / unsat / unknown
+ *               (or holds / violated / timeout / error). Prints its answer, time and wrong count
+ *               beside ours, and both totals over the instances both decided.
  * Prints per instance: published answer, ours, our time, theirs; then decided / total and wrong
  * (ours contradicting the published answer: must be 0).
  */
@@ -93,6 +99,20 @@ function decideByProcess(onnx: string, vnnlib: string, timeout: number, extra: s
   return { status: parsed.status ?? 'unknown', stats: { ...(parsed.stats as DecideResult['stats']), seconds } };
 }
 
+/** --vs: another verifier's command on one instance (wall clock from spawn to exit) and its answer. */
+function decideByCommand(cmd: string, onnx: string, vnnlib: string, timeout: number): { status: DecideResult['status'] | 'error'; seconds: number } {
+  const t0 = performance.now();
+  const p = spawnSync('sh', ['-c', `${cmd} "$@"`, 'sh', onnx, vnnlib, String(timeout)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - t0) / 1000;
+  const words: Record<string, DecideResult['status'] | 'error'> = { sat: 'sat', violated: 'sat', unsat: 'unsat', holds: 'unsat', unknown: 'unknown', timeout: 'unknown', error: 'error' };
+  const line = (p.stdout ?? '')
+    .split('\n')
+    .map((l) => l.trim().toLowerCase())
+    .reverse()
+    .find((l) => l in words);
+  return { status: line ? words[line] : 'error', seconds };
+}
+
 /** decideVnnlib with a fresh LeafThread (its start counted), closed after. */
 async function decideWithLeafThread(model: Model, spec: ReturnType<typeof parseVnnlib>, timeout: number): Promise<DecideResult> {
   const t0 = performance.now();
@@ -124,6 +144,9 @@ export async function runVnnBench(): Promise<void> {
   const cli = argv.includes('--cli');
   const checkThread = argv.includes('--check-thread');
   const cliExtra = argv.includes('--no-check-thread') ? ['--no-check-thread'] : [];
+  const vi = argv.indexOf('--vs');
+  const vs = vi >= 0 ? argv[vi + 1] : undefined;
+  if (vi >= 0 && !vs) throw new Error("--vs needs a command, e.g. --vs '/path/to/run_instance.sh'");
   if (cli && !existsSync(CLI)) throw new Error(`--cli runs ${CLI}: build it first (npm run build)`);
   const hi = argv.indexOf('--handoff'),
     si = argv.indexOf('--start');
@@ -147,7 +170,7 @@ export async function runVnnBench(): Promise<void> {
   const nnenum = readPublished('nnenum'),
     abc = readPublished('a-b-CROWN');
   console.log(`${chosen.length} instance(s), ${(all || hard) && override === undefined ? 'competition timeouts' : `${budget(0)} s each`} (machine may be shared: times are wall clock)\n`);
-  console.log(`net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes${workers ? `   ${workers} threads  s       speed-up` : ''}`);
+  console.log(`net        prop   published  ours      our s    nnenum s  a,b-CROWN s  boxes${workers ? `   ${workers} threads  s       speed-up` : ''}${vs ? '   --vs      its s' : ''}`);
   const models = new Map<string, Model>();
   let decided = 0,
     wrong = 0,
@@ -156,15 +179,24 @@ export async function runVnnBench(): Promise<void> {
     bothN = 0;
   const ourTimes: number[] = [],
     theirTimes: number[] = [];
-  for (const inst of chosen) {
+  let vsDecided = 0,
+    vsWrong = 0,
+    vsBothOurs = 0,
+    vsBothTheirs = 0;
+  const vsTimes: number[] = [];
+  for (const [index, inst] of chosen.entries()) {
     let model = models.get(inst.onnx);
     if (!model) {
       model = loadOnnxModel(new Uint8Array(readFileSync(join(ACAS, 'onnx', inst.onnx))), { file: inst.onnx });
       models.set(inst.onnx, model);
     }
     const spec = parseVnnlib(readFileSync(join(ACAS, inst.vnnlib), 'utf8'), inst.vnnlib);
+    const runVs = (): ReturnType<typeof decideByCommand> | null => (vs ? decideByCommand(vs, join(ACAS, 'onnx', inst.onnx), join(ACAS, inst.vnnlib), budget(inst.timeout)) : null);
+    // with --vs, the other verifier goes first on every other instance
+    const vsFirst = index % 2 === 1 ? runVs() : null;
     const r = cli ? decideByProcess(join(ACAS, 'onnx', inst.onnx), join(ACAS, inst.vnnlib), budget(inst.timeout), cliExtra) : checkThread ? await decideWithLeafThread(model, spec, budget(inst.timeout)) : decideVnnlib(model, spec, { timeout: budget(inst.timeout) });
     const rn = workers ? await decideThreads(join(ACAS, 'onnx', inst.onnx), model, spec, workers, budget(inst.timeout), handoffMs, startMs) : null;
+    const rv = vs ? (vsFirst ?? runVs()) : null;
     const key = `${inst.onnx},${inst.vnnlib}`;
     const pub = nnenum.get(key) ?? abc.get(key);
     const a = abc.get(key);
@@ -175,6 +207,14 @@ export async function runVnnBench(): Promise<void> {
     const badN = !!rn && rn.status !== 'unknown' && expected !== undefined && expected !== 'unknown' && rn.status !== expected;
     if (badN) wrong++;
     if (rn && r.status !== 'unknown' && rn.status !== 'unknown') ((bothOne += r.stats.seconds), (bothN += rn.stats.seconds));
+    const decidedVs = !!rv && (rv.status === 'sat' || rv.status === 'unsat');
+    const badV = decidedVs && expected !== undefined && expected !== 'unknown' && rv.status !== expected;
+    if (rv) {
+      vsTimes.push(rv.seconds);
+      if (decidedVs) vsDecided++;
+      if (badV) vsWrong++;
+      if (decidedVs && r.status !== 'unknown') ((vsBothOurs += r.stats.seconds), (vsBothTheirs += rv.seconds));
+    }
     oursTotal += r.stats.seconds;
     ourTimes.push(r.stats.seconds);
     const nt = nnenum.get(key)?.time;
@@ -183,10 +223,15 @@ export async function runVnnBench(): Promise<void> {
     const prop = inst.vnnlib.replace('prop_', '').replace('.vnnlib', '');
     console.log(
       `${net.padEnd(10)} ${prop.padEnd(6)} ${String(expected ?? '?').padEnd(10)} ${(r.status + (bad ? ' WRONG' : '')).padEnd(9)} ${fmt(r.stats.seconds).padStart(7)}  ${fmt(nnenum.get(key)?.time ?? NaN).padStart(8)}  ${fmt(a?.time ?? NaN).padStart(11)}  ${String(r.stats.boxes).padEnd(6)}` +
-        (rn ? `  ${(rn.status + (badN ? ' WRONG' : '')).padEnd(9)} ${fmt(rn.stats.seconds).padStart(7)}  ${rn.status !== 'unknown' && r.status !== 'unknown' ? `${fmt(r.stats.seconds / rn.stats.seconds)}x` : '-'}` : ''),
+        (rn ? `  ${(rn.status + (badN ? ' WRONG' : '')).padEnd(9)} ${fmt(rn.stats.seconds).padStart(7)}  ${rn.status !== 'unknown' && r.status !== 'unknown' ? `${fmt(r.stats.seconds / rn.stats.seconds)}x` : '-'}` : '') +
+        (rv ? `  ${(rv.status + (badV ? ' WRONG' : '')).padEnd(9)} ${fmt(rv.seconds).padStart(7)}` : ''),
     );
   }
   console.log(`\ndecided ${decided}/${chosen.length}, wrong ${wrong}, our total ${fmt(oursTotal)} s, median ${fmt(median(ourTimes))} s`);
   console.log(`nnenum (published, VNN-COMP 2021 hardware) on the same instances: total ${fmt(theirTimes.reduce((a, b) => a + b, 0))} s, median ${fmt(median(theirTimes))} s`);
+  if (vs) {
+    console.log(`--vs (${vs}), on this machine, alternating with ours: decided ${vsDecided}/${chosen.length}, wrong ${vsWrong}, total ${fmt(vsTimes.reduce((a, b) => a + b, 0))} s, median ${fmt(median(vsTimes))} s`);
+    console.log(`over the instances both decided: ours ${fmt(vsBothOurs)} s, theirs ${fmt(vsBothTheirs)} s (ours / theirs ${fmt(vsBothOurs / vsBothTheirs)})`);
+  }
   if (workers) console.log(`${workers} threads vs 1 over the instances both decided: ${fmt(bothOne)} s / ${fmt(bothN)} s = ${fmt(bothOne / bothN)}x (wall clock; the machine may be shared)`);
 }

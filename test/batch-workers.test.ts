@@ -16,7 +16,8 @@ import { readQueries, rowQuery } from '../src/cli/batch/queries.ts';
 import { batchCommand, EXIT_INTERRUPTED } from '../src/cli/batch/run.ts';
 import { loadModelFile } from '../src/cli/loadModelFile.ts';
 import { certify } from '../src/api/certify.ts';
-import { querySeed } from '../src/cli/batch/solveQuery.ts';
+import { answerQuery, querySeed, solver } from '../src/cli/batch/solveQuery.ts';
+import { BatchPool, type Arrival } from '../src/cli/batch/pool.ts';
 
 const ADD = 'models/seed-add.json';
 
@@ -136,6 +137,27 @@ describe('batch --workers', () => {
     });
     expect(writes.some((w) => /batch: \d+\/24 queries \(.*\), [\d.]+ s, [\d.]+ queries\/s, ETA \d+ s/.test(w))).toBe(true);
   }, 60_000);
+
+  it('before any query is timed, each thread gets one chunk: two queries on two threads go one to each', async () => {
+    // (the pool once sent both to the first thread, two chunks ahead, and a pair of --prove
+    // queries took as long on two threads as on one). Oracle for the answers: answerQuery on this
+    // thread, one by one.
+    const model = loadModelFile(ADD);
+    const { layout, rows } = readQueries('id,a,b,sum\nq0,2,,7\nq1,,3,9.5\n', model, 'q.csv');
+    const settings = readSettings({ prove: true }, model);
+    const pool = new BatchPool(2, model, { modelPath: ADD, settings, layout });
+    const got: Arrival[] = [];
+    try {
+      await pool.ready();
+      await pool.run(rows, (a) => got.push(...a), () => false);
+    } finally {
+      await pool.close();
+    }
+    expect(got.map((a) => a.i).sort()).toEqual([0, 1]);
+    expect(new Set(got.map((a) => a.thread))).toEqual(new Set([0, 1]));
+    const run = await solver(settings);
+    for (const a of got) expect(a.answer).toEqual(await answerQuery(model, layout, rows[a.i], settings, run));
+  });
 
   it('--workers must be a whole number >= 1: a coded error naming the option', async () => {
     const dir = tmp();

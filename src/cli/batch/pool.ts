@@ -5,8 +5,11 @@
  *
  * Throughput: queries go out in chunks and answers come back one message per chunk. The chunk
  * size follows the measured time per query (about CHUNK_MS of work per chunk, 1 query for slow
- * queries, at most MAX_CHUNK), and each thread holds PREFETCH chunks, so it never waits for the
- * main thread between two chunks. A chunk is also at most 1/(N x PREFETCH) of the queries not yet
+ * queries, at most MAX_CHUNK), and each thread holds PREFETCH chunks of fast queries, so it never
+ * waits for the main thread between two chunks. Slow queries (SLOW_MS or more each), and every
+ * query before the first time is measured, go one chunk per thread: a chunk held behind a slow one
+ * would wait while another thread idles (two --prove queries on two threads once went both to the
+ * first). Every thread gets a chunk before any gets a second. A chunk is also at most 1/(N x PREFETCH) of the queries not yet
  * sent (guided self-scheduling), so the last queries are spread over the threads and a stop leaves
  * unsent queries to stop. `run` hands each arriving chunk's answers to its caller at once, which
  * writes them with one write and one fsync.
@@ -29,6 +32,8 @@ import type { Answer } from './solveQuery.ts';
 export const CHUNK_MS = 20;
 export const PREFETCH = 2;
 export const MAX_CHUNK = 64;
+/** Queries taking this long (ms) or longer are held one chunk per thread (no prefetch). */
+export const SLOW_MS = 10;
 
 export interface PoolRequest {
   seq: number;
@@ -46,6 +51,8 @@ export interface Arrival {
   answer: Answer;
   /** Milliseconds spent answering it (for --plot), when known. */
   ms?: number;
+  /** The pool thread that answered it (its slot, 0…N−1). */
+  thread?: number;
 }
 
 interface Chunk {
@@ -118,7 +125,8 @@ export class BatchPool {
           slot.chunks.shift();
           const per = m.ms.reduce((a, b) => a + b, 0) / Math.max(1, m.ms.length);
           this.msPerQuery = this.msPerQuery === 0 ? per : 0.7 * this.msPerQuery + 0.3 * per;
-          this.deliver(chunk.idx.map((i, k) => ({ i, answer: m.answers[k], ms: m.ms[k] })));
+          const thread = this.slots.indexOf(slot);
+          this.deliver(chunk.idx.map((i, k) => ({ i, answer: m.answers[k], ms: m.ms[k], thread })));
         }
       });
       const died = (why: string): void => {
@@ -182,16 +190,20 @@ export class BatchPool {
   private pump(): void {
     const r = this.current;
     if (!r) return;
-    for (const slot of this.slots) {
-      // a thread that has not loaded the model yet gets work when it has
-      while (slot.up && slot.chunks.length < PREFETCH) {
-        // a suspect goes alone to a thread with nothing else to answer, so a death names it
-        if (r.suspects.length && slot.chunks.length) break;
-        const chunk = this.take(r);
-        if (!chunk) break;
-        slot.chunks.push(chunk);
-        slot.worker.postMessage({ seq: chunk.seq, qs: chunk.idx.map((i) => r.qs[i]) } satisfies PoolRequest);
-        if (chunk.suspect) break;
+    // fast queries: PREFETCH chunks per thread; slow or not yet timed: one
+    const hold = this.msPerQuery > 0 && this.msPerQuery < SLOW_MS ? PREFETCH : 1;
+    for (let h = 1; h <= hold; h++) {
+      for (const slot of this.slots) {
+        // a thread that has not loaded the model yet gets work when it has
+        while (slot.up && slot.chunks.length < h) {
+          // a suspect goes alone to a thread with nothing else to answer, so a death names it
+          if (r.suspects.length && slot.chunks.length) break;
+          const chunk = this.take(r);
+          if (!chunk) break;
+          slot.chunks.push(chunk);
+          slot.worker.postMessage({ seq: chunk.seq, qs: chunk.idx.map((i) => r.qs[i]) } satisfies PoolRequest);
+          if (chunk.suspect) break;
+        }
       }
     }
     const busy = this.slots.some((s) => s.chunks.length > 0);
