@@ -9,9 +9,9 @@
  * waits for the main thread between two chunks. Slow queries (SLOW_MS or more each), and every
  * query before the first time is measured, go one chunk per thread: a chunk held behind a slow one
  * would wait while another thread idles (two --prove queries on two threads once went both to the
- * first). Every thread gets a chunk before any gets a second. A chunk is also at most 1/(N x PREFETCH) of the queries not yet
- * sent (guided self-scheduling), so the last queries are spread over the threads and a stop leaves
- * unsent queries to stop. `run` hands each arriving chunk's answers to its caller at once, which
+ * first). Every thread gets a chunk before any gets a second. A chunk is also at most
+ * 1/(N x PREFETCH) of the queries not yet sent (guided self-scheduling), so the last queries are
+ * spread over the threads and a stop leaves unsent queries to stop. `run` hands each arriving chunk's answers to its caller at once, which
  * writes them with one write and one fsync.
  *
  * A thread that dies (out of memory, a crash in a solver) fails only the query it was on: the
