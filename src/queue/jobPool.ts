@@ -18,10 +18,10 @@
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../cli/workerScript.ts';
 import type { Answer } from '../cli/batch/solveQuery.ts';
+import { CHUNK_MS, SLOW_MS } from '../cli/batch/pool.ts';
 import type { BatchJob } from './redis.ts';
 
-/** Work per group aimed at (ms), and the largest group. */
-export const CHUNK_MS = 20;
+/** The largest group (the work per group aimed at is the local pool's CHUNK_MS, ms). */
 export const MAX_GROUP = 8;
 
 export interface JobRequest {
@@ -59,7 +59,7 @@ interface Slot {
  * in one thread's inbox could not go to another thread that falls idle.
  */
 export const IN_FLIGHT = 2;
-export const FAST_MS = CHUNK_MS / 2;
+export const FAST_MS = SLOW_MS;
 
 export class JobPool {
   private readonly slots: Slot[] = [];

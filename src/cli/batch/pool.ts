@@ -11,8 +11,8 @@
  * would wait while another thread idles (two --prove queries on two threads once went both to the
  * first). Every thread gets a chunk before any gets a second. A chunk is also at most
  * 1/(N x PREFETCH) of the queries not yet sent (guided self-scheduling), so the last queries are
- * spread over the threads and a stop leaves unsent queries to stop. `run` hands each arriving chunk's answers to its caller at once, which
- * writes them with one write and one fsync.
+ * spread over the threads and a stop leaves unsent queries to stop. `run` hands each arriving
+ * chunk's answers to its caller at once, which writes them with one write and one fsync.
  *
  * A thread that dies (out of memory, a crash in a solver) fails only the query it was on: the
  * chunk it was answering is sent again one query at a time (the others are answered as usual),
@@ -32,8 +32,8 @@ import type { Answer } from './solveQuery.ts';
 export const CHUNK_MS = 20;
 export const PREFETCH = 2;
 export const MAX_CHUNK = 64;
-/** Queries taking this long (ms) or longer are held one chunk per thread (no prefetch). */
-export const SLOW_MS = 10;
+/** Queries taking this long (ms) or longer are held one chunk per thread (no prefetch); the queue's JobPool too. */
+export const SLOW_MS = CHUNK_MS / 2;
 
 export interface PoolRequest {
   seq: number;
